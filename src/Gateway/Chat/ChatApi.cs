@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Gateway.Providers;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Chat;
+
+/// <summary>The OpenAI-compatible surface: <c>/v1/chat/completions</c> and <c>/v1/models</c>.</summary>
+internal static class ChatApi
+{
+    public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible");
+
+        group.MapPost("/chat/completions", CreateChatCompletionAsync)
+            .WithName("CreateChatCompletion")
+            .WithSummary("Creates a chat completion, streamed as Server-Sent Events when `stream` is true.")
+            .Accepts<ChatCompletionRequest>("application/json")
+            .Produces<ChatCompletion>(StatusCodes.Status200OK)
+            .Produces<ChatCompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status502BadGateway)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout);
+
+        group.MapGet("/models", ListModels)
+            .WithName("ListModels")
+            .WithSummary("Lists the model aliases this gateway serves.")
+            .Produces<ModelList>(StatusCodes.Status200OK);
+
+        return group;
+    }
+
+    private static JsonHttpResult<ModelList> ListModels(ModelRouter router) =>
+        TypedResults.Json(
+            new ModelList { Data = [.. router.Aliases.Select(alias => new ModelInfo { Id = alias })] },
+            ChatJsonContext.Wire.ModelList);
+
+    private static async Task<IResult> CreateChatCompletionAsync(
+        HttpContext httpContext, ModelRouter router, RoutedChat chat, ILoggerFactory loggerFactory)
+    {
+        var cancellationToken = httpContext.RequestAborted;
+        if (!httpContext.Request.HasJsonContentType())
+        {
+            return ChatErrors.Result(StatusCodes.Status415UnsupportedMediaType,
+                ChatRequestMapper.Invalid("The request body must be JSON (Content-Type: application/json)."));
+        }
+
+        ChatCompletionRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(httpContext.Request.Body, ChatJsonContext.Wire.ChatCompletionRequest, cancellationToken);
+        }
+        catch (JsonException exception)
+        {
+            return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestMapper.Invalid($"The request body is not valid JSON: {exception.Message}"));
+        }
+
+        if (request is null)
+        {
+            return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestMapper.Invalid("The request body must be a JSON object."));
+        }
+
+        if (ChatRequestMapper.Validate(request) is { } invalid)
+        {
+            return ChatErrors.Result(StatusCodes.Status400BadRequest, invalid);
+        }
+
+        if (!router.TryGetRoute(request.Model!, out var route))
+        {
+            return ChatErrors.ModelNotFound(request.Model!);
+        }
+
+        var messages = ChatRequestMapper.ToMessages(request);
+        var options = ChatRequestMapper.ToOptions(request);
+        var logger = loggerFactory.CreateLogger(typeof(ChatApi));
+        return request.Stream == true
+            ? await StartStreamAsync(chat, route, messages, options, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken)
+            : await CompleteAsync(chat, route, messages, options, logger, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits for the first upstream update before committing to a 200: until then a failure can still be
+    /// answered with a proper status and error body.
+    /// </summary>
+    private static async Task<IResult> StartStreamAsync(
+        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, bool includeUsage,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var updates = chat.StreamAsync(route, messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            if (!await updates.MoveNextAsync())
+            {
+                throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended before its first chunk.");
+            }
+        }
+        catch (UpstreamException exception)
+        {
+            await updates.DisposeAsync();
+            return UpstreamFailed(exception, route.Alias, logger);
+        }
+        catch
+        {
+            await updates.DisposeAsync();
+            throw;
+        }
+
+        return new ChatCompletionStream(updates, route.Alias, includeUsage, logger);
+    }
+
+    private static async Task<IResult> CompleteAsync(
+        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        ChatResponse response;
+        try
+        {
+            response = await chat.CompleteAsync(route, messages, options, cancellationToken);
+        }
+        catch (UpstreamException exception)
+        {
+            return UpstreamFailed(exception, route.Alias, logger);
+        }
+
+        var completion = new ChatCompletion
+        {
+            Id = "chatcmpl-" + Guid.NewGuid().ToString("N"),
+            Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            Model = route.Alias,
+            Choices =
+            [
+                new CompletionChoice
+                {
+                    Message = new CompletionMessage { Content = response.Text },
+                    FinishReason = (response.FinishReason ?? ChatFinishReason.Stop).Value,
+                },
+            ],
+            Usage = ChatUsage.From(response.Usage),
+        };
+        return TypedResults.Json(completion, ChatJsonContext.Wire.ChatCompletion);
+    }
+
+    private static IResult UpstreamFailed(UpstreamException exception, string alias, ILogger logger)
+    {
+        var (status, error) = ChatErrors.FromUpstream(exception, alias);
+        ChatLog.FailedBeforeStreaming(logger, alias, status, exception.Message);
+        return ChatErrors.Result(status, error);
+    }
+}

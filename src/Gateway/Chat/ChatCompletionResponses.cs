@@ -1,0 +1,77 @@
+using System.Text.Json.Serialization;
+
+namespace Gateway.Chat;
+
+/// <summary>One <c>chat.completion.chunk</c> of a streamed completion.</summary>
+internal sealed record ChatCompletionChunk
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("object")] public string Object { get; init; } = "chat.completion.chunk";
+    [JsonPropertyName("created")] public required long Created { get; init; }
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("choices")] public required IReadOnlyList<ChunkChoice> Choices { get; init; }
+    [JsonPropertyName("usage")] public CompletionUsage? Usage { get; init; }
+}
+
+internal sealed record ChunkChoice
+{
+    [JsonPropertyName("index")] public int Index { get; init; }
+    [JsonPropertyName("delta")] public required ChunkDelta Delta { get; init; }
+
+    /// <summary>Null on every chunk but the last; written as null, as OpenAI does.</summary>
+    [JsonPropertyName("finish_reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? FinishReason { get; init; }
+}
+
+internal sealed record ChunkDelta
+{
+    [JsonPropertyName("role")] public string? Role { get; init; }
+    [JsonPropertyName("content")] public string? Content { get; init; }
+}
+
+/// <summary>A whole <c>chat.completion</c>, the non-streaming answer.</summary>
+internal sealed record ChatCompletion
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("object")] public string Object { get; init; } = "chat.completion";
+    [JsonPropertyName("created")] public required long Created { get; init; }
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("choices")] public required IReadOnlyList<CompletionChoice> Choices { get; init; }
+    [JsonPropertyName("usage")] public required CompletionUsage Usage { get; init; }
+}
+
+internal sealed record CompletionChoice
+{
+    [JsonPropertyName("index")] public int Index { get; init; }
+    [JsonPropertyName("message")] public required CompletionMessage Message { get; init; }
+    [JsonPropertyName("finish_reason")] public required string FinishReason { get; init; }
+}
+
+internal sealed record CompletionMessage
+{
+    [JsonPropertyName("role")] public string Role { get; init; } = "assistant";
+    [JsonPropertyName("content")] public required string Content { get; init; }
+}
+
+internal sealed record CompletionUsage
+{
+    [JsonPropertyName("prompt_tokens")] public long PromptTokens { get; init; }
+    [JsonPropertyName("completion_tokens")] public long CompletionTokens { get; init; }
+    [JsonPropertyName("total_tokens")] public long TotalTokens { get; init; }
+}
+
+/// <summary>The <c>GET /v1/models</c> answer.</summary>
+internal sealed record ModelList
+{
+    [JsonPropertyName("object")] public string Object { get; init; } = "list";
+    [JsonPropertyName("data")] public required IReadOnlyList<ModelInfo> Data { get; init; }
+}
+
+internal sealed record ModelInfo
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("object")] public string Object { get; init; } = "model";
+    [JsonPropertyName("created")] public long Created { get; init; }
+    [JsonPropertyName("owned_by")] public string OwnedBy { get; init; } = "gateway";
+}

@@ -1,0 +1,93 @@
+using Gateway.Providers;
+using Gateway.Streaming;
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Chat;
+
+/// <summary>
+/// Writes a streamed completion whose first upstream update has already arrived: chunks as OpenAI sends them,
+/// then the usage chunk if asked for, then <c>[DONE]</c>. A failure after the first byte becomes one final
+/// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error.
+/// </summary>
+internal sealed class ChatCompletionStream(
+    IAsyncEnumerator<ChatResponseUpdate> updates,
+    string alias,
+    bool includeUsage,
+    ILogger logger) : IResult
+{
+    private static ReadOnlySpan<byte> Done => "[DONE]"u8;
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var cancellationToken = httpContext.RequestAborted;
+        using var sse = new SseWriter(httpContext.Response);
+        sse.StartResponse();
+
+        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var roleSent = false;
+        ChatFinishReason? finishReason = null;
+        UsageDetails? usage = null;
+        try
+        {
+            do
+            {
+                var update = updates.Current;
+                finishReason ??= update.FinishReason;
+                foreach (var content in update.Contents)
+                {
+                    if (content is UsageContent usageContent)
+                    {
+                        usage = usageContent.Details;
+                    }
+                }
+
+                var text = update.Text;
+                if (text.Length > 0 || !roleSent)
+                {
+                    await sse.WriteDataAsync(Chunk(id, created, new ChunkDelta { Role = roleSent ? null : "assistant", Content = text }, null), ChatJsonContext.Wire.ChatCompletionChunk, cancellationToken);
+                    roleSent = true;
+                }
+            }
+            while (await updates.MoveNextAsync());
+
+            if (finishReason is null)
+            {
+                throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
+            }
+
+            await sse.WriteDataAsync(Chunk(id, created, new ChunkDelta(), finishReason.Value.Value), ChatJsonContext.Wire.ChatCompletionChunk, cancellationToken);
+            if (includeUsage && usage is not null)
+            {
+                await sse.WriteDataAsync(
+                    new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(usage) },
+                    ChatJsonContext.Wire.ChatCompletionChunk,
+                    cancellationToken);
+            }
+
+            await sse.WriteDataAsync(Done, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away; cancelling the token has already aborted the upstream call.
+        }
+        catch (UpstreamException exception)
+        {
+            ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
+            var (_, error) = ChatErrors.FromUpstream(exception, alias);
+            await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
+        }
+        finally
+        {
+            await updates.DisposeAsync();
+        }
+    }
+
+    private ChatCompletionChunk Chunk(string id, long created, ChunkDelta delta, string? finishReason) => new()
+    {
+        Id = id,
+        Created = created,
+        Model = alias,
+        Choices = [new ChunkChoice { Delta = delta, FinishReason = finishReason }],
+    };
+}

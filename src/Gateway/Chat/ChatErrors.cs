@@ -1,0 +1,59 @@
+using System.Net;
+using Gateway.Providers;
+
+namespace Gateway.Chat;
+
+/// <summary>What a /v1 caller is told, and with which status, when something went wrong.</summary>
+internal static class ChatErrors
+{
+    public static IResult Result(int status, OpenAiError error) =>
+        TypedResults.Json(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, statusCode: status);
+
+    public static IResult ModelNotFound(string model) => Result(
+        StatusCodes.Status404NotFound,
+        new OpenAiError
+        {
+            Message = $"The model '{model}' does not exist. GET /v1/models lists the models this gateway serves.",
+            Type = "invalid_request_error",
+            Param = "model",
+            Code = "model_not_found",
+        });
+
+    /// <summary>
+    /// The upstream's verdict on the request itself (400, 404, 422, ...) is passed on; a refused provider key,
+    /// an unreachable or failing upstream become 502, 503 or 504, naming the alias.
+    /// </summary>
+    public static (int Status, OpenAiError Error) FromUpstream(UpstreamException exception, string alias)
+    {
+        if (exception is { Failure: UpstreamFailure.Status, Status: { } status })
+        {
+            if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                return (StatusCodes.Status502BadGateway, Upstream(exception.Message, "upstream_auth_failed"));
+            }
+
+            if ((int)status is >= 400 and < 500 && status is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))
+            {
+                return ((int)status, new OpenAiError
+                {
+                    Message = exception.Message,
+                    Type = "invalid_request_error",
+                    Code = exception.UpstreamCode,
+                });
+            }
+
+            if (status == HttpStatusCode.TooManyRequests)
+            {
+                return (StatusCodes.Status503ServiceUnavailable,
+                    Upstream($"Every deployment of model '{alias}' is rate limited: {exception.Message}", "upstream_rate_limited"));
+            }
+        }
+
+        return exception.Failure == UpstreamFailure.Timeout
+            ? (StatusCodes.Status504GatewayTimeout, Upstream($"Model '{alias}' did not answer in time: {exception.Message}", "upstream_timeout"))
+            : (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", "upstream_error"));
+    }
+
+    private static OpenAiError Upstream(string message, string code) =>
+        new() { Message = message, Type = "upstream_error", Code = code };
+}

@@ -1,0 +1,101 @@
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Chat;
+
+/// <summary>Checks a request the way OpenAI does and turns it into the abstraction's messages and options.</summary>
+internal static class ChatRequestMapper
+{
+    private static readonly HashSet<string> KnownRoles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant" };
+
+    /// <summary>The first problem with the request, as an OpenAI error; null when it is fine.</summary>
+    public static OpenAiError? Validate(ChatCompletionRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Model))
+        {
+            return Invalid("'model' is required.", "model");
+        }
+
+        if (request.Messages is not { Count: > 0 } messages)
+        {
+            return Invalid("'messages' must be a non-empty array.", "messages");
+        }
+
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (message is null || message.Role is null || !KnownRoles.Contains(message.Role))
+            {
+                return Invalid($"messages[{i}].role must be one of: {string.Join(", ", KnownRoles)}.", $"messages[{i}].role");
+            }
+        }
+
+        if (request.Temperature is < 0 or > 2)
+        {
+            return Invalid("'temperature' must be between 0 and 2.", "temperature");
+        }
+
+        if (request.TopP is < 0 or > 1)
+        {
+            return Invalid("'top_p' must be between 0 and 1.", "top_p");
+        }
+
+        if (request.MaxTokens is < 1)
+        {
+            return Invalid("'max_tokens' must be at least 1.", "max_tokens");
+        }
+
+        if (request.MaxCompletionTokens is < 1)
+        {
+            return Invalid("'max_completion_tokens' must be at least 1.", "max_completion_tokens");
+        }
+
+        if (request.Stop is { Count: > 4 })
+        {
+            return Invalid("'stop' may hold at most 4 sequences.", "stop");
+        }
+
+        if (request.N is not (null or 1))
+        {
+            return Invalid("Only n = 1 is supported.", "n");
+        }
+
+        if (request.Tools is { ValueKind: not System.Text.Json.JsonValueKind.Null })
+        {
+            return Invalid("Tool calls are not supported by this gateway.", "tools");
+        }
+
+        return null;
+    }
+
+    public static List<ChatMessage> ToMessages(ChatCompletionRequest request)
+    {
+        var messages = new List<ChatMessage>(request.Messages!.Count);
+        foreach (var message in request.Messages)
+        {
+            messages.Add(new ChatMessage(new ChatRole(message.Role!), message.Content ?? "") { AuthorName = message.Name });
+        }
+
+        return messages;
+    }
+
+    public static ChatOptions ToOptions(ChatCompletionRequest request)
+    {
+        var options = new ChatOptions
+        {
+            Temperature = (float?)request.Temperature,
+            TopP = (float?)request.TopP,
+            MaxOutputTokens = request.MaxCompletionTokens ?? request.MaxTokens,
+            Seed = request.Seed,
+            StopSequences = request.Stop,
+        };
+        if (request.User is not null)
+        {
+            options.AdditionalProperties = new AdditionalPropertiesDictionary { ["user"] = request.User };
+        }
+
+        return options;
+    }
+
+    public static OpenAiError Invalid(string message, string? param = null) =>
+        new() { Message = message, Type = "invalid_request_error", Param = param };
+}

@@ -1,0 +1,44 @@
+using Gateway.Chat;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Gateway.Hosting;
+
+/// <summary>
+/// Gives a body to error statuses that routing produces without one (404 unknown path, 405, 415 wrong content
+/// type): the OpenAI error object under /v1, ProblemDetails elsewhere.
+/// </summary>
+internal static class EmptyErrorResponses
+{
+    public static IApplicationBuilder UseErrorBodies(this IApplicationBuilder app) =>
+        app.UseStatusCodePages(WriteAsync);
+
+    private static async Task WriteAsync(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var status = http.Response.StatusCode;
+        var message = status switch
+        {
+            StatusCodes.Status404NotFound => $"No endpoint at {http.Request.Method} {http.Request.Path}.",
+            StatusCodes.Status405MethodNotAllowed => $"{http.Request.Method} is not allowed on {http.Request.Path}.",
+            StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+            _ => ReasonPhrase(status),
+        };
+
+        if (http.Request.Path.StartsWithSegments("/v1"))
+        {
+            var type = status < 500 ? "invalid_request_error" : "server_error";
+            await ChatErrors.Result(status, new OpenAiError { Message = message, Type = type }).ExecuteAsync(http);
+            return;
+        }
+
+        var problemDetails = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problemDetails.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = { Status = status, Title = ReasonPhrase(status), Detail = message },
+        });
+    }
+
+    private static string ReasonPhrase(int status) =>
+        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";
+}

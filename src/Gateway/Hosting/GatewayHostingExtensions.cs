@@ -1,0 +1,28 @@
+using Gateway.Chat;
+using Gateway.Providers;
+
+namespace Gateway.Hosting;
+
+/// <summary>The gateway's table of contents: what it registers and what it maps.</summary>
+internal static class GatewayHostingExtensions
+{
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddProblemDetails();
+        services.AddExceptionHandler<GatewayExceptionHandler>();
+        services.AddProviders(builder.Configuration);
+        services.AddHealthChecks()
+            .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag]);
+        return builder;
+    }
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseErrorBodies();
+        app.MapHealthEndpoints();
+        app.MapChatApi();
+        return app;
+    }
+}

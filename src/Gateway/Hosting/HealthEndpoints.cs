@@ -1,0 +1,17 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace Gateway.Hosting;
+
+internal static class HealthEndpoints
+{
+    public const string ReadyTag = "ready";
+
+    public static void MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        // Liveness runs no checks: a process that can answer is alive.
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false })
+            .WithName("Health").WithTags("Operations");
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) })
+            .WithName("Ready").WithTags("Operations");
+    }
+}

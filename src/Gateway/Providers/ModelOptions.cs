@@ -1,0 +1,16 @@
+namespace Gateway.Providers;
+
+/// <summary>A model alias, bound from <c>Gateway:Models:{alias}</c>: its deployments in priority order.</summary>
+internal sealed class ModelOptions
+{
+    public List<DeploymentOptions> Deployments { get; set; } = [];
+}
+
+internal sealed class DeploymentOptions
+{
+    /// <summary>A key of <c>Gateway:Providers</c>.</summary>
+    public string Provider { get; set; } = "";
+
+    /// <summary>The model name the provider knows.</summary>
+    public string Model { get; set; } = "";
+}

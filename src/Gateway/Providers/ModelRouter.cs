@@ -1,0 +1,33 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Providers;
+
+/// <summary>A model behind an alias: which provider serves it, under which name.</summary>
+internal sealed record Deployment(string Provider, string Model, IChatClient Client);
+
+/// <summary>An alias and its deployments in priority order.</summary>
+internal sealed record ModelRoute(string Alias, IReadOnlyList<Deployment> Deployments);
+
+/// <summary>Resolves model aliases to their deployments.</summary>
+internal sealed class ModelRouter
+{
+    private readonly Dictionary<string, ModelRoute> _routes = new(StringComparer.Ordinal);
+
+    public ModelRouter(IOptions<RoutingOptions> options, ProviderRegistry providers)
+    {
+        foreach (var (alias, model) in options.Value.Models)
+        {
+            var deployments = model.Deployments
+                .Select(d => new Deployment(d.Provider, d.Model, providers.Get(d.Provider)))
+                .ToArray();
+            _routes[alias] = new ModelRoute(alias, deployments);
+        }
+
+        Aliases = [.. _routes.Keys.Order(StringComparer.Ordinal)];
+    }
+
+    public IReadOnlyList<string> Aliases { get; }
+
+    public bool TryGetRoute(string alias, out ModelRoute route) => _routes.TryGetValue(alias, out route!);
+}

@@ -1,0 +1,101 @@
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using OpenAI.Chat;
+using MeaiChatMessage = Microsoft.Extensions.AI.ChatMessage;
+
+namespace Gateway.Providers.OpenAI;
+
+/// <summary>
+/// An <see cref="IChatClient"/> over the official OpenAI SDK, for any OpenAI-compatible server. It sends through
+/// the provider's own <see cref="HttpClient"/> (where resilience lives) with the SDK's retries and timeouts off,
+/// and lets nothing out but updates and <see cref="UpstreamException"/>.
+/// </summary>
+internal sealed class OpenAiChatClient : IChatClient
+{
+    private readonly ConcurrentDictionary<string, ChatClient> _clients = new(StringComparer.Ordinal);
+    private readonly AuthenticationPolicy _authentication;
+    private readonly OpenAIClientOptions _options;
+    private readonly OpenAiErrorTranslator _errors;
+
+    public OpenAiChatClient(string providerName, ProviderOptions provider, HttpClient httpClient)
+    {
+        _authentication = string.IsNullOrEmpty(provider.ApiKey)
+            ? new NoAuthenticationPolicy()
+            : ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new System.ClientModel.ApiKeyCredential(provider.ApiKey));
+        _options = new OpenAIClientOptions
+        {
+            Endpoint = new Uri(provider.BaseUrl!),
+            Transport = new HttpClientPipelineTransport(httpClient),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
+        };
+        _errors = new OpenAiErrorTranslator(providerName, provider.ApiKey);
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<MeaiChatMessage> messages,
+        ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var updates = ChatClientFor(options).CompleteChatStreamingAsync(
+            OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options), cancellationToken);
+        await using var enumerator = updates.GetAsyncEnumerator(cancellationToken);
+        while (await MoveNextAsync(enumerator, cancellationToken).ConfigureAwait(false))
+        {
+            yield return OpenAiResponseMapper.ToUpdate(enumerator.Current);
+        }
+    }
+
+    public async Task<ChatResponse> GetResponseAsync(
+        IEnumerable<MeaiChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var completion = await ChatClientFor(options).CompleteChatAsync(
+                OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options), cancellationToken).ConfigureAwait(false);
+            return OpenAiResponseMapper.ToResponse(completion.Value);
+        }
+        catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
+        {
+            throw upstream;
+        }
+    }
+
+    private async ValueTask<bool> MoveNextAsync(IAsyncEnumerator<StreamingChatCompletionUpdate> enumerator, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await enumerator.MoveNextAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
+        {
+            throw upstream;
+        }
+    }
+
+    private ChatClient ChatClientFor(ChatOptions? options)
+    {
+        var model = options?.ModelId ?? throw new ArgumentException("A model id is required.", nameof(options));
+        return _clients.GetOrAdd(model, static (name, self) => new ChatClient(name, self._authentication, self._options), this);
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
+
+    /// <summary>For local servers (Ollama, llama.cpp) that take no key: send no Authorization header at all.</summary>
+    private sealed class NoAuthenticationPolicy : AuthenticationPolicy
+    {
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex) =>
+            ProcessNext(message, pipeline, currentIndex);
+
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex) =>
+            ProcessNextAsync(message, pipeline, currentIndex);
+    }
+}

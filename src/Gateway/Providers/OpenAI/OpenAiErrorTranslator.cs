@@ -1,0 +1,104 @@
+using System.ClientModel;
+using System.Net;
+using System.Text.Json;
+
+namespace Gateway.Providers.OpenAI;
+
+/// <summary>
+/// Maps whatever the SDK or the transport threw onto <see cref="UpstreamException"/>, with a message that is
+/// safe to show a caller: the provider's key is scrubbed, and a refused key is described, never quoted.
+/// </summary>
+internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
+{
+    public UpstreamException? Translate(Exception exception, CancellationToken cancellationToken)
+    {
+        switch (exception)
+        {
+            case UpstreamException upstream:
+                return upstream;
+            case OperationCanceledException when cancellationToken.IsCancellationRequested:
+                return null; // the caller went away; not an upstream failure
+            case OperationCanceledException or TimeoutException:
+                return new UpstreamException(UpstreamFailure.Timeout, $"Provider '{providerName}' did not answer in time.", inner: exception);
+            case ClientResultException { Status: 0 } clientResult:
+                return Translate(clientResult.InnerException ?? new HttpRequestException(), cancellationToken)
+                    ?? new UpstreamException(UpstreamFailure.Connection, $"Provider '{providerName}' could not be reached.");
+            case ClientResultException clientResult:
+                return FromStatus(clientResult);
+            case HttpRequestException or IOException:
+                return new UpstreamException(
+                    UpstreamFailure.Connection,
+                    $"The connection to provider '{providerName}' failed: {Scrub(exception.Message)}",
+                    inner: exception);
+            case JsonException or FormatException or InvalidOperationException or ArgumentException or KeyNotFoundException:
+                return new UpstreamException(
+                    UpstreamFailure.Protocol,
+                    $"Provider '{providerName}' sent a response that is not a valid chat completion: {Scrub(exception.Message)}",
+                    inner: exception);
+            default:
+                return null;
+        }
+    }
+
+    private UpstreamException FromStatus(ClientResultException exception)
+    {
+        var status = (HttpStatusCode)exception.Status;
+        var response = exception.GetRawResponse();
+        if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            // The upstream's own text may quote part of our key; describe the failure instead.
+            return new UpstreamException(
+                UpstreamFailure.Status,
+                $"Provider '{providerName}' refused the gateway's credentials (HTTP {(int)status}).",
+                status);
+        }
+
+        var (message, code) = ReadError(response?.Content?.ToMemory() ?? default);
+        return new UpstreamException(
+            UpstreamFailure.Status,
+            Scrub(message ?? $"Provider '{providerName}' answered HTTP {(int)status}."),
+            status)
+        {
+            UpstreamCode = code,
+            RetryAfter = response is not null && response.Headers.TryGetValue("Retry-After", out var retryAfter)
+                ? RetryAfterHeader.Parse(retryAfter, DateTimeOffset.UtcNow)
+                : null,
+        };
+    }
+
+    private static (string? Message, string? Code) ReadError(ReadOnlyMemory<byte> body)
+    {
+        if (body.IsEmpty)
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out var error))
+            {
+                if (error.ValueKind == JsonValueKind.String)
+                {
+                    return (error.GetString(), null);
+                }
+
+                if (error.ValueKind == JsonValueKind.Object)
+                {
+                    var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+                    var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+                    return (message, code);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return (null, null);
+    }
+
+    private string Scrub(string message) =>
+        string.IsNullOrEmpty(apiKey) ? message : message.Replace(apiKey, "***", StringComparison.Ordinal);
+}

@@ -1,0 +1,44 @@
+using Gateway.Providers.OpenAI;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Providers;
+
+internal static class ProvidersServiceCollectionExtensions
+{
+    /// <summary>
+    /// Binds and validates <c>Gateway:Providers</c> and <c>Gateway:Models</c>, and gives every OpenAI-compatible
+    /// provider its own <see cref="HttpClient"/>, the place where its resilience pipeline will sit.
+    /// </summary>
+    public static IServiceCollection AddProviders(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RoutingOptions>()
+            .BindConfiguration(RoutingOptions.Section)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddTransient<UpstreamNormalizingHandler>();
+
+        foreach (var provider in configuration.GetSection($"{RoutingOptions.Section}:Providers").GetChildren())
+        {
+            services.AddHttpClient(ProviderRegistry.HttpClientName(provider.Key), client =>
+                {
+                    // Streams may legitimately run for minutes; the gateway's own timeouts bound them instead.
+                    client.Timeout = Timeout.InfiniteTimeSpan;
+                })
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+                {
+                    // One long-lived handler per provider, recycled by connection age so DNS changes are seen.
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                    ConnectTimeout = TimeSpan.FromSeconds(10),
+                })
+                .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+                .AddHttpMessageHandler<UpstreamNormalizingHandler>();
+        }
+
+        services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton<ModelRouter>();
+        services.AddSingleton<RoutedChat>();
+        return services;
+    }
+}

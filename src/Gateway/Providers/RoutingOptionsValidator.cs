@@ -1,0 +1,74 @@
+using Gateway.Providers.Simulated;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Providers;
+
+/// <summary>
+/// Checks what binding cannot: references between aliases and providers, URLs and types. Every failure
+/// names the configuration key, so a bad deployment stops start-up with a message an operator can act on.
+/// </summary>
+internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RoutingOptions options)
+    {
+        var failures = new List<string>();
+
+        foreach (var (providerName, provider) in options.Providers)
+        {
+            var key = $"Gateway:Providers:{providerName}";
+            switch (provider.Type)
+            {
+                case ProviderOptions.SimulatedType:
+                    if (provider.TokenDelayMs is < 0 or > 60_000)
+                    {
+                        failures.Add($"{key}:TokenDelayMs must be between 0 and 60000.");
+                    }
+                    break;
+                case ProviderOptions.OpenAiType:
+                    if (!Uri.TryCreate(provider.BaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                    {
+                        failures.Add($"{key}:BaseUrl must be an absolute http or https URL (got '{provider.BaseUrl}').");
+                    }
+                    break;
+                default:
+                    failures.Add($"{key}:Type must be '{ProviderOptions.OpenAiType}' or '{ProviderOptions.SimulatedType}' (got '{provider.Type}').");
+                    break;
+            }
+        }
+
+        if (options.Models.Count == 0)
+        {
+            failures.Add("Gateway:Models must define at least one model alias.");
+        }
+
+        foreach (var (alias, model) in options.Models)
+        {
+            var key = $"Gateway:Models:{alias}";
+            if (model.Deployments.Count == 0)
+            {
+                failures.Add($"{key}:Deployments must list at least one deployment.");
+            }
+
+            for (var i = 0; i < model.Deployments.Count; i++)
+            {
+                var deployment = model.Deployments[i];
+                var deploymentKey = $"{key}:Deployments:{i}";
+                if (string.IsNullOrWhiteSpace(deployment.Model))
+                {
+                    failures.Add($"{deploymentKey}:Model is required.");
+                }
+
+                if (!options.Providers.TryGetValue(deployment.Provider, out var provider))
+                {
+                    failures.Add($"{deploymentKey}:Provider names unknown provider '{deployment.Provider}'.");
+                }
+                else if (provider.Type == ProviderOptions.SimulatedType && !SimulatedModels.IsKnown(deployment.Model))
+                {
+                    failures.Add($"{deploymentKey}:Model must be one of the simulated models ({string.Join(", ", SimulatedModels.All)}); got '{deployment.Model}'.");
+                }
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Providers.Simulated;
+
+/// <summary>
+/// A built-in provider that needs no network or key: <c>echo</c> and <c>lorem</c>, one token every
+/// <c>TokenDelayMs</c>, usage counted in whitespace-separated words. Cancellation stops it at once.
+/// </summary>
+internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDelay, TimeProvider timeProvider) : IChatClient
+{
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var model = options?.ModelId ?? SimulatedModels.Echo;
+        var messageList = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
+        var (tokens, finishReason) = Plan(model, messageList, options?.MaxOutputTokens);
+        var responseId = "sim-" + Guid.NewGuid().ToString("N");
+        var createdAt = timeProvider.GetUtcNow();
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (tokenDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(tokenDelay, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new ChatResponseUpdate(ChatRole.Assistant, tokens[i])
+            {
+                ResponseId = responseId,
+                ModelId = model,
+                CreatedAt = createdAt,
+            };
+        }
+
+        var inputWords = 0;
+        foreach (var message in messageList)
+        {
+            inputWords += WordTokens.Count(message.Text);
+        }
+
+        yield return new ChatResponseUpdate
+        {
+            Role = ChatRole.Assistant,
+            ResponseId = responseId,
+            ModelId = model,
+            CreatedAt = createdAt,
+            FinishReason = finishReason,
+            Contents = [new UsageContent(new UsageDetails
+            {
+                InputTokenCount = inputWords,
+                OutputTokenCount = tokens.Count,
+                TotalTokenCount = inputWords + tokens.Count,
+            })],
+        };
+    }
+
+    public async Task<ChatResponse> GetResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken).ConfigureAwait(false);
+
+    private (IReadOnlyList<string> Tokens, ChatFinishReason FinishReason) Plan(string model, IReadOnlyList<ChatMessage> messages, int? maxTokens)
+    {
+        switch (model)
+        {
+            case SimulatedModels.Echo:
+                var lastUser = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+                var words = WordTokens.Split(lastUser);
+                if (maxTokens is { } limit && limit < words.Count)
+                {
+                    return (words.GetRange(0, limit), ChatFinishReason.Length);
+                }
+
+                return (words, ChatFinishReason.Stop);
+            case SimulatedModels.Lorem:
+                var count = maxTokens ?? SimulatedModels.DefaultLoremWords;
+                var lorem = new string[count];
+                for (var i = 0; i < count; i++)
+                {
+                    lorem[i] = LoremIpsum.Token(i);
+                }
+
+                return (lorem, maxTokens is null ? ChatFinishReason.Stop : ChatFinishReason.Length);
+            default:
+                throw new UpstreamException(
+                    UpstreamFailure.Status,
+                    $"The simulated provider '{providerName}' has no model '{model}'.",
+                    System.Net.HttpStatusCode.NotFound)
+                { UpstreamCode = "model_not_found" };
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,40 @@
+using System.Net;
+
+namespace Gateway.Providers;
+
+/// <summary>Why an upstream call failed; decides whether it may be retried and what the caller is told.</summary>
+internal enum UpstreamFailure
+{
+    /// <summary>No connection, or it broke before or while the response came.</summary>
+    Connection,
+
+    /// <summary>The upstream answered with a non-success HTTP status.</summary>
+    Status,
+
+    /// <summary>The upstream answered 200 and then reported an error inside the stream.</summary>
+    StreamError,
+
+    /// <summary>The upstream sent something that is not a valid chat completion (bad JSON, wrong shape).</summary>
+    Protocol,
+
+    /// <summary>The upstream did not answer in time.</summary>
+    Timeout,
+}
+
+/// <summary>
+/// The one exception a provider adapter lets out. Its message is safe to show a caller: it never holds a key.
+/// </summary>
+internal sealed class UpstreamException(UpstreamFailure failure, string message, HttpStatusCode? status = null, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public UpstreamFailure Failure { get; } = failure;
+
+    /// <summary>The upstream's HTTP status, for <see cref="UpstreamFailure.Status"/>.</summary>
+    public HttpStatusCode? Status { get; } = status;
+
+    /// <summary>The delay the upstream asked for, if it sent <c>Retry-After</c>.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>The upstream's own error code (e.g. <c>model_not_found</c>), when it gave one.</summary>
+    public string? UpstreamCode { get; init; }
+}

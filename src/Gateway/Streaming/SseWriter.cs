@@ -1,0 +1,65 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Gateway.Streaming;
+
+/// <summary>
+/// Writes Server-Sent Events straight onto the response's <see cref="PipeWriter"/> and flushes each one, so every
+/// event leaves the process the moment it exists. One instance per response; not thread-safe.
+/// </summary>
+internal sealed class SseWriter : IDisposable
+{
+    private readonly HttpResponse _response;
+    private readonly PipeWriter _pipe;
+    private readonly Utf8JsonWriter _json;
+
+    public SseWriter(HttpResponse response)
+    {
+        _response = response;
+        _pipe = response.BodyWriter;
+        _json = new Utf8JsonWriter(_pipe, new JsonWriterOptions { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    /// <summary>
+    /// The headers every event stream carries: <c>X-Accel-Buffering: no</c> makes nginx pass events on even where
+    /// its proxy buffering is on, and <c>no-cache</c> keeps other proxies from holding them back.
+    /// </summary>
+    public void StartResponse()
+    {
+        _response.StatusCode = StatusCodes.Status200OK;
+        _response.ContentType = "text/event-stream";
+        _response.Headers.CacheControl = "no-cache";
+        _response.Headers["X-Accel-Buffering"] = "no";
+        _response.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+    }
+
+    /// <summary>Writes <c>data: {json}</c> and flushes.</summary>
+    public ValueTask<FlushResult> WriteDataAsync<T>(T value, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        _pipe.Write("data: "u8);
+        WriteJson(value, typeInfo);
+        _pipe.Write("\n\n"u8);
+        return _pipe.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Writes <c>data: {text}</c> for a literal payload such as <c>[DONE]</c>, and flushes.</summary>
+    public ValueTask<FlushResult> WriteDataAsync(ReadOnlySpan<byte> utf8Payload, CancellationToken cancellationToken)
+    {
+        _pipe.Write("data: "u8);
+        _pipe.Write(utf8Payload);
+        _pipe.Write("\n\n"u8);
+        return _pipe.FlushAsync(cancellationToken);
+    }
+
+    private void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        _json.Reset(_pipe);
+        JsonSerializer.Serialize(_json, value, typeInfo);
+        _json.Flush();
+    }
+
+    public void Dispose() => _json.Dispose();
+}

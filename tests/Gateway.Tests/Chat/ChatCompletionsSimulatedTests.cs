@@ -1,0 +1,169 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Chat;
+
+public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
+{
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync() => _gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Theory]
+    [InlineData("Hello, world!")]
+    [InlineData("  leading and trailing  ")]
+    [InlineData("tabs\tand\nnew lines, naïve café 🙂 \"quotes\" </script>")]
+    public async Task Stream_Echo_ConcatenatedTokensEqualTheMessageExactly(string message)
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", message, stream: true));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal(message, Sse.Text(data));
+        Assert.Equal("[DONE]", data[^1]);
+    }
+
+    [Fact]
+    public async Task Stream_SendsOpenAiChunksWithRoleFirstFinishReasonLastThenDone()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "one two three", stream: true));
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("no-cache", response.Headers.CacheControl!.ToString());
+        Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal(5, data.Count); // three tokens, the finish chunk, [DONE]
+        var chunks = data.Take(4).Select(d => JsonNode.Parse(d)!).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", c["object"]!.GetValue<string>()));
+        Assert.All(chunks, c => Assert.Equal("echo", c["model"]!.GetValue<string>()));
+        Assert.Single(chunks.Select(c => c["id"]!.GetValue<string>()).Distinct());
+        Assert.Equal("assistant", chunks[0]["choices"]![0]!["delta"]!["role"]!.GetValue<string>());
+        Assert.All(chunks.Skip(1), c => Assert.Null(c["choices"]![0]!["delta"]!["role"]));
+        Assert.All(chunks.Take(3), c => Assert.Null(c["choices"]![0]!["finish_reason"]));
+        Assert.Equal("stop", chunks[3]["choices"]![0]!["finish_reason"]!.GetValue<string>());
+        Assert.Null(chunks[3]["usage"]);
+    }
+
+    [Fact]
+    public async Task Stream_IncludeUsage_AddsAUsageChunkWithEmptyChoicesBeforeDone()
+    {
+        using var response = await _gateway.Client.PostAsync(
+            "/v1/chat/completions", Json.ChatRequest("echo", "count these four words", stream: true, includeUsage: true));
+
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal("[DONE]", data[^1]);
+        var usageChunk = JsonNode.Parse(data[^2])!;
+        Assert.Empty(usageChunk["choices"]!.AsArray());
+        Assert.Equal(4, usageChunk["usage"]!["prompt_tokens"]!.GetValue<int>());
+        Assert.Equal(4, usageChunk["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(8, usageChunk["usage"]!["total_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Stream_LoremWithMaxTokens_StreamsThatManyWordsAndFinishesWithLength()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("lorem", "anything", stream: true, maxTokens: 7));
+
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal("Lorem ipsum dolor sit amet, consectetur adipiscing", Sse.Text(data));
+        Assert.Equal("length", JsonNode.Parse(data[^2])!["choices"]![0]!["finish_reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task NonStreaming_ReturnsAChatCompletionWithUsage()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "hi there", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        var completion = await Json.ReadAsync(response);
+        Assert.Equal("chat.completion", completion["object"]!.GetValue<string>());
+        Assert.Equal("echo", completion["model"]!.GetValue<string>());
+        Assert.StartsWith("chatcmpl-", completion["id"]!.GetValue<string>(), StringComparison.Ordinal);
+        var choice = completion["choices"]![0]!;
+        Assert.Equal("assistant", choice["message"]!["role"]!.GetValue<string>());
+        Assert.Equal("hi there", choice["message"]!["content"]!.GetValue<string>());
+        Assert.Equal("stop", choice["finish_reason"]!.GetValue<string>());
+        Assert.Equal(2, completion["usage"]!["prompt_tokens"]!.GetValue<int>());
+        Assert.Equal(2, completion["usage"]!["completion_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task TextParts_AreJoinedIntoOneMessage()
+    {
+        var body = """{"model":"echo","messages":[{"role":"user","content":[{"type":"text","text":"one "},{"type":"text","text":"two"}]}]}""";
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        var completion = await Json.ReadAsync(response);
+        Assert.Equal("one two", completion["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UnknownModel_Returns404WithTheOpenAiErrorBody()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("no-such-model", "hi", stream: true));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("model_not_found", error["code"]!.GetValue<string>());
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        Assert.Equal("model", error["param"]!.GetValue<string>());
+        Assert.Contains("no-such-model", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{", null)]
+    [InlineData("[]", null)]
+    [InlineData("""{"messages":[{"role":"user","content":"x"}]}""", "model")]
+    [InlineData("""{"model":"echo","messages":[]}""", "messages")]
+    [InlineData("""{"model":"echo","messages":[{"role":"wizard","content":"x"}]}""", "messages[0].role")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":"hot"}""", null)]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":3}""", "temperature")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"max_tokens":0}""", "max_tokens")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"n":2}""", "n")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""", null)]
+    public async Task InvalidRequest_Returns400WithTheOpenAiErrorBody(string body, string? param)
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        Assert.False(string.IsNullOrWhiteSpace(error["message"]!.GetValue<string>()));
+        Assert.Equal(param, error["param"]?.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task NonJsonContentType_Returns415()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", new StringContent("model=echo"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.NotNull((await Json.ReadAsync(response))["error"]!["message"]);
+    }
+
+    [Fact]
+    public async Task Models_ListsEveryAlias()
+    {
+        var models = await _gateway.Client.GetStringAsync("/v1/models");
+
+        Assert.Equal(
+            """{"object":"list","data":[{"id":"echo","object":"model","created":0,"owned_by":"gateway"},{"id":"lorem","object":"model","created":0,"owned_by":"gateway"}]}""",
+            models);
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task HealthEndpoints_AreHealthy(string path)
+    {
+        using var response = await _gateway.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+}

@@ -1,0 +1,249 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// A small OpenAI-compatible server on 127.0.0.1 that follows a script per request (stall, drop, fail, send odd
+/// chunks) and records what it saw, including when each request's connection closed.
+/// </summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    public const string ApiKey = "sk-test-canary-4f1d2b7e9a";
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<UpstreamScript> _scripts = new();
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+
+    private FakeUpstream(WebApplication app)
+    {
+        _app = app;
+    }
+
+    public string BaseUrl => _app.Urls.First() + "/v1";
+
+    /// <summary>Used when no scripted request is queued.</summary>
+    public UpstreamScript DefaultScript { get; set; } = new();
+
+    public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
+
+    public void Enqueue(params UpstreamScript[] scripts)
+    {
+        foreach (var script in scripts)
+        {
+            _scripts.Enqueue(script);
+        }
+    }
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var upstream = new FakeUpstream(app);
+        app.MapPost("/v1/chat/completions", upstream.HandleAsync);
+        await app.StartAsync();
+        return upstream;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), DateTimeOffset.UtcNow);
+        context.RequestAborted.Register(() => request.MarkClosed(aborted: true));
+        _requests.Enqueue(request);
+        var script = _scripts.TryDequeue(out var next) ? next : DefaultScript;
+        try
+        {
+            await RespondAsync(context, script, JsonNode.Parse(body)!);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            request.MarkClosed(aborted: context.RequestAborted.IsCancellationRequested);
+        }
+    }
+
+    private static async Task RespondAsync(HttpContext context, UpstreamScript script, JsonNode request)
+    {
+        var cancellationToken = context.RequestAborted;
+        if (script.Status != 200)
+        {
+            context.Response.StatusCode = script.Status;
+            if (script.RetryAfter is not null)
+            {
+                context.Response.Headers.RetryAfter = script.RetryAfter;
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(script.ErrorBody, cancellationToken);
+            return;
+        }
+
+        var tokens = script.Tokens ?? EchoTokens(request);
+        var model = request["model"]!.GetValue<string>();
+        var stream = request["stream"]?.GetValue<bool>() == true;
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(Completion(script, model, string.Concat(tokens), tokens.Count), cancellationToken);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        if (script.EmptyChoicesChunkFirst)
+        {
+            await WriteEventAsync(context, Chunk(script, model, null, null, null), cancellationToken);
+        }
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (script.Inject is { } inject && inject.AfterTokens == i)
+            {
+                await context.Response.WriteAsync(inject.Raw, cancellationToken);
+                await context.Response.Body.FlushAsync(cancellationToken);
+            }
+
+            if (script.DropAfterTokens == i)
+            {
+                context.Abort();
+                return;
+            }
+
+            if (script.TokenDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(script.TokenDelay, cancellationToken);
+            }
+
+            await WriteEventAsync(context, Chunk(script, model, i == 0 ? "assistant" : null, tokens[i], null), cancellationToken);
+        }
+
+        if (script.Inject is { } last && last.AfterTokens >= tokens.Count)
+        {
+            await context.Response.WriteAsync(last.Raw, cancellationToken);
+        }
+
+        if (script.DropAfterTokens >= tokens.Count)
+        {
+            context.Abort();
+            return;
+        }
+
+        await WriteEventAsync(context, Chunk(script, model, null, null, script.FinishReason), cancellationToken);
+        var usage = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokens.Count, ["total_tokens"] = 3 + tokens.Count };
+        var usageChunk = Chunk(script, model, null, null, null);
+        usageChunk["choices"] = new JsonArray();
+        usageChunk["usage"] = usage;
+        await WriteEventAsync(context, usageChunk, cancellationToken);
+        if (script.SendDone)
+        {
+            await context.Response.WriteAsync("data: [DONE]\n\n", cancellationToken);
+        }
+    }
+
+    private static JsonObject Chunk(UpstreamScript script, string model, string? role, string? content, string? finishReason)
+    {
+        var delta = new JsonObject();
+        if (role is not null)
+        {
+            delta["role"] = role;
+        }
+
+        if (content is not null)
+        {
+            delta["content"] = content;
+        }
+
+        var chunk = new JsonObject();
+        if (!script.OmitId)
+        {
+            chunk["id"] = "chatcmpl-upstream";
+        }
+
+        chunk["object"] = "chat.completion.chunk";
+        if (!script.OmitCreated)
+        {
+            chunk["created"] = 1_700_000_000;
+        }
+
+        chunk["model"] = model;
+        chunk["choices"] = content is null && role is null && finishReason is null
+            ? new JsonArray()
+            : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason });
+        return chunk;
+    }
+
+    private static string Completion(UpstreamScript script, string model, string text, int tokenCount)
+    {
+        var completion = new JsonObject();
+        if (!script.OmitId)
+        {
+            completion["id"] = "chatcmpl-upstream";
+        }
+
+        completion["object"] = "chat.completion";
+        if (!script.OmitCreated)
+        {
+            completion["created"] = 1_700_000_000;
+        }
+
+        completion["model"] = model;
+        completion["choices"] = new JsonArray(new JsonObject
+        {
+            ["index"] = 0,
+            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
+            ["finish_reason"] = script.FinishReason,
+        });
+        completion["usage"] = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokenCount, ["total_tokens"] = 3 + tokenCount };
+        return completion.ToJsonString();
+    }
+
+    private static async Task WriteEventAsync(HttpContext context, JsonObject chunk, CancellationToken cancellationToken)
+    {
+        await context.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The last user message as word tokens, each with the whitespace before it.</summary>
+    private static List<string> EchoTokens(JsonNode request)
+    {
+        var messages = request["messages"]!.AsArray();
+        var text = messages.Last(m => m!["role"]!.GetValue<string>() == "user")!["content"]!.GetValue<string>();
+        var words = text.Split(' ');
+        return [.. words.Select((word, i) => i == 0 ? word : " " + word)];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>One request the upstream received.</summary>
+public sealed class RecordedRequest(string body, string authorization, DateTimeOffset receivedAt)
+{
+    private readonly TaskCompletionSource<(DateTimeOffset At, bool Aborted)> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Body { get; } = body;
+
+    public string Authorization { get; } = authorization;
+
+    public DateTimeOffset ReceivedAt { get; } = receivedAt;
+
+    public JsonNode Json => JsonNode.Parse(Body)!;
+
+    /// <summary>Completes when the request ends: normally, or because the gateway closed the connection.</summary>
+    public Task<(DateTimeOffset At, bool Aborted)> Closed => _closed.Task;
+
+    internal void MarkClosed(bool aborted) => _closed.TrySetResult((DateTimeOffset.UtcNow, aborted));
+}

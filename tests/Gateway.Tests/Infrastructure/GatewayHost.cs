@@ -1,0 +1,84 @@
+using Gateway.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>The real gateway on real Kestrel, bound to a free loopback port, configured only by the test.</summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayHost(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Only the simulated provider, with <c>echo</c> and <c>lorem</c> and no token delay.</summary>
+    public static Dictionary<string, string?> SimulatedSettings(int tokenDelayMs = 0) => new()
+    {
+        ["Gateway:Providers:simulated:Type"] = "simulated",
+        ["Gateway:Providers:simulated:TokenDelayMs"] = tokenDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Gateway:Models:echo:Deployments:0:Provider"] = "simulated",
+        ["Gateway:Models:echo:Deployments:0:Model"] = "echo",
+        ["Gateway:Models:lorem:Deployments:0:Provider"] = "simulated",
+        ["Gateway:Models:lorem:Deployments:0:Model"] = "lorem",
+    };
+
+    /// <summary>Adds an OpenAI-compatible provider <c>upstream</c> and an alias <c>up</c> served by it.</summary>
+    public static Dictionary<string, string?> WithUpstream(Dictionary<string, string?> settings, FakeUpstream upstream, string model = "test-model")
+    {
+        settings["Gateway:Providers:upstream:Type"] = "openai";
+        settings["Gateway:Providers:upstream:BaseUrl"] = upstream.BaseUrl;
+        settings["Gateway:Providers:upstream:ApiKey"] = FakeUpstream.ApiKey;
+        settings["Gateway:Models:up:Deployments:0:Provider"] = "upstream";
+        settings["Gateway:Models:up:Deployments:0:Model"] = model;
+        return settings;
+    }
+
+    public static async Task<GatewayHost> StartAsync(
+        IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Testing",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddGateway();
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapGateway();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return new GatewayHost(app, new Uri(app.Urls.First()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

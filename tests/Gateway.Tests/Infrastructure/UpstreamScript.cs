@@ -1,0 +1,35 @@
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>What <see cref="FakeUpstream"/> does with one request. The defaults behave like OpenAI.</summary>
+public sealed record UpstreamScript
+{
+    /// <summary>The HTTP status; anything but 200 answers with <see cref="ErrorBody"/> and nothing else.</summary>
+    public int Status { get; init; } = 200;
+
+    public string ErrorBody { get; init; } = """{"error":{"message":"scripted failure","type":"server_error","param":null,"code":null}}""";
+
+    public string? RetryAfter { get; init; }
+
+    /// <summary>The tokens to stream; null streams the last user message back word by word.</summary>
+    public IReadOnlyList<string>? Tokens { get; init; }
+
+    public TimeSpan TokenDelay { get; init; }
+
+    /// <summary>The finish reason of the last chunk, sent as a JSON string; null sends none.</summary>
+    public string? FinishReason { get; init; } = "stop";
+
+    public bool OmitId { get; init; }
+
+    public bool OmitCreated { get; init; }
+
+    /// <summary>Sends a chunk with <c>choices: []</c> and no usage before the first token, as some servers do.</summary>
+    public bool EmptyChoicesChunkFirst { get; init; }
+
+    /// <summary>Lines written verbatim after the given number of tokens (e.g. a malformed chunk or an error event).</summary>
+    public (int AfterTokens, string Raw)? Inject { get; init; }
+
+    /// <summary>Aborts the connection after this many tokens, without finishing the response.</summary>
+    public int? DropAfterTokens { get; init; }
+
+    public bool SendDone { get; init; } = true;
+}
