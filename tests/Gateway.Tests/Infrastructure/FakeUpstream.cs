@@ -113,15 +113,15 @@ public sealed class FakeUpstream : IAsyncDisposable
                 await context.Response.Body.FlushAsync(cancellationToken);
             }
 
+            if (script.TokenDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(script.TokenDelay, cancellationToken);
+            }
+
             if (script.DropAfterTokens == i)
             {
                 context.Abort();
                 return;
-            }
-
-            if (script.TokenDelay > TimeSpan.Zero)
-            {
-                await Task.Delay(script.TokenDelay, cancellationToken);
             }
 
             await WriteEventAsync(context, Chunk(script, model, i == 0 ? "assistant" : null, tokens[i], null), cancellationToken);

@@ -1,0 +1,153 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Chat;
+
+/// <summary>/v1 through the real gateway to a real OpenAI-compatible server on loopback.</summary>
+public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
+{
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Stream_RelaysTheUpstreamTextUnderTheAlias()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: true, includeUsage: true));
+
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal("relay every word", Sse.Text(data));
+        Assert.All(data.SkipLast(1), d => Assert.Equal("up", JsonNode.Parse(d)!["model"]!.GetValue<string>()));
+        Assert.Equal(3, JsonNode.Parse(data[^2])!["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.Equal("test-model", Assert.Single(_upstream.Requests).Json["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Stream_UpstreamWithUnknownFinishReasonAndNoCreated_EndsNormally()
+    {
+        _upstream.Enqueue(new UpstreamScript { FinishReason = "eos", OmitCreated = true, OmitId = true });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "odd but fine", stream: true));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal("odd but fine", Sse.Text(data));
+        Assert.Equal("stop", JsonNode.Parse(data[^2])!["choices"]![0]!["finish_reason"]!.GetValue<string>());
+        Assert.Equal("[DONE]", data[^1]);
+    }
+
+    [Fact]
+    public async Task Stream_UpstreamDropsMidway_EndsWithErrorEventAndNoDone()
+    {
+        // The pause lets the tokens reach the gateway before the reset, as they would from a real server.
+        _upstream.Enqueue(new UpstreamScript { DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(30) });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one two three four", stream: true));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.DoesNotContain("[DONE]", data);
+        Assert.Equal("one two", Sse.Text(data.SkipLast(1)));
+        var error = JsonNode.Parse(data[^1])!["error"]!;
+        Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
+        Assert.DoesNotContain(data, d => d.Contains("\"finish_reason\":\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UpstreamErrorBeforeFirstToken_Returns502WithTheOpenAiErrorBody()
+    {
+        _upstream.Enqueue(new UpstreamScript { Status = 500 });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
+        Assert.Contains("'up'", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UpstreamRejectsOurKey_Returns502UpstreamAuthFailedWithoutTheKey()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Status = 401,
+            ErrorBody = "{\"error\":{\"message\":\"Incorrect API key provided: " + FakeUpstream.ApiKey + "\"}}",
+        });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal("upstream_auth_failed", JsonNode.Parse(body)!["error"]!["code"]!.GetValue<string>());
+        Assert.DoesNotContain(FakeUpstream.ApiKey, body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UpstreamRejectsTheRequest_PassesItsStatusAndMessageOn()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Status = 422,
+            ErrorBody = """{"error":{"message":"temperature too spicy","type":"invalid_request_error","code":"bad_temperature"}}""",
+        });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("temperature too spicy", error["message"]!.GetValue<string>());
+        Assert.Equal("bad_temperature", error["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task NonStreaming_ThroughTheUpstream()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "whole answer", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var completion = await Json.ReadAsync(response);
+        Assert.Equal("whole answer", completion["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(2, completion["usage"]!["completion_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task ClientDisconnectsMidStream_UpstreamSeesItsConnectionClosedWithinOneSecond()
+    {
+        var tokens = Enumerable.Range(0, 200).Select(i => $" t{i}").ToArray();
+        _upstream.Enqueue(new UpstreamScript { Tokens = tokens, TokenDelay = TimeSpan.FromMilliseconds(50) });
+
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "x", stream: true) };
+        // No draining: disposing the response then closes the connection, as a closed browser tab does.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _gateway.BaseAddress };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var received = 0;
+        await foreach (var _ in Sse.ReadAsync(response))
+        {
+            if (++received == 3)
+            {
+                break;
+            }
+        }
+
+        var disconnectedAt = DateTimeOffset.UtcNow;
+        response.Dispose();
+
+        var upstreamRequest = Assert.Single(_upstream.Requests);
+        var closed = await upstreamRequest.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(closed.Aborted, "the upstream response should have been cut off, not finished");
+        Assert.InRange(closed.At - disconnectedAt, TimeSpan.Zero - TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));
+    }
+}

@@ -1,0 +1,43 @@
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Hosting;
+
+public sealed class StartupValidationTests
+{
+    [Theory]
+    [InlineData("Gateway:Models:echo:Deployments:0:Provider", "nowhere", "Gateway:Models:echo:Deployments:0:Provider names unknown provider 'nowhere'")]
+    [InlineData("Gateway:Models:echo:Deployments:0:Model", "gpt-9", "Gateway:Models:echo:Deployments:0:Model must be one of the simulated models")]
+    [InlineData("Gateway:Providers:simulated:Type", "carrier-pigeon", "Gateway:Providers:simulated:Type must be")]
+    [InlineData("Gateway:Providers:remote:BaseUrl", "not a url", "Gateway:Providers:remote:BaseUrl must be an absolute http or https URL")]
+    public async Task BadConfiguration_StopsStartUpNamingTheKey(string key, string value, string expectedMessage)
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Providers:remote:Type"] = "openai";
+        settings["Gateway:Providers:remote:BaseUrl"] = "http://127.0.0.1:9/v1";
+        settings[key] = value;
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains(expectedMessage, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AliasWithoutDeployments_StopsStartUp()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Models:empty:Description"] = "no deployments here";
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains("Gateway:Models:empty:Deployments must list at least one deployment", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoModels_StopsStartUp()
+    {
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(new Dictionary<string, string?>()));
+
+        Assert.Contains("Gateway:Models", exception.Message, StringComparison.Ordinal);
+    }
+}

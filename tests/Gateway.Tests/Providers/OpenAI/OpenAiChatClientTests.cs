@@ -1,0 +1,245 @@
+using System.Net;
+using Gateway.Providers;
+using Gateway.Providers.OpenAI;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Tests.Providers.OpenAI;
+
+/// <summary>The adapter against a real OpenAI-compatible HTTP server on loopback.</summary>
+public sealed class OpenAiChatClientTests : IAsyncLifetime
+{
+    private FakeUpstream _upstream = null!;
+    private HttpClient _http = null!;
+    private OpenAiChatClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _http = new HttpClient(new UpstreamNormalizingHandler { InnerHandler = new SocketsHttpHandler() });
+        _client = new OpenAiChatClient("upstream", new ProviderOptions { Type = "openai", BaseUrl = _upstream.BaseUrl, ApiKey = FakeUpstream.ApiKey }, _http);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _upstream.DisposeAsync();
+    }
+
+    private static readonly ChatOptions Options = new() { ModelId = "test-model" };
+
+    private static List<ChatMessage> Messages(string text) => [new(ChatRole.User, text)];
+
+    private async Task<List<ChatResponseUpdate>> StreamAsync(string text = "hello big world")
+    {
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in _client.GetStreamingResponseAsync(Messages(text), Options))
+        {
+            updates.Add(update);
+        }
+
+        return updates;
+    }
+
+    [Fact]
+    public async Task Stream_MapsTextUsageAndFinishReason()
+    {
+        var updates = await StreamAsync();
+
+        Assert.Equal("hello big world", string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(ChatRole.Assistant, updates[0].Role);
+        Assert.Equal("chatcmpl-upstream", updates[0].ResponseId);
+        Assert.Equal(ChatFinishReason.Stop, Assert.Single(updates, u => u.FinishReason is not null).FinishReason);
+        var usage = Assert.Single(updates.SelectMany(u => u.Contents).OfType<UsageContent>()).Details;
+        Assert.Equal(3, usage.InputTokenCount);
+        Assert.Equal(3, usage.OutputTokenCount);
+        Assert.Equal(6, usage.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task Stream_SendsTheDeploymentModelBearerKeyAndStreamFlag()
+    {
+        await StreamAsync();
+
+        var request = Assert.Single(_upstream.Requests);
+        Assert.Equal("test-model", request.Json["model"]!.GetValue<string>());
+        Assert.True(request.Json["stream"]!.GetValue<bool>());
+        Assert.Equal("Bearer " + FakeUpstream.ApiKey, request.Authorization);
+    }
+
+    [Fact]
+    public async Task KeylessProvider_SendsNoAuthorizationHeader()
+    {
+        using var keyless = new OpenAiChatClient("local", new ProviderOptions { Type = "openai", BaseUrl = _upstream.BaseUrl }, _http);
+
+        await foreach (var _ in keyless.GetStreamingResponseAsync(Messages("hi"), Options))
+        {
+        }
+
+        Assert.Equal("", Assert.Single(_upstream.Requests).Authorization);
+    }
+
+    [Theory]
+    [InlineData("eos", "stop")]
+    [InlineData("end_turn", "stop")]
+    [InlineData("", "stop")]
+    [InlineData("max_tokens", "length")]
+    [InlineData("length", "length")]
+    [InlineData("content_filter", "content_filter")]
+    public async Task Stream_FinishReasonsTheSdkDoesNotKnow_AreMapped(string upstreamReason, string expected)
+    {
+        _upstream.Enqueue(new UpstreamScript { FinishReason = upstreamReason });
+
+        var updates = await StreamAsync();
+
+        Assert.Equal("hello big world", string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(expected, updates.Single(u => u.FinishReason is not null).FinishReason!.Value.Value);
+        Assert.Single(updates.SelectMany(u => u.Contents).OfType<UsageContent>());
+    }
+
+    [Fact]
+    public async Task Stream_WithoutIdCreatedAndWithAnEmptyChoicesChunk_StillStreams()
+    {
+        _upstream.Enqueue(new UpstreamScript { OmitCreated = true, OmitId = true, EmptyChoicesChunkFirst = true });
+
+        var updates = await StreamAsync();
+
+        Assert.Equal("hello big world", string.Concat(updates.Select(u => u.Text)));
+        Assert.All(updates, u => Assert.Null(u.CreatedAt));
+    }
+
+    [Fact]
+    public async Task Stream_FinishReasonError_IsAnUpstreamStreamError()
+    {
+        _upstream.Enqueue(new UpstreamScript { FinishReason = "error" });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+    }
+
+    [Fact]
+    public async Task Stream_ErrorEventInsteadOfAChunk_IsAnUpstreamStreamErrorWithItsMessage()
+    {
+        _upstream.Enqueue(new UpstreamScript { Inject = (1, "data: {\"error\":{\"message\":\"model overloaded\",\"code\":\"overloaded\"}}\n\n") });
+
+        var texts = new List<string>();
+        var exception = await Assert.ThrowsAsync<UpstreamException>(async () =>
+        {
+            await foreach (var update in _client.GetStreamingResponseAsync(Messages("a b c"), Options))
+            {
+                texts.Add(update.Text);
+            }
+        });
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+        Assert.Contains("model overloaded", exception.Message, StringComparison.Ordinal);
+        Assert.Equal("overloaded", exception.UpstreamCode);
+        Assert.Equal("a", string.Concat(texts));
+    }
+
+    [Fact]
+    public async Task Stream_MalformedChunk_IsAProtocolError()
+    {
+        _upstream.Enqueue(new UpstreamScript { Inject = (1, "data: {\"choices\": [ {\"delta\": \n\n") });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(UpstreamFailure.Protocol, exception.Failure);
+    }
+
+    [Fact]
+    public async Task Stream_ConnectionDroppedMidway_IsAConnectionError()
+    {
+        _upstream.Enqueue(new UpstreamScript { DropAfterTokens = 2 });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(UpstreamFailure.Connection, exception.Failure);
+    }
+
+    [Fact]
+    public async Task Stream_EndingCleanlyWithoutFinishReasonOrDone_IsAConnectionError()
+    {
+        _upstream.Enqueue(new UpstreamScript { FinishReason = null, SendDone = false });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(UpstreamFailure.Connection, exception.Failure);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(404)]
+    [InlineData(500)]
+    public async Task Stream_ErrorStatus_CarriesStatusAndTheUpstreamMessage(int status)
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Status = status,
+            ErrorBody = """{"error":{"message":"no such thing","type":"invalid_request_error","code":"model_not_found"}}""",
+        });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(UpstreamFailure.Status, exception.Failure);
+        Assert.Equal((HttpStatusCode)status, exception.Status);
+        Assert.Equal("no such thing", exception.Message);
+        Assert.Equal("model_not_found", exception.UpstreamCode);
+    }
+
+    [Fact]
+    public async Task Stream_RetryAfterSeconds_IsRead()
+    {
+        _upstream.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "7" });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(TimeSpan.FromSeconds(7), exception.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Unauthorized_NeverQuotesTheUpstreamMessage()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Status = 401,
+            ErrorBody = "{\"error\":{\"message\":\"Incorrect API key provided: " + FakeUpstream.ApiKey + "\",\"type\":\"invalid_request_error\"}}",
+        });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, exception.Status);
+        Assert.DoesNotContain(FakeUpstream.ApiKey, exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConnectionRefused_IsAConnectionError()
+    {
+        using var unreachable = new OpenAiChatClient("down", new ProviderOptions { Type = "openai", BaseUrl = "http://127.0.0.1:1/v1" }, _http);
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(async () =>
+        {
+            await foreach (var _ in unreachable.GetStreamingResponseAsync(Messages("hi"), Options))
+            {
+            }
+        });
+
+        Assert.Equal(UpstreamFailure.Connection, exception.Failure);
+        Assert.Contains("'down'", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NonStreaming_MapsTextUsageAndAnUnknownFinishReason()
+    {
+        _upstream.Enqueue(new UpstreamScript { FinishReason = "eos", OmitCreated = true });
+
+        var response = await _client.GetResponseAsync(Messages("one two"), Options);
+
+        Assert.Equal("one two", response.Text);
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        Assert.Equal(2, response.Usage!.OutputTokenCount);
+        Assert.False(Assert.Single(_upstream.Requests).Json["stream"]?.GetValue<bool>() ?? false);
+    }
+}
