@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the tools the suite drives for real, only where they are missing. Debian packages need root
+# (CI and the dev machines run as root); anything that cannot be installed fails here, loudly, not later.
+set -euo pipefail
+
+need_apt=()
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${need_apt[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: need root to install ${need_apt[*]} (or install them yourself)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+command -v dotnet >/dev/null 2>&1 || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
