@@ -89,7 +89,7 @@ internal static class ChatApi
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, bool includeUsage,
         ILogger logger, CancellationToken cancellationToken)
     {
-        var updates = chat.StreamAsync(route, messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var updates = chat.StreamAsync(route, messages, options, trace: null, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             if (!await updates.MoveNextAsync())
@@ -117,7 +117,7 @@ internal static class ChatApi
         ChatResponse response;
         try
         {
-            response = await chat.CompleteAsync(route, messages, options, cancellationToken);
+            response = await chat.CompleteAsync(route, messages, options, trace: null, cancellationToken);
         }
         catch (UpstreamException exception)
         {

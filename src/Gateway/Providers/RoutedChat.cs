@@ -13,10 +13,17 @@ internal sealed partial class RoutedChat(ILogger<RoutedChat> logger)
         ModelRoute route,
         IReadOnlyList<ChatMessage> messages,
         ChatOptions options,
+        RouteTrace? trace,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var deployment = route.Deployments[0];
         LogRouting(logger, route.Alias, deployment.Provider, deployment.Model);
+        if (trace is not null)
+        {
+            trace.Attempts = 1;
+            trace.Deployment = deployment;
+        }
+
         var deploymentOptions = ForDeployment(options, deployment);
         await foreach (var update in deployment.Client.GetStreamingResponseAsync(messages, deploymentOptions, cancellationToken).ConfigureAwait(false))
         {
@@ -25,10 +32,16 @@ internal sealed partial class RoutedChat(ILogger<RoutedChat> logger)
     }
 
     public Task<ChatResponse> CompleteAsync(
-        ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken cancellationToken)
+        ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, RouteTrace? trace, CancellationToken cancellationToken)
     {
         var deployment = route.Deployments[0];
         LogRouting(logger, route.Alias, deployment.Provider, deployment.Model);
+        if (trace is not null)
+        {
+            trace.Attempts = 1;
+            trace.Deployment = deployment;
+        }
+
         return deployment.Client.GetResponseAsync(messages, ForDeployment(options, deployment), cancellationToken);
     }
 

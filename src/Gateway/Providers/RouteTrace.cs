@@ -1,0 +1,26 @@
+namespace Gateway.Providers;
+
+/// <summary>A retry of the same deployment, or a fallback to the alias's next one, about to happen.</summary>
+/// <param name="Attempt">The number of the attempt about to start (2 for the first retry).</param>
+/// <param name="Delay">How long the router waits before it.</param>
+/// <param name="Reason">Why the previous attempt failed, in words a caller may see.</param>
+/// <param name="Provider">The provider of the next attempt.</param>
+/// <param name="Model">The model of the next attempt.</param>
+/// <param name="IsFallback">True when the next attempt goes to another deployment.</param>
+internal sealed record RouteRetry(int Attempt, TimeSpan Delay, string Reason, string Provider, string Model, bool IsFallback);
+
+/// <summary>
+/// What happened while one request was routed: filled in by <see cref="RoutedChat"/>, read by its caller
+/// (the /v1 endpoint's <c>X-Gateway-Attempts</c>, a flow node's record and its <c>node.retrying</c> events).
+/// </summary>
+internal sealed class RouteTrace
+{
+    /// <summary>Called before every retry or fallback, on the routing thread.</summary>
+    public Action<RouteRetry>? OnRetrying { get; init; }
+
+    /// <summary>Upstream attempts made so far, across deployments.</summary>
+    public int Attempts { get; internal set; }
+
+    /// <summary>The deployment that produced the first token (or the last one tried, after a failure).</summary>
+    public Deployment? Deployment { get; internal set; }
+}
