@@ -8,6 +8,8 @@ namespace Gateway.Chat;
 /// <summary>The OpenAI-compatible surface: <c>/v1/chat/completions</c> and <c>/v1/models</c>.</summary>
 internal static class ChatApi
 {
+    public const string AttemptsHeader = "X-Gateway-Attempts";
+
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible");
@@ -76,9 +78,18 @@ internal static class ChatApi
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
-        return request.Stream == true
-            ? await StartStreamAsync(chat, route, messages, options, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken)
-            : await CompleteAsync(chat, route, messages, options, logger, cancellationToken);
+        var trace = new RouteTrace();
+        try
+        {
+            return request.Stream == true
+                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken)
+                : await CompleteAsync(chat, route, messages, options, trace, logger, cancellationToken);
+        }
+        finally
+        {
+            // Known by now, before any byte of the body: how many upstream attempts the answer took.
+            httpContext.Response.Headers[AttemptsHeader] = trace.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>
@@ -86,10 +97,10 @@ internal static class ChatApi
     /// answered with a proper status and error body.
     /// </summary>
     private static async Task<IResult> StartStreamAsync(
-        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, bool includeUsage,
+        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, bool includeUsage,
         ILogger logger, CancellationToken cancellationToken)
     {
-        var updates = chat.StreamAsync(route, messages, options, trace: null, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var updates = chat.StreamAsync(route, messages, options, trace, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             if (!await updates.MoveNextAsync())
@@ -112,12 +123,13 @@ internal static class ChatApi
     }
 
     private static async Task<IResult> CompleteAsync(
-        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, ILogger logger, CancellationToken cancellationToken)
+        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, ILogger logger,
+        CancellationToken cancellationToken)
     {
         ChatResponse response;
         try
         {
-            response = await chat.CompleteAsync(route, messages, options, trace: null, cancellationToken);
+            response = await chat.CompleteAsync(route, messages, options, trace, cancellationToken);
         }
         catch (UpstreamException exception)
         {
@@ -146,6 +158,6 @@ internal static class ChatApi
     {
         var (status, error) = ChatErrors.FromUpstream(exception, alias);
         ChatLog.FailedBeforeStreaming(logger, alias, status, exception.Message);
-        return ChatErrors.Result(status, error);
+        return ChatErrors.Result(status, error, status == StatusCodes.Status503ServiceUnavailable ? exception.RetryAfter : null);
     }
 }

@@ -6,8 +6,11 @@ namespace Gateway.Chat;
 /// <summary>What a /v1 caller is told, and with which status, when something went wrong.</summary>
 internal static class ChatErrors
 {
-    public static IResult Result(int status, OpenAiError error) =>
-        TypedResults.Json(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, statusCode: status);
+    public static IResult Result(int status, OpenAiError error, TimeSpan? retryAfter = null)
+    {
+        var result = TypedResults.Json(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, statusCode: status);
+        return retryAfter is { } delay ? new WithRetryAfter(result, delay) : result;
+    }
 
     public static IResult ModelNotFound(string model) => Result(
         StatusCodes.Status404NotFound,
@@ -49,6 +52,12 @@ internal static class ChatErrors
             }
         }
 
+        if (exception.Failure == UpstreamFailure.CircuitOpen)
+        {
+            return (StatusCodes.Status503ServiceUnavailable,
+                Upstream($"Every deployment of model '{alias}' is unavailable: {exception.Message}", "upstream_unavailable"));
+        }
+
         return exception.Failure == UpstreamFailure.Timeout
             ? (StatusCodes.Status504GatewayTimeout, Upstream($"Model '{alias}' did not answer in time: {exception.Message}", "upstream_timeout"))
             : (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", "upstream_error"));
@@ -56,4 +65,15 @@ internal static class ChatErrors
 
     private static OpenAiError Upstream(string message, string code) =>
         new() { Message = message, Type = "upstream_error", Code = code };
+
+    /// <summary>Adds <c>Retry-After</c> (whole seconds, rounded up) to an error result.</summary>
+    private sealed class WithRetryAfter(IResult inner, TimeSpan delay) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var seconds = Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds));
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 }

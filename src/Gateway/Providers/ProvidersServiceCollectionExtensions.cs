@@ -1,4 +1,5 @@
 using Gateway.Providers.OpenAI;
+using Gateway.Resilience;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,7 @@ internal static class ProvidersServiceCollectionExtensions
 {
     /// <summary>
     /// Binds and validates <c>Gateway:Providers</c> and <c>Gateway:Models</c>, and gives every OpenAI-compatible
-    /// provider its own <see cref="HttpClient"/>, the place where its resilience pipeline will sit.
+    /// provider its own <see cref="HttpClient"/> with its resilience pipeline.
     /// </summary>
     public static IServiceCollection AddProviders(this IServiceCollection services, IConfiguration configuration)
     {
@@ -18,6 +19,7 @@ internal static class ProvidersServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<UpstreamNormalizingHandler>();
+        services.AddGatewayResilience(configuration);
 
         foreach (var provider in configuration.GetSection($"{RoutingOptions.Section}:Providers").GetChildren())
         {
@@ -33,6 +35,8 @@ internal static class ProvidersServiceCollectionExtensions
                     ConnectTimeout = TimeSpan.FromSeconds(10),
                 })
                 .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+                // Outermost first: the pipeline retries whole HTTP attempts; the normaliser sits on each response.
+                .AddHttpMessageHandler(services => new ResilienceHandler(provider.Key, services.GetRequiredService<ProviderPipelines>()))
                 .AddHttpMessageHandler<UpstreamNormalizingHandler>();
         }
 

@@ -1,13 +1,15 @@
 using System.Runtime.CompilerServices;
+using Gateway.Resilience;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Providers;
 
 /// <summary>
-/// Sends a chat request to an alias: to its first deployment, under the deployment's own model name.
-/// This is where retries and fallback across deployments happen once the first token is peeked.
+/// Sends a chat request to an alias: to its deployments in priority order, each retried on its own budget while
+/// nothing has reached the caller, skipping those whose circuit is open. Once the first token is out, the stream
+/// is never retried: a later failure is the caller's to report.
 /// </summary>
-internal sealed partial class RoutedChat(ILogger<RoutedChat> logger)
+internal sealed class RoutedChat(ProviderPipelines pipelines, ILogger<RoutedChat> logger)
 {
     public async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(
         ModelRoute route,
@@ -16,34 +18,100 @@ internal sealed partial class RoutedChat(ILogger<RoutedChat> logger)
         RouteTrace? trace,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var deployment = route.Deployments[0];
-        LogRouting(logger, route.Alias, deployment.Provider, deployment.Model);
-        if (trace is not null)
-        {
-            trace.Attempts = 1;
-            trace.Deployment = deployment;
-        }
+        trace ??= new RouteTrace();
+        using var total = TotalTimeout(route);
+        using var linkedTotal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
+        await using var attempt = await FirstSucceedingAsync(
+            route,
+            trace,
+            isStreaming: true,
+            static (call, deploymentOptions, state, token) => StreamAttempt.StartAsync(
+                call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
+            (messages, pipelines, cancellationToken),
+            options,
+            linkedTotal.Token).ConfigureAwait(false);
 
-        var deploymentOptions = ForDeployment(options, deployment);
-        await foreach (var update in deployment.Client.GetStreamingResponseAsync(messages, deploymentOptions, cancellationToken).ConfigureAwait(false))
+        while (await attempt.MoveNextAsync().ConfigureAwait(false))
         {
-            yield return update;
+            yield return attempt.Current;
         }
     }
 
-    public Task<ChatResponse> CompleteAsync(
+    public async Task<ChatResponse> CompleteAsync(
         ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, RouteTrace? trace, CancellationToken cancellationToken)
     {
-        var deployment = route.Deployments[0];
-        LogRouting(logger, route.Alias, deployment.Provider, deployment.Model);
-        if (trace is not null)
+        trace ??= new RouteTrace();
+        using var total = TotalTimeout(route);
+        using var linkedTotal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
+        try
         {
-            trace.Attempts = 1;
-            trace.Deployment = deployment;
+            return await FirstSucceedingAsync(
+                route,
+                trace,
+                isStreaming: false,
+                static async (call, deploymentOptions, messages, token) =>
+                {
+                    UpstreamCall.Current = call;
+                    return await call.Deployment.Client.GetResponseAsync(messages, deploymentOptions, token).ConfigureAwait(false);
+                },
+                messages,
+                options,
+                linkedTotal.Token).ConfigureAwait(false);
         }
-
-        return deployment.Client.GetResponseAsync(messages, ForDeployment(options, deployment), cancellationToken);
+        catch (OperationCanceledException exception) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException(UpstreamFailure.Timeout, $"Model '{route.Alias}' did not answer within the total timeout.", inner: exception)
+            {
+                Reason = "total timeout",
+            };
+        }
     }
+
+    /// <summary>
+    /// Tries each deployment in turn, through its stream-start pipeline (retries on the deployment's budget), and
+    /// returns the first success. Throws the last failure when none succeeds or when one must not fall back.
+    /// </summary>
+    private async Task<TResult> FirstSucceedingAsync<TResult, TState>(
+        ModelRoute route,
+        RouteTrace trace,
+        bool isStreaming,
+        Func<UpstreamCall, ChatOptions, TState, CancellationToken, ValueTask<TResult>> start,
+        TState state,
+        ChatOptions options,
+        CancellationToken cancellationToken)
+    {
+        for (var i = 0; ; i++)
+        {
+            var deployment = route.Deployments[i];
+            var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, logger);
+            trace.Attempts++;
+            trace.Deployment = deployment;
+            var deploymentOptions = ForDeployment(options, deployment);
+            var context = Polly.ResilienceContextPool.Shared.Get(cancellationToken);
+            ProviderPipelines.Attach(context, call);
+            try
+            {
+                return await pipelines.ForStreamStart(deployment.Provider).ExecuteAsync(
+                    static (context, s) => s.start(s.call, s.deploymentOptions, s.state, context.CancellationToken),
+                    context,
+                    (start, call, deploymentOptions, state)).ConfigureAwait(false);
+            }
+            catch (UpstreamException exception) when (i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
+            {
+                var next = route.Deployments[i + 1];
+                var reason = FailureClassifier.Describe(exception);
+                RetryLog.FallingBack(logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason);
+                trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true));
+            }
+            finally
+            {
+                Polly.ResilienceContextPool.Shared.Return(context);
+            }
+        }
+    }
+
+    private CancellationTokenSource TotalTimeout(ModelRoute route) =>
+        new(pipelines.OptionsFor(route.Deployments[0].Provider).TotalTimeout, pipelines.TimeProvider);
 
     private static ChatOptions ForDeployment(ChatOptions options, Deployment deployment)
     {
@@ -51,7 +119,4 @@ internal sealed partial class RoutedChat(ILogger<RoutedChat> logger)
         copy.ModelId = deployment.Model;
         return copy;
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Routing {Alias} to {Provider}/{Model}")]
-    private static partial void LogRouting(ILogger logger, string alias, string provider, string model);
 }

@@ -19,6 +19,9 @@ internal enum UpstreamFailure
 
     /// <summary>The upstream did not answer in time.</summary>
     Timeout,
+
+    /// <summary>The provider's circuit breaker is open: it failed too often lately and is skipped for a while.</summary>
+    CircuitOpen,
 }
 
 /// <summary>
@@ -34,6 +37,9 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
 
     /// <summary>The delay the upstream asked for, if it sent <c>Retry-After</c>.</summary>
     public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>A short name for the failure (e.g. <c>first-token timeout</c>), used in retry reports.</summary>
+    public string? Reason { get; init; }
 
     /// <summary>The upstream's own error code (e.g. <c>model_not_found</c>), when it gave one.</summary>
     public string? UpstreamCode { get; init; }

@@ -68,7 +68,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task UpstreamErrorBeforeFirstToken_Returns502WithTheOpenAiErrorBody()
     {
-        _upstream.Enqueue(new UpstreamScript { Status = 500 });
+        _upstream.DefaultScript = new UpstreamScript { Status = 500 };
 
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
 
@@ -76,6 +76,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
         Assert.Contains("'up'", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("3", response.Headers.GetValues("X-Gateway-Attempts").Single());
     }
 
     [Fact]

@@ -32,6 +32,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
 
+    /// <summary>Forgets the requests seen so far (e.g. a warm-up).</summary>
+    public void ClearRequests() => _requests.Clear();
+
     public void Enqueue(params UpstreamScript[] scripts)
     {
         foreach (var script in scripts)
@@ -76,6 +79,17 @@ public sealed class FakeUpstream : IAsyncDisposable
     private static async Task RespondAsync(HttpContext context, UpstreamScript script, JsonNode request)
     {
         var cancellationToken = context.RequestAborted;
+        if (script.ResetBeforeHeaders)
+        {
+            context.Abort();
+            return;
+        }
+
+        if (script.HeadersDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(script.HeadersDelay, cancellationToken);
+        }
+
         if (script.Status != 200)
         {
             context.Response.StatusCode = script.Status;
@@ -100,6 +114,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         context.Response.ContentType = "text/event-stream";
+        await context.Response.StartAsync(cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
         if (script.EmptyChoicesChunkFirst)
         {
             await WriteEventAsync(context, Chunk(script, model, null, null, null), cancellationToken);
@@ -111,6 +127,11 @@ public sealed class FakeUpstream : IAsyncDisposable
             {
                 await context.Response.WriteAsync(inject.Raw, cancellationToken);
                 await context.Response.Body.FlushAsync(cancellationToken);
+            }
+
+            if (script.Stall is { } stall && stall.AfterTokens == i)
+            {
+                await Task.Delay(stall.For, cancellationToken);
             }
 
             if (script.TokenDelay > TimeSpan.Zero)

@@ -46,6 +46,26 @@ public sealed class GatewayHost : IAsyncDisposable
         return settings;
     }
 
+    /// <summary>
+    /// Adds an alias served by OpenAI-compatible providers in priority order, one provider per base URL
+    /// (named <c>p0</c>, <c>p1</c>, ...), and quick resilience settings for tests.
+    /// </summary>
+    public static Dictionary<string, string?> WithDeployments(Dictionary<string, string?> settings, string alias, params string[] baseUrls)
+    {
+        for (var i = 0; i < baseUrls.Length; i++)
+        {
+            settings[$"Gateway:Providers:p{i}:Type"] = "openai";
+            settings[$"Gateway:Providers:p{i}:BaseUrl"] = baseUrls[i];
+            settings[$"Gateway:Providers:p{i}:ApiKey"] = FakeUpstream.ApiKey;
+            settings[$"Gateway:Models:{alias}:Deployments:{i}:Provider"] = $"p{i}";
+            settings[$"Gateway:Models:{alias}:Deployments:{i}:Model"] = $"model-{i}";
+        }
+
+        settings.TryAdd("Gateway:Resilience:BaseDelayMs", "10");
+        settings.TryAdd("Gateway:Resilience:MaxDelayMs", "1000");
+        return settings;
+    }
+
     public static async Task<GatewayHost> StartAsync(
         IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {

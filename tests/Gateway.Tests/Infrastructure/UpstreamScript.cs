@@ -32,4 +32,13 @@ public sealed record UpstreamScript
     public int? DropAfterTokens { get; init; }
 
     public bool SendDone { get; init; } = true;
+
+    /// <summary>Resets the connection before sending any response headers.</summary>
+    public bool ResetBeforeHeaders { get; init; }
+
+    /// <summary>Waits this long before sending the response headers.</summary>
+    public TimeSpan HeadersDelay { get; init; }
+
+    /// <summary>After this many tokens (0: right after the headers), goes silent for the given time.</summary>
+    public (int AfterTokens, TimeSpan For)? Stall { get; init; }
 }

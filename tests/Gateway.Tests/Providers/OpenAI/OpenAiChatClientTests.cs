@@ -138,10 +138,12 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Equal("a", string.Concat(texts));
     }
 
-    [Fact]
-    public async Task Stream_MalformedChunk_IsAProtocolError()
+    [Theory]
+    [InlineData("data: {\"choices\": [ {\"delta\": \n\n")]
+    [InlineData("data: {not json}\n\n")]
+    public async Task Stream_MalformedChunk_IsAProtocolError(string malformed)
     {
-        _upstream.Enqueue(new UpstreamScript { Inject = (1, "data: {\"choices\": [ {\"delta\": \n\n") });
+        _upstream.Enqueue(new UpstreamScript { Inject = (1, malformed) });
 
         var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
 

@@ -1,0 +1,59 @@
+using System.Net;
+using Gateway.Providers;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Gateway.Resilience;
+
+/// <summary>Which failures are worth another attempt, which are worth another deployment, and how to name them.</summary>
+internal static class FailureClassifier
+{
+    /// <summary>Connect errors, 408, 429 and 5xx: the upstream may well answer next time.</summary>
+    public static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+
+    /// <summary>An HTTP outcome that counts as a failure (for retries and for the circuit breaker).</summary>
+    public static bool IsTransient(HttpResponseMessage? response, Exception? exception) => exception switch
+    {
+        HttpRequestException or TimeoutRejectedException => true,
+        null => response is not null && IsTransient(response.StatusCode),
+        _ => false,
+    };
+
+    /// <summary>A failure before the first token that another attempt at the same deployment may cure.</summary>
+    public static bool IsRetryable(UpstreamException exception) => exception.Failure switch
+    {
+        UpstreamFailure.Status => exception.Status is { } status && IsTransient(status),
+        UpstreamFailure.CircuitOpen => false,
+        _ => true,
+    };
+
+    /// <summary>
+    /// Whether the next deployment should be tried. Not for the caller's own mistakes (400, 404, 422, ...):
+    /// another deployment would refuse them too, and the caller must see the reason.
+    /// </summary>
+    public static bool ShouldFallBack(UpstreamException exception) =>
+        exception.Failure != UpstreamFailure.Status
+        || exception.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+        || IsRetryable(exception);
+
+    public static string Describe(UpstreamException exception) => exception.Reason ?? exception.Failure switch
+    {
+        UpstreamFailure.Status => $"HTTP {(int)(exception.Status ?? 0)}",
+        UpstreamFailure.Connection => "connection failed",
+        UpstreamFailure.StreamError => "error event",
+        UpstreamFailure.Protocol => "malformed response",
+        UpstreamFailure.Timeout => "timeout",
+        UpstreamFailure.CircuitOpen => "circuit open",
+        _ => "failure",
+    };
+
+    public static string Describe(HttpResponseMessage? response, Exception? exception) => exception switch
+    {
+        TimeoutRejectedException => "response headers timeout",
+        HttpRequestException => "connection failed",
+        BrokenCircuitException => "circuit open",
+        null when response is not null => $"HTTP {(int)response.StatusCode}",
+        _ => exception?.GetType().Name ?? "failure",
+    };
+}

@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using Gateway.Providers;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Gateway.Resilience;
+
+/// <summary>
+/// The Polly pipelines of every provider, built once from its effective <see cref="ResilienceOptions"/>:
+/// one for its HTTP calls (retry, then its one circuit breaker, then the per-attempt timeout) and one for
+/// starting a stream (retry of failures before the first token, on the same budget).
+/// </summary>
+internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> options, TimeProvider timeProvider, ILogger<ProviderPipelines> logger)
+{
+    private static readonly ResiliencePropertyKey<UpstreamCall?> CallKey = new("gateway.upstream-call");
+
+    private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _http = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, ResiliencePipeline> _streamStart = new(StringComparer.OrdinalIgnoreCase);
+
+    public TimeProvider TimeProvider => timeProvider;
+
+    public ResilienceOptions OptionsFor(string provider) => options.Get(provider);
+
+    /// <summary>Attaches the routed call, if any, so the strategies can share its budget and report through it.</summary>
+    public static void Attach(ResilienceContext context, UpstreamCall? call) => context.Properties.Set(CallKey, call);
+
+    public ResiliencePipeline<HttpResponseMessage> ForHttp(string provider) =>
+        _http.GetOrAdd(provider, static (name, self) => self.BuildHttp(name), this);
+
+    public ResiliencePipeline ForStreamStart(string provider) =>
+        _streamStart.GetOrAdd(provider, static (name, self) => self.BuildStreamStart(name), this);
+
+    private ResiliencePipeline<HttpResponseMessage> BuildHttp(string provider)
+    {
+        var settings = options.Get(provider);
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider };
+        if (settings.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = settings.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = settings.BaseDelay,
+                MaxDelay = settings.MaxDelay,
+                ShouldHandle = args => ValueTask.FromResult(
+                    FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception) && CallOf(args.Context)?.CanRetry != false),
+                DelayGenerator = args => ValueTask.FromResult(RetryAfterDelay(args.Outcome.Result, settings)),
+                OnRetry = args =>
+                {
+                    CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe(args.Outcome.Result, args.Outcome.Exception));
+                    args.Outcome.Result?.Dispose();
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+        {
+            FailureRatio = settings.CircuitBreaker.FailureRatio,
+            MinimumThroughput = settings.CircuitBreaker.MinimumThroughput,
+            SamplingDuration = TimeSpan.FromSeconds(settings.CircuitBreaker.SamplingSeconds),
+            BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreaker.BreakSeconds),
+            ShouldHandle = args => ValueTask.FromResult(FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)),
+            OnOpened = args =>
+            {
+                RetryLog.CircuitOpened(logger, provider, (long)args.BreakDuration.TotalMilliseconds);
+                return ValueTask.CompletedTask;
+            },
+            OnClosed = _ =>
+            {
+                RetryLog.CircuitClosed(logger, provider);
+                return ValueTask.CompletedTask;
+            },
+        });
+
+        // Up to the response headers only: a streamed body is bounded by the first-token, idle and total timeouts.
+        builder.AddTimeout(new TimeoutStrategyOptions
+        {
+            TimeoutGenerator = args => ValueTask.FromResult(
+                CallOf(args.Context) is { IsStreaming: false } ? settings.TotalTimeout : settings.FirstTokenTimeout),
+        });
+        return builder.Build();
+    }
+
+    private ResiliencePipeline BuildStreamStart(string provider)
+    {
+        var settings = options.Get(provider);
+        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        if (settings.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = settings.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = settings.BaseDelay,
+                MaxDelay = settings.MaxDelay,
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is UpstreamException upstream
+                    && FailureClassifier.IsRetryable(upstream)
+                    && CallOf(args.Context)?.CanRetry != false),
+                DelayGenerator = args => ValueTask.FromResult(
+                    args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : (TimeSpan?)null),
+                OnRetry = args =>
+                {
+                    CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        return builder.Build();
+    }
+
+    private static UpstreamCall? CallOf(ResilienceContext context) =>
+        context.Properties.TryGetValue(CallKey, out var call) ? call : null;
+
+    private TimeSpan? RetryAfterDelay(HttpResponseMessage? response, ResilienceOptions settings)
+    {
+        if (response?.Headers.RetryAfter is not { } retryAfter)
+        {
+            return null;
+        }
+
+        var delay = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - timeProvider.GetUtcNow() : null);
+        return delay is { } wait ? Min(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, settings.MaxDelay) : null;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

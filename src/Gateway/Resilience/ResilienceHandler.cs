@@ -1,0 +1,65 @@
+using Gateway.Providers;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Gateway.Resilience;
+
+/// <summary>
+/// Runs a provider's HTTP pipeline (retry, circuit breaker, per-attempt timeout) around every request on its
+/// <see cref="HttpClient"/>, and turns what the pipeline gives up with into <see cref="UpstreamException"/>.
+/// </summary>
+internal sealed class ResilienceHandler(string provider, ProviderPipelines pipelines) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var call = UpstreamCall.Current;
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        ProviderPipelines.Attach(context, call);
+        try
+        {
+            var outcome = await pipelines.ForHttp(provider).ExecuteOutcomeAsync(
+                static async (context, state) =>
+                {
+                    state.call?.HttpAttemptStarting();
+                    try
+                    {
+                        var response = await state.self.SendOnceAsync(state.request, context.CancellationToken).ConfigureAwait(false);
+                        state.call?.HttpHeadersReceived();
+                        return Outcome.FromResult(response);
+                    }
+                    catch (Exception exception)
+                    {
+                        return Outcome.FromException<HttpResponseMessage>(exception);
+                    }
+                },
+                context,
+                (self: this, request, call)).ConfigureAwait(false);
+
+            return outcome.Exception switch
+            {
+                null => outcome.Result!,
+                BrokenCircuitException => throw new UpstreamException(
+                    UpstreamFailure.CircuitOpen, $"Provider '{provider}' is failing and skipped for now (circuit open).", inner: outcome.Exception)
+                { Reason = "circuit open" },
+                TimeoutRejectedException => throw new UpstreamException(
+                    UpstreamFailure.Timeout, $"Provider '{provider}' sent no response headers in time.", inner: outcome.Exception)
+                { Reason = "response headers timeout" },
+                _ => RethrowOriginal(outcome.Exception),
+            };
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        base.SendAsync(request, cancellationToken);
+
+    private static HttpResponseMessage RethrowOriginal(Exception exception)
+    {
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(exception);
+        return null!;
+    }
+}

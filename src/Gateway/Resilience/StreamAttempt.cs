@@ -1,0 +1,134 @@
+using Gateway.Providers;
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Resilience;
+
+/// <summary>
+/// One try at streaming from one deployment. It owns the upstream enumerator and the clocks that bound it: the
+/// first-token timeout until the first token has arrived, then the idle timeout between chunks, under the
+/// request's total timeout. The first token is peeked before anything reaches the caller, so a failure up to then
+/// can still be retried; a failure after it surfaces as <see cref="UpstreamException"/> and is never retried.
+/// </summary>
+internal sealed class StreamAttempt : IAsyncDisposable
+{
+    private readonly UpstreamCall _call;
+    private readonly CancellationToken _callerToken;
+    private readonly CancellationToken _totalToken;
+    private readonly CancellationTokenSource _timer;
+    private readonly CancellationTokenSource _linked;
+    private readonly List<ChatResponseUpdate> _peeked = [];
+    private IAsyncEnumerator<ChatResponseUpdate>? _upstream;
+    private int _peekedIndex;
+    private bool _started;
+
+    private StreamAttempt(UpstreamCall call, TimeProvider timeProvider, CancellationToken callerToken, CancellationToken totalToken)
+    {
+        _call = call;
+        _callerToken = callerToken;
+        _totalToken = totalToken;
+        _timer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        _linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, totalToken, _timer.Token);
+        call.UseFirstTokenTimer(_timer, timeProvider);
+    }
+
+    public ChatResponseUpdate Current { get; private set; } = null!;
+
+    /// <summary>Starts the stream and waits for its first token; throws <see cref="UpstreamException"/> if none comes.</summary>
+    public static async ValueTask<StreamAttempt> StartAsync(
+        UpstreamCall call, IReadOnlyList<ChatMessage> messages, ChatOptions options,
+        TimeProvider timeProvider, CancellationToken callerToken, CancellationToken totalToken)
+    {
+        var attempt = new StreamAttempt(call, timeProvider, callerToken, totalToken);
+        try
+        {
+            await attempt.PeekFirstTokenAsync(messages, options).ConfigureAwait(false);
+            return attempt;
+        }
+        catch
+        {
+            await attempt.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async ValueTask PeekFirstTokenAsync(IReadOnlyList<ChatMessage> messages, ChatOptions options)
+    {
+        _call.StreamAttemptStarting();
+        UpstreamCall.Current = _call;
+        _upstream = _call.Deployment.Client.GetStreamingResponseAsync(messages, options, _linked.Token).GetAsyncEnumerator(_linked.Token);
+        while (await NextFromUpstreamAsync().ConfigureAwait(false))
+        {
+            var update = _upstream.Current;
+            _peeked.Add(update);
+            if (update.FinishReason is not null || HasText(update))
+            {
+                _started = true;
+                return;
+            }
+        }
+
+        throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended before its first token.") { Reason = "empty stream" };
+    }
+
+    public async ValueTask<bool> MoveNextAsync()
+    {
+        if (_peekedIndex < _peeked.Count)
+        {
+            Current = _peeked[_peekedIndex++];
+            return true;
+        }
+
+        _timer.CancelAfter(_call.Options.IdleTimeout);
+        if (!await NextFromUpstreamAsync().ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        Current = _upstream!.Current;
+        return true;
+    }
+
+    /// <summary>Moves the upstream on, naming the clock that ran out when a timeout cancels it.</summary>
+    private async ValueTask<bool> NextFromUpstreamAsync()
+    {
+        try
+        {
+            return await _upstream!.MoveNextAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException exception) when (!_callerToken.IsCancellationRequested && _linked.IsCancellationRequested)
+        {
+            var options = _call.Options;
+            var provider = _call.Deployment.Provider;
+            throw _totalToken.IsCancellationRequested
+                ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' did not finish within the total timeout of {options.TotalTimeoutSeconds:0.###} s.", inner: exception) { Reason = "total timeout" }
+                : _started
+                    ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent nothing for {options.IdleTimeoutSeconds:0.###} s mid-stream.", inner: exception) { Reason = "idle timeout" }
+                    : new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent no first token within {options.FirstTokenTimeoutSeconds:0.###} s.", inner: exception) { Reason = "first-token timeout" };
+        }
+    }
+
+    private static bool HasText(ChatResponseUpdate update)
+    {
+        foreach (var content in update.Contents)
+        {
+            if (content is TextContent { Text.Length: > 0 })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_upstream is not null)
+        {
+            await _upstream.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _call.ReleaseFirstTokenTimer(_timer);
+        _linked.Dispose();
+        _timer.Dispose();
+    }
+}

@@ -1,0 +1,91 @@
+using Gateway.Providers;
+
+namespace Gateway.Resilience;
+
+/// <summary>
+/// The attempts at one deployment for one request. It travels (as an async-local) beneath the OpenAI SDK to the
+/// provider's <see cref="ResilienceHandler"/>, so that retries of the HTTP call and retries of a stream that failed
+/// before its first token draw on one budget, are reported the same way, and share one first-token clock.
+/// </summary>
+internal sealed class UpstreamCall(
+    string alias, Deployment deployment, RouteTrace trace, ResilienceOptions options, bool isStreaming, ILogger logger)
+{
+    private static readonly AsyncLocal<UpstreamCall?> CurrentCall = new();
+
+    private CancellationTokenSource? _firstTokenTimer;
+    private long _attemptStartedAt;
+    private TimeProvider _timeProvider = TimeProvider.System;
+
+    /// <summary>The call being made on this async flow, if it was routed.</summary>
+    public static UpstreamCall? Current
+    {
+        get => CurrentCall.Value;
+        set => CurrentCall.Value = value;
+    }
+
+    public Deployment Deployment { get; } = deployment;
+
+    public ResilienceOptions Options { get; } = options;
+
+    public bool IsStreaming { get; } = isStreaming;
+
+    public int RetriesUsed { get; private set; }
+
+    public bool CanRetry => RetriesUsed < Options.MaxRetries;
+
+    /// <summary>The timer that bounds the wait for a streamed attempt's first token.</summary>
+    public void UseFirstTokenTimer(CancellationTokenSource timer, TimeProvider timeProvider)
+    {
+        _firstTokenTimer = timer;
+        _timeProvider = timeProvider;
+        _attemptStartedAt = timeProvider.GetTimestamp();
+    }
+
+    /// <summary>Forgets a timer whose attempt is over, so a retry of the same deployment never touches it.</summary>
+    public void ReleaseFirstTokenTimer(CancellationTokenSource timer)
+    {
+        if (ReferenceEquals(_firstTokenTimer, timer))
+        {
+            _firstTokenTimer = null;
+        }
+    }
+
+    /// <summary>
+    /// An HTTP attempt begins: until its headers arrive the handler's per-attempt timeout bounds it, so the
+    /// first-token clock only notes the start and pauses.
+    /// </summary>
+    public void HttpAttemptStarting()
+    {
+        _attemptStartedAt = _timeProvider.GetTimestamp();
+        _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Headers are in: the first token is due within what is left of the first-token timeout.</summary>
+    public void HttpHeadersReceived()
+    {
+        if (_firstTokenTimer is null)
+        {
+            return;
+        }
+
+        var left = Options.FirstTokenTimeout - _timeProvider.GetElapsedTime(_attemptStartedAt);
+        _firstTokenTimer.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
+    }
+
+    /// <summary>Counts and reports a retry of this deployment, which is about to wait <paramref name="delay"/>.</summary>
+    public void Retrying(TimeSpan delay, string reason)
+    {
+        RetriesUsed++;
+        trace.Attempts++;
+        _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
+        RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, trace.Attempts, (long)delay.TotalMilliseconds, reason);
+        trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
+    }
+
+    /// <summary>A new attempt at the same deployment starts after a stream-level retry: the first-token clock restarts.</summary>
+    public void StreamAttemptStarting()
+    {
+        _attemptStartedAt = _timeProvider.GetTimestamp();
+        _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Resilience;
+
+/// <summary>The per-provider breaker, on a fake clock: after the threshold the provider gets no request until BreakSeconds pass.</summary>
+public sealed class CircuitBreakerTests : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _clock = new();
+    private FakeUpstream _primary = null!;
+    private FakeUpstream _secondary = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _primary = await FakeUpstream.StartAsync();
+        _secondary = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", _primary.BaseUrl, _secondary.BaseUrl);
+        settings["Gateway:Models:solo:Deployments:0:Provider"] = "p0";
+        settings["Gateway:Models:solo:Deployments:0:Model"] = "solo-model";
+        settings["Gateway:Resilience:MaxRetries"] = "0";
+        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
+        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
+        settings["Gateway:Resilience:CircuitBreaker:BreakSeconds"] = "15";
+        _gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(_clock));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _primary.DisposeAsync();
+        await _secondary.DisposeAsync();
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(string model) =>
+        await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest(model, "are you there", stream: true));
+
+    [Fact]
+    public async Task AfterTheThreshold_TheProviderGetsNoRequestsUntilBreakSecondsHavePassed()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 500 };
+        Assert.Equal(HttpStatusCode.BadGateway, (await SendAsync("solo")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadGateway, (await SendAsync("solo")).StatusCode);
+        Assert.Equal(2, _primary.Requests.Count);
+
+        _primary.DefaultScript = new UpstreamScript();
+        using var whileOpen = await SendAsync("solo");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, whileOpen.StatusCode);
+        Assert.Equal("upstream_unavailable", (await Json.ReadAsync(whileOpen))["error"]!["code"]!.GetValue<string>());
+        _clock.Advance(TimeSpan.FromSeconds(14.9));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SendAsync("solo")).StatusCode);
+        Assert.Equal(2, _primary.Requests.Count);
+
+        _clock.Advance(TimeSpan.FromSeconds(0.2));
+        using var afterBreak = await SendAsync("solo");
+        Assert.Equal(HttpStatusCode.OK, afterBreak.StatusCode);
+        Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(afterBreak)));
+        Assert.Equal(3, _primary.Requests.Count);
+    }
+
+    [Fact]
+    public async Task AnOpenCircuit_SkipsItsDeploymentAtOnceAndFallsBack()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 503 };
+        await SendAsync("solo");
+        await SendAsync("solo");
+
+        using var response = await SendAsync("up");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(response)));
+        Assert.Equal(2, _primary.Requests.Count);
+        Assert.Single(_secondary.Requests);
+        Assert.Equal("2", response.Headers.GetValues("X-Gateway-Attempts").Single());
+    }
+}

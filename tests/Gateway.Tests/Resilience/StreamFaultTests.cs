@@ -1,0 +1,231 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Resilience;
+
+/// <summary>
+/// One test per upstream fault, through the real gateway to real upstream servers on loopback: what the client
+/// sees (status, exact text, error event, no [DONE] after a failure) and what the upstreams saw (attempts, waits).
+/// </summary>
+public sealed class StreamFaultTests : IAsyncLifetime
+{
+    private FaultBed _bed = null!;
+    private FakeUpstream _primary = null!;
+    private FakeUpstream _secondary = null!;
+
+    public async Task InitializeAsync()
+    {
+        // Timeouts far above any cold start: these faults are not about time.
+        _bed = await FaultBed.StartAsync(firstTokenTimeoutSeconds: 10, idleTimeoutSeconds: 10);
+        (_primary, _secondary) = (_bed.Primary, _bed.Secondary);
+    }
+
+    public async Task DisposeAsync() => await _bed.DisposeAsync();
+
+    private Task<(HttpResponseMessage Response, List<string> Data)> StreamAsync(string model = "up", string message = "one two three") =>
+        _bed.StreamAsync(model, message);
+
+    private static string Attempts(HttpResponseMessage response) => FaultBed.Attempts(response);
+
+    private static void AssertCompleted(List<string> data, string expectedText) => FaultBed.AssertCompleted(data, expectedText);
+
+    private static JsonNode AssertEndedWithError(List<string> data, string expectedTextBefore) =>
+        FaultBed.AssertEndedWithError(data, expectedTextBefore);
+
+    [Fact]
+    public async Task Status429WithRetryAfter_WaitsAtLeastThatLongThenSucceeds()
+    {
+        _primary.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "1" });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal("2", Attempts(response));
+        var requests = _primary.Requests;
+        Assert.Equal(2, requests.Count);
+        // A few ms of slack: the wall clock stamping requests and the timer behind the delay are different clocks.
+        Assert.True(requests[1].ReceivedAt - requests[0].ReceivedAt >= TimeSpan.FromSeconds(0.98), "the retry came before Retry-After");
+        Assert.Empty(_secondary.Requests);
+    }
+
+    [Fact]
+    public async Task RetryAfterAsHttpDate_IsHonoured()
+    {
+        _primary.Enqueue(new UpstreamScript { Status = 503, RetryAfter = DateTimeOffset.UtcNow.AddSeconds(2).ToString("r") });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        var requests = _primary.Requests;
+        Assert.Equal(2, requests.Count);
+        Assert.True(requests[1].ReceivedAt - requests[0].ReceivedAt >= TimeSpan.FromSeconds(0.9), "the retry ignored the Retry-After date");
+    }
+
+    [Fact]
+    public async Task RetryAfterLongerThanMaxDelay_IsCappedByMaxDelay()
+    {
+        _primary.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "120" });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        var requests = _primary.Requests;
+        Assert.InRange(requests[1].ReceivedAt - requests[0].ReceivedAt, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Status5xxOnEveryAttempt_FallsBackToTheNextDeployment()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 500 };
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal(3, _primary.Requests.Count); // the first try and MaxRetries = 2 retries
+        Assert.Single(_secondary.Requests);
+        Assert.Equal("model-1", _secondary.Requests[0].Json["model"]!.GetValue<string>());
+        Assert.Equal("4", Attempts(response));
+    }
+
+    [Fact]
+    public async Task EveryDeploymentFails_Returns502NamingTheAlias()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 502 };
+        _secondary.DefaultScript = new UpstreamScript { Status = 500 };
+
+        var (response, _) = await StreamAsync();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        var error = JsonNode.Parse(body)!["error"]!;
+        Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
+        Assert.Contains("'up'", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeUpstream.ApiKey, body, StringComparison.Ordinal);
+        Assert.Equal("6", Attempts(response));
+    }
+
+    [Fact]
+    public async Task Status400_IsNeitherRetriedNorFallenBackAndPassesTheMessageOn()
+    {
+        _primary.Enqueue(new UpstreamScript
+        {
+            Status = 400,
+            ErrorBody = """{"error":{"message":"messages too long","type":"invalid_request_error","code":"context_length_exceeded"}}""",
+        });
+
+        var (response, _) = await StreamAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("messages too long", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+        Assert.Single(_primary.Requests);
+        Assert.Empty(_secondary.Requests);
+        Assert.Equal("1", Attempts(response));
+    }
+
+    [Fact]
+    public async Task Status401_FallsBackWithoutRetrying()
+    {
+        _primary.Enqueue(new UpstreamScript { Status = 401 });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Single(_primary.Requests);
+        Assert.Single(_secondary.Requests);
+    }
+
+    [Fact]
+    public async Task ConnectionRefused_IsRetriedThenFallsBack()
+    {
+        var (response, data) = await StreamAsync("refused");
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal("4", Attempts(response));
+        Assert.Single(_secondary.Requests);
+    }
+
+    [Fact]
+    public async Task ResetBeforeHeaders_IsRetried()
+    {
+        _primary.Enqueue(new UpstreamScript { ResetBeforeHeaders = true });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal(2, _primary.Requests.Count);
+        Assert.Equal("2", Attempts(response));
+    }
+
+    [Fact]
+    public async Task ErrorEventInsteadOfTheFirstToken_IsRetriedWithoutDuplicatingAnything()
+    {
+        _primary.Enqueue(new UpstreamScript { Inject = (0, "data: {\"error\":{\"message\":\"overloaded\"}}\n\n") });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal(2, _primary.Requests.Count);
+        Assert.Equal("2", Attempts(response));
+        Assert.Single(data, d => d.Contains("\"role\":\"assistant\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ErrorEventAfterTheFirstToken_EndsTheStreamWithAnErrorEvent()
+    {
+        _primary.Enqueue(new UpstreamScript { Inject = (2, "data: {\"error\":{\"message\":\"overloaded\"}}\n\n") });
+
+        var (response, data) = await StreamAsync();
+
+        var error = AssertEndedWithError(data, "one two");
+        Assert.Contains("overloaded", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Single(_primary.Requests);
+    }
+
+    [Fact]
+    public async Task DropAfterTokens_EndsWithAnErrorEventAndIsNotRetried()
+    {
+        _primary.Enqueue(new UpstreamScript { DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(30) });
+
+        var (response, data) = await StreamAsync();
+
+        AssertEndedWithError(data, "one two");
+        Assert.Single(_primary.Requests);
+        Assert.Equal("1", Attempts(response));
+    }
+
+    [Fact]
+    public async Task MalformedFirstChunk_IsRetried()
+    {
+        _primary.Enqueue(new UpstreamScript { Inject = (0, "data: {\"choices\":[{\"delta\":\n\n") });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal(2, _primary.Requests.Count);
+    }
+
+    [Fact]
+    public async Task MalformedChunkMidStream_EndsWithAnErrorEvent()
+    {
+        _primary.Enqueue(new UpstreamScript { Inject = (1, "data: {not json}\n\n") });
+
+        var (_, data) = await StreamAsync();
+
+        var error = AssertEndedWithError(data, "one");
+        Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task NonStreaming_Status500IsRetriedToo()
+    {
+        _primary.Enqueue(new UpstreamScript { Status = 500 });
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "whole", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("whole", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(2, _primary.Requests.Count);
+        Assert.Equal("2", Attempts(response));
+    }
+}
