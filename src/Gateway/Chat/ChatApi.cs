@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Providers;
+using Gateway.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.AI;
 
@@ -19,7 +20,10 @@ internal static class ChatApi
             .WithSummary("Creates a chat completion, streamed as Server-Sent Events when `stream` is true.")
             .Accepts<ChatCompletionRequest>("application/json")
             .Produces<ChatCompletion>(StatusCodes.Status200OK)
-            .Produces<ChatCompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesEventStream(
+                new EventStreamEvent(null, typeof(ChatCompletionChunk), "one per token; the first carries the role, the last the finish reason; with `stream_options.include_usage`, one more with `choices: []` and `usage`."),
+                new EventStreamEvent(null, typeof(OpenAiErrorResponse), "instead of the rest of the stream when it fails after it started; no `[DONE]` follows."),
+                new EventStreamEvent(null, typeof(string), "the literal `[DONE]`, last, after a stream that completed."))
             .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status415UnsupportedMediaType)

@@ -1,9 +1,10 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
 namespace Gateway.Chat;
 
 /// <summary>The OpenAI error body, <c>{"error":{"message","type","param","code"}}</c>, used on every /v1 failure.</summary>
-internal sealed record OpenAiErrorResponse([property: JsonPropertyName("error")] OpenAiError Error);
+internal sealed record OpenAiErrorResponse([property: JsonPropertyName("error"), Required] OpenAiError Error);
 
 internal sealed record OpenAiError
 {

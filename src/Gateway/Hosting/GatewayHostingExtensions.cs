@@ -1,4 +1,5 @@
 using Gateway.Chat;
+using Gateway.OpenApi;
 using Gateway.Providers;
 
 namespace Gateway.Hosting;
@@ -12,6 +13,7 @@ internal static class GatewayHostingExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddProviders(builder.Configuration);
+        services.AddGatewayOpenApi();
         services.AddHealthChecks()
             .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag]);
         return builder;
@@ -21,6 +23,7 @@ internal static class GatewayHostingExtensions
     {
         app.UseExceptionHandler();
         app.UseErrorBodies();
+        app.MapGatewayOpenApi();
         app.MapHealthEndpoints();
         app.MapChatApi();
         return app;

@@ -1,0 +1,41 @@
+using Microsoft.OpenApi;
+
+namespace Gateway.OpenApi;
+
+internal static class OpenApiExtensions
+{
+    public const string DocumentName = "v1";
+
+    /// <summary>The OpenAPI document, generated from the endpoints' own metadata and the real DTOs.</summary>
+    public static IServiceCollection AddGatewayOpenApi(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc(DocumentName, new OpenApiInfo
+            {
+                Title = "Gateway",
+                Version = DocumentName,
+                Description = "A streaming LLM gateway: OpenAI-compatible chat completions under /v1, flows and runs under /api.",
+            });
+            options.OperationFilter<EventStreamOperationFilter>();
+            options.SchemaFilter<WireSchemaFilter>();
+            options.SupportNonNullableReferenceTypes();
+            options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
+        });
+        return services;
+    }
+
+    /// <summary>Serves <c>/swagger/v1/swagger.json</c> and Swagger UI at <c>/swagger</c>, unless <c>Gateway:OpenApi:Enabled</c> is false.</summary>
+    public static WebApplication MapGatewayOpenApi(this WebApplication app)
+    {
+        if (!app.Configuration.GetValue("Gateway:OpenApi:Enabled", defaultValue: true))
+        {
+            return app;
+        }
+
+        app.UseSwagger(options => options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_0);
+        app.UseSwaggerUI(options => options.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Gateway v1"));
+        return app;
+    }
+}

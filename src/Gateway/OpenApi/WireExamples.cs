@@ -1,0 +1,33 @@
+using System.Text.Json.Nodes;
+using Gateway.Chat;
+
+namespace Gateway.OpenApi;
+
+/// <summary>One realistic example per wire type, shown in the document and in Swagger UI.</summary>
+internal static class WireExamples
+{
+    private static readonly Dictionary<Type, string> Examples = new()
+    {
+        [typeof(ChatCompletionRequest)] = """
+            {"model":"echo","stream":true,"stream_options":{"include_usage":true},"max_tokens":64,
+             "messages":[{"role":"system","content":"Be terse."},{"role":"user","content":"Hello there"}]}
+            """,
+        [typeof(ChatCompletionChunk)] = """
+            {"id":"chatcmpl-5f1c","object":"chat.completion.chunk","created":1795300630,"model":"echo",
+             "choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"},"finish_reason":null}]}
+            """,
+        [typeof(ChatCompletion)] = """
+            {"id":"chatcmpl-5f1c","object":"chat.completion","created":1795300630,"model":"echo",
+             "choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],
+             "usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}
+            """,
+        [typeof(OpenAiErrorResponse)] = """
+            {"error":{"message":"The model 'gpt-9' does not exist.","type":"invalid_request_error","param":"model","code":"model_not_found"}}
+            """,
+        [typeof(ModelList)] = """
+            {"object":"list","data":[{"id":"echo","object":"model","created":0,"owned_by":"gateway"}]}
+            """,
+    };
+
+    public static JsonNode? For(Type type) => Examples.TryGetValue(type, out var json) ? JsonNode.Parse(json) : null;
+}

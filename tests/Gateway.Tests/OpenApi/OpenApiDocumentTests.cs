@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.OpenApi;
+
+public sealed class OpenApiDocumentTests : IAsyncLifetime
+{
+    private static readonly string CheckedInPath = Path.Combine(RepositoryRoot.Path, "docs", "openapi.json");
+
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync() => _gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    private async Task<string> ServedAsync() => await _gateway.Client.GetStringAsync("/swagger/v1/swagger.json");
+
+    /// <summary>
+    /// The document is a contract: any change to it must show as a diff of docs/openapi.json. To accept a change,
+    /// run the tests once with GATEWAY_UPDATE_OPENAPI=1 and commit the file.
+    /// </summary>
+    [Fact]
+    public async Task ServedDocument_MatchesTheCheckedInCopy()
+    {
+        var served = JsonNode.Parse(await ServedAsync())!;
+        var pretty = served.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+        if (Environment.GetEnvironmentVariable("GATEWAY_UPDATE_OPENAPI") == "1")
+        {
+            await File.WriteAllTextAsync(CheckedInPath, pretty);
+        }
+
+        Assert.True(File.Exists(CheckedInPath), $"{CheckedInPath} is missing; run the tests with GATEWAY_UPDATE_OPENAPI=1 to write it.");
+        var checkedIn = JsonNode.Parse(await File.ReadAllTextAsync(CheckedInPath))!;
+        Assert.True(
+            JsonNode.DeepEquals(served, checkedIn),
+            "The served OpenAPI document differs from docs/openapi.json. If the API change is intended, run the tests with GATEWAY_UPDATE_OPENAPI=1 and commit the diff.");
+    }
+
+    [Fact]
+    public async Task EveryOperation_HasAUniqueOperationIdASummaryAndTags()
+    {
+        var document = JsonNode.Parse(await ServedAsync())!;
+        var ids = new List<string>();
+        foreach (var (path, item) in document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                var where = $"{method.ToUpperInvariant()} {path}";
+                Assert.False(string.IsNullOrWhiteSpace(operation!["operationId"]?.GetValue<string>()), $"{where} has no operationId");
+                Assert.False(string.IsNullOrWhiteSpace(operation["summary"]?.GetValue<string>()), $"{where} has no summary");
+                Assert.NotEmpty(operation["tags"]!.AsArray());
+                ids.Add(operation["operationId"]!.GetValue<string>());
+            }
+        }
+
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task StreamingOperations_DescribeTheirEventPayloadsNotAWrapper()
+    {
+        var document = JsonNode.Parse(await ServedAsync())!;
+        var chat = document["paths"]!["/v1/chat/completions"]!["post"]!;
+        var stream = chat["responses"]!["200"]!["content"]!["text/event-stream"]!["schema"]!;
+
+        var refs = stream["oneOf"]!.AsArray().Select(s => s!["$ref"]?.GetValue<string>()).ToList();
+        Assert.Contains("#/components/schemas/ChatCompletionChunk", refs);
+        Assert.Contains("#/components/schemas/OpenAiErrorResponse", refs);
+        Assert.DoesNotContain(refs, r => r?.Contains("SseItem", StringComparison.Ordinal) == true);
+        Assert.Equal("#/components/schemas/ChatCompletion", chat["responses"]!["200"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.NotEmpty(chat["x-sse-events"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task SwaggerUi_IsServed()
+    {
+        using var response = await _gateway.Client.GetAsync("/swagger/index.html");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Disabled_ServesNoDocument()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:OpenApi:Enabled"] = "false";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        using var response = await gateway.Client.GetAsync("/swagger/v1/swagger.json");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}

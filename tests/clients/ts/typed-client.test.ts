@@ -1,0 +1,56 @@
+// A client generated from docs/openapi.json (openapi-typescript types + openapi-fetch), compiled by tsc with
+// strict checks: if the document describes the API wrongly, this file fails to compile or its asserts fail.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import createClient from 'openapi-fetch';
+import type { components, paths } from './generated/gateway.js';
+import { startGateway, type RunningGateway } from '../gateway.mjs';
+
+type ChatCompletion = components['schemas']['ChatCompletion'];
+type ChatCompletionRequest = components['schemas']['ChatCompletionRequest'];
+
+let gateway: RunningGateway;
+let client: ReturnType<typeof createClient<paths>>;
+
+before(async () => {
+  gateway = await startGateway();
+  client = createClient<paths>({ baseUrl: gateway.baseUrl });
+});
+
+after(async () => {
+  await gateway?.stop();
+});
+
+test('the generated client lists the models', async () => {
+  const { data, error, response } = await client.GET('/v1/models');
+
+  assert.equal(response.status, 200);
+  assert.equal(error, undefined);
+  assert.deepEqual(data?.data.map((model) => model.id).sort(), ['echo', 'gpt-4o-mini', 'lorem']);
+});
+
+test('the generated client completes a chat with the typed request and response', async () => {
+  const body: ChatCompletionRequest = {
+    model: 'echo',
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'typed ' }, { type: 'text', text: 'hello' }] }],
+    stop: 'never',
+  };
+  const { data, response } = await client.POST('/v1/chat/completions', { body });
+
+  assert.equal(response.status, 200);
+  const completion = data as ChatCompletion;
+  assert.equal(completion.object, 'chat.completion');
+  assert.equal(completion.choices[0].message.content, 'typed hello');
+  assert.equal(completion.usage.completion_tokens, 2);
+});
+
+test('the generated client surfaces the typed OpenAI error for an unknown model', async () => {
+  const { data, error, response } = await client.POST('/v1/chat/completions', {
+    body: { model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] },
+  });
+
+  assert.equal(response.status, 404);
+  assert.equal(data, undefined);
+  assert.equal(error?.error.code, 'model_not_found');
+  assert.equal(error?.error.param, 'model');
+});
