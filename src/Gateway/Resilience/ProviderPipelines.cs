@@ -39,13 +39,8 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider };
         if (settings.MaxRetries > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            builder.AddRetry(WithBackoff<HttpResponseMessage>(settings, new RetryStrategyOptions<HttpResponseMessage>
             {
-                MaxRetryAttempts = settings.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = settings.BaseDelay,
-                MaxDelay = settings.MaxDelay,
                 ShouldHandle = args => ValueTask.FromResult(
                     FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception) && CallOf(args.Context)?.CanRetry != false),
                 DelayGenerator = args => ValueTask.FromResult(RetryAfterDelay(args.Outcome.Result, settings)),
@@ -55,7 +50,7 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     args.Outcome.Result?.Dispose();
                     return ValueTask.CompletedTask;
                 },
-            });
+            }));
         }
 
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
@@ -92,13 +87,8 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
         if (settings.MaxRetries > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions
+            builder.AddRetry((RetryStrategyOptions)WithBackoff<object>(settings, new RetryStrategyOptions
             {
-                MaxRetryAttempts = settings.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = settings.BaseDelay,
-                MaxDelay = settings.MaxDelay,
                 ShouldHandle = args => ValueTask.FromResult(
                     args.Outcome.Exception is UpstreamException upstream
                     && FailureClassifier.IsRetryable(upstream)
@@ -110,10 +100,21 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
                     return ValueTask.CompletedTask;
                 },
-            });
+            }));
         }
 
         return builder.Build();
+    }
+
+    /// <summary>Both levels back off alike: exponentially from BaseDelay, with jitter, never past MaxDelay.</summary>
+    private static RetryStrategyOptions<TResult> WithBackoff<TResult>(ResilienceOptions settings, RetryStrategyOptions<TResult> options)
+    {
+        options.MaxRetryAttempts = settings.MaxRetries;
+        options.BackoffType = DelayBackoffType.Exponential;
+        options.UseJitter = true;
+        options.Delay = settings.BaseDelay;
+        options.MaxDelay = settings.MaxDelay;
+        return options;
     }
 
     private static UpstreamCall? CallOf(ResilienceContext context) =>
