@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Net.ServerSentEvents;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Streaming;
+
+/// <summary>Streams through the real nginx arrive token by token, with deploy/nginx.conf and with buffering left on.</summary>
+public sealed class NginxTests : IAsyncLifetime
+{
+    private const int Tokens = 20;
+    private static readonly TimeSpan TokenDelay = TimeSpan.FromMilliseconds(50);
+
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync() =>
+        _gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(tokenDelayMs: (int)TokenDelay.TotalMilliseconds));
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    public static TheoryData<string> Configs => ["deploy", "ordinary"];
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public async Task ChatStream_ArrivesTokenByTokenThroughNginx(string config)
+    {
+        await using var nginx = await NginxProxy.StartAsync(port => config == "deploy"
+            ? NginxProxy.DeployConfig(_gateway.BaseAddress, port)
+            : NginxProxy.OrdinaryConfig(_gateway.BaseAddress, port));
+        using var client = new HttpClient { BaseAddress = nginx.BaseAddress };
+
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = Json.ChatRequest("lorem", "x", stream: true, maxTokens: Tokens),
+        };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var clock = Stopwatch.StartNew();
+        var arrivals = new List<TimeSpan>();
+        var text = "";
+        await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            if (item.Data != "[DONE]" && JsonNode.Parse(item.Data)!["choices"]![0]!["delta"]!["content"]?.GetValue<string>() is { Length: > 0 } token)
+            {
+                arrivals.Add(clock.Elapsed);
+                text += token;
+            }
+        }
+
+        Assert.Equal(Tokens, arrivals.Count);
+        Assert.StartsWith("Lorem ipsum dolor", text, StringComparison.Ordinal);
+        // 20 tokens 50 ms apart span about a second; buffered, they would all arrive within a few milliseconds.
+        Assert.True(arrivals[^1] - arrivals[0] > TimeSpan.FromMilliseconds(500),
+            $"tokens arrived in a lump: first at {arrivals[0].TotalMilliseconds:0} ms, last at {arrivals[^1].TotalMilliseconds:0} ms");
+    }
+}
