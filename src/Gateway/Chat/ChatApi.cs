@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Providers;
+using Gateway.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.AI;
 
@@ -12,7 +13,7 @@ internal static class ChatApi
 
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible");
+        var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization(GatewayPolicies.Client);
 
         group.MapPost("/chat/completions", CreateChatCompletionAsync)
             .WithName("CreateChatCompletion")
@@ -21,27 +22,32 @@ internal static class ChatApi
             .Produces<ChatCompletion>(StatusCodes.Status200OK)
             .Produces<ChatCompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
             .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status403Forbidden)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status413PayloadTooLarge)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status429TooManyRequests)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status502BadGateway)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout);
 
         group.MapGet("/models", ListModels)
             .WithName("ListModels")
-            .WithSummary("Lists the model aliases this gateway serves.")
-            .Produces<ModelList>(StatusCodes.Status200OK);
+            .WithSummary("Lists the model aliases this gateway serves that the caller's key may use.")
+            .Produces<ModelList>(StatusCodes.Status200OK)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized);
 
         return group;
     }
 
-    private static JsonHttpResult<ModelList> ListModels(ModelRouter router) =>
+    private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller) =>
         TypedResults.Json(
-            new ModelList { Data = [.. router.Aliases.Select(alias => new ModelInfo { Id = alias })] },
+            new ModelList { Data = [.. router.Aliases.Where(caller.CanUseModel).Select(alias => new ModelInfo { Id = alias })] },
             ChatJsonContext.Wire.ModelList);
 
     private static async Task<IResult> CreateChatCompletionAsync(
-        HttpContext httpContext, ModelRouter router, RoutedChat chat, ILoggerFactory loggerFactory)
+        HttpContext httpContext, CallerIdentity caller, ModelRouter router, RoutedChat chat, TokenBudgets budgets, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
         if (!httpContext.Request.HasJsonContentType())
@@ -70,6 +76,12 @@ internal static class ChatApi
             return ChatErrors.Result(StatusCodes.Status400BadRequest, invalid);
         }
 
+        // The allowlist comes first, so a restricted key learns nothing about aliases outside it.
+        if (!caller.CanUseModel(request.Model!))
+        {
+            return ChatErrors.ModelNotAllowed(request.Model!);
+        }
+
         if (!router.TryGetRoute(request.Model!, out var route))
         {
             return ChatErrors.ModelNotFound(request.Model!);
@@ -77,13 +89,19 @@ internal static class ChatApi
 
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
+        var tokens = budgets.Reserve(caller.KeyName, TokenEstimate.For(messages.Select(message => message.Text), options.MaxOutputTokens));
+        if (!tokens.IsGranted)
+        {
+            return ChatErrors.TokenLimitReached(tokens.RetryAfter);
+        }
+
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
         var trace = new RouteTrace();
         try
         {
             return request.Stream == true
-                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken)
-                : await CompleteAsync(chat, route, messages, options, trace, logger, cancellationToken);
+                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, tokens, logger, cancellationToken)
+                : await CompleteAsync(chat, route, messages, options, trace, tokens, logger, cancellationToken);
         }
         finally
         {
@@ -98,7 +116,7 @@ internal static class ChatApi
     /// </summary>
     private static async Task<IResult> StartStreamAsync(
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, bool includeUsage,
-        ILogger logger, CancellationToken cancellationToken)
+        TokenReservation tokens, ILogger logger, CancellationToken cancellationToken)
     {
         var updates = chat.StreamAsync(route, messages, options, trace, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
@@ -111,6 +129,7 @@ internal static class ChatApi
         catch (UpstreamException exception)
         {
             await updates.DisposeAsync();
+            tokens.Settle(0);
             return UpstreamFailed(exception, route.Alias, logger);
         }
         catch
@@ -119,12 +138,12 @@ internal static class ChatApi
             throw;
         }
 
-        return new ChatCompletionStream(updates, route.Alias, includeUsage, logger);
+        return new ChatCompletionStream(updates, route.Alias, includeUsage, tokens, logger);
     }
 
     private static async Task<IResult> CompleteAsync(
-        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, ILogger logger,
-        CancellationToken cancellationToken)
+        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, TokenReservation tokens,
+        ILogger logger, CancellationToken cancellationToken)
     {
         ChatResponse response;
         try
@@ -133,7 +152,14 @@ internal static class ChatApi
         }
         catch (UpstreamException exception)
         {
+            tokens.Settle(0);
             return UpstreamFailed(exception, route.Alias, logger);
+        }
+
+        var usage = ChatUsage.From(response.Usage);
+        if (response.Usage is not null)
+        {
+            tokens.Settle(usage.TotalTokens);
         }
 
         var completion = new ChatCompletion
@@ -149,7 +175,7 @@ internal static class ChatApi
                     FinishReason = (response.FinishReason ?? ChatFinishReason.Stop).Value,
                 },
             ],
-            Usage = ChatUsage.From(response.Usage),
+            Usage = usage,
         };
         return TypedResults.Json(completion, ChatJsonContext.Wire.ChatCompletion);
     }

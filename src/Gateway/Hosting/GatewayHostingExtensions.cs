@@ -1,5 +1,6 @@
 using Gateway.Chat;
 using Gateway.Providers;
+using Gateway.Security;
 
 namespace Gateway.Hosting;
 
@@ -12,6 +13,7 @@ internal static class GatewayHostingExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddProviders(builder.Configuration);
+        services.AddGatewaySecurity();
         services.AddHealthChecks()
             .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag]);
         return builder;
@@ -21,6 +23,7 @@ internal static class GatewayHostingExtensions
     {
         app.UseExceptionHandler();
         app.UseErrorBodies();
+        app.UseGatewaySecurity();
         app.MapHealthEndpoints();
         app.MapChatApi();
         return app;
