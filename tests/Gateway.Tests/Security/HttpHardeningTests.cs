@@ -1,5 +1,7 @@
 using System.Net;
+using Gateway.Providers;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Security;
 
@@ -104,6 +106,22 @@ public sealed class HttpHardeningTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("depth", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task GatewayFailure_Is500WithoutExceptionDetails()
+    {
+        const string secret = "internal detail sk-should-not-leak";
+        await using var broken = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+            services.AddSingleton<ModelRouter>(_ => throw new InvalidOperationException(secret)));
+
+        using var response = await broken.Client.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("The gateway failed to handle the request.", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
     }
 
     private static HttpRequestMessage Preflight(string origin)
