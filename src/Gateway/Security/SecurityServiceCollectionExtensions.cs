@@ -37,7 +37,8 @@ internal static class SecurityServiceCollectionExtensions
             cors.AddDefaultPolicy(policy => policy
                 .WithOrigins([.. gateway.Value.AllowedOrigins])
                 .AllowAnyMethod()
-                .WithHeaders("Authorization", ApiKeyAuthenticationHandler.ApiKeyHeader, "Content-Type", "Accept", "Last-Event-ID")
+                // The origin is the boundary; SDKs in browsers send headers of their own (x-stainless-*, OpenAI-Beta).
+                .AllowAnyHeader()
                 .WithExposedHeaders("Retry-After", "Location", "X-Run-Id", "X-Gateway-Attempts")));
 
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();

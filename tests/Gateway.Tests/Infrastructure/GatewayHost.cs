@@ -67,7 +67,8 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     public static async Task<GatewayHost> StartAsync(
-        IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null, string url = "http://127.0.0.1:0")
+        IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null, string url = "http://127.0.0.1:0",
+        Action<WebApplication>? mapTestEndpoints = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -82,6 +83,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapGateway();
+        mapTestEndpoints?.Invoke(app);
         try
         {
             await app.StartAsync();
