@@ -20,10 +20,12 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var settings = GatewayHost.SimulatedSettings().WithStandardKeys().WithKey(3, "limited", Limited, requestsPerMinute: 1);
+        settings["Gateway:Limits:MaxRequestBytes"] = "4096";
         _gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(_clock), mapTestEndpoints: app =>
         {
             var flows = app.MapGroup("/api/test-flows").RequireAuthorization(GatewayPolicies.Client);
             flows.MapGet("/", (CallerIdentity caller) => TypedResults.Ok(new { caller.KeyName, caller.Role }));
+            flows.MapPost("/", (TestFlow flow) => TypedResults.Ok(flow));
             app.MapGroup("/api/test-admin").RequireAuthorization(GatewayPolicies.Admin).MapPost("/", () => TypedResults.NoContent());
         });
     }
@@ -67,6 +69,21 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         Assert.Equal("invalid_api_key", json["code"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("{\"id\":\"x\",\"nodes\":[\"", 413)]
+    [InlineData("{\"id\":\"x\",\"nodes\":", 400)]
+    [InlineData("{\"id\":5}", 400)]
+    public async Task BoundBodies_TooLargeOrMalformedOrTooDeep_Are4xxProblemDetails(string prefix, int expected)
+    {
+        var body = expected == 413 ? prefix + new string('a', 8000) + "\"]}"
+            : prefix.EndsWith(':') ? prefix + new string('[', 100) + new string(']', 100) + "}" : prefix;
+
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/test-flows/", TestKeys.Client, Json.Body(body)));
+
+        Assert.Equal(expected, (int)response.StatusCode);
+        Assert.Equal(expected, (await Json.ReadAsync(response))["status"]!.GetValue<int>());
+    }
+
     [Fact]
     public async Task OverRequestsPerMinute_Is429ProblemDetailsWithRetryAfter()
     {
@@ -81,3 +98,5 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         Assert.Equal("rate_limit_exceeded", json["code"]!.GetValue<string>());
     }
 }
+
+public sealed record TestFlow(string Id, List<string>? Nodes);
