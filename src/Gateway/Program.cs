@@ -1,5 +1,10 @@
 using Gateway.Hosting;
 
+if (GatewayCommands.TryRun(args))
+{
+    return;
+}
+
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,

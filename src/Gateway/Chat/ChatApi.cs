@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Providers;
+using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.AI;
@@ -13,7 +14,7 @@ internal static class ChatApi
 
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible");
+        var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization(GatewayPolicies.Client);
 
         group.MapPost("/chat/completions", CreateChatCompletionAsync)
             .WithName("CreateChatCompletion")
@@ -25,27 +26,32 @@ internal static class ChatApi
                 new EventStreamEvent(null, typeof(OpenAiErrorResponse), "instead of the rest of the stream when it fails after it started; no `[DONE]` follows."),
                 new EventStreamEvent(null, typeof(string), "the literal `[DONE]`, last, after a stream that completed."))
             .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status403Forbidden)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status413PayloadTooLarge)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status429TooManyRequests)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status502BadGateway)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout);
 
         group.MapGet("/models", ListModels)
             .WithName("ListModels")
-            .WithSummary("Lists the model aliases this gateway serves.")
-            .Produces<ModelList>(StatusCodes.Status200OK);
+            .WithSummary("Lists the model aliases this gateway serves that the caller's key may use.")
+            .Produces<ModelList>(StatusCodes.Status200OK)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized);
 
         return group;
     }
 
-    private static JsonHttpResult<ModelList> ListModels(ModelRouter router) =>
+    private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller) =>
         TypedResults.Json(
-            new ModelList { Data = [.. router.Aliases.Select(alias => new ModelInfo { Id = alias })] },
+            new ModelList { Data = [.. router.Aliases.Where(caller.CanUseModel).Select(alias => new ModelInfo { Id = alias })] },
             ChatJsonContext.Wire.ModelList);
 
     private static async Task<IResult> CreateChatCompletionAsync(
-        HttpContext httpContext, ModelRouter router, RoutedChat chat, ILoggerFactory loggerFactory)
+        HttpContext httpContext, CallerIdentity caller, ModelRouter router, RoutedChat chat, TokenBudgets budgets, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
         if (!httpContext.Request.HasJsonContentType())
@@ -74,6 +80,12 @@ internal static class ChatApi
             return ChatErrors.Result(StatusCodes.Status400BadRequest, invalid);
         }
 
+        // The allowlist comes first, so a restricted key learns nothing about aliases outside it.
+        if (!caller.CanUseModel(request.Model!))
+        {
+            return ChatErrors.ModelNotAllowed(request.Model!);
+        }
+
         if (!router.TryGetRoute(request.Model!, out var route))
         {
             return ChatErrors.ModelNotFound(request.Model!);
@@ -81,13 +93,19 @@ internal static class ChatApi
 
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
+        var tokens = budgets.Reserve(caller.KeyName, TokenEstimate.For(messages.Select(message => message.Text), options.MaxOutputTokens));
+        if (!tokens.IsGranted)
+        {
+            return ChatErrors.TokenLimitReached(tokens.RetryAfter);
+        }
+
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
         var trace = new RouteTrace();
         try
         {
             return request.Stream == true
-                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken)
-                : await CompleteAsync(chat, route, messages, options, trace, logger, cancellationToken);
+                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, tokens, logger, cancellationToken)
+                : await CompleteAsync(chat, route, messages, options, trace, tokens, logger, cancellationToken);
         }
         finally
         {
@@ -102,7 +120,7 @@ internal static class ChatApi
     /// </summary>
     private static async Task<IResult> StartStreamAsync(
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, bool includeUsage,
-        ILogger logger, CancellationToken cancellationToken)
+        TokenReservation tokens, ILogger logger, CancellationToken cancellationToken)
     {
         var updates = chat.StreamAsync(route, messages, options, trace, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
@@ -115,6 +133,7 @@ internal static class ChatApi
         catch (UpstreamException exception)
         {
             await updates.DisposeAsync();
+            tokens.Settle(0);
             return UpstreamFailed(exception, route.Alias, logger);
         }
         catch
@@ -123,12 +142,12 @@ internal static class ChatApi
             throw;
         }
 
-        return new ChatCompletionStream(updates, route.Alias, includeUsage, logger);
+        return new ChatCompletionStream(updates, route.Alias, includeUsage, tokens, logger);
     }
 
     private static async Task<IResult> CompleteAsync(
-        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, ILogger logger,
-        CancellationToken cancellationToken)
+        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, TokenReservation tokens,
+        ILogger logger, CancellationToken cancellationToken)
     {
         ChatResponse response;
         try
@@ -137,7 +156,14 @@ internal static class ChatApi
         }
         catch (UpstreamException exception)
         {
+            tokens.Settle(0);
             return UpstreamFailed(exception, route.Alias, logger);
+        }
+
+        var usage = ChatUsage.From(response.Usage);
+        if (response.Usage is not null)
+        {
+            tokens.Settle(usage.TotalTokens);
         }
 
         var completion = new ChatCompletion
@@ -153,7 +179,7 @@ internal static class ChatApi
                     FinishReason = (response.FinishReason ?? ChatFinishReason.Stop).Value,
                 },
             ],
-            Usage = ChatUsage.From(response.Usage),
+            Usage = usage,
         };
         return TypedResults.Json(completion, ChatJsonContext.Wire.ChatCompletion);
     }

@@ -1,4 +1,5 @@
 using Gateway.Providers;
+using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.Extensions.AI;
 
@@ -13,6 +14,7 @@ internal sealed class ChatCompletionStream(
     IAsyncEnumerator<ChatResponseUpdate> updates,
     string alias,
     bool includeUsage,
+    TokenReservation tokens,
     ILogger logger) : IResult
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
@@ -80,6 +82,10 @@ internal sealed class ChatCompletionStream(
         finally
         {
             await updates.DisposeAsync();
+            if (usage is not null)
+            {
+                tokens.Settle(ChatUsage.From(usage).TotalTokens);
+            }
         }
     }
 

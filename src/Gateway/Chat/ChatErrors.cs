@@ -22,6 +22,22 @@ internal static class ChatErrors
             Code = "model_not_found",
         });
 
+    public static IResult ModelNotAllowed(string model) => Result(
+        StatusCodes.Status403Forbidden,
+        new OpenAiError
+        {
+            Message = $"This API key may not use the model '{model}'. GET /v1/models lists the models it may use.",
+            Type = "invalid_request_error",
+            Param = "model",
+            Code = "model_not_allowed",
+        });
+
+    /// <summary>The key's <c>TokensPerMinute</c> cannot cover the request's estimate yet.</summary>
+    public static IResult TokenLimitReached(TimeSpan retryAfter) => Result(
+        StatusCodes.Status429TooManyRequests,
+        new OpenAiError { Message = "Token rate limit reached for this API key.", Type = "tokens", Code = "rate_limit_exceeded" },
+        retryAfter);
+
     /// <summary>
     /// The upstream's verdict on the request itself (400, 404, 422, ...) is passed on; a refused provider key,
     /// an unreachable or failing upstream become 502, 503 or 504, naming the alias.

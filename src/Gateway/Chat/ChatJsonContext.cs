@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Gateway.Security;
 
 namespace Gateway.Chat;
 
@@ -20,5 +21,6 @@ internal sealed partial class ChatJsonContext : JsonSerializerContext
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        MaxDepth = LimitsOptions.MaxJsonDepth,
     });
 }

@@ -1,4 +1,3 @@
-using Gateway.Chat;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Gateway.Hosting;
@@ -12,7 +11,7 @@ internal static class EmptyErrorResponses
     public static IApplicationBuilder UseErrorBodies(this IApplicationBuilder app) =>
         app.UseStatusCodePages(WriteAsync);
 
-    private static async Task WriteAsync(StatusCodeContext context)
+    private static Task WriteAsync(StatusCodeContext context)
     {
         var http = context.HttpContext;
         var status = http.Response.StatusCode;
@@ -21,24 +20,8 @@ internal static class EmptyErrorResponses
             StatusCodes.Status404NotFound => $"No endpoint at {http.Request.Method} {http.Request.Path}.",
             StatusCodes.Status405MethodNotAllowed => $"{http.Request.Method} is not allowed on {http.Request.Path}.",
             StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
-            _ => ReasonPhrase(status),
+            _ => ErrorResponses.ReasonPhrase(status),
         };
-
-        if (http.Request.Path.StartsWithSegments("/v1"))
-        {
-            var type = status < 500 ? "invalid_request_error" : "server_error";
-            await ChatErrors.Result(status, new OpenAiError { Message = message, Type = type }).ExecuteAsync(http);
-            return;
-        }
-
-        var problemDetails = http.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problemDetails.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = { Status = status, Title = ReasonPhrase(status), Detail = message },
-        });
+        return http.WriteErrorAsync(status, message);
     }
-
-    private static string ReasonPhrase(int status) =>
-        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";
 }

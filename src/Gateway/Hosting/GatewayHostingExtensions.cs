@@ -1,6 +1,7 @@
 using Gateway.Chat;
 using Gateway.OpenApi;
 using Gateway.Providers;
+using Gateway.Security;
 
 namespace Gateway.Hosting;
 
@@ -14,6 +15,7 @@ internal static class GatewayHostingExtensions
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddProviders(builder.Configuration);
         services.AddGatewayOpenApi();
+        services.AddGatewaySecurity();
         services.AddHealthChecks()
             .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag]);
         return builder;
@@ -23,7 +25,9 @@ internal static class GatewayHostingExtensions
     {
         app.UseExceptionHandler();
         app.UseErrorBodies();
+        // Before security: the document and its UI are served anonymously (DESIGN §8).
         app.MapGatewayOpenApi();
+        app.UseGatewaySecurity();
         app.MapHealthEndpoints();
         app.MapChatApi();
         return app;

@@ -8,10 +8,10 @@ internal static class HealthEndpoints
 
     public static void MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        // Liveness runs no checks: a process that can answer is alive.
+        // Probes carry no key and must never be throttled. Liveness runs no checks: a process that can answer is alive.
         endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false })
-            .WithName("Health").WithTags("Operations");
+            .WithName("Health").WithTags("Operations").AllowAnonymous().DisableRateLimiting();
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) })
-            .WithName("Ready").WithTags("Operations");
+            .WithName("Ready").WithTags("Operations").AllowAnonymous().DisableRateLimiting();
     }
 }

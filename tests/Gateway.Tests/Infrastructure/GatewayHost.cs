@@ -67,7 +67,8 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     public static async Task<GatewayHost> StartAsync(
-        IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
+        IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null, string url = "http://127.0.0.1:0",
+        Action<WebApplication>? mapTestEndpoints = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -76,12 +77,13 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(url);
         builder.AddGateway();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapGateway();
+        mapTestEndpoints?.Invoke(app);
         try
         {
             await app.StartAsync();
@@ -92,7 +94,9 @@ public sealed class GatewayHost : IAsyncDisposable
             throw;
         }
 
-        return new GatewayHost(app, new Uri(app.Urls.First()));
+        // Bound to every interface, the gateway is still reached over loopback by the tests.
+        var address = new Uri(app.Urls.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        return new GatewayHost(app, address);
     }
 
     public async ValueTask DisposeAsync()

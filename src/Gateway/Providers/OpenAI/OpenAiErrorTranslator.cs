@@ -15,7 +15,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         switch (exception)
         {
             case UpstreamException upstream:
-                return upstream;
+                return Scrubbed(upstream);
             case OperationCanceledException when cancellationToken.IsCancellationRequested:
                 return null; // the caller went away; not an upstream failure
             case OperationCanceledException or TimeoutException:
@@ -98,6 +98,20 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
 
         return (null, null);
     }
+
+    /// <summary>
+    /// Errors raised below the SDK (an error event inside a 200 stream) quote the upstream's own words, which may
+    /// hold our key. The copy has no inner exception, so no log line can reach the original message either.
+    /// </summary>
+    private UpstreamException Scrubbed(UpstreamException exception) =>
+        string.IsNullOrEmpty(apiKey) || !exception.Message.Contains(apiKey, StringComparison.Ordinal)
+            ? exception
+            : new UpstreamException(exception.Failure, Scrub(exception.Message), exception.Status)
+            {
+                RetryAfter = exception.RetryAfter,
+                Reason = exception.Reason,
+                UpstreamCode = exception.UpstreamCode,
+            };
 
     private string Scrub(string message) =>
         string.IsNullOrEmpty(apiKey) ? message : message.Replace(apiKey, "***", StringComparison.Ordinal);

@@ -1,0 +1,75 @@
+using System.Text.Encodings.Web;
+using Gateway.Hosting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Security;
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer &lt;key&gt;</c> (what the OpenAI SDKs send) or <c>x-api-key</c> against
+/// the configured hashes. With no keys configured every caller is the anonymous admin, and any key sent is
+/// ignored, as long as the request arrived on a loopback address (or anonymous access is allowed anywhere).
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string ApiKeyHeader = "x-api-key";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (keys.IsAnonymous)
+        {
+            return Task.FromResult(keys.AllowAnonymous || ArrivedOnLoopback(Context)
+                ? Success(CallerIdentity.AnonymousName, GatewayRoles.Admin, [])
+                : AuthenticateResult.Fail("Anonymous access is served on loopback only."));
+        }
+
+        var presented = PresentedKey(Request);
+        if (presented is null)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        // The failure message is logged by the base class: it must never quote what was presented.
+        return Task.FromResult(keys.Find(presented) is { } key
+            ? Success(key.Name, key.Role, key.Models)
+            : AuthenticateResult.Fail("The API key is not valid."));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        var message = PresentedKey(Request) is null
+            ? "Missing API key: send it as 'Authorization: Bearer <key>' or in the 'x-api-key' header."
+            : "Invalid API key.";
+        return Context.WriteErrorAsync(StatusCodes.Status401Unauthorized, message, "invalid_api_key");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Context.WriteErrorAsync(StatusCodes.Status403Forbidden, "This API key may not do that.", "permission_denied");
+
+    private static AuthenticateResult Success(string name, string role, IEnumerable<string> models)
+    {
+        var principal = CallerIdentity.Principal(name, role, models, SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    private static string? PresentedKey(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+
+        var apiKey = request.Headers[ApiKeyHeader].ToString();
+        return apiKey.Length > 0 ? apiKey.Trim() : null;
+    }
+
+    // No local address means a Unix socket or an in-process server: local by nature.
+    private static bool ArrivedOnLoopback(HttpContext context) =>
+        context.Connection.LocalIpAddress is not { } local || Loopback.IsLoopback(local);
+}

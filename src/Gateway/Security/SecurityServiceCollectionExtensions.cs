@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Security;
+
+internal static class SecurityServiceCollectionExtensions
+{
+    /// <summary>
+    /// API keys and roles (<c>Gateway:Auth</c>), per-key request and token limits, CORS (<c>Gateway:Cors</c>) and
+    /// request size and depth caps (<c>Gateway:Limits</c>), each validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddGatewaySecurity(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddHostedService<AnonymousAccessGuard>();
+
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
+        services.AddAuthorizationBuilder().AddGatewayPolicies();
+
+        services.AddSingleton<TokenBudgets>();
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>()
+            .Configure<ApiKeyStore, TimeProvider>(RequestRateLimiting.Configure);
+
+        services.AddOptions<GatewayCorsOptions>().BindConfiguration(GatewayCorsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayCorsOptions>, GatewayCorsOptionsValidator>();
+        services.AddCors();
+        services.AddOptions<CorsOptions>().Configure<IOptions<GatewayCorsOptions>>((cors, gateway) =>
+            cors.AddDefaultPolicy(policy => policy
+                .WithOrigins([.. gateway.Value.AllowedOrigins])
+                .AllowAnyMethod()
+                // The origin is the boundary; SDKs in browsers send headers of their own (x-stainless-*, OpenAI-Beta).
+                .AllowAnyHeader()
+                .WithExposedHeaders("Retry-After", "Location", "X-Run-Id", "X-Gateway-Attempts")));
+
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((kestrel, limits) =>
+            kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBytes);
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.MaxDepth = LimitsOptions.MaxJsonDepth);
+        return services;
+    }
+
+    /// <summary>The security middleware, in order: headers on every response, CORS, who is calling, may they, how often.</summary>
+    public static IApplicationBuilder UseGatewaySecurity(this IApplicationBuilder app) =>
+        app.UseSecurityHeaders()
+            .UseCors()
+            .UseAuthentication()
+            .UseAuthorization()
+            .UseRateLimiter();
+}

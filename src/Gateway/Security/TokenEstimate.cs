@@ -1,0 +1,16 @@
+namespace Gateway.Security;
+
+/// <summary>What a model call is expected to cost before it is made, for reserving against a token budget.</summary>
+internal static class TokenEstimate
+{
+    /// <summary>Reserved for the completion when the caller set no <c>max_tokens</c>; settled to the real count later.</summary>
+    public const int DefaultCompletionTokens = 256;
+
+    /// <summary>About four characters per token for English text with common tokenizers; a guess, settled later.</summary>
+    public static int For(IEnumerable<string?> promptTexts, int? maxCompletionTokens)
+    {
+        long characters = promptTexts.Sum(text => (long)(text?.Length ?? 0));
+        var estimate = ((characters + 3) / 4) + (maxCompletionTokens ?? DefaultCompletionTokens);
+        return (int)Math.Min(estimate, int.MaxValue);
+    }
+}

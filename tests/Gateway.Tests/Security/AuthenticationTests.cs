@@ -1,0 +1,167 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Security;
+
+public sealed class AuthenticationTests : IAsyncLifetime
+{
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync() =>
+        _gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings().WithStandardKeys());
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Theory]
+    [InlineData("/v1/models")]
+    [InlineData("/v1/chat/completions")]
+    public async Task NoKey_Is401WithOpenAiErrorAndBearerChallenge(string path)
+    {
+        var method = path.EndsWith("models", StringComparison.Ordinal) ? HttpMethod.Get : HttpMethod.Post;
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(method, path, content: Json.ChatRequest("echo", "hi", stream: false)));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("invalid_api_key", error["code"]!.GetValue<string>());
+        Assert.Contains("Missing API key", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WrongKey_Is401AndNeverQuotesTheKey(bool asApiKeyHeader)
+    {
+        const string wrong = "gw-wrong-key-3141592653";
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", wrong, Json.ChatRequest("echo", "hi", stream: false), asApiKeyHeader));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("Invalid API key", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(wrong, body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(TestKeys.Admin, false)]
+    [InlineData(TestKeys.Client, false)]
+    [InlineData(TestKeys.Client, true)]
+    public async Task ValidKey_BearerOrHeader_IsServed(string key, bool asApiKeyHeader)
+    {
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", key, Json.ChatRequest("echo", "hello there", stream: false), asApiKeyHeader));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("hello there", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task BearerScheme_IsCaseInsensitive()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.TryAddWithoutValidation("Authorization", "bearer " + TestKeys.Client);
+
+        using var response = await _gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task KeyUnderAnotherScheme_Is401()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.TryAddWithoutValidation("Authorization", "Basic " + TestKeys.Client);
+
+        using var response = await _gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Probes_AreAnonymous(string path)
+    {
+        using var response = await _gateway.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnknownPath_WithoutKey_Is401_WithKey_Is404()
+    {
+        using var anonymous = await _gateway.Client.GetAsync("/api/secret-things");
+        using var authenticated = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/api/secret-things", TestKeys.Client));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("application/problem+json", anonymous.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, authenticated.StatusCode);
+    }
+
+    [Fact]
+    public async Task RestrictedKey_OtherModel_Is403ModelNotAllowed()
+    {
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.EchoOnly, Json.ChatRequest("lorem", "hi", stream: true)));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("model_not_allowed", error["code"]!.GetValue<string>());
+        Assert.Equal("model", error["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task RestrictedKey_UnknownModel_Is403_SoItLearnsNothingAboutOtherAliases()
+    {
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.EchoOnly, Json.ChatRequest("no-such-model", "hi", stream: false)));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnrestrictedKey_UnknownModel_Is404()
+    {
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("no-such-model", "hi", stream: false)));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RestrictedKey_AllowedModel_Streams()
+    {
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.EchoOnly, Json.ChatRequest("echo", "one two", stream: true)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("[DONE]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(TestKeys.EchoOnly, new[] { "echo" })]
+    [InlineData(TestKeys.Client, new[] { "echo", "lorem" })]
+    public async Task Models_ListsOnlyWhatTheKeyMayUse(string key, string[] expected)
+    {
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models", key));
+
+        var ids = (await Json.ReadAsync(response))["data"]!.AsArray().Select(model => model!["id"]!.GetValue<string>()).Order();
+        Assert.Equal(expected, ids);
+    }
+}
+
+public sealed class AnonymousLoopbackTests
+{
+    [Fact]
+    public async Task NoKeysConfigured_OnLoopback_ServesAnyone_IgnoringTheKeySent()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+
+        using var withKey = await gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", "sk-whatever-the-sdk-sends", Json.ChatRequest("echo", "hi", stream: false)));
+        using var withoutKey = await gateway.Client.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, withoutKey.StatusCode);
+    }
+}

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Security;
+
+/// <summary>
+/// Whatever a caller sends, the answer is a 4xx with a proper body in the surface's shape, never a 5xx or a
+/// hang, and the gateway keeps serving everyone else.
+/// </summary>
+public sealed class HostileInputTests : IAsyncLifetime
+{
+    private const string Chat = "/v1/chat/completions";
+    private const string Ok = """{"model":"echo","messages":[{"role":"user","content":"hi"}]""";
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings["Gateway:Limits:MaxRequestBytes"] = "65536";
+        _gateway = await GatewayHost.StartAsync(settings);
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    public static TheoryData<string, string, string, string?, string?> Cases => new()
+    {
+        // name, method, path, content type, body
+        { "truncated JSON", "POST", Chat, "application/json", "{" },
+        { "not JSON", "POST", Chat, "application/json", "hello, gateway" },
+        { "empty body", "POST", Chat, "application/json", "" },
+        { "JSON null", "POST", Chat, "application/json", "null" },
+        { "JSON array", "POST", Chat, "application/json", "[]" },
+        { "JSON number", "POST", Chat, "application/json", "123" },
+        { "model is a number", "POST", Chat, "application/json", """{"model":123,"messages":[{"role":"user","content":"hi"}]}""" },
+        { "model is empty", "POST", Chat, "application/json", """{"model":"","messages":[{"role":"user","content":"hi"}]}""" },
+        { "messages is a string", "POST", Chat, "application/json", """{"model":"echo","messages":"hi"}""" },
+        { "message is null", "POST", Chat, "application/json", """{"model":"echo","messages":[null]}""" },
+        { "content is a number", "POST", Chat, "application/json", """{"model":"echo","messages":[{"role":"user","content":42}]}""" },
+        { "unknown role", "POST", Chat, "application/json", """{"model":"echo","messages":[{"role":"wizard","content":"hi"}]}""" },
+        { "image content part", "POST", Chat, "application/json", """{"model":"echo","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]}]}""" },
+        { "stream is a string", "POST", Chat, "application/json", Ok + ""","stream":"yes"}""" },
+        { "stream_options is a string", "POST", Chat, "application/json", Ok + ""","stream_options":"x"}""" },
+        { "negative max_tokens", "POST", Chat, "application/json", Ok + ""","max_tokens":-1}""" },
+        { "max_tokens overflows", "POST", Chat, "application/json", Ok + ""","max_tokens":1e309}""" },
+        { "temperature is text", "POST", Chat, "application/json", Ok + ""","temperature":"hot"}""" },
+        { "temperature out of range", "POST", Chat, "application/json", Ok + ""","temperature":1e9}""" },
+        { "stop holds numbers", "POST", Chat, "application/json", Ok + ""","stop":[1,2]}""" },
+        { "n is 5", "POST", Chat, "application/json", Ok + ""","n":5}""" },
+        { "tools", "POST", Chat, "application/json", Ok + ""","tools":[{"type":"function","function":{"name":"rm","parameters":{}}}]}""" },
+        { "deeply nested arrays", "POST", Chat, "application/json", Ok + ""","x":""" + new string('[', 5000) + new string(']', 5000) + "}" },
+        { "deeply nested objects", "POST", Chat, "application/json", Ok + ""","x":""" + string.Concat(Enumerable.Repeat("{\"a\":", 3000)) + "1" + new string('}', 3000) + "}" },
+        { "nested content parts", "POST", Chat, "application/json", """{"model":"echo","messages":[{"role":"user","content":""" + new string('[', 100) + new string(']', 100) + "}]}" },
+        { "body over the limit", "POST", Chat, "application/json", """{"model":"echo","messages":[{"role":"user","content":" """ + new string('a', 70_000) + "\"}]}" },
+        { "lone surrogate escaped", "POST", Chat, "application/json", """{"model":"echo","messages":[{"role":"user","content":"\ud800"}]}""" },
+        { "lone surrogate in model", "POST", Chat, "application/json", """{"model":"\udfff","messages":[{"role":"user","content":"hi"}]}""" },
+        { "NUL in model", "POST", Chat, "application/json", """{"model":"echo\u0000","messages":[{"role":"user","content":"hi"}]}""" },
+        { "RTL override in model", "POST", Chat, "application/json", """{"model":"\u202Eohce","messages":[{"role":"user","content":"hi"}]}""" },
+        { "CR LF header injection in model", "POST", Chat, "application/json", """{"model":"echo\r\nX-Injected: 1\r\n\r\n<script>","messages":[{"role":"user","content":"hi"}]}""" },
+        { "very long model name", "POST", Chat, "application/json", """{"model":" """ + new string('m', 20_000) + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
+        { "text/plain", "POST", Chat, "text/plain", Ok + "}" },
+        { "form data", "POST", Chat, "application/x-www-form-urlencoded", "model=echo" },
+        { "no content type", "POST", Chat, null, Ok + "}" },
+        { "GET chat", "GET", Chat, null, null },
+        { "POST models", "POST", "/v1/models", "application/json", "{}" },
+        { "DELETE models", "DELETE", "/v1/models", null, null },
+        { "encoded traversal", "GET", "/v1/%2e%2e/%2e%2e/etc/passwd", null, null },
+        { "encoded slash", "GET", "/v1/models%2f..%2f..%2fhealthz", null, null },
+        { "unknown v1 path", "GET", "/v1/engines", null, null },
+        { "unknown root path", "GET", "/admin", null, null },
+        { "odd Unicode path", "GET", "/v1/%E2%80%AEledom", null, null },
+        { "CR LF in path", "GET", "/v1/models%0d%0aX-Injected:%201", null, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task HostileRequest_Gets4xxWithAProperBody_AndTheGatewayStaysHealthy(
+        string name, string method, string path, string? contentType, string? body)
+    {
+        using var request = TestKeys.Request(new HttpMethod(method), path, TestKeys.Client);
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            if (contentType is not null)
+            {
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            }
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var response = await _gateway.Client.SendAsync(request, timeout.Token);
+
+        var status = (int)response.StatusCode;
+        Assert.True(status is >= 400 and < 500, $"{name}: {status} {await response.Content.ReadAsStringAsync()}");
+        Assert.False(response.Headers.Contains("X-Injected"), name);
+        var json = await Json.ReadAsync(response);
+        if (path.StartsWith("/v1/", StringComparison.Ordinal) && !path.Contains("%2e%2e", StringComparison.Ordinal))
+        {
+            Assert.False(string.IsNullOrEmpty(json["error"]?["message"]?.GetValue<string>()), name);
+        }
+        else
+        {
+            Assert.Equal(status, json["status"]?.GetValue<int>());
+        }
+
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task InvalidUtf8Bytes_Are400()
+    {
+        var bytes = Encoding.UTF8.GetBytes("""{"model":"echo","messages":[{"role":"user","content":"X"}]}""");
+        bytes[Array.IndexOf(bytes, (byte)'X')] = 0xFF;
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, Chat, TestKeys.Client, content));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task HostileKeys_Are401()
+    {
+        foreach (var key in new[] { new string('k', 8000), "Bearer Bearer", "gw-test-client-9d02aa ,x", "%67%77", "' OR 1=1 --" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+            request.Headers.TryAddWithoutValidation("x-api-key", key);
+            using var response = await _gateway.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        await AssertStillServingAsync();
+    }
+
+    [Theory]
+    [InlineData("/v1/models%00")]
+    [InlineData("/v1/chat/completions%00.json")]
+    public async Task PathsKestrelRefusesToRoute_Are400_AndTheGatewayStaysHealthy(string path)
+    {
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, path, TestKeys.Client));
+
+        // Kestrel answers these itself, before any middleware runs: a bare 400 is all HTTP/1.1 allows there.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await AssertStillServingAsync();
+    }
+
+    private async Task AssertStillServingAsync()
+    {
+        using var health = await _gateway.Client.GetAsync("/healthz");
+        using var chat = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, Chat, TestKeys.Client, Json.ChatRequest("echo", "still here", stream: false)));
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+    }
+}

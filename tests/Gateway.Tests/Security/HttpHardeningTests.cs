@@ -1,0 +1,135 @@
+using System.Net;
+using Gateway.Providers;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Security;
+
+public sealed class HttpHardeningTests : IAsyncLifetime
+{
+    private const string AllowedOrigin = "https://app.example.com";
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings["Gateway:Cors:AllowedOrigins:0"] = AllowedOrigin;
+        settings["Gateway:Limits:MaxRequestBytes"] = "4096";
+        _gateway = await GatewayHost.StartAsync(settings);
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Fact]
+    public async Task Preflight_FromAnAllowedOrigin_IsAnsweredWithoutAKey()
+    {
+        using var response = await _gateway.Client.SendAsync(Preflight(AllowedOrigin));
+
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.Equal(AllowedOrigin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("authorization", string.Join(",", response.Headers.GetValues("Access-Control-Allow-Headers")), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task OtherOrigins_GetNoCorsHeaders()
+    {
+        using var preflight = await _gateway.Client.SendAsync(Preflight("https://evil.example.net"));
+        using var request = TestKeys.Request(HttpMethod.Get, "/v1/models", TestKeys.Client);
+        request.Headers.Add("Origin", "https://evil.example.net");
+        using var response = await _gateway.Client.SendAsync(request);
+
+        Assert.False(preflight.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task AllowedOrigin_SeesRetryAfterAndAttemptsHeaders()
+    {
+        using var request = TestKeys.Request(HttpMethod.Get, "/v1/models", TestKeys.Client);
+        request.Headers.Add("Origin", AllowedOrigin);
+        using var response = await _gateway.Client.SendAsync(request);
+
+        Assert.Equal(AllowedOrigin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("Retry-After", string.Join(",", response.Headers.GetValues("Access-Control-Expose-Headers")), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/healthz", null, false)]
+    [InlineData("/v1/models", TestKeys.Client, false)]
+    [InlineData("/v1/models", null, false)]
+    [InlineData("/nowhere", TestKeys.Client, false)]
+    [InlineData("/v1/chat/completions", TestKeys.Client, true)]
+    public async Task EveryResponse_CarriesTheSecurityHeaders(string path, string? key, bool stream)
+    {
+        using var request = TestKeys.Request(stream ? HttpMethod.Post : HttpMethod.Get, path, key,
+            stream ? Json.ChatRequest("echo", "one two", stream: true) : null);
+        using var response = await _gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        Assert.Contains("default-src 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        if (stream)
+        {
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("[DONE]", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task BodyOverMaxRequestBytes_Is413_WithTheOpenAiError(bool chunked)
+    {
+        var json = Json.ChatRequest("echo", new string('x', 8000), stream: false);
+        HttpContent content = chunked ? new StreamContent(await json.ReadAsStreamAsync()) : new ByteArrayContent(await json.ReadAsByteArrayAsync());
+        content.Headers.ContentType = new("application/json");
+        if (chunked)
+        {
+            content.Headers.ContentLength = null;
+        }
+
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, content));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.NotNull((await Json.ReadAsync(response))["error"]!["message"]);
+        Assert.Equal(HttpStatusCode.OK, (await _gateway.Client.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task DeeplyNestedJson_Is400()
+    {
+        var nested = new string('[', 200) + new string(']', 200);
+        var body = "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":" + nested + "}";
+
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.Body(body)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("depth", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task GatewayFailure_Is500WithoutExceptionDetails()
+    {
+        const string secret = "internal detail sk-should-not-leak";
+        await using var broken = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+            services.AddSingleton<ModelRouter>(_ => throw new InvalidOperationException(secret)));
+
+        using var response = await broken.Client.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("The gateway failed to handle the request.", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
+    }
+
+    private static HttpRequestMessage Preflight(string origin)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Options, "/v1/chat/completions");
+        request.Headers.Add("Origin", origin);
+        request.Headers.Add("Access-Control-Request-Method", "POST");
+        request.Headers.Add("Access-Control-Request-Headers", "authorization,content-type");
+        return request;
+    }
+}

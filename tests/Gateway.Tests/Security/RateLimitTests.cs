@@ -1,0 +1,106 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Security;
+
+public sealed class RateLimitTests : IAsyncLifetime
+{
+    private const string Other = "gw-test-other-77d1c0";
+    private readonly FakeTimeProvider _clock = new();
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = GatewayHost.SimulatedSettings()
+            .WithKey(0, "rpm", TestKeys.Limited, requestsPerMinute: 2)
+            .WithKey(1, "tpm", TestKeys.Client, tokensPerMinute: 10)
+            .WithKey(2, "other", Other, requestsPerMinute: 2);
+        _gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(_clock));
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Fact]
+    public async Task OverRequestsPerMinute_Is429WithRetryAfter_InTheOpenAiShape()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+
+        using var limited = await ModelsAsync(TestKeys.Limited);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);
+        var error = (await Json.ReadAsync(limited))["error"]!;
+        Assert.Equal("rate_limit_exceeded", error["code"]!.GetValue<string>());
+        Assert.Equal("requests", error["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task RequestLimit_IsPerKey_AndRefillsWithTime()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            (await ModelsAsync(TestKeys.Limited)).Dispose();
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(Other)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+
+        _clock.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ProbesAndUnlimitedKeys_AreNotThrottled()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            using var health = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/healthz", TestKeys.Limited));
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            using var models = await ModelsAsync(TestKeys.Client);
+            Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task TokensPerMinute_CountsRealUsage_NotTheEstimate()
+    {
+        // Reserves 4 + 50 tokens (more than the 10 a minute allowed, so from a full bucket); echo really uses
+        // 3 in + 3 out, so settling leaves 4 tokens, not a 44-token debt.
+        using var first = await ChatAsync(TestKeys.Client, "one two three", maxTokens: 50);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(6, (await Json.ReadAsync(first))["usage"]!["total_tokens"]!.GetValue<int>());
+
+        using var limited = await ChatAsync(TestKeys.Client, "one two three", maxTokens: 5);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Equal("tokens", (await Json.ReadAsync(limited))["error"]!["type"]!.GetValue<string>());
+        Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);
+
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        using var again = await ChatAsync(TestKeys.Client, "one two three", maxTokens: 5);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task TokensPerMinute_SettlesStreamedUsage()
+    {
+        using var first = await ChatAsync(TestKeys.Client, "one two three", maxTokens: 50, stream: true);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        await first.Content.ReadAsStringAsync();
+
+        using var limited = await ChatAsync(TestKeys.Client, "one two three", maxTokens: 5);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);
+    }
+
+    private Task<HttpResponseMessage> ModelsAsync(string key) =>
+        _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models", key));
+
+    private Task<HttpResponseMessage> ChatAsync(string key, string message, int maxTokens, bool stream = false) =>
+        _gateway.Client.SendAsync(TestKeys.Request(
+            HttpMethod.Post, "/v1/chat/completions", key, Json.ChatRequest("echo", message, stream, includeUsage: stream, maxTokens: maxTokens)));
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Security;
+
+/// <summary>Provider keys, caller keys and their hashes never show up in a response or a log line, even on failures.</summary>
+public sealed class SecretsTests : IAsyncLifetime
+{
+    private readonly CapturingLoggerProvider _logs = new();
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+    private Dictionary<string, string?> _settings = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream).WithStandardKeys();
+        // A provider nobody listens on: connection refused.
+        GatewayHost.WithDeployments(_settings, "down", "http://127.0.0.1:9/v1");
+        _settings["Gateway:Resilience:MaxRetries"] = "0";
+        _gateway = await GatewayHost.StartAsync(_settings, _logs.Install);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+        _logs.Dispose();
+    }
+
+    public static TheoryData<int, string> UpstreamFailures => new()
+    {
+        { 401, $$$"""{"error":{"message":"Incorrect API key provided: {{{FakeUpstream.ApiKey}}}","code":"invalid_api_key"}}""" },
+        { 403, $$$"""{"error":{"message":"Key {{{FakeUpstream.ApiKey}}} is not allowed"}}""" },
+        { 400, $$$"""{"error":{"message":"Bad request made with {{{FakeUpstream.ApiKey}}}"}}""" },
+        { 500, $$$"""{"error":{"message":"Internal error for key {{{FakeUpstream.ApiKey}}}"}}""" },
+        { 503, $"upstream down, key={FakeUpstream.ApiKey}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UpstreamFailures))]
+    public async Task UpstreamFailureQuotingOurKey_NeverLeaks(int status, string errorBody)
+    {
+        _upstream.DefaultScript = new UpstreamScript { Status = status, ErrorBody = errorBody };
+
+        foreach (var stream in new[] { false, true })
+        {
+            using var response = await _gateway.Client.SendAsync(
+                TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("up", "hi", stream)));
+            Assert.False(response.IsSuccessStatusCode);
+            await AssertNoSecretsAsync(response);
+        }
+
+        AssertNoSecretsInLogs();
+    }
+
+    [Fact]
+    public async Task ErrorEventMidStreamQuotingOurKey_NeverLeaks()
+    {
+        var errorEvent = $$$"""data: {"error":{"message":"stream broke for {{{FakeUpstream.ApiKey}}}"}}""" + "\n\n";
+        _upstream.DefaultScript = new UpstreamScript { Tokens = ["a", " b", " c"], Inject = (2, errorEvent) };
+
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("up", "hi", stream: true)));
+
+        await AssertNoSecretsAsync(response);
+        AssertNoSecretsInLogs();
+    }
+
+    [Fact]
+    public async Task UnreachableProvider_NeverLeaksItsKey()
+    {
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Admin, Json.ChatRequest("down", "hi", stream: true)));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        await AssertNoSecretsAsync(response);
+        AssertNoSecretsInLogs();
+    }
+
+    [Fact]
+    public async Task SuccessfulCalls_SendTheKeyUpstreamOnly()
+    {
+        using var response = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("up", "hello", stream: true, includeUsage: true)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Bearer " + FakeUpstream.ApiKey, _upstream.Requests.Single().Authorization);
+        await AssertNoSecretsAsync(response);
+        AssertNoSecretsInLogs();
+    }
+
+    [Fact]
+    public async Task RejectedCallerKeys_AreNeverLoggedOrEchoed()
+    {
+        var almost = TestKeys.Client + "x";
+        using var wrong = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models", almost));
+        using var header = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models", almost, asApiKeyHeader: true));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.DoesNotContain(almost, await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(almost, await header.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(almost, _logs.Text, StringComparison.Ordinal);
+        AssertNoSecretsInLogs();
+    }
+
+    private IEnumerable<string> Secrets() =>
+        new[] { FakeUpstream.ApiKey, TestKeys.Admin, TestKeys.Client, TestKeys.EchoOnly }
+            .Concat(_settings.Where(setting => setting.Key.EndsWith(":KeyHash", StringComparison.Ordinal)).Select(setting => setting.Value!));
+
+    private async Task AssertNoSecretsAsync(HttpResponseMessage response)
+    {
+        var text = string.Join('\n', response.Headers.Select(h => $"{h.Key}: {string.Join(",", h.Value)}")) + await response.Content.ReadAsStringAsync();
+        foreach (var secret in Secrets())
+        {
+            Assert.DoesNotContain(secret, text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    private void AssertNoSecretsInLogs()
+    {
+        Assert.True(_logs.Count > 0);
+        foreach (var secret in Secrets())
+        {
+            Assert.DoesNotContain(secret, _logs.Text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Security;
+
+public sealed class SecurityStartupTests
+{
+    private const string EveryInterface = "http://0.0.0.0:0";
+
+    [Fact]
+    public async Task NonLoopback_WithoutKeys_RefusesToStart_NamingTheSettings()
+    {
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), url: EveryInterface));
+
+        Assert.Contains("not loopback", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Auth:Keys", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Auth:AllowAnonymous", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NonLoopback_WithAllowAnonymous_Starts()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Auth:AllowAnonymous"] = "true";
+
+        await using var gateway = await GatewayHost.StartAsync(settings, url: EveryInterface);
+        using var response = await gateway.Client.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task NonLoopback_WithKeys_Starts_AndRequiresThem()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings().WithStandardKeys(), url: EveryInterface);
+        using var response = await gateway.Client.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Gateway:Auth:Keys:0:KeyHash", "not-a-hash", "Gateway:Auth:Keys:0:KeyHash must be the 64 hex digits")]
+    [InlineData("Gateway:Auth:Keys:0:Role", "root", "Gateway:Auth:Keys:0:Role must be 'admin' or 'client'")]
+    [InlineData("Gateway:Auth:Keys:0:Name", "", "Gateway:Auth:Keys:0:Name is required")]
+    [InlineData("Gateway:Auth:Keys:0:Name", "anonymous", "Gateway:Auth:Keys:0:Name may not be 'anonymous'")]
+    [InlineData("Gateway:Auth:Keys:1:Name", "ops", "Gateway:Auth:Keys:1:Name 'ops' is used by another key")]
+    [InlineData("Gateway:Auth:Keys:2:Models:0", "gpt-9", "Gateway:Auth:Keys:2:Models:0 names unknown model alias 'gpt-9'")]
+    [InlineData("Gateway:Auth:Keys:0:RequestsPerMinute", "0", "Gateway:Auth:Keys:0:RequestsPerMinute must be at least 1")]
+    [InlineData("Gateway:Auth:Keys:0:TokensPerMinute", "-5", "Gateway:Auth:Keys:0:TokensPerMinute must be at least 1")]
+    [InlineData("Gateway:Cors:AllowedOrigins:0", "*", "Gateway:Cors:AllowedOrigins:0 must be an origin")]
+    [InlineData("Gateway:Cors:AllowedOrigins:0", "https://app.example.com/path", "Gateway:Cors:AllowedOrigins:0 must be an origin")]
+    [InlineData("Gateway:Limits:MaxRequestBytes", "10", "MaxRequestBytes")]
+    public async Task BadSecurityConfiguration_StopsStartUpNamingTheKey(string key, string value, string expected)
+    {
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings[key] = value;
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DuplicateHash_StopsStartUp_WithoutQuotingIt()
+    {
+        var settings = GatewayHost.SimulatedSettings().WithKey(0, "a", TestKeys.Client).WithKey(1, "b", TestKeys.Client);
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains("Gateway:Auth:Keys:1:KeyHash is the same as another key's", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(settings["Gateway:Auth:Keys:1:KeyHash"]!, exception.Message, StringComparison.OrdinalIgnoreCase);
+    }
+}
