@@ -15,6 +15,4 @@ internal static partial class FlowIds
 
     /// <summary>An id for a flow saved without one.</summary>
     public static string NewFlowId() => "flow-" + Guid.NewGuid().ToString("N")[..12];
-
-    public static string NewRunId() => "run-" + Guid.NewGuid().ToString("N");
 }

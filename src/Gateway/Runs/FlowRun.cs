@@ -99,8 +99,9 @@ internal sealed class FlowRun(RunPlan plan, RunState state, LlmNodeRunner llm, T
                 node.Id, output, record.Model, record.Provider, finishReason, usage, (long)timeProvider.GetElapsedTime(started).TotalMilliseconds));
             return true;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
+            // Whatever an aborted call threw (a cancellation, or a connection error from the abort), the run was cancelled.
             state.Update(node.Id, n => Traced(n) with { Status = NodeStatus.Cancelled });
             return false;
         }

@@ -11,15 +11,14 @@ namespace Gateway.Storage;
 internal sealed class SqliteDatabase : IDisposable
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly string _connectionString;
 
     public SqliteDatabase(IOptions<StorageOptions> options)
     {
         var builder = new SqliteConnectionStringBuilder(options.Value.ConnectionString) { Pooling = true };
-        ConnectionString = builder.ToString();
+        _connectionString = builder.ToString();
         DataSource = builder.DataSource is ":memory:" or "" ? builder.DataSource : Path.GetFullPath(builder.DataSource);
     }
-
-    public string ConnectionString { get; }
 
     /// <summary>The database file as a full path, so logs and errors say exactly which file.</summary>
     public string DataSource { get; }
@@ -57,7 +56,7 @@ internal sealed class SqliteDatabase : IDisposable
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(ConnectionString);
+        var connection = new SqliteConnection(_connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -78,7 +77,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>Closes the pooled connections, so the WAL is checkpointed and the file can be opened by the next host.</summary>
     public void Dispose()
     {
-        using var connection = new SqliteConnection(ConnectionString);
+        using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
         _writeGate.Dispose();
     }
