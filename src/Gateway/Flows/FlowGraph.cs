@@ -123,15 +123,18 @@ internal sealed class FlowGraph
             }
         }
 
-        var order = TopologicalOrder(nodes, dependencies, nodesPath, errors);
+        var order = TopologicalOrder(nodes, byId, dependencies, nodesPath, errors);
         return errors.IsEmpty ? new FlowGraph(flow, order, dependencies, templates, variables) : null;
     }
 
     /// <summary>Depth-first: a node is placed once everything it depends on is; a dependency on a node still being visited is a cycle.</summary>
     private static List<FlowNode> TopologicalOrder(
-        IReadOnlyList<(int Index, FlowNode Node)> nodes, Dictionary<string, IReadOnlyList<string>> dependencies, string nodesPath, ValidationErrors errors)
+        IReadOnlyList<(int Index, FlowNode Node)> nodes,
+        Dictionary<string, (int Index, FlowNode Node)> byId,
+        Dictionary<string, IReadOnlyList<string>> dependencies,
+        string nodesPath,
+        ValidationErrors errors)
     {
-        var byId = nodes.GroupBy(n => n.Node.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var order = new List<FlowNode>(nodes.Count);
         var placed = new HashSet<string>(StringComparer.Ordinal);
         var visiting = new List<string>();
