@@ -69,7 +69,7 @@ public sealed class RunCancellationTests : IDisposable
     private static async Task<RunRecord> WaitForEndAsync(GatewayHost gateway, string runId)
     {
         var store = gateway.Services.GetRequiredService<IRunStore>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         while (true)
         {
             if (await store.GetAsync(runId, timeout.Token) is { Status: not RunStatus.Running } record)
