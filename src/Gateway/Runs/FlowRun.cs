@@ -46,7 +46,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, LlmNodeRunner llm, T
         }
         finally
         {
-            // Reached early only when the consumer stops reading: no node may outlive the run.
+            // A no-op once every node has ended; when the consumer stops reading early, this stops the nodes, so none outlives the run.
             await stop.CancelAsync();
             await allDone;
         }
