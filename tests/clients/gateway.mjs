@@ -1,6 +1,8 @@
 // Starts the real gateway (the built Gateway.dll) on a free loopback port for a test file, and stops it.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,11 +22,14 @@ function gatewayDll() {
  * @returns {Promise<{ baseUrl: string, stop: () => Promise<void>, output: () => string }>}
  */
 export async function startGateway(settings = {}) {
+  // A store of its own, deleted on stop: gateways started by different test files never share one.
+  const database = path.join(os.tmpdir(), `gateway-client-${randomUUID()}.db`);
   const child = spawn('dotnet', [gatewayDll(), '--urls', 'http://127.0.0.1:0'], {
     env: {
       ...process.env,
       DOTNET_ENVIRONMENT: 'Production',
       Gateway__Providers__simulated__TokenDelayMs: '5',
+      Gateway__Storage__ConnectionString: `Data Source=${database}`,
       ...settings,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,8 +59,12 @@ export async function startGateway(settings = {}) {
     output: () => output,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const removeDatabase = () => {
+          for (const suffix of ['', '-wal', '-shm']) rmSync(database + suffix, { force: true });
+          resolve();
+        };
+        if (child.exitCode !== null) return removeDatabase();
+        child.once('exit', removeDatabase);
         child.kill('SIGTERM');
       }),
   };

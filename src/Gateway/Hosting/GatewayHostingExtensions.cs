@@ -1,7 +1,11 @@
+using System.Text.Encodings.Web;
 using Gateway.Chat;
+using Gateway.Flows;
 using Gateway.OpenApi;
 using Gateway.Providers;
+using Gateway.Runs;
 using Gateway.Security;
+using Gateway.Storage;
 
 namespace Gateway.Hosting;
 
@@ -13,11 +17,17 @@ internal static class GatewayHostingExtensions
         var services = builder.Services;
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
+        // /api bodies keep model text readable (don't, naïve) as /v1 does: JSON in a JSON body, never HTML.
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         services.AddProviders(builder.Configuration);
         services.AddGatewayOpenApi();
         services.AddGatewaySecurity();
+        services.AddStorage();
+        services.AddFlows();
+        services.AddRuns();
         services.AddHealthChecks()
-            .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag]);
+            .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag])
+            .AddCheck<StorageHealthCheck>("store", tags: [HealthEndpoints.ReadyTag]);
         return builder;
     }
 
@@ -30,6 +40,8 @@ internal static class GatewayHostingExtensions
         app.UseGatewaySecurity();
         app.MapHealthEndpoints();
         app.MapChatApi();
+        app.MapFlowsApi();
+        app.MapRunsApi();
         return app;
     }
 }

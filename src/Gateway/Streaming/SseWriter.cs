@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.IO.Pipelines;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -50,6 +52,23 @@ internal sealed class SseWriter : IDisposable
     {
         _pipe.Write("data: "u8);
         _pipe.Write(utf8Payload);
+        _pipe.Write("\n\n"u8);
+        return _pipe.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <c>id: N</c>, <c>event: name</c> and one <c>data:</c> line, and flushes: a named event that a client can
+    /// resume after (<c>Last-Event-ID</c>). <paramref name="data"/> must be one line, as serialized JSON is.
+    /// </summary>
+    public ValueTask<FlushResult> WriteEventAsync(long id, string name, string data, CancellationToken cancellationToken)
+    {
+        _pipe.Write("id: "u8);
+        Utf8Formatter.TryFormat(id, _pipe.GetSpan(20), out var written);
+        _pipe.Advance(written);
+        _pipe.Write("\nevent: "u8);
+        Encoding.UTF8.GetBytes(name, _pipe);
+        _pipe.Write("\ndata: "u8);
+        Encoding.UTF8.GetBytes(data, _pipe);
         _pipe.Write("\n\n"u8);
         return _pipe.FlushAsync(cancellationToken);
     }

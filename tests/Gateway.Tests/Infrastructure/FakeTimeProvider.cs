@@ -35,6 +35,16 @@ public sealed class FakeTimeProvider(DateTimeOffset start) : TimeProvider
         }
     }
 
+    /// <summary>Timers that fire within <paramref name="window"/>: e.g. token delays, leaving out long timeouts armed beside them.</summary>
+    public int TimersDueWithin(TimeSpan window)
+    {
+        lock (_gate)
+        {
+            var limit = _now + window;
+            return _timers.Count(t => t.DueAt is { } due && due <= limit);
+        }
+    }
+
     public void Advance(TimeSpan delta)
     {
         List<FakeTimer> due;

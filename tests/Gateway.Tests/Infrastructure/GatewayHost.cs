@@ -9,11 +9,15 @@ namespace Gateway.Tests.Infrastructure;
 /// <summary>The real gateway on real Kestrel, bound to a free loopback port, configured only by the test.</summary>
 public sealed class GatewayHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    public const string StorageKey = "Gateway:Storage:ConnectionString";
 
-    private GatewayHost(WebApplication app, Uri baseAddress)
+    private readonly WebApplication _app;
+    private readonly string? _ownDatabase;
+
+    private GatewayHost(WebApplication app, Uri baseAddress, string? ownDatabase)
     {
         _app = app;
+        _ownDatabase = ownDatabase;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -66,10 +70,36 @@ public sealed class GatewayHost : IAsyncDisposable
         return settings;
     }
 
+    /// <summary>A SQLite file of its own in the temp folder, for a test that starts several hosts on one database.</summary>
+    public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}.db");
+
+    public static string ConnectionString(string databasePath) => $"Data Source={databasePath}";
+
+    /// <summary>Deletes a database made by <see cref="NewDatabasePath"/>, with its WAL files.</summary>
+    public static void DeleteDatabase(string databasePath)
+    {
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(databasePath + suffix);
+        }
+    }
+
+    /// <summary>
+    /// Starts the gateway. Unless <paramref name="settings"/> name a database, the host gets a fresh one that it
+    /// deletes when disposed: hosts never share a store, so one's start-up never touches another's runs.
+    /// </summary>
     public static async Task<GatewayHost> StartAsync(
         IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null, string url = "http://127.0.0.1:0",
         Action<WebApplication>? mapTestEndpoints = null)
     {
+        settings = new Dictionary<string, string?>(settings);
+        string? ownDatabase = null;
+        if (!settings.ContainsKey(StorageKey))
+        {
+            ownDatabase = NewDatabasePath();
+            settings[StorageKey] = ConnectionString(ownDatabase);
+        }
+
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             EnvironmentName = "Testing",
@@ -91,12 +121,17 @@ public sealed class GatewayHost : IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
+            if (ownDatabase is not null)
+            {
+                DeleteDatabase(ownDatabase);
+            }
+
             throw;
         }
 
         // Bound to every interface, the gateway is still reached over loopback by the tests.
         var address = new Uri(app.Urls.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
-        return new GatewayHost(app, address);
+        return new GatewayHost(app, address, ownDatabase);
     }
 
     public async ValueTask DisposeAsync()
@@ -104,5 +139,9 @@ public sealed class GatewayHost : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (_ownDatabase is not null)
+        {
+            DeleteDatabase(_ownDatabase);
+        }
     }
 }

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Gateway.Hosting;
+
+/// <summary>A request body read as JSON, or the ProblemDetails that explains why it could not be.</summary>
+internal readonly record struct JsonBodyResult(JsonElement Value, ProblemHttpResult? Problem);
+
+/// <summary>
+/// Reads /api request bodies as a JSON document rather than binding them to a type, so that validation can
+/// report every wrong field by path instead of stopping at the first one the serializer trips on.
+/// </summary>
+internal static class JsonBody
+{
+    private static readonly JsonDocumentOptions Options = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+
+    /// <param name="request">The request.</param>
+    /// <param name="emptyAs">The value of a request without a body; null when a body is required.</param>
+    public static async Task<JsonBodyResult> ReadAsync(HttpRequest request, JsonElement? emptyAs = null)
+    {
+        var hasBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
+        if (!hasBody || request.ContentLength == 0)
+        {
+            return emptyAs is { } empty
+                ? new JsonBodyResult(empty, null)
+                : new JsonBodyResult(default, ApiProblems.BadRequest("The request needs a JSON body."));
+        }
+
+        if (!request.HasJsonContentType())
+        {
+            return new JsonBodyResult(default, TypedResults.Problem(
+                "The request body must be JSON (Content-Type: application/json).",
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported Media Type"));
+        }
+
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, Options, request.HttpContext.RequestAborted);
+            return new JsonBodyResult(document.RootElement.Clone(), null);
+        }
+        catch (JsonException exception)
+        {
+            return new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: {exception.Message}"));
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Gateway.Flows;
+using Gateway.Providers;
+
+namespace Gateway.Runs;
+
+/// <summary>
+/// One run of a flow. Every node is a task that waits for the nodes it depends on and then runs, so independent
+/// nodes run at the same time; their events meet in one channel and leave in the order they happened.
+/// Knows nothing of HTTP or storage: it yields DESIGN §5 events, always ending with exactly one terminal event.
+/// </summary>
+internal sealed class FlowRun(RunPlan plan, RunState state, LlmNodeRunner llm, TimeProvider timeProvider, ILogger logger)
+{
+    public string RunId => state.RunId;
+
+    public string? FlowId => state.FlowId;
+
+    public RunRecord Snapshot() => state.Snapshot();
+
+    /// <summary>Runs the flow. Cancelling <paramref name="cancellationToken"/> aborts the model calls; the run then ends with <c>run.cancelled</c>.</summary>
+    public async IAsyncEnumerable<RunEvent> ExecuteAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        yield return new RunStartedEvent(RunId, FlowId);
+
+        var events = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var nodes = new Dictionary<string, Task<bool>>(StringComparer.Ordinal);
+        foreach (var node in plan.Graph.Order)
+        {
+            Task<bool>[] inputs = [.. plan.Graph.Dependencies[node.Id].Select(id => nodes[id])];
+            nodes[node.Id] = RunNodeAsync(node, inputs, events.Writer, stop.Token);
+        }
+
+        var allDone = Task.WhenAll(nodes.Values);
+        _ = allDone.ContinueWith(_ => events.Writer.Complete(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        try
+        {
+            // Not the caller's token: after a cancel the nodes still report how they ended, and the terminal event follows.
+            await foreach (var runEvent in events.Reader.ReadAllAsync(CancellationToken.None))
+            {
+                yield return runEvent;
+            }
+
+            await allDone;
+        }
+        finally
+        {
+            // A no-op once every node has ended; when the consumer stops reading early, this stops the nodes, so none outlives the run.
+            await stop.CancelAsync();
+            await allDone;
+        }
+
+        yield return new RunFinishedEvent(state.Finish(timeProvider.GetUtcNow()));
+    }
+
+    /// <returns>True when the node completed; never throws.</returns>
+    private async Task<bool> RunNodeAsync(FlowNode node, Task<bool>[] inputs, ChannelWriter<RunEvent> events, CancellationToken cancellationToken)
+    {
+        var inputsCompleted = (await Task.WhenAll(inputs)).All(completed => completed);
+        if (!inputsCompleted || cancellationToken.IsCancellationRequested)
+        {
+            state.Update(node.Id, n => n with { Status = inputsCompleted ? NodeStatus.Cancelled : NodeStatus.Skipped });
+            return false;
+        }
+
+        var startedAt = timeProvider.GetUtcNow();
+        var started = timeProvider.GetTimestamp();
+        state.Update(node.Id, n => n with { Status = NodeStatus.Running, StartedAt = startedAt });
+        events.TryWrite(new NodeStartedEvent(node.Id, node.Type));
+
+        var trace = new RouteTrace
+        {
+            OnRetrying = retry => events.TryWrite(new NodeRetryingEvent(node.Id, retry.Attempt, (long)retry.Delay.TotalMilliseconds, retry.Reason)),
+        };
+        NodeRecord Traced(NodeRecord n) => n with
+        {
+            CompletedAt = timeProvider.GetUtcNow(),
+            Attempts = trace.Attempts,
+            Model = trace.Deployment?.Model,
+            Provider = trace.Deployment?.Provider,
+        };
+
+        try
+        {
+            var (output, finishReason, usage) = node.Type switch
+            {
+                ComponentCatalog.Input => new NodeOutcome(plan.Inputs[node.Id]),
+                ComponentCatalog.Prompt => new NodeOutcome(Render(node.Id)),
+                ComponentCatalog.Llm => await llm.RunAsync(
+                    node, node.System is null ? null : Render(node.Id), state.OutputOf(node.Prompt!) ?? "", trace,
+                    text => events.TryWrite(new TokenEvent(node.Id, text)), cancellationToken),
+                _ => new NodeOutcome(Output: null),
+            };
+
+            var record = Traced(new NodeRecord { Status = NodeStatus.Completed, Output = output, FinishReason = finishReason, Usage = usage, StartedAt = startedAt });
+            state.Update(node.Id, _ => record);
+            events.TryWrite(new NodeCompletedEvent(
+                node.Id, output, record.Model, record.Provider, finishReason, usage, (long)timeProvider.GetElapsedTime(started).TotalMilliseconds));
+            return true;
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // Whatever an aborted call threw (a cancellation, or a connection error from the abort), the run was cancelled.
+            state.Update(node.Id, n => Traced(n) with { Status = NodeStatus.Cancelled });
+            return false;
+        }
+        catch (UpstreamException exception)
+        {
+            var error = NodeErrors.FromUpstream(exception, node.Model!);
+            RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, exception.Message);
+            state.Fail(node.Id, error, Traced);
+            events.TryWrite(new NodeFailedEvent(node.Id, error));
+            return false;
+        }
+        catch (Exception exception)
+        {
+            RunsLog.NodeCrashed(logger, exception, RunId, node.Id);
+            var error = NodeErrors.InternalError();
+            state.Fail(node.Id, error, Traced);
+            events.TryWrite(new NodeFailedEvent(node.Id, error));
+            return false;
+        }
+    }
+
+    /// <summary>A prompt node's template or an llm node's system message, with node outputs and run variables filled in.</summary>
+    private string Render(string nodeId) =>
+        plan.Graph.Templates[nodeId].Render(name => plan.Graph.Variables.ContainsKey(name) ? plan.Variables[name] : state.OutputOf(name) ?? "");
+}

@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+
+namespace Gateway.Runs;
+
+/// <summary>An event the coordinator has logged, with the id it was given.</summary>
+internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
+
+/// <summary>
+/// Runs a <see cref="FlowRun"/> and keeps its log: every event gets the next id (1, 2, 3, ... with no gaps) and is
+/// stored before anyone sees it, so what a client was sent can always be replayed from the store. The record is
+/// saved when the run is registered, whenever a node ends, and at the end.
+/// </summary>
+internal sealed class RunCoordinator(IRunStore store, ILogger<RunCoordinator> logger)
+{
+    public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
+    {
+        await store.CreateAsync(run.Snapshot(), cancellationToken);
+        RunsLog.Started(logger, run.RunId, run.FlowId);
+    }
+
+    /// <param name="run">A run registered with <see cref="RegisterAsync"/>.</param>
+    /// <param name="cancellationToken">Cancels the run itself; its remaining events, the terminal one included, are still logged.</param>
+    public async IAsyncEnumerable<LoggedRunEvent> ExecuteAsync(FlowRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var id = 0L;
+        await foreach (var runEvent in run.ExecuteAsync(cancellationToken))
+        {
+            // The log must be complete even when the client that started the run has gone, hence no token here.
+            var entry = new RunEventEntry(++id, runEvent.Name, RunEventJson.Serialize(runEvent));
+            await store.AppendEventAsync(run.RunId, entry, CancellationToken.None);
+            switch (runEvent)
+            {
+                case NodeCompletedEvent or NodeFailedEvent:
+                    await store.SaveAsync(run.Snapshot(), CancellationToken.None);
+                    break;
+                case RunFinishedEvent finished:
+                    await store.SaveAsync(finished.Run, CancellationToken.None);
+                    RunsLog.Finished(logger, run.RunId, finished.Run.Status);
+                    break;
+                default:
+                    break;
+            }
+
+            yield return new LoggedRunEvent(entry, runEvent);
+        }
+    }
+}

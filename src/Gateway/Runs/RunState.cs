@@ -1,0 +1,102 @@
+namespace Gateway.Runs;
+
+/// <summary>
+/// The record of a run while it runs: node tasks update their own entries concurrently, and a snapshot can be
+/// taken at any moment (to persist it, or as the data of the terminal event).
+/// </summary>
+internal sealed class RunState
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, NodeRecord> _nodes;
+    private readonly IReadOnlyList<string> _outputIds;
+    private RunError? _firstFailure;
+
+    public RunState(string runId, string? flowId, DateTimeOffset createdAt, IEnumerable<string> nodeIds, IReadOnlyList<string> outputIds)
+    {
+        RunId = runId;
+        FlowId = flowId;
+        CreatedAt = createdAt;
+        _outputIds = outputIds;
+        _nodes = nodeIds.ToDictionary(id => id, _ => new NodeRecord { Status = NodeStatus.Pending }, StringComparer.Ordinal);
+    }
+
+    public string RunId { get; }
+
+    public string? FlowId { get; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public string? OutputOf(string nodeId)
+    {
+        lock (_gate)
+        {
+            return _nodes[nodeId].Output;
+        }
+    }
+
+    public void Update(string nodeId, Func<NodeRecord, NodeRecord> change)
+    {
+        lock (_gate)
+        {
+            _nodes[nodeId] = change(_nodes[nodeId]);
+        }
+    }
+
+    /// <summary>Marks a node failed; the first failure becomes the run's error.</summary>
+    public void Fail(string nodeId, NodeError error, Func<NodeRecord, NodeRecord> change)
+    {
+        lock (_gate)
+        {
+            _nodes[nodeId] = change(_nodes[nodeId]) with { Status = NodeStatus.Failed, Error = error };
+            _firstFailure ??= new RunError(error.Code, $"Node '{nodeId}' failed: {error.Message}", nodeId);
+        }
+    }
+
+    public RunRecord Snapshot() => Snapshot(RunStatus.Running, completedAt: null);
+
+    /// <summary>The finished record: completed when every node did, else failed if one failed, else cancelled.</summary>
+    public RunRecord Finish(DateTimeOffset completedAt)
+    {
+        lock (_gate)
+        {
+            var status = _nodes.Values.All(n => n.Status == NodeStatus.Completed) ? RunStatus.Completed
+                : _firstFailure is not null ? RunStatus.Failed
+                : RunStatus.Cancelled;
+            return Snapshot(status, completedAt);
+        }
+    }
+
+    private RunRecord Snapshot(string status, DateTimeOffset? completedAt)
+    {
+        lock (_gate)
+        {
+            var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var id in _outputIds)
+            {
+                if (_nodes[id] is { Status: NodeStatus.Completed, Output: { } output })
+                {
+                    outputs[id] = output;
+                }
+            }
+
+            var error = status switch
+            {
+                RunStatus.Failed => _firstFailure,
+                RunStatus.Cancelled => new RunError("cancelled", "The run was cancelled before it finished.", null),
+                _ => null,
+            };
+            return new RunRecord
+            {
+                RunId = RunId,
+                FlowId = FlowId,
+                Status = status,
+                CreatedAt = CreatedAt,
+                CompletedAt = completedAt,
+                Outputs = outputs,
+                Nodes = new Dictionary<string, NodeRecord>(_nodes, StringComparer.Ordinal),
+                Usage = _nodes.Values.Aggregate(TokenUsage.Zero, (total, node) => total.Add(node.Usage)),
+                Error = error,
+            };
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text.Json;
+using Gateway.Flows;
+using Gateway.Hosting;
+using Gateway.Streaming;
+using Microsoft.AspNetCore.Http.HttpResults;
+using RunResults = Microsoft.AspNetCore.Http.HttpResults.Results<
+    Gateway.Runs.RunEventStream,
+    Microsoft.AspNetCore.Http.HttpResults.Ok<Gateway.Runs.RunRecord>,
+    Microsoft.AspNetCore.Http.HttpResults.Accepted<Gateway.Runs.RunRecord>,
+    Microsoft.AspNetCore.Http.HttpResults.ValidationProblem,
+    Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>;
+
+namespace Gateway.Runs;
+
+/// <summary>Running flows (<c>POST /api/flows/{id}/run</c>, <c>POST /api/runs</c>) and reading run records.</summary>
+internal static class RunsApi
+{
+    public const int DefaultLimit = 20;
+    public const int MaxLimit = 100;
+
+    /// <summary>A saved flow may be run without a body: no inputs, variables or tweaks.</summary>
+    private static readonly JsonElement EmptyRequest = JsonDocument.Parse("{}").RootElement.Clone();
+
+    /// <summary>What a run's event stream carries (DESIGN §5), for the OpenAPI document.</summary>
+    public static readonly EventStreamEvent[] RunEventTypes =
+    [
+        new("run.started", typeof(RunStartedEvent), "first, at once, before any provider is called."),
+        new("node.started", typeof(NodeStartedEvent), "when a node's inputs are complete and it starts."),
+        new("token", typeof(TokenEvent), "each piece of text an llm node streams."),
+        new("node.retrying", typeof(NodeRetryingEvent), "before a retry or a fallback to the alias's next deployment."),
+        new("node.completed", typeof(NodeCompletedEvent), "when a node has finished; `output` is its whole text."),
+        new("node.failed", typeof(NodeFailedEvent), "when a node failed; `run.failed` follows."),
+        new("run.completed", typeof(RunRecord), "last, when every node completed; the data is the run record."),
+        new("run.failed", typeof(RunRecord), "last, when a node failed (or the run was interrupted); the data is the run record."),
+        new("run.cancelled", typeof(RunRecord), "last, when the run was cancelled; the data is the run record."),
+    ];
+
+    public static RouteGroupBuilder MapRunsApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/api/flows/{id}/run", RunSavedFlowAsync)
+            .WithTags("Runs")
+            .WithName("RunFlow")
+            .WithSummary("Runs a saved flow: the record as JSON, the events as SSE (Accept: text/event-stream or ?stream=true), or 202 with ?background=true.")
+            .ProducesEventStream(RunEventTypes);
+
+        var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
+
+        group.MapPost("/", RunInlineFlowAsync)
+            .WithName("RunInlineFlow")
+            .WithSummary("Runs the flow given in the body's `flow`, in the same modes as POST /api/flows/{id}/run.")
+            .ProducesEventStream(RunEventTypes);
+
+        group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
+        group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.");
+        return group;
+    }
+
+    private static async Task<RunResults> RunSavedFlowAsync(
+        string id, HttpContext httpContext, IFlowStore flows, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
+    {
+        var body = await JsonBody.ReadAsync(httpContext.Request, EmptyRequest);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        if (await flows.GetAsync(id, httpContext.RequestAborted) is not { } flow)
+        {
+            return FlowsApi.FlowNotFound(id);
+        }
+
+        var planning = planner.Plan(body.Value, JsonSerializer.SerializeToElement(flow, FlowsJsonContext.Default.Flow));
+        return planning.Plan is { } plan
+            ? await launcher.LaunchAsync(httpContext, plan, stream == true, background == true)
+            : ApiProblems.Invalid(planning.Errors, "The run request is invalid.");
+    }
+
+    private static async Task<RunResults> RunInlineFlowAsync(
+        HttpContext httpContext, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
+    {
+        var body = await JsonBody.ReadAsync(httpContext.Request);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var planning = planner.Plan(body.Value, savedFlow: null);
+        return planning.Plan is { } plan
+            ? await launcher.LaunchAsync(httpContext, plan, stream == true, background == true)
+            : ApiProblems.Invalid(planning.Errors, "The run request is invalid.");
+    }
+
+    /// <param name="flowId">Only this flow's runs, when given.</param>
+    /// <param name="limit">Read as text, so that a bad value gets the same precise answer as an out-of-range one.</param>
+    /// <param name="runs">The run store.</param>
+    /// <param name="cancellationToken">The request's.</param>
+    private static async Task<Results<Ok<IReadOnlyList<RunRecord>>, ValidationProblem>> ListRunsAsync(
+        string? flowId, string? limit, IRunStore runs, CancellationToken cancellationToken)
+    {
+        var count = DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["limit"] = [$"Must be a whole number from 1 to {MaxLimit}."] }, detail: "The query is invalid.");
+        }
+
+        return TypedResults.Ok(await runs.ListAsync(flowId, count, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<RunRecord>, ProblemHttpResult>> GetRunAsync(string runId, IRunStore runs, CancellationToken cancellationToken) =>
+        await runs.GetAsync(runId, cancellationToken) is { } run ? TypedResults.Ok(run) : ApiProblems.NotFound($"No run has the id '{runId}'.");
+}

@@ -1,0 +1,22 @@
+namespace Gateway.Runs;
+
+internal static partial class RunsLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of flow {FlowId} started")]
+    public static partial void Started(ILogger logger, string runId, string? flowId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} ended {Status}")]
+    public static partial void Finished(ILogger logger, string runId, string status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: node {Node} failed: {Code} {Reason}")]
+    public static partial void NodeFailed(ILogger logger, string runId, string node, string code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId}: node {Node} failed inside the gateway")]
+    public static partial void NodeCrashed(ILogger logger, Exception exception, string runId, string node);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Background run {RunId} stopped on an error")]
+    public static partial void BackgroundRunCrashed(ILogger logger, Exception exception, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was left running by the previous process; marked interrupted")]
+    public static partial void Interrupted(ILogger logger, string runId);
+}

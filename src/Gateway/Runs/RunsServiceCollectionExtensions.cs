@@ -1,0 +1,19 @@
+namespace Gateway.Runs;
+
+internal static class RunsServiceCollectionExtensions
+{
+    /// <summary>The run engine, its log keeper and the background runner. Register after <c>AddStorage</c>.</summary>
+    public static IServiceCollection AddRuns(this IServiceCollection services)
+    {
+        services.AddSingleton<RunPlanner>();
+        services.AddSingleton<LlmNodeRunner>();
+        services.AddSingleton<FlowEngine>();
+        services.AddSingleton<RunCoordinator>();
+        services.AddSingleton<RunLauncher>();
+        services.AddSingleton<BackgroundRuns>();
+        services.AddHostedService(provider => provider.GetRequiredService<BackgroundRuns>());
+        services.AddHostedService<InterruptedRuns>();
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Add(RunsJsonContext.Default));
+        return services;
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Data.Sqlite;
+
+namespace Gateway.Storage;
+
+/// <summary>Builds parameterised commands in one line: <c>connection.Command(sql, ("$id", id))</c>.</summary>
+internal static class SqliteCommands
+{
+    public static SqliteCommand Command(
+        this SqliteConnection connection, string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        connection.Command(null, sql, parameters);
+
+    public static SqliteCommand Command(
+        this SqliteConnection connection, SqliteTransaction? transaction, string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+}

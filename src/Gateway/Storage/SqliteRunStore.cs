@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Gateway.Runs;
+using Microsoft.Data.Sqlite;
+
+namespace Gateway.Storage;
+
+/// <summary>Run records as JSON documents, with the columns that queries filter and sort on beside them.</summary>
+internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
+{
+    public Task CreateAsync(RunRecord run, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = connection.Command(
+                transaction,
+                "INSERT INTO runs (run_id, flow_id, status, created_at, record) VALUES ($id, $flow, $status, $created, $record);",
+                ("$id", run.RunId), ("$flow", run.FlowId), ("$status", run.Status),
+                ("$created", run.CreatedAt.ToUnixTimeMilliseconds()), ("$record", Serialize(run)));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    public Task SaveAsync(RunRecord run, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = connection.Command(
+                transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id;",
+                ("$id", run.RunId), ("$status", run.Status), ("$record", Serialize(run)));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    public Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = connection.Command(
+                transaction, "INSERT INTO run_events (run_id, id, name, data) VALUES ($run, $id, $name, $data);",
+                ("$run", runId), ("$id", entry.Id), ("$name", entry.Name), ("$data", entry.Data));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
+        database.ReadAsync(async connection =>
+        {
+            await using var command = connection.Command("SELECT record FROM runs WHERE run_id = $id;", ("$id", runId));
+            return await command.ExecuteScalarAsync(cancellationToken) is string record ? Deserialize(record) : null;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, int limit, CancellationToken cancellationToken) =>
+        QueryRecordsAsync(
+            "SELECT record FROM runs WHERE $flow IS NULL OR flow_id = $flow ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
+            cancellationToken, ("$flow", flowId), ("$limit", limit));
+
+    public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
+        QueryRecordsAsync("SELECT record FROM runs WHERE status = $status ORDER BY created_at, rowid;", cancellationToken, ("$status", status));
+
+    public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<RunEventEntry>>(async connection =>
+        {
+            await using var command = connection.Command(
+                "SELECT id, name, data FROM run_events WHERE run_id = $run AND id > $after ORDER BY id;", ("$run", runId), ("$after", afterId));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var events = new List<RunEventEntry>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                events.Add(new RunEventEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+            }
+
+            return events;
+        }, cancellationToken);
+
+    private Task<IReadOnlyList<RunRecord>> QueryRecordsAsync(
+        string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        database.ReadAsync<IReadOnlyList<RunRecord>>(async connection =>
+        {
+            await using var command = connection.Command(sql, parameters);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var runs = new List<RunRecord>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                runs.Add(Deserialize(reader.GetString(0)));
+            }
+
+            return runs;
+        }, cancellationToken);
+
+    private static string Serialize(RunRecord run) => JsonSerializer.Serialize(run, RunsJsonContext.Default.RunRecord);
+
+    private static RunRecord Deserialize(string record) =>
+        JsonSerializer.Deserialize(record, RunsJsonContext.Default.RunRecord) ?? throw new SqliteException("A stored run record is empty.", 0);
+}

@@ -1,0 +1,91 @@
+using Microsoft.Data.Sqlite;
+
+namespace Gateway.Storage;
+
+/// <summary>
+/// The schema as numbered migrations; <c>PRAGMA user_version</c> records how many have run, so start-up applies
+/// only the new ones. Append a migration, never edit one that has shipped.
+/// </summary>
+internal static class SqliteSchema
+{
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE flows (
+            id       TEXT PRIMARY KEY,
+            document TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            run_id     TEXT PRIMARY KEY,
+            flow_id    TEXT,
+            status     TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            record     TEXT NOT NULL
+        );
+        CREATE INDEX runs_by_created ON runs (created_at);
+        CREATE INDEX runs_by_flow ON runs (flow_id, created_at);
+        CREATE INDEX runs_by_status ON runs (status);
+        CREATE TABLE run_events (
+            run_id TEXT NOT NULL,
+            id     INTEGER NOT NULL,
+            name   TEXT NOT NULL,
+            data   TEXT NOT NULL,
+            PRIMARY KEY (run_id, id)
+        ) WITHOUT ROWID;
+        """,
+    ];
+
+    public static int Version => Migrations.Length;
+
+    public static async Task MigrateAsync(SqliteDatabase database, CancellationToken cancellationToken)
+    {
+        // SQLite creates a missing file but not a missing folder; a fresh clone or container has neither.
+        if (database.DataSource is not (":memory:" or "") && Path.GetDirectoryName(database.DataSource) is { Length: > 0 } directory)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            // WAL is a property of the file: set once, it holds for every later connection.
+            await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
+        }
+
+        await database.WriteAsync(async (connection, transaction) =>
+        {
+            var current = Convert.ToInt32(await ScalarAsync(connection, transaction, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            if (current > Migrations.Length)
+            {
+                throw new InvalidOperationException(
+                    $"The database '{database.DataSource}' has schema version {current}, newer than this gateway's {Migrations.Length}.");
+            }
+
+            for (var version = current; version < Migrations.Length; version++)
+            {
+                await ExecuteAsync(connection, transaction, Migrations[version], cancellationToken);
+            }
+
+            await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {Migrations.Length};", cancellationToken);
+            return current;
+        }, cancellationToken);
+    }
+
+    public static async Task<int> ReadVersionAsync(SqliteConnection connection, CancellationToken cancellationToken) =>
+        Convert.ToInt32(await ScalarAsync(connection, null, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+}

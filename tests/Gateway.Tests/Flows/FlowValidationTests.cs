@@ -1,0 +1,121 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Flows;
+
+/// <summary>Every validation rule of DESIGN §4, through <c>POST /api/flows</c> as a caller meets it.</summary>
+public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixture<SimulatedGateway>
+{
+    private const string Input = """{"id":"in","type":"input"}""";
+    private const string Output = """{"id":"out","type":"output","from":["in"]}""";
+
+    [Theory]
+    [InlineData("""{"id":"in","type":"input"},{"id":"has space","type":"output","from":["in"]}""", "nodes[1].id", "A node id must be 1 to 64 letters, digits, '_' or '-'.")]
+    [InlineData("""{"type":"input"},""" + Output, "nodes[0].id", "Required.")]
+    [InlineData("""{"id":7,"type":"input"},""" + Output, "nodes[0].id", "A node id must be 1 to 64 letters, digits, '_' or '-'.")]
+    [InlineData(Input + "," + Output + """,{"id":"in","type":"input"}""", "nodes[2].id", "Duplicate node id 'in': nodes[0] has it too.")]
+    [InlineData(Input + """,{"id":"ask","type":"llm","model":"echo","prompt":"nowhere"},""" + Output, "nodes[1].prompt", "No node has the id 'nowhere'.")]
+    [InlineData(Input + """,{"id":"out","type":"output","from":["in","ghost"]}""", "nodes[1].from[1]", "No node has the id 'ghost'.")]
+    [InlineData(Input + "," + Output + """,{"id":"ask","type":"llm","model":"echo","prompt":"out"}""", "nodes[2].prompt", "Node 'out' is an output node and has no text to use.")]
+    [InlineData("""{"id":"a","type":"prompt","template":"{{b}}"},{"id":"b","type":"prompt","template":"{{a}}"},{"id":"out","type":"output","from":["a"]}""", "nodes[0]", "Nodes form a cycle: a → b → a.")]
+    [InlineData("""{"id":"me","type":"llm","model":"echo","prompt":"me"},{"id":"out","type":"output","from":["me"]}""", "nodes[0]", "Nodes form a cycle: me → me.")]
+    [InlineData(Input + """,{"id":"x","type":"webhook"},""" + Output, "nodes[1].type", "Unknown node type 'webhook'; the types are input, prompt, llm, output.")]
+    [InlineData(Input + """,{"id":"x"},""" + Output, "nodes[1].type", "Required: one of input, prompt, llm, output.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","template":"{{in}}"},""" + Output, "nodes[1].template", "Unknown field for a 'llm' node; it takes id, type, model, prompt, system, temperature, topP, maxTokens, stop.")]
+    [InlineData("""{"id":"in","type":"input","default":"hi"},""" + Output, "nodes[0].default", "Unknown field for a 'input' node; it takes only id and type.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","prompt":"in"},""" + Output, "nodes[1].model", "Required for a 'llm' node.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"gpt-9","prompt":"in"},""" + Output, "nodes[1].model", "Unknown model 'gpt-9'; this gateway serves: echo, lorem.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":42,"prompt":"in"},""" + Output, "nodes[1].model", "Must be a string.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","temperature":"hot"},""" + Output, "nodes[1].temperature", "Must be a number from 0 to 2.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","temperature":2.5},""" + Output, "nodes[1].temperature", "Must be a number from 0 to 2.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","topP":-0.1},""" + Output, "nodes[1].topP", "Must be a number from 0 to 1.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","maxTokens":0},""" + Output, "nodes[1].maxTokens", "Must be a whole number from 1 to 2147483647.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","maxTokens":1.5},""" + Output, "nodes[1].maxTokens", "Must be a whole number from 1 to 2147483647.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","stop":["a","b","c","d","e"]},""" + Output, "nodes[1].stop", "May hold at most 4 strings.")]
+    [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","stop":"END"},""" + Output, "nodes[1].stop", "Must be an array of strings.")]
+    [InlineData(Input + """,{"id":"p","type":"prompt","template":null},""" + Output, "nodes[1].template", "Must be a string.")]
+    [InlineData(Input + """,{"id":"out","type":"output","from":[]}""", "nodes[1].from", "Must name at least one node.")]
+    [InlineData(Input + """,{"id":"out","type":"output","from":"in"}""", "nodes[1].from", "Must be an array of strings.")]
+    [InlineData(Input + """,{"id":"p","type":"prompt","template":"{{in}}"}""", "nodes", "A flow needs at least one output node.")]
+    [InlineData(Input + ",42," + Output, "nodes[1]", "A node must be a JSON object.")]
+    public async Task InvalidNode_Returns400WithTheProblemAtItsPath(string nodes, string path, string message)
+    {
+        var errors = await PostInvalidAsync($$"""{"id":"f","nodes":[{{nodes}}]}""");
+
+        Assert.Equal([message], Problems.At(errors, path));
+    }
+
+    [Theory]
+    [InlineData("""{"id":"bad id","nodes":[]}""", "id", "A flow id must be 1 to 64 letters, digits, '_' or '-'.")]
+    [InlineData("""{"id":"x12345678901234567890123456789012345678901234567890123456789012345","nodes":[]}""", "id", "A flow id must be 1 to 64 letters, digits, '_' or '-'.")]
+    [InlineData("""{"name":5,"nodes":[]}""", "name", "Must be a string.")]
+    [InlineData("""{"owner":"me","nodes":[]}""", "owner", "Unknown field; a flow has id, name, description, nodes.")]
+    [InlineData("""{"id":"f"}""", "nodes", "Required.")]
+    [InlineData("""{"id":"f","nodes":{}}""", "nodes", "Must be an array of nodes.")]
+    [InlineData("""[1,2]""", "$", "A flow must be a JSON object.")]
+    public async Task InvalidFlow_Returns400WithTheProblemAtItsPath(string flow, string path, string message)
+    {
+        var errors = await PostInvalidAsync(flow);
+
+        Assert.Contains(message, Problems.At(errors, path));
+    }
+
+    [Fact]
+    public async Task EveryProblemIsReportedAtOnce()
+    {
+        var errors = await PostInvalidAsync("""
+            {"id":"bad id","colour":"red","nodes":[
+              {"id":"q","type":"input"},
+              {"id":"ask","type":"llm","model":"gpt-9","prompt":"nowhere","temperature":9},
+              {"id":"q","type":"prompt","template":"{{q}}"}]}
+            """);
+
+        Assert.Equal(["colour", "id", "nodes", "nodes[1].model", "nodes[1].prompt", "nodes[1].temperature", "nodes[2].id"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task MalformedJson_Returns400ProblemDetails()
+    {
+        using var response = await gateway.Client.PostAsync("/api/flows", Json.Body("""{"id":"f","nodes":["""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.StartsWith("The request body is not valid JSON", (await Json.ReadAsync(response))["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DuplicateJsonProperty_Returns400()
+    {
+        using var response = await gateway.Client.PostAsync("/api/flows", Json.Body("""{"id":"a","id":"b","nodes":[]}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task WrongContentType_Returns415ProblemDetails()
+    {
+        using var response = await gateway.Client.PostAsync("/api/flows", new StringContent("{}", System.Text.Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("The request body must be JSON (Content-Type: application/json).", (await Json.ReadAsync(response))["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TemplateNameThatIsNotANode_IsARunVariableAndTheFlowSaves()
+    {
+        using var response = await gateway.Client.PostAsync("/api/flows", Json.Body("""
+            {"nodes":[{"id":"in","type":"input"},{"id":"p","type":"prompt","template":"{{in}} in {{language}}"},
+                      {"id":"out","type":"output","from":["p"]}]}
+            """));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private async Task<System.Text.Json.Nodes.JsonObject> PostInvalidAsync(string flow)
+    {
+        using var response = await gateway.Client.PostAsync("/api/flows", Json.Body(flow));
+        return await Problems.ReadValidationErrorsAsync(response);
+    }
+}

@@ -1,0 +1,101 @@
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Runs;
+
+/// <summary>A branch that fails while the other one succeeds, against a real OpenAI-compatible upstream.</summary>
+public sealed class RunFailureTests : IAsyncLifetime
+{
+    private const string TwoBranches = """
+        {"flow":{"id":"branches","nodes":[
+          {"id":"in","type":"input"},
+          {"id":"good","type":"llm","model":"echo","prompt":"in"},
+          {"id":"bad","type":"llm","model":"up","prompt":"in"},
+          {"id":"after-bad","type":"prompt","template":"Fix: {{bad}}"},
+          {"id":"out","type":"output","from":["good","bad","after-bad"]}]},
+         "input":"one two three four"}
+        """;
+
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task UpstreamDropsMidStream_NodeFailedThenRunFailed_AndTheOtherBranchsOutputIsKept()
+    {
+        // The pause lets the tokens reach the gateway before the reset, as they would from a real server.
+        _upstream.Enqueue(new UpstreamScript { DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(30) });
+
+        var (response, events) = await RunClient.RunAsync(_gateway.Client, "/api/runs", TwoBranches);
+        response.Dispose();
+
+        Assert.Equal("one two", RunClient.Tokens(events, "bad"));
+        var failed = events.Single(e => e.Name == "node.failed");
+        Assert.Equal("bad", failed.Node);
+        Assert.Equal("upstream_error", failed.Data["error"]!["code"]!.GetValue<string>());
+        Assert.StartsWith("Model 'up' failed: ", failed.Data["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(events, e => e.Name == "node.completed" && e.Node == "bad");
+        Assert.DoesNotContain(events, e => e.Name == "node.started" && e.Node == "after-bad");
+        Assert.Equal("run.failed", events[^1].Name);
+        Assert.Single(events, e => RunClient.TerminalEvents.Contains(e.Name));
+        Assert.True(failed.Id < events[^1].Id);
+
+        var record = events[^1].Data;
+        Assert.Equal("failed", record["status"]!.GetValue<string>());
+        Assert.Equal(["good"], record["outputs"]!.AsObject().Select(o => o.Key));
+        Assert.Equal("one two three four", record["outputs"]!["good"]!.GetValue<string>());
+        Assert.Equal("completed", record["nodes"]!["good"]!["status"]!.GetValue<string>());
+        Assert.Equal("failed", record["nodes"]!["bad"]!["status"]!.GetValue<string>());
+        Assert.Equal("test-model", record["nodes"]!["bad"]!["model"]!.GetValue<string>());
+        Assert.Equal("upstream", record["nodes"]!["bad"]!["provider"]!.GetValue<string>());
+        Assert.Equal("skipped", record["nodes"]!["after-bad"]!["status"]!.GetValue<string>());
+        Assert.Equal("bad", record["error"]!["node"]!.GetValue<string>());
+        Assert.Equal("upstream_error", record["error"]!["code"]!.GetValue<string>());
+
+        using var stored = await _gateway.Client.GetAsync($"/api/runs/{record["runId"]}");
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(record, await Json.ReadAsync(stored)));
+    }
+
+    [Fact]
+    public async Task UpstreamFailsBeforeTheFirstToken_NodeFailedWithoutTokens_ThenRunFailed()
+    {
+        // Every attempt fails, so the outcome does not depend on how many retries the router makes.
+        _upstream.DefaultScript = new UpstreamScript { Status = 500 };
+
+        var (response, events) = await RunClient.RunAsync(_gateway.Client, "/api/runs", TwoBranches);
+        response.Dispose();
+
+        Assert.DoesNotContain(events, e => e.Name == "token" && e.Node == "bad");
+        Assert.Equal("upstream_error", events.Single(e => e.Name == "node.failed").Data["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("run.failed", events[^1].Name);
+        Assert.Equal("one two three four", events[^1].Data["outputs"]!["good"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UpstreamRefusesOurKey_NodeFailedAsAuthFailure_WithoutTheKeyAnywhere()
+    {
+        _upstream.DefaultScript = new UpstreamScript
+        {
+            Status = 401,
+            ErrorBody = "{\"error\":{\"message\":\"Incorrect API key provided: " + FakeUpstream.ApiKey + "\"}}",
+        };
+
+        using var response = await _gateway.Client.PostAsync("/api/runs", Json.Body(TwoBranches));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(FakeUpstream.ApiKey, body, StringComparison.Ordinal);
+        var record = System.Text.Json.Nodes.JsonNode.Parse(body)!;
+        Assert.Equal("failed", record["status"]!.GetValue<string>());
+        Assert.Equal("upstream_auth_failed", record["nodes"]!["bad"]!["error"]!["code"]!.GetValue<string>());
+    }
+}

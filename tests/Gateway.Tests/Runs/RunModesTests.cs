@@ -1,0 +1,155 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Runs;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Runs;
+
+/// <summary>JSON, SSE and background modes of both run endpoints, and reading runs back.</summary>
+public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<SimulatedGateway>
+{
+    private const string EchoFlow = """
+        {"id":"FLOWID","nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"echo","prompt":"in"},
+          {"id":"out","type":"output","from":["say"]}]}
+        """;
+
+    [Fact]
+    public async Task JsonMode_ReturnsTheRecordTheStreamEndedWith()
+    {
+        var flowId = await SaveFlowAsync("modes-json");
+
+        using var response = await gateway.Client.PostAsync($"/api/flows/{flowId}/run", Json.Body("""{"input":"hello there"}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        var record = await Json.ReadAsync(response);
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        Assert.Equal(runId, record["runId"]!.GetValue<string>());
+        Assert.Equal("completed", record["status"]!.GetValue<string>());
+        Assert.Equal("hello there", record["outputs"]!["say"]!.GetValue<string>());
+
+        var log = await gateway.Host.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, CancellationToken.None);
+        Assert.Equal("run.completed", log[^1].Name);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(log[^1].Data), record), "the JSON answer should be the terminal event's data");
+        using var stored = await gateway.Client.GetAsync($"/api/runs/{runId}");
+        Assert.True(JsonNode.DeepEquals(record, await Json.ReadAsync(stored)));
+    }
+
+    [Fact]
+    public async Task BackgroundMode_Returns202WithLocationAtOnce_AndTheRunCompletes()
+    {
+        var flowId = await SaveFlowAsync("modes-background");
+
+        using var response = await gateway.Client.PostAsync($"/api/flows/{flowId}/run?background=true", Json.Body("""{"input":"in the back"}"""));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        Assert.Equal($"/api/runs/{runId}", response.Headers.Location!.OriginalString);
+        var accepted = await Json.ReadAsync(response);
+        Assert.Equal(runId, accepted["runId"]!.GetValue<string>());
+        Assert.Equal("running", accepted["status"]!.GetValue<string>());
+
+        var record = await WaitForEndAsync(runId);
+        Assert.Equal("completed", record["status"]!.GetValue<string>());
+        Assert.Equal("in the back", record["outputs"]!["say"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task InlineRun_RunsTheFlowInTheBody_InEveryMode()
+    {
+        var body = $$"""{"flow":{{EchoFlow.Replace("FLOWID", "inline-flow", StringComparison.Ordinal)}},"input":"inline words"}""";
+
+        using var json = await gateway.Client.PostAsync("/api/runs", Json.Body(body));
+        var (sse, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", body);
+        using var background = await gateway.Client.PostAsync("/api/runs?background=true", Json.Body(body));
+
+        Assert.Equal("inline words", (await Json.ReadAsync(json))["outputs"]!["say"]!.GetValue<string>());
+        Assert.True(json.Headers.Contains("X-Run-Id"));
+        Assert.Equal("inline-flow", events[0].Data["flowId"]!.GetValue<string>());
+        Assert.True(sse.Headers.Contains("X-Run-Id"));
+        sse.Dispose();
+        Assert.Equal(HttpStatusCode.Accepted, background.StatusCode);
+        Assert.Equal("completed", (await WaitForEndAsync(background.Headers.GetValues("X-Run-Id").Single()))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ListRuns_NewestFirst_FilteredByFlow_AndLimited()
+    {
+        var flowId = await SaveFlowAsync("modes-list");
+        var runIds = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var run = await gateway.Client.PostAsync($"/api/flows/{flowId}/run", Json.Body($$"""{"input":"run {{i}}"}"""));
+            runIds.Add(run.Headers.GetValues("X-Run-Id").Single());
+        }
+
+        using var response = await gateway.Client.GetAsync($"/api/runs?flowId={flowId}&limit=2");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var runs = (await Json.ReadAsync(response)).AsArray();
+        Assert.Equal([runIds[2], runIds[1]], runs.Select(r => r!["runId"]!.GetValue<string>()));
+        Assert.All(runs, r => Assert.Equal(flowId, r!["flowId"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("101")]
+    [InlineData("ten")]
+    public async Task ListRuns_BadLimit_Returns400(string limit)
+    {
+        using var response = await gateway.Client.GetAsync($"/api/runs?limit={limit}");
+
+        var errors = await Problems.ReadValidationErrorsAsync(response);
+        Assert.Equal(["Must be a whole number from 1 to 100."], Problems.At(errors, "limit"));
+    }
+
+    [Fact]
+    public async Task UnknownRunOrFlow_Returns404ProblemDetails()
+    {
+        using var run = await gateway.Client.GetAsync("/api/runs/run-nope");
+        using var flow = await gateway.Client.PostAsync("/api/flows/nope/run", Json.Body("{}"));
+
+        Assert.Equal(HttpStatusCode.NotFound, run.StatusCode);
+        Assert.Equal("No run has the id 'run-nope'.", (await Json.ReadAsync(run))["detail"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, flow.StatusCode);
+        Assert.Equal("application/problem+json", flow.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task SavedFlowWithoutInputs_RunsWithoutABody()
+    {
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body("""
+            {"id":"modes-no-body","nodes":[{"id":"p","type":"prompt","template":"fixed text"},
+              {"id":"say","type":"llm","model":"echo","prompt":"p"},{"id":"out","type":"output","from":["say"]}]}
+            """));
+
+        using var response = await gateway.Client.PostAsync("/api/flows/modes-no-body/run", null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fixed text", (await Json.ReadAsync(response))["outputs"]!["say"]!.GetValue<string>());
+    }
+
+    private async Task<string> SaveFlowAsync(string id)
+    {
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body(EchoFlow.Replace("FLOWID", id, StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return id;
+    }
+
+    private async Task<JsonNode> WaitForEndAsync(string runId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            using var response = await gateway.Client.GetAsync($"/api/runs/{runId}", timeout.Token);
+            var record = await Json.ReadAsync(response);
+            if (record["status"]!.GetValue<string>() != "running")
+            {
+                return record;
+            }
+
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Runs;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Storage;
+
+/// <summary>Flows, runs and run events outlive the process: one gateway stops, the next opens the same SQLite file.</summary>
+public sealed class RestartTests : IDisposable
+{
+    private readonly string _database = GatewayHost.NewDatabasePath();
+
+    private Dictionary<string, string?> Settings()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        return settings;
+    }
+
+    [Fact]
+    public async Task FlowsRunsAndEvents_SurviveARestart()
+    {
+        JsonNode flow, run;
+        IReadOnlyList<RunEventEntry> events;
+        await using (var first = await GatewayHost.StartAsync(Settings()))
+        {
+            using var created = await first.Client.PostAsync("/api/flows", Json.Body("""
+                {"id":"durable","nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"echo","prompt":"in"},
+                  {"id":"out","type":"output","from":["say"]}]}
+                """));
+            flow = await Json.ReadAsync(created);
+            using var ran = await first.Client.PostAsync("/api/flows/durable/run", Json.Body("""{"input":"still here"}"""));
+            run = await Json.ReadAsync(ran);
+            events = await first.Services.GetRequiredService<IRunStore>().GetEventsAsync(run["runId"]!.GetValue<string>(), 0, CancellationToken.None);
+        }
+
+        await using var second = await GatewayHost.StartAsync(Settings());
+
+        using var fetchedFlow = await second.Client.GetAsync("/api/flows/durable");
+        Assert.True(JsonNode.DeepEquals(flow, await Json.ReadAsync(fetchedFlow)));
+        using var fetchedRun = await second.Client.GetAsync($"/api/runs/{run["runId"]}");
+        Assert.True(JsonNode.DeepEquals(run, await Json.ReadAsync(fetchedRun)));
+        using var listed = await second.Client.GetAsync("/api/runs?flowId=durable");
+        Assert.Equal(run["runId"]!.GetValue<string>(), (await Json.ReadAsync(listed))[0]!["runId"]!.GetValue<string>());
+        var reread = await second.Services.GetRequiredService<IRunStore>().GetEventsAsync(run["runId"]!.GetValue<string>(), 0, CancellationToken.None);
+        Assert.Equal(events, reread);
+        Assert.Equal(Enumerable.Range(1, reread.Count).Select(i => (long)i), reread.Select(e => e.Id));
+        using var again = await second.Client.PostAsync("/api/flows/durable/run", Json.Body("""{"input":"and again"}"""));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task RunLeftRunning_BecomesInterruptedAtStartUp_AndItsLogGetsATerminalEvent()
+    {
+        const string runId = "run-left-behind";
+        await using (var first = await GatewayHost.StartAsync(Settings()))
+        {
+            // What a crash leaves: a record still running, and a log without its terminal event.
+            var store = first.Services.GetRequiredService<IRunStore>();
+            await store.CreateAsync(new RunRecord
+            {
+                RunId = runId,
+                FlowId = "crashed",
+                Status = RunStatus.Running,
+                CreatedAt = DateTimeOffset.UtcNow,
+                Outputs = new Dictionary<string, string>(),
+                Nodes = new Dictionary<string, NodeRecord>
+                {
+                    ["say"] = new() { Status = NodeStatus.Running, StartedAt = DateTimeOffset.UtcNow },
+                    ["out"] = new() { Status = NodeStatus.Pending },
+                },
+                Usage = TokenUsage.Zero,
+            }, CancellationToken.None);
+            await store.AppendEventAsync(runId, new RunEventEntry(1, "run.started", """{"runId":"run-left-behind","flowId":"crashed"}"""), CancellationToken.None);
+            await store.AppendEventAsync(runId, new RunEventEntry(2, "node.started", """{"node":"say","type":"llm"}"""), CancellationToken.None);
+        }
+
+        await using var second = await GatewayHost.StartAsync(Settings());
+
+        using var response = await second.Client.GetAsync($"/api/runs/{runId}");
+        var record = await Json.ReadAsync(response);
+        Assert.Equal("interrupted", record["status"]!.GetValue<string>());
+        Assert.Equal("interrupted", record["error"]!["code"]!.GetValue<string>());
+        Assert.NotNull(record["completedAt"]);
+        Assert.Equal("cancelled", record["nodes"]!["say"]!["status"]!.GetValue<string>());
+        Assert.Equal("skipped", record["nodes"]!["out"]!["status"]!.GetValue<string>());
+        var events = await second.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, CancellationToken.None);
+        Assert.Equal([1L, 2L, 3L], events.Select(e => e.Id));
+        Assert.Equal("run.failed", events[^1].Name);
+        Assert.True(JsonNode.DeepEquals(record, JsonNode.Parse(events[^1].Data)));
+    }
+
+    public void Dispose() => GatewayHost.DeleteDatabase(_database);
+}

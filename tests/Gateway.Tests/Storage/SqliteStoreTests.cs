@@ -1,0 +1,72 @@
+using System.Net;
+using Gateway.Runs;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Storage;
+
+public sealed class SqliteStoreTests
+{
+    [Fact]
+    public async Task ManyConcurrentRuns_AllCompleteWithWholeEventLogs()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(tokenDelayMs: 1));
+        const string body = """
+            {"flow":{"id":"busy","nodes":[{"id":"in","type":"input"},
+              {"id":"a","type":"llm","model":"lorem","prompt":"in","maxTokens":20},
+              {"id":"b","type":"llm","model":"echo","prompt":"in"},
+              {"id":"out","type":"output","from":["a","b"]}]},"input":"many runs at once"}
+            """;
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => gateway.Client.PostAsync("/api/runs", Json.Body(body))));
+
+        var store = gateway.Services.GetRequiredService<IRunStore>();
+        foreach (var response in responses)
+        {
+            using (response)
+            {
+                var record = await Json.ReadAsync(response);
+                Assert.Equal("completed", record["status"]!.GetValue<string>());
+                var events = await store.GetEventsAsync(record["runId"]!.GetValue<string>(), 0, CancellationToken.None);
+                Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Id));
+                Assert.Equal("run.completed", events[^1].Name);
+            }
+        }
+
+        using var listed = await gateway.Client.GetAsync("/api/runs?flowId=busy&limit=100");
+        Assert.Equal(16, (await Json.ReadAsync(listed)).AsArray().Count);
+    }
+
+    [Fact]
+    public async Task DatabaseInAFolderThatDoesNotExistYet_IsCreated_AndReadyzIsHealthy()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}", "nested");
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(Path.Combine(folder, "gateway.db"));
+        try
+        {
+            await using var gateway = await GatewayHost.StartAsync(settings);
+
+            using var ready = await gateway.Client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+            Assert.True(File.Exists(Path.Combine(folder, "gateway.db")));
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task UnknownStorageProvider_StopsStartUpNamingTheKey()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Storage:Provider"] = "mongodb";
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains("Gateway:Storage:Provider must be 'sqlite'.", exception.Message, StringComparison.Ordinal);
+    }
+}
