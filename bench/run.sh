@@ -58,7 +58,8 @@ wait_for() { # url
 
 start_upstream() { # port token-count delay-ms
   dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port "$1" --tokens "$2" --token-delay-ms "$3" &
-  pids+=($!)
+  upstream_pid=$!
+  pids+=("$upstream_pid")
   wait_for "http://127.0.0.1:$1/"
 }
 
@@ -121,7 +122,7 @@ for c in $concurrency; do
     w=$warmup; [[ -n "${warmed[$target]:-}" ]] && w=200
     warmed[$target]=1
     "${load[@]}" run --target $target --url "$url" --concurrency "$c" --tokens "$tokens" --seconds "$seconds" \
-      --warmup "$w" --out "$results" "${stats[@]}"
+      --warmup "$w" --out "$results" --settle-pids "$upstream_pid" "${stats[@]}"
   done
 done
 
