@@ -36,9 +36,11 @@ internal sealed class ChatCompletionStream(
             {
                 var update = updates.Current;
                 finishReason ??= update.FinishReason;
-                foreach (var content in update.Contents)
+                // Indexed, not foreach: an interface enumerator would be one more allocation per token.
+                var contents = update.Contents;
+                for (var i = 0; i < contents.Count; i++)
                 {
-                    if (content is UsageContent usageContent)
+                    if (contents[i] is UsageContent usageContent)
                     {
                         usage = usageContent.Details;
                     }
@@ -47,7 +49,7 @@ internal sealed class ChatCompletionStream(
                 var text = update.Text;
                 if (text.Length > 0 || !roleSent)
                 {
-                    await sse.WriteDataAsync(Chunk(id, created, new ChunkDelta { Role = roleSent ? null : "assistant", Content = text }, null), ChatJsonContext.Wire.ChatCompletionChunk, cancellationToken);
+                    await sse.WriteDataAsync(new ChunkFields(id, created, alias, roleSent ? null : "assistant", text, null), ChunkJson.Write, cancellationToken);
                     roleSent = true;
                 }
             }
@@ -58,7 +60,7 @@ internal sealed class ChatCompletionStream(
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
             }
 
-            await sse.WriteDataAsync(Chunk(id, created, new ChunkDelta(), finishReason.Value.Value), ChatJsonContext.Wire.ChatCompletionChunk, cancellationToken);
+            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason.Value.Value), ChunkJson.Write, cancellationToken);
             if (includeUsage && usage is not null)
             {
                 await sse.WriteDataAsync(
@@ -88,12 +90,4 @@ internal sealed class ChatCompletionStream(
             }
         }
     }
-
-    private ChatCompletionChunk Chunk(string id, long created, ChunkDelta delta, string? finishReason) => new()
-    {
-        Id = id,
-        Created = created,
-        Model = alias,
-        Choices = [new ChunkChoice { Delta = delta, FinishReason = finishReason }],
-    };
 }

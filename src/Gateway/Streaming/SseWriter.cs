@@ -47,6 +47,21 @@ internal sealed class SseWriter : IDisposable
         return _pipe.FlushAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Writes <c>data: {json}</c> with a hand-written writer and flushes: for events sent once per token, where the
+    /// serializer's per-call state and the event's object graph would be most of what a token allocates.
+    /// </summary>
+    public ValueTask<FlushResult> WriteDataAsync<TState>(in TState state, JsonWrite<TState> write, CancellationToken cancellationToken)
+        where TState : struct, allows ref struct
+    {
+        _pipe.Write("data: "u8);
+        _json.Reset(_pipe);
+        write(_json, state);
+        _json.Flush();
+        _pipe.Write("\n\n"u8);
+        return _pipe.FlushAsync(cancellationToken);
+    }
+
     /// <summary>Writes <c>data: {text}</c> for a literal payload such as <c>[DONE]</c>, and flushes.</summary>
     public ValueTask<FlushResult> WriteDataAsync(ReadOnlySpan<byte> utf8Payload, CancellationToken cancellationToken)
     {
@@ -82,3 +97,7 @@ internal sealed class SseWriter : IDisposable
 
     public void Dispose() => _json.Dispose();
 }
+
+/// <summary>Writes one JSON value from <paramref name="state"/>.</summary>
+internal delegate void JsonWrite<TState>(Utf8JsonWriter writer, in TState state)
+    where TState : struct, allows ref struct;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Gateway.Providers.OpenAI;
 
@@ -23,6 +24,8 @@ internal sealed class NormalizingSseStream(Stream inner) : Stream
     private bool _sawFinishReason;
     private bool _upstreamEnded;
 
+    // Called for every upstream read; the pooling builder reuses its state machine box instead of allocating one per read.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         while (true)

@@ -1,5 +1,6 @@
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using OpenAI;
@@ -35,6 +36,12 @@ internal sealed class OpenAiChatClient : IChatClient
         _errors = new OpenAiErrorTranslator(providerName, provider.ApiKey);
     }
 
+    /// <summary>
+    /// The SDK builds and sends the request and reports error statuses, but the body is read here: the SDK's
+    /// parse (a document, several model objects and copies per chunk) was most of what a streamed token cost the
+    /// gateway. <see cref="UpstreamNormalizingHandler"/> still inspects every event beneath, and failures are
+    /// translated exactly as before.
+    /// </summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<MeaiChatMessage> messages,
         ChatOptions? options = null,
@@ -42,10 +49,24 @@ internal sealed class OpenAiChatClient : IChatClient
     {
         var updates = ChatClientFor(options).CompleteChatStreamingAsync(
             OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options), cancellationToken);
-        await using var enumerator = updates.GetAsyncEnumerator(cancellationToken);
+        await using var pages = updates.GetRawPagesAsync().GetAsyncEnumerator(cancellationToken);
+        if (!await MoveNextAsync(pages, cancellationToken).ConfigureAwait(false))
+        {
+            yield break;
+        }
+
+        using var response = pages.Current.GetRawResponse();
+        var chunks = new StreamingChunkReader();
+        var events = SseParser.Create(response.ContentStream!, chunks.Parse).EnumerateAsync(cancellationToken);
+        await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
         while (await MoveNextAsync(enumerator, cancellationToken).ConfigureAwait(false))
         {
-            yield return OpenAiResponseMapper.ToUpdate(enumerator.Current);
+            if (enumerator.Current.Data is not { } update)
+            {
+                yield break; // [DONE]
+            }
+
+            yield return update;
         }
     }
 
@@ -64,7 +85,10 @@ internal sealed class OpenAiChatClient : IChatClient
         }
     }
 
-    private async ValueTask<bool> MoveNextAsync(IAsyncEnumerator<StreamingChatCompletionUpdate> enumerator, CancellationToken cancellationToken)
+    // Called once per streamed chunk and usually completes asynchronously: the pooling builder reuses its state
+    // machine box instead of allocating one per chunk.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> MoveNextAsync<T>(IAsyncEnumerator<T> enumerator, CancellationToken cancellationToken)
     {
         try
         {

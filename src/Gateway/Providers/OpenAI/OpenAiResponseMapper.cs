@@ -5,38 +5,9 @@ using SdkFinishReason = OpenAI.Chat.ChatFinishReason;
 
 namespace Gateway.Providers.OpenAI;
 
-/// <summary>Turns the OpenAI SDK's updates and completions into the abstraction's.</summary>
+/// <summary>Turns the OpenAI SDK's completions into the abstraction's (streamed chunks: <see cref="StreamingChunkReader"/>).</summary>
 internal static class OpenAiResponseMapper
 {
-    public static ChatResponseUpdate ToUpdate(StreamingChatCompletionUpdate update)
-    {
-        var result = new ChatResponseUpdate
-        {
-            ResponseId = update.CompletionId,
-            ModelId = update.Model,
-            CreatedAt = update.CreatedAt == default ? null : update.CreatedAt,
-            Role = update.Role is { } role ? ToRole(role) : null,
-            FinishReason = update.FinishReason is { } finish ? ToFinishReason(finish) : null,
-        };
-
-        var contents = new List<AIContent>(1);
-        foreach (var part in update.ContentUpdate)
-        {
-            if (part.Kind == ChatMessageContentPartKind.Text && !string.IsNullOrEmpty(part.Text))
-            {
-                contents.Add(new TextContent(part.Text));
-            }
-        }
-
-        if (update.Usage is { } usage)
-        {
-            contents.Add(new UsageContent(ToUsage(usage)));
-        }
-
-        result.Contents = contents;
-        return result;
-    }
-
     public static ChatResponse ToResponse(ChatCompletion completion)
     {
         var text = string.Concat(completion.Content
@@ -58,14 +29,6 @@ internal static class OpenAiResponseMapper
         SdkFinishReason.ContentFilter => MeaiFinishReason.ContentFilter,
         SdkFinishReason.ToolCalls or SdkFinishReason.FunctionCall => MeaiFinishReason.ToolCalls,
         _ => MeaiFinishReason.Stop,
-    };
-
-    private static ChatRole ToRole(ChatMessageRole role) => role switch
-    {
-        ChatMessageRole.System => ChatRole.System,
-        ChatMessageRole.User => ChatRole.User,
-        ChatMessageRole.Tool => ChatRole.Tool,
-        _ => ChatRole.Assistant,
     };
 
     private static UsageDetails ToUsage(ChatTokenUsage usage) => new()

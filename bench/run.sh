@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Runs the same streaming workload directly against the upstream simulator, through nginx and through the gateway,
+# at each concurrency, and prints one table; then holds 5,000 slow streams open through the gateway and reports
+# its memory. Loopback only; every process it starts it ends by PID.
+#
+#   bench/run.sh [--seconds 8] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20] [--token-delay-ms 5]
+#                [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--out DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=8; concurrency="1 16 256"; warmup=1000; tokens=20; token_delay_ms=5
+hold_streams=5000; hold=1; gateway_env=""; out=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2;;
+    --concurrency) concurrency=$2; shift 2;;
+    --warmup) warmup=$2; shift 2;;
+    --tokens) tokens=$2; shift 2;;
+    --token-delay-ms) token_delay_ms=$2; shift 2;;
+    --hold-streams) hold_streams=$2; shift 2;;
+    --no-hold) hold=0; shift;;
+    --gateway-env) gateway_env=$2; shift 2;;
+    --out) out=$2; shift 2;;
+    *) echo "unknown option $1" >&2; exit 2;;
+  esac
+done
+
+command -v nginx >/dev/null || { echo "nginx is needed: apt-get install -y nginx-light" >&2; exit 1; }
+# 5,000 held streams need about 10,000 descriptors in the gateway (both sides of each stream).
+ulimit -n "$(ulimit -Hn)"
+[[ $(ulimit -n) == unlimited || $(ulimit -n) -ge $((hold_streams * 2 + 1000)) ]] || echo "warning: ulimit -n is $(ulimit -n)" >&2
+work=$(mktemp -d /tmp/gateway-bench.XXXXXX)
+out=${out:-$work}
+mkdir -p "$out"
+results="$out/results.tsv"; hold_results="$out/hold.tsv"
+: > "$results"; : > "$hold_results"
+
+upstream_port=19001; slow_port=19002; nginx_port=19081; gateway_port=19080; alloc_port=19101
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+echo "== build (Release)" >&2
+for project in src/Gateway bench/Upstream bench/Load bench/AllocHook; do
+  dotnet build "$project" -c Release --nologo -warnaserror -v quiet >/dev/null
+done
+gateway_dll=src/Gateway/bin/Release/net10.0/Gateway.dll
+load=(dotnet bench/Load/bin/Release/net10.0/Load.dll)
+hook=$PWD/bench/AllocHook/bin/Release/net10.0/AllocHook.dll
+
+wait_for() { # url
+  for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "nothing answers at $1" >&2; exit 1
+}
+
+start_upstream() { # port token-count delay-ms
+  dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port "$1" --tokens "$2" --token-delay-ms "$3" &
+  upstream_pid=$!
+  pids+=("$upstream_pid")
+  wait_for "http://127.0.0.1:$1/"
+}
+
+start_gateway() { # upstream-port, then KEY=VALUE environment
+  local port=$1; shift
+  env Gateway__Providers__bench__Type=openai \
+      Gateway__Providers__bench__BaseUrl="http://127.0.0.1:$port/v1" \
+      Gateway__Providers__bench__ApiKey=bench-key \
+      Gateway__Models__bench__Deployments__0__Provider=bench \
+      Gateway__Models__bench__Deployments__0__Model=sim \
+      $gateway_env "$@" \
+      dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port" >>"$work/gateway.log" 2>&1 &
+  gateway_pid=$!
+  pids+=("$gateway_pid")
+  wait_for "http://127.0.0.1:$gateway_port/healthz"
+}
+
+echo "== upstream simulator: $tokens tokens, one every $token_delay_ms ms" >&2
+start_upstream $upstream_port "$tokens" "$token_delay_ms"
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 2;
+worker_rlimit_nofile 19000;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 18000; }
+http {
+  access_log off;
+  upstream simulator { server 127.0.0.1:$upstream_port; keepalive 1024; }
+  server {
+    listen 127.0.0.1:$nginx_port backlog=4096;
+    location / {
+      proxy_pass http://simulator;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+NGINX
+nginx -p "$work" -c "$work/nginx.conf" -g 'daemon off;' &
+nginx_pid=$!
+pids+=("$nginx_pid")
+wait_for "http://127.0.0.1:$nginx_port/"
+nginx_workers=$(pgrep -d, -P "$nginx_pid")
+
+echo "== gateway (Release) ${gateway_env:+with $gateway_env}" >&2
+start_gateway $upstream_port DOTNET_STARTUP_HOOKS="$hook" BENCH_ALLOC_PORT=$alloc_port
+
+declare -A warmed=()
+for c in $concurrency; do
+  for target in direct nginx gateway; do
+    case $target in
+      direct) url="http://127.0.0.1:$upstream_port/v1/chat/completions"; stats=();;
+      nginx) url="http://127.0.0.1:$nginx_port/v1/chat/completions"; stats=(--pids "$nginx_workers");;
+      gateway) url="http://127.0.0.1:$gateway_port/v1/chat/completions"; stats=(--pids "$gateway_pid" --alloc-port $alloc_port);;
+    esac
+    # The full warm-up before a target's first cell; a short one to settle each new concurrency.
+    w=$warmup; [[ -n "${warmed[$target]:-}" ]] && w=200
+    warmed[$target]=1
+    "${load[@]}" run --target $target --url "$url" --concurrency "$c" --tokens "$tokens" --seconds "$seconds" \
+      --warmup "$w" --out "$results" --settle-pids "$upstream_pid" "${stats[@]}"
+  done
+done
+
+if [[ $hold -eq 1 ]]; then
+  echo "== memory run: $hold_streams streams of one token a second for 30 s, through a fresh gateway" >&2
+  kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+  start_upstream $slow_port 30 1000
+  start_gateway $slow_port
+  "${load[@]}" hold --target gateway --url "http://127.0.0.1:$gateway_port/v1/chat/completions" \
+    --streams "$hold_streams" --tokens 30 --pids "$gateway_pid" --timeout-seconds 120 --out "$hold_results"
+fi
+
+echo "== results in $out (machine: $(nproc) cores, $(uname -r))" >&2
+"${load[@]}" table --results "$results" --hold "$hold_results"

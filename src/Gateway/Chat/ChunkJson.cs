@@ -1,0 +1,58 @@
+using System.Text.Json;
+
+namespace Gateway.Chat;
+
+/// <summary>The fields of one <c>chat.completion.chunk</c> with a single choice: what a token's event carries.</summary>
+internal readonly ref struct ChunkFields(string id, long created, string model, string? role, string? content, string? finishReason)
+{
+    public string Id { get; } = id;
+    public long Created { get; } = created;
+    public string Model { get; } = model;
+    public string? Role { get; } = role;
+    public string? Content { get; } = content;
+    public string? FinishReason { get; } = finishReason;
+}
+
+/// <summary>
+/// Writes a token's <c>chat.completion.chunk</c> by hand, byte for byte what the serializer writes for
+/// <see cref="ChatCompletionChunk"/> (same property order, nulls left out but <c>finish_reason</c>), without
+/// building the record graph or the serializer's state for every token.
+/// </summary>
+internal static class ChunkJson
+{
+    public static void Write(Utf8JsonWriter writer, in ChunkFields chunk)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id"u8, chunk.Id);
+        writer.WriteString("object"u8, "chat.completion.chunk"u8);
+        writer.WriteNumber("created"u8, chunk.Created);
+        writer.WriteString("model"u8, chunk.Model);
+        writer.WriteStartArray("choices"u8);
+        writer.WriteStartObject();
+        writer.WriteNumber("index"u8, 0);
+        writer.WriteStartObject("delta"u8);
+        if (chunk.Role is not null)
+        {
+            writer.WriteString("role"u8, chunk.Role);
+        }
+
+        if (chunk.Content is not null)
+        {
+            writer.WriteString("content"u8, chunk.Content);
+        }
+
+        writer.WriteEndObject();
+        if (chunk.FinishReason is null)
+        {
+            writer.WriteNull("finish_reason"u8);
+        }
+        else
+        {
+            writer.WriteString("finish_reason"u8, chunk.FinishReason);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Json;
+using Gateway.Providers.OpenAI;
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Tests.Providers.OpenAI;
+
+public class StreamingChunkReaderTests
+{
+    private readonly StreamingChunkReader _reader = new();
+
+    private ChatResponseUpdate? Parse(string json) => _reader.Parse("message", Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void Chunk_MapsIdModelCreatedRoleAndText()
+    {
+        var update = Parse("""{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}""")!;
+
+        Assert.Equal("c1", update.ResponseId);
+        Assert.Equal("m", update.ModelId);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), update.CreatedAt);
+        Assert.Equal(ChatRole.Assistant, update.Role);
+        Assert.Equal("Hi", update.Text);
+        Assert.Null(update.FinishReason);
+    }
+
+    [Fact]
+    public void SameIdOnLaterChunks_IsTheSameString()
+    {
+        var first = Parse("""{"id":"c1","choices":[]}""")!;
+        var second = Parse("""{"id":"c1","choices":[]}""")!;
+
+        Assert.Same(first.ResponseId, second.ResponseId);
+    }
+
+    [Fact]
+    public void UsageChunk_WithNoChoices_CarriesUsageOnly()
+    {
+        var update = Parse("""{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8,"prompt_tokens_details":{"cached_tokens":0}}}""")!;
+
+        var usage = Assert.IsType<UsageContent>(Assert.Single(update.Contents)).Details;
+        Assert.Equal((3L, 5L, 8L), (usage.InputTokenCount!.Value, usage.OutputTokenCount!.Value, usage.TotalTokenCount!.Value));
+        Assert.Null(update.CreatedAt);
+    }
+
+    [Theory]
+    [InlineData("stop", "stop")]
+    [InlineData("length", "length")]
+    [InlineData("content_filter", "content_filter")]
+    [InlineData("function_call", "tool_calls")]
+    public void FinishReason_IsMapped(string upstream, string expected)
+    {
+        var update = Parse($$"""{"choices":[{"delta":{},"finish_reason":"{{upstream}}"}]}""")!;
+
+        Assert.Equal(expected, update.FinishReason!.Value.Value);
+    }
+
+    [Fact]
+    public void OnlyTheFirstChoice_IsRead()
+    {
+        var update = Parse("""{"choices":[{"delta":{"content":"a"}},{"delta":{"content":"b"}}]}""")!;
+
+        Assert.Equal("a", update.Text);
+    }
+
+    [Fact]
+    public void Done_IsNull() => Assert.Null(Parse("[DONE]"));
+
+    [Theory]
+    [InlineData("""{"choices": [ {"delta": """)]
+    [InlineData("""{"choices":"oops"}""")]
+    [InlineData("""[1,2]""")]
+    public void MalformedChunk_Throws(string json)
+    {
+        var exception = Record.Exception(() => Parse(json));
+
+        Assert.True(exception is JsonException or InvalidOperationException, exception?.GetType().Name);
+    }
+}
