@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gateway.Hosting;
 using Gateway.Providers;
+using Gateway.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gateway.Flows;
@@ -17,20 +18,27 @@ internal static class FlowsApi
 
         var group = endpoints.MapGroup("/api/flows").WithTags("Flows");
 
+        // Anyone with a key may read and run flows; only admins change them.
         group.MapPost("/", CreateFlowAsync)
+            .RequireAuthorization(GatewayPolicies.Admin)
             .WithName("CreateFlow")
             .WithSummary("Validates and saves a flow; its id is taken from the body or generated.")
-            .Accepts<Flow>("application/json");
+            .Accepts<Flow>("application/json")
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapGet("/", ListFlowsAsync).WithName("ListFlows").WithSummary("Lists the saved flows by id.");
         group.MapGet("/{id}", GetFlowAsync).WithName("GetFlow").WithSummary("Returns a saved flow.");
 
         group.MapPut("/{id}", ReplaceFlowAsync)
+            .RequireAuthorization(GatewayPolicies.Admin)
             .WithName("ReplaceFlow")
             .WithSummary("Validates a flow and replaces the saved one with that id.")
             .Accepts<Flow>("application/json");
 
-        group.MapDelete("/{id}", DeleteFlowAsync).WithName("DeleteFlow").WithSummary("Deletes a saved flow.");
+        group.MapDelete("/{id}", DeleteFlowAsync)
+            .RequireAuthorization(GatewayPolicies.Admin)
+            .WithName("DeleteFlow")
+            .WithSummary("Deletes a saved flow.");
         return group;
     }
 

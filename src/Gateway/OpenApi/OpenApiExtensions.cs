@@ -18,7 +18,21 @@ internal static class OpenApiExtensions
                 Version = DocumentName,
                 Description = "A streaming LLM gateway: OpenAI-compatible chat completions under /v1, flows and runs under /api.",
             });
+            options.AddSecurityDefinition(AccessOperationFilter.BearerScheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key from Gateway:Auth:Keys, as the OpenAI SDKs send it: `Authorization: Bearer <key>`.",
+            });
+            options.AddSecurityDefinition(AccessOperationFilter.ApiKeyScheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = "x-api-key",
+                Description = "The same key in an `x-api-key` header.",
+            });
             options.OperationFilter<EventStreamOperationFilter>();
+            options.OperationFilter<AccessOperationFilter>();
             options.SchemaFilter<WireSchemaFilter>();
             options.SupportNonNullableReferenceTypes();
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);

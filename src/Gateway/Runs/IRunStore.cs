@@ -3,7 +3,13 @@ namespace Gateway.Runs;
 /// <summary>Where run records and their event logs are kept.</summary>
 internal interface IRunStore
 {
-    Task CreateAsync(RunRecord run, CancellationToken cancellationToken);
+    /// <param name="run">The new run's record.</param>
+    /// <param name="owner">The name of the API key that started it.</param>
+    /// <param name="cancellationToken">The caller's.</param>
+    Task CreateAsync(RunRecord run, string owner, CancellationToken cancellationToken);
+
+    /// <summary>The name of the API key that started the run; null for an unknown run.</summary>
+    Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken);
 
     /// <summary>Replaces the stored record of <paramref name="run"/>'s id.</summary>
     Task SaveAsync(RunRecord run, CancellationToken cancellationToken);
@@ -13,8 +19,8 @@ internal interface IRunStore
 
     Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>The most recent runs first, of one flow or of all.</summary>
-    Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, int limit, CancellationToken cancellationToken);
+    /// <summary>The most recent runs first, of one flow or of all, of one owner or of all.</summary>
+    Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken);
 
     /// <summary>Runs in <paramref name="status"/>, oldest first.</summary>
     Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken);

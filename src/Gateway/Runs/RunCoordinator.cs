@@ -12,9 +12,12 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// </summary>
 internal sealed class RunCoordinator(IRunStore store, ILogger<RunCoordinator> logger)
 {
-    public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
+    /// <param name="run">The run, not yet started.</param>
+    /// <param name="owner">The name of the API key that starts it.</param>
+    /// <param name="cancellationToken">The caller's.</param>
+    public async Task RegisterAsync(FlowRun run, string owner, CancellationToken cancellationToken)
     {
-        await store.CreateAsync(run.Snapshot(), cancellationToken);
+        await store.CreateAsync(run.Snapshot(), owner, cancellationToken);
         RunsLog.Started(logger, run.RunId, run.FlowId);
     }
 

@@ -1,3 +1,4 @@
+using Gateway.Security;
 using RunResults = Microsoft.AspNetCore.Http.HttpResults.Results<
     Gateway.Runs.RunEventStream,
     Microsoft.AspNetCore.Http.HttpResults.Ok<Gateway.Runs.RunRecord>,
@@ -20,7 +21,7 @@ internal sealed class RunLauncher(FlowEngine engine, RunCoordinator coordinator,
         HttpContext httpContext, RunPlan plan, bool stream, bool background)
     {
         var run = engine.Create(plan);
-        await coordinator.RegisterAsync(run, httpContext.RequestAborted);
+        await coordinator.RegisterAsync(run, CallerIdentity.From(httpContext.User).KeyName, httpContext.RequestAborted);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
 
         if (background)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Gateway.Flows;
 using Gateway.Hosting;
+using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RunResults = Microsoft.AspNetCore.Http.HttpResults.Results<
@@ -42,6 +43,7 @@ internal static class RunsApi
             .WithTags("Runs")
             .WithName("RunFlow")
             .WithSummary("Runs a saved flow: the record as JSON, the events as SSE (Accept: text/event-stream or ?stream=true), or 202 with ?background=true.")
+            .Accepts<RunRequest>(isOptional: true, "application/json")
             .ProducesEventStream(RunEventTypes);
 
         var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
@@ -49,6 +51,7 @@ internal static class RunsApi
         group.MapPost("/", RunInlineFlowAsync)
             .WithName("RunInlineFlow")
             .WithSummary("Runs the flow given in the body's `flow`, in the same modes as POST /api/flows/{id}/run.")
+            .Accepts<RunRequest>("application/json")
             .ProducesEventStream(RunEventTypes);
 
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
@@ -57,7 +60,7 @@ internal static class RunsApi
     }
 
     private static async Task<RunResults> RunSavedFlowAsync(
-        string id, HttpContext httpContext, IFlowStore flows, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
+        string id, HttpContext httpContext, CallerIdentity caller, IFlowStore flows, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
     {
         var body = await JsonBody.ReadAsync(httpContext.Request, EmptyRequest);
         if (body.Problem is { } problem)
@@ -71,13 +74,11 @@ internal static class RunsApi
         }
 
         var planning = planner.Plan(body.Value, JsonSerializer.SerializeToElement(flow, FlowsJsonContext.Default.Flow));
-        return planning.Plan is { } plan
-            ? await launcher.LaunchAsync(httpContext, plan, stream == true, background == true)
-            : ApiProblems.Invalid(planning.Errors, "The run request is invalid.");
+        return await LaunchAsync(httpContext, caller, planning, launcher, stream, background);
     }
 
     private static async Task<RunResults> RunInlineFlowAsync(
-        HttpContext httpContext, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
+        HttpContext httpContext, CallerIdentity caller, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
     {
         var body = await JsonBody.ReadAsync(httpContext.Request);
         if (body.Problem is { } problem)
@@ -86,17 +87,39 @@ internal static class RunsApi
         }
 
         var planning = planner.Plan(body.Value, savedFlow: null);
-        return planning.Plan is { } plan
-            ? await launcher.LaunchAsync(httpContext, plan, stream == true, background == true)
-            : ApiProblems.Invalid(planning.Errors, "The run request is invalid.");
+        return await LaunchAsync(httpContext, caller, planning, launcher, stream, background);
     }
+
+    /// <summary>Starts a valid plan whose models the caller's key may use.</summary>
+    private static async Task<RunResults> LaunchAsync(
+        HttpContext httpContext, CallerIdentity caller, RunPlanning planning, RunLauncher launcher, bool? stream, bool? background)
+    {
+        if (planning.Plan is not { } plan)
+        {
+            return ApiProblems.Invalid(planning.Errors, "The run request is invalid.");
+        }
+
+        if (caller.FirstDisallowedModel(plan.Graph.Flow.Nodes.Select(node => node.Model).OfType<string>()) is { } model)
+        {
+            return ModelNotAllowed(model);
+        }
+
+        return await launcher.LaunchAsync(httpContext, plan, stream == true, background == true);
+    }
+
+    public static ProblemHttpResult ModelNotAllowed(string model) => TypedResults.Problem(
+        statusCode: StatusCodes.Status403Forbidden,
+        title: "Forbidden",
+        detail: $"This API key may not use the model '{model}'.",
+        extensions: new Dictionary<string, object?> { ["code"] = "model_not_allowed" });
 
     /// <param name="flowId">Only this flow's runs, when given.</param>
     /// <param name="limit">Read as text, so that a bad value gets the same precise answer as an out-of-range one.</param>
     /// <param name="runs">The run store.</param>
     /// <param name="cancellationToken">The request's.</param>
+    /// <param name="caller">Sees its own runs; an admin sees all.</param>
     private static async Task<Results<Ok<IReadOnlyList<RunRecord>>, ValidationProblem>> ListRunsAsync(
-        string? flowId, string? limit, IRunStore runs, CancellationToken cancellationToken)
+        string? flowId, string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
     {
         var count = DefaultLimit;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
@@ -105,9 +128,15 @@ internal static class RunsApi
                 new Dictionary<string, string[]> { ["limit"] = [$"Must be a whole number from 1 to {MaxLimit}."] }, detail: "The query is invalid.");
         }
 
-        return TypedResults.Ok(await runs.ListAsync(flowId, count, cancellationToken));
+        return TypedResults.Ok(await runs.ListAsync(flowId, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken));
     }
 
-    private static async Task<Results<Ok<RunRecord>, ProblemHttpResult>> GetRunAsync(string runId, IRunStore runs, CancellationToken cancellationToken) =>
-        await runs.GetAsync(runId, cancellationToken) is { } run ? TypedResults.Ok(run) : ApiProblems.NotFound($"No run has the id '{runId}'.");
+    /// <summary>Another key's run is answered as unknown: its existence is not the caller's business.</summary>
+    private static async Task<Results<Ok<RunRecord>, ProblemHttpResult>> GetRunAsync(
+        string runId, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken) =>
+        caller.CanSee(await runs.GetOwnerAsync(runId, cancellationToken)) && await runs.GetAsync(runId, cancellationToken) is { } run
+            ? TypedResults.Ok(run)
+            : RunNotFound(runId);
+
+    public static ProblemHttpResult RunNotFound(string runId) => ApiProblems.NotFound($"No run has the id '{runId}'.");
 }

@@ -7,13 +7,13 @@ namespace Gateway.Storage;
 /// <summary>Run records as JSON documents, with the columns that queries filter and sort on beside them.</summary>
 internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 {
-    public Task CreateAsync(RunRecord run, CancellationToken cancellationToken) =>
+    public Task CreateAsync(RunRecord run, string owner, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
             await using var command = connection.Command(
                 transaction,
-                "INSERT INTO runs (run_id, flow_id, status, created_at, record) VALUES ($id, $flow, $status, $created, $record);",
-                ("$id", run.RunId), ("$flow", run.FlowId), ("$status", run.Status),
+                "INSERT INTO runs (run_id, flow_id, status, created_at, record, owner) VALUES ($id, $flow, $status, $created, $record, $owner);",
+                ("$id", run.RunId), ("$flow", run.FlowId), ("$status", run.Status), ("$owner", owner),
                 ("$created", run.CreatedAt.ToUnixTimeMilliseconds()), ("$record", Serialize(run)));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
@@ -43,10 +43,21 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             return await command.ExecuteScalarAsync(cancellationToken) is string record ? Deserialize(record) : null;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, int limit, CancellationToken cancellationToken) =>
+    public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) =>
+        database.ReadAsync(async connection =>
+        {
+            await using var command = connection.Command("SELECT owner FROM runs WHERE run_id = $id;", ("$id", runId));
+            return await command.ExecuteScalarAsync(cancellationToken) as string;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
         QueryRecordsAsync(
-            "SELECT record FROM runs WHERE $flow IS NULL OR flow_id = $flow ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
-            cancellationToken, ("$flow", flowId), ("$limit", limit));
+            """
+            SELECT record FROM runs
+            WHERE ($flow IS NULL OR flow_id = $flow) AND ($owner IS NULL OR owner = $owner)
+            ORDER BY created_at DESC, rowid DESC LIMIT $limit;
+            """,
+            cancellationToken, ("$flow", flowId), ("$owner", owner), ("$limit", limit));
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         QueryRecordsAsync("SELECT record FROM runs WHERE status = $status ORDER BY created_at, rowid;", cancellationToken, ("$status", status));

@@ -33,6 +33,11 @@ internal static class SqliteSchema
             PRIMARY KEY (run_id, id)
         ) WITHOUT ROWID;
         """,
+        // The API key (by name) that started a run: only it and admins may see the run.
+        """
+        ALTER TABLE runs ADD COLUMN owner TEXT;
+        CREATE INDEX runs_by_owner ON runs (owner, created_at);
+        """,
     ];
 
     public static int Version => Migrations.Length;

@@ -54,3 +54,39 @@ test('the generated client surfaces the typed OpenAI error for an unknown model'
   assert.equal(error?.error.code, 'model_not_found');
   assert.equal(error?.error.param, 'model');
 });
+
+test('the generated client creates a flow, runs it in JSON mode and reads the run back', async () => {
+  type Flow = components['schemas']['Flow'];
+  type RunRecord = components['schemas']['RunRecord'];
+  const flow: Flow = {
+    id: 'typed-summary',
+    name: 'Typed client flow',
+    nodes: [
+      { id: 'question', type: 'input' },
+      { id: 'prompt', type: 'prompt', template: 'Briefly: {{question}}' },
+      { id: 'say', type: 'llm', model: 'echo', prompt: 'prompt' },
+      { id: 'answer', type: 'output', from: ['say'] },
+    ],
+  };
+
+  const created = await client.POST('/api/flows', { body: flow });
+  assert.equal(created.response.status, 201);
+  assert.equal(created.response.headers.get('location'), '/api/flows/typed-summary');
+
+  const run = await client.POST('/api/flows/{id}/run', {
+    params: { path: { id: 'typed-summary' } },
+    body: { input: 'what is a gateway?' },
+  });
+  assert.equal(run.response.status, 200);
+  const record = run.data as RunRecord;
+  assert.equal(record.status, 'completed');
+  assert.equal(record.outputs['say'], 'Briefly: what is a gateway?');
+  const runId = run.response.headers.get('x-run-id');
+  assert.equal(runId, record.runId);
+
+  const readBack = await client.GET('/api/runs/{runId}', { params: { path: { runId: record.runId } } });
+  assert.equal(readBack.response.status, 200);
+  assert.equal(readBack.data?.status, 'completed');
+  assert.equal(readBack.data?.nodes['say'].output, 'Briefly: what is a gateway?');
+  assert.equal(readBack.data?.flowId, 'typed-summary');
+});

@@ -1,0 +1,69 @@
+using Gateway.Chat;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Gateway.OpenApi;
+
+/// <summary>
+/// Adds what every operation has in common but does not declare one by one: the API-key requirement (unless
+/// anonymous), and the error answers the pipeline can give before a handler runs — 401, 403, 413, 415, 429 — plus
+/// 400 and 404 where a body or an id can be wrong. ProblemDetails under /api, the OpenAI error object under /v1.
+/// </summary>
+internal sealed class AccessOperationFilter : IOperationFilter
+{
+    public const string BearerScheme = "bearer";
+    public const string ApiKeyScheme = "apiKey";
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        var metadata = context.ApiDescription.ActionDescriptor.EndpointMetadata;
+        if (metadata.OfType<IAllowAnonymous>().Any())
+        {
+            return;
+        }
+
+        operation.Security =
+        [
+            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] },
+            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyScheme, context.Document)] = [] },
+        ];
+
+        var path = context.ApiDescription.RelativePath ?? "";
+        var isOpenAi = path.StartsWith("v1/", StringComparison.Ordinal);
+        var errorSchema = context.SchemaGenerator.GenerateSchema(isOpenAi ? typeof(OpenAiErrorResponse) : typeof(ProblemDetails), context.SchemaRepository);
+        var contentType = isOpenAi ? "application/json" : "application/problem+json";
+        var hasBody = operation.RequestBody is not null;
+
+        operation.Responses ??= [];
+        Add(operation, "401", "No API key, or an unknown one.", errorSchema, contentType);
+        Add(operation, "403", "The key's role or model allowlist does not permit this.", errorSchema, contentType);
+        Add(operation, "429", "Over the key's request or token limit; see Retry-After.", errorSchema, contentType);
+        if (hasBody)
+        {
+            Add(operation, "400", "The body is not valid (every problem listed).", errorSchema, contentType);
+            Add(operation, "413", "The body is larger than Gateway:Limits:MaxRequestBytes.", errorSchema, contentType);
+            Add(operation, "415", "The body is not JSON.", errorSchema, contentType);
+        }
+
+        if (path.Contains('{', StringComparison.Ordinal))
+        {
+            Add(operation, "404", "No such resource (or not one this key may see).", errorSchema, contentType);
+        }
+    }
+
+    private static void Add(OpenApiOperation operation, string status, string description, IOpenApiSchema schema, string contentType)
+    {
+        if (operation.Responses!.ContainsKey(status))
+        {
+            return;
+        }
+
+        operation.Responses[status] = new OpenApiResponse
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType> { [contentType] = new() { Schema = schema } },
+        };
+    }
+}
