@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gateway.Providers;
 using Gateway.Streaming;
+using Gateway.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.AI;
 
@@ -45,7 +46,7 @@ internal static class ChatApi
             ChatJsonContext.Wire.ModelList);
 
     private static async Task<IResult> CreateChatCompletionAsync(
-        HttpContext httpContext, ModelRouter router, RoutedChat chat, ILoggerFactory loggerFactory)
+        HttpContext httpContext, ModelRouter router, RoutedChat chat, CallTelemetry telemetry, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
         if (!httpContext.Request.HasJsonContentType())
@@ -83,11 +84,17 @@ internal static class ChatApi
         var options = ChatRequestMapper.ToOptions(request);
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
         var trace = new RouteTrace();
+        var recorder = telemetry.Begin(Surfaces.V1, route, trace, messages);
         try
         {
             return request.Stream == true
-                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, logger, cancellationToken)
-                : await CompleteAsync(chat, route, messages, options, trace, logger, cancellationToken);
+                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, recorder, telemetry.Metrics, logger, cancellationToken)
+                : await CompleteAsync(chat, route, messages, options, trace, recorder, logger, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            recorder.Cancelled();
+            throw;
         }
         finally
         {
@@ -102,7 +109,7 @@ internal static class ChatApi
     /// </summary>
     private static async Task<IResult> StartStreamAsync(
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, bool includeUsage,
-        ILogger logger, CancellationToken cancellationToken)
+        CallRecorder recorder, GatewayMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
         var updates = chat.StreamAsync(route, messages, options, trace, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
@@ -115,7 +122,7 @@ internal static class ChatApi
         catch (UpstreamException exception)
         {
             await updates.DisposeAsync();
-            return UpstreamFailed(exception, route.Alias, logger);
+            return UpstreamFailed(exception, route.Alias, recorder, logger);
         }
         catch
         {
@@ -123,12 +130,13 @@ internal static class ChatApi
             throw;
         }
 
-        return new ChatCompletionStream(updates, route.Alias, includeUsage, logger);
+        recorder.FirstToken();
+        return new ChatCompletionStream(updates, route.Alias, includeUsage, recorder, metrics, logger);
     }
 
     private static async Task<IResult> CompleteAsync(
-        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, ILogger logger,
-        CancellationToken cancellationToken)
+        RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, CallRecorder recorder,
+        ILogger logger, CancellationToken cancellationToken)
     {
         ChatResponse response;
         try
@@ -137,9 +145,10 @@ internal static class ChatApi
         }
         catch (UpstreamException exception)
         {
-            return UpstreamFailed(exception, route.Alias, logger);
+            return UpstreamFailed(exception, route.Alias, recorder, logger);
         }
 
+        recorder.Succeeded(response.Usage, recorder.CapturesContent ? response.Text : null);
         var completion = new ChatCompletion
         {
             Id = "chatcmpl-" + Guid.NewGuid().ToString("N"),
@@ -158,9 +167,10 @@ internal static class ChatApi
         return TypedResults.Json(completion, ChatJsonContext.Wire.ChatCompletion);
     }
 
-    private static IResult UpstreamFailed(UpstreamException exception, string alias, ILogger logger)
+    private static IResult UpstreamFailed(UpstreamException exception, string alias, CallRecorder recorder, ILogger logger)
     {
         var (status, error) = ChatErrors.FromUpstream(exception, alias);
+        recorder.Failed(Outcomes.Error, ChatErrors.TypeOf(error));
         ChatLog.FailedBeforeStreaming(logger, alias, status, exception.Message);
         return ChatErrors.Result(status, error, status == StatusCodes.Status503ServiceUnavailable ? exception.RetryAfter : null);
     }

@@ -1,6 +1,7 @@
 using Gateway.Chat;
 using Gateway.OpenApi;
 using Gateway.Providers;
+using Gateway.Telemetry;
 
 namespace Gateway.Hosting;
 
@@ -14,6 +15,7 @@ internal static class GatewayHostingExtensions
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddProviders(builder.Configuration);
         services.AddGatewayOpenApi();
+        builder.AddGatewayTelemetry();
         services.AddHealthChecks()
             .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag]);
         return builder;
@@ -25,6 +27,7 @@ internal static class GatewayHostingExtensions
         app.UseErrorBodies();
         app.MapGatewayOpenApi();
         app.MapHealthEndpoints();
+        app.MapMetrics();
         app.MapChatApi();
         return app;
     }
