@@ -23,6 +23,8 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         settings["Gateway:Models:up:Pricing:InputPerMillion"] = "1000000";
         settings["Gateway:Models:up:Pricing:OutputPerMillion"] = "2000000";
         settings["Gateway:Resilience:MaxRetries"] = "1";
+        // The mix fails often on purpose; the breaker must not open in the middle of it.
+        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "1000";
         _gateway = await GatewayHost.StartAsync(settings);
     }
 
