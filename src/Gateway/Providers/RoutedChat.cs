@@ -118,7 +118,11 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
     /// <summary>Marks the attempt's span failed; returns true, so it can sit first in an exception filter.</summary>
     private static bool Failed(System.Diagnostics.Activity? attempt, UpstreamException exception)
     {
-        GatewayActivities.Failed(attempt, exception.Failure.ToString(), FailureClassifier.Describe(exception));
+        if (attempt is { IsAllDataRequested: true })
+        {
+            GatewayActivities.Failed(attempt, exception.Failure.ToString(), FailureClassifier.Describe(exception));
+        }
+
         return true;
     }
 

@@ -29,7 +29,7 @@ internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedSe
         var endpoint = new Uri(options.Value.OtlpEndpoint);
         void Configure(OtlpExporterOptions exporter) => exporter.Endpoint = endpoint;
         _meters = Sdk.CreateMeterProviderBuilder()
-            .AddMeter(GatewayMetrics.MeterName)
+            .AddMeter(GatewayMetrics.MeterName, PrometheusExposition.HostingMeterName)
             .AddOtlpExporter(Configure)
             .Build();
         _tracer = Sdk.CreateTracerProviderBuilder()

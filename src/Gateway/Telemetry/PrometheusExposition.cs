@@ -5,8 +5,9 @@ using System.Text;
 namespace Gateway.Telemetry;
 
 /// <summary>
-/// Listens to the gateway's <see cref="Meter"/> (this host's instance only, so test hosts in one process stay apart)
-/// and renders what it aggregated as Prometheus' text exposition format 0.0.4 for <c>GET /metrics</c>. Listens from
+/// Listens to the gateway's <see cref="Meter"/> and ASP.NET Core's hosting meter (HTTP requests by route and status,
+/// which covers the requests that never reach a model) — this host's instances only, so test hosts in one process
+/// stay apart — and renders what it aggregated as Prometheus' text exposition format 0.0.4 for <c>GET /metrics</c>. Listens from
 /// start-up, not from the first scrape, so that nothing recorded before it is lost.
 /// </summary>
 internal sealed class PrometheusExposition : IHostedService, IDisposable
@@ -17,12 +18,16 @@ internal sealed class PrometheusExposition : IHostedService, IDisposable
     private readonly MeterListener _listener = new();
     private readonly Lock _scrape = new();
 
+    public const string HostingMeterName = "Microsoft.AspNetCore.Hosting";
+
     public PrometheusExposition(GatewayMetrics metrics)
     {
-        var meter = metrics.Meter;
+        var scope = metrics.Meter.Scope;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, meter) && MetricFamily.For(instrument) is { } family)
+            if (ReferenceEquals(instrument.Meter.Scope, scope)
+                && instrument.Meter.Name is GatewayMetrics.MeterName or HostingMeterName
+                && MetricFamily.For(instrument) is { } family)
             {
                 _families[instrument] = family;
                 listener.EnableMeasurementEvents(instrument, family);

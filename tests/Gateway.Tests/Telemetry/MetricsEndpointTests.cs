@@ -79,6 +79,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Contains("# TYPE gateway_requests_total counter", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE gen_ai_client_operation_duration_seconds histogram", text, StringComparison.Ordinal);
         Assert.Contains("le=\"+Inf\"", text, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds_count{http_request_method=\"POST\",http_response_status_code=\"502\",http_route=\"/v1/chat/completions\"", text, StringComparison.Ordinal);
     }
 
     [Fact]
