@@ -17,7 +17,7 @@ internal sealed class CallTelemetry(
 
     internal TimeSpan Since(long timestamp) => timeProvider.GetElapsedTime(timestamp);
 
-    internal void Write(in ModelCallRecord call, Func<string> prompt, string? completion)
+    internal void Write(in ModelCallRecord call, CallRecorder recorder, string? completion)
     {
         metrics.ModelCallCompleted(call);
         TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, call.Outcome, call.Attempts,
@@ -25,7 +25,7 @@ internal sealed class CallTelemetry(
             call.Duration.TotalMilliseconds, call.ErrorType);
         if (LogContent)
         {
-            var promptText = prompt();
+            var promptText = recorder.Prompt();
             TelemetryLog.CallContent(logger, call.Surface, call.Model, promptText, completion ?? "");
         }
     }
@@ -75,8 +75,8 @@ internal sealed class CallRecorder(
             input,
             output,
             route.Pricing?.CostUsd(input, output) ?? 0);
-        telemetry.Write(call, Prompt, completion);
+        telemetry.Write(call, this, completion);
     }
 
-    private string Prompt() => string.Join("\n", messages.Select(m => $"{m.Role}: {m.Text}"));
+    internal string Prompt() => string.Join("\n", messages.Select(m => $"{m.Role}: {m.Text}"));
 }

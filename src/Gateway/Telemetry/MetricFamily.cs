@@ -9,10 +9,8 @@ internal sealed class MetricFamily
 {
     private static readonly double[] DefaultBoundaries = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 
-    [ThreadStatic]
-    private static StringBuilder? _labels;
-
     private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Series>.AlternateLookup<ReadOnlySpan<char>> _seriesByLabels;
     private readonly double[]? _boundaries;
 
     private MetricFamily(Instrument instrument, string type, bool isObservedGauge, double[]? boundaries)
@@ -20,6 +18,7 @@ internal sealed class MetricFamily
         Type = type;
         IsObservedGauge = isObservedGauge;
         _boundaries = boundaries;
+        _seriesByLabels = _series.GetAlternateLookup<ReadOnlySpan<char>>();
         Name = PrometheusNames.Metric(instrument.Name, instrument.Unit, isCounter: type == "counter");
         Help = PrometheusNames.Help(instrument.Description ?? instrument.Name);
     }
@@ -48,8 +47,12 @@ internal sealed class MetricFamily
 
     public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var key = LabelsOf(tags);
-        var series = _series.GetOrAdd(key, static (_, boundaries) => new Series(boundaries), _boundaries);
+        var labels = LabelSet.Write(tags);
+        if (!_seriesByLabels.TryGetValue(labels, out var series))
+        {
+            series = _series.GetOrAdd(labels.ToString(), static (_, boundaries) => new Series(boundaries), _boundaries);
+        }
+
         lock (series)
         {
             if (IsObservedGauge)
@@ -127,44 +130,6 @@ internal sealed class MetricFamily
         }
 
         output.Append(' ').Append(PrometheusNames.Value(value)).Append('\n');
-    }
-
-    /// <summary>The label set as Prometheus writes it, in name order, so that it also keys the series.</summary>
-    private static string LabelsOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        if (tags.IsEmpty)
-        {
-            return "";
-        }
-
-        Span<int> order = stackalloc int[tags.Length];
-        for (var i = 0; i < order.Length; i++)
-        {
-            var j = i;
-            while (j > 0 && string.CompareOrdinal(tags[order[j - 1]].Key, tags[i].Key) > 0)
-            {
-                order[j] = order[j - 1];
-                j--;
-            }
-
-            order[j] = i;
-        }
-
-        var builder = _labels ??= new StringBuilder();
-        builder.Clear();
-        foreach (var index in order)
-        {
-            if (builder.Length > 0)
-            {
-                builder.Append(',');
-            }
-
-            builder.Append(PrometheusNames.Label(tags[index].Key)).Append("=\"");
-            PrometheusNames.AppendLabelValue(builder, Convert.ToString(tags[index].Value, System.Globalization.CultureInfo.InvariantCulture) ?? "");
-            builder.Append('"');
-        }
-
-        return builder.ToString();
     }
 
     private sealed class Series(double[]? boundaries)

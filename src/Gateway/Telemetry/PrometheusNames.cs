@@ -27,20 +27,6 @@ internal static class PrometheusNames
     /// <summary>Cached: label names are a handful of constants, looked up on every measurement.</summary>
     public static string Label(string name) => LabelNames.GetOrAdd(name, static n => Sanitize(n, allowColon: false));
 
-    public static void AppendLabelValue(StringBuilder builder, string value)
-    {
-        foreach (var c in value)
-        {
-            _ = c switch
-            {
-                '\\' => builder.Append(@"\\"),
-                '"' => builder.Append("\\\""),
-                '\n' => builder.Append(@"\n"),
-                _ => builder.Append(c),
-            };
-        }
-    }
-
     public static string Help(string text) => text.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("\n", @"\n", StringComparison.Ordinal);
 
     public static string Value(double value) => value switch
