@@ -22,7 +22,7 @@ internal sealed class CallTelemetry(
         metrics.ModelCallCompleted(call);
         TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, call.Outcome, call.Attempts,
             call.TimeToFirstToken?.TotalMilliseconds, call.InputTokens, call.OutputTokens, call.CostUsd,
-            call.Duration.TotalMilliseconds, call.ErrorType);
+            call.Duration.TotalMilliseconds, call.ErrorType ?? "");
         if (LogContent)
         {
             var promptText = recorder.Prompt();
