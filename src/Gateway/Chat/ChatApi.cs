@@ -2,6 +2,7 @@ using System.Text.Json;
 using Gateway.Providers;
 using Gateway.Security;
 using Gateway.Streaming;
+using Gateway.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.AI;
 
@@ -51,7 +52,8 @@ internal static class ChatApi
             ChatJsonContext.Wire.ModelList);
 
     private static async Task<IResult> CreateChatCompletionAsync(
-        HttpContext httpContext, CallerIdentity caller, ModelRouter router, RoutedChat chat, TokenBudgets budgets, ILoggerFactory loggerFactory)
+        HttpContext httpContext, CallerIdentity caller, ModelRouter router, RoutedChat chat, TokenBudgets budgets, CallTelemetry telemetry,
+        ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
         if (!httpContext.Request.HasJsonContentType())
@@ -101,11 +103,17 @@ internal static class ChatApi
 
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
         var trace = new RouteTrace();
+        var recorder = telemetry.Begin(Surfaces.V1, route, trace, messages);
         try
         {
             return request.Stream == true
-                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, tokens, logger, cancellationToken)
-                : await CompleteAsync(chat, route, messages, options, trace, tokens, logger, cancellationToken);
+                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, tokens, recorder, telemetry.Metrics, logger, cancellationToken)
+                : await CompleteAsync(chat, route, messages, options, trace, tokens, recorder, logger, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            recorder.Cancelled();
+            throw;
         }
         finally
         {
@@ -120,7 +128,7 @@ internal static class ChatApi
     /// </summary>
     private static async Task<IResult> StartStreamAsync(
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, bool includeUsage,
-        TokenReservation tokens, ILogger logger, CancellationToken cancellationToken)
+        TokenReservation tokens, CallRecorder recorder, GatewayMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
         var updates = chat.StreamAsync(route, messages, options, trace, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
@@ -134,7 +142,7 @@ internal static class ChatApi
         {
             await updates.DisposeAsync();
             tokens.Settle(0);
-            return UpstreamFailed(exception, route.Alias, logger);
+            return UpstreamFailed(exception, route.Alias, recorder, logger);
         }
         catch
         {
@@ -142,11 +150,13 @@ internal static class ChatApi
             throw;
         }
 
-        return new ChatCompletionStream(updates, route.Alias, includeUsage, tokens, logger);
+        recorder.FirstToken();
+        return new ChatCompletionStream(updates, route.Alias, includeUsage, tokens, recorder, metrics, logger);
     }
 
     private static async Task<IResult> CompleteAsync(
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, TokenReservation tokens,
+        CallRecorder recorder,
         ILogger logger, CancellationToken cancellationToken)
     {
         ChatResponse response;
@@ -157,7 +167,7 @@ internal static class ChatApi
         catch (UpstreamException exception)
         {
             tokens.Settle(0);
-            return UpstreamFailed(exception, route.Alias, logger);
+            return UpstreamFailed(exception, route.Alias, recorder, logger);
         }
 
         var usage = ChatUsage.From(response.Usage);
@@ -166,6 +176,7 @@ internal static class ChatApi
             tokens.Settle(usage.TotalTokens);
         }
 
+        recorder.Succeeded(response.Usage, recorder.CapturesContent ? response.Text : null);
         var completion = new ChatCompletion
         {
             Id = "chatcmpl-" + Guid.NewGuid().ToString("N"),
@@ -184,9 +195,10 @@ internal static class ChatApi
         return TypedResults.Json(completion, ChatJsonContext.Wire.ChatCompletion);
     }
 
-    private static IResult UpstreamFailed(UpstreamException exception, string alias, ILogger logger)
+    private static IResult UpstreamFailed(UpstreamException exception, string alias, CallRecorder recorder, ILogger logger)
     {
         var (status, error) = ChatErrors.FromUpstream(exception, alias);
+        recorder.Failed(Outcomes.Error, ChatErrors.TypeOf(error));
         ChatLog.FailedBeforeStreaming(logger, alias, status, exception.Message);
         return ChatErrors.Result(status, error, status == StatusCodes.Status503ServiceUnavailable ? exception.RetryAfter : null);
     }

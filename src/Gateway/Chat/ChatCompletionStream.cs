@@ -1,6 +1,7 @@
 using Gateway.Providers;
 using Gateway.Security;
 using Gateway.Streaming;
+using Gateway.Telemetry;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
@@ -15,6 +16,8 @@ internal sealed class ChatCompletionStream(
     string alias,
     bool includeUsage,
     TokenReservation tokens,
+    CallRecorder recorder,
+    GatewayMetrics metrics,
     ILogger logger) : IResult
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
@@ -30,6 +33,8 @@ internal sealed class ChatCompletionStream(
         var roleSent = false;
         ChatFinishReason? finishReason = null;
         UsageDetails? usage = null;
+        var completion = recorder.CapturesContent ? new System.Text.StringBuilder() : null;
+        metrics.StreamOpened(Surfaces.V1);
         try
         {
             do
@@ -47,6 +52,7 @@ internal sealed class ChatCompletionStream(
                 }
 
                 var text = update.Text;
+                completion?.Append(text);
                 if (text.Length > 0 || !roleSent)
                 {
                     await sse.WriteDataAsync(new ChunkFields(id, created, alias, roleSent ? null : "assistant", text, null), ChunkJson.Write, cancellationToken);
@@ -70,19 +76,25 @@ internal sealed class ChatCompletionStream(
             }
 
             await sse.WriteDataAsync(Done, cancellationToken);
+            recorder.Succeeded(usage, completion?.ToString());
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away; cancelling the token has already aborted the upstream call.
+            recorder.Cancelled();
         }
         catch (UpstreamException exception)
         {
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
+            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(error));
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
         finally
         {
+            // Ends the record if something unexpected (a write to a vanished client) ended the stream.
+            recorder.Failed(Outcomes.StreamError, "gateway_error");
+            metrics.StreamClosed(Surfaces.V1);
             await updates.DisposeAsync();
             if (usage is not null)
             {

@@ -79,6 +79,9 @@ internal static class ChatErrors
             : (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", "upstream_error"));
     }
 
+    /// <summary>The error's code, or its type when it has none: what metrics and logs call its <c>error.type</c>.</summary>
+    public static string TypeOf(OpenAiError error) => error.Code ?? error.Type;
+
     private static OpenAiError Upstream(string message, string code) =>
         new() { Message = message, Type = "upstream_error", Code = code };
 

@@ -6,6 +6,7 @@ using Gateway.Providers;
 using Gateway.Runs;
 using Gateway.Security;
 using Gateway.Storage;
+using Gateway.Telemetry;
 
 namespace Gateway.Hosting;
 
@@ -25,6 +26,7 @@ internal static class GatewayHostingExtensions
         services.AddStorage();
         services.AddFlows();
         services.AddRuns();
+        builder.AddGatewayTelemetry();
         services.AddHealthChecks()
             .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag])
             .AddCheck<StorageHealthCheck>("store", tags: [HealthEndpoints.ReadyTag]);
@@ -39,6 +41,7 @@ internal static class GatewayHostingExtensions
         app.MapGatewayOpenApi();
         app.UseGatewaySecurity();
         app.MapHealthEndpoints();
+        app.MapMetrics();
         app.MapChatApi();
         app.MapFlowsApi();
         app.MapRunsApi();

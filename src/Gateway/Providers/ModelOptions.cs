@@ -4,6 +4,8 @@ namespace Gateway.Providers;
 internal sealed class ModelOptions
 {
     public List<DeploymentOptions> Deployments { get; set; } = [];
+
+    public ModelPricing? Pricing { get; set; }
 }
 
 internal sealed class DeploymentOptions

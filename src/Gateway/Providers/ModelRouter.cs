@@ -6,8 +6,8 @@ namespace Gateway.Providers;
 /// <summary>A model behind an alias: which provider serves it, under which name.</summary>
 internal sealed record Deployment(string Provider, string Model, IChatClient Client);
 
-/// <summary>An alias and its deployments in priority order.</summary>
-internal sealed record ModelRoute(string Alias, IReadOnlyList<Deployment> Deployments);
+/// <summary>An alias, its deployments in priority order and its prices, if configured.</summary>
+internal sealed record ModelRoute(string Alias, IReadOnlyList<Deployment> Deployments, ModelPricing? Pricing = null);
 
 /// <summary>Resolves model aliases to their deployments.</summary>
 internal sealed class ModelRouter
@@ -21,7 +21,7 @@ internal sealed class ModelRouter
             var deployments = model.Deployments
                 .Select(d => new Deployment(d.Provider, d.Model, providers.Get(d.Provider)))
                 .ToArray();
-            _routes[alias] = new ModelRoute(alias, deployments);
+            _routes[alias] = new ModelRoute(alias, deployments, model.Pricing);
         }
 
         Aliases = [.. _routes.Keys.Order(StringComparer.Ordinal)];

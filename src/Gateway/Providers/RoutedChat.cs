@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Gateway.Resilience;
+using Gateway.Telemetry;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Providers;
@@ -9,7 +10,7 @@ namespace Gateway.Providers;
 /// nothing has reached the caller, skipping those whose circuit is open. Once the first token is out, the stream
 /// is never retried: a later failure is the caller's to report.
 /// </summary>
-internal sealed class RoutedChat(ProviderPipelines pipelines, ILogger<RoutedChat> logger)
+internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics metrics, ILogger<RoutedChat> logger)
 {
     public async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(
         ModelRoute route,
@@ -19,6 +20,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, ILogger<RoutedChat
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         trace ??= new RouteTrace();
+        using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route);
         using var linkedTotal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
         await using var attempt = await FirstSucceedingAsync(
@@ -41,6 +43,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, ILogger<RoutedChat
         ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, RouteTrace? trace, CancellationToken cancellationToken)
     {
         trace ??= new RouteTrace();
+        using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route);
         using var linkedTotal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
         try
@@ -83,9 +86,10 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, ILogger<RoutedChat
         for (var i = 0; ; i++)
         {
             var deployment = route.Deployments[i];
-            var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, logger);
+            var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, metrics, logger);
             trace.Attempts++;
             trace.Deployment = deployment;
+            using var attempt = GatewayActivities.StartAttempt(route.Alias, deployment.Provider, deployment.Model, trace.Attempts);
             var deploymentOptions = ForDeployment(options, deployment);
             var context = Polly.ResilienceContextPool.Shared.Get(cancellationToken);
             ProviderPipelines.Attach(context, call);
@@ -96,10 +100,11 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, ILogger<RoutedChat
                     context,
                     (start, call, deploymentOptions, state)).ConfigureAwait(false);
             }
-            catch (UpstreamException exception) when (i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
+            catch (UpstreamException exception) when (Failed(attempt, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
             {
                 var next = route.Deployments[i + 1];
                 var reason = FailureClassifier.Describe(exception);
+                metrics.FallingBack(route.Alias, deployment.Provider, reason);
                 RetryLog.FallingBack(logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason);
                 trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true));
             }
@@ -108,6 +113,17 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, ILogger<RoutedChat
                 Polly.ResilienceContextPool.Shared.Return(context);
             }
         }
+    }
+
+    /// <summary>Marks the attempt's span failed; returns true, so it can sit first in an exception filter.</summary>
+    private static bool Failed(System.Diagnostics.Activity? attempt, UpstreamException exception)
+    {
+        if (attempt is { IsAllDataRequested: true })
+        {
+            GatewayActivities.Failed(attempt, exception.Failure.ToString(), FailureClassifier.Describe(exception));
+        }
+
+        return true;
     }
 
     private CancellationTokenSource TotalTimeout(ModelRoute route) =>

@@ -49,6 +49,19 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
                 failures.Add($"{key}:Deployments must list at least one deployment.");
             }
 
+            if (model.Pricing is { } pricing)
+            {
+                if (!double.IsFinite(pricing.InputPerMillion) || pricing.InputPerMillion < 0)
+                {
+                    failures.Add($"{key}:Pricing:InputPerMillion must be a non-negative number of US dollars.");
+                }
+
+                if (!double.IsFinite(pricing.OutputPerMillion) || pricing.OutputPerMillion < 0)
+                {
+                    failures.Add($"{key}:Pricing:OutputPerMillion must be a non-negative number of US dollars.");
+                }
+            }
+
             for (var i = 0; i < model.Deployments.Count; i++)
             {
                 var deployment = model.Deployments[i];

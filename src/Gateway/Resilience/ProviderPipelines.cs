@@ -19,16 +19,33 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
 
     private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _http = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _streamStart = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _circuits = new(StringComparer.OrdinalIgnoreCase);
 
     public TimeProvider TimeProvider => timeProvider;
 
     public ResilienceOptions OptionsFor(string provider) => options.Get(provider);
 
+    /// <summary>The circuit state of every provider whose HTTP pipeline has been built (on its first call).</summary>
+    public IEnumerable<(string Provider, CircuitState State)> CircuitStates =>
+        _circuits.Select(pair => (pair.Key, pair.Value.CircuitState));
+
     /// <summary>Attaches the routed call, if any, so the strategies can share its budget and report through it.</summary>
     public static void Attach(ResilienceContext context, UpstreamCall? call) => context.Properties.Set(CallKey, call);
 
-    public ResiliencePipeline<HttpResponseMessage> ForHttp(string provider) =>
-        _http.GetOrAdd(provider, static (name, self) => self.BuildHttp(name), this);
+    public ResiliencePipeline<HttpResponseMessage> ForHttp(string provider)
+    {
+        if (_http.TryGetValue(provider, out var pipeline))
+        {
+            return pipeline;
+        }
+
+        // Built under a lock: a circuit-breaker state provider can be attached to one pipeline only, and the gauge
+        // must observe the pipeline that is kept.
+        lock (_circuits)
+        {
+            return _http.GetOrAdd(provider, static (name, self) => self.BuildHttp(name), this);
+        }
+    }
 
     public ResiliencePipeline ForStreamStart(string provider) =>
         _streamStart.GetOrAdd(provider, static (name, self) => self.BuildStreamStart(name), this);
@@ -55,6 +72,7 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
 
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
         {
+            StateProvider = _circuits[provider] = new CircuitBreakerStateProvider(),
             FailureRatio = settings.CircuitBreaker.FailureRatio,
             MinimumThroughput = settings.CircuitBreaker.MinimumThroughput,
             SamplingDuration = TimeSpan.FromSeconds(settings.CircuitBreaker.SamplingSeconds),

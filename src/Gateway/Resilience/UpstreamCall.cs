@@ -1,4 +1,5 @@
 using Gateway.Providers;
+using Gateway.Telemetry;
 
 namespace Gateway.Resilience;
 
@@ -8,7 +9,7 @@ namespace Gateway.Resilience;
 /// before its first token draw on one budget, are reported the same way, and share one first-token clock.
 /// </summary>
 internal sealed class UpstreamCall(
-    string alias, Deployment deployment, RouteTrace trace, ResilienceOptions options, bool isStreaming, ILogger logger)
+    string alias, Deployment deployment, RouteTrace trace, ResilienceOptions options, bool isStreaming, GatewayMetrics metrics, ILogger logger)
 {
     private static readonly AsyncLocal<UpstreamCall?> CurrentCall = new();
 
@@ -78,6 +79,7 @@ internal sealed class UpstreamCall(
         RetriesUsed++;
         trace.Attempts++;
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
+        metrics.Retrying(alias, Deployment.Provider, reason);
         RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, trace.Attempts, (long)delay.TotalMilliseconds, reason);
         trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
     }

@@ -59,7 +59,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     {
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
-        var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), DateTimeOffset.UtcNow);
+        var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), context.Request.Headers.TraceParent.ToString(), DateTimeOffset.UtcNow);
         context.RequestAborted.Register(() => request.MarkClosed(aborted: true));
         _requests.Enqueue(request);
         var script = _scripts.TryDequeue(out var next) ? next : DefaultScript;
@@ -251,13 +251,16 @@ public sealed class FakeUpstream : IAsyncDisposable
 }
 
 /// <summary>One request the upstream received.</summary>
-public sealed class RecordedRequest(string body, string authorization, DateTimeOffset receivedAt)
+public sealed class RecordedRequest(string body, string authorization, string traceParent, DateTimeOffset receivedAt)
 {
     private readonly TaskCompletionSource<(DateTimeOffset At, bool Aborted)> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Body { get; } = body;
 
     public string Authorization { get; } = authorization;
+
+    /// <summary>The W3C <c>traceparent</c> header, or empty.</summary>
+    public string TraceParent { get; } = traceParent;
 
     public DateTimeOffset ReceivedAt { get; } = receivedAt;
 

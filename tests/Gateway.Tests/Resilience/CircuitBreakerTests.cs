@@ -37,6 +37,32 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest(model, "are you there", stream: true));
 
     [Fact]
+    public async Task CircuitState_IsExposedPerProviderOnMetrics()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 500 };
+        (await SendAsync("solo")).Dispose();
+        (await SendAsync("solo")).Dispose();
+
+        var (_, open) = await Exposition.ScrapeAsync(_gateway);
+        Assert.Equal(1, open[Circuit("p0", "open")]);
+        Assert.Equal(0, open[Circuit("p0", "closed")]);
+
+        _primary.DefaultScript = new UpstreamScript();
+        _clock.Advance(TimeSpan.FromSeconds(15.1));
+        using (var afterBreak = await SendAsync("solo"))
+        {
+            await afterBreak.Content.ReadAsStringAsync();
+        }
+
+        var (_, closed) = await Exposition.ScrapeAsync(_gateway);
+        Assert.Equal(1, closed[Circuit("p0", "closed")]);
+        Assert.Equal(0, closed[Circuit("p0", "open")]);
+    }
+
+    private static string Circuit(string provider, string state) =>
+        $"gateway_circuit_breaker_state{{gateway_circuit_state=\"{state}\",gen_ai_provider_name=\"{provider}\"}}";
+
+    [Fact]
     public async Task AfterTheThreshold_TheProviderGetsNoRequestsUntilBreakSecondsHavePassed()
     {
         _primary.DefaultScript = new UpstreamScript { Status = 500 };

@@ -1,0 +1,82 @@
+using Gateway.Providers;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Telemetry;
+
+/// <summary>Starts the record of one model call, which ends in its metrics and its one summary log line.</summary>
+internal sealed class CallTelemetry(
+    GatewayMetrics metrics, IOptions<TelemetryOptions> options, TimeProvider timeProvider, ILogger<CallTelemetry> logger)
+{
+    public GatewayMetrics Metrics => metrics;
+
+    public CallRecorder Begin(string surface, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages) =>
+        new(this, surface, route, trace, messages, timeProvider.GetTimestamp());
+
+    internal bool LogContent => options.Value.LogContent;
+
+    internal TimeSpan Since(long timestamp) => timeProvider.GetElapsedTime(timestamp);
+
+    internal void Write(in ModelCallRecord call, CallRecorder recorder, string? completion)
+    {
+        metrics.ModelCallCompleted(call);
+        TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, call.Outcome, call.Attempts,
+            call.TimeToFirstToken?.TotalMilliseconds, call.InputTokens, call.OutputTokens, call.CostUsd,
+            call.Duration.TotalMilliseconds, call.ErrorType ?? "");
+        if (LogContent)
+        {
+            var promptText = recorder.Prompt();
+            TelemetryLog.CallContent(logger, call.Surface, call.Model, promptText, completion ?? "");
+        }
+    }
+}
+
+/// <summary>
+/// One model call under way. The first of <see cref="Succeeded"/>, <see cref="Failed"/> or <see cref="Cancelled"/>
+/// ends it; later calls are ignored, so a <c>finally</c> may end it defensively.
+/// </summary>
+internal sealed class CallRecorder(
+    CallTelemetry telemetry, string surface, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, long startedAt)
+{
+    private TimeSpan? _timeToFirstToken;
+    private bool _ended;
+
+    /// <summary>True when the completion text should be kept for the content log line.</summary>
+    public bool CapturesContent => telemetry.LogContent;
+
+    public void FirstToken() => _timeToFirstToken ??= telemetry.Since(startedAt);
+
+    public void Succeeded(UsageDetails? usage, string? completion) =>
+        End(Outcomes.Success, null, usage, completion);
+
+    public void Failed(string outcome, string errorType) => End(outcome, errorType, null, null);
+
+    public void Cancelled() => End(Outcomes.Cancelled, "cancelled", null, null);
+
+    private void End(string outcome, string? errorType, UsageDetails? usage, string? completion)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        _ended = true;
+        var input = usage?.InputTokenCount ?? 0;
+        var output = usage?.OutputTokenCount ?? 0;
+        var call = new ModelCallRecord(
+            surface,
+            route.Alias,
+            trace.Deployment?.Provider ?? "",
+            outcome,
+            errorType,
+            trace.Attempts,
+            telemetry.Since(startedAt),
+            _timeToFirstToken,
+            input,
+            output,
+            route.Pricing?.CostUsd(input, output) ?? 0);
+        telemetry.Write(call, this, completion);
+    }
+
+    internal string Prompt() => string.Join("\n", messages.Select(m => $"{m.Role}: {m.Text}"));
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Gateway.Telemetry;
+
+/// <summary>
+/// Exports the gateway's meter and spans (and ASP.NET Core's and HttpClient's spans) over OTLP while the host runs,
+/// when <c>Gateway:Telemetry:OtlpEndpoint</c> is set. The providers are built by hand, as the hosting extensions
+/// package is not obtainable here, and flushed and disposed at shutdown.
+/// </summary>
+internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedService, IDisposable
+{
+    private MeterProvider? _meters;
+    private TracerProvider? _tracer;
+
+    /// <summary>True while an exporter runs.</summary>
+    public bool IsExporting => _meters is not null;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(options.Value.OtlpEndpoint))
+        {
+            return Task.CompletedTask;
+        }
+
+        var endpoint = new Uri(options.Value.OtlpEndpoint);
+        void Configure(OtlpExporterOptions exporter) => exporter.Endpoint = endpoint;
+        _meters = Sdk.CreateMeterProviderBuilder()
+            .AddMeter(GatewayMetrics.MeterName, PrometheusExposition.HostingMeterName)
+            .AddOtlpExporter(Configure)
+            .Build();
+        _tracer = Sdk.CreateTracerProviderBuilder()
+            .AddSource(GatewayActivities.SourceName, "Microsoft.AspNetCore", "System.Net.Http")
+            .AddOtlpExporter(Configure)
+            .Build();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _meters?.Dispose();
+        _tracer?.Dispose();
+        _meters = null;
+        _tracer = null;
+    }
+}

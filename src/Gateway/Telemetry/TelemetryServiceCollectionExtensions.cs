@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Telemetry;
+
+internal static class TelemetryServiceCollectionExtensions
+{
+    /// <summary>
+    /// The meter and its Prometheus exposition, the spans' listener, optional OTLP export, and the console log
+    /// format from <c>Gateway:Telemetry</c>.
+    /// </summary>
+    public static WebApplicationBuilder AddGatewayTelemetry(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
+        services.AddMetrics();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<CallTelemetry>();
+        services.AddSingleton<PrometheusExposition>();
+        services.AddHostedService(provider => provider.GetRequiredService<PrometheusExposition>());
+        services.AddHostedService<TracePropagation>();
+        services.AddSingleton<OtlpExport>();
+        services.AddHostedService(provider => provider.GetRequiredService<OtlpExport>());
+
+        if (builder.Configuration[$"{TelemetryOptions.Section}:LogFormat"] == TelemetryOptions.JsonFormat)
+        {
+            builder.Logging.AddJsonConsole(json => json.IncludeScopes = true);
+        }
+
+        return builder;
+    }
+
+    /// <summary><c>GET /metrics</c>: scraped by Prometheus, so it stays out of the OpenAPI document.</summary>
+    public static IEndpointConventionBuilder MapMetrics(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGet("/metrics", (PrometheusExposition exposition) =>
+                TypedResults.Text(exposition.Scrape(), PrometheusExposition.ContentType))
+            .WithName("Metrics")
+            .ExcludeFromDescription();
+}

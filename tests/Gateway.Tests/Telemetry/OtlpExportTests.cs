@@ -1,0 +1,43 @@
+using System.Net;
+using System.Net.Sockets;
+using Gateway.Telemetry;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Telemetry;
+
+public sealed class OtlpExportTests
+{
+    [Fact]
+    public async Task WithoutEndpoint_NothingIsExported()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+
+        Assert.False(gateway.Services.GetRequiredService<OtlpExport>().IsExporting);
+    }
+
+    /// <summary>A bare TCP listener stands in for the collector: the exporter flushes to it when the host stops.</summary>
+    [Fact]
+    public async Task WithEndpoint_StartsAndExportsToTheCollectorOnShutdown()
+    {
+        using var collector = new TcpListener(IPAddress.Loopback, 0);
+        collector.Start();
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Telemetry:OtlpEndpoint"] = $"http://127.0.0.1:{((IPEndPoint)collector.LocalEndpoint).Port}";
+        // Hangs up at once, so the exporter's flush fails fast instead of waiting for a reply.
+        var accepted = Task.Run(async () =>
+        {
+            using var client = await collector.AcceptTcpClientAsync();
+            return true;
+        });
+
+        await using (var gateway = await GatewayHost.StartAsync(settings))
+        {
+            Assert.True(gateway.Services.GetRequiredService<OtlpExport>().IsExporting);
+            using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "hi", stream: false));
+            response.EnsureSuccessStatusCode();
+        }
+
+        Assert.True(await accepted.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+}

@@ -1,0 +1,112 @@
+using Gateway.Telemetry;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Tests.Telemetry;
+
+public sealed class TelemetryLogTests
+{
+    private const string Prompt = "tell nobody about the purple elephant";
+
+    [Fact]
+    public async Task EveryCall_LogsOneSummaryLine_WithoutSecretsOrContent()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        await using (var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs)))
+        {
+            using var ok = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: true));
+            await ok.Content.ReadAsStringAsync();
+            upstream.Enqueue(new UpstreamScript { Status = 401, ErrorBody = $$$"""{"error":{"message":"bad key {{{FakeUpstream.ApiKey}}}","type":"auth"}}""" });
+            using var refused = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: false));
+            await refused.Content.ReadAsStringAsync();
+        }
+
+        var summaries = logs.Lines.Where(line => line.EventId == 900).ToList();
+        Assert.Equal(2, summaries.Count);
+        var success = summaries[0].Values;
+        Assert.Equal("v1", success["Surface"]);
+        Assert.Equal("up", success["Model"]);
+        Assert.Equal("upstream", success["Provider"]);
+        Assert.Equal("success", success["Outcome"]);
+        Assert.Equal(1, success["Attempts"]);
+        Assert.Equal(3L, success["InputTokens"]);
+        Assert.Equal(6L, success["OutputTokens"]);
+        Assert.IsType<double>(success["TtftMs"]);
+        Assert.IsType<double>(success["DurationMs"]);
+        Assert.Equal("error", summaries[1].Values["Outcome"]);
+        Assert.Equal("upstream_auth_failed", summaries[1].Values["ErrorType"]);
+
+        Assert.NotEmpty(logs.Lines);
+        Assert.All(logs.Lines, line =>
+        {
+            Assert.DoesNotContain(FakeUpstream.ApiKey, line.Everything, StringComparison.Ordinal);
+            Assert.DoesNotContain("purple elephant", line.Everything, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task WithLogContent_PromptAndCompletionAreLogged()
+    {
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Telemetry:LogContent"] = "true";
+        await using (var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs)))
+        {
+            using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", Prompt, stream: true));
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var content = Assert.Single(logs.Lines, line => line.EventId == 901);
+        Assert.Equal("user: " + Prompt, content.Values["Prompt"]);
+        Assert.Equal(Prompt, content.Values["Completion"]);
+    }
+
+    [Fact]
+    public void RunLogScope_PutsTheRunIdOnEveryLineInside()
+    {
+        var logs = new CapturedLogs();
+        using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        var logger = factory.CreateLogger("test");
+
+        using (RunLogScope.Begin(logger, "run-42", "compare"))
+        {
+            logger.Log(LogLevel.Information, default, "inside", null, static (text, _) => text);
+        }
+
+        logger.Log(LogLevel.Information, default, "outside", null, static (text, _) => text);
+        Assert.Equal("run-42", logs.Lines[0].Values["RunId"]);
+        Assert.Equal("compare", logs.Lines[0].Values["FlowId"]);
+        Assert.False(logs.Lines[1].Values.ContainsKey("RunId"));
+    }
+
+    [Theory]
+    [InlineData("Gateway:Telemetry:LogFormat", "xml", "Gateway:Telemetry:LogFormat")]
+    [InlineData("Gateway:Telemetry:OtlpEndpoint", "not a url", "Gateway:Telemetry:OtlpEndpoint")]
+    [InlineData("Gateway:Models:echo:Pricing:InputPerMillion", "-1", "Gateway:Models:echo:Pricing:InputPerMillion")]
+    public async Task BadTelemetrySettings_StopStartUp_NamingTheKey(string key, string value, string named)
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings[key] = value;
+
+        var exception = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains(named, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task JsonLogFormat_StartsAndServes()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Telemetry:LogFormat"] = "json";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "hi", stream: false));
+
+        response.EnsureSuccessStatusCode();
+        var console = gateway.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>>();
+        Assert.Equal("json", console.CurrentValue.FormatterName);
+    }
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Telemetry;
+
+public sealed class TraceContextTests : IAsyncLifetime
+{
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ClientTraceparent_IsContinuedOnTheUpstreamRequest(bool stream)
+    {
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello there", stream) };
+        request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+
+        using var response = await _gateway.Client.SendAsync(request);
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var traceParent = Assert.Single(_upstream.Requests).TraceParent;
+        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-0[01]$", traceParent);
+        Assert.DoesNotContain("00f067aa0ba902b7", traceParent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RoutingAndAttemptSpans_AreRecordedUnderTheClientsTrace()
+    {
+        const string traceId = "0af7651916cd43dd8448eb211c80319c";
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Gateway",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) };
+        request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
+
+        using (var response = await _gateway.Client.SendAsync(request))
+        {
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var ours = spans.Where(span => span.TraceId.ToHexString() == traceId).ToList();
+        var routing = Assert.Single(ours, span => span.DisplayName == "chat up");
+        var attempt = Assert.Single(ours, span => span.DisplayName == "chat test-model");
+        Assert.Equal(routing.SpanId, attempt.ParentSpanId);
+        Assert.Equal(ActivityKind.Client, attempt.Kind);
+        Assert.Equal("upstream", attempt.GetTagItem("gen_ai.provider.name"));
+        Assert.Equal("up", routing.GetTagItem("gen_ai.request.model"));
+    }
+
+    [Fact]
+    public async Task WithoutTraceparent_TheUpstreamStillGetsOneOfANewTrace()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hello", stream: true));
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", Assert.Single(_upstream.Requests).TraceParent);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+}
