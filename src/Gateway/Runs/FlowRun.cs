@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Gateway.Flows;
 using Gateway.Providers;
+using Gateway.Telemetry;
 
 namespace Gateway.Runs;
 
@@ -10,7 +11,13 @@ namespace Gateway.Runs;
 /// nodes run at the same time; their events meet in one channel and leave in the order they happened.
 /// Knows nothing of HTTP or storage: it yields DESIGN §5 events, always ending with exactly one terminal event.
 /// </summary>
-internal sealed class FlowRun(RunPlan plan, RunState state, LlmNodeRunner llm, TimeProvider timeProvider, ILogger logger)
+/// <param name="plan">What to run.</param>
+/// <param name="state">The run's record as it evolves.</param>
+/// <param name="owner">The name of the API key that started the run: its token budget pays for the model calls.</param>
+/// <param name="llm">Runs llm nodes.</param>
+/// <param name="timeProvider">The clock.</param>
+/// <param name="logger">The run's logger.</param>
+internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNodeRunner llm, TimeProvider timeProvider, ILogger logger)
 {
     public string RunId => state.RunId;
 
@@ -64,6 +71,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, LlmNodeRunner llm, T
             return false;
         }
 
+        using var span = GatewayActivities.StartNode(RunId, node.Id, node.Type);
         var startedAt = timeProvider.GetUtcNow();
         var started = timeProvider.GetTimestamp();
         state.Update(node.Id, n => n with { Status = NodeStatus.Running, StartedAt = startedAt });
@@ -88,7 +96,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, LlmNodeRunner llm, T
                 ComponentCatalog.Input => new NodeOutcome(plan.Inputs[node.Id]),
                 ComponentCatalog.Prompt => new NodeOutcome(Render(node.Id)),
                 ComponentCatalog.Llm => await llm.RunAsync(
-                    node, node.System is null ? null : Render(node.Id), state.OutputOf(node.Prompt!) ?? "", trace,
+                    node, node.System is null ? null : Render(node.Id), state.OutputOf(node.Prompt!) ?? "", trace, owner,
                     text => events.TryWrite(new TokenEvent(node.Id, text)), cancellationToken),
                 _ => new NodeOutcome(Output: null),
             };

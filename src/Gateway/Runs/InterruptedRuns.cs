@@ -1,3 +1,4 @@
+using Gateway.Telemetry;
 namespace Gateway.Runs;
 
 /// <summary>
@@ -5,7 +6,7 @@ namespace Gateway.Runs;
 /// stopped. Each becomes <c>interrupted</c> and its log gets the terminal event it never had, so no replay of it
 /// ends silently. Registered after the store, whose schema is created in the same start-up step.
 /// </summary>
-internal sealed class InterruptedRuns(IRunStore store, TimeProvider timeProvider, ILogger<InterruptedRuns> logger) : IHostedLifecycleService
+internal sealed class InterruptedRuns(IRunStore store, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<InterruptedRuns> logger) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -33,6 +34,7 @@ internal sealed class InterruptedRuns(IRunStore store, TimeProvider timeProvider
             await store.AppendEventAsync(run.RunId, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
             await store.SaveAsync(interrupted, cancellationToken);
             RunsLog.Interrupted(logger, run.RunId);
+            metrics.RunEnded(RunStatus.Interrupted);
         }
     }
 

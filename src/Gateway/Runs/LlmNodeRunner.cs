@@ -1,18 +1,21 @@
 using System.Text;
 using Gateway.Flows;
 using Gateway.Providers;
+using Gateway.Security;
+using Gateway.Telemetry;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Runs;
 
 /// <summary>
 /// Streams one llm node's completion through the router, handing each token on as it arrives; the node's
-/// output is exactly those tokens concatenated.
+/// output is exactly those tokens concatenated. Each call draws on the owner key's token budget (settled with the
+/// real usage) and is recorded like a /v1 call: metrics, a span, the summary log line.
 /// </summary>
-internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat)
+internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBudgets budgets, CallTelemetry telemetry)
 {
     public async Task<NodeOutcome> RunAsync(
-        FlowNode node, string? system, string user, RouteTrace trace, Action<string> onToken, CancellationToken cancellationToken)
+        FlowNode node, string? system, string user, RouteTrace trace, string owner, Action<string> onToken, CancellationToken cancellationToken)
     {
         if (!router.TryGetRoute(node.Model!, out var route))
         {
@@ -30,34 +33,65 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat)
             StopSequences = node.Stop is null ? null : [.. node.Stop],
         };
 
+        var tokens = budgets.Reserve(owner, TokenEstimate.For([system, user], node.MaxTokens));
+        if (!tokens.IsGranted)
+        {
+            throw new UpstreamException(
+                UpstreamFailure.Status,
+                $"The API key's TokensPerMinute is used up; retry in {Math.Ceiling(tokens.RetryAfter.TotalSeconds)} s.",
+                System.Net.HttpStatusCode.TooManyRequests)
+            { Reason = NodeErrors.TokenLimitReason, RetryAfter = tokens.RetryAfter };
+        }
+
+        var recorder = telemetry.Begin(Surfaces.Runs, route, trace, messages);
         var output = new StringBuilder();
         ChatFinishReason? finishReason = null;
-        TokenUsage? usage = null;
-        await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
+        UsageDetails? usage = null;
+        try
         {
-            finishReason ??= update.FinishReason;
-            foreach (var content in update.Contents)
+            await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
             {
-                if (content is UsageContent { Details: var details })
+                finishReason ??= update.FinishReason;
+                foreach (var content in update.Contents)
                 {
-                    usage = new TokenUsage(details.InputTokenCount ?? 0, details.OutputTokenCount ?? 0);
+                    if (content is UsageContent { Details: var details })
+                    {
+                        usage = details;
+                    }
+                }
+
+                var text = update.Text;
+                if (text.Length > 0)
+                {
+                    recorder.FirstToken();
+                    output.Append(text);
+                    onToken(text);
                 }
             }
 
-            var text = update.Text;
-            if (text.Length > 0)
+            // A stream that stops without saying why was cut off; its text must not pass for a whole answer.
+            if (finishReason is null)
             {
-                output.Append(text);
-                onToken(text);
+                throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
             }
         }
-
-        // A stream that stops without saying why was cut off; its text must not pass for a whole answer.
-        if (finishReason is null)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
+            recorder.Cancelled();
+            throw;
+        }
+        catch (UpstreamException exception)
+        {
+            recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code);
+            throw;
+        }
+        finally
+        {
+            tokens.Settle((usage?.InputTokenCount ?? 0) + (usage?.OutputTokenCount ?? 0));
         }
 
-        return new NodeOutcome(output.ToString(), finishReason.Value.Value, usage);
+        recorder.Succeeded(usage, recorder.CapturesContent ? output.ToString() : null);
+        var nodeUsage = usage is null ? null : new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0);
+        return new NodeOutcome(output.ToString(), finishReason.Value.Value, nodeUsage);
     }
 }

@@ -8,10 +8,14 @@ internal static class NodeErrors
 {
     public const string Internal = "internal_error";
 
+    /// <summary>The <see cref="UpstreamException.Reason"/> of a node refused because its key's token budget is used up.</summary>
+    public const string TokenLimitReason = "token limit";
+
     public static NodeError FromUpstream(UpstreamException exception, string alias)
     {
         var code = exception switch
         {
+            { Reason: TokenLimitReason } => "rate_limit_exceeded",
             { Failure: UpstreamFailure.Timeout } => "upstream_timeout",
             { Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } => "upstream_auth_failed",
             { Status: HttpStatusCode.TooManyRequests } => "upstream_rate_limited",

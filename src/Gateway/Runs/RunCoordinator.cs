@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Gateway.Telemetry;
 
 namespace Gateway.Runs;
 
@@ -10,7 +11,7 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// stored before anyone sees it, so what a client was sent can always be replayed from the store. The record is
 /// saved when the run is registered, whenever a node ends, and at the end.
 /// </summary>
-internal sealed class RunCoordinator(IRunStore store, ILogger<RunCoordinator> logger)
+internal sealed class RunCoordinator(IRunStore store, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
     /// <param name="run">The run, not yet started.</param>
     /// <param name="owner">The name of the API key that starts it.</param>
@@ -25,6 +26,9 @@ internal sealed class RunCoordinator(IRunStore store, ILogger<RunCoordinator> lo
     /// <param name="cancellationToken">Cancels the run itself; its remaining events, the terminal one included, are still logged.</param>
     public async IAsyncEnumerable<LoggedRunEvent> ExecuteAsync(FlowRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // Every log line of the run carries its id, and its nodes' spans sit under the run's.
+        using var scope = RunLogScope.Begin(logger, run.RunId, run.FlowId ?? "");
+        using var span = GatewayActivities.StartRun(run.RunId, run.FlowId ?? "");
         var id = 0L;
         await foreach (var runEvent in run.ExecuteAsync(cancellationToken))
         {
@@ -39,6 +43,7 @@ internal sealed class RunCoordinator(IRunStore store, ILogger<RunCoordinator> lo
                 case RunFinishedEvent finished:
                     await store.SaveAsync(finished.Run, CancellationToken.None);
                     RunsLog.Finished(logger, run.RunId, finished.Run.Status);
+                    metrics.RunEnded(finished.Run.Status);
                     break;
                 default:
                     break;

@@ -20,8 +20,9 @@ internal sealed class RunLauncher(FlowEngine engine, RunCoordinator coordinator,
     public async Task<RunResults> LaunchAsync(
         HttpContext httpContext, RunPlan plan, bool stream, bool background)
     {
-        var run = engine.Create(plan);
-        await coordinator.RegisterAsync(run, CallerIdentity.From(httpContext.User).KeyName, httpContext.RequestAborted);
+        var owner = CallerIdentity.From(httpContext.User).KeyName;
+        var run = engine.Create(plan, owner);
+        await coordinator.RegisterAsync(run, owner, httpContext.RequestAborted);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
 
         if (background)

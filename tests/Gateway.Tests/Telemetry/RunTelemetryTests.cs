@@ -1,0 +1,47 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Telemetry;
+
+/// <summary>Flow runs feed the same metrics as /v1 calls, and draw on their key's token budget.</summary>
+public sealed class RunTelemetryTests
+{
+    private const string Run = """
+        {"input":"count these words","flow":{"nodes":[{"id":"in","type":"input"},
+          {"id":"a","type":"llm","model":"echo","prompt":"in"},{"id":"b","type":"llm","model":"echo","prompt":"in"},
+          {"id":"out","type":"output","from":["a","b"]}]}}
+        """;
+
+    [Fact]
+    public async Task ARun_CountsItsModelCallsAndItsFinalStatus()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+
+        using var response = await gateway.Client.PostAsync("/api/runs", Json.Body(Run));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        Assert.Equal(1, Exposition.Of(samples, "gateway_runs_total").Single(s => s.Key.Contains("gateway_run_status=\"completed\"", StringComparison.Ordinal)).Value);
+        var runCalls = Exposition.Of(samples, "gateway_requests_total").Where(s => s.Key.Contains("gateway_surface=\"runs\"", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, runCalls.Sum(s => s.Value));
+        Assert.All(runCalls, s => Assert.Contains("gateway_outcome=\"success\"", s.Key, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ANodeOverItsKeysTokenBudget_FailsWithRateLimitExceeded()
+    {
+        // Slow tokens, so both nodes hold their reservations at once rather than one settling before the other starts.
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 100).WithKey(0, "tiny", TestKeys.Limited, role: "admin", tokensPerMinute: 300);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        // Each llm node reserves its prompt plus the default 256 completion tokens: the first fits, the second does not.
+        using var response = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/runs", TestKeys.Limited, Json.Body(Run)));
+
+        var record = await Json.ReadAsync(response);
+        Assert.Equal("failed", record["status"]!.GetValue<string>());
+        var nodes = record["nodes"]!.AsObject().Where(n => n.Key is "a" or "b").Select(n => n.Value!).ToList();
+        Assert.Single(nodes, n => n["status"]!.GetValue<string>() == "completed");
+        var failed = Assert.Single(nodes, n => n["status"]!.GetValue<string>() == "failed");
+        Assert.Equal("rate_limit_exceeded", failed["error"]!["code"]!.GetValue<string>());
+    }
+}
