@@ -45,6 +45,7 @@ internal static class GatewayHostingExtensions
         app.MapChatApi();
         app.MapFlowsApi();
         app.MapRunsApi();
+        app.MapUsageApi();
         return app;
     }
 }

@@ -22,6 +22,10 @@ internal interface IRunStore
     /// <summary>The most recent runs first, of one flow or of all, of one owner or of all.</summary>
     Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken);
 
+    /// <summary>Runs created in [<paramref name="from"/>, <paramref name="to"/>) with their owners, of one owner or of all.</summary>
+    Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken);
+
     /// <summary>Runs in <paramref name="status"/>, oldest first.</summary>
     Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken);
 

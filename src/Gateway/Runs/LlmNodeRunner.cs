@@ -91,7 +91,9 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         }
 
         recorder.Succeeded(usage, recorder.CapturesContent ? output.ToString() : null);
-        var nodeUsage = usage is null ? null : new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0);
+        var nodeUsage = usage is null ? null : Priced(route, usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0);
         return new NodeOutcome(output.ToString(), finishReason.Value.Value, nodeUsage);
     }
+
+    private static TokenUsage Priced(ModelRoute route, long input, long output) => new(input, output, route.Pricing?.CostUsd(input, output));
 }

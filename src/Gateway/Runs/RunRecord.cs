@@ -61,13 +61,18 @@ internal sealed record NodeRecord
     [JsonPropertyName("error")] public NodeError? Error { get; init; }
 }
 
+/// <summary>Tokens used, and what they cost in US dollars when the model alias has prices (Gateway:Models:{alias}:Pricing).</summary>
 internal sealed record TokenUsage(
     [property: JsonPropertyName("inputTokens")] long InputTokens,
-    [property: JsonPropertyName("outputTokens")] long OutputTokens)
+    [property: JsonPropertyName("outputTokens")] long OutputTokens,
+    [property: JsonPropertyName("costUsd")] double? CostUsd = null)
 {
     public static TokenUsage Zero { get; } = new(0, 0);
 
-    public TokenUsage Add(TokenUsage? other) => other is null ? this : new(InputTokens + other.InputTokens, OutputTokens + other.OutputTokens);
+    public TokenUsage Add(TokenUsage? other) => other is null
+        ? this
+        : new(InputTokens + other.InputTokens, OutputTokens + other.OutputTokens,
+            CostUsd is null && other.CostUsd is null ? null : (CostUsd ?? 0) + (other.CostUsd ?? 0));
 }
 
 /// <summary>Why a node failed. <see cref="Message"/> is safe to show a caller: it never holds a key.</summary>

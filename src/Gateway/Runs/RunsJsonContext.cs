@@ -12,4 +12,5 @@ namespace Gateway.Runs;
 [JsonSerializable(typeof(NodeRetryingEvent))]
 [JsonSerializable(typeof(NodeCompletedEvent))]
 [JsonSerializable(typeof(NodeFailedEvent))]
+[JsonSerializable(typeof(UsageReport))]
 internal sealed partial class RunsJsonContext : JsonSerializerContext;

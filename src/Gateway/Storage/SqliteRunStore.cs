@@ -59,6 +59,27 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             """,
             cancellationToken, ("$flow", flowId), ("$owner", owner), ("$limit", limit));
 
+    public Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<(RunRecord, string?)>>(async connection =>
+        {
+            await using var command = connection.Command(
+                """
+                SELECT record, owner FROM runs
+                WHERE created_at >= $from AND created_at < $to AND ($owner IS NULL OR owner = $owner)
+                ORDER BY created_at;
+                """,
+                ("$from", from.ToUnixTimeMilliseconds()), ("$to", to.ToUnixTimeMilliseconds()), ("$owner", owner));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var runs = new List<(RunRecord, string?)>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                runs.Add((Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)));
+            }
+
+            return runs;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         QueryRecordsAsync("SELECT record FROM runs WHERE status = $status ORDER BY created_at, rowid;", cancellationToken, ("$status", status));
 

@@ -1,0 +1,83 @@
+using System.Globalization;
+using Gateway.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Gateway.Runs;
+
+/// <summary><c>GET /api/usage</c>: tokens and cost of the stored runs, per model or per API key.</summary>
+internal static class UsageApi
+{
+    private static readonly TimeSpan DefaultWindow = TimeSpan.FromDays(1);
+
+    public static RouteHandlerBuilder MapUsageApi(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGet("/api/usage", GetUsageAsync)
+            .WithTags("Runs")
+            .WithName("GetUsage")
+            .WithSummary("Sums the tokens and cost of runs created in [from, to) (ISO 8601; default: the last 24 h), grouped by model or by key.");
+
+    /// <param name="from">Start, inclusive.</param>
+    /// <param name="to">End, exclusive.</param>
+    /// <param name="groupBy"><c>model</c> (default) or <c>key</c>.</param>
+    /// <param name="caller">A client sees its own runs; an admin sees all.</param>
+    /// <param name="runs">The run store.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="cancellationToken">The request's.</param>
+    private static async Task<Results<Ok<UsageReport>, ValidationProblem>> GetUsageAsync(
+        string? from, string? to, string? groupBy, CallerIdentity caller, IRunStore runs, TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var end = Parse(to, "to", errors) ?? timeProvider.GetUtcNow();
+        var start = Parse(from, "from", errors) ?? end - DefaultWindow;
+        var grouping = groupBy ?? "model";
+        if (grouping is not ("model" or "key"))
+        {
+            errors["groupBy"] = ["Must be 'model' or 'key'."];
+        }
+
+        if (errors.Count == 0 && start >= end)
+        {
+            errors["from"] = ["Must be before 'to'."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "The query is invalid.");
+        }
+
+        var stored = await runs.ListCreatedBetweenAsync(start, end, caller.IsAdmin ? null : caller.KeyName, cancellationToken);
+        return TypedResults.Ok(new UsageReport(start, end, grouping, Summarise(stored, grouping)));
+    }
+
+    private static List<UsageGroup> Summarise(IReadOnlyList<(RunRecord Run, string? Owner)> stored, string grouping)
+    {
+        var calls = stored.SelectMany(entry => entry.Run.Nodes.Values
+            .Where(node => node.Usage is not null)
+            .Select(node => (entry.Run.RunId, Key: grouping == "key" ? entry.Owner ?? CallerIdentity.AnonymousName : node.Model ?? "(unknown)", node.Usage!)));
+        return [.. calls
+            .GroupBy(call => call.Key, StringComparer.Ordinal)
+            .OrderBy(group => group.Key, StringComparer.Ordinal)
+            .Select(group =>
+            {
+                var total = group.Aggregate(TokenUsage.Zero, (sum, call) => sum.Add(call.Item3));
+                return new UsageGroup(
+                    group.Key, group.Select(call => call.RunId).Distinct().Count(), group.Count(), total.InputTokens, total.OutputTokens, total.CostUsd);
+            })];
+    }
+
+    private static DateTimeOffset? Parse(string? value, string name, Dictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            return parsed;
+        }
+
+        errors[name] = ["Must be an ISO 8601 date and time, e.g. 2026-11-21T00:00:00Z."];
+        return null;
+    }
+}
