@@ -12,6 +12,8 @@ public sealed class HostileInputTests : IAsyncLifetime
 {
     private const string Chat = "/v1/chat/completions";
     private const string Ok = """{"model":"echo","messages":[{"role":"user","content":"hi"}]""";
+    private const string Runs = "/api/runs";
+    private const string Flow = """{"nodes":[{"id":"in","type":"input"},{"id":"llm","type":"llm","model":"echo","prompt":"in"},{"id":"out","type":"output","from":["llm"]}]}""";
     private GatewayHost _gateway = null!;
 
     public async Task InitializeAsync()
@@ -70,6 +72,24 @@ public sealed class HostileInputTests : IAsyncLifetime
         { "unknown root path", "GET", "/admin", null, null },
         { "odd Unicode path", "GET", "/v1/%E2%80%AEledom", null, null },
         { "CR LF in path", "GET", "/v1/models%0d%0aX-Injected:%201", null, null },
+        { "run: truncated JSON", "POST", Runs, "application/json", "{\"flow\":" },
+        { "run: flow is a string", "POST", Runs, "application/json", """{"flow":"rm -rf /","input":"x"}""" },
+        { "run: no flow", "POST", Runs, "application/json", """{"input":"x"}""" },
+        { "run: tweak injects a base URL", "POST", Runs, "application/json", """{"input":"x","flow":""" + Flow + ""","tweaks":{"llm":{"baseUrl":"http://169.254.169.254/"}}}""" },
+        { "run: tweak injects a provider key", "POST", Runs, "application/json", """{"input":"x","flow":""" + Flow + ""","tweaks":{"llm":{"apiKey":"sk-evil","provider":"openai"}}}""" },
+        { "run: tweak header injection", "POST", Runs, "application/json", """{"input":"x","flow":""" + Flow + ""","tweaks":{"llm":{"temperature":"0\r\nX-Injected: 1"}}}""" },
+        { "run: tweak on an unknown node", "POST", Runs, "application/json", """{"input":"x","flow":""" + Flow + ""","tweaks":{"../etc":{"temperature":0}}}""" },
+        { "run: node id path traversal", "POST", Runs, "application/json", """{"input":"x","flow":{"nodes":[{"id":"../../etc/passwd","type":"input"},{"id":"out","type":"output","from":["../../etc/passwd"]}]}}""" },
+        { "run: cycle", "POST", Runs, "application/json", """{"flow":{"nodes":[{"id":"a","type":"prompt","template":"{{b}}"},{"id":"b","type":"prompt","template":"{{a}}"},{"id":"out","type":"output","from":["a"]}]}}""" },
+        { "run: unknown node type", "POST", Runs, "application/json", """{"input":"x","flow":{"nodes":[{"id":"in","type":"shell","command":"id"},{"id":"out","type":"output","from":["in"]}]}}""" },
+        { "run: deeply nested flow", "POST", Runs, "application/json", """{"input":"x","flow":""" + string.Concat(Enumerable.Repeat("{\"a\":", 3000)) + "1" + new string('}', 3000) + "}" },
+        { "run: body over the limit", "POST", Runs, "application/json", """{"input":" """ + new string('a', 70_000) + "\",\"flow\":" + Flow + "}" },
+        { "run: text/plain", "POST", Runs, "text/plain", """{"input":"x","flow":""" + Flow + """}""" },
+        { "run id traversal", "GET", "/api/runs/..%2F..%2Fetc%2Fpasswd", null, null },
+        { "flow id traversal", "GET", "/api/flows/%2e%2e%2f%2e%2e%2fgateway.db", null, null },
+        { "flow id with CR LF", "GET", "/api/flows/a%0d%0aX-Injected:%201", null, null },
+        { "runs limit not a number", "GET", "/api/runs?limit=1;DROP%20TABLE%20runs", null, null },
+        { "usage from not a date", "GET", "/api/usage?from=%27%20OR%201=1", null, null },
     };
 
     [Theory]
