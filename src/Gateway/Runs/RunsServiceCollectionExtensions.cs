@@ -1,17 +1,22 @@
+using Gateway.Streaming;
+using Microsoft.Extensions.Options;
+
 namespace Gateway.Runs;
 
 internal static class RunsServiceCollectionExtensions
 {
-    /// <summary>The run engine, its log keeper and the background runner. Register after <c>AddStorage</c>.</summary>
+    /// <summary>The run engine, its log keeper, the live runs and their streaming settings. Register after <c>AddStorage</c>.</summary>
     public static IServiceCollection AddRuns(this IServiceCollection services)
     {
+        services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StreamingOptions>, StreamingOptionsValidator>();
         services.AddSingleton<RunPlanner>();
         services.AddSingleton<LlmNodeRunner>();
         services.AddSingleton<FlowEngine>();
         services.AddSingleton<RunCoordinator>();
         services.AddSingleton<RunLauncher>();
-        services.AddSingleton<BackgroundRuns>();
-        services.AddHostedService(provider => provider.GetRequiredService<BackgroundRuns>());
+        services.AddSingleton<LiveRuns>();
+        services.AddHostedService(provider => provider.GetRequiredService<LiveRuns>());
         services.AddHostedService<InterruptedRuns>();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Add(RunsJsonContext.Default));
         return services;
