@@ -6,6 +6,7 @@ using Gateway.Providers;
 using Gateway.Runs;
 using Gateway.Security;
 using Gateway.Storage;
+using Gateway.Streaming;
 
 namespace Gateway.Hosting;
 
@@ -23,6 +24,7 @@ internal static class GatewayHostingExtensions
         services.AddGatewayOpenApi();
         services.AddGatewaySecurity();
         services.AddStorage();
+        services.AddStreaming();
         services.AddFlows();
         services.AddRuns();
         services.AddHealthChecks()

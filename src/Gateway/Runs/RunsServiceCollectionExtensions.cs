@@ -1,15 +1,10 @@
-using Gateway.Streaming;
-using Microsoft.Extensions.Options;
-
 namespace Gateway.Runs;
 
 internal static class RunsServiceCollectionExtensions
 {
-    /// <summary>The run engine, its log keeper, the live runs and their streaming settings. Register after <c>AddStorage</c>.</summary>
+    /// <summary>The run engine, its log keeper and the live runs. Register after <c>AddStorage</c> and <c>AddStreaming</c>.</summary>
     public static IServiceCollection AddRuns(this IServiceCollection services)
     {
-        services.AddOptions<StreamingOptions>().BindConfiguration(StreamingOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StreamingOptions>, StreamingOptionsValidator>();
         services.AddSingleton<RunPlanner>();
         services.AddSingleton<LlmNodeRunner>();
         services.AddSingleton<FlowEngine>();
