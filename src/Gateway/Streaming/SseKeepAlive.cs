@@ -15,6 +15,9 @@ internal sealed class SseKeepAlive : IAsyncDisposable
     private readonly ITimer _timer;
     private bool _stopped;
 
+    /// <summary>Whether the stream's own writer holds the gate; only that writer reads or sets it.</summary>
+    private bool _held;
+
     public SseKeepAlive(SseWriter sse, TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         _sse = sse;
@@ -24,11 +27,16 @@ internal sealed class SseKeepAlive : IAsyncDisposable
     }
 
     /// <summary>Waits for a keep-alive being written, if one is; then the caller may write.</summary>
-    public Task EnterAsync(CancellationToken cancellationToken) => _gate.WaitAsync(cancellationToken);
+    public async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        _held = true;
+    }
 
     /// <summary>Ends the caller's write: the next keep-alive is a full interval away.</summary>
     public void Exit()
     {
+        _held = false;
         _timer.Change(_interval, _interval);
         _gate.Release();
     }
@@ -43,7 +51,12 @@ internal sealed class SseKeepAlive : IAsyncDisposable
 
         _stopped = true;
         await _timer.DisposeAsync();
-        await _gate.WaitAsync(CancellationToken.None);
+        // A write that failed (the client went away) never exited: the writer holds the gate already.
+        if (!_held)
+        {
+            await _gate.WaitAsync(CancellationToken.None);
+            _held = true;
+        }
     }
 
     private async Task BeatAsync()
