@@ -43,6 +43,27 @@ public sealed class SseKeepAliveTests
         await keepAlive.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>Entered and left once per token on /v1: it must add no allocation to the token path.</summary>
+    [Fact]
+    public async Task EnterAndExit_AllocateNothing()
+    {
+        var (context, _) = NewResponse();
+        using var aborted = new CancellationTokenSource();
+        using var sse = new SseWriter(context.Response);
+        await using var keepAlive = new SseKeepAlive(sse, Interval, TimeProvider.System, aborted.Token);
+        await keepAlive.EnterAsync(aborted.Token);
+        keepAlive.Exit();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1_000; i++)
+        {
+            await keepAlive.EnterAsync(aborted.Token);
+            keepAlive.Exit();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private static (DefaultHttpContext Context, MemoryStream Body) NewResponse()
     {
         var body = new MemoryStream();
