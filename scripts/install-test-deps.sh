@@ -9,6 +9,8 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
 # promtool lints /metrics, and a real Prometheus scrapes the gateway in the telemetry tests.
 { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || need_apt+=(prometheus)
+# The browser the EventSource test drives through playwright-core (tests/clients/browser.test.mjs).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_apt[*]}"

@@ -3,6 +3,7 @@ using Gateway.Security;
 using Gateway.Streaming;
 using Gateway.Telemetry;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Chat;
 
@@ -27,6 +28,12 @@ internal sealed class ChatCompletionStream(
         var cancellationToken = httpContext.RequestAborted;
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
+        // Disposed before the writer: it may still be writing a keep-alive.
+        await using var keepAlive = new SseKeepAlive(
+            sse,
+            httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat,
+            httpContext.RequestServices.GetRequiredService<TimeProvider>(),
+            cancellationToken);
 
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -55,7 +62,9 @@ internal sealed class ChatCompletionStream(
                 completion?.Append(text);
                 if (text.Length > 0 || !roleSent)
                 {
+                    await keepAlive.EnterAsync(cancellationToken);
                     await sse.WriteDataAsync(new ChunkFields(id, created, alias, roleSent ? null : "assistant", text, null), ChunkJson.Write, cancellationToken);
+                    keepAlive.Exit();
                     roleSent = true;
                 }
             }
@@ -66,6 +75,7 @@ internal sealed class ChatCompletionStream(
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
             }
 
+            await keepAlive.StopAsync();
             await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason.Value.Value), ChunkJson.Write, cancellationToken);
             if (includeUsage && usage is not null)
             {
@@ -88,6 +98,7 @@ internal sealed class ChatCompletionStream(
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
             recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(error));
+            await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
         finally

@@ -6,6 +6,7 @@ using Gateway.Providers;
 using Gateway.Runs;
 using Gateway.Security;
 using Gateway.Storage;
+using Gateway.Streaming;
 using Gateway.Telemetry;
 
 namespace Gateway.Hosting;
@@ -24,6 +25,7 @@ internal static class GatewayHostingExtensions
         services.AddGatewayOpenApi();
         services.AddGatewaySecurity();
         services.AddStorage();
+        services.AddStreaming();
         services.AddFlows();
         services.AddRuns();
         builder.AddGatewayTelemetry();

@@ -23,6 +23,9 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
     public string? FlowId => state.FlowId;
 
+    /// <summary>The name of the API key that started the run.</summary>
+    public string Owner => owner;
+
     public RunRecord Snapshot() => state.Snapshot();
 
     /// <summary>Runs the flow. Cancelling <paramref name="cancellationToken"/> aborts the model calls; the run then ends with <c>run.cancelled</c>.</summary>

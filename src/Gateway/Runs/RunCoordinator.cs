@@ -13,12 +13,9 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// </summary>
 internal sealed class RunCoordinator(IRunStore store, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
-    /// <param name="run">The run, not yet started.</param>
-    /// <param name="owner">The name of the API key that starts it.</param>
-    /// <param name="cancellationToken">The caller's.</param>
-    public async Task RegisterAsync(FlowRun run, string owner, CancellationToken cancellationToken)
+    public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {
-        await store.CreateAsync(run.Snapshot(), owner, cancellationToken);
+        await store.CreateAsync(run.Snapshot(), run.Owner, cancellationToken);
         RunsLog.Started(logger, run.RunId, run.FlowId);
     }
 

@@ -3,34 +3,54 @@ using Gateway.Streaming;
 namespace Gateway.Runs;
 
 /// <summary>
-/// Sends a run's events as SSE while they are logged: <c>id</c>, <c>event</c> and one JSON <c>data</c> line each.
-/// A client that goes away stops the writing, not the draining: the run has been cancelled by then and its
-/// remaining events, the terminal one included, still reach the log.
+/// Sends a run's events as SSE to one watcher: a <c>retry:</c> hint, then <c>id</c>, <c>event</c> and one JSON
+/// <c>data</c> line per event, from the watcher's cursor through the terminal event, with a <c>: keep-alive</c>
+/// comment whenever the stream has been idle for <c>HeartbeatSeconds</c>. A client that goes away only detaches
+/// its watcher; the run goes on (see <see cref="RunLog"/> for when it is cancelled).
 /// </summary>
-internal sealed class RunEventStream(IAsyncEnumerable<LoggedRunEvent> events) : IResult
+internal sealed class RunEventStream(RunWatcher watcher) : IResult
 {
     public async Task ExecuteAsync(HttpContext httpContext)
     {
+        using var _ = watcher;
         var aborted = httpContext.RequestAborted;
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
-        var writing = true;
-        await foreach (var (entry, _) in events)
+        var batch = new List<RunEventEntry>();
+        try
         {
-            if (!writing)
+            await sse.WriteRetryAsync(StreamingOptions.RetryMilliseconds, aborted);
+            while (true)
             {
-                continue;
-            }
+                var ended = watcher.Read(batch);
+                foreach (var entry in batch)
+                {
+                    if (await sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, aborted) is { IsCompleted: true } or { IsCanceled: true })
+                    {
+                        return;
+                    }
+                }
 
-            try
-            {
-                var flushed = await sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, aborted);
-                writing = !flushed.IsCompleted && !flushed.IsCanceled;
+                if (ended)
+                {
+                    return;
+                }
+
+                if (batch.Count > 0)
+                {
+                    watcher.Sent();
+                }
+                else if (watcher.TakeHeartbeat())
+                {
+                    await sse.WriteKeepAliveAsync(aborted);
+                }
+
+                await watcher.WaitAsync(aborted);
             }
-            catch (Exception exception) when (exception is OperationCanceledException or IOException)
-            {
-                writing = false;
-            }
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException)
+        {
+            // The client went away; the watcher detaches as this returns.
         }
     }
 }

@@ -1,4 +1,6 @@
 using Gateway.Security;
+using Gateway.Streaming;
+using Microsoft.Extensions.Options;
 using RunResults = Microsoft.AspNetCore.Http.HttpResults.Results<
     Gateway.Runs.RunEventStream,
     Microsoft.AspNetCore.Http.HttpResults.Ok<Gateway.Runs.RunRecord>,
@@ -13,41 +15,33 @@ namespace Gateway.Runs;
 /// <c>Accept: text/event-stream</c> or <c>?stream=true</c> → the events as they happen; otherwise the record
 /// once the run has ended. Every answer carries <c>X-Run-Id</c>.
 /// </summary>
-internal sealed class RunLauncher(FlowEngine engine, RunCoordinator coordinator, BackgroundRuns backgroundRuns)
+internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, IOptions<StreamingOptions> options)
 {
     public const string RunIdHeader = "X-Run-Id";
 
     public async Task<RunResults> LaunchAsync(
         HttpContext httpContext, RunPlan plan, bool stream, bool background)
     {
-        var owner = CallerIdentity.From(httpContext.User).KeyName;
-        var run = engine.Create(plan, owner);
-        await coordinator.RegisterAsync(run, owner, httpContext.RequestAborted);
+        var run = engine.Create(plan, CallerIdentity.From(httpContext.User).KeyName);
+        var log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
 
         if (background)
         {
-            backgroundRuns.Start(run);
             return TypedResults.Accepted($"/api/runs/{run.RunId}", run.Snapshot());
         }
 
-        // The request's lifetime is the run's: a client that disconnects cancels it.
-        var events = coordinator.ExecuteAsync(run, httpContext.RequestAborted);
+        // The caller is the run's first watcher: when it goes and nobody else watches, the grace period starts.
+        var watcher = log.Attach(afterId: 0, options.Value.Heartbeat);
         if (stream || WantsEventStream(httpContext.Request))
         {
-            return new RunEventStream(events);
+            return new RunEventStream(watcher);
         }
 
-        RunRecord? finished = null;
-        await foreach (var (_, runEvent) in events)
+        using (watcher)
         {
-            if (runEvent is RunFinishedEvent end)
-            {
-                finished = end.Run;
-            }
+            return TypedResults.Ok(await log.Ended.WaitAsync(httpContext.RequestAborted));
         }
-
-        return TypedResults.Ok(finished);
     }
 
     private static bool WantsEventStream(HttpRequest request) =>

@@ -5,6 +5,7 @@ using Gateway.Hosting;
 using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using RunResults = Microsoft.AspNetCore.Http.HttpResults.Results<
     Gateway.Runs.RunEventStream,
     Microsoft.AspNetCore.Http.HttpResults.Ok<Gateway.Runs.RunRecord>,
@@ -19,6 +20,7 @@ internal static class RunsApi
 {
     public const int DefaultLimit = 20;
     public const int MaxLimit = 100;
+    public const string LastEventIdHeader = "Last-Event-ID";
 
     /// <summary>A saved flow may be run without a body: no inputs, variables or tweaks.</summary>
     private static readonly JsonElement EmptyRequest = JsonDocument.Parse("{}").RootElement.Clone();
@@ -56,6 +58,13 @@ internal static class RunsApi
 
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
         group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.");
+        group.MapGet("/{runId}/events", WatchRunAsync)
+            .WithName("WatchRun")
+            .WithSummary("Streams a run's events after Last-Event-ID (header) or ?after=N, then follows live ones through the terminal event.")
+            .ProducesEventStream(RunEventTypes);
+        group.MapPost("/{runId}/cancel", CancelRunAsync)
+            .WithName("CancelRun")
+            .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.");
         return group;
     }
 
@@ -134,9 +143,59 @@ internal static class RunsApi
     /// <summary>Another key's run is answered as unknown: its existence is not the caller's business.</summary>
     private static async Task<Results<Ok<RunRecord>, ProblemHttpResult>> GetRunAsync(
         string runId, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken) =>
-        caller.CanSee(await runs.GetOwnerAsync(runId, cancellationToken)) && await runs.GetAsync(runId, cancellationToken) is { } run
+        await VisibleAsync(runId, caller, runs, cancellationToken) && await runs.GetAsync(runId, cancellationToken) is { } run
             ? TypedResults.Ok(run)
             : RunNotFound(runId);
 
     public static ProblemHttpResult RunNotFound(string runId) => ApiProblems.NotFound($"No run has the id '{runId}'.");
+
+    private static async Task<bool> VisibleAsync(string runId, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken) =>
+        caller.CanSee(await runs.GetOwnerAsync(runId, cancellationToken));
+
+    /// <param name="runId">The run.</param>
+    /// <param name="after">The id of the last event the caller has.</param>
+    /// <param name="lastEventId">The same, sent by a reconnecting <c>EventSource</c>; it takes precedence over <paramref name="after"/>.</param>
+    /// <param name="caller">Only the key that started the run, or an admin, may watch it.</param>
+    /// <param name="runs">The run store, for the owner.</param>
+    /// <param name="httpContext">The request.</param>
+    /// <param name="liveRuns">The runs of this process and the store behind them.</param>
+    private static async Task<Results<RunEventStream, ValidationProblem, ProblemHttpResult>> WatchRunAsync(
+        string runId, string? after, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, CallerIdentity caller, IRunStore runs,
+        HttpContext httpContext, LiveRuns liveRuns)
+    {
+        var (name, value) = lastEventId is not null ? (LastEventIdHeader, lastEventId) : ("after", after);
+        var afterId = 0L;
+        if (value is not null && !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out afterId))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { [name] = ["Must be an event id: a whole number, 0 or more."] }, detail: "The request is invalid.");
+        }
+
+        if (!await VisibleAsync(runId, caller, runs, httpContext.RequestAborted))
+        {
+            return RunNotFound(runId);
+        }
+
+        return await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted) is { } watcher
+            ? new RunEventStream(watcher)
+            : RunNotFound(runId);
+    }
+
+    private static async Task<Results<Accepted, ProblemHttpResult>> CancelRunAsync(
+        string runId, CallerIdentity caller, LiveRuns liveRuns, IRunStore runs, CancellationToken cancellationToken)
+    {
+        if (!await VisibleAsync(runId, caller, runs, cancellationToken))
+        {
+            return RunNotFound(runId);
+        }
+
+        if (liveRuns.TryGet(runId, out var log) && log.Cancel())
+        {
+            return TypedResults.Accepted($"/api/runs/{runId}");
+        }
+
+        return await runs.GetAsync(runId, cancellationToken) is null
+            ? RunNotFound(runId)
+            : ApiProblems.Conflict($"Run '{runId}' has already ended.");
+    }
 }

@@ -14,8 +14,8 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId}: node {Node} failed inside the gateway")]
     public static partial void NodeCrashed(ILogger logger, Exception exception, string runId, string node);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Background run {RunId} stopped on an error")]
-    public static partial void BackgroundRunCrashed(ILogger logger, Exception exception, string runId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} stopped on an error")]
+    public static partial void RunCrashed(ILogger logger, Exception exception, string runId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was left running by the previous process; marked interrupted")]
     public static partial void Interrupted(ILogger logger, string runId);

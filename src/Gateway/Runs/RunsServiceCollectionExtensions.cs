@@ -2,7 +2,7 @@ namespace Gateway.Runs;
 
 internal static class RunsServiceCollectionExtensions
 {
-    /// <summary>The run engine, its log keeper and the background runner. Register after <c>AddStorage</c>.</summary>
+    /// <summary>The run engine, its log keeper and the live runs. Register after <c>AddStorage</c> and <c>AddStreaming</c>.</summary>
     public static IServiceCollection AddRuns(this IServiceCollection services)
     {
         services.AddSingleton<RunPlanner>();
@@ -10,8 +10,8 @@ internal static class RunsServiceCollectionExtensions
         services.AddSingleton<FlowEngine>();
         services.AddSingleton<RunCoordinator>();
         services.AddSingleton<RunLauncher>();
-        services.AddSingleton<BackgroundRuns>();
-        services.AddHostedService(provider => provider.GetRequiredService<BackgroundRuns>());
+        services.AddSingleton<LiveRuns>();
+        services.AddHostedService(provider => provider.GetRequiredService<LiveRuns>());
         services.AddHostedService<InterruptedRuns>();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Add(RunsJsonContext.Default));
         return services;

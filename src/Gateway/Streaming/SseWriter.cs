@@ -88,6 +88,26 @@ internal sealed class SseWriter : IDisposable
         return _pipe.FlushAsync(cancellationToken);
     }
 
+    /// <summary>Writes <c>retry: N</c>, how long a client waits before it reconnects, and flushes.</summary>
+    public ValueTask<FlushResult> WriteRetryAsync(int milliseconds, CancellationToken cancellationToken)
+    {
+        _pipe.Write("retry: "u8);
+        Utf8Formatter.TryFormat(milliseconds, _pipe.GetSpan(11), out var written);
+        _pipe.Advance(written);
+        _pipe.Write("\n\n"u8);
+        return _pipe.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the comment <c>: keep-alive</c> and flushes: clients ignore it, but proxies and load balancers see
+    /// bytes and do not time an idle stream out.
+    /// </summary>
+    public ValueTask<FlushResult> WriteKeepAliveAsync(CancellationToken cancellationToken)
+    {
+        _pipe.Write(": keep-alive\n\n"u8);
+        return _pipe.FlushAsync(cancellationToken);
+    }
+
     private void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo)
     {
         _json.Reset(_pipe);

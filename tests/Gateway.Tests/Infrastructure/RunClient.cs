@@ -30,13 +30,46 @@ public static class RunClient
     public static async Task<List<RunEventItem>> ReadAllAsync(HttpResponseMessage response)
     {
         var events = new List<RunEventItem>();
-        await foreach (var item in Sse.ReadAsync(response))
+        await foreach (var item in ReadAsync(response))
         {
-            events.Add(new RunEventItem(long.Parse(item.EventId!, System.Globalization.CultureInfo.InvariantCulture), item.EventType, JsonNode.Parse(item.Data)!));
+            events.Add(item);
         }
 
         return events;
     }
+
+    public static async IAsyncEnumerable<RunEventItem> ReadAsync(HttpResponseMessage response)
+    {
+        await foreach (var item in Sse.ReadAsync(response))
+        {
+            yield return new RunEventItem(long.Parse(item.EventId!, System.Globalization.CultureInfo.InvariantCulture), item.EventType, JsonNode.Parse(item.Data)!);
+        }
+    }
+
+    /// <summary>Opens <c>GET /api/runs/{runId}/events</c>, resuming after <paramref name="lastEventId"/> when given.</summary>
+    public static Task<HttpResponseMessage> WatchAsync(HttpClient client, string runId, long? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{runId}/events");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (lastEventId is { } id)
+        {
+            request.Headers.Add("Last-Event-ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    }
+
+    /// <summary>Starts a run in the background and returns its id.</summary>
+    public static async Task<string> StartInBackgroundAsync(HttpClient client, string body)
+    {
+        using var response = await client.PostAsync("/api/runs?background=true", Json.Body(body));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        return response.Headers.GetValues("X-Run-Id").Single();
+    }
+
+    /// <summary>Id, name and data of each event, for comparing what two clients saw.</summary>
+    public static List<string> Lines(IEnumerable<RunEventItem> events) =>
+        [.. events.Select(e => $"{e.Id} {e.Name} {e.Data.ToJsonString()}")];
 
     /// <summary>The concatenated text of one node's token events.</summary>
     public static string Tokens(IEnumerable<RunEventItem> events, string node) =>

@@ -18,6 +18,8 @@ public sealed class RunCancellationTests : IDisposable
     {
         var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 25);
         settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        // A client that leaves cancels the run at once: no other watcher is given time to attach.
+        settings["Gateway:Streaming:DisconnectGraceSeconds"] = "0";
         return settings;
     }
 

@@ -77,6 +77,13 @@ public sealed class ApiAccessTests : IAsyncLifetime
 
         using var other = await SendAsync(HttpMethod.Get, $"/api/runs/{runId}", TestKeys.EchoOnly);
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        using var otherWatch = await SendAsync(HttpMethod.Get, $"/api/runs/{runId}/events", TestKeys.EchoOnly);
+        Assert.Equal(HttpStatusCode.NotFound, otherWatch.StatusCode);
+        using var otherCancel = await SendAsync(HttpMethod.Post, $"/api/runs/{runId}/cancel", TestKeys.EchoOnly);
+        Assert.Equal(HttpStatusCode.NotFound, otherCancel.StatusCode);
+        using var ownWatch = await SendAsync(HttpMethod.Get, $"/api/runs/{runId}/events", TestKeys.Client);
+        Assert.Equal(HttpStatusCode.OK, ownWatch.StatusCode);
+        Assert.Contains("event: run.completed", await ownWatch.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         async Task<List<string>> ListAsync(string key)
         {

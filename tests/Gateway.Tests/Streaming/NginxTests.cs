@@ -52,4 +52,40 @@ public sealed class NginxTests : IAsyncLifetime
         Assert.True(arrivals[^1] - arrivals[0] > TimeSpan.FromMilliseconds(500),
             $"tokens arrived in a lump: first at {arrivals[0].TotalMilliseconds:0} ms, last at {arrivals[^1].TotalMilliseconds:0} ms");
     }
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public async Task RunEventStream_ArrivesEventByEventThroughNginx_AndResumesAfterLastEventId(string config)
+    {
+        await using var nginx = await NginxProxy.StartAsync(port => config == "deploy"
+            ? NginxProxy.DeployConfig(_gateway.BaseAddress, port)
+            : NginxProxy.OrdinaryConfig(_gateway.BaseAddress, port));
+        using var client = new HttpClient { BaseAddress = nginx.BaseAddress };
+        var runId = await RunClient.StartInBackgroundAsync(client, $$"""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":{{Tokens}}},
+              {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
+            """);
+
+        using var response = await RunClient.WatchAsync(client, runId);
+        var clock = Stopwatch.StartNew();
+        var events = new List<RunEventItem>();
+        var arrivals = new List<TimeSpan>();
+        await foreach (var item in RunClient.ReadAsync(response))
+        {
+            events.Add(item);
+            if (item.Name == "token")
+            {
+                arrivals.Add(clock.Elapsed);
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Id));
+        Assert.Equal("run.completed", events[^1].Name);
+        Assert.Equal(Tokens, arrivals.Count);
+        Assert.True(arrivals[^1] - arrivals[0] > TimeSpan.FromMilliseconds(500),
+            $"events arrived in a lump: first token at {arrivals[0].TotalMilliseconds:0} ms, last at {arrivals[^1].TotalMilliseconds:0} ms");
+
+        using var resumed = await RunClient.WatchAsync(client, runId, lastEventId: 3);
+        Assert.Equal(RunClient.Lines(events.Skip(3)), RunClient.Lines(await RunClient.ReadAllAsync(resumed)));
+    }
 }

@@ -1,0 +1,141 @@
+namespace Gateway.Runs;
+
+/// <summary>
+/// The live log of one run in this process: its events in order (id N at index N-1), the watchers reading it,
+/// and the run's cancellation. Appending never waits for a watcher: each reads from the log at its own pace and
+/// is only woken. When the last watcher leaves and none re-attaches within the grace, the run is cancelled
+/// (background runs excepted).
+/// </summary>
+internal sealed class RunLog : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly List<RunEventEntry> _entries = [];
+    private readonly List<RunWatcher> _watchers = [];
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly TaskCompletionSource<RunRecord?> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TimeSpan _grace;
+    private readonly TimeProvider _timeProvider;
+    private ITimer? _graceTimer;
+    private bool _isEnded;
+
+    /// <param name="runId">The run's id.</param>
+    /// <param name="grace">How long the run outlives its last watcher; null: it runs on without any (a background run).</param>
+    /// <param name="timeProvider">The clock of the grace timer.</param>
+    public RunLog(string runId, TimeSpan? grace, TimeProvider timeProvider)
+    {
+        RunId = runId;
+        _grace = grace ?? Timeout.InfiniteTimeSpan;
+        _timeProvider = timeProvider;
+    }
+
+    public string RunId { get; }
+
+    /// <summary>Cancelled by <see cref="Cancel"/>, or when the grace after the last watcher ran out.</summary>
+    public CancellationToken Cancellation => _cancel.Token;
+
+    /// <summary>The finished record, once the terminal event is in the log; null if the run stopped without one.</summary>
+    public Task<RunRecord?> Ended => _ended.Task;
+
+    public void Append(RunEventEntry entry)
+    {
+        lock (_gate)
+        {
+            _entries.Add(entry);
+            foreach (var watcher in _watchers)
+            {
+                watcher.Wake();
+            }
+        }
+    }
+
+    public void End(RunRecord? finished)
+    {
+        lock (_gate)
+        {
+            _isEnded = true;
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+            foreach (var watcher in _watchers)
+            {
+                watcher.Wake();
+            }
+        }
+
+        _ended.TrySetResult(finished);
+    }
+
+    /// <returns>False when the run had already ended.</returns>
+    public bool Cancel()
+    {
+        lock (_gate)
+        {
+            if (_isEnded)
+            {
+                return false;
+            }
+        }
+
+        _cancel.Cancel();
+        return true;
+    }
+
+    /// <summary>A new watcher that reads the events after id <paramref name="afterId"/>, then the live ones.</summary>
+    public RunWatcher Attach(long afterId, TimeSpan heartbeat)
+    {
+        var watcher = new RunWatcher(this, afterId, heartbeat, _timeProvider);
+        lock (_gate)
+        {
+            _watchers.Add(watcher);
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+        }
+
+        return watcher;
+    }
+
+    internal void Detach(RunWatcher watcher)
+    {
+        lock (_gate)
+        {
+            if (!_watchers.Remove(watcher) || _watchers.Count > 0 || _isEnded || _grace == Timeout.InfiniteTimeSpan)
+            {
+                return;
+            }
+
+            if (_grace > TimeSpan.Zero)
+            {
+                _graceTimer = _timeProvider.CreateTimer(static state => ((RunLog)state!).Cancel(), this, _grace, Timeout.InfiniteTimeSpan);
+                return;
+            }
+        }
+
+        // No grace: cancelled at once, outside the lock, as cancelling runs the aborts of the upstream calls inline.
+        Cancel();
+    }
+
+    /// <summary>Copies the events after <paramref name="afterId"/> into <paramref name="batch"/>.</summary>
+    /// <returns>True when the log had ended: the batch then holds every remaining event.</returns>
+    internal bool Read(long afterId, List<RunEventEntry> batch)
+    {
+        lock (_gate)
+        {
+            for (var index = (int)Math.Min(afterId, _entries.Count); index < _entries.Count; index++)
+            {
+                batch.Add(_entries[index]);
+            }
+
+            return _isEnded;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+        }
+
+        _cancel.Dispose();
+    }
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using Gateway.Runs;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Runs;
+
+/// <summary><c>GET /api/runs/{runId}/events</c>: resuming, many watchers, finished runs.</summary>
+public sealed class RunWatchTests
+{
+    private static string Lorem(int tokens) => $$"""
+        {"flow":{"id":"lorem","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":{{tokens}}},
+          {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
+        """;
+
+    private static Dictionary<string, string?> Settings(int tokenDelayMs, string retentionMinutes = "60")
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs);
+        settings["Gateway:Streaming:EventRetentionMinutes"] = retentionMinutes;
+        return settings;
+    }
+
+    [Fact]
+    public async Task ResumeWithLastEventIdMidRun_YieldsExactlyTheMissingEvents_ThenFollowsToTheEnd()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 20));
+        // No draining: disposing the response closes the connection, as a dropped network does.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = gateway.BaseAddress };
+        var response = await client.SendAsync(RunClient.Request("/api/runs", Lorem(30)), HttpCompletionOption.ResponseHeadersRead);
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        var before = new List<RunEventItem>();
+        await foreach (var item in RunClient.ReadAsync(response))
+        {
+            before.Add(item);
+            if (item.Name == "token" && before.Count(e => e.Name == "token") == 5)
+            {
+                break;
+            }
+        }
+
+        response.Dispose();
+
+        using var resumed = await RunClient.WatchAsync(client, runId, lastEventId: before[^1].Id);
+        var after = await RunClient.ReadAllAsync(resumed);
+
+        var all = before.Concat(after).ToList();
+        Assert.Equal(Enumerable.Range(1, all.Count).Select(i => (long)i), all.Select(e => e.Id));
+        Assert.Equal("run.completed", all[^1].Name);
+        Assert.Equal(30, all.Count(e => e.Name == "token"));
+        var log = await gateway.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, CancellationToken.None);
+        Assert.Equal(log.Select(e => $"{e.Id} {e.Name}"), all.Select(e => $"{e.Id} {e.Name}"));
+    }
+
+    /// <param name="retentionMinutes">60: replayed from the live log; 0: gone from memory, replayed from the store.</param>
+    [Theory]
+    [InlineData("60")]
+    [InlineData("0")]
+    public async Task FinishedRun_AfterN_ReplaysTheEventsAfterN_ThroughTheTerminalEvent(string retentionMinutes)
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0, retentionMinutes));
+        var (response, full) = await RunClient.RunAsync(gateway.Client, "/api/runs", Lorem(8));
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        response.Dispose();
+
+        using var replay = await gateway.Client.GetAsync($"/api/runs/{runId}/events?after=3", HttpCompletionOption.ResponseHeadersRead);
+        var events = await RunClient.ReadAllAsync(replay);
+
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Equal("text/event-stream", replay.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(RunClient.Lines(full.Skip(3)), RunClient.Lines(events));
+    }
+
+    [Fact]
+    public async Task TwoWatchers_SeeIdenticalSequences_FromTheFirstEventToTheTerminalOne()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 10));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(40));
+
+        using var first = await RunClient.WatchAsync(gateway.Client, runId);
+        using var second = await RunClient.WatchAsync(gateway.Client, runId);
+        var seen = await Task.WhenAll(RunClient.ReadAllAsync(first), RunClient.ReadAllAsync(second));
+
+        Assert.Equal(RunClient.Lines(seen[0]), RunClient.Lines(seen[1]));
+        Assert.Equal(Enumerable.Range(1, seen[0].Count).Select(i => (long)i), seen[0].Select(e => e.Id));
+        Assert.Equal("run.completed", seen[0][^1].Name);
+    }
+
+    [Fact]
+    public async Task StalledWatcher_DoesNotDelayTheOther_AndCatchesUpWithEveryEventAfterwards()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 5));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(60));
+
+        // Connected, then reads nothing until the run is over.
+        using var stalled = await RunClient.WatchAsync(gateway.Client, runId);
+        using var reading = await RunClient.WatchAsync(gateway.Client, runId);
+        var live = await RunClient.ReadAllAsync(reading);
+        Assert.Equal("run.completed", live[^1].Name);
+
+        var caughtUp = await RunClient.ReadAllAsync(stalled);
+        Assert.Equal(RunClient.Lines(live), RunClient.Lines(caughtUp));
+    }
+
+    [Fact]
+    public void RunLog_AWatcherThatNeverReads_NeitherBlocksTheRunNorTheOtherWatcher()
+    {
+        using var log = new RunLog("run-x", grace: null, TimeProvider.System);
+        using var stalled = log.Attach(afterId: 0, TimeSpan.FromMinutes(1));
+        using var reading = log.Attach(afterId: 0, TimeSpan.FromMinutes(1));
+        var batch = new List<RunEventEntry>();
+        var received = new List<long>();
+        for (var id = 1L; id <= 100_000; id++)
+        {
+            log.Append(new RunEventEntry(id, "token", "{}"));
+            if (id % 1000 == 0)
+            {
+                reading.Read(batch);
+                received.AddRange(batch.Select(e => e.Id));
+            }
+        }
+
+        log.End(finished: null);
+
+        Assert.True(reading.Read(batch));
+        Assert.Empty(batch);
+        Assert.Equal(Enumerable.Range(1, 100_000).Select(i => (long)i), received);
+        Assert.Equal(0, stalled.LastId);
+        Assert.True(stalled.Read(batch));
+        Assert.Equal(100_000, batch.Count);
+    }
+
+    [Theory]
+    [InlineData("?after=-1", null, "after")]
+    [InlineData("?after=abc", null, "after")]
+    [InlineData("?after=2", "x7", "Last-Event-ID")]
+    public async Task BadResumePoint_Is400_NamingWhereItCameFrom(string query, string? lastEventId, string parameter)
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(1));
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{runId}/events{query}");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        using var response = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await Json.ReadAsync(response))["errors"]![parameter]);
+    }
+
+    [Fact]
+    public async Task UnknownRun_Is404()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0));
+
+        using var response = await gateway.Client.GetAsync("/api/runs/run-missing/events");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
