@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Gateway.Providers;
 using Microsoft.Extensions.AI;
 
@@ -70,6 +71,8 @@ internal sealed class StreamAttempt : IAsyncDisposable
         throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended before its first token.") { Reason = "empty stream" };
     }
 
+    // Pooled: these run once per token and usually complete asynchronously, so each would otherwise box its state machine.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> MoveNextAsync()
     {
         if (_peekedIndex < _peeked.Count)
@@ -89,6 +92,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
     }
 
     /// <summary>Moves the upstream on, naming the clock that ran out when a timeout cancels it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> NextFromUpstreamAsync()
     {
         try
