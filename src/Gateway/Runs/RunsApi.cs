@@ -6,12 +6,6 @@ using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using RunResults = Microsoft.AspNetCore.Http.HttpResults.Results<
-    Gateway.Runs.RunEventStream,
-    Microsoft.AspNetCore.Http.HttpResults.Ok<Gateway.Runs.RunRecord>,
-    Microsoft.AspNetCore.Http.HttpResults.Accepted<Gateway.Runs.RunRecord>,
-    Microsoft.AspNetCore.Http.HttpResults.ValidationProblem,
-    Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>;
 
 namespace Gateway.Runs;
 

@@ -50,6 +50,14 @@ public sealed class GatewayHost : IAsyncDisposable
         return settings;
     }
 
+    /// <summary>Adds an alias served by one deployment of an already configured provider.</summary>
+    public static Dictionary<string, string?> WithAlias(Dictionary<string, string?> settings, string alias, string provider, string model)
+    {
+        settings[$"Gateway:Models:{alias}:Deployments:0:Provider"] = provider;
+        settings[$"Gateway:Models:{alias}:Deployments:0:Model"] = model;
+        return settings;
+    }
+
     /// <summary>
     /// Adds an alias served by OpenAI-compatible providers in priority order, one provider per base URL
     /// (named <c>p0</c>, <c>p1</c>, ...), and quick resilience settings for tests.

@@ -17,8 +17,7 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         _primary = await FakeUpstream.StartAsync();
         _secondary = await FakeUpstream.StartAsync();
         var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", _primary.BaseUrl, _secondary.BaseUrl);
-        settings["Gateway:Models:solo:Deployments:0:Provider"] = "p0";
-        settings["Gateway:Models:solo:Deployments:0:Model"] = "solo-model";
+        GatewayHost.WithAlias(settings, "solo", "p0", "solo-model");
         settings["Gateway:Resilience:MaxRetries"] = "0";
         settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
         settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";

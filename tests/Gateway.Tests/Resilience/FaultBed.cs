@@ -29,8 +29,7 @@ public sealed class FaultBed : IAsyncDisposable
         var primary = await FakeUpstream.StartAsync();
         var secondary = await FakeUpstream.StartAsync();
         var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", primary.BaseUrl, secondary.BaseUrl);
-        settings["Gateway:Models:solo:Deployments:0:Provider"] = "p0";
-        settings["Gateway:Models:solo:Deployments:0:Model"] = "solo-model";
+        GatewayHost.WithAlias(settings, "solo", "p0", "solo-model");
         settings["Gateway:Models:refused:Deployments:0:Provider"] = "closed";
         settings["Gateway:Models:refused:Deployments:0:Model"] = "m";
         settings["Gateway:Models:refused:Deployments:1:Provider"] = "p1";

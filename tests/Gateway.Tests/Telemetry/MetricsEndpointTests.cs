@@ -18,8 +18,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         _primary = await FakeUpstream.StartAsync();
         _secondary = await FakeUpstream.StartAsync();
         var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", _primary.BaseUrl, _secondary.BaseUrl);
-        settings["Gateway:Models:solo:Deployments:0:Provider"] = "p0";
-        settings["Gateway:Models:solo:Deployments:0:Model"] = "solo-model";
+        GatewayHost.WithAlias(settings, "solo", "p0", "solo-model");
         settings["Gateway:Models:up:Pricing:InputPerMillion"] = "1000000";
         settings["Gateway:Models:up:Pricing:OutputPerMillion"] = "2000000";
         settings["Gateway:Resilience:MaxRetries"] = "1";
