@@ -5,8 +5,9 @@ internal interface IRunStore
 {
     /// <param name="run">The new run's record.</param>
     /// <param name="owner">The name of the API key that started it.</param>
+    /// <param name="lease">The replica that executes it, which renews this with <see cref="RenewLeasesAsync"/>.</param>
     /// <param name="cancellationToken">The caller's.</param>
-    Task CreateAsync(RunRecord run, string owner, CancellationToken cancellationToken);
+    Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken);
 
     /// <summary>The name of the API key that started the run; null for an unknown run.</summary>
     Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken);
@@ -31,4 +32,19 @@ internal interface IRunStore
 
     /// <summary>A run's logged events with ids above <paramref name="afterId"/>, in order: what a replay sends.</summary>
     Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken);
+
+    /// <summary>Extends to <paramref name="expiresAt"/> the lease of every running run that <paramref name="replica"/> holds.</summary>
+    /// <returns>The ids of those runs that a cancel was requested for (<see cref="RequestCancelAsync"/>).</returns>
+    Task<IReadOnlyList<string>> RenewLeasesAsync(string replica, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
+    /// <summary>Records that the run should be cancelled, for the replica that executes it to find on its next renewal.</summary>
+    /// <returns>False when no running run has that id.</returns>
+    Task<bool> RequestCancelAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes over every running run whose lease lapsed before <paramref name="now"/> (or that has none): each such run
+    /// is handed to exactly one caller, even when replicas claim at the same moment, and is then held by
+    /// <paramref name="claimant"/>. The caller ends them (they are runs whose replica died).
+    /// </summary>
+    Task<IReadOnlyList<RunRecord>> ClaimLapsedAsync(RunLease claimant, DateTimeOffset now, CancellationToken cancellationToken);
 }

@@ -11,11 +11,11 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// stored before anyone sees it, so what a client was sent can always be replayed from the store. The record is
 /// saved when the run is registered, whenever a node ends, and at the end.
 /// </summary>
-internal sealed class RunCoordinator(IRunStore store, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
+internal sealed class RunCoordinator(IRunStore store, Replica replica, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
     public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {
-        await store.CreateAsync(run.Snapshot(), run.Owner, cancellationToken);
+        await store.CreateAsync(run.Snapshot(), run.Owner, replica.NewLease(), cancellationToken);
         RunsLog.Started(logger, run.RunId, run.FlowId);
     }
 

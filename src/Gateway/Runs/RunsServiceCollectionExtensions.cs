@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Gateway.Runs;
 
 internal static class RunsServiceCollectionExtensions
@@ -5,6 +7,9 @@ internal static class RunsServiceCollectionExtensions
     /// <summary>The run engine, its log keeper and the live runs. Register after <c>AddStorage</c> and <c>AddStreaming</c>.</summary>
     public static IServiceCollection AddRuns(this IServiceCollection services)
     {
+        services.AddOptions<ClusterOptions>().BindConfiguration(ClusterOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>();
+        services.AddSingleton<Replica>();
         services.AddSingleton<RunPlanner>();
         services.AddSingleton<LlmNodeRunner>();
         services.AddSingleton<FlowEngine>();

@@ -7,14 +7,18 @@ namespace Gateway.Storage;
 /// <summary>Run records as JSON documents, with the columns that queries filter and sort on beside them.</summary>
 internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 {
-    public Task CreateAsync(RunRecord run, string owner, CancellationToken cancellationToken) =>
+    public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
             await using var command = connection.Command(
                 transaction,
-                "INSERT INTO runs (run_id, flow_id, status, created_at, record, owner) VALUES ($id, $flow, $status, $created, $record, $owner);",
+                """
+                INSERT INTO runs (run_id, flow_id, status, created_at, record, owner, replica, lease_expires_at)
+                VALUES ($id, $flow, $status, $created, $record, $owner, $replica, $expires);
+                """,
                 ("$id", run.RunId), ("$flow", run.FlowId), ("$status", run.Status), ("$owner", owner),
-                ("$created", run.CreatedAt.ToUnixTimeMilliseconds()), ("$record", Serialize(run)));
+                ("$created", run.CreatedAt.ToUnixTimeMilliseconds()), ("$record", Serialize(run)),
+                ("$replica", lease.Replica), ("$expires", lease.ExpiresAt.ToUnixTimeMilliseconds()));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
@@ -96,6 +100,58 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             }
 
             return events;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> RenewLeasesAsync(string replica, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        database.WriteAsync<IReadOnlyList<string>>(async (connection, transaction) =>
+        {
+            await using var command = connection.Command(
+                transaction,
+                """
+                UPDATE runs SET lease_expires_at = $expires WHERE replica = $replica AND status = 'running'
+                RETURNING run_id, cancel_requested;
+                """,
+                ("$replica", replica), ("$expires", expiresAt.ToUnixTimeMilliseconds()));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var cancelled = new List<string>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (reader.GetInt64(1) != 0)
+                {
+                    cancelled.Add(reader.GetString(0));
+                }
+            }
+
+            return cancelled;
+        }, cancellationToken);
+
+    public Task<bool> RequestCancelAsync(string runId, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var command = connection.Command(
+                transaction, "UPDATE runs SET cancel_requested = 1 WHERE run_id = $id AND status = 'running';", ("$id", runId));
+            return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<RunRecord>> ClaimLapsedAsync(RunLease claimant, DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.WriteAsync<IReadOnlyList<RunRecord>>(async (connection, transaction) =>
+        {
+            await using var command = connection.Command(
+                transaction,
+                """
+                UPDATE runs SET replica = $replica, lease_expires_at = $expires
+                WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < $now)
+                RETURNING record;
+                """,
+                ("$replica", claimant.Replica), ("$expires", claimant.ExpiresAt.ToUnixTimeMilliseconds()), ("$now", now.ToUnixTimeMilliseconds()));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var runs = new List<RunRecord>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                runs.Add(Deserialize(reader.GetString(0)));
+            }
+
+            return runs;
         }, cancellationToken);
 
     private Task<IReadOnlyList<RunRecord>> QueryRecordsAsync(

@@ -38,6 +38,13 @@ internal static class SqliteSchema
         ALTER TABLE runs ADD COLUMN owner TEXT;
         CREATE INDEX runs_by_owner ON runs (owner, created_at);
         """,
+        // Which replica executes a running run and until when (unix ms); a cancel asked of another replica.
+        """
+        ALTER TABLE runs ADD COLUMN replica TEXT;
+        ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+        ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX runs_by_replica ON runs (replica, status);
+        """,
     ];
 
     public static int Version => Migrations.Length;

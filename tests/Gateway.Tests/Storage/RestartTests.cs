@@ -71,7 +71,7 @@ public sealed class RestartTests : IDisposable
                     ["out"] = new() { Status = NodeStatus.Pending },
                 },
                 Usage = TokenUsage.Zero,
-            }, owner: "anonymous", CancellationToken.None);
+            }, owner: "anonymous", new RunLease("crashed-replica", DateTimeOffset.UtcNow.AddMinutes(1)), CancellationToken.None);
             await store.AppendEventAsync(runId, new RunEventEntry(1, "run.started", """{"runId":"run-left-behind","flowId":"crashed"}"""), CancellationToken.None);
             await store.AppendEventAsync(runId, new RunEventEntry(2, "node.started", """{"node":"say","type":"llm"}"""), CancellationToken.None);
         }
