@@ -3,6 +3,9 @@ namespace Gateway.Runs;
 /// <summary>Where run records and their event logs are kept.</summary>
 internal interface IRunStore
 {
+    /// <summary>Whether other replicas may use this store too (PostgreSQL); an embedded file (SQLite) is this process's alone.</summary>
+    bool IsShared { get; }
+
     /// <param name="run">The new run's record.</param>
     /// <param name="owner">The name of the API key that started it.</param>
     /// <param name="lease">The replica that executes it, which renews this with <see cref="RenewLeasesAsync"/>.</param>

@@ -10,13 +10,40 @@ namespace Gateway.Runs;
 /// <c>EventRetentionMinutes</c>; after that its events are replayed from the store. When the gateway stops, the
 /// runs still going are cancelled and waited for, so each still logs its terminal event.
 /// </summary>
-internal sealed class LiveRuns(
-    RunCoordinator coordinator, IRunStore store, IOptions<StreamingOptions> options, TimeProvider timeProvider, ILogger<LiveRuns> logger)
-    : IHostedService, IDisposable
+internal sealed class LiveRuns : IHostedService, IDisposable
 {
+    private readonly RunCoordinator _coordinator;
+    private readonly IRunStore _store;
+    private readonly IRunSignals _signals;
+    private readonly IOptions<StreamingOptions> _options;
+    private readonly IOptions<ClusterOptions> _cluster;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<LiveRuns> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, RunLog> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+
+    public LiveRuns(
+        RunCoordinator coordinator, IRunStore store, IRunSignals signals, IOptions<StreamingOptions> options, IOptions<ClusterOptions> cluster,
+        TimeProvider timeProvider, ILogger<LiveRuns> logger)
+    {
+        _coordinator = coordinator;
+        _store = store;
+        _signals = signals;
+        _options = options;
+        _cluster = cluster;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        // What other replicas ask of the runs executing here.
+        signals.CancelRequested += runId => TryCancelHere(runId);
+        signals.WatchedElsewhere += runId =>
+        {
+            if (TryGet(runId, out var log))
+            {
+                log.WatchedElsewhere();
+            }
+        };
+    }
 
     /// <summary>Registers <paramref name="run"/> (in the store and here) and starts it.</summary>
     /// <param name="run">A new run.</param>
@@ -24,12 +51,12 @@ internal sealed class LiveRuns(
     /// <param name="cancellationToken">Cancels the registration only; the run's lifetime is its log's.</param>
     public async Task<RunLog> StartAsync(FlowRun run, bool background, CancellationToken cancellationToken)
     {
-        var log = new RunLog(run.RunId, background ? null : options.Value.DisconnectGrace, timeProvider);
+        var log = new RunLog(run.RunId, background ? null : _options.Value.DisconnectGrace, _timeProvider);
         // Live before it is stored: whoever finds the run in the store finds its live log too.
         _logs[run.RunId] = log;
         try
         {
-            await coordinator.RegisterAsync(run, cancellationToken);
+            await _coordinator.RegisterAsync(run, cancellationToken);
         }
         catch
         {
@@ -48,31 +75,55 @@ internal sealed class LiveRuns(
     public bool TryGet(string runId, out RunLog log) => _logs.TryGetValue(runId, out log!);
 
     /// <summary>
-    /// A watcher of the events after <paramref name="afterId"/>: of the live log while there is one, else of the
-    /// stored log (already ended); null when no run has the id.
+    /// A watcher of the events after <paramref name="afterId"/>: of the live log while the run executes here; of the
+    /// _store, followed live, while it executes on another replica; of the stored log once it has ended. Null when
+    /// no run has the id.
     /// </summary>
     public async Task<RunWatcher?> WatchAsync(string runId, long afterId, CancellationToken cancellationToken)
     {
         if (TryGet(runId, out var live))
         {
-            return live.Attach(afterId, options.Value.Heartbeat);
+            return live.Attach(afterId, _options.Value.Heartbeat);
         }
 
-        if (await store.GetAsync(runId, cancellationToken) is null)
+        switch (await _store.GetAsync(runId, cancellationToken))
         {
-            return null;
-        }
+            case null:
+                return null;
+            case { Status: RunStatus.Running }:
+                return RunFollower.Start(
+                    runId, afterId, _store, _signals, _cluster.Value.Poll, _options.Value.DisconnectGrace, _options.Value.Heartbeat, _timeProvider, _logger);
+            default:
+                var stored = new RunLog(runId, grace: null, _timeProvider, startsAfter: afterId);
+                foreach (var entry in await _store.GetEventsAsync(runId, afterId, cancellationToken))
+                {
+                    stored.Append(entry);
+                }
 
-        // Read from the start: the log's index is the event's id.
-        var stored = new RunLog(runId, grace: null, timeProvider);
-        foreach (var entry in await store.GetEventsAsync(runId, 0, cancellationToken))
-        {
-            stored.Append(entry);
+                stored.End(finished: null);
+                return stored.Attach(afterId, _options.Value.Heartbeat);
         }
-
-        stored.End(finished: null);
-        return stored.Attach(afterId, options.Value.Heartbeat);
     }
+
+    /// <summary>Cancels the run wherever it executes: here at once, on another replica through the store and a signal.</summary>
+    /// <returns>False when the run is not running (it has ended, or no run has the id).</returns>
+    public async Task<bool> CancelAsync(string runId, CancellationToken cancellationToken)
+    {
+        if (TryCancelHere(runId))
+        {
+            return true;
+        }
+
+        if (_logs.ContainsKey(runId) || !await _store.RequestCancelAsync(runId, cancellationToken))
+        {
+            return false;
+        }
+
+        await _signals.SendCancelAsync(runId, cancellationToken);
+        return true;
+    }
+
+    private bool TryCancelHere(string runId) => TryGet(runId, out var log) && log.Cancel();
 
     private async Task DriveAsync(FlowRun run, RunLog log)
     {
@@ -80,7 +131,7 @@ internal sealed class LiveRuns(
         try
         {
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(log.Cancellation, _stopping.Token);
-            await foreach (var (entry, runEvent) in coordinator.ExecuteAsync(run, cancellation.Token))
+            await foreach (var (entry, runEvent) in _coordinator.ExecuteAsync(run, cancellation.Token))
             {
                 log.Append(entry);
                 if (runEvent is RunFinishedEvent end)
@@ -91,7 +142,7 @@ internal sealed class LiveRuns(
         }
         catch (Exception exception)
         {
-            RunsLog.RunCrashed(logger, exception, run.RunId);
+            RunsLog.RunCrashed(_logger, exception, run.RunId);
         }
         finally
         {
@@ -104,7 +155,7 @@ internal sealed class LiveRuns(
     {
         try
         {
-            await Task.Delay(options.Value.EventRetention, timeProvider, _stopping.Token);
+            await Task.Delay(_options.Value.EventRetention, _timeProvider, _stopping.Token);
         }
         catch (OperationCanceledException)
         {

@@ -33,7 +33,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             StopSequences = node.Stop is null ? null : [.. node.Stop],
         };
 
-        var tokens = budgets.Reserve(owner, TokenEstimate.For([system, user], node.MaxTokens));
+        var tokens = await budgets.ReserveAsync(owner, TokenEstimate.For([system, user], node.MaxTokens), cancellationToken);
         if (!tokens.IsGranted)
         {
             throw new UpstreamException(

@@ -15,4 +15,8 @@ internal static class RunEventJson
     public static string Serialize(RunEvent runEvent) => runEvent is RunFinishedEvent finished
         ? JsonSerializer.Serialize(finished.Run, Wire.RunRecord)
         : JsonSerializer.Serialize(runEvent, runEvent.GetType(), Wire);
+
+    /// <summary>The record in a terminal event's data.</summary>
+    public static RunRecord DeserializeRecord(string data) =>
+        JsonSerializer.Deserialize(data, Wire.RunRecord) ?? throw new JsonException("A terminal event's data is empty.");
 }

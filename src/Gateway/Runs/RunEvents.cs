@@ -64,6 +64,9 @@ internal sealed record NodeFailedEvent(
 /// <summary><c>run.completed</c>, <c>run.failed</c> or <c>run.cancelled</c>: the last event of every run; its data is the record.</summary>
 internal sealed record RunFinishedEvent(RunRecord Run) : RunEvent
 {
+    /// <summary>Whether an event of that name ends a run's log.</summary>
+    public static bool IsTerminal(string name) => name is "run.completed" or "run.failed" or "run.cancelled";
+
     [JsonIgnore]
     public override string Name => Run.Status switch
     {

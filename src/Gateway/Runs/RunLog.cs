@@ -1,7 +1,7 @@
 namespace Gateway.Runs;
 
 /// <summary>
-/// The live log of one run in this process: its events in order (id N at index N-1), the watchers reading it,
+/// The live log of one run in this process: its events in order (id N at index N-1-startsAfter), the watchers reading it,
 /// and the run's cancellation. Appending never waits for a watcher: each reads from the log at its own pace and
 /// is only woken. When the last watcher leaves and none re-attaches within the grace, the run is cancelled
 /// (background runs excepted).
@@ -15,17 +15,20 @@ internal sealed class RunLog : IDisposable
     private readonly TaskCompletionSource<RunRecord?> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeSpan _grace;
     private readonly TimeProvider _timeProvider;
+    private readonly long _startsAfter;
     private ITimer? _graceTimer;
     private bool _isEnded;
 
     /// <param name="runId">The run's id.</param>
     /// <param name="grace">How long the run outlives its last watcher; null: it runs on without any (a background run).</param>
     /// <param name="timeProvider">The clock of the grace timer.</param>
-    public RunLog(string runId, TimeSpan? grace, TimeProvider timeProvider)
+    /// <param name="startsAfter">The id of the event before the first one appended: a copy of the end of another log.</param>
+    public RunLog(string runId, TimeSpan? grace, TimeProvider timeProvider, long startsAfter = 0)
     {
         RunId = runId;
         _grace = grace ?? Timeout.InfiniteTimeSpan;
         _timeProvider = timeProvider;
+        _startsAfter = startsAfter;
     }
 
     public string RunId { get; }
@@ -79,6 +82,23 @@ internal sealed class RunLog : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// A watcher on another replica follows this run: it counts as one for the grace period, which starts over now
+    /// if no watcher is attached here. Such watchers say so every third of the grace while they stay.
+    /// </summary>
+    public void WatchedElsewhere()
+    {
+        lock (_gate)
+        {
+            if (_isEnded || _watchers.Count > 0 || _graceTimer is null)
+            {
+                return;
+            }
+
+            _graceTimer.Change(_grace, Timeout.InfiniteTimeSpan);
+        }
+    }
+
     /// <summary>A new watcher that reads the events after id <paramref name="afterId"/>, then the live ones.</summary>
     public RunWatcher Attach(long afterId, TimeSpan heartbeat)
     {
@@ -119,7 +139,7 @@ internal sealed class RunLog : IDisposable
     {
         lock (_gate)
         {
-            for (var index = (int)Math.Min(afterId, _entries.Count); index < _entries.Count; index++)
+            for (var index = (int)Math.Clamp(afterId - _startsAfter, 0, _entries.Count); index < _entries.Count; index++)
             {
                 batch.Add(_entries[index]);
             }

@@ -183,7 +183,7 @@ internal static class RunsApi
             return RunNotFound(runId);
         }
 
-        if (liveRuns.TryGet(runId, out var log) && log.Cancel())
+        if (await liveRuns.CancelAsync(runId, cancellationToken))
         {
             return TypedResults.Accepted($"/api/runs/{runId}");
         }

@@ -17,6 +17,15 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} stopped on an error")]
     public static partial void RunCrashed(ILogger logger, Exception exception, string runId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was left running by the previous process; marked interrupted")]
-    public static partial void Interrupted(ILogger logger, string runId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: following it from the store failed; the watcher's stream ends")]
+    public static partial void FollowFailed(ILogger logger, Exception exception, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was cut off: the replica running it stopped renewing its lease; marked interrupted")]
+    public static partial void LeaseLapsed(ILogger logger, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the leases of replica {Replica} failed; retrying")]
+    public static partial void RenewFailed(ILogger logger, Exception exception, string replica);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: cancel asked through another replica")]
+    public static partial void CancelledElsewhere(ILogger logger, string runId);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Runs;
@@ -17,7 +18,8 @@ internal static class RunsServiceCollectionExtensions
         services.AddSingleton<RunLauncher>();
         services.AddSingleton<LiveRuns>();
         services.AddHostedService(provider => provider.GetRequiredService<LiveRuns>());
-        services.AddHostedService<InterruptedRuns>();
+        services.TryAddSingleton<IRunSignals, LocalRunSignals>();
+        services.AddHostedService<RunLeases>();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Add(RunsJsonContext.Default));
         return services;
     }

@@ -1,27 +1,29 @@
 using System.Globalization;
-using System.Threading.RateLimiting;
 using Gateway.Hosting;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace Gateway.Security;
 
 /// <summary>
-/// Each key's <c>RequestsPerMinute</c>, on ASP.NET Core's rate limiting middleware: one bucket per key name,
-/// refilled continuously. Callers without a limit (and the anonymous caller) are not partitioned at all.
+/// Each key's <c>RequestsPerMinute</c>: one bucket per key name in <see cref="IRateBuckets"/> (shared by every replica
+/// on PostgreSQL), refilled continuously. Callers without a limit (and the anonymous caller) are not counted, nor
+/// are requests to endpoints marked <c>DisableRateLimiting()</c> (the probes).
 /// </summary>
-internal static class RequestRateLimiting
+internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys, IRateBuckets buckets)
 {
-    public static void Configure(RateLimiterOptions options, ApiKeyStore keys, TimeProvider time)
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+    public async Task InvokeAsync(HttpContext http)
     {
-        options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-            http.User.Identity is { IsAuthenticated: true, Name: { } name } && keys.Get(name) is { RequestsPerMinute: { } perMinute }
-                ? RateLimitPartition.Get(name, _ => new TokenBucket(perMinute, TimeSpan.FromMinutes(1), time))
-                : RateLimitPartition.GetNoLimiter(string.Empty));
-        options.OnRejected = (context, _) =>
+        if (http.User.Identity is { IsAuthenticated: true, Name: { } name }
+            && http.GetEndpoint()?.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null && keys.Get(name) is { RequestsPerMinute: { } perMinute }
+            && await buckets.TryTakeAsync($"requests:{name}", perMinute, Window, 1, http.RequestAborted) is { } retryAfter)
         {
-            var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var delay) ? delay : TimeSpan.FromSeconds(1);
-            return new ValueTask(WriteTooManyAsync(context.HttpContext, retryAfter, "Request rate limit reached for this API key.", "requests"));
-        };
+            await WriteTooManyAsync(http, retryAfter, "Request rate limit reached for this API key.", "requests");
+            return;
+        }
+
+        await next(http);
     }
 
     /// <summary>429 with <c>Retry-After</c> in whole seconds, in the error shape of the surface called.</summary>

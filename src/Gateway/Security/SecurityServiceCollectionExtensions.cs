@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Cors.Infrastructure;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -25,10 +24,9 @@ internal static class SecurityServiceCollectionExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
         services.AddAuthorizationBuilder().AddGatewayPolicies();
 
+        // In this process unless the store registered buckets that every replica shares.
+        services.TryAddSingleton<IRateBuckets, LocalRateBuckets>();
         services.AddSingleton<TokenBudgets>();
-        services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>()
-            .Configure<ApiKeyStore, TimeProvider>(RequestRateLimiting.Configure);
 
         services.AddOptions<GatewayCorsOptions>().BindConfiguration(GatewayCorsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayCorsOptions>, GatewayCorsOptionsValidator>();
@@ -55,5 +53,5 @@ internal static class SecurityServiceCollectionExtensions
             .UseCors()
             .UseAuthentication()
             .UseAuthorization()
-            .UseRateLimiter();
+            .UseMiddleware<RequestRateLimiting>();
 }

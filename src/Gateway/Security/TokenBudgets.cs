@@ -1,48 +1,72 @@
-using System.Collections.Concurrent;
-using System.Threading.RateLimiting;
-
 namespace Gateway.Security;
 
 /// <summary>
 /// Each key's <c>TokensPerMinute</c>. A model call reserves an estimate before it starts and settles with the
 /// usage the model reported when it ends, so the budget counts real tokens while never letting a burst of
-/// calls overrun it on optimism.
+/// calls overrun it on optimism. The buckets are <see cref="IRateBuckets"/>: shared by every replica on PostgreSQL.
 /// </summary>
-internal sealed class TokenBudgets(ApiKeyStore keys, TimeProvider time)
+internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogger<TokenBudgets> logger)
 {
-    private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
     /// <summary>Reserves <paramref name="estimatedTokens"/> from the key's budget; see <see cref="TokenReservation.IsGranted"/>.</summary>
-    public TokenReservation Reserve(string keyName, int estimatedTokens)
+    public async ValueTask<TokenReservation> ReserveAsync(string keyName, int estimatedTokens, CancellationToken cancellationToken)
     {
         if (keys.Get(keyName) is not { TokensPerMinute: { } perMinute })
         {
             return TokenReservation.Unlimited;
         }
 
-        var bucket = _buckets.GetOrAdd(keyName, _ => new TokenBucket(perMinute, TimeSpan.FromMinutes(1), time));
-        using var lease = bucket.AttemptAcquire(estimatedTokens);
-        if (lease.IsAcquired)
-        {
-            return new TokenReservation(bucket, estimatedTokens, TimeSpan.Zero);
-        }
+        var bucket = BucketName(keyName);
+        return await buckets.TryTakeAsync(bucket, perMinute, Window, estimatedTokens, cancellationToken) is { } retryAfter
+            ? TokenReservation.Denied(retryAfter)
+            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), estimatedTokens);
+    }
 
-        lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter);
-        return new TokenReservation(null, 0, retryAfter);
+    private static string BucketName(string keyName) => $"tokens:{keyName}";
+
+    /// <summary>Settling happens as a call ends, whoever is still waiting: it must not fail or delay the call.</summary>
+    private async Task SettleAsync(string bucket, int perMinute, long permits)
+    {
+        try
+        {
+            await buckets.AdjustAsync(bucket, perMinute, Window, permits, CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            SecurityLog.SettleFailed(logger, exception, bucket);
+        }
     }
 }
 
 /// <summary>Tokens set aside for one model call; settled once, with the usage the model reported.</summary>
-internal sealed class TokenReservation(TokenBucket? bucket, int reserved, TimeSpan retryAfter)
+internal sealed class TokenReservation
 {
+    private readonly Func<long, Task>? _adjust;
+    private readonly int _reserved;
     private int _settled;
 
-    public static TokenReservation Unlimited { get; } = new(null, 0, TimeSpan.Zero) { IsGranted = true };
+    public TokenReservation(Func<long, Task> adjust, int reserved)
+    {
+        _adjust = adjust;
+        _reserved = reserved;
+        IsGranted = true;
+    }
 
-    public bool IsGranted { get; private init; } = bucket is not null;
+    private TokenReservation(bool granted, TimeSpan retryAfter)
+    {
+        IsGranted = granted;
+        RetryAfter = retryAfter;
+    }
+
+    public static TokenReservation Unlimited { get; } = new(granted: true, TimeSpan.Zero);
+
+    public static TokenReservation Denied(TimeSpan retryAfter) => new(granted: false, retryAfter);
+
+    public bool IsGranted { get; }
 
     /// <summary>When a denied reservation could be granted.</summary>
-    public TimeSpan RetryAfter { get; } = retryAfter;
+    public TimeSpan RetryAfter { get; }
 
     /// <summary>
     /// Replaces the estimate with what the call really used: the difference is given back or charged. A call whose
@@ -51,9 +75,9 @@ internal sealed class TokenReservation(TokenBucket? bucket, int reserved, TimeSp
     /// </summary>
     public void Settle(long usedTokens)
     {
-        if (bucket is not null && Interlocked.Exchange(ref _settled, 1) == 0)
+        if (_adjust is not null && Interlocked.Exchange(ref _settled, 1) == 0)
         {
-            bucket.Adjust(reserved - usedTokens);
+            _ = _adjust(_reserved - usedTokens);
         }
     }
 }

@@ -7,6 +7,8 @@ namespace Gateway.Storage;
 /// <summary>Run records as JSON documents, with the columns that queries filter and sort on beside them.</summary>
 internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 {
+    public bool IsShared => false;
+
     public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {

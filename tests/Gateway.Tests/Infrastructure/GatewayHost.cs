@@ -101,6 +101,8 @@ public sealed class GatewayHost : IAsyncDisposable
         Action<WebApplication>? mapTestEndpoints = null)
     {
         settings = new Dictionary<string, string?>(settings);
+        // Lease renewal is a timer too: an hour keeps it out of the tests that count a fake clock's timers.
+        settings.TryAdd("Gateway:Cluster:LeaseSeconds", "3600");
         string? ownDatabase = null;
         if (!settings.ContainsKey(StorageKey))
         {

@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Gateway.Security;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Security;
@@ -50,50 +51,50 @@ public sealed class TokenBucketTests
     }
 
     [Fact]
-    public void Reservation_SettledBelowTheEstimate_GivesTheRestBack()
+    public async Task Reservation_SettledBelowTheEstimate_GivesTheRestBack()
     {
         var budgets = Budgets(tokensPerMinute: 100);
-        var reservation = budgets.Reserve("app", 80);
+        var reservation = await budgets.ReserveAsync("app", 80, CancellationToken.None);
         Assert.True(reservation.IsGranted);
-        Assert.False(budgets.Reserve("app", 80).IsGranted);
+        Assert.False((await budgets.ReserveAsync("app", 80, CancellationToken.None)).IsGranted);
 
         reservation.Settle(20);
 
-        Assert.True(budgets.Reserve("app", 80).IsGranted);
+        Assert.True((await budgets.ReserveAsync("app", 80, CancellationToken.None)).IsGranted);
     }
 
     [Fact]
-    public void Reservation_SettledAboveTheEstimate_ChargesTheDifference()
+    public async Task Reservation_SettledAboveTheEstimate_ChargesTheDifference()
     {
         var budgets = Budgets(tokensPerMinute: 100);
-        budgets.Reserve("app", 10).Settle(90);
+        (await budgets.ReserveAsync("app", 10, CancellationToken.None)).Settle(90);
 
-        var denied = budgets.Reserve("app", 20);
+        var denied = await budgets.ReserveAsync("app", 20, CancellationToken.None);
 
         Assert.False(denied.IsGranted);
         Assert.Equal(TimeSpan.FromSeconds(6), denied.RetryAfter);
     }
 
     [Fact]
-    public void Reservation_SettlesOnlyOnce()
+    public async Task Reservation_SettlesOnlyOnce()
     {
         var budgets = Budgets(tokensPerMinute: 100);
-        var reservation = budgets.Reserve("app", 50);
+        var reservation = await budgets.ReserveAsync("app", 50, CancellationToken.None);
 
         reservation.Settle(0);
         reservation.Settle(0);
 
-        Assert.True(budgets.Reserve("app", 100).IsGranted);
-        Assert.False(budgets.Reserve("app", 1).IsGranted);
+        Assert.True((await budgets.ReserveAsync("app", 100, CancellationToken.None)).IsGranted);
+        Assert.False((await budgets.ReserveAsync("app", 1, CancellationToken.None)).IsGranted);
     }
 
     [Fact]
-    public void KeyWithoutTokenLimit_IsNeverDenied()
+    public async Task KeyWithoutTokenLimit_IsNeverDenied()
     {
         var budgets = Budgets(tokensPerMinute: null);
 
-        Assert.True(budgets.Reserve("app", int.MaxValue).IsGranted);
-        Assert.True(budgets.Reserve(CallerIdentity.AnonymousName, int.MaxValue).IsGranted);
+        Assert.True((await budgets.ReserveAsync("app", int.MaxValue, CancellationToken.None)).IsGranted);
+        Assert.True((await budgets.ReserveAsync(CallerIdentity.AnonymousName, int.MaxValue, CancellationToken.None)).IsGranted);
     }
 
     [Fact]
@@ -106,6 +107,6 @@ public sealed class TokenBucketTests
     private TokenBudgets Budgets(int? tokensPerMinute)
     {
         var options = new AuthOptions { Keys = [new ApiKeyOptions { Name = "app", KeyHash = new string('a', 64), TokensPerMinute = tokensPerMinute }] };
-        return new TokenBudgets(new ApiKeyStore(Options.Create(options)), _clock);
+        return new TokenBudgets(new ApiKeyStore(Options.Create(options)), new LocalRateBuckets(_clock), NullLogger<TokenBudgets>.Instance);
     }
 }

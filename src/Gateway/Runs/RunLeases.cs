@@ -1,0 +1,100 @@
+using Gateway.Telemetry;
+
+namespace Gateway.Runs;
+
+/// <summary>
+/// Keeps this replica's claim on the runs it executes and ends the runs no replica executes any more. Every third
+/// of a lease it renews the leases of its running runs (and cancels those a cancel was recorded for through
+/// another replica), then claims the running runs whose lease lapsed — their replica died — and ends each as
+/// <c>interrupted</c>, with the terminal event its log never got, so no replay of it ends silently.
+/// At start-up, before requests are served, the same claim runs once; a store no other replica shares (SQLite) has
+/// no live replica but this one, so there every run still marked running was cut off with the previous process.
+/// </summary>
+internal sealed class RunLeases(
+    IRunStore store, Replica replica, LiveRuns liveRuns, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunLeases> logger)
+    : BackgroundService, IHostedLifecycleService
+{
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        var now = store.IsShared ? timeProvider.GetUtcNow() : DateTimeOffset.MaxValue;
+        await InterruptLapsedAsync(now, cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(replica.LeaseDuration / 3, timeProvider);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await RenewAsync(stoppingToken);
+                await InterruptLapsedAsync(timeProvider.GetUtcNow(), stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // The store is unreachable for now: the next tick tries again, well within the lease.
+                RunsLog.RenewFailed(logger, exception, replica.Id);
+            }
+        }
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        foreach (var runId in await store.RenewLeasesAsync(replica.Id, replica.NewLease().ExpiresAt, cancellationToken))
+        {
+            if (liveRuns.TryGet(runId, out var log) && log.Cancel())
+            {
+                RunsLog.CancelledElsewhere(logger, runId);
+            }
+        }
+    }
+
+    private async Task InterruptLapsedAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var run in await store.ClaimLapsedAsync(replica.NewLease(), now, cancellationToken))
+        {
+            await EndAsync(run, cancellationToken);
+            RunsLog.LeaseLapsed(logger, run.RunId);
+            metrics.RunEnded(RunStatus.Interrupted);
+        }
+    }
+
+    /// <summary>Logs the terminal event and saves the record; a run whose terminal event was logged before its replica died keeps it.</summary>
+    private async Task EndAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var events = await store.GetEventsAsync(run.RunId, 0, cancellationToken);
+        if (events.Count > 0 && RunFinishedEvent.IsTerminal(events[^1].Name))
+        {
+            await store.SaveAsync(RunEventJson.DeserializeRecord(events[^1].Data), cancellationToken);
+            return;
+        }
+
+        var interrupted = Interrupted(run, timeProvider.GetUtcNow());
+        var terminal = new RunFinishedEvent(interrupted);
+        var lastId = events.Count == 0 ? 0 : events[^1].Id;
+        await store.AppendEventAsync(run.RunId, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
+        await store.SaveAsync(interrupted, cancellationToken);
+    }
+
+    private static RunRecord Interrupted(RunRecord run, DateTimeOffset now) => run with
+    {
+        Status = RunStatus.Interrupted,
+        CompletedAt = now,
+        Error = new RunError("interrupted", "The gateway stopped before the run finished.", null),
+        Nodes = run.Nodes.ToDictionary(
+            pair => pair.Key,
+            pair => pair.Value.Status switch
+            {
+                NodeStatus.Running => pair.Value with { Status = NodeStatus.Cancelled, CompletedAt = now },
+                NodeStatus.Pending => pair.Value with { Status = NodeStatus.Skipped },
+                _ => pair.Value,
+            },
+            StringComparer.Ordinal),
+    };
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
