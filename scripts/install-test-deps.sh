@@ -11,6 +11,8 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || need_apt+=(prometheus)
 # The browser the EventSource test drives through playwright-core (tests/clients/browser.test.mjs).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# A real PostgreSQL for the store suite (tests/Gateway.Tests/Infrastructure/PostgresServer.cs runs its own server).
+compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || need_apt+=(postgresql)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need_apt[*]}"

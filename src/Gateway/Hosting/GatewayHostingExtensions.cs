@@ -24,7 +24,7 @@ internal static class GatewayHostingExtensions
         services.AddProviders(builder.Configuration);
         services.AddGatewayOpenApi();
         services.AddGatewaySecurity();
-        services.AddStorage();
+        services.AddStorage(builder.Configuration);
         services.AddStreaming();
         services.AddFlows();
         services.AddRuns();

@@ -6,7 +6,7 @@ namespace Gateway.Storage;
 /// The schema as numbered migrations; <c>PRAGMA user_version</c> records how many have run, so start-up applies
 /// only the new ones. Append a migration, never edit one that has shipped.
 /// </summary>
-internal static class SqliteSchema
+internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
 {
     private static readonly string[] Migrations =
     [
@@ -47,9 +47,11 @@ internal static class SqliteSchema
         """,
     ];
 
-    public static int Version => Migrations.Length;
+    public string Description => $"SQLite '{database.DataSource}'";
 
-    public static async Task MigrateAsync(SqliteDatabase database, CancellationToken cancellationToken)
+    public int Version => Migrations.Length;
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         // SQLite creates a missing file but not a missing folder; a fresh clone or container has neither.
         if (database.DataSource is not (":memory:" or "") && Path.GetDirectoryName(database.DataSource) is { Length: > 0 } directory)
@@ -82,8 +84,10 @@ internal static class SqliteSchema
         }, cancellationToken);
     }
 
-    public static async Task<int> ReadVersionAsync(SqliteConnection connection, CancellationToken cancellationToken) =>
-        Convert.ToInt32(await ScalarAsync(connection, null, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    public Task<int> ReadVersionAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async connection => Convert.ToInt32(await ScalarAsync(connection, null, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture),
+            cancellationToken);
 
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {

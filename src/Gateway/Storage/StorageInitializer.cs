@@ -1,15 +1,25 @@
+using System.Data.Common;
+
 namespace Gateway.Storage;
 
 /// <summary>
 /// Creates or migrates the schema in <see cref="IHostedLifecycleService.StartingAsync"/>, which every hosted
 /// service runs before any of them starts (the web server included): no request ever meets a missing table.
 /// </summary>
-internal sealed partial class StorageInitializer(SqliteDatabase database, ILogger<StorageInitializer> logger) : IHostedLifecycleService
+internal sealed partial class StorageInitializer(IStoreSchema schema, ILogger<StorageInitializer> logger) : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        await SqliteSchema.MigrateAsync(database, cancellationToken);
-        LogReady(logger, database.DataSource, SqliteSchema.Version);
+        try
+        {
+            await schema.MigrateAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is DbException or TimeoutException)
+        {
+            throw new InvalidOperationException($"The store {schema.Description} cannot be reached or migrated: {exception.Message}", exception);
+        }
+
+        LogReady(logger, schema.Description, schema.Version);
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -22,6 +32,6 @@ internal sealed partial class StorageInitializer(SqliteDatabase database, ILogge
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Store ready: SQLite '{DataSource}', schema version {Version}")]
-    private static partial void LogReady(ILogger logger, string dataSource, int version);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Store ready: {Store}, schema version {Version}")]
+    private static partial void LogReady(ILogger logger, string store, int version);
 }

@@ -8,13 +8,17 @@ internal sealed class StorageOptions
 {
     public const string Section = "Gateway:Storage";
     public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
 
-    /// <summary>Only <c>sqlite</c> for now: an embedded file, enough for one replica.</summary>
+    /// <summary><c>sqlite</c>: an embedded file, enough for one replica; <c>postgres</c>: one database that several replicas share.</summary>
     [Required]
-    [AllowedValues(Sqlite, ErrorMessage = "Gateway:Storage:Provider must be 'sqlite'.")]
+    [AllowedValues(Sqlite, Postgres, ErrorMessage = "Gateway:Storage:Provider must be 'sqlite' or 'postgres'.")]
     public string Provider { get; set; } = Sqlite;
 
-    /// <summary>A Microsoft.Data.Sqlite connection string; a relative file is relative to the working directory.</summary>
+    /// <summary>
+    /// For <c>sqlite</c> a Microsoft.Data.Sqlite connection string (a relative file is relative to the working
+    /// directory); for <c>postgres</c> an Npgsql one (<c>Host=...;Database=...;Username=...;Password=...</c>).
+    /// </summary>
     [Required(ErrorMessage = "Gateway:Storage:ConnectionString is required.")]
     public string ConnectionString { get; set; } = "Data Source=gateway.db";
 }

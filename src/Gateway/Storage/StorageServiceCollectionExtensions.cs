@@ -7,18 +7,33 @@ namespace Gateway.Storage;
 internal static class StorageServiceCollectionExtensions
 {
     /// <summary>
-    /// The store behind <see cref="IFlowStore"/> and <see cref="IRunStore"/>: SQLite, the only provider so far.
-    /// Register before anything whose start-up reads the store: the schema is made in the first start-up step.
+    /// The store behind <see cref="IFlowStore"/> and <see cref="IRunStore"/>, chosen by <c>Gateway:Storage:Provider</c>:
+    /// SQLite (the default) or PostgreSQL, which also keeps <see cref="PostgresRateBuckets"/>. Register before anything
+    /// whose start-up reads the store: the schema is made in the first start-up step.
     /// </summary>
-    public static IServiceCollection AddStorage(this IServiceCollection services)
+    public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>()
             .BindConfiguration(StorageOptions.Section)
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-        services.AddSingleton<SqliteDatabase>();
-        services.AddSingleton<IFlowStore, SqliteFlowStore>();
-        services.AddSingleton<IRunStore, SqliteRunStore>();
+        // An unknown provider falls through to SQLite's services here and is refused by validation at start-up.
+        if (configuration[$"{StorageOptions.Section}:Provider"] == StorageOptions.Postgres)
+        {
+            services.AddSingleton<PostgresDatabase>();
+            services.AddSingleton<IStoreSchema, PostgresSchema>();
+            services.AddSingleton<IFlowStore, PostgresFlowStore>();
+            services.AddSingleton<IRunStore, PostgresRunStore>();
+            services.AddSingleton<PostgresRateBuckets>();
+        }
+        else
+        {
+            services.AddSingleton<SqliteDatabase>();
+            services.AddSingleton<IStoreSchema, SqliteSchema>();
+            services.AddSingleton<IFlowStore, SqliteFlowStore>();
+            services.AddSingleton<IRunStore, SqliteRunStore>();
+        }
+
         services.AddHostedService<StorageInitializer>();
         return services;
     }

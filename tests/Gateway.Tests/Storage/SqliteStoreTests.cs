@@ -67,6 +67,6 @@ public sealed class SqliteStoreTests
 
         var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
 
-        Assert.Contains("Gateway:Storage:Provider must be 'sqlite'.", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Storage:Provider must be 'sqlite' or 'postgres'.", exception.Message, StringComparison.Ordinal);
     }
 }

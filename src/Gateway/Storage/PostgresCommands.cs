@@ -1,0 +1,35 @@
+using Npgsql;
+
+namespace Gateway.Storage;
+
+/// <summary>Builds parameterised commands in one line: <c>dataSource.Command(sql, ("id", id))</c>.</summary>
+internal static class PostgresCommands
+{
+    public static NpgsqlCommand Command(this NpgsqlDataSource dataSource, string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        WithParameters(dataSource.CreateCommand(sql), parameters);
+
+    public static NpgsqlCommand Command(
+        this NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        WithParameters(new NpgsqlCommand(sql, connection, transaction), parameters);
+
+    public static NpgsqlBatchCommand BatchCommand(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private static NpgsqlCommand WithParameters(NpgsqlCommand command, ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+}

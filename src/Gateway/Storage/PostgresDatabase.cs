@@ -1,0 +1,46 @@
+using System.Data.Common;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Gateway.Storage;
+
+/// <summary>
+/// The PostgreSQL database that the replicas share: one pooled <see cref="NpgsqlDataSource"/> for the process. A
+/// single statement runs on a pooled connection of its own; PostgreSQL's row locks, not a gate here, order writers.
+/// </summary>
+internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
+{
+    /// <summary>Seconds to wait for a connection when the connection string names no <c>Timeout</c>: an unreachable server fails start-up and <c>/readyz</c> promptly.</summary>
+    public const int DefaultConnectTimeoutSeconds = 5;
+
+    public PostgresDatabase(IOptions<StorageOptions> options)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString);
+            var given = new DbConnectionStringBuilder { ConnectionString = options.Value.ConnectionString };
+            if (!given.ContainsKey("Timeout") && !given.ContainsKey("Connect Timeout"))
+            {
+                builder.Timeout = DefaultConnectTimeoutSeconds;
+            }
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidOperationException(
+                $"Gateway:Storage:ConnectionString is not a valid Npgsql connection string: {exception.Message}", exception);
+        }
+
+        Description = $"{builder.Host}:{builder.Port}/{builder.Database}";
+        DataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    /// <summary>host:port/database, for logs and errors (the connection string itself may hold a password).</summary>
+    public string Description { get; }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    public void Dispose() => DataSource.Dispose();
+
+    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Gateway.Runs;
+using Npgsql;
+
+namespace Gateway.Storage;
+
+/// <summary>
+/// Run records as JSON documents, with the columns that queries filter and sort on beside them; times as unix
+/// milliseconds. Each appended event raises <see cref="PostgresChannels.RunEvents"/> for the replicas following the run.
+/// </summary>
+internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
+{
+    public async Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command(
+            """
+            INSERT INTO runs (run_id, flow_id, status, created_at, record, owner, replica, lease_expires_at)
+            VALUES (@id, @flow, @status, @created, @record, @owner, @replica, @expires);
+            """,
+            ("id", run.RunId), ("flow", run.FlowId), ("status", run.Status), ("owner", owner),
+            ("created", run.CreatedAt.ToUnixTimeMilliseconds()), ("record", Serialize(run)),
+            ("replica", lease.Replica), ("expires", lease.ExpiresAt.ToUnixTimeMilliseconds()));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command(
+            "UPDATE runs SET status = @status, record = @record WHERE run_id = @id;",
+            ("id", run.RunId), ("status", run.Status), ("record", Serialize(run)));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// One batch, so one implicit transaction: PostgreSQL delivers the notification only when the row is committed,
+    /// and a replica woken by it always finds the event in the table.
+    /// </summary>
+    public async Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken)
+    {
+        await using var batch = database.DataSource.CreateBatch();
+        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+            "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
+            ("run", runId), ("id", entry.Id), ("name", entry.Name), ("data", entry.Data)));
+        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+            $"SELECT pg_notify('{PostgresChannels.RunEvents}', @run || ':' || @id::text);", ("run", runId), ("id", entry.Id)));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command("SELECT record FROM runs WHERE run_id = @id;", ("id", runId));
+        return await command.ExecuteScalarAsync(cancellationToken) is string record ? Deserialize(record) : null;
+    }
+
+    public async Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command("SELECT owner FROM runs WHERE run_id = @id;", ("id", runId));
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(
+            """
+            SELECT record FROM runs
+            WHERE (@flow::text IS NULL OR flow_id = @flow) AND (@owner::text IS NULL OR owner = @owner)
+            ORDER BY created_at DESC, seq DESC LIMIT @limit;
+            """,
+            reader => Deserialize(reader.GetString(0)), cancellationToken, ("flow", flowId), ("owner", owner), ("limit", limit));
+
+    public Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken) =>
+        ReadAsync(
+            """
+            SELECT record, owner FROM runs
+            WHERE created_at >= @from AND created_at < @to AND (@owner::text IS NULL OR owner = @owner)
+            ORDER BY created_at, seq;
+            """,
+            reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken,
+            ("from", from.ToUnixTimeMilliseconds()), ("to", to.ToUnixTimeMilliseconds()), ("owner", owner));
+
+    public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
+        ReadAsync(
+            "SELECT record FROM runs WHERE status = @status ORDER BY created_at, seq;",
+            reader => Deserialize(reader.GetString(0)), cancellationToken, ("status", status));
+
+    public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken) =>
+        ReadAsync(
+            "SELECT id, name, data FROM run_events WHERE run_id = @run AND id > @after ORDER BY id;",
+            reader => new RunEventEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)), cancellationToken,
+            ("run", runId), ("after", afterId));
+
+    public async Task<IReadOnlyList<string>> RenewLeasesAsync(string replica, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var renewed = await ReadAsync(
+            """
+            UPDATE runs SET lease_expires_at = @expires WHERE replica = @replica AND status = 'running'
+            RETURNING run_id, cancel_requested;
+            """,
+            reader => (RunId: reader.GetString(0), CancelRequested: reader.GetBoolean(1)), cancellationToken,
+            ("replica", replica), ("expires", expiresAt.ToUnixTimeMilliseconds()));
+        return [.. renewed.Where(run => run.CancelRequested).Select(run => run.RunId)];
+    }
+
+    public async Task<bool> RequestCancelAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command(
+            "UPDATE runs SET cancel_requested = true WHERE run_id = @id AND status = 'running';", ("id", runId));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Rows another claimer has locked are skipped, and a row it has just claimed no longer matches when re-read under
+    /// the lock (its lease is new): however many replicas claim at once, each lapsed run goes to one of them.
+    /// </summary>
+    public Task<IReadOnlyList<RunRecord>> ClaimLapsedAsync(RunLease claimant, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReadAsync(
+            """
+            WITH lapsed AS (
+                SELECT run_id FROM runs
+                WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < @now)
+                FOR UPDATE SKIP LOCKED)
+            UPDATE runs SET replica = @replica, lease_expires_at = @expires
+            FROM lapsed WHERE runs.run_id = lapsed.run_id
+            RETURNING runs.record;
+            """,
+            reader => Deserialize(reader.GetString(0)), cancellationToken,
+            ("replica", claimant.Replica), ("expires", claimant.ExpiresAt.ToUnixTimeMilliseconds()), ("now", now.ToUnixTimeMilliseconds()));
+
+    private async Task<IReadOnlyList<T>> ReadAsync<T>(
+        string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = database.DataSource.Command(sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    private static string Serialize(RunRecord run) => JsonSerializer.Serialize(run, RunsJsonContext.Default.RunRecord);
+
+    private static RunRecord Deserialize(string record) =>
+        JsonSerializer.Deserialize(record, RunsJsonContext.Default.RunRecord) ?? throw new InvalidDataException("A stored run record is empty.");
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Gateway.Runs;
+using Gateway.Storage;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+
+namespace Gateway.Tests.Storage;
+
+/// <summary>What only the PostgreSQL store does: migrations that replicas race on, notifications, and the gateway on it.</summary>
+public sealed class PostgresStoreTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task SixReplicasMigratingAFreshDatabaseAtOnce_AllSucceed_WithOneSetOfTables()
+    {
+        var connectionString = await PostgresServer.CreateDatabaseAsync();
+        var databases = Enumerable.Range(0, 6).Select(_ => PostgresStoreContractTests.Open(connectionString)).ToArray();
+        try
+        {
+            await Task.WhenAll(databases.Select(database => Task.Run(() => new PostgresSchema(database).MigrateAsync(None))));
+
+            var schema = new PostgresSchema(databases[0]);
+            Assert.Equal(schema.Version, await schema.ReadVersionAsync(None));
+            Assert.Equal(
+                Enumerable.Range(1, schema.Version),
+                await QueryAsync(databases[0], "SELECT version FROM schema_version ORDER BY version;", reader => reader.GetInt32(0)));
+            Assert.Equal(
+                ["flows", "rate_buckets", "run_events", "runs", "schema_version"],
+                await QueryAsync(databases[0], "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1;", reader => reader.GetString(0)));
+        }
+        finally
+        {
+            foreach (var database in databases)
+            {
+                await database.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ADatabaseNewerThanTheBuild_IsRefused()
+    {
+        await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
+        await QueryAsync(database, "INSERT INTO schema_version (version) VALUES (99) RETURNING version;", reader => reader.GetInt32(0));
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => new PostgresSchema(database).MigrateAsync(None));
+
+        Assert.Contains("has schema version 99, newer than this gateway's", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AppendEvent_NotifiesRunIdAndEventId_OnlyOnceCommitted()
+    {
+        await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
+        var store = new PostgresRunStore(database);
+        await using var listener = await database.DataSource.OpenConnectionAsync();
+        var notifications = new List<(string Channel, string Payload)>();
+        listener.Notification += (_, notification) => notifications.Add((notification.Channel, notification.Payload));
+        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresChannels.RunEvents};", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        await store.AppendEventAsync("run-1", new RunEventEntry(1, "run.started", "{}"), None);
+        await Assert.ThrowsAsync<PostgresException>(() => store.AppendEventAsync("run-1", new RunEventEntry(1, "token", "{}"), None));
+        await store.AppendEventAsync("run-1", new RunEventEntry(2, "token", "{}"), None);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (notifications.Count < 2)
+        {
+            await listener.WaitAsync(timeout.Token);
+        }
+
+        // The rejected duplicate raised nothing: its notification went with its rolled-back transaction.
+        Assert.Equal([(PostgresChannels.RunEvents, "run-1:1"), (PostgresChannels.RunEvents, "run-1:2")], notifications);
+        Assert.Equal("gateway_run_events", PostgresChannels.RunEvents);
+    }
+
+    [Fact]
+    public async Task Gateway_OnPostgres_RunsAFlow_KeepsItsRunAndEvents_AndIsReady()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Storage:Provider"] = StorageOptions.Postgres;
+        settings[GatewayHost.StorageKey] = await PostgresServer.CreateDatabaseAsync();
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        using var saved = await gateway.Client.PostAsync(
+            "/api/flows", Json.Body("""{"id":"hello","nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"echo","prompt":"in"},{"id":"out","type":"output","from":["say"]}]}"""));
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        using var ran = await gateway.Client.PostAsync("/api/flows/hello/run", Json.Body("""{"input":"one two three"}"""));
+        var record = await Json.ReadAsync(ran);
+        Assert.Equal("completed", record["status"]!.GetValue<string>());
+        var runId = record["runId"]!.GetValue<string>();
+
+        using var read = await gateway.Client.GetAsync($"/api/runs/{runId}");
+        Assert.Equal("one two three", (await Json.ReadAsync(read))["outputs"]!["say"]!.GetValue<string>());
+        Assert.IsType<PostgresRunStore>(gateway.Services.GetRequiredService<IRunStore>());
+        Assert.NotNull(gateway.Services.GetService<PostgresRateBuckets>());
+        var events = await gateway.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, None);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(entry => entry.Id));
+        Assert.Equal(["run.started", "run.completed"], [events[0].Name, events[^1].Name]);
+        using var listed = await gateway.Client.GetAsync("/api/runs?flowId=hello");
+        Assert.Single((await Json.ReadAsync(listed)).AsArray());
+        using var ready = await gateway.Client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AMalformedConnectionString_StopsStartUpNamingTheKey()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Storage:Provider"] = StorageOptions.Postgres;
+        settings[GatewayHost.StorageKey] = "Host=127.0.0.1;Colour=blue";
+
+        var exception = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains("Gateway:Storage:ConnectionString is not a valid Npgsql connection string", Flatten(exception), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AServerThatNeverAnswers_FailsStartUpWithinTheConnectTimeout()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Storage:Provider"] = StorageOptions.Postgres;
+        settings[GatewayHost.StorageKey] = $"Host=127.0.0.1;Port={((IPEndPoint)silent.LocalEndpoint).Port};Database=gateway;Username=gateway";
+        var clock = Stopwatch.StartNew();
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(PostgresDatabase.DefaultConnectTimeoutSeconds + 10));
+        Assert.StartsWith($"The store PostgreSQL '127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/gateway' cannot be reached", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadyCheck_OnAnUnreachableServer_IsUnhealthy()
+    {
+        var port = FreePort.Next();
+        await using var database = PostgresStoreContractTests.Open($"Host=127.0.0.1;Port={port};Database=gateway;Username=gateway;Timeout=2");
+
+        var result = await new StorageHealthCheck(new PostgresSchema(database)).CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.Equal("The store cannot be reached.", result.Description);
+    }
+
+    private static string Flatten(Exception exception) =>
+        exception is AggregateException aggregate ? string.Join(" | ", aggregate.InnerExceptions.Select(Flatten)) : exception.ToString();
+
+    private static async Task<List<T>> QueryAsync<T>(PostgresDatabase database, string sql, Func<NpgsqlDataReader, T> read)
+    {
+        await using var command = database.DataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<T>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+}

@@ -1,0 +1,245 @@
+using System.Data.Common;
+using Gateway.Flows;
+using Gateway.Runs;
+
+namespace Gateway.Tests.Storage;
+
+/// <summary>
+/// What every store keeps to, run on each provider by a subclass that hands each test a freshly migrated, empty
+/// database: flows, run records, event logs and run leases.
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private IFlowStore? _flows;
+    private IRunStore? _runs;
+
+    private IFlowStore Flows => _flows!;
+
+    private IRunStore Runs => _runs!;
+
+    public async Task InitializeAsync() => (_flows, _runs) = await OpenAsync();
+
+    public abstract Task DisposeAsync();
+
+    /// <summary>The stores over a new, migrated database of this provider.</summary>
+    private protected abstract Task<(IFlowStore Flows, IRunStore Runs)> OpenAsync();
+
+    /// <summary>Removes a run's lease behind the store's back, as a run stored before leases existed has none.</summary>
+    private protected abstract Task ClearLeaseAsync(string runId);
+
+    [Fact]
+    public async Task Flows_CreateReadReplaceListAndDelete()
+    {
+        Assert.True(await Flows.TryCreateAsync(Flow("b", "first"), None));
+        Assert.False(await Flows.TryCreateAsync(Flow("b", "again"), None));
+        Assert.True(await Flows.TryCreateAsync(Flow("a", "other"), None));
+        Assert.True(await Flows.TryCreateAsync(Flow("B", "upper"), None));
+
+        Assert.Equal("first", (await Flows.GetAsync("b", None))!.Name);
+        Assert.True(await Flows.TryReplaceAsync(Flow("b", "second"), None));
+        Assert.Equal("second", (await Flows.GetAsync("b", None))!.Name);
+        Assert.False(await Flows.TryReplaceAsync(Flow("missing", "x"), None));
+        Assert.Null(await Flows.GetAsync("missing", None));
+        Assert.Equal(["B", "a", "b"], (await Flows.ListAsync(None)).Select(flow => flow.Id));
+
+        Assert.True(await Flows.DeleteAsync("b", None));
+        Assert.False(await Flows.DeleteAsync("b", None));
+        Assert.Null(await Flows.GetAsync("b", None));
+        Assert.Equal(["B", "a"], (await Flows.ListAsync(None)).Select(flow => flow.Id));
+    }
+
+    [Fact]
+    public async Task Runs_CreateGetOwnerAndSave()
+    {
+        var run = Run("r1", "f", T0);
+        await Runs.CreateAsync(run, "alice", Lease("A", T0.AddMinutes(1)), None);
+
+        var stored = await Runs.GetAsync("r1", None);
+        Assert.Equal(run.RunId, stored!.RunId);
+        Assert.Equal(run.FlowId, stored.FlowId);
+        Assert.Equal(run.CreatedAt, stored.CreatedAt);
+        Assert.Equal(RunStatus.Running, stored.Status);
+        Assert.Equal("alice", await Runs.GetOwnerAsync("r1", None));
+        Assert.Null(await Runs.GetOwnerAsync("missing", None));
+        Assert.Null(await Runs.GetAsync("missing", None));
+
+        await Runs.SaveAsync(run with { Status = RunStatus.Completed, Outputs = new Dictionary<string, string> { ["out"] = "done" } }, None);
+
+        stored = await Runs.GetAsync("r1", None);
+        Assert.Equal(RunStatus.Completed, stored!.Status);
+        Assert.Equal("done", stored.Outputs["out"]);
+        Assert.Empty(await Runs.ListByStatusAsync(RunStatus.Running, None));
+    }
+
+    [Fact]
+    public async Task List_NewestFirst_ByFlowAndOwner_UpToTheLimit()
+    {
+        await Runs.CreateAsync(Run("old", "f", T0), "alice", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("mid", "g", T0.AddSeconds(1)), "bob", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("new", "f", T0.AddSeconds(2)), "bob", Lease("A", T0), None);
+        // Same millisecond as "new": the later insert counts as newer.
+        await Runs.CreateAsync(Run("newest", "f", T0.AddSeconds(2)), "alice", Lease("A", T0), None);
+
+        Assert.Equal(["newest", "new", "mid", "old"], await ListIdsAsync(null, null, 10));
+        Assert.Equal(["newest", "new"], await ListIdsAsync(null, null, 2));
+        Assert.Equal(["newest", "new", "old"], await ListIdsAsync("f", null, 10));
+        Assert.Equal(["new", "mid"], await ListIdsAsync(null, "bob", 10));
+        Assert.Equal(["newest", "old"], await ListIdsAsync("f", "alice", 10));
+        Assert.Empty(await ListIdsAsync("none", null, 10));
+    }
+
+    [Fact]
+    public async Task ListCreatedBetween_IsHalfOpen_OldestFirst_WithOwners()
+    {
+        await Runs.CreateAsync(Run("before", "f", T0.AddSeconds(-1)), "alice", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("first", "f", T0), "alice", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("second", "f", T0.AddMinutes(1)), "bob", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("at-end", "f", T0.AddHours(1)), "bob", Lease("A", T0), None);
+
+        var all = await Runs.ListCreatedBetweenAsync(T0, T0.AddHours(1), null, None);
+        Assert.Equal([("first", "alice"), ("second", "bob")], all.Select(entry => (entry.Run.RunId, entry.Owner)));
+
+        var bobs = await Runs.ListCreatedBetweenAsync(T0, T0.AddHours(2), "bob", None);
+        Assert.Equal(["second", "at-end"], bobs.Select(entry => entry.Run.RunId));
+    }
+
+    [Fact]
+    public async Task ListByStatus_OldestFirst()
+    {
+        await Runs.CreateAsync(Run("later", "f", T0.AddSeconds(5)), "alice", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("earlier", "f", T0), "alice", Lease("A", T0), None);
+        var done = Run("done", "f", T0.AddSeconds(1));
+        await Runs.CreateAsync(done, "alice", Lease("A", T0), None);
+        await Runs.SaveAsync(done with { Status = RunStatus.Failed }, None);
+
+        Assert.Equal(["earlier", "later"], (await Runs.ListByStatusAsync(RunStatus.Running, None)).Select(run => run.RunId));
+        Assert.Equal(["done"], (await Runs.ListByStatusAsync(RunStatus.Failed, None)).Select(run => run.RunId));
+        Assert.Empty(await Runs.ListByStatusAsync(RunStatus.Cancelled, None));
+    }
+
+    [Fact]
+    public async Task Events_ReadBackInOrderAfterAnId_AndADuplicateIdIsRejected()
+    {
+        await Runs.CreateAsync(Run("r1", "f", T0), "alice", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("r2", "f", T0), "alice", Lease("A", T0), None);
+        foreach (var id in new long[] { 2, 1, 3 })
+        {
+            await Runs.AppendEventAsync("r1", new RunEventEntry(id, "token", $$"""{"text":"{{id}}"}"""), None);
+        }
+
+        await Runs.AppendEventAsync("r2", new RunEventEntry(1, "run.started", "{}"), None);
+
+        Assert.Equal([1L, 2L, 3L], (await Runs.GetEventsAsync("r1", 0, None)).Select(entry => entry.Id));
+        Assert.Equal([new RunEventEntry(3, "token", """{"text":"3"}""")], await Runs.GetEventsAsync("r1", 2, None));
+        Assert.Empty(await Runs.GetEventsAsync("r1", 3, None));
+        Assert.Empty(await Runs.GetEventsAsync("missing", 0, None));
+
+        await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventAsync("r1", new RunEventEntry(2, "token", "{}"), None));
+        Assert.Equal("""{"text":"2"}""", (await Runs.GetEventsAsync("r1", 1, None))[0].Data);
+    }
+
+    [Fact]
+    public async Task RenewLeases_ExtendsOnlyThisReplicasRunningRuns_AndReportsCancelRequests()
+    {
+        await Runs.CreateAsync(Run("a1", "f", T0), "alice", Lease("A", T0.AddSeconds(10)), None);
+        await Runs.CreateAsync(Run("a2", "f", T0), "alice", Lease("A", T0.AddSeconds(10)), None);
+        var finished = Run("a3", "f", T0);
+        await Runs.CreateAsync(finished, "alice", Lease("A", T0.AddSeconds(10)), None);
+        await Runs.SaveAsync(finished with { Status = RunStatus.Completed }, None);
+        await Runs.CreateAsync(Run("b1", "f", T0), "alice", Lease("B", T0.AddSeconds(10)), None);
+        Assert.True(await Runs.RequestCancelAsync("a2", None));
+        Assert.True(await Runs.RequestCancelAsync("b1", None));
+
+        Assert.Equal(["a2"], await Runs.RenewLeasesAsync("A", T0.AddMinutes(5), None));
+
+        // At T0 + 1 min only B's lease has lapsed: A's running runs were renewed, its finished one is not running.
+        var claimed = await Runs.ClaimLapsedAsync(Lease("C", T0.AddMinutes(2)), T0.AddMinutes(1), None);
+        Assert.Equal(["b1"], claimed.Select(run => run.RunId));
+        Assert.Empty(await Runs.RenewLeasesAsync("B", T0.AddMinutes(5), None));
+        Assert.Equal(["b1"], await Runs.RenewLeasesAsync("C", T0.AddMinutes(5), None));
+    }
+
+    [Fact]
+    public async Task RequestCancel_OnlyForARunningRun()
+    {
+        await Runs.CreateAsync(Run("running", "f", T0), "alice", Lease("A", T0), None);
+        var finished = Run("finished", "f", T0);
+        await Runs.CreateAsync(finished, "alice", Lease("A", T0), None);
+        await Runs.SaveAsync(finished with { Status = RunStatus.Cancelled }, None);
+
+        Assert.True(await Runs.RequestCancelAsync("running", None));
+        Assert.False(await Runs.RequestCancelAsync("finished", None));
+        Assert.False(await Runs.RequestCancelAsync("missing", None));
+    }
+
+    [Fact]
+    public async Task ClaimLapsed_TakesOnlyRunningRunsWhoseLeaseLapsedOrIsMissing_Once()
+    {
+        await Runs.CreateAsync(Run("lapsed", "f", T0), "alice", Lease("A", T0.AddSeconds(5)), None);
+        await Runs.CreateAsync(Run("live", "f", T0), "alice", Lease("A", T0.AddSeconds(30)), None);
+        await Runs.CreateAsync(Run("no-lease", "f", T0), "alice", Lease("A", T0.AddSeconds(30)), None);
+        await ClearLeaseAsync("no-lease");
+        var ended = Run("ended", "f", T0);
+        await Runs.CreateAsync(ended, "alice", Lease("A", T0), None);
+        await Runs.SaveAsync(ended with { Status = RunStatus.Completed }, None);
+
+        var claimed = await Runs.ClaimLapsedAsync(Lease("B", T0.AddSeconds(40)), T0.AddSeconds(10), None);
+
+        Assert.Equal(["lapsed", "no-lease"], claimed.Select(run => run.RunId).Order(StringComparer.Ordinal));
+        Assert.Empty(await Runs.ClaimLapsedAsync(Lease("C", T0.AddSeconds(40)), T0.AddSeconds(10), None));
+        Assert.Equal(["live"], (await Runs.ClaimLapsedAsync(Lease("C", T0.AddSeconds(90)), T0.AddSeconds(35), None)).Select(run => run.RunId));
+    }
+
+    [Fact]
+    public async Task ClaimLapsed_ByManyReplicasAtOnce_HandsEachRunToExactlyOne()
+    {
+        var ids = Enumerable.Range(0, 50).Select(i => $"run-{i:D2}").ToArray();
+        foreach (var id in ids)
+        {
+            await Runs.CreateAsync(Run(id, "f", T0), "alice", Lease("dead", T0.AddSeconds(1)), None);
+        }
+
+        using var start = new Barrier(8);
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(replica => Task.Run(async () =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(30));
+            var claimed = new List<string>();
+            // Several rounds each, so claimers overlap however the threads are scheduled.
+            for (var round = 0; round < 5; round++)
+            {
+                var runs = await Runs.ClaimLapsedAsync(Lease($"r{replica}", T0.AddMinutes(10)), T0.AddMinutes(1), None);
+                claimed.AddRange(runs.Select(run => run.RunId));
+            }
+
+            return claimed;
+        })));
+
+        Assert.Equal(ids, claims.SelectMany(claimed => claimed).Order(StringComparer.Ordinal));
+    }
+
+    private async Task<string[]> ListIdsAsync(string? flowId, string? owner, int limit) =>
+        [.. (await Runs.ListAsync(flowId, owner, limit, None)).Select(run => run.RunId)];
+
+    private static RunLease Lease(string replica, DateTimeOffset expiresAt) => new(replica, expiresAt);
+
+    private static Flow Flow(string id, string name) => new()
+    {
+        Id = id,
+        Name = name,
+        Nodes = [new FlowNode { Id = "in", Type = "input" }],
+    };
+
+    private static RunRecord Run(string id, string flowId, DateTimeOffset createdAt) => new()
+    {
+        RunId = id,
+        FlowId = flowId,
+        Status = RunStatus.Running,
+        CreatedAt = createdAt,
+        Outputs = new Dictionary<string, string>(),
+        Nodes = new Dictionary<string, NodeRecord>(),
+        Usage = TokenUsage.Zero,
+    };
+}
