@@ -23,8 +23,9 @@ internal static class GatewayHostingExtensions
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         services.AddProviders(builder.Configuration);
         services.AddGatewayOpenApi();
-        services.AddGatewaySecurity();
+        // The store first: with PostgreSQL it provides the rate buckets that security would otherwise keep in memory.
         services.AddStorage(builder.Configuration);
+        services.AddGatewaySecurity();
         services.AddStreaming();
         services.AddFlows();
         services.AddRuns();

@@ -9,7 +9,8 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// <summary>
 /// Runs a <see cref="FlowRun"/> and keeps its log: every event gets the next id (1, 2, 3, ... with no gaps) and is
 /// stored before anyone sees it, so what a client was sent can always be replayed from the store. The record is
-/// saved when the run is registered, whenever a node ends, and at the end.
+/// saved when the run is registered, whenever a node starts or ends (so a run cut off with its replica shows which
+/// nodes were under way), and at the end.
 /// </summary>
 internal sealed class RunCoordinator(IRunStore store, Replica replica, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
@@ -34,7 +35,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, GatewayMe
             await store.AppendEventAsync(run.RunId, entry, CancellationToken.None);
             switch (runEvent)
             {
-                case NodeCompletedEvent or NodeFailedEvent:
+                case NodeStartedEvent or NodeCompletedEvent or NodeFailedEvent:
                     await store.SaveAsync(run.Snapshot(), CancellationToken.None);
                     break;
                 case RunFinishedEvent finished:

@@ -7,8 +7,10 @@ namespace Gateway.Runs;
 /// of a lease it renews the leases of its running runs (and cancels those a cancel was recorded for through
 /// another replica), then claims the running runs whose lease lapsed — their replica died — and ends each as
 /// <c>interrupted</c>, with the terminal event its log never got, so no replay of it ends silently.
-/// At start-up, before requests are served, the same claim runs once; a store no other replica shares (SQLite) has
-/// no live replica but this one, so there every run still marked running was cut off with the previous process.
+/// At start-up, before requests are served, the same claim runs once. A store no other replica shares (SQLite) has
+/// no live replica but this one, so there every run still marked running was cut off with the previous process; on
+/// a shared store, a replica with a configured id gives up what it held in its previous life first, so its own
+/// cut-off runs end at once rather than when their leases lapse.
 /// </summary>
 internal sealed class RunLeases(
     IRunStore store, Replica replica, LiveRuns liveRuns, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunLeases> logger)
@@ -16,6 +18,11 @@ internal sealed class RunLeases(
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
+        if (store.IsShared && replica.IsNamed)
+        {
+            await store.RenewLeasesAsync(replica.Id, DateTimeOffset.UnixEpoch, cancellationToken);
+        }
+
         var now = store.IsShared ? timeProvider.GetUtcNow() : DateTimeOffset.MaxValue;
         await InterruptLapsedAsync(now, cancellationToken);
     }
@@ -28,7 +35,11 @@ internal sealed class RunLeases(
             try
             {
                 await RenewAsync(stoppingToken);
-                await InterruptLapsedAsync(timeProvider.GetUtcNow(), stoppingToken);
+                // Alone on its store, this replica's own runs are the only ones there are: none can lapse but by a stall here.
+                if (store.IsShared)
+                {
+                    await InterruptLapsedAsync(timeProvider.GetUtcNow(), stoppingToken);
+                }
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {

@@ -10,6 +10,8 @@ namespace Gateway.Storage;
 /// </summary>
 internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
 {
+    public bool IsShared => true;
+
     public async Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command(

@@ -1,5 +1,6 @@
 using Gateway.Flows;
 using Gateway.Runs;
+using Gateway.Security;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Storage;
@@ -25,6 +26,11 @@ internal static class StorageServiceCollectionExtensions
             services.AddSingleton<IFlowStore, PostgresFlowStore>();
             services.AddSingleton<IRunStore, PostgresRunStore>();
             services.AddSingleton<PostgresRateBuckets>();
+            // Every replica draws on the same rate buckets and hears about the others' runs.
+            services.AddSingleton<IRateBuckets>(provider => provider.GetRequiredService<PostgresRateBuckets>());
+            services.AddSingleton<PostgresRunSignals>();
+            services.AddSingleton<IRunSignals>(provider => provider.GetRequiredService<PostgresRunSignals>());
+            services.AddHostedService(provider => provider.GetRequiredService<PostgresRunSignals>());
         }
         else
         {

@@ -30,6 +30,18 @@ public sealed class NginxProxy : IAsyncDisposable
         return Replace(Replace(config, "server 127.0.0.1:8080", $"server {gateway.Host}:{gateway.Port}"), "listen 80;", $"listen 127.0.0.1:{port};");
     }
 
+    /// <summary>deploy/replicas/nginx.conf as shipped, with only its listen address and its replicas' addresses replaced.</summary>
+    public static string ReplicasConfig(IReadOnlyList<Uri> replicas, int port)
+    {
+        var config = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "deploy", "replicas", "nginx.conf"));
+        for (var i = 0; i < replicas.Count; i++)
+        {
+            config = Replace(config, $"server gateway-{i + 1}:8080", $"server {replicas[i].Host}:{replicas[i].Port}");
+        }
+
+        return Replace(config, "listen 80;", $"listen 127.0.0.1:{port};");
+    }
+
     /// <summary>What many people write first: a bare proxy_pass, with nginx's response buffering left on.</summary>
     public static string OrdinaryConfig(Uri gateway, int port) => $$"""
         worker_processes 1;
@@ -99,7 +111,7 @@ public sealed class NginxProxy : IAsyncDisposable
     private static string Replace(string text, string from, string to) =>
         text.Contains(from, StringComparison.Ordinal)
             ? text.Replace(from, to, StringComparison.Ordinal)
-            : throw new InvalidOperationException($"deploy/nginx.conf no longer contains '{from}'; update the test harness with it.");
+            : throw new InvalidOperationException($"The nginx config under deploy/ no longer contains '{from}'; update the test harness with it.");
 
     public async ValueTask DisposeAsync()
     {
