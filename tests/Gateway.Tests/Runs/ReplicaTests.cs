@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Gateway.Tests.Runs;
 
@@ -12,7 +13,7 @@ namespace Gateway.Tests.Runs;
 /// resumed and cancelled through B, survives A's client leaving while B's watches it, and becomes interrupted when A
 /// is killed; a key's request limit holds across both. The upstream is a fake OpenAI server in this process.
 /// </summary>
-public sealed class ReplicaTests : IAsyncLifetime
+public sealed class ReplicaTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const double LeaseSeconds = 2;
     private const string LimitedKey = "gw-test-replica-limited-3e77";
@@ -119,6 +120,7 @@ public sealed class ReplicaTests : IAsyncLifetime
         await _a.KillAsync();
         await reading.WaitAsync(TimeSpan.FromSeconds(30));
         var noticedAfter = killedAt.Elapsed;
+        output.WriteLine($"B's watcher got run.failed (interrupted) {noticedAfter.TotalSeconds:F2} s after A was killed (lease {LeaseSeconds} s)");
 
         // The lease lapses at most LeaseSeconds after the kill; B's next check comes within a third of that.
         Assert.True(noticedAfter < TimeSpan.FromSeconds((LeaseSeconds * 4 / 3) + 3), $"interrupted after {noticedAfter}");
