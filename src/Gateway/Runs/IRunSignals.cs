@@ -2,8 +2,10 @@ namespace Gateway.Runs;
 
 /// <summary>
 /// What replicas sharing a store tell each other about runs, beside what the store holds: that a run has new events,
-/// that a run should be cancelled now, that a run is watched from elsewhere. Signals only hurry things along: a lost
-/// one delays, never loses, an event (followers also poll the store) or a cancel (also recorded in the store).
+/// that a run should be cancelled now, that a run is watched from elsewhere. The first two only hurry things along: a
+/// lost one delays, never loses, an event (followers also poll the store) or a cancel (also recorded in the store).
+/// "Watched" has no such fallback: while signals are lost, a run whose only watchers are on other replicas is
+/// cancelled when its disconnect grace runs out, as if nobody watched it (background runs are never cancelled so).
 /// </summary>
 internal interface IRunSignals
 {

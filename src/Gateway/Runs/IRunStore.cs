@@ -15,7 +15,10 @@ internal interface IRunStore
     /// <summary>The name of the API key that started the run; null for an unknown run.</summary>
     Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>Replaces the stored record of <paramref name="run"/>'s id.</summary>
+    /// <summary>
+    /// Replaces the stored record of <paramref name="run"/>'s id, while the stored one is running: a run that has
+    /// ended (ended by another replica, say, when this one stalled past its lease) stays as it ended.
+    /// </summary>
     Task SaveAsync(RunRecord run, CancellationToken cancellationToken);
 
     /// <summary>Adds an event to a run's log; ids are unique per run.</summary>
@@ -36,9 +39,17 @@ internal interface IRunStore
     /// <summary>A run's logged events with ids above <paramref name="afterId"/>, in order: what a replay sends.</summary>
     Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken);
 
-    /// <summary>Extends to <paramref name="expiresAt"/> the lease of every running run that <paramref name="replica"/> holds.</summary>
+    /// <summary>Sets to <paramref name="expiresAt"/> the lease of the running runs that <paramref name="replica"/> holds.</summary>
+    /// <param name="replica">The replica.</param>
+    /// <param name="runIds">
+    /// Only these: the runs the replica still executes, so that one whose task died without ending it lapses and is
+    /// ended by whoever claims it. Null: every run it holds.
+    /// </param>
+    /// <param name="expiresAt">The new expiry; one in the past gives the runs up.</param>
+    /// <param name="cancellationToken">The caller's.</param>
     /// <returns>The ids of those runs that a cancel was requested for (<see cref="RequestCancelAsync"/>).</returns>
-    Task<IReadOnlyList<string>> RenewLeasesAsync(string replica, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+    Task<IReadOnlyList<string>> RenewLeasesAsync(
+        string replica, IReadOnlyCollection<string>? runIds, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 
     /// <summary>Records that the run should be cancelled, for the replica that executes it to find on its next renewal.</summary>
     /// <returns>False when no running run has that id.</returns>

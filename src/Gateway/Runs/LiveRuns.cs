@@ -74,6 +74,9 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
     public bool TryGet(string runId, out RunLog log) => _logs.TryGetValue(runId, out log!);
 
+    /// <summary>The ids of the runs whose tasks are executing here now.</summary>
+    public IReadOnlyCollection<string> ExecutingIds => [.. _running.Keys];
+
     /// <summary>
     /// A watcher of the events after <paramref name="afterId"/>: of the live log while the run executes here; of the
     /// _store, followed live, while it executes on another replica; of the stored log once it has ended. Null when
@@ -119,7 +122,16 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             return false;
         }
 
-        await _signals.SendCancelAsync(runId, cancellationToken);
+        try
+        {
+            await _signals.SendCancelAsync(runId, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The request is in the store: the executing replica finds it at its next lease renewal.
+            RunsLog.CancelSignalFailed(_logger, exception, runId);
+        }
+
         return true;
     }
 

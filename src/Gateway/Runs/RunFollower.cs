@@ -16,6 +16,9 @@ internal sealed class RunFollower : IDisposable
     private readonly TimeSpan _poll;
     private readonly TimeSpan _announceEvery;
     private readonly TimeProvider _timeProvider;
+    /// <summary>How long the store may fail before a follower gives up and ends its watcher's stream (its client resumes).</summary>
+    private static readonly TimeSpan MaxOutage = TimeSpan.FromSeconds(30);
+
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly RunLog _log;
     private long _lastId;
@@ -52,6 +55,7 @@ internal sealed class RunFollower : IDisposable
         var stopped = _log.Cancellation;
         var subscription = _signals.SubscribeToEvents(_runId, Wake);
         var nextAnnouncement = 0L;
+        long? failingSince = null;
         try
         {
             var signalled = true;
@@ -59,13 +63,31 @@ internal sealed class RunFollower : IDisposable
             {
                 if (_announceEvery > TimeSpan.Zero && _timeProvider.GetTimestamp() >= nextAnnouncement)
                 {
-                    await _signals.SendWatchedAsync(_runId, stopped);
+                    await AnnounceAsync(stopped);
                     nextAnnouncement = _timeProvider.GetTimestamp() + (long)(_announceEvery.TotalSeconds * _timeProvider.TimestampFrequency);
                 }
 
-                if (await CatchUpAsync(stopped) || (!signalled && await HasEndedAsync(stopped)))
+                try
                 {
-                    return;
+                    if (await CatchUpAsync(stopped) || (!signalled && await HasEndedAsync(stopped)))
+                    {
+                        return;
+                    }
+
+                    failingSince = null;
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !stopped.IsCancellationRequested)
+                {
+                    // A store hiccup (a failover, an exhausted pool) must not cut the watcher's stream: read again at
+                    // the next poll, and give up only when the store has been unreachable for long.
+                    failingSince ??= _timeProvider.GetTimestamp();
+                    if (_timeProvider.GetElapsedTime(failingSince.Value) > MaxOutage)
+                    {
+                        RunsLog.FollowFailed(_logger, exception, _runId);
+                        return;
+                    }
+
+                    RunsLog.FollowRetrying(_logger, exception, _runId);
                 }
 
                 var wait = _announceEvery > TimeSpan.Zero && _announceEvery < _poll ? _announceEvery : _poll;
@@ -76,17 +98,24 @@ internal sealed class RunFollower : IDisposable
         {
             // The watcher left.
         }
-        catch (Exception exception)
-        {
-            // The watcher's stream ends without a terminal event; its client resumes from the last id it got.
-            RunsLog.FollowFailed(_logger, exception, _runId);
-        }
         finally
         {
             subscription.Dispose();
             _log.End(finished: null);
-            _log.Dispose();
             Dispose();
+        }
+    }
+
+    /// <summary>A lost announcement costs nothing while the next comes within the grace; it never ends the stream.</summary>
+    private async Task AnnounceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _signals.SendWatchedAsync(_runId, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            RunsLog.AnnounceFailed(_logger, exception, _runId);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Gateway.Telemetry;
 
 namespace Gateway.Runs;
@@ -16,11 +17,13 @@ internal sealed class RunLeases(
     IRunStore store, Replica replica, LiveRuns liveRuns, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunLeases> logger)
     : BackgroundService, IHostedLifecycleService
 {
+    private const int MaxEndAttempts = 5;
+
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         if (store.IsShared && replica.IsNamed)
         {
-            await store.RenewLeasesAsync(replica.Id, DateTimeOffset.UnixEpoch, cancellationToken);
+            await store.RenewLeasesAsync(replica.Id, runIds: null, DateTimeOffset.UnixEpoch, cancellationToken);
         }
 
         var now = store.IsShared ? timeProvider.GetUtcNow() : DateTimeOffset.MaxValue;
@@ -51,7 +54,14 @@ internal sealed class RunLeases(
 
     private async Task RenewAsync(CancellationToken cancellationToken)
     {
-        foreach (var runId in await store.RenewLeasesAsync(replica.Id, replica.NewLease().ExpiresAt, cancellationToken))
+        // Only the runs this process still executes: one whose task died without ending it lapses, and is ended by its claimer.
+        var executing = liveRuns.ExecutingIds;
+        if (executing.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var runId in await store.RenewLeasesAsync(replica.Id, executing, replica.NewLease().ExpiresAt, cancellationToken))
         {
             if (liveRuns.TryGet(runId, out var log) && log.Cancel())
             {
@@ -64,20 +74,46 @@ internal sealed class RunLeases(
     {
         foreach (var run in await store.ClaimLapsedAsync(replica.NewLease(), now, cancellationToken))
         {
-            await EndAsync(run, cancellationToken);
-            RunsLog.LeaseLapsed(logger, run.RunId);
-            metrics.RunEnded(RunStatus.Interrupted);
+            var status = await EndAsync(run, cancellationToken);
+            if (status == RunStatus.Interrupted)
+            {
+                RunsLog.LeaseLapsed(logger, run.RunId);
+            }
+
+            metrics.RunEnded(status);
+        }
+    }
+
+    /// <summary>
+    /// Ends a claimed run. A replica that was only stalled, not dead, may log an event with the id the terminal event
+    /// was to have: then the end is logged after it. Once the terminal event is in, that replica's next event is
+    /// refused by the store and its run stops there.
+    /// </summary>
+    /// <returns>The status the run ended with.</returns>
+    private async Task<string> EndAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryEndAsync(run, cancellationToken);
+            }
+            catch (DbException) when (attempt < MaxEndAttempts)
+            {
+                // The event id was taken meanwhile; read the log again.
+            }
         }
     }
 
     /// <summary>Logs the terminal event and saves the record; a run whose terminal event was logged before its replica died keeps it.</summary>
-    private async Task EndAsync(RunRecord run, CancellationToken cancellationToken)
+    private async Task<string> TryEndAsync(RunRecord run, CancellationToken cancellationToken)
     {
         var events = await store.GetEventsAsync(run.RunId, 0, cancellationToken);
         if (events.Count > 0 && RunFinishedEvent.IsTerminal(events[^1].Name))
         {
-            await store.SaveAsync(RunEventJson.DeserializeRecord(events[^1].Data), cancellationToken);
-            return;
+            var finished = RunEventJson.DeserializeRecord(events[^1].Data);
+            await store.SaveAsync(finished, cancellationToken);
+            return finished.Status;
         }
 
         var interrupted = Interrupted(run, timeProvider.GetUtcNow());
@@ -85,6 +121,7 @@ internal sealed class RunLeases(
         var lastId = events.Count == 0 ? 0 : events[^1].Id;
         await store.AppendEventAsync(run.RunId, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
         await store.SaveAsync(interrupted, cancellationToken);
+        return RunStatus.Interrupted;
     }
 
     private static RunRecord Interrupted(RunRecord run, DateTimeOffset now) => run with

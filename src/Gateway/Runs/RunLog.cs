@@ -18,6 +18,7 @@ internal sealed class RunLog : IDisposable
     private readonly long _startsAfter;
     private ITimer? _graceTimer;
     private bool _isEnded;
+    private bool _isDisposed;
 
     /// <param name="runId">The run's id.</param>
     /// <param name="grace">How long the run outlives its last watcher; null: it runs on without any (a background run).</param>
@@ -72,14 +73,22 @@ internal sealed class RunLog : IDisposable
     {
         lock (_gate)
         {
-            if (_isEnded)
+            if (_isEnded || _isDisposed)
             {
                 return false;
             }
         }
 
-        _cancel.Cancel();
-        return true;
+        try
+        {
+            _cancel.Cancel();
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and here: the log is gone, and so is the run it cancelled.
+            return false;
+        }
     }
 
     /// <summary>
@@ -152,6 +161,7 @@ internal sealed class RunLog : IDisposable
     {
         lock (_gate)
         {
+            _isDisposed = true;
             _graceTimer?.Dispose();
             _graceTimer = null;
         }

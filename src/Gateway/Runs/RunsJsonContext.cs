@@ -13,4 +13,5 @@ namespace Gateway.Runs;
 [JsonSerializable(typeof(NodeCompletedEvent))]
 [JsonSerializable(typeof(NodeFailedEvent))]
 [JsonSerializable(typeof(UsageReport))]
+[JsonSerializable(typeof(string[]))]
 internal sealed partial class RunsJsonContext : JsonSerializerContext;

@@ -17,7 +17,16 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} stopped on an error")]
     public static partial void RunCrashed(ILogger logger, Exception exception, string runId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: following it from the store failed; the watcher's stream ends")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: reading its events from the store failed; trying again at the next poll")]
+    public static partial void FollowRetrying(ILogger logger, Exception exception, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: telling the replica that executes it that it is watched from here failed")]
+    public static partial void AnnounceFailed(ILogger logger, Exception exception, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: signalling the cancel to the replica that executes it failed; it finds the request at its next lease renewal")]
+    public static partial void CancelSignalFailed(ILogger logger, Exception exception, string runId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId}: the store has been unreachable too long to follow it; the watcher's stream ends")]
     public static partial void FollowFailed(ILogger logger, Exception exception, string runId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was cut off: the replica running it stopped renewing its lease; marked interrupted")]

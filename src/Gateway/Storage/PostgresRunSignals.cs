@@ -13,7 +13,9 @@ internal sealed partial class PostgresRunSignals(PostgresDatabase database, ILog
 {
     private const string CancelPrefix = "cancel:";
     private const string WatchedPrefix = "watched:";
-    private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PingAfter = TimeSpan.FromSeconds(30);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, List<Action>> _followers = new(StringComparer.Ordinal);
@@ -51,21 +53,25 @@ internal sealed partial class PostgresRunSignals(PostgresDatabase database, ILog
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var delay = FirstReconnectDelay;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await ListenAsync(stoppingToken);
+                await ListenAsync(() => delay = FirstReconnectDelay, stoppingToken);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
-                LogListenFailed(logger, exception, database.Description);
-                await Task.Delay(ReconnectDelay, stoppingToken);
+                LogListenFailed(logger, exception, database.Description, delay.TotalSeconds);
+                await Task.Delay(delay, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxReconnectDelay.Ticks));
             }
         }
     }
 
-    private async Task ListenAsync(CancellationToken stoppingToken)
+    /// <param name="listening">Called once the connection listens.</param>
+    /// <param name="stoppingToken">The host's.</param>
+    private async Task ListenAsync(Action listening, CancellationToken stoppingToken)
     {
         await using var connection = await database.DataSource.OpenConnectionAsync(stoppingToken);
         connection.Notification += (_, notification) => Dispatch(notification.Channel, notification.Payload);
@@ -75,10 +81,17 @@ internal sealed partial class PostgresRunSignals(PostgresDatabase database, ILog
         }
 
         // Anything notified while no connection listened is in the store: every follower reads it now.
+        listening();
         WakeAllFollowers();
         while (true)
         {
-            await connection.WaitAsync(stoppingToken);
+            // A link that died silently (a NAT or proxy dropping an idle connection) never wakes a wait: a quiet
+            // spell is answered with a ping, which fails on a dead link, and the loop above listens again.
+            if (!await connection.WaitAsync(PingAfter, stoppingToken))
+            {
+                await using var ping = new NpgsqlCommand("SELECT 1;", connection);
+                await ping.ExecuteNonQueryAsync(stoppingToken);
+            }
         }
     }
 
@@ -143,8 +156,8 @@ internal sealed partial class PostgresRunSignals(PostgresDatabase database, ILog
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for run signals on PostgreSQL {Store} failed; listening again in a second (followers poll meanwhile)")]
-    private static partial void LogListenFailed(ILogger logger, Exception exception, string store);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for run signals on PostgreSQL {Store} failed; trying again in {Seconds} s (followers poll meanwhile)")]
+    private static partial void LogListenFailed(ILogger logger, Exception exception, string store, double seconds);
 
     private sealed class Subscription(PostgresRunSignals signals, string runId, Action wake) : IDisposable
     {

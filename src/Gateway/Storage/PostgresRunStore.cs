@@ -28,7 +28,7 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     public async Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command(
-            "UPDATE runs SET status = @status, record = @record WHERE run_id = @id;",
+            "UPDATE runs SET status = @status, record = @record WHERE run_id = @id AND status = 'running';",
             ("id", run.RunId), ("status", run.Status), ("record", Serialize(run)));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -91,15 +91,17 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             reader => new RunEventEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)), cancellationToken,
             ("run", runId), ("after", afterId));
 
-    public async Task<IReadOnlyList<string>> RenewLeasesAsync(string replica, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> RenewLeasesAsync(
+        string replica, IReadOnlyCollection<string>? runIds, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var renewed = await ReadAsync(
             """
-            UPDATE runs SET lease_expires_at = @expires WHERE replica = @replica AND status = 'running'
+            UPDATE runs SET lease_expires_at = @expires
+            WHERE replica = @replica AND status = 'running' AND (@ids::text[] IS NULL OR run_id = ANY(@ids::text[]))
             RETURNING run_id, cancel_requested;
             """,
             reader => (RunId: reader.GetString(0), CancelRequested: reader.GetBoolean(1)), cancellationToken,
-            ("replica", replica), ("expires", expiresAt.ToUnixTimeMilliseconds()));
+            ("replica", replica), ("expires", expiresAt.ToUnixTimeMilliseconds()), ("ids", runIds?.ToArray()));
         return [.. renewed.Where(run => run.CancelRequested).Select(run => run.RunId)];
     }
 

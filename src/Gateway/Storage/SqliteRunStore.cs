@@ -28,7 +28,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         database.WriteAsync(async (connection, transaction) =>
         {
             await using var command = connection.Command(
-                transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id;",
+                transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
                 ("$id", run.RunId), ("$status", run.Status), ("$record", Serialize(run)));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
@@ -104,16 +104,19 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             return events;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<string>> RenewLeasesAsync(string replica, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<string>> RenewLeasesAsync(
+        string replica, IReadOnlyCollection<string>? runIds, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
         database.WriteAsync<IReadOnlyList<string>>(async (connection, transaction) =>
         {
             await using var command = connection.Command(
                 transaction,
                 """
-                UPDATE runs SET lease_expires_at = $expires WHERE replica = $replica AND status = 'running'
+                UPDATE runs SET lease_expires_at = $expires
+                WHERE replica = $replica AND status = 'running' AND ($ids IS NULL OR run_id IN (SELECT value FROM json_each($ids)))
                 RETURNING run_id, cancel_requested;
                 """,
-                ("$replica", replica), ("$expires", expiresAt.ToUnixTimeMilliseconds()));
+                ("$replica", replica), ("$expires", expiresAt.ToUnixTimeMilliseconds()),
+                ("$ids", runIds is null ? null : JsonSerializer.Serialize(runIds.ToArray(), RunsJsonContext.Default.StringArray)));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var cancelled = new List<string>();
             while (await reader.ReadAsync(cancellationToken))

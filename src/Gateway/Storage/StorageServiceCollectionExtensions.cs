@@ -27,7 +27,10 @@ internal static class StorageServiceCollectionExtensions
             services.AddSingleton<IRunStore, PostgresRunStore>();
             services.AddSingleton<PostgresRateBuckets>();
             // Every replica draws on the same rate buckets and hears about the others' runs.
-            services.AddSingleton<IRateBuckets>(provider => provider.GetRequiredService<PostgresRateBuckets>());
+            services.AddSingleton<IRateBuckets>(provider => new ResilientRateBuckets(
+                provider.GetRequiredService<PostgresRateBuckets>(),
+                new LocalRateBuckets(provider.GetRequiredService<TimeProvider>()),
+                provider.GetRequiredService<ILogger<ResilientRateBuckets>>()));
             services.AddSingleton<PostgresRunSignals>();
             services.AddSingleton<IRunSignals>(provider => provider.GetRequiredService<PostgresRunSignals>());
             services.AddHostedService(provider => provider.GetRequiredService<PostgresRunSignals>());

@@ -35,7 +35,8 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
         await using (var first = await ReplicaTests.StartReplicaAsync(_settings, "a"))
         {
             runId = await RunClient.StartInBackgroundAsync(first.Client, Flow);
-            await WaitUntilAsync(() => _upstream.Requests.Count == 1);
+            // Killed once the record shows the llm node under way.
+            await ReplicaTests.WaitUntilAsync(async () => (await RecordAsync(first, runId))["nodes"]!["talk"]!["status"]!.GetValue<string>() == "running");
             await first.KillAsync();
         }
 
@@ -59,14 +60,5 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
         using var response = await replica.Client.GetAsync($"/api/runs/{runId}");
         response.EnsureSuccessStatusCode();
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 }

@@ -72,6 +72,10 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(RunStatus.Completed, stored!.Status);
         Assert.Equal("done", stored.Outputs["out"]);
         Assert.Empty(await Runs.ListByStatusAsync(RunStatus.Running, None));
+
+        // An ended run stays as it ended: a replica that stalled past its lease cannot bring it back to running.
+        await Runs.SaveAsync(run with { Status = RunStatus.Running }, None);
+        Assert.Equal(RunStatus.Completed, (await Runs.GetAsync("r1", None))!.Status);
     }
 
     [Fact]
@@ -153,13 +157,28 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.True(await Runs.RequestCancelAsync("a2", None));
         Assert.True(await Runs.RequestCancelAsync("b1", None));
 
-        Assert.Equal(["a2"], await Runs.RenewLeasesAsync("A", T0.AddMinutes(5), None));
+        Assert.Equal(["a2"], await Runs.RenewLeasesAsync("A", null, T0.AddMinutes(5), None));
 
         // At T0 + 1 min only B's lease has lapsed: A's running runs were renewed, its finished one is not running.
         var claimed = await Runs.ClaimLapsedAsync(Lease("C", T0.AddMinutes(2)), T0.AddMinutes(1), None);
         Assert.Equal(["b1"], claimed.Select(run => run.RunId));
-        Assert.Empty(await Runs.RenewLeasesAsync("B", T0.AddMinutes(5), None));
-        Assert.Equal(["b1"], await Runs.RenewLeasesAsync("C", T0.AddMinutes(5), None));
+        Assert.Empty(await Runs.RenewLeasesAsync("B", null, T0.AddMinutes(5), None));
+        Assert.Equal(["b1"], await Runs.RenewLeasesAsync("C", null, T0.AddMinutes(5), None));
+    }
+
+    [Fact]
+    public async Task RenewLeases_OfNamedRuns_LeavesTheReplicasOtherRunsToLapse()
+    {
+        await Runs.CreateAsync(Run("live", "f", T0), "alice", Lease("A", T0.AddSeconds(10)), None);
+        await Runs.CreateAsync(Run("orphan", "f", T0), "alice", Lease("A", T0.AddSeconds(10)), None);
+        Assert.True(await Runs.RequestCancelAsync("orphan", None));
+
+        // The cancel request of a run not renewed is not reported: no task here runs it.
+        Assert.Empty(await Runs.RenewLeasesAsync("A", ["live"], T0.AddMinutes(5), None));
+        Assert.Empty(await Runs.RenewLeasesAsync("A", [], T0.AddMinutes(5), None));
+
+        var claimed = await Runs.ClaimLapsedAsync(Lease("A", T0.AddMinutes(2)), T0.AddMinutes(1), None);
+        Assert.Equal(["orphan"], claimed.Select(run => run.RunId));
     }
 
     [Fact]
