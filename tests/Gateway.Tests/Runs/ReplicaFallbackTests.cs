@@ -17,10 +17,6 @@ public sealed class ReplicaFallbackTests : IAsyncLifetime
     private const double LeaseSeconds = 1.5;
     private static readonly string[] Words = [.. Enumerable.Range(0, 10).Select(i => $"p{i} ")];
 
-    private static readonly string Flow = """
-        {"flow":{"id":"relay","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"up","prompt":"in"},
-          {"id":"out","type":"output","from":["talk"]}]},"input":"anything"}
-        """;
 
     private FakeUpstream _upstream = null!;
     private GatewayHost _a = null!;
@@ -29,7 +25,7 @@ public sealed class ReplicaFallbackTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upstream = await FakeUpstream.StartAsync();
-        var settings = await ReplicaTests.ReplicaSettingsAsync(_upstream);
+        var settings = await ReplicaPair.SettingsAsync(_upstream);
         settings["Gateway:Cluster:LeaseSeconds"] = LeaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         settings["Gateway:Cluster:PollMilliseconds"] = "200";
         settings["Gateway:Cluster:ReplicaId"] = "a";
@@ -53,7 +49,7 @@ public sealed class ReplicaFallbackTests : IAsyncLifetime
     public async Task WithoutNotifications_AFollowerOnBStillGetsEveryEventInOrder_WhileTheRunGoesOn()
     {
         _upstream.DefaultScript = new UpstreamScript { Tokens = Words, TokenDelay = TimeSpan.FromMilliseconds(150) };
-        var runId = await RunClient.StartInBackgroundAsync(_a.Client, Flow);
+        var runId = await RunClient.StartInBackgroundAsync(_a.Client, ReplicaPair.RelayFlow);
 
         using var watching = await RunClient.WatchAsync(_b.Client, runId);
         var received = new List<(RunEventItem Event, TimeSpan At)>();
@@ -64,7 +60,7 @@ public sealed class ReplicaFallbackTests : IAsyncLifetime
         }
 
         var events = received.Select(e => e.Event).ToList();
-        Assert.Equal(Enumerable.Range(1, events.Count).Select(id => (long)id), events.Select(e => e.Id));
+        Assert.Equal(ReplicaPair.Ids(events.Count), events.Select(e => e.Id));
         Assert.Equal("run.completed", events[^1].Name);
         Assert.Equal(string.Concat(Words), RunClient.Tokens(events, "talk"));
         // Polled, so in batches, but live: the first tokens came long before the end.
@@ -76,8 +72,8 @@ public sealed class ReplicaFallbackTests : IAsyncLifetime
     public async Task WithoutNotifications_ACancelThroughB_ReachesAAtItsNextLeaseRenewal()
     {
         _upstream.DefaultScript = new UpstreamScript { Tokens = Words, Stall = (1, TimeSpan.FromMinutes(2)) };
-        var runId = await RunClient.StartInBackgroundAsync(_a.Client, Flow);
-        await WaitUntilAsync(() => _upstream.Requests.Count == 1);
+        var runId = await RunClient.StartInBackgroundAsync(_a.Client, ReplicaPair.RelayFlow);
+        await ReplicaPair.WaitUntilAsync(() => _upstream.Requests.Count == 1);
 
         var clock = Stopwatch.StartNew();
         using var cancel = await _b.Client.PostAsync($"/api/runs/{runId}/cancel", content: null);
@@ -91,14 +87,6 @@ public sealed class ReplicaFallbackTests : IAsyncLifetime
         Assert.Equal("run.cancelled", events[^1].Name);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
-    }
 
     /// <summary>Sends nothing and hears nothing.</summary>
     private sealed class DeafSignals : IRunSignals

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Runs;
@@ -9,10 +8,6 @@ namespace Gateway.Tests.Runs;
 /// </summary>
 public sealed class ReplicaRestartTests : IAsyncLifetime
 {
-    private static readonly string Flow = """
-        {"flow":{"id":"stuck","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"up","prompt":"in"},
-          {"id":"out","type":"output","from":["talk"]}]},"input":"anything"}
-        """;
 
     private FakeUpstream _upstream = null!;
     private Dictionary<string, string?> _settings = null!;
@@ -21,7 +16,7 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
     {
         _upstream = await FakeUpstream.StartAsync();
         _upstream.DefaultScript = new UpstreamScript { Tokens = ["one ", "two ", "three "], Stall = (1, TimeSpan.FromMinutes(2)) };
-        _settings = await ReplicaTests.ReplicaSettingsAsync(_upstream);
+        _settings = await ReplicaPair.SettingsAsync(_upstream);
         // Far longer than the test: only the restart can end the run in time.
         _settings["Gateway:Cluster:LeaseSeconds"] = "600";
     }
@@ -32,33 +27,27 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
     public async Task KilledReplicaStartedAgainUnderItsId_InterruptsItsCutOffRunAtStartUp_WhileAnotherReplicaLeftItRunning()
     {
         string runId;
-        await using (var first = await ReplicaTests.StartReplicaAsync(_settings, "a"))
+        await using (var first = await ReplicaPair.StartReplicaAsync(_settings, "a"))
         {
-            runId = await RunClient.StartInBackgroundAsync(first.Client, Flow);
+            runId = await RunClient.StartInBackgroundAsync(first.Client, ReplicaPair.RelayFlow);
             // Killed once the record shows the llm node under way.
-            await ReplicaTests.WaitUntilAsync(async () => (await RecordAsync(first, runId))["nodes"]!["talk"]!["status"]!.GetValue<string>() == "running");
+            await ReplicaPair.WaitUntilAsync(async () => (await ReplicaPair.RecordAsync(first, runId))["nodes"]!["talk"]!["status"]!.GetValue<string>() == "running");
             await first.KillAsync();
         }
 
-        await using (var other = await ReplicaTests.StartReplicaAsync(_settings, "b"))
+        await using (var other = await ReplicaPair.StartReplicaAsync(_settings, "b"))
         {
-            Assert.Equal("running", (await RecordAsync(other, runId))["status"]!.GetValue<string>());
+            Assert.Equal("running", (await ReplicaPair.RecordAsync(other, runId))["status"]!.GetValue<string>());
         }
 
-        await using var again = await ReplicaTests.StartReplicaAsync(_settings, "a");
-        var record = await RecordAsync(again, runId);
+        await using var again = await ReplicaPair.StartReplicaAsync(_settings, "a");
+        var record = await ReplicaPair.RecordAsync(again, runId);
         Assert.Equal("interrupted", record["status"]!.GetValue<string>());
         Assert.Equal("cancelled", record["nodes"]!["talk"]!["status"]!.GetValue<string>());
         using var replay = await RunClient.WatchAsync(again.Client, runId);
         var events = await RunClient.ReadAllAsync(replay);
         Assert.Equal("run.failed", events[^1].Name);
-        Assert.Equal(Enumerable.Range(1, events.Count).Select(id => (long)id), events.Select(e => e.Id));
+        Assert.Equal(ReplicaPair.Ids(events.Count), events.Select(e => e.Id));
     }
 
-    private static async Task<JsonNode> RecordAsync(GatewayProcess replica, string runId)
-    {
-        using var response = await replica.Client.GetAsync($"/api/runs/{runId}");
-        response.EnsureSuccessStatusCode();
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-    }
 }

@@ -14,45 +14,34 @@ public sealed class ReplicasBehindNginxTests : IAsyncLifetime
 {
     private static readonly string[] Words = [.. Enumerable.Range(0, 12).Select(i => $"n{i} ")];
 
-    private static readonly string Flow = """
-        {"flow":{"id":"relay","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"up","prompt":"in"},
-          {"id":"out","type":"output","from":["talk"]}]},"input":"anything"}
-        """;
 
-    private FakeUpstream _upstream = null!;
-    private GatewayProcess _a = null!;
-    private GatewayProcess _b = null!;
+    private ReplicaPair _replicas = null!;
     private NginxProxy _nginx = null!;
     private HttpClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        _upstream = await FakeUpstream.StartAsync();
-        var settings = await ReplicaTests.ReplicaSettingsAsync(_upstream);
-        var replicas = await Task.WhenAll(ReplicaTests.StartReplicaAsync(settings, "a"), ReplicaTests.StartReplicaAsync(settings, "b"));
-        (_a, _b) = (replicas[0], replicas[1]);
-        _nginx = await NginxProxy.StartAsync(port => NginxProxy.ReplicasConfig([_a.BaseAddress, _b.BaseAddress], port));
+        _replicas = await ReplicaPair.StartAsync();
+        _nginx = await NginxProxy.StartAsync(port => NginxProxy.ReplicasConfig([_replicas.A.BaseAddress, _replicas.B.BaseAddress], port));
         _client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _nginx.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        _client.DefaultRequestHeaders.Authorization = _a.Client.DefaultRequestHeaders.Authorization;
+        _client.DefaultRequestHeaders.Authorization = _replicas.A.Client.DefaultRequestHeaders.Authorization;
     }
 
     public async Task DisposeAsync()
     {
         _client.Dispose();
         await _nginx.DisposeAsync();
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _upstream.DisposeAsync();
+        await _replicas.DisposeAsync();
     }
 
     [Fact]
     public async Task RunStreamThroughNginx_ArrivesTokenByToken_AndResumesThroughNginxWithNoGap()
     {
-        _upstream.DefaultScript = new UpstreamScript { Tokens = Words, TokenDelay = TimeSpan.FromMilliseconds(150) };
+        _replicas.Upstream.DefaultScript = new UpstreamScript { Tokens = Words, TokenDelay = TimeSpan.FromMilliseconds(150) };
         var firstPart = new List<(RunEventItem Event, TimeSpan At)>();
         var clock = Stopwatch.StartNew();
         string runId;
-        using (var started = await _client.SendAsync(RunClient.Request("/api/runs", Flow), HttpCompletionOption.ResponseHeadersRead))
+        using (var started = await _client.SendAsync(RunClient.Request("/api/runs", ReplicaPair.RelayFlow), HttpCompletionOption.ResponseHeadersRead))
         {
             runId = started.Headers.GetValues("X-Run-Id").Single();
             await foreach (var item in RunClient.ReadAsync(started))
@@ -72,7 +61,7 @@ public sealed class ReplicasBehindNginxTests : IAsyncLifetime
         var secondPart = await RunClient.ReadAllAsync(resumed).WaitAsync(TimeSpan.FromSeconds(30));
 
         var all = firstPart.Select(e => e.Event).Concat(secondPart).ToList();
-        Assert.Equal(Enumerable.Range(1, all.Count).Select(id => (long)id), all.Select(e => e.Id));
+        Assert.Equal(ReplicaPair.Ids(all.Count), all.Select(e => e.Id));
         Assert.Equal("run.completed", all[^1].Name);
         Assert.Equal(string.Concat(Words), RunClient.Tokens(all, "talk"));
     }
@@ -80,12 +69,12 @@ public sealed class ReplicasBehindNginxTests : IAsyncLifetime
     [Fact]
     public async Task OneReplicaKilled_NginxSendsEveryNewRunToTheOther()
     {
-        _upstream.DefaultScript = new UpstreamScript { Tokens = Words };
-        await _a.KillAsync();
+        _replicas.Upstream.DefaultScript = new UpstreamScript { Tokens = Words };
+        await _replicas.A.KillAsync();
 
         for (var i = 0; i < 4; i++)
         {
-            using var response = await _client.PostAsync("/api/runs", Json.Body(Flow));
+            using var response = await _client.PostAsync("/api/runs", Json.Body(ReplicaPair.RelayFlow));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var record = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
             Assert.Equal("completed", record["status"]!.GetValue<string>());
