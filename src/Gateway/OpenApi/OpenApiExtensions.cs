@@ -48,8 +48,12 @@ internal static class OpenApiExtensions
             return app;
         }
 
-        app.UseSwagger(options => options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_0);
-        app.UseSwaggerUI(options => options.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Gateway v1"));
+        // Both serve only under /swagger; branching there keeps their per-request path matching off every other call.
+        app.UseWhen(
+            static context => context.Request.Path.StartsWithSegments("/swagger"),
+            static swagger => swagger
+                .UseSwagger(options => options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_0)
+                .UseSwaggerUI(options => options.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Gateway v1")));
         return app;
     }
 }

@@ -35,6 +35,9 @@ internal static class ProvidersServiceCollectionExtensions
                     ConnectTimeout = TimeSpan.FromSeconds(10),
                 })
                 .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+                // The factory's per-request log scope and timings (two handlers, a scope and a state machine per call)
+                // would add to every model call; the gateway's own summary line and metrics already record each one.
+                .RemoveAllLoggers()
                 // Outermost first: the pipeline retries whole HTTP attempts; the normaliser sits on each response.
                 .AddHttpMessageHandler(services => new ResilienceHandler(provider.Key, services.GetRequiredService<ProviderPipelines>()))
                 .AddHttpMessageHandler<UpstreamNormalizingHandler>();

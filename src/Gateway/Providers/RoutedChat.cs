@@ -21,8 +21,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
     {
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
-        using var total = TotalTimeout(route);
-        using var linkedTotal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
+        using var total = TotalTimeout(route, cancellationToken);
         await using var attempt = await FirstSucceedingAsync(
             route,
             trace,
@@ -31,7 +30,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
             (messages, pipelines, cancellationToken),
             options,
-            linkedTotal.Token).ConfigureAwait(false);
+            total.Token).ConfigureAwait(false);
 
         while (await attempt.MoveNextAsync().ConfigureAwait(false))
         {
@@ -44,8 +43,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
     {
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
-        using var total = TotalTimeout(route);
-        using var linkedTotal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
+        using var total = TotalTimeout(route, cancellationToken);
         try
         {
             return await FirstSucceedingAsync(
@@ -59,7 +57,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 },
                 messages,
                 options,
-                linkedTotal.Token).ConfigureAwait(false);
+                total.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException exception) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -126,8 +124,9 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         return true;
     }
 
-    private CancellationTokenSource TotalTimeout(ModelRoute route) =>
-        new(pipelines.OptionsFor(route.Deployments[0].Provider).TotalTimeout, pipelines.TimeProvider);
+    /// <summary>Cancels when the caller does or when the route's total timeout runs out, whichever comes first.</summary>
+    private TimeoutSource TotalTimeout(ModelRoute route, CancellationToken cancellationToken) =>
+        new(pipelines.OptionsFor(route.Deployments[0].Provider).TotalTimeout, pipelines.TimeProvider, cancellationToken);
 
     private static ChatOptions ForDeployment(ChatOptions options, Deployment deployment)
     {

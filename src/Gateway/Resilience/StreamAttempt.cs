@@ -15,8 +15,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
     private readonly UpstreamCall _call;
     private readonly CancellationToken _callerToken;
     private readonly CancellationToken _totalToken;
-    private readonly CancellationTokenSource _timer;
-    private readonly CancellationTokenSource _linked;
+    private readonly TimeoutSource _timer;
     private readonly List<ChatResponseUpdate> _peeked = [];
     private IAsyncEnumerator<ChatResponseUpdate>? _upstream;
     private int _peekedIndex;
@@ -27,14 +26,17 @@ internal sealed class StreamAttempt : IAsyncDisposable
         _call = call;
         _callerToken = callerToken;
         _totalToken = totalToken;
-        _timer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        _linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, totalToken, _timer.Token);
+        // The total token already follows the caller's: one source under it carries all three.
+        _timer = new TimeoutSource(Timeout.InfiniteTimeSpan, timeProvider, totalToken);
         call.UseFirstTokenTimer(_timer, timeProvider);
     }
 
     public ChatResponseUpdate Current { get; private set; } = null!;
 
-    /// <summary>Starts the stream and waits for its first token; throws <see cref="UpstreamException"/> if none comes.</summary>
+    /// <summary>
+    /// Starts the stream and waits for its first token; throws <see cref="UpstreamException"/> if none comes.
+    /// <paramref name="totalToken"/> is cancelled by the request's total timeout and by the caller alike.
+    /// </summary>
     public static async ValueTask<StreamAttempt> StartAsync(
         UpstreamCall call, IReadOnlyList<ChatMessage> messages, ChatOptions options,
         TimeProvider timeProvider, CancellationToken callerToken, CancellationToken totalToken)
@@ -56,7 +58,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
     {
         _call.StreamAttemptStarting();
         UpstreamCall.Current = _call;
-        _upstream = _call.Deployment.Client.GetStreamingResponseAsync(messages, options, _linked.Token).GetAsyncEnumerator(_linked.Token);
+        _upstream = _call.Deployment.Client.GetStreamingResponseAsync(messages, options, _timer.Token).GetAsyncEnumerator(_timer.Token);
         while (await NextFromUpstreamAsync().ConfigureAwait(false))
         {
             var update = _upstream.Current;
@@ -99,7 +101,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
         {
             return await _upstream!.MoveNextAsync().ConfigureAwait(false);
         }
-        catch (OperationCanceledException exception) when (!_callerToken.IsCancellationRequested && _linked.IsCancellationRequested)
+        catch (OperationCanceledException exception) when (!_callerToken.IsCancellationRequested && _timer.IsCancellationRequested)
         {
             var options = _call.Options;
             var provider = _call.Deployment.Provider;
@@ -132,7 +134,6 @@ internal sealed class StreamAttempt : IAsyncDisposable
         }
 
         _call.ReleaseFirstTokenTimer(_timer);
-        _linked.Dispose();
         _timer.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Gateway.Hosting;
 using Microsoft.AspNetCore.Authentication;
@@ -17,12 +18,14 @@ internal sealed class ApiKeyAuthenticationHandler(
     public const string SchemeName = "ApiKey";
     public const string ApiKeyHeader = "x-api-key";
 
+    private static readonly ClaimsPrincipal Anonymous = CallerIdentity.Principal(CallerIdentity.AnonymousName, GatewayRoles.Admin, [], SchemeName);
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (keys.IsAnonymous)
         {
             return Task.FromResult(keys.AllowAnonymous || ArrivedOnLoopback(Context)
-                ? Success(CallerIdentity.AnonymousName, GatewayRoles.Admin, [])
+                ? Success(Anonymous)
                 : AuthenticateResult.Fail("Anonymous access is served on loopback only."));
         }
 
@@ -34,7 +37,7 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         // The failure message is logged by the base class: it must never quote what was presented.
         return Task.FromResult(keys.Find(presented) is { } key
-            ? Success(key.Name, key.Role, key.Models)
+            ? Success(key.Principal)
             : AuthenticateResult.Fail("The API key is not valid."));
     }
 
@@ -51,11 +54,8 @@ internal sealed class ApiKeyAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Context.WriteErrorAsync(StatusCodes.Status403Forbidden, "This API key may not do that.", "permission_denied");
 
-    private static AuthenticateResult Success(string name, string role, IEnumerable<string> models)
-    {
-        var principal = CallerIdentity.Principal(name, role, models, SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
-    }
+    private static AuthenticateResult Success(ClaimsPrincipal principal) =>
+        AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
 
     private static string? PresentedKey(HttpRequest request)
     {

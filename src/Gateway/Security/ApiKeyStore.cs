@@ -17,6 +17,10 @@ internal sealed class ApiKey(ApiKeyOptions options)
     public int? TokensPerMinute { get; } = options.TokensPerMinute;
 
     internal byte[] Hash { get; } = Convert.FromHexString(options.KeyHash);
+
+    /// <summary>Who a request presenting this key is: built once, shared (read-only) by all its requests.</summary>
+    internal System.Security.Claims.ClaimsPrincipal Principal { get; } =
+        CallerIdentity.Principal(options.Name, options.Role, options.Models, ApiKeyAuthenticationHandler.SchemeName);
 }
 
 /// <summary>The configured keys, looked up by a presented key in constant time, or by name for limits.</summary>

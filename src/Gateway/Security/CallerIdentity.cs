@@ -41,7 +41,9 @@ internal sealed class CallerIdentity
     /// <summary>Lets minimal API handlers take a <see cref="CallerIdentity"/> parameter.</summary>
     public static ValueTask<CallerIdentity?> BindAsync(HttpContext context) => ValueTask.FromResult<CallerIdentity?>(From(context.User));
 
-    public static CallerIdentity From(ClaimsPrincipal user)
+    public static CallerIdentity From(ClaimsPrincipal user) => user is CallerPrincipal principal ? principal.Caller : FromClaims(user);
+
+    private static CallerIdentity FromClaims(ClaimsPrincipal user)
     {
         if (user.Identity is not { IsAuthenticated: true, Name: { } name })
         {
@@ -57,6 +59,21 @@ internal sealed class CallerIdentity
     {
         var claims = new List<Claim> { new(ClaimTypes.Name, keyName), new(ClaimTypes.Role, role) };
         claims.AddRange(models.Select(model => new Claim(ModelClaim, model)));
-        return new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType));
+        return new CallerPrincipal(new ClaimsIdentity(claims, authenticationType));
+    }
+
+    /// <summary>
+    /// The principal the gateway builds, once per key and shared by that key's requests: it reads its caller from its
+    /// claims once, so no request pays for the claim lookups again. Nothing may add to it after it is built.
+    /// </summary>
+    private sealed class CallerPrincipal : ClaimsPrincipal
+    {
+        public CallerPrincipal(ClaimsIdentity identity)
+            : base(identity)
+        {
+            Caller = FromClaims(this);
+        }
+
+        public CallerIdentity Caller { get; }
     }
 }

@@ -13,10 +13,12 @@ internal static class GatewayPolicies
 
     public static AuthorizationBuilder AddGatewayPolicies(this AuthorizationBuilder authorization)
     {
-        var client = new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build();
+        // No schemes named: the API key scheme is the default, so the authentication middleware has already set the
+        // user, and a policy naming it would only authenticate every request a second time.
+        var client = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
         return authorization
             .AddPolicy(Client, client)
-            .AddPolicy(Admin, policy => policy.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
+            .AddPolicy(Admin, policy => policy
                 .RequireAuthenticatedUser()
                 .RequireRole(GatewayRoles.Admin))
             // An endpoint that names no policy still needs a valid key: forgetting one must not open a door.

@@ -4,8 +4,9 @@ namespace Gateway.Telemetry;
 
 /// <summary>
 /// The gateway's spans, on one <see cref="ActivitySource"/>. Names follow the GenAI conventions'
-/// <c>{operation} {model}</c>; attributes use the same names as <see cref="GatewayMetrics.Tags"/>. Names and tags are
-/// only built for spans that record data: most exist just to carry <c>traceparent</c>, and cost nothing more.
+/// <c>{operation} {model}</c>; attributes use the same names as <see cref="GatewayMetrics.Tags"/>. A span exists only
+/// when a listener samples it (see <see cref="TracePropagation"/>), and its names and tags are only built when it
+/// records data.
 /// </summary>
 internal static class GatewayActivities
 {

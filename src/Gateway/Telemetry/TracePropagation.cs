@@ -3,9 +3,11 @@ using System.Diagnostics;
 namespace Gateway.Telemetry;
 
 /// <summary>
-/// Makes sure the request and the gateway's spans exist even when nothing exports them: <see cref="HttpClient"/>
-/// sends <c>traceparent</c> upstream only when there is a current <see cref="Activity"/>. Sampled for propagation
-/// only (no tags are collected) unless an exporter, a listener of its own, asks for more.
+/// Makes sure the request's span exists even when nothing exports it: <see cref="HttpClient"/> sends
+/// <c>traceparent</c> upstream only when there is a current <see cref="Activity"/>, and ASP.NET Core's request span
+/// (continuing the caller's trace) is enough for that. The gateway's own spans are left to exporters and other
+/// listeners: sampled here they would only cost a few objects per request (and change nothing upstream, where
+/// <see cref="HttpClient"/>'s own child span is what the header names).
 /// </summary>
 internal sealed class TracePropagation : IHostedService, IDisposable
 {
@@ -15,7 +17,7 @@ internal sealed class TracePropagation : IHostedService, IDisposable
     {
         _listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is GatewayActivities.SourceName or "Microsoft.AspNetCore",
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
             Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
         };
         ActivitySource.AddActivityListener(_listener);

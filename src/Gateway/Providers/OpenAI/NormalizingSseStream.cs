@@ -12,7 +12,7 @@ internal sealed class NormalizingSseStream(Stream inner) : Stream
 {
     private const int InitialBufferSize = 16 * 1024;
 
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+    private byte[] _buffer = [];
     private int _start;      // first byte not yet handed out
     private int _ready;      // end of the whole lines that may be handed out
     private int _end;        // end of the bytes read from the upstream
@@ -53,7 +53,20 @@ internal sealed class NormalizingSseStream(Stream inner) : Stream
                 continue;
             }
 
-            Compact();
+            if (_start == _end)
+            {
+                // Nothing is buffered, and a slow upstream may stay quiet for seconds: wait for its next bytes holding
+                // no buffer. HttpClient's response streams complete a zero-byte read when data arrives (others at
+                // once, which costs nothing but the call); thousands of open streams would otherwise pin 16 KiB each.
+                ReleaseBuffer();
+                await inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+            }
+            else
+            {
+                Compact();
+            }
+
             var read = await inner.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
@@ -162,6 +175,17 @@ internal sealed class NormalizingSseStream(Stream inner) : Stream
         }
     }
 
+    private void ReleaseBuffer()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, []);
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _start = _ready = _scanned = _end = 0;
+    }
+
     /// <summary>Moves unread bytes to the front, growing the buffer when a single line fills it.</summary>
     private void Compact()
     {
@@ -195,11 +219,7 @@ internal sealed class NormalizingSseStream(Stream inner) : Stream
         if (disposing)
         {
             inner.Dispose();
-            var buffer = Interlocked.Exchange(ref _buffer, []);
-            if (buffer.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            ReleaseBuffer();
         }
 
         base.Dispose(disposing);

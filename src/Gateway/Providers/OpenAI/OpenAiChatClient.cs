@@ -20,6 +20,8 @@ internal sealed class OpenAiChatClient : IChatClient
     private readonly AuthenticationPolicy _authentication;
     private readonly OpenAIClientOptions _options;
     private readonly OpenAiErrorTranslator _errors;
+    private readonly HttpClient _httpClient;
+    private readonly StreamingChatRequest _streamingRequest;
 
     public OpenAiChatClient(string providerName, ProviderOptions provider, HttpClient httpClient)
     {
@@ -34,30 +36,30 @@ internal sealed class OpenAiChatClient : IChatClient
             NetworkTimeout = Timeout.InfiniteTimeSpan,
         };
         _errors = new OpenAiErrorTranslator(providerName, provider.ApiKey);
+        _httpClient = httpClient;
+        _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey);
     }
 
     /// <summary>
-    /// The SDK builds and sends the request and reports error statuses, but the body is read here: the SDK's
-    /// parse (a document, several model objects and copies per chunk) was most of what a streamed token cost the
-    /// gateway. <see cref="UpstreamNormalizingHandler"/> still inspects every event beneath, and failures are
-    /// translated exactly as before.
+    /// Streams without the SDK: <see cref="StreamingChatRequest"/> writes the body the SDK would send, and the body is
+    /// read here as it arrives. The SDK's request pipeline and its parse (a document, several model objects and copies
+    /// per chunk) were most of what a streamed completion cost the gateway. <see cref="UpstreamNormalizingHandler"/>
+    /// still inspects every event beneath, and failures are translated as the SDK's would be.
     /// </summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<MeaiChatMessage> messages,
         ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var updates = ChatClientFor(options).CompleteChatStreamingAsync(
-            OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options), cancellationToken);
-        await using var pages = updates.GetRawPagesAsync().GetAsyncEnumerator(cancellationToken);
-        if (!await MoveNextAsync(pages, cancellationToken).ConfigureAwait(false))
+        if (options?.ModelId is null)
         {
-            yield break;
+            throw new ArgumentException("A model id is required.", nameof(options));
         }
 
-        using var response = pages.Current.GetRawResponse();
+        using var response = await SendStreamingAsync(messages, options, cancellationToken).ConfigureAwait(false);
         var chunks = new StreamingChunkReader();
-        var events = SseParser.Create(response.ContentStream!, chunks.Parse).EnumerateAsync(cancellationToken);
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var events = SseParser.Create(body, chunks.Parse).EnumerateAsync(cancellationToken);
         await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
         while (await MoveNextAsync(enumerator, cancellationToken).ConfigureAwait(false))
         {
@@ -68,6 +70,39 @@ internal sealed class OpenAiChatClient : IChatClient
 
             yield return update;
         }
+    }
+
+    /// <summary>Sends the streamed request; an error status becomes <see cref="UpstreamException"/>, as the SDK's exception would.</summary>
+    private async Task<HttpResponseMessage> SendStreamingAsync(
+        IEnumerable<MeaiChatMessage> messages, ChatOptions options, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage? response = null;
+        try
+        {
+            using var request = _streamingRequest.Create(messages, options);
+            response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            throw _errors.FromStatus(
+                (int)response.StatusCode,
+                body,
+                response.Headers.TryGetValues("Retry-After", out var retryAfter) ? string.Join(",", retryAfter) : null);
+        }
+        catch (Exception exception) when (Dispose(response) && _errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
+        {
+            throw upstream;
+        }
+    }
+
+    /// <summary>Disposes a response that will not be returned; true, so it can sit first in an exception filter.</summary>
+    private static bool Dispose(HttpResponseMessage? response)
+    {
+        response?.Dispose();
+        return true;
     }
 
     public async Task<ChatResponse> GetResponseAsync(

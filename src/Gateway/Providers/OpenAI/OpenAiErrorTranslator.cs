@@ -24,7 +24,11 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 return Translate(clientResult.InnerException ?? new HttpRequestException(), cancellationToken)
                     ?? new UpstreamException(UpstreamFailure.Connection, $"Provider '{providerName}' could not be reached.");
             case ClientResultException clientResult:
-                return FromStatus(clientResult);
+                var response = clientResult.GetRawResponse();
+                return FromStatus(
+                    clientResult.Status,
+                    response?.Content?.ToMemory() ?? default,
+                    response is not null && response.Headers.TryGetValue("Retry-After", out var retryAfter) ? retryAfter : null);
             case HttpRequestException or IOException:
                 return new UpstreamException(
                     UpstreamFailure.Connection,
@@ -40,10 +44,10 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         }
     }
 
-    private UpstreamException FromStatus(ClientResultException exception)
+    /// <summary>An upstream's error status, with its body and its <c>Retry-After</c> header if any.</summary>
+    public UpstreamException FromStatus(int statusCode, ReadOnlyMemory<byte> body, string? retryAfter)
     {
-        var status = (HttpStatusCode)exception.Status;
-        var response = exception.GetRawResponse();
+        var status = (HttpStatusCode)statusCode;
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
             // The upstream's own text may quote part of our key; describe the failure instead.
@@ -53,16 +57,14 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 status);
         }
 
-        var (message, code) = ReadError(response?.Content?.ToMemory() ?? default);
+        var (message, code) = ReadError(body);
         return new UpstreamException(
             UpstreamFailure.Status,
             Scrub(message ?? $"Provider '{providerName}' answered HTTP {(int)status}."),
             status)
         {
             UpstreamCode = code,
-            RetryAfter = response is not null && response.Headers.TryGetValue("Retry-After", out var retryAfter)
-                ? RetryAfterHeader.Parse(retryAfter, DateTimeOffset.UtcNow)
-                : null,
+            RetryAfter = RetryAfterHeader.Parse(retryAfter, DateTimeOffset.UtcNow),
         };
     }
 

@@ -1,0 +1,114 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Providers.OpenAI;
+
+/// <summary>
+/// Builds the streamed <c>POST {BaseUrl}/chat/completions</c> the OpenAI SDK would send for the same messages and
+/// options (the same body, as <c>OpenAiRequestMapper</c> and the SDK map them, and the same key), written straight
+/// into the request with a <see cref="Utf8JsonWriter"/>. The SDK's request pipeline (its options and message models,
+/// their serialisation, its policies) was most of what the gateway did between a request arriving and the upstream
+/// call leaving.
+/// </summary>
+internal sealed class StreamingChatRequest
+{
+    private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
+    private static readonly MediaTypeHeaderValue ContentTypeJson = new("application/json");
+
+    private readonly Uri _endpoint;
+    private readonly AuthenticationHeaderValue? _authorization;
+
+    public StreamingChatRequest(string baseUrl, string? apiKey)
+    {
+        var builder = new UriBuilder(baseUrl);
+        builder.Path = builder.Path.TrimEnd('/') + "/chat/completions";
+        _endpoint = builder.Uri;
+        _authorization = string.IsNullOrEmpty(apiKey) ? null : new AuthenticationHeaderValue("Bearer", apiKey);
+    }
+
+    public HttpRequestMessage Create(IEnumerable<ChatMessage> messages, ChatOptions options)
+    {
+        var body = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(body))
+        {
+            WriteBody(writer, messages, options);
+        }
+
+        var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
+        {
+            Content = new ReadOnlyMemoryContent(body.WrittenMemory),
+        };
+        request.Content.Headers.ContentType = ContentTypeJson;
+        request.Headers.Accept.Add(AcceptJson);
+        request.Headers.Authorization = _authorization;
+        return request;
+    }
+
+    internal static void WriteBody(Utf8JsonWriter writer, IEnumerable<ChatMessage> messages, ChatOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("messages"u8);
+        foreach (var message in messages)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("role"u8, RoleOf(message.Role));
+            writer.WriteString("content"u8, message.Text);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteString("model"u8, options.ModelId);
+        if (options.StopSequences is { Count: > 0 } stops)
+        {
+            writer.WriteStartArray("stop"u8);
+            foreach (var stop in stops)
+            {
+                writer.WriteStringValue(stop);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        if (options.MaxOutputTokens is { } maxTokens)
+        {
+            writer.WriteNumber("max_completion_tokens"u8, maxTokens);
+        }
+
+        if (options.Seed is { } seed)
+        {
+            writer.WriteNumber("seed"u8, seed);
+        }
+
+        if (options.Temperature is { } temperature)
+        {
+            writer.WriteNumber("temperature"u8, temperature);
+        }
+
+        if (options.TopP is { } topP)
+        {
+            writer.WriteNumber("top_p"u8, topP);
+        }
+
+        if (options.AdditionalProperties?.TryGetValue("user", out var user) == true && user is string endUser)
+        {
+            writer.WriteString("user"u8, endUser);
+        }
+
+        writer.WriteBoolean("stream"u8, true);
+        writer.WriteStartObject("stream_options"u8);
+        writer.WriteBoolean("include_usage"u8, true);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    // The roles the SDK's messages serialise as; any other role went out as a user message.
+    private static string RoleOf(ChatRole role) => role.Value switch
+    {
+        "system" => "system",
+        "developer" => "developer",
+        "assistant" => "assistant",
+        _ => "user",
+    };
+}

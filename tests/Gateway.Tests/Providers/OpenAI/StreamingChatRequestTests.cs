@@ -1,0 +1,107 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.Providers.OpenAI;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using OpenAI.Chat;
+using ChatMessage = Microsoft.Extensions.AI.ChatMessage;
+
+namespace Gateway.Tests.Providers.OpenAI;
+
+/// <summary>The streamed request the gateway writes itself, held against the one the OpenAI SDK sends for the same call.</summary>
+public sealed class StreamingChatRequestTests
+{
+    private const string BaseUrl = "http://127.0.0.1:9/v1";
+    private const string Key = "sk-test-key";
+
+    public static TheoryData<string> Cases => ["minimal", "every option", "every role", "empty and unicode text"];
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Body_EqualsTheSdksBody(string name)
+    {
+        var (messages, options) = Case(name);
+
+        var sdk = await SdkRequestAsync(messages, options);
+        using var ours = new StreamingChatRequest(BaseUrl, Key).Create(messages, options);
+        var ourBody = await ours.Content!.ReadAsStringAsync();
+
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(sdk.Body), JsonNode.Parse(ourBody)), $"SDK: {sdk.Body}\nours: {ourBody}");
+        Assert.Equal(sdk.Uri, ours.RequestUri);
+        Assert.Equal(sdk.Authorization, ours.Headers.Authorization?.ToString());
+        Assert.Equal("application/json", ours.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:9/v1/", "http://127.0.0.1:9/v1/chat/completions")]
+    [InlineData("http://127.0.0.1:9", "http://127.0.0.1:9/chat/completions")]
+    public void Endpoint_IsChatCompletionsUnderTheBaseUrl(string baseUrl, string expected)
+    {
+        using var request = new StreamingChatRequest(baseUrl, apiKey: null).Create([new(ChatRole.User, "hi")], new ChatOptions { ModelId = "m" });
+
+        Assert.Equal(new Uri(expected), request.RequestUri);
+        Assert.Null(request.Headers.Authorization);
+    }
+
+    private static (List<ChatMessage> Messages, ChatOptions Options) Case(string name) => name switch
+    {
+        "minimal" => ([new(ChatRole.User, "hello")], new ChatOptions { ModelId = "gpt-test" }),
+        "every option" => (
+            [new(ChatRole.User, "hello") { AuthorName = "ann" }],
+            new ChatOptions
+            {
+                ModelId = "gpt-test",
+                Temperature = 0.2f,
+                TopP = 0.9f,
+                MaxOutputTokens = 123,
+                Seed = 42,
+                StopSequences = ["\n\n", "END"],
+                AdditionalProperties = new AdditionalPropertiesDictionary { ["user"] = "end-user-7" },
+            }),
+        "every role" => (
+            [new(ChatRole.System, "be terse"), new(new ChatRole("developer"), "dev note"), new(ChatRole.User, "q1"),
+             new(ChatRole.Assistant, "a1"), new(ChatRole.User, "q2")],
+            new ChatOptions { ModelId = "gpt-test", Temperature = 0f, StopSequences = [] }),
+        _ => ([new(ChatRole.System, ""), new(ChatRole.User, "héllo \"wörld\" <tag> & \u2028 😀")], new ChatOptions { ModelId = "gpt-test" }),
+    };
+
+    private static async Task<(string Body, Uri Uri, string? Authorization)> SdkRequestAsync(List<ChatMessage> messages, ChatOptions options)
+    {
+        var capture = new CapturingHandler();
+        using var http = new HttpClient(capture);
+        var client = new ChatClient(options.ModelId!, new ApiKeyCredential(Key), new OpenAIClientOptions
+        {
+            Endpoint = new Uri(BaseUrl),
+            Transport = new HttpClientPipelineTransport(http),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        });
+        await foreach (var _ in client.CompleteChatStreamingAsync(OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options)))
+        {
+        }
+
+        return (capture.Body!, capture.Uri!, capture.Authorization);
+    }
+
+    private sealed class CapturingHandler : HttpMessageHandler
+    {
+        public string? Body { get; private set; }
+
+        public Uri? Uri { get; private set; }
+
+        public string? Authorization { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Body = await request.Content!.ReadAsStringAsync(cancellationToken);
+            Uri = request.RequestUri;
+            Authorization = request.Headers.Authorization?.ToString();
+            return new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent("data: [DONE]\n\n", Encoding.UTF8, "text/event-stream"),
+            };
+        }
+    }
+}
