@@ -44,6 +44,12 @@ internal static class StorageServiceCollectionExtensions
         }
 
         services.AddHostedService<StorageInitializer>();
+        if (configuration[$"{StorageOptions.Section}:Provider"] == StorageOptions.Postgres)
+        {
+            // After the schema, before the run leases: a copied replica id is refused before it gives up any lease.
+            services.AddHostedService<ReplicaIdLock>();
+        }
+
         return services;
     }
 }

@@ -3,7 +3,7 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Runs;
 
 /// <summary>
-/// A replica with a configured id (<c>Gateway:Cluster:ReplicaId</c>) that is killed and started again ends the runs it
+/// A replica id belongs to one live process: a second one is refused. A replica with a configured id (<c>Gateway:Cluster:ReplicaId</c>) that is killed and started again ends the runs it
 /// was cut off from at start-up, without waiting for their leases to lapse; a replica with another id leaves them be.
 /// </summary>
 public sealed class ReplicaRestartTests : IAsyncLifetime
@@ -50,4 +50,15 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
         Assert.Equal(ReplicaPair.Ids(events.Count), events.Select(e => e.Id));
     }
 
+    [Fact]
+    public async Task ASecondLiveProcessWithTheSameReplicaId_IsRefusedAtStartUp_NamingTheKey()
+    {
+        await using var first = await ReplicaPair.StartReplicaAsync(_settings, "a");
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ReplicaPair.StartReplicaAsync(_settings, "a"));
+
+        Assert.Contains("Another live replica uses Gateway:Cluster:ReplicaId 'a'", refused.Message, StringComparison.Ordinal);
+        using var stillServing = await first.Client.GetAsync("/readyz");
+        Assert.True(stillServing.IsSuccessStatusCode);
+    }
 }
