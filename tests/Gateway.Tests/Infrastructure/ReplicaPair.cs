@@ -21,12 +21,16 @@ public sealed class ReplicaPair : IAsyncDisposable
           {"id":"out","type":"output","from":["talk"]}]},"input":"anything"}
         """;
 
-    private ReplicaPair(FakeUpstream upstream, GatewayProcess a, GatewayProcess b)
+    private ReplicaPair(FakeUpstream upstream, GatewayProcess a, GatewayProcess b, string connectionString)
     {
         Upstream = upstream;
         A = a;
         B = b;
+        ConnectionString = connectionString;
     }
+
+    /// <summary>The database both replicas use, for a test that reaches into it.</summary>
+    public string ConnectionString { get; }
 
     public FakeUpstream Upstream { get; }
 
@@ -40,7 +44,7 @@ public sealed class ReplicaPair : IAsyncDisposable
         var settings = await SettingsAsync(upstream);
         configure?.Invoke(settings);
         var replicas = await Task.WhenAll(StartReplicaAsync(settings, "a"), StartReplicaAsync(settings, "b"));
-        return new ReplicaPair(upstream, replicas[0], replicas[1]);
+        return new ReplicaPair(upstream, replicas[0], replicas[1], settings["Gateway:Storage:ConnectionString"]!);
     }
 
     /// <summary>What replicas share: the database, the upstream, the keys; short leases and grace.</summary>
