@@ -23,9 +23,11 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app .
 # Listen on every interface inside the container (keys required, see above); the embedded SQLite store lives
-# on the /data volume.
+# on the /data volume. Socket completions run on the socket threads, as Kestrel's request code does
+# (Gateway:Hosting:InlineScheduling, README); the runtime reads this switch only from the environment.
 ENV Urls=http://+:8080 \
-    Gateway__Storage__ConnectionString="Data Source=/data/gateway.db"
+    Gateway__Storage__ConnectionString="Data Source=/data/gateway.db" \
+    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 VOLUME /data
 EXPOSE 8080
 USER $APP_UID
