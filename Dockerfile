@@ -23,11 +23,9 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app .
 # Listen on every interface inside the container (keys required, see above); the embedded SQLite store lives
-# on the /data volume. Socket completions run on the socket threads, as Kestrel's request code does
-# (Gateway:Hosting:InlineScheduling, README); the runtime reads this switch only from the environment.
+# on the /data volume.
 ENV Urls=http://+:8080 \
-    Gateway__Storage__ConnectionString="Data Source=/data/gateway.db" \
-    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
+    Gateway__Storage__ConnectionString="Data Source=/data/gateway.db"
 VOLUME /data
 EXPOSE 8080
 USER $APP_UID

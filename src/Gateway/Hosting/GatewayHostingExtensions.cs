@@ -8,8 +8,6 @@ using Gateway.Security;
 using Gateway.Storage;
 using Gateway.Streaming;
 using Gateway.Telemetry;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Hosting;
 
@@ -19,9 +17,6 @@ internal static class GatewayHostingExtensions
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<HostingOptions>().BindConfiguration(HostingOptions.Section);
-        services.AddOptions<SocketTransportOptions>().Configure<IOptions<HostingOptions>>((sockets, hosting) =>
-            sockets.UnsafePreferInlineScheduling = hosting.Value.InlineScheduling);
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         // /api bodies keep model text readable (don't, naïve) as /v1 does: JSON in a JSON body, never HTML.
