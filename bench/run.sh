@@ -4,12 +4,15 @@
 # its memory. Loopback only; every process it starts it ends by PID.
 #
 #   bench/run.sh [--seconds 8] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20] [--token-delay-ms 5]
-#                [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--out DIR]
+#                [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N] [--out DIR]
+#
+# --flow-runs N adds a target `gateway+runs`: the same gateway measured while N clients keep flow runs going
+# (two LLM nodes on the simulator each, every token an SQLite write), to see whether runs slow /v1 down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=8; concurrency="1 16 256"; warmup=1000; tokens=20; token_delay_ms=5
-hold_streams=5000; hold=1; gateway_env=""; out=""
+hold_streams=5000; hold=1; gateway_env=""; flow_runs=0; out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds=$2; shift 2;;
@@ -20,6 +23,7 @@ while [[ $# -gt 0 ]]; do
     --hold-streams) hold_streams=$2; shift 2;;
     --no-hold) hold=0; shift;;
     --gateway-env) gateway_env=$2; shift 2;;
+    --flow-runs) flow_runs=$2; shift 2;;
     --out) out=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
@@ -32,7 +36,7 @@ ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/gateway-bench.XXXXXX)
 out=${out:-$work}
 mkdir -p "$out"
-results="$out/results.tsv"; hold_results="$out/hold.tsv"
+results="$out/results.tsv"; hold_results="$out/hold.tsv"; flow_results="$out/flow-runs.tsv"
 : > "$results"; : > "$hold_results"
 
 upstream_port=19001; slow_port=19002; nginx_port=19081; gateway_port=19080; alloc_port=19101
@@ -70,6 +74,7 @@ start_gateway() { # upstream-port, then KEY=VALUE environment
       Gateway__Providers__bench__ApiKey=bench-key \
       Gateway__Models__bench__Deployments__0__Provider=bench \
       Gateway__Models__bench__Deployments__0__Model=sim \
+      Gateway__Storage__ConnectionString="Data Source=$work/gateway.db" \
       $gateway_env "$@" \
       dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port" >>"$work/gateway.log" 2>&1 &
   gateway_pid=$!
@@ -110,19 +115,50 @@ nginx_workers=$(pgrep -d, -P "$nginx_pid")
 echo "== gateway (Release) ${gateway_env:+with $gateway_env}" >&2
 start_gateway $upstream_port DOTNET_STARTUP_HOOKS="$hook" BENCH_ALLOC_PORT=$alloc_port
 
+# Flow runs through the gateway, one after another per client, until the stop file appears (each bounded by
+# curl's timeout). A run answers with its record once every event, each token included, is in the store.
+flow_body='{"flow":{"id":"bench-runs","nodes":[{"id":"in","type":"input"},{"id":"a","type":"llm","model":"bench","prompt":"in"},{"id":"b","type":"llm","model":"bench","prompt":"in"},{"id":"out","type":"output","from":["a","b"]}]},"input":"runs beside the streams"}'
+start_flow_runs() { # clients
+  rm -f "$work/flow-runs.stop" "$work"/flow-runs.out.*
+  flow_pids=()
+  for i in $(seq 1 "$1"); do
+    (
+      for _ in $(seq 1 100000); do
+        [[ -e $work/flow-runs.stop ]] && break
+        if curl -s -m 60 -H 'Content-Type: application/json' -d "$flow_body" "http://127.0.0.1:$gateway_port/api/runs" \
+          | grep -q '"status":"completed"'; then echo completed; else echo failed; fi
+      done >"$work/flow-runs.out.$i"
+    ) &
+    flow_pids+=($!); pids+=($!)
+  done
+}
+stop_flow_runs() { # target concurrency
+  touch "$work/flow-runs.stop"
+  wait "${flow_pids[@]}"
+  local completed failed
+  completed=$(cat "$work"/flow-runs.out.* | grep -c '^completed$' || true)
+  failed=$(cat "$work"/flow-runs.out.* | grep -c '^failed$' || true)
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$flow_runs" "$completed" "$failed" >>"$flow_results"
+  echo "   flow runs beside $1 at concurrency $2: $completed completed, $failed failed ($((completed * 2 * tokens)) tokens stored)" >&2
+}
+
+targets="direct nginx gateway"; [[ $flow_runs -gt 0 ]] && targets+=" gateway+runs"
 declare -A warmed=()
 for c in $concurrency; do
-  for target in direct nginx gateway; do
+  for target in $targets; do
     case $target in
       direct) url="http://127.0.0.1:$upstream_port/v1/chat/completions"; stats=();;
       nginx) url="http://127.0.0.1:$nginx_port/v1/chat/completions"; stats=(--pids "$nginx_workers");;
-      gateway) url="http://127.0.0.1:$gateway_port/v1/chat/completions"; stats=(--pids "$gateway_pid" --alloc-port $alloc_port);;
+      gateway*) url="http://127.0.0.1:$gateway_port/v1/chat/completions"; stats=(--pids "$gateway_pid" --alloc-port $alloc_port);;
     esac
-    # The full warm-up before a target's first cell; a short one to settle each new concurrency.
-    w=$warmup; [[ -n "${warmed[$target]:-}" ]] && w=200
+    # The full warm-up before a target's first cell; a short one to settle each new concurrency (the gateway is
+    # warm by the time runs join it).
+    w=$warmup; [[ -n "${warmed[$target]:-}" || $target == gateway+runs ]] && w=200
     warmed[$target]=1
+    [[ $target == gateway+runs ]] && start_flow_runs "$flow_runs"
     "${load[@]}" run --target $target --url "$url" --concurrency "$c" --tokens "$tokens" --seconds "$seconds" \
       --warmup "$w" --out "$results" --settle-pids "$upstream_pid" "${stats[@]}"
+    [[ $target == gateway+runs ]] && stop_flow_runs "$target" "$c"
   done
 done
 

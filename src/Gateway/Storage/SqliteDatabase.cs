@@ -8,6 +8,11 @@ namespace Gateway.Storage;
 /// a write is under way; funnelling this process's writes through one gate means concurrent runs never wait on
 /// SQLite's file lock, and the busy timeout covers another process using the same file.
 /// </summary>
+/// <remarks>
+/// Microsoft.Data.Sqlite's async methods complete synchronously (file I/O, fsync at checkpoints, the busy
+/// timeout), so every operation runs on a thread-pool thread: the caller's thread, which may be the one a socket
+/// completion runs on, never waits on the file.
+/// </remarks>
 internal sealed class SqliteDatabase : IDisposable
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -23,14 +28,37 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>The database file as a full path, so logs and errors say exactly which file.</summary>
     public string DataSource { get; }
 
-    public async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        return await read(connection);
-    }
+    public Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken) =>
+        Task.Run(
+            async () =>
+            {
+                await using var connection = await OpenAsync(cancellationToken);
+                return await read(connection);
+            },
+            cancellationToken);
 
     /// <summary>Runs <paramref name="write"/> in a transaction that commits when it returns.</summary>
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken) =>
+        Task.Run(() => WriteInTransactionAsync(write, cancellationToken), cancellationToken);
+
+    public Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> write, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction) =>
+        {
+            await write(connection, transaction);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>Runs <paramref name="change"/> on a connection of its own, outside any transaction (a pragma that cannot run in one).</summary>
+    public Task ExecuteOutsideTransactionAsync(Func<SqliteConnection, Task> change, CancellationToken cancellationToken) =>
+        Task.Run(
+            async () =>
+            {
+                await using var connection = await OpenAsync(cancellationToken);
+                await change(connection);
+            },
+            cancellationToken);
+
+    private async Task<T> WriteInTransactionAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken);
         try
@@ -47,14 +75,7 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
-    public Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> write, CancellationToken cancellationToken) =>
-        WriteAsync(async (connection, transaction) =>
-        {
-            await write(connection, transaction);
-            return true;
-        }, cancellationToken);
-
-    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try

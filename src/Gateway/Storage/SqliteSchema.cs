@@ -59,11 +59,9 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
             Directory.CreateDirectory(directory);
         }
 
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        {
-            // WAL is a property of the file: set once, it holds for every later connection.
-            await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
-        }
+        // WAL is a property of the file: set once, it holds for every later connection.
+        await database.ExecuteOutsideTransactionAsync(
+            connection => ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken), cancellationToken);
 
         await database.WriteAsync(async (connection, transaction) =>
         {
