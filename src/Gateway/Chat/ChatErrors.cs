@@ -12,25 +12,18 @@ internal static class ChatErrors
         return retryAfter is { } delay ? new WithRetryAfter(result, delay) : result;
     }
 
-    public static IResult ModelNotFound(string model) => Result(
+    public static IResult ModelNotFound(string model) => ModelError(
         StatusCodes.Status404NotFound,
-        new OpenAiError
-        {
-            Message = $"The model '{model}' does not exist. GET /v1/models lists the models this gateway serves.",
-            Type = "invalid_request_error",
-            Param = "model",
-            Code = "model_not_found",
-        });
+        $"The model '{model}' does not exist. GET /v1/models lists the models this gateway serves.",
+        "model_not_found");
 
-    public static IResult ModelNotAllowed(string model) => Result(
+    public static IResult ModelNotAllowed(string model) => ModelError(
         StatusCodes.Status403Forbidden,
-        new OpenAiError
-        {
-            Message = $"This API key may not use the model '{model}'. GET /v1/models lists the models it may use.",
-            Type = "invalid_request_error",
-            Param = "model",
-            Code = "model_not_allowed",
-        });
+        $"This API key may not use the model '{model}'. GET /v1/models lists the models it may use.",
+        "model_not_allowed");
+
+    private static IResult ModelError(int status, string message, string code) =>
+        Result(status, new OpenAiError { Message = message, Type = "invalid_request_error", Param = "model", Code = code });
 
     /// <summary>The key's <c>TokensPerMinute</c> cannot cover the request's estimate yet.</summary>
     public static IResult TokenLimitReached(TimeSpan retryAfter) => Result(

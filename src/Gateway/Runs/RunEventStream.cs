@@ -1,4 +1,5 @@
 using Gateway.Streaming;
+using Gateway.Telemetry;
 
 namespace Gateway.Runs;
 
@@ -13,6 +14,20 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         using var _ = watcher;
+        var metrics = httpContext.RequestServices.GetRequiredService<GatewayMetrics>();
+        metrics.RunWatcherAttached();
+        try
+        {
+            await SendAsync(httpContext);
+        }
+        finally
+        {
+            metrics.RunWatcherDetached();
+        }
+    }
+
+    private async Task SendAsync(HttpContext httpContext)
+    {
         var aborted = httpContext.RequestAborted;
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();

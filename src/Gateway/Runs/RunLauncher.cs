@@ -1,4 +1,3 @@
-using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.Extensions.Options;
 
@@ -13,10 +12,15 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, IOptions
 {
     public const string RunIdHeader = "X-Run-Id";
 
+    /// <param name="httpContext">The request.</param>
+    /// <param name="plan">A valid plan whose models the caller may use.</param>
+    /// <param name="owner">The name of the caller's key: the run is its (and admins').</param>
+    /// <param name="stream">Send the events as they happen.</param>
+    /// <param name="background">Answer 202 at once; the run goes on without watchers.</param>
     public async Task<RunResults> LaunchAsync(
-        HttpContext httpContext, RunPlan plan, bool stream, bool background)
+        HttpContext httpContext, RunPlan plan, string owner, bool stream, bool background)
     {
-        var run = engine.Create(plan, CallerIdentity.From(httpContext.User).KeyName);
+        var run = engine.Create(plan, owner);
         var log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
 

@@ -107,7 +107,7 @@ internal static class RunsApi
             return ModelNotAllowed(model);
         }
 
-        return await launcher.LaunchAsync(httpContext, plan, stream == true, background == true);
+        return await launcher.LaunchAsync(httpContext, plan, caller.KeyName, stream == true, background == true);
     }
 
     public static ProblemHttpResult ModelNotAllowed(string model) => TypedResults.Problem(

@@ -8,13 +8,14 @@ internal sealed class ApiKey(ApiKeyOptions options)
 {
     public string Name { get; } = options.Name;
 
-    public string Role { get; } = options.Role;
-
-    public IReadOnlyList<string> Models { get; } = [.. options.Models];
-
     public int? RequestsPerMinute { get; } = options.RequestsPerMinute;
 
     public int? TokensPerMinute { get; } = options.TokensPerMinute;
+
+    /// <summary>The key's <see cref="IRateBuckets"/> names, made once rather than per request.</summary>
+    public string RequestsBucket { get; } = $"requests:{options.Name}";
+
+    public string TokensBucket { get; } = $"tokens:{options.Name}";
 
     internal byte[] Hash { get; } = Convert.FromHexString(options.KeyHash);
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.RateLimiting;
 
 namespace Gateway.Security;
 
@@ -8,16 +7,8 @@ internal sealed class LocalRateBuckets(TimeProvider time) : IRateBuckets
 {
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
 
-    public ValueTask<TimeSpan?> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
-    {
-        using var lease = Get(bucket, capacity, window).AttemptAcquire((int)Math.Min(permits, int.MaxValue));
-        if (lease.IsAcquired)
-        {
-            return ValueTask.FromResult<TimeSpan?>(null);
-        }
-
-        return ValueTask.FromResult<TimeSpan?>(lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : window);
-    }
+    public ValueTask<TimeSpan?> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Get(bucket, capacity, window).TryTake(permits));
 
     public ValueTask AdjustAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
     {

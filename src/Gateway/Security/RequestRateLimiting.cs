@@ -16,8 +16,9 @@ internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys
     public async Task InvokeAsync(HttpContext http)
     {
         if (http.User.Identity is { IsAuthenticated: true, Name: { } name }
-            && http.GetEndpoint()?.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null && keys.Get(name) is { RequestsPerMinute: { } perMinute }
-            && await buckets.TryTakeAsync($"requests:{name}", perMinute, Window, 1, http.RequestAborted) is { } retryAfter)
+            && http.GetEndpoint()?.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null
+            && keys.Get(name) is { RequestsPerMinute: { } perMinute } key
+            && await buckets.TryTakeAsync(key.RequestsBucket, perMinute, Window, 1, http.RequestAborted) is { } retryAfter)
         {
             await WriteTooManyAsync(http, retryAfter, "Request rate limit reached for this API key.", "requests");
             return;

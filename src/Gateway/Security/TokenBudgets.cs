@@ -12,18 +12,16 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
     /// <summary>Reserves <paramref name="estimatedTokens"/> from the key's budget; see <see cref="TokenReservation.IsGranted"/>.</summary>
     public async ValueTask<TokenReservation> ReserveAsync(string keyName, int estimatedTokens, CancellationToken cancellationToken)
     {
-        if (keys.Get(keyName) is not { TokensPerMinute: { } perMinute })
+        if (keys.Get(keyName) is not { TokensPerMinute: { } perMinute } key)
         {
             return TokenReservation.Unlimited;
         }
 
-        var bucket = BucketName(keyName);
+        var bucket = key.TokensBucket;
         return await buckets.TryTakeAsync(bucket, perMinute, Window, estimatedTokens, cancellationToken) is { } retryAfter
             ? TokenReservation.Denied(retryAfter)
             : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), estimatedTokens);
     }
-
-    private static string BucketName(string keyName) => $"tokens:{keyName}";
 
     /// <summary>Settling happens as a call ends, whoever is still waiting: it must not fail or delay the call.</summary>
     private async Task SettleAsync(string bucket, int perMinute, long permits)

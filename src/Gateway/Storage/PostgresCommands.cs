@@ -23,6 +23,20 @@ internal static class PostgresCommands
         return command;
     }
 
+    /// <summary>Runs <paramref name="command"/> and maps each row it returns.</summary>
+    public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(
+        this NpgsqlCommand command, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+
     private static NpgsqlCommand WithParameters(NpgsqlCommand command, ReadOnlySpan<(string Name, object? Value)> parameters)
     {
         foreach (var (name, value) in parameters)

@@ -36,14 +36,7 @@ internal sealed class PostgresFlowStore(PostgresDatabase database) : IFlowStore
     {
         // COLLATE "C": ordered by code point, as SQLite orders text, whatever the database's locale.
         await using var command = database.DataSource.Command("SELECT document FROM flows ORDER BY id COLLATE \"C\";");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var flows = new List<Flow>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            flows.Add(Deserialize(reader.GetString(0)));
-        }
-
-        return flows;
+        return await command.ReadAllAsync(reader => Deserialize(reader.GetString(0)), cancellationToken);
     }
 
     private static string Serialize(Flow flow) => JsonSerializer.Serialize(flow, FlowsJsonContext.Default.Flow);

@@ -45,9 +45,8 @@ internal sealed partial class PostgresRunSignals(PostgresDatabase database, ILog
 
     private async Task NotifyAsync(string payload, CancellationToken cancellationToken)
     {
-        await using var command = database.DataSource.CreateCommand("SELECT pg_notify(@channel, @payload);");
-        command.Parameters.AddWithValue("channel", PostgresChannels.RunControl);
-        command.Parameters.AddWithValue("payload", payload);
+        await using var command = database.DataSource.Command(
+            "SELECT pg_notify(@channel, @payload);", ("channel", PostgresChannels.RunControl), ("payload", payload));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -22,4 +22,18 @@ internal static class SqliteCommands
 
         return command;
     }
+
+    /// <summary>Runs <paramref name="command"/> and maps each row it returns.</summary>
+    public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(
+        this SqliteCommand command, Func<SqliteDataReader, T> map, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
 }

@@ -42,14 +42,7 @@ internal sealed class SqliteFlowStore(SqliteDatabase database) : IFlowStore
         database.ReadAsync<IReadOnlyList<Flow>>(async connection =>
         {
             await using var command = connection.Command("SELECT document FROM flows ORDER BY id;");
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var flows = new List<Flow>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                flows.Add(Deserialize(reader.GetString(0)));
-            }
-
-            return flows;
+            return await command.ReadAllAsync(reader => Deserialize(reader.GetString(0)), cancellationToken);
         }, cancellationToken);
 
     private static string Serialize(Flow flow) => JsonSerializer.Serialize(flow, FlowsJsonContext.Default.Flow);

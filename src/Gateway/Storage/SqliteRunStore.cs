@@ -76,14 +76,8 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 ORDER BY created_at;
                 """,
                 ("$from", from.ToUnixTimeMilliseconds()), ("$to", to.ToUnixTimeMilliseconds()), ("$owner", owner));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var runs = new List<(RunRecord, string?)>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                runs.Add((Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)));
-            }
-
-            return runs;
+            return await command.ReadAllAsync(
+                reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken);
         }, cancellationToken);
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
@@ -94,14 +88,8 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         {
             await using var command = connection.Command(
                 "SELECT id, name, data FROM run_events WHERE run_id = $run AND id > $after ORDER BY id;", ("$run", runId), ("$after", afterId));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var events = new List<RunEventEntry>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                events.Add(new RunEventEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
-            }
-
-            return events;
+            return await command.ReadAllAsync(
+                reader => new RunEventEntry(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)), cancellationToken);
         }, cancellationToken);
 
     public Task<IReadOnlyList<string>> RenewLeasesAsync(
@@ -117,17 +105,9 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 """,
                 ("$replica", replica), ("$expires", expiresAt.ToUnixTimeMilliseconds()),
                 ("$ids", runIds is null ? null : JsonSerializer.Serialize(runIds.ToArray(), RunsJsonContext.Default.StringArray)));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var cancelled = new List<string>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                if (reader.GetInt64(1) != 0)
-                {
-                    cancelled.Add(reader.GetString(0));
-                }
-            }
-
-            return cancelled;
+            var renewed = await command.ReadAllAsync(
+                reader => (RunId: reader.GetString(0), CancelRequested: reader.GetInt64(1) != 0), cancellationToken);
+            return [.. renewed.Where(run => run.CancelRequested).Select(run => run.RunId)];
         }, cancellationToken);
 
     public Task<bool> RequestCancelAsync(string runId, CancellationToken cancellationToken) =>
@@ -149,14 +129,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 RETURNING record;
                 """,
                 ("$replica", claimant.Replica), ("$expires", claimant.ExpiresAt.ToUnixTimeMilliseconds()), ("$now", now.ToUnixTimeMilliseconds()));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var runs = new List<RunRecord>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                runs.Add(Deserialize(reader.GetString(0)));
-            }
-
-            return runs;
+            return await command.ReadAllAsync(reader => Deserialize(reader.GetString(0)), cancellationToken);
         }, cancellationToken);
 
     private Task<IReadOnlyList<RunRecord>> QueryRecordsAsync(
@@ -164,14 +137,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         database.ReadAsync<IReadOnlyList<RunRecord>>(async connection =>
         {
             await using var command = connection.Command(sql, parameters);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var runs = new List<RunRecord>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                runs.Add(Deserialize(reader.GetString(0)));
-            }
-
-            return runs;
+            return await command.ReadAllAsync(reader => Deserialize(reader.GetString(0)), cancellationToken);
         }, cancellationToken);
 
     private static string Serialize(RunRecord run) => JsonSerializer.Serialize(run, RunsJsonContext.Default.RunRecord);
