@@ -162,6 +162,12 @@ for c in $concurrency; do
   done
 done
 
+if [[ $gateway_env == *BENCH_ALLOC_SAMPLE=1* ]]; then
+  # The allocation sampler's tally since start-up (warm-ups included), most bytes first.
+  exec 3<>"/dev/tcp/127.0.0.1/$alloc_port" && cat <&3 >"$out/alloc-top.txt" && exec 3<&-
+  echo "== allocation samples by type in $out/alloc-top.txt" >&2
+fi
+
 if [[ $hold -eq 1 ]]; then
   echo "== memory run: $hold_streams streams of one token a second for 30 s, through a fresh gateway" >&2
   kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true

@@ -4,10 +4,10 @@ using System.Text.Json;
 namespace Gateway.Providers.OpenAI;
 
 /// <summary>
-/// Looks at one upstream JSON payload (an SSE <c>data:</c> line or a whole completion) before the SDK parses it,
-/// because the SDK throws on things real OpenAI-compatible servers send: finish reasons outside its enum
-/// (<c>"eos"</c>, <c>"end_turn"</c>, <c>""</c>) and errors reported inside a 200 response.
-/// The cheap byte searches keep the common chunk on a fast path that allocates nothing.
+/// Looks at a whole, non-streamed upstream completion before the SDK parses it, because the SDK throws on things
+/// real OpenAI-compatible servers send: finish reasons outside its enum (<c>"eos"</c>, <c>"end_turn"</c>, <c>""</c>)
+/// and errors reported inside a 200 response. (Streamed chunks are checked by <see cref="StreamingChunkReader"/> as
+/// it reads them.) The cheap byte searches keep the common body on a fast path that allocates nothing.
 /// </summary>
 internal static class ChunkInspector
 {
@@ -17,11 +17,9 @@ internal static class ChunkInspector
     /// <summary>
     /// Returns a rewritten payload when a finish reason must be mapped onto the SDK's enum, or null when the
     /// payload can go to the SDK as it is. Throws <see cref="UpstreamException"/> when the payload reports an error.
-    /// <paramref name="finished"/> tells whether the payload carries a finish reason.
     /// </summary>
-    public static byte[]? Inspect(ReadOnlySpan<byte> payload, out bool finished)
+    public static byte[]? Inspect(ReadOnlySpan<byte> payload)
     {
-        finished = false;
         if (payload.IndexOf(ErrorKey) >= 0)
         {
             ThrowIfTopLevelError(payload);
@@ -50,7 +48,6 @@ internal static class ChunkInspector
                 break;
             }
 
-            finished = true;
             var value = payload.Slice(valueStart + 1, valueEnd);
             var replacement = MapFinishReason(value);
             if (replacement is not null)
@@ -65,25 +62,10 @@ internal static class ChunkInspector
     }
 
     /// <summary>Null when the SDK knows the value; otherwise the value it should see instead.</summary>
-    private static string? MapFinishReason(ReadOnlySpan<byte> value)
-    {
-        if (value.SequenceEqual("stop"u8) || value.SequenceEqual("length"u8) || value.SequenceEqual("tool_calls"u8)
-            || value.SequenceEqual("content_filter"u8) || value.SequenceEqual("function_call"u8))
-        {
-            return null;
-        }
-
-        if (value.SequenceEqual("error"u8))
-        {
-            // OpenRouter and others end a failed stream with finish_reason "error": a failure, not a finish.
-            throw new UpstreamException(UpstreamFailure.StreamError, "The upstream ended the stream with finish_reason \"error\".");
-        }
-
-        // Servers that ran out of budget say so in their own words; everything else ended the turn normally.
-        return value.SequenceEqual("max_tokens"u8) || value.SequenceEqual("max_length"u8) || value.SequenceEqual("model_length"u8)
-            ? "length"
-            : "stop";
-    }
+    private static string? MapFinishReason(ReadOnlySpan<byte> value) =>
+        FinishReasons.IsKnownToTheSdk(value) ? null
+        : FinishReasons.Map(value) == Microsoft.Extensions.AI.ChatFinishReason.Length ? "length"
+        : "stop";
 
     private static int SkipToValue(ReadOnlySpan<byte> payload, int index)
     {
@@ -112,36 +94,51 @@ internal static class ChunkInspector
 
     private static void ThrowIfTopLevelError(ReadOnlySpan<byte> payload)
     {
-        string? message = null;
-        string? code = null;
+        UpstreamException? failure;
         try
         {
             var reader = new Utf8JsonReader(payload);
             using var document = JsonDocument.ParseValue(ref reader);
             if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("error", out var error)
-                || error.ValueKind == JsonValueKind.Null)
+                || !document.RootElement.TryGetProperty("error", out var error))
             {
                 return;
             }
 
-            message = error.ValueKind switch
-            {
-                JsonValueKind.String => error.GetString(),
-                JsonValueKind.Object when error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String => m.GetString(),
-                _ => null,
-            };
-            if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c))
-            {
-                code = c.ValueKind == JsonValueKind.String ? c.GetString() : c.ToString();
-            }
+            failure = ErrorReported(error);
         }
         catch (JsonException)
         {
             return; // not JSON: the SDK reports it as malformed
         }
 
-        throw new UpstreamException(UpstreamFailure.StreamError, $"The upstream reported an error: {message ?? "(no message)"}")
+        if (failure is not null)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>The failure a top-level <c>error</c> value reports (a string, or an object with a message and code); null for JSON null.</summary>
+    public static UpstreamException? ErrorReported(JsonElement error)
+    {
+        if (error.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var message = error.ValueKind switch
+        {
+            JsonValueKind.String => error.GetString(),
+            JsonValueKind.Object when error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String => m.GetString(),
+            _ => null,
+        };
+        string? code = null;
+        if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c))
+        {
+            code = c.ValueKind == JsonValueKind.String ? c.GetString() : c.ToString();
+        }
+
+        return new UpstreamException(UpstreamFailure.StreamError, $"The upstream reported an error: {message ?? "(no message)"}")
         {
             UpstreamCode = code,
         };

@@ -43,8 +43,8 @@ internal sealed class OpenAiChatClient : IChatClient
     /// <summary>
     /// Streams without the SDK: <see cref="StreamingChatRequest"/> writes the body the SDK would send, and the body is
     /// read here as it arrives. The SDK's request pipeline and its parse (a document, several model objects and copies
-    /// per chunk) were most of what a streamed completion cost the gateway. <see cref="UpstreamNormalizingHandler"/>
-    /// still inspects every event beneath, and failures are translated as the SDK's would be.
+    /// per chunk) were most of what a streamed completion cost the gateway. <see cref="StreamingChunkReader"/> checks
+    /// each chunk for what the SDK would choke on or miss, and failures are translated as the SDK's would be.
     /// </summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<MeaiChatMessage> messages,
@@ -58,7 +58,7 @@ internal sealed class OpenAiChatClient : IChatClient
 
         using var response = await SendStreamingAsync(messages, options, cancellationToken).ConfigureAwait(false);
         var chunks = new StreamingChunkReader();
-        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var body = new ZeroByteReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
         var events = SseParser.Create(body, chunks.Parse).EnumerateAsync(cancellationToken);
         await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
         while (await MoveNextAsync(enumerator, cancellationToken).ConfigureAwait(false))
@@ -69,6 +69,12 @@ internal sealed class OpenAiChatClient : IChatClient
             }
 
             yield return update;
+        }
+
+        if (!chunks.SawFinishReason)
+        {
+            // The connection closed cleanly, but the completion never finished: that upstream died.
+            throw new UpstreamException(UpstreamFailure.Connection, "The upstream stream ended before the completion finished.");
         }
     }
 

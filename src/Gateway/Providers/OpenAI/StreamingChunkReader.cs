@@ -6,8 +6,11 @@ namespace Gateway.Providers.OpenAI;
 /// <summary>
 /// Turns one <c>chat.completion.chunk</c> payload into a <see cref="ChatResponseUpdate"/> with a
 /// <see cref="Utf8JsonReader"/>, mapping what the SDK's streaming update would have carried but without the SDK's
-/// per-chunk document, model objects and copies. Only the first choice is read, as the SDK's
-/// update exposes only that one. A payload that is not a well-formed chunk throws <see cref="JsonException"/>,
+/// per-chunk document, model objects and copies. Only the first choice's content is read, as the SDK's update
+/// exposes only that one. It is also where a stream's upstream oddities are caught, in the same single pass over
+/// each payload: finish reasons outside OpenAI's set are mapped (<see cref="FinishReasons"/>), and an
+/// <c>error</c> reported inside the 200 (a top-level <c>error</c> member, or <c>finish_reason: "error"</c>) throws
+/// <see cref="UpstreamException"/>. A payload that is not a well-formed chunk throws <see cref="JsonException"/>,
 /// reported like the SDK's own parse failures. One instance per stream: the id and model strings, the same on
 /// every chunk, are kept and reused instead of allocated per token.
 /// </summary>
@@ -15,6 +18,12 @@ internal sealed class StreamingChunkReader
 {
     private string? _id;
     private string? _model;
+
+    /// <summary>
+    /// Whether any chunk so far carried a finish reason: a stream that ends with neither that nor <c>[DONE]</c> was
+    /// cut off, and saying so beats a silent truncation.
+    /// </summary>
+    public bool SawFinishReason { get; private set; }
 
     /// <summary>The update for a <c>data:</c> payload, or null for <c>[DONE]</c>.</summary>
     public ChatResponseUpdate? Parse(string eventType, ReadOnlySpan<byte> data)
@@ -52,6 +61,11 @@ internal sealed class StreamingChunkReader
                 reader.Read();
                 ReadChoices(ref reader, update);
             }
+            else if (reader.ValueTextEquals("error"u8))
+            {
+                reader.Read();
+                ThrowIfError(ref reader);
+            }
             else if (reader.ValueTextEquals("usage"u8))
             {
                 reader.Read();
@@ -70,7 +84,7 @@ internal sealed class StreamingChunkReader
         return update;
     }
 
-    private static void ReadChoices(ref Utf8JsonReader reader, ChatResponseUpdate update)
+    private void ReadChoices(ref Utf8JsonReader reader, ChatResponseUpdate update)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -81,34 +95,36 @@ internal sealed class StreamingChunkReader
         var first = true;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (!first)
-            {
-                reader.Skip();
-                continue;
-            }
-
+            // Later choices are read for their finish reason only: an "error" there fails the stream all the same.
+            ReadChoice(ref reader, first ? update : null);
             first = false;
-            Expect(ref reader, JsonTokenType.StartObject, read: false);
-            while (NextProperty(ref reader))
+        }
+    }
+
+    private void ReadChoice(ref Utf8JsonReader reader, ChatResponseUpdate? update)
+    {
+        Expect(ref reader, JsonTokenType.StartObject, read: false);
+        while (NextProperty(ref reader))
+        {
+            if (update is not null && reader.ValueTextEquals("delta"u8))
             {
-                if (reader.ValueTextEquals("delta"u8))
+                reader.Read();
+                ReadDelta(ref reader, update);
+            }
+            else if (reader.ValueTextEquals("finish_reason"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
                 {
-                    reader.Read();
-                    ReadDelta(ref reader, update);
+                    SawFinishReason = true;
+                    var reason = ToFinishReason(ref reader);
+                    update?.FinishReason = reason;
                 }
-                else if (reader.ValueTextEquals("finish_reason"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.Null)
-                    {
-                        update.FinishReason = ToFinishReason(ref reader);
-                    }
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
             }
         }
     }
@@ -178,12 +194,18 @@ internal sealed class StreamingChunkReader
         return usage;
     }
 
-    /// <summary>The same mapping as <see cref="OpenAiResponseMapper.ToFinishReason"/>; odd values were mapped upstream of here.</summary>
     private static ChatFinishReason ToFinishReason(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals("length"u8) ? ChatFinishReason.Length
-        : reader.ValueTextEquals("content_filter"u8) ? ChatFinishReason.ContentFilter
-        : reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("function_call"u8) ? ChatFinishReason.ToolCalls
-        : ChatFinishReason.Stop;
+        FinishReasons.Map(reader.ValueIsEscaped ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan);
+
+    /// <summary>Throws the failure an <c>error</c> member reports; null means none.</summary>
+    private static void ThrowIfError(ref Utf8JsonReader reader)
+    {
+        using var error = JsonDocument.ParseValue(ref reader);
+        if (ChunkInspector.ErrorReported(error.RootElement) is { } failure)
+        {
+            throw failure;
+        }
+    }
 
     private static ChatRole ToRole(ref Utf8JsonReader reader) =>
         reader.ValueTextEquals("system"u8) ? ChatRole.System

@@ -1,35 +1,27 @@
 namespace Gateway.Providers.OpenAI;
 
 /// <summary>
-/// Sits under the OpenAI SDK on each provider's <see cref="HttpClient"/> and puts successful bodies through
-/// <see cref="ChunkInspector"/>, so that odd but harmless upstream output never reaches the SDK's strict parser
-/// and errors hidden inside a 200 surface as <see cref="UpstreamException"/>.
+/// Sits under the OpenAI SDK on each provider's <see cref="HttpClient"/> and puts successful non-streamed bodies
+/// through <see cref="ChunkInspector"/>, so that odd but harmless upstream output never reaches the SDK's strict
+/// parser and errors hidden inside a 200 surface as <see cref="UpstreamException"/>. Streamed bodies pass untouched:
+/// <see cref="StreamingChunkReader"/> makes the same checks as it parses them, in one pass.
 /// </summary>
 internal sealed class UpstreamNormalizingHandler : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        if (!response.IsSuccessStatusCode
+            || string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
             return response;
         }
 
-        var mediaType = response.Content.Headers.ContentType?.MediaType;
-        if (string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
-        {
-            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            response.Content = CopyHeaders(response.Content, new StreamContent(new NormalizingSseStream(body)));
-        }
-        else
-        {
-            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            var rewritten = ChunkInspector.Inspect(body, out _);
-            var original = response.Content;
-            response.Content = CopyHeaders(original, new ByteArrayContent(rewritten ?? body));
-            original.Dispose();
-        }
-
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var rewritten = ChunkInspector.Inspect(body);
+        var original = response.Content;
+        response.Content = CopyHeaders(original, new ByteArrayContent(rewritten ?? body));
+        original.Dispose();
         return response;
     }
 

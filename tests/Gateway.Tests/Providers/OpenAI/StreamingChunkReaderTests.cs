@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Gateway.Providers;
 using Gateway.Providers.OpenAI;
 using Microsoft.Extensions.AI;
 
@@ -48,11 +49,83 @@ public class StreamingChunkReaderTests
     [InlineData("length", "length")]
     [InlineData("content_filter", "content_filter")]
     [InlineData("function_call", "tool_calls")]
+    [InlineData("tool_calls", "tool_calls")]
+    // Outside OpenAI's set: what real servers send.
+    [InlineData("eos", "stop")]
+    [InlineData("end_turn", "stop")]
+    [InlineData("", "stop")]
+    [InlineData("max_tokens", "length")]
+    [InlineData("model_length", "length")]
     public void FinishReason_IsMapped(string upstream, string expected)
     {
         var update = Parse($$"""{"choices":[{"delta":{},"finish_reason":"{{upstream}}"}]}""")!;
 
         Assert.Equal(expected, update.FinishReason!.Value.Value);
+        Assert.True(_reader.SawFinishReason);
+    }
+
+    [Fact]
+    public void EscapedFinishReason_IsMappedByItsValue()
+    {
+        var update = Parse("""{"choices":[{"delta":{},"finish_reason":"length"}]}""")!;
+
+        Assert.Equal(ChatFinishReason.Length, update.FinishReason);
+    }
+
+    [Fact]
+    public void NullFinishReasons_AreNotAFinish()
+    {
+        Parse("""{"choices":[{"delta":{"content":"a"},"finish_reason":null}]}""");
+
+        Assert.False(_reader.SawFinishReason);
+    }
+
+    [Fact]
+    public void FinishReasonError_IsAStreamError()
+    {
+        var exception = Assert.Throws<UpstreamException>(() => Parse("""{"choices":[{"delta":{},"finish_reason":"error"}]}"""));
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+    }
+
+    [Fact]
+    public void FinishReasonError_InALaterChoice_IsAStreamErrorToo()
+    {
+        var exception = Assert.Throws<UpstreamException>(
+            () => Parse("""{"choices":[{"delta":{"content":"a"}},{"delta":{},"finish_reason":"error"}]}"""));
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"model overloaded","code":"overloaded"}}""", "model overloaded", "overloaded")]
+    [InlineData("""{"error":{"message":"slow down","code":429}}""", "slow down", "429")]
+    [InlineData("""{"error":"it broke"}""", "it broke", null)]
+    [InlineData("""{"id":"c1","choices":[],"error":{"type":"server_error"}}""", "(no message)", null)]
+    public void ErrorMember_IsAStreamErrorWithItsMessageAndCode(string json, string message, string? code)
+    {
+        var exception = Assert.Throws<UpstreamException>(() => Parse(json));
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+        Assert.Equal($"The upstream reported an error: {message}", exception.Message);
+        Assert.Equal(code, exception.UpstreamCode);
+    }
+
+    [Fact]
+    public void NullErrorMember_IsNoError()
+    {
+        var update = Parse("""{"error":null,"choices":[{"delta":{"content":"ok"}}]}""")!;
+
+        Assert.Equal("ok", update.Text);
+    }
+
+    [Fact]
+    public void AnErrorObjectInsideText_IsJustText()
+    {
+        var update = Parse("""{"choices":[{"delta":{"content":"say \"error\": {}"},"finish_reason":"stop"}]}""")!;
+
+        Assert.Equal("say \"error\": {}", update.Text);
+        Assert.Equal(ChatFinishReason.Stop, update.FinishReason);
     }
 
     [Fact]

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.AI;
+
+namespace Gateway.Providers.OpenAI;
+
+/// <summary>
+/// What an OpenAI-compatible server's <c>finish_reason</c> means, for the values OpenAI defines and for those real
+/// servers send besides (<c>"eos"</c>, <c>"end_turn"</c>, <c>"max_tokens"</c>, <c>""</c>). One table for the streamed
+/// reader and for the rewrite the SDK's non-streamed parser needs.
+/// </summary>
+internal static class FinishReasons
+{
+    /// <summary>Maps any value; throws <see cref="UpstreamException"/> for <c>"error"</c>, which is a failure, not a finish.</summary>
+    public static ChatFinishReason Map(ReadOnlySpan<byte> value)
+    {
+        if (value.SequenceEqual("stop"u8))
+        {
+            return ChatFinishReason.Stop;
+        }
+
+        if (value.SequenceEqual("length"u8)
+            // Servers that ran out of budget say so in their own words.
+            || value.SequenceEqual("max_tokens"u8) || value.SequenceEqual("max_length"u8) || value.SequenceEqual("model_length"u8))
+        {
+            return ChatFinishReason.Length;
+        }
+
+        if (value.SequenceEqual("content_filter"u8))
+        {
+            return ChatFinishReason.ContentFilter;
+        }
+
+        if (value.SequenceEqual("tool_calls"u8) || value.SequenceEqual("function_call"u8))
+        {
+            return ChatFinishReason.ToolCalls;
+        }
+
+        if (value.SequenceEqual("error"u8))
+        {
+            // OpenRouter and others end a failed stream with finish_reason "error".
+            throw new UpstreamException(UpstreamFailure.StreamError, "The upstream ended the stream with finish_reason \"error\".");
+        }
+
+        // Everything else ended the turn normally.
+        return ChatFinishReason.Stop;
+    }
+
+    /// <summary>True for the values the OpenAI SDK's enum knows, which its parser accepts as they are.</summary>
+    public static bool IsKnownToTheSdk(ReadOnlySpan<byte> value) =>
+        value.SequenceEqual("stop"u8) || value.SequenceEqual("length"u8) || value.SequenceEqual("tool_calls"u8)
+        || value.SequenceEqual("content_filter"u8) || value.SequenceEqual("function_call"u8);
+}
