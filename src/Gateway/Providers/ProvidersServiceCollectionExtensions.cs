@@ -33,6 +33,11 @@ internal static class ProvidersServiceCollectionExtensions
                     // One long-lived handler per provider, recycled by connection age so DNS changes are seen.
                     PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                     ConnectTimeout = TimeSpan.FromSeconds(10),
+                    // One client serves every caller: a cookie an upstream sets (a load balancer's, say) must not
+                    // ride along on other callers' requests. And an API call is not redirected: a 3xx is reported
+                    // as the upstream's answer, not followed (a POST turned GET, or a key sent to another host).
+                    UseCookies = false,
+                    AllowAutoRedirect = false,
                 })
                 .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
                 // The factory's per-request log scope and timings (two handlers, a scope and a state machine per call)

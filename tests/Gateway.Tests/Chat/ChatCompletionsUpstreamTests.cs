@@ -80,6 +80,38 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CookiesAnUpstreamSets_NeverRideOnLaterCallersRequests()
+    {
+        _upstream.Enqueue(new UpstreamScript { Headers = new Dictionary<string, string> { ["Set-Cookie"] = "lb=replica-7; Path=/" } });
+
+        using (var first = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "first caller", stream: true)))
+        {
+            Assert.Equal("first caller", Sse.Text(await Sse.ReadAllDataAsync(first)));
+        }
+
+        using var second = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "second caller", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(["", ""], _upstream.Requests.Select(request => request.Cookie));
+    }
+
+    [Fact]
+    public async Task UpstreamRedirect_IsReportedNotFollowed()
+    {
+        _upstream.DefaultScript = new UpstreamScript
+        {
+            Status = 307,
+            Headers = new Dictionary<string, string> { ["Location"] = _upstream.BaseUrl + "/chat/completions" },
+        };
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_error", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
+        Assert.Single(_upstream.Requests);
+    }
+
+    [Fact]
     public async Task UpstreamRejectsOurKey_Returns502UpstreamAuthFailedWithoutTheKey()
     {
         _upstream.Enqueue(new UpstreamScript

@@ -59,7 +59,10 @@ public sealed class FakeUpstream : IAsyncDisposable
     {
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
-        var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), context.Request.Headers.TraceParent.ToString(), DateTimeOffset.UtcNow);
+        var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), context.Request.Headers.TraceParent.ToString(), DateTimeOffset.UtcNow)
+        {
+            Cookie = context.Request.Headers.Cookie.ToString(),
+        };
         context.RequestAborted.Register(() => request.MarkClosed(aborted: true));
         _requests.Enqueue(request);
         var script = _scripts.TryDequeue(out var next) ? next : DefaultScript;
@@ -88,6 +91,11 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (script.HeadersDelay > TimeSpan.Zero)
         {
             await Task.Delay(script.HeadersDelay, cancellationToken);
+        }
+
+        foreach (var (name, value) in script.Headers ?? new Dictionary<string, string>())
+        {
+            context.Response.Headers[name] = value;
         }
 
         if (script.Status != 200)
@@ -261,6 +269,8 @@ public sealed class RecordedRequest(string body, string authorization, string tr
 
     /// <summary>The W3C <c>traceparent</c> header, or empty.</summary>
     public string TraceParent { get; } = traceParent;
+
+    public string Cookie { get; init; } = "";
 
     public DateTimeOffset ReceivedAt { get; } = receivedAt;
 

@@ -10,6 +10,9 @@ public sealed record UpstreamScript
 
     public string? RetryAfter { get; init; }
 
+    /// <summary>Further response headers (<c>Set-Cookie</c>, <c>Location</c>), sent with any status.</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
     /// <summary>The tokens to stream; null streams the last user message back word by word.</summary>
     public IReadOnlyList<string>? Tokens { get; init; }
 
