@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the same streaming workload directly against the upstream simulator, through nginx and through the gateway,
-# at each concurrency, and prints one table; then holds 5,000 slow streams open through the gateway and reports
+# Runs the same streaming workload directly against the upstream simulator, through nginx, through a bare C# proxy
+# (bench/BareProxy: Kestrel in, HttpClient out, bytes copied; the floor for any ASP.NET Core proxy) and through the
+# gateway, at each concurrency, and prints one table; then holds 5,000 slow streams open through the gateway and reports
 # its memory. Loopback only; every process it starts it ends by PID.
 #
 #   bench/run.sh [--seconds 8] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20] [--token-delay-ms 5]
@@ -39,7 +40,7 @@ mkdir -p "$out"
 results="$out/results.tsv"; hold_results="$out/hold.tsv"; flow_results="$out/flow-runs.tsv"
 : > "$results"; : > "$hold_results"
 
-upstream_port=19001; slow_port=19002; nginx_port=19081; gateway_port=19080; alloc_port=19101
+upstream_port=19001; slow_port=19002; nginx_port=19081; bare_port=19082; gateway_port=19080; alloc_port=19101
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -48,7 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== build (Release)" >&2
-for project in src/Gateway bench/Upstream bench/Load bench/AllocHook; do
+for project in src/Gateway bench/Upstream bench/BareProxy bench/Load bench/AllocHook; do
   dotnet build "$project" -c Release --nologo -warnaserror -v quiet >/dev/null
 done
 gateway_dll=src/Gateway/bin/Release/net10.0/Gateway.dll
@@ -112,6 +113,12 @@ pids+=("$nginx_pid")
 wait_for "http://127.0.0.1:$nginx_port/"
 nginx_workers=$(pgrep -d, -P "$nginx_pid")
 
+echo "== bare C# proxy" >&2
+dotnet bench/BareProxy/bin/Release/net10.0/BareProxy.dll --port "$bare_port" --upstream "http://127.0.0.1:$upstream_port" &
+bare_pid=$!
+pids+=("$bare_pid")
+wait_for "http://127.0.0.1:$bare_port/"
+
 echo "== gateway (Release) ${gateway_env:+with $gateway_env}" >&2
 start_gateway $upstream_port DOTNET_STARTUP_HOOKS="$hook" BENCH_ALLOC_PORT=$alloc_port
 
@@ -142,13 +149,14 @@ stop_flow_runs() { # target concurrency
   echo "   flow runs beside $1 at concurrency $2: $completed completed, $failed failed ($((completed * 2 * tokens)) tokens stored)" >&2
 }
 
-targets="direct nginx gateway"; [[ $flow_runs -gt 0 ]] && targets+=" gateway+runs"
+targets="direct nginx bare-proxy gateway"; [[ $flow_runs -gt 0 ]] && targets+=" gateway+runs"
 declare -A warmed=()
 for c in $concurrency; do
   for target in $targets; do
     case $target in
       direct) url="http://127.0.0.1:$upstream_port/v1/chat/completions"; stats=();;
       nginx) url="http://127.0.0.1:$nginx_port/v1/chat/completions"; stats=(--pids "$nginx_workers");;
+      bare-proxy) url="http://127.0.0.1:$bare_port/v1/chat/completions"; stats=(--pids "$bare_pid");;
       gateway*) url="http://127.0.0.1:$gateway_port/v1/chat/completions"; stats=(--pids "$gateway_pid" --alloc-port $alloc_port);;
     esac
     # The full warm-up before a target's first cell; a short one to settle each new concurrency (the gateway is
