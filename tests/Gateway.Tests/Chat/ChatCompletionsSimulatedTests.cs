@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
 
@@ -118,6 +119,9 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [Theory]
     [InlineData("{", null)]
     [InlineData("[]", null)]
+    [InlineData("", null)]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}]} trailing""", null)]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}]}{}""", null)]
     [InlineData("""{"messages":[{"role":"user","content":"x"}]}""", "model")]
     [InlineData("""{"model":"echo","messages":[]}""", "messages")]
     [InlineData("""{"model":"echo","messages":[{"role":"wizard","content":"x"}]}""", "messages[0].role")]
@@ -135,6 +139,51 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
         Assert.False(string.IsNullOrWhiteSpace(error["message"]!.GetValue<string>()));
         Assert.Equal(param, error["param"]?.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task BodyArrivingInPieces_IsReadWhole()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"model":"echo","messages":[{"role":"user","content":"slow upload"}]}""");
+        using var content = new PiecewiseContent(body[..20], body[20..]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("slow upload", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task BodyWithAByteOrderMark_IsRead()
+    {
+        using var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""{"model":"echo","messages":[{"role":"user","content":"marked"}]}""")]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("marked", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    /// <summary>A body sent in parts with a pause between them, as a slow client's would arrive.</summary>
+    private sealed class PiecewiseContent(params byte[][] pieces) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            foreach (var piece in pieces)
+            {
+                await stream.WriteAsync(piece);
+                await stream.FlushAsync();
+                await Task.Delay(50);
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     [Fact]
