@@ -120,6 +120,10 @@ internal sealed class StreamingChunkReader
                     var reason = ToFinishReason(ref reader);
                     update?.FinishReason = reason;
                 }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    throw new JsonException($"A finish_reason must be a string or null, found {reader.TokenType}.");
+                }
             }
             else
             {

@@ -143,6 +143,8 @@ public class StreamingChunkReaderTests
     [InlineData("""{"choices": [ {"delta": """)]
     [InlineData("""{"choices":"oops"}""")]
     [InlineData("""[1,2]""")]
+    [InlineData("""{"choices":[{"delta":{},"finish_reason":{"why":"stop"}}]}""")]
+    [InlineData("""{"choices":[{"delta":{},"finish_reason":1}]}""")]
     public void MalformedChunk_Throws(string json)
     {
         var exception = Record.Exception(() => Parse(json));
