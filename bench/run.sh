@@ -170,10 +170,13 @@ for c in $concurrency; do
   done
 done
 
-if [[ $gateway_env == *BENCH_ALLOC_SAMPLE=1* ]]; then
+if [[ " $gateway_env " == *" BENCH_ALLOC_SAMPLE=1 "* ]]; then
   # The allocation sampler's tally since start-up (warm-ups included), most bytes first.
-  exec 3<>"/dev/tcp/127.0.0.1/$alloc_port" && cat <&3 >"$out/alloc-top.txt" && exec 3<&-
-  echo "== allocation samples by type in $out/alloc-top.txt" >&2
+  if cat <"/dev/tcp/127.0.0.1/$alloc_port" >"$out/alloc-top.txt"; then
+    echo "== allocation samples by type in $out/alloc-top.txt" >&2
+  else
+    echo "warning: the allocation hook did not answer on port $alloc_port" >&2
+  fi
 fi
 
 if [[ $hold -eq 1 ]]; then

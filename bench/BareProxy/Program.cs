@@ -23,16 +23,24 @@ app.Run(async context =>
         Content = new StreamContent(context.Request.Body),
     };
     request.Content.Headers.TryAddWithoutValidation("Content-Type", context.Request.ContentType);
+    request.Content.Headers.ContentLength = context.Request.ContentLength; // as the gateway sends it: not chunked
     using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     context.Response.StatusCode = (int)response.StatusCode;
     context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
     await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-    var buffer = new byte[16 * 1024];
-    int read;
-    while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+    var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+    try
     {
-        await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-        await context.Response.Body.FlushAsync(cancellationToken);
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            await context.Response.Body.FlushAsync(cancellationToken);
+        }
+    }
+    finally
+    {
+        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
     }
 });
 

@@ -30,11 +30,13 @@ internal static class FailureClassifier
 
     /// <summary>
     /// Whether the next deployment should be tried. Not for the caller's own mistakes (400, 404, 422, ...):
-    /// another deployment would refuse them too, and the caller must see the reason.
+    /// another deployment would refuse them too, and the caller must see the reason. A deployment that answers
+    /// 401/403 or redirects (3xx: redirects are not followed) is misconfigured, and the next one may not be.
     /// </summary>
     public static bool ShouldFallBack(UpstreamException exception) =>
         exception.Failure != UpstreamFailure.Status
         || exception.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+        || (int)(exception.Status ?? 0) is >= 300 and < 400
         || IsRetryable(exception);
 
     public static string Describe(UpstreamException exception) => exception.Reason ?? exception.Failure switch

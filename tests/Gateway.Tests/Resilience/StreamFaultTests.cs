@@ -136,6 +136,23 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redirect_FallsBackWithoutFollowingOrRetrying()
+    {
+        _primary.Enqueue(new UpstreamScript
+        {
+            Status = 301,
+            Headers = new Dictionary<string, string> { ["Location"] = "https://elsewhere.invalid/v1/chat/completions" },
+        });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Single(_primary.Requests);
+        Assert.Single(_secondary.Requests);
+        Assert.Equal("2", Attempts(response));
+    }
+
+    [Fact]
     public async Task ConnectionRefused_IsRetriedThenFallsBack()
     {
         var (response, data) = await StreamAsync("refused");

@@ -12,6 +12,11 @@ internal static class FinishReasons
     /// <summary>Maps any value; throws <see cref="UpstreamException"/> for <c>"error"</c>, which is a failure, not a finish.</summary>
     public static ChatFinishReason Map(ReadOnlySpan<byte> value)
     {
+        if (IsError(value))
+        {
+            throw ErrorFinish();
+        }
+
         if (value.SequenceEqual("stop"u8))
         {
             return ChatFinishReason.Stop;
@@ -34,15 +39,15 @@ internal static class FinishReasons
             return ChatFinishReason.ToolCalls;
         }
 
-        if (value.SequenceEqual("error"u8))
-        {
-            // OpenRouter and others end a failed stream with finish_reason "error".
-            throw new UpstreamException(UpstreamFailure.StreamError, "The upstream ended the stream with finish_reason \"error\".");
-        }
-
         // Everything else ended the turn normally.
         return ChatFinishReason.Stop;
     }
+
+    /// <summary>OpenRouter and others end a failed stream with finish_reason <c>"error"</c>.</summary>
+    public static bool IsError(ReadOnlySpan<byte> value) => value.SequenceEqual("error"u8);
+
+    public static UpstreamException ErrorFinish() =>
+        new(UpstreamFailure.StreamError, "The upstream ended the stream with finish_reason \"error\".");
 
     /// <summary>True for the values the OpenAI SDK's enum knows, which its parser accepts as they are.</summary>
     public static bool IsKnownToTheSdk(ReadOnlySpan<byte> value) =>

@@ -25,6 +25,9 @@ internal sealed class StreamingChunkReader
     /// </summary>
     public bool SawFinishReason { get; private set; }
 
+    /// <summary>Whether the chunk being read carried <c>finish_reason: "error"</c>.</summary>
+    private bool _finishedWithError;
+
     /// <summary>The update for a <c>data:</c> payload, or null for <c>[DONE]</c>.</summary>
     public ChatResponseUpdate? Parse(string eventType, ReadOnlySpan<byte> data)
     {
@@ -33,9 +36,15 @@ internal sealed class StreamingChunkReader
             return null;
         }
 
+        if (eventType == "error")
+        {
+            throw ErrorEvent(data);
+        }
+
         var reader = new Utf8JsonReader(data);
         Expect(ref reader, JsonTokenType.StartObject);
         var update = new ChatResponseUpdate { Contents = new List<AIContent>(1) };
+        _finishedWithError = false;
         while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("id"u8))
@@ -81,6 +90,12 @@ internal sealed class StreamingChunkReader
             }
         }
 
+        // Only now: an error member anywhere in the chunk names the failure better than the finish reason does.
+        if (_finishedWithError)
+        {
+            throw FinishReasons.ErrorFinish();
+        }
+
         return update;
     }
 
@@ -96,7 +111,15 @@ internal sealed class StreamingChunkReader
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             // Later choices are read for their finish reason only: an "error" there fails the stream all the same.
-            ReadChoice(ref reader, first ? update : null);
+            if (first || reader.TokenType == JsonTokenType.StartObject)
+            {
+                ReadChoice(ref reader, first ? update : null);
+            }
+            else
+            {
+                reader.Skip();
+            }
+
             first = false;
         }
     }
@@ -117,8 +140,15 @@ internal sealed class StreamingChunkReader
                 if (reader.TokenType == JsonTokenType.String)
                 {
                     SawFinishReason = true;
-                    var reason = ToFinishReason(ref reader);
-                    update?.FinishReason = reason;
+                    var value = reader.ValueIsEscaped ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;
+                    if (FinishReasons.IsError(value))
+                    {
+                        _finishedWithError = true;
+                    }
+                    else
+                    {
+                        update?.FinishReason = FinishReasons.Map(value);
+                    }
                 }
                 else if (reader.TokenType != JsonTokenType.Null)
                 {
@@ -198,8 +228,31 @@ internal sealed class StreamingChunkReader
         return usage;
     }
 
-    private static ChatFinishReason ToFinishReason(ref Utf8JsonReader reader) =>
-        FinishReasons.Map(reader.ValueIsEscaped ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan);
+    /// <summary>
+    /// An <c>event: error</c>: the failure its <c>error</c> member reports, or, for a payload that is not such JSON,
+    /// its text (a short one; upstream messages are scrubbed of keys on the way out, as every upstream message is).
+    /// </summary>
+    private static UpstreamException ErrorEvent(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out var error)
+                && ChunkInspector.ErrorReported(error) is { } failure)
+            {
+                return failure;
+            }
+        }
+        catch (JsonException)
+        {
+            // Plain text: reported as it is, below.
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(data.Length > 200 ? data[..200] : data).Trim();
+        return new UpstreamException(UpstreamFailure.StreamError, $"The upstream reported an error: {(text.Length > 0 ? text : "(no message)")}");
+    }
 
     /// <summary>Throws the failure an <c>error</c> member reports; null means none.</summary>
     private static void ThrowIfError(ref Utf8JsonReader reader)

@@ -67,9 +67,11 @@ public class StreamingChunkReaderTests
     [Fact]
     public void EscapedFinishReason_IsMappedByItsValue()
     {
-        var update = Parse("""{"choices":[{"delta":{},"finish_reason":"length"}]}""")!;
+        var update = Parse("""{"choices":[{"delta":{},"finish_reason":"\u006cength"}]}""")!;
 
         Assert.Equal(ChatFinishReason.Length, update.FinishReason);
+        Assert.Equal(UpstreamFailure.StreamError, Assert.Throws<UpstreamException>(
+            () => Parse("""{"choices":[{"delta":{},"finish_reason":"\u0065rror"}]}""")).Failure);
     }
 
     [Fact]
@@ -109,6 +111,37 @@ public class StreamingChunkReaderTests
         Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
         Assert.Equal($"The upstream reported an error: {message}", exception.Message);
         Assert.Equal(code, exception.UpstreamCode);
+    }
+
+    [Fact]
+    public void ErrorMemberAfterAnErrorFinish_GivesItsMessageAndCode()
+    {
+        var exception = Assert.Throws<UpstreamException>(
+            () => Parse("""{"choices":[{"delta":{},"finish_reason":"error"}],"error":{"message":"rate limited","code":"429"}}"""));
+
+        Assert.Equal("The upstream reported an error: rate limited", exception.Message);
+        Assert.Equal("429", exception.UpstreamCode);
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"overloaded","code":"busy"}}""", "overloaded", "busy")]
+    [InlineData("overloaded, try later", "overloaded, try later", null)]
+    [InlineData("""{"status":"bad"}""", """{"status":"bad"}""", null)]
+    public void ErrorEvent_IsAStreamErrorWhateverItsPayload(string payload, string message, string? code)
+    {
+        var exception = Assert.Throws<UpstreamException>(() => _reader.Parse("error", Encoding.UTF8.GetBytes(payload)));
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+        Assert.Equal($"The upstream reported an error: {message}", exception.Message);
+        Assert.Equal(code, exception.UpstreamCode);
+    }
+
+    [Fact]
+    public void LaterChoicesThatAreNotObjects_AreSkipped()
+    {
+        var update = Parse("""{"choices":[{"delta":{"content":"a"}},null,7]}""")!;
+
+        Assert.Equal("a", update.Text);
     }
 
     [Fact]
