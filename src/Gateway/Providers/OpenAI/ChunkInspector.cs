@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 
 namespace Gateway.Providers.OpenAI;
 
@@ -20,9 +19,10 @@ internal static class ChunkInspector
     /// </summary>
     public static byte[]? Inspect(ReadOnlySpan<byte> payload)
     {
-        if (payload.IndexOf(ErrorKey) >= 0)
+        // Not JSON, or no error member: the SDK reports what is wrong with it, if anything.
+        if (payload.IndexOf(ErrorKey) >= 0 && ReportedErrors.InPayload(payload) is { } failure)
         {
-            ThrowIfTopLevelError(payload);
+            throw failure;
         }
 
         var rewritten = default(List<(int Start, int Length, string Replacement)>);
@@ -90,57 +90,5 @@ internal static class ChunkInspector
 
         output.AddRange(payload[position..]);
         return [.. output];
-    }
-
-    private static void ThrowIfTopLevelError(ReadOnlySpan<byte> payload)
-    {
-        UpstreamException? failure;
-        try
-        {
-            var reader = new Utf8JsonReader(payload);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("error", out var error))
-            {
-                return;
-            }
-
-            failure = ErrorReported(error);
-        }
-        catch (JsonException)
-        {
-            return; // not JSON: the SDK reports it as malformed
-        }
-
-        if (failure is not null)
-        {
-            throw failure;
-        }
-    }
-
-    /// <summary>The failure a top-level <c>error</c> value reports (a string, or an object with a message and code); null for JSON null.</summary>
-    public static UpstreamException? ErrorReported(JsonElement error)
-    {
-        if (error.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        var message = error.ValueKind switch
-        {
-            JsonValueKind.String => error.GetString(),
-            JsonValueKind.Object when error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String => m.GetString(),
-            _ => null,
-        };
-        string? code = null;
-        if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c))
-        {
-            code = c.ValueKind == JsonValueKind.String ? c.GetString() : c.ToString();
-        }
-
-        return new UpstreamException(UpstreamFailure.StreamError, $"The upstream reported an error: {message ?? "(no message)"}")
-        {
-            UpstreamCode = code,
-        };
     }
 }

@@ -25,9 +25,6 @@ internal sealed class StreamingChunkReader
     /// </summary>
     public bool SawFinishReason { get; private set; }
 
-    /// <summary>Whether the chunk being read carried <c>finish_reason: "error"</c>.</summary>
-    private bool _finishedWithError;
-
     /// <summary>The update for a <c>data:</c> payload, or null for <c>[DONE]</c>.</summary>
     public ChatResponseUpdate? Parse(string eventType, ReadOnlySpan<byte> data)
     {
@@ -44,7 +41,7 @@ internal sealed class StreamingChunkReader
         var reader = new Utf8JsonReader(data);
         Expect(ref reader, JsonTokenType.StartObject);
         var update = new ChatResponseUpdate { Contents = new List<AIContent>(1) };
-        _finishedWithError = false;
+        var finishedWithError = false;
         while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("id"u8))
@@ -68,7 +65,7 @@ internal sealed class StreamingChunkReader
             else if (reader.ValueTextEquals("choices"u8))
             {
                 reader.Read();
-                ReadChoices(ref reader, update);
+                finishedWithError = ReadChoices(ref reader, update);
             }
             else if (reader.ValueTextEquals("error"u8))
             {
@@ -91,7 +88,7 @@ internal sealed class StreamingChunkReader
         }
 
         // Only now: an error member anywhere in the chunk names the failure better than the finish reason does.
-        if (_finishedWithError)
+        if (finishedWithError)
         {
             throw FinishReasons.ErrorFinish();
         }
@@ -99,21 +96,23 @@ internal sealed class StreamingChunkReader
         return update;
     }
 
-    private void ReadChoices(ref Utf8JsonReader reader, ChatResponseUpdate update)
+    /// <summary>Reads the choices into <paramref name="update"/>; true when any of them finished with <c>"error"</c>.</summary>
+    private bool ReadChoices(ref Utf8JsonReader reader, ChatResponseUpdate update)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
-            return;
+            return false;
         }
 
         Expect(ref reader, JsonTokenType.StartArray, read: false);
         var first = true;
+        var finishedWithError = false;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             // Later choices are read for their finish reason only: an "error" there fails the stream all the same.
             if (first || reader.TokenType == JsonTokenType.StartObject)
             {
-                ReadChoice(ref reader, first ? update : null);
+                finishedWithError |= ReadChoice(ref reader, first ? update : null);
             }
             else
             {
@@ -122,10 +121,14 @@ internal sealed class StreamingChunkReader
 
             first = false;
         }
+
+        return finishedWithError;
     }
 
-    private void ReadChoice(ref Utf8JsonReader reader, ChatResponseUpdate? update)
+    /// <summary>Reads one choice (its delta only into a non-null <paramref name="update"/>); true when it finished with <c>"error"</c>.</summary>
+    private bool ReadChoice(ref Utf8JsonReader reader, ChatResponseUpdate? update)
     {
+        var finishedWithError = false;
         Expect(ref reader, JsonTokenType.StartObject, read: false);
         while (NextProperty(ref reader))
         {
@@ -143,7 +146,7 @@ internal sealed class StreamingChunkReader
                     var value = reader.ValueIsEscaped ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;
                     if (FinishReasons.IsError(value))
                     {
-                        _finishedWithError = true;
+                        finishedWithError = true;
                     }
                     else
                     {
@@ -161,6 +164,8 @@ internal sealed class StreamingChunkReader
                 reader.Skip();
             }
         }
+
+        return finishedWithError;
     }
 
     private static void ReadDelta(ref Utf8JsonReader reader, ChatResponseUpdate update)
@@ -234,20 +239,9 @@ internal sealed class StreamingChunkReader
     /// </summary>
     private static UpstreamException ErrorEvent(ReadOnlySpan<byte> data)
     {
-        try
+        if (ReportedErrors.InPayload(data) is { } failure)
         {
-            var reader = new Utf8JsonReader(data);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("error", out var error)
-                && ChunkInspector.ErrorReported(error) is { } failure)
-            {
-                return failure;
-            }
-        }
-        catch (JsonException)
-        {
-            // Plain text: reported as it is, below.
+            return failure;
         }
 
         var text = System.Text.Encoding.UTF8.GetString(data.Length > 200 ? data[..200] : data).Trim();
@@ -258,7 +252,7 @@ internal sealed class StreamingChunkReader
     private static void ThrowIfError(ref Utf8JsonReader reader)
     {
         using var error = JsonDocument.ParseValue(ref reader);
-        if (ChunkInspector.ErrorReported(error.RootElement) is { } failure)
+        if (ReportedErrors.FromMember(error.RootElement) is { } failure)
         {
             throw failure;
         }
