@@ -4,19 +4,23 @@
 # gateway, at each concurrency, and prints one table; then holds 5,000 slow streams open through the gateway and reports
 # its memory. Loopback only; every process it starts it ends by PID.
 #
-#   bench/run.sh [--seconds 8] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20] [--token-delay-ms 5]
-#                [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N] [--out DIR]
+#   bench/run.sh [--seconds 8] [--min-streams 200] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20]
+#                [--token-delay-ms 5] [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N] [--out DIR]
+#
+# Each cell streams for --seconds, and on until --min-streams have started: at concurrency 1 a stream takes ~150 ms,
+# and the p99 of the ~50 that 8 s allows would be the single worst one.
 #
 # --flow-runs N adds a target `gateway+runs`: the same gateway measured while N clients keep flow runs going
 # (two LLM nodes on the simulator each, every token an SQLite write), to see whether runs slow /v1 down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=8; concurrency="1 16 256"; warmup=1000; tokens=20; token_delay_ms=5
+seconds=8; min_streams=200; concurrency="1 16 256"; warmup=1000; tokens=20; token_delay_ms=5
 hold_streams=5000; hold=1; gateway_env=""; flow_runs=0; out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds=$2; shift 2;;
+    --min-streams) min_streams=$2; shift 2;;
     --concurrency) concurrency=$2; shift 2;;
     --warmup) warmup=$2; shift 2;;
     --tokens) tokens=$2; shift 2;;
@@ -165,7 +169,7 @@ for c in $concurrency; do
     warmed[$target]=1
     [[ $target == gateway+runs ]] && start_flow_runs "$flow_runs"
     "${load[@]}" run --target $target --url "$url" --concurrency "$c" --tokens "$tokens" --seconds "$seconds" \
-      --warmup "$w" --out "$results" --settle-pids "$upstream_pid" "${stats[@]}"
+      --min-streams "$min_streams" --warmup "$w" --out "$results" --settle-pids "$upstream_pid" "${stats[@]}"
     [[ $target == gateway+runs ]] && stop_flow_runs "$target" "$c"
   done
 done

@@ -4,7 +4,8 @@ using System.Globalization;
 namespace Bench.Load;
 
 /// <summary>
-/// One cell of the table: a warm-up, then <c>concurrency</c> closed-loop workers streaming for a fixed time.
+/// One cell of the table: a warm-up, then <c>concurrency</c> closed-loop workers streaming for a fixed time
+/// (stretched until at least <c>--min-streams</c> have started).
 /// The window ends when the last stream started in it ends, so the CPU and bytes read around it belong to
 /// exactly the streams counted.
 /// </summary>
@@ -17,6 +18,7 @@ internal static class LoadRun
         var tokens = options.Int("--tokens", 20);
         var warmup = options.Int("--warmup", 1000);
         var seconds = options.Int("--seconds", 8);
+        var minStreams = options.Int("--min-streams", 0);
         var stats = new ProcessStats(options.Pids("--pids"), options.OptionalInt("--alloc-port"));
         using var client = new StreamClient(new Uri(options.Text("--url")), options.Text("--model", "bench"), tokens, maxConnections: int.MaxValue);
 
@@ -36,7 +38,7 @@ internal static class LoadRun
         }
 
         var started = Stopwatch.GetTimestamp();
-        var result = await WorkAsync(client, concurrency, Budget.Time(TimeSpan.FromSeconds(seconds)));
+        var result = await WorkAsync(client, concurrency, Budget.Time(TimeSpan.FromSeconds(seconds), minStreams));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var allocAfter = await stats.AllocatedBytesAsync();
         var streams = result.Ok.Count;
@@ -129,23 +131,37 @@ internal static class LoadRun
     }
 }
 
-/// <summary>How many streams a run may start: a count, a time, or both (whichever ends first).</summary>
+/// <summary>
+/// How many streams a run may start: a count within a time cap (whichever ends first), or a time that is stretched
+/// until a minimum count has started.
+/// </summary>
 internal sealed class Budget
 {
     private readonly long _deadline;
-    private long _remaining;
+    private readonly long _limit;
+    private readonly long _minimum;
+    private long _taken;
 
-    private Budget(long remaining, TimeSpan time)
+    private Budget(long limit, long minimum, TimeSpan time)
     {
-        _remaining = remaining;
+        _limit = limit;
+        _minimum = minimum;
         _deadline = Stopwatch.GetTimestamp() + (long)(time.TotalSeconds * Stopwatch.Frequency);
     }
 
-    public static Budget Count(int streams, TimeSpan cap) => new(streams, cap);
+    public static Budget Count(int streams, TimeSpan cap) => new(streams, 0, cap);
 
-    public static Budget Time(TimeSpan time) => new(long.MaxValue, time);
+    /// <summary>
+    /// For <paramref name="time"/>, and on until <paramref name="minimum"/> streams have started: a percentile needs
+    /// samples (the p99 of fewer than 100 is the worst one), and one stream at a time starts only about 7 a second.
+    /// </summary>
+    public static Budget Time(TimeSpan time, int minimum) => new(long.MaxValue, minimum, time);
 
-    public bool TryTake() => Stopwatch.GetTimestamp() < _deadline && Interlocked.Decrement(ref _remaining) >= 0;
+    public bool TryTake()
+    {
+        var taken = Interlocked.Increment(ref _taken);
+        return taken <= _limit && (taken <= _minimum || Stopwatch.GetTimestamp() < _deadline);
+    }
 }
 
 /// <summary>One measured cell, as a line of the results file.</summary>
