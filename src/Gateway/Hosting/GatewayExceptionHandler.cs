@@ -1,4 +1,3 @@
-using Gateway.Chat;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Gateway.Hosting;
@@ -7,7 +6,7 @@ namespace Gateway.Hosting;
 /// The last line of defence: a caller's bad request that the framework rejected (too large, unreadable) keeps
 /// its 4xx, anything else is a logged 500, and /v1 callers get the OpenAI error body their SDKs understand.
 /// </summary>
-internal sealed partial class GatewayExceptionHandler(IProblemDetailsService problemDetails, ILogger<GatewayExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -18,20 +17,10 @@ internal sealed partial class GatewayExceptionHandler(IProblemDetailsService pro
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
 
-        httpContext.Response.StatusCode = status;
-        if (httpContext.Request.Path.StartsWithSegments("/v1"))
-        {
-            var error = new OpenAiError { Message = message, Type = status < 500 ? "invalid_request_error" : "server_error" };
-            await ChatErrors.Result(status, error).ExecuteAsync(httpContext);
-            return true;
-        }
-
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            Exception = exception,
-            ProblemDetails = { Status = status, Title = message },
-        });
+        // The same writer as every other error: the surface's shape, and a body even when the caller's Accept
+        // (an EventSource's text/event-stream) rules out the problem+json writer.
+        await httpContext.WriteErrorAsync(status, message);
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]

@@ -124,6 +124,26 @@ public sealed class HttpHardeningTests : IAsyncLifetime
         Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GatewayFailure_UnderApi_HasAProblemBodyEvenForAnEventStreamCaller()
+    {
+        const string secret = "internal detail sk-should-not-leak";
+        await using var broken = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+            services.AddSingleton<ModelRouter>(_ => throw new InvalidOperationException(secret)));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/components");
+        // What EventSource sends: no problem+json writer accepts it, and the body must not go missing for that.
+        request.Headers.Accept.ParseAdd("text/event-stream");
+
+        using var response = await broken.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var problem = await Json.ReadAsync(response);
+        Assert.Equal(500, problem["status"]!.GetValue<int>());
+        Assert.Equal("Internal Server Error", problem["title"]!.GetValue<string>());
+        Assert.Equal("The gateway failed to handle the request.", problem["detail"]!.GetValue<string>());
+        Assert.DoesNotContain(secret, problem.ToJsonString(), StringComparison.Ordinal);
+    }
+
     private static HttpRequestMessage Preflight(string origin)
     {
         var request = new HttpRequestMessage(HttpMethod.Options, "/v1/chat/completions");
