@@ -4,7 +4,8 @@ namespace Gateway.Hosting;
 
 /// <summary>
 /// The last line of defence: a caller's bad request that the framework rejected (too large, unreadable) keeps
-/// its 4xx, anything else is a logged 500, and /v1 callers get the OpenAI error body their SDKs understand.
+/// its 4xx, anything else is a logged 500 that names nothing of the exception. The body is the surface's error
+/// shape: the OpenAI error under /v1, ProblemDetails (the reason phrase as title, the message as detail) elsewhere.
 /// </summary>
 internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHandler> logger) : IExceptionHandler
 {
