@@ -8,6 +8,7 @@ namespace Gateway.Tests.Security;
 public sealed class HttpHardeningTests : IAsyncLifetime
 {
     private const string AllowedOrigin = "https://app.example.com";
+    private const string InternalDetail = "internal detail sk-should-not-leak";
     private GatewayHost _gateway = null!;
 
     public async Task InitializeAsync()
@@ -111,25 +112,21 @@ public sealed class HttpHardeningTests : IAsyncLifetime
     [Fact]
     public async Task GatewayFailure_Is500WithoutExceptionDetails()
     {
-        const string secret = "internal detail sk-should-not-leak";
-        await using var broken = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
-            services.AddSingleton<ModelRouter>(_ => throw new InvalidOperationException(secret)));
+        await using var broken = await StartWithFailingRouterAsync();
 
         using var response = await broken.Client.GetAsync("/v1/models");
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
         Assert.Contains("The gateway failed to handle the request.", body, StringComparison.Ordinal);
-        Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
+        Assert.DoesNotContain(InternalDetail, body, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task GatewayFailure_UnderApi_HasAProblemBodyEvenForAnEventStreamCaller()
     {
-        const string secret = "internal detail sk-should-not-leak";
-        await using var broken = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
-            services.AddSingleton<ModelRouter>(_ => throw new InvalidOperationException(secret)));
+        await using var broken = await StartWithFailingRouterAsync();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/components");
         // What EventSource sends: no problem+json writer accepts it, and the body must not go missing for that.
         request.Headers.Accept.ParseAdd("text/event-stream");
@@ -141,8 +138,13 @@ public sealed class HttpHardeningTests : IAsyncLifetime
         Assert.Equal(500, problem["status"]!.GetValue<int>());
         Assert.Equal("Internal Server Error", problem["title"]!.GetValue<string>());
         Assert.Equal("The gateway failed to handle the request.", problem["detail"]!.GetValue<string>());
-        Assert.DoesNotContain(secret, problem.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(InternalDetail, problem.ToJsonString(), StringComparison.Ordinal);
     }
+
+    /// <summary>A gateway whose model router throws, with a message that must never reach a caller.</summary>
+    private static Task<GatewayHost> StartWithFailingRouterAsync() =>
+        GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+            services.AddSingleton<ModelRouter>(_ => throw new InvalidOperationException(InternalDetail)));
 
     private static HttpRequestMessage Preflight(string origin)
     {
