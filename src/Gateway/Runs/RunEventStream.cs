@@ -51,11 +51,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                     return;
                 }
 
-                if (batch.Count > 0)
-                {
-                    watcher.Sent();
-                }
-                else if (watcher.TakeHeartbeat())
+                if (batch.Count == 0 && watcher.TakeHeartbeat())
                 {
                     await sse.WriteKeepAliveAsync(aborted);
                 }

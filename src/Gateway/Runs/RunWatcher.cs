@@ -28,7 +28,12 @@ internal sealed class RunWatcher : IDisposable
     /// <summary>The id of the last event read (or the one the watcher resumed after).</summary>
     public long LastId { get; private set; }
 
-    /// <summary>Moves the events after <see cref="LastId"/> into <paramref name="batch"/>.</summary>
+    /// <summary>
+    /// Moves the events after <see cref="LastId"/> into <paramref name="batch"/>. Events read are about to go out,
+    /// so the stream is not idle: the next heartbeat is a full interval away. Restarting the interval here, before
+    /// the writes rather than after them, means a watcher that has just received the last event is already timed
+    /// from it, and a heartbeat that falls due while the events are written is dropped only if more events follow.
+    /// </summary>
     /// <returns>True when the run has ended and <paramref name="batch"/> holds all that is left.</returns>
     public bool Read(List<RunEventEntry> batch)
     {
@@ -37,6 +42,8 @@ internal sealed class RunWatcher : IDisposable
         if (batch.Count > 0)
         {
             LastId = batch[^1].Id;
+            Interlocked.Exchange(ref _heartbeatDue, 0);
+            _heartbeatTimer.Change(_heartbeat, _heartbeat);
         }
 
         return ended;
@@ -47,13 +54,6 @@ internal sealed class RunWatcher : IDisposable
 
     /// <summary>True once per idle <c>HeartbeatSeconds</c>.</summary>
     public bool TakeHeartbeat() => Interlocked.Exchange(ref _heartbeatDue, 0) == 1;
-
-    /// <summary>Something went out: the stream is not idle, so the next heartbeat is a full interval away.</summary>
-    public void Sent()
-    {
-        Interlocked.Exchange(ref _heartbeatDue, 0);
-        _heartbeatTimer.Change(_heartbeat, _heartbeat);
-    }
 
     internal void Wake() => _wake.Writer.TryWrite(true);
 
