@@ -5,8 +5,8 @@ namespace Gateway.Runs;
 /// <summary>
 /// One reader of a <see cref="RunLog"/>: a cursor into the log and a wake-up signal. The signal is a channel of
 /// capacity one that drops what does not fit, so however many events arrive while the watcher is busy, the run
-/// never waits and the watcher catches up from the log, in order, on its next read. A heartbeat timer, reset
-/// whenever something is sent, wakes it when the stream has been idle.
+/// never waits and the watcher catches up from the log, in order, on its next read. A heartbeat timer, restarted
+/// whenever a read returns events, wakes it when the stream has been idle.
 /// </summary>
 internal sealed class RunWatcher : IDisposable
 {
@@ -29,10 +29,10 @@ internal sealed class RunWatcher : IDisposable
     public long LastId { get; private set; }
 
     /// <summary>
-    /// Moves the events after <see cref="LastId"/> into <paramref name="batch"/>. Events read are about to go out,
-    /// so the stream is not idle: the next heartbeat is a full interval away. Restarting the interval here, before
-    /// the writes rather than after them, means a watcher that has just received the last event is already timed
-    /// from it, and a heartbeat that falls due while the events are written is dropped only if more events follow.
+    /// Copies the events after <see cref="LastId"/> into <paramref name="batch"/>. Events read are about to go out,
+    /// so the stream is not idle: the next heartbeat is a full interval away. The interval restarts here, before
+    /// the writes rather than after them, so once the last event is out the next keep-alive is at most one interval
+    /// away, and a heartbeat that falls due while the events are written is still sent unless more events follow.
     /// </summary>
     /// <returns>True when the run has ended and <paramref name="batch"/> holds all that is left.</returns>
     public bool Read(List<RunEventEntry> batch)

@@ -31,6 +31,7 @@ public sealed class RunWatcherHeartbeatTests
         Assert.False(watcher.TakeHeartbeat());
     }
 
+    /// <summary>What the stream relies on when a write outlasts the interval: the next empty read finds the beat.</summary>
     [Fact]
     public void AHeartbeatDueWhileEventsAreWritten_IsStillTaken_WhenNothingFollows()
     {
