@@ -8,6 +8,8 @@ namespace Gateway.Providers.OpenAI;
 /// </summary>
 internal static class ReportedErrors
 {
+    private const string NoMessage = "(no message)";
+
     /// <summary>The failure an <c>error</c> member's value reports; null for JSON null.</summary>
     public static UpstreamException? FromMember(JsonElement error)
     {
@@ -28,10 +30,7 @@ internal static class ReportedErrors
             code = c.ValueKind == JsonValueKind.String ? c.GetString() : c.ToString();
         }
 
-        return new UpstreamException(UpstreamFailure.StreamError, $"The upstream reported an error: {message ?? "(no message)"}")
-        {
-            UpstreamCode = code,
-        };
+        return Reported(message ?? NoMessage, code);
     }
 
     /// <summary>The failure a payload's top-level <c>error</c> member reports; null when it has none, or is not a JSON object.</summary>
@@ -50,4 +49,23 @@ internal static class ReportedErrors
             return null;
         }
     }
+
+    /// <summary>
+    /// The failure an <c>event: error</c> reports: its payload's <c>error</c> member, or, for a payload that is not
+    /// such JSON, its text (a short one; upstream messages are scrubbed of keys on the way out, as every upstream
+    /// message is).
+    /// </summary>
+    public static UpstreamException InErrorEvent(ReadOnlySpan<byte> data)
+    {
+        if (InPayload(data) is { } failure)
+        {
+            return failure;
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(data.Length > 200 ? data[..200] : data).Trim();
+        return Reported(text.Length > 0 ? text : NoMessage);
+    }
+
+    private static UpstreamException Reported(string message, string? code = null) =>
+        new(UpstreamFailure.StreamError, $"The upstream reported an error: {message}") { UpstreamCode = code };
 }

@@ -35,7 +35,7 @@ internal sealed class StreamingChunkReader
 
         if (eventType == "error")
         {
-            throw ErrorEvent(data);
+            throw ReportedErrors.InErrorEvent(data);
         }
 
         var reader = new Utf8JsonReader(data);
@@ -231,21 +231,6 @@ internal sealed class StreamingChunkReader
         }
 
         return usage;
-    }
-
-    /// <summary>
-    /// An <c>event: error</c>: the failure its <c>error</c> member reports, or, for a payload that is not such JSON,
-    /// its text (a short one; upstream messages are scrubbed of keys on the way out, as every upstream message is).
-    /// </summary>
-    private static UpstreamException ErrorEvent(ReadOnlySpan<byte> data)
-    {
-        if (ReportedErrors.InPayload(data) is { } failure)
-        {
-            return failure;
-        }
-
-        var text = System.Text.Encoding.UTF8.GetString(data.Length > 200 ? data[..200] : data).Trim();
-        return new UpstreamException(UpstreamFailure.StreamError, $"The upstream reported an error: {(text.Length > 0 ? text : "(no message)")}");
     }
 
     /// <summary>Throws the failure an <c>error</c> member reports; null means none.</summary>
