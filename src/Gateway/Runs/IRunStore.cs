@@ -26,6 +26,9 @@ internal interface IRunStore
 
     Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken);
 
+    /// <summary>The record with the name of the key that started it, in one read; null for an unknown run.</summary>
+    Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken);
+
     /// <summary>The most recent runs first, of one flow or of all, of one owner or of all.</summary>
     Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken);
 

@@ -137,8 +137,8 @@ internal static class RunsApi
     /// <summary>Another key's run is answered as unknown: its existence is not the caller's business.</summary>
     private static async Task<Results<Ok<RunRecord>, ProblemHttpResult>> GetRunAsync(
         string runId, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken) =>
-        await VisibleAsync(runId, caller, runs, cancellationToken) && await runs.GetAsync(runId, cancellationToken) is { } run
-            ? TypedResults.Ok(run)
+        await runs.GetWithOwnerAsync(runId, cancellationToken) is { } stored && caller.CanSee(stored.Owner)
+            ? TypedResults.Ok(stored.Run)
             : RunNotFound(runId);
 
     public static ProblemHttpResult RunNotFound(string runId) => ApiProblems.NotFound($"No run has the id '{runId}'.");

@@ -54,6 +54,14 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         return await command.ExecuteScalarAsync(cancellationToken) is string record ? Deserialize(record) : null;
     }
 
+    public async Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken)
+    {
+        var rows = await ReadAsync(
+            "SELECT record, owner FROM runs WHERE run_id = @id;",
+            reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken, ("id", runId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
     public async Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command("SELECT owner FROM runs WHERE run_id = @id;", ("id", runId));

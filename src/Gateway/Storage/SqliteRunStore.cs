@@ -49,6 +49,17 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             return await command.ExecuteScalarAsync(cancellationToken) is string record ? Deserialize(record) : null;
         }, cancellationToken);
 
+    public async Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken)
+    {
+        var rows = await database.ReadAsync<IReadOnlyList<(RunRecord, string?)>>(async connection =>
+        {
+            await using var command = connection.Command("SELECT record, owner FROM runs WHERE run_id = $id;", ("$id", runId));
+            return await command.ReadAllAsync(
+                reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken);
+        }, cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
     public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) =>
         database.ReadAsync(async connection =>
         {

@@ -65,6 +65,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("alice", await Runs.GetOwnerAsync("r1", None));
         Assert.Null(await Runs.GetOwnerAsync("missing", None));
         Assert.Null(await Runs.GetAsync("missing", None));
+        var withOwner = await Runs.GetWithOwnerAsync("r1", None);
+        Assert.Equal(("r1", "alice"), (withOwner!.Value.Run.RunId, withOwner.Value.Owner));
+        Assert.Null(await Runs.GetWithOwnerAsync("missing", None));
 
         await Runs.SaveAsync(run with { Status = RunStatus.Completed, Outputs = new Dictionary<string, string> { ["out"] = "done" } }, None);
 
