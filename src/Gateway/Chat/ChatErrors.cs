@@ -1,4 +1,3 @@
-using System.Net;
 using Gateway.Providers;
 
 namespace Gateway.Chat;
@@ -35,42 +34,24 @@ internal static class ChatErrors
     /// The upstream's verdict on the request itself (400, 404, 422, ...) is passed on; a refused provider key,
     /// an unreachable or failing upstream become 502, 503 or 504, naming the alias.
     /// </summary>
-    public static (int Status, OpenAiError Error) FromUpstream(UpstreamException exception, string alias)
-    {
-        if (exception is { Failure: UpstreamFailure.Status, Status: { } status })
+    public static (int Status, OpenAiError Error) FromUpstream(UpstreamException exception, string alias) =>
+        UpstreamErrorCodes.Of(exception) switch
         {
-            if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            UpstreamErrorCodes.Rejected => ((int)exception.Status!.Value, new OpenAiError
             {
-                return (StatusCodes.Status502BadGateway, Upstream(exception.Message, "upstream_auth_failed"));
-            }
-
-            if ((int)status is >= 400 and < 500 && status is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests))
-            {
-                return ((int)status, new OpenAiError
-                {
-                    Message = exception.Message,
-                    Type = "invalid_request_error",
-                    Code = exception.UpstreamCode,
-                });
-            }
-
-            if (status == HttpStatusCode.TooManyRequests)
-            {
-                return (StatusCodes.Status503ServiceUnavailable,
-                    Upstream($"Every deployment of model '{alias}' is rate limited: {exception.Message}", "upstream_rate_limited"));
-            }
-        }
-
-        if (exception.Failure == UpstreamFailure.CircuitOpen)
-        {
-            return (StatusCodes.Status503ServiceUnavailable,
-                Upstream($"Every deployment of model '{alias}' is unavailable: {exception.Message}", "upstream_unavailable"));
-        }
-
-        return exception.Failure == UpstreamFailure.Timeout
-            ? (StatusCodes.Status504GatewayTimeout, Upstream($"Model '{alias}' did not answer in time: {exception.Message}", "upstream_timeout"))
-            : (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", "upstream_error"));
-    }
+                Message = exception.Message,
+                Type = "invalid_request_error",
+                Code = exception.UpstreamCode,
+            }),
+            UpstreamErrorCodes.AuthFailed => (StatusCodes.Status502BadGateway, Upstream(exception.Message, UpstreamErrorCodes.AuthFailed)),
+            UpstreamErrorCodes.RateLimited => (StatusCodes.Status503ServiceUnavailable,
+                Upstream($"Every deployment of model '{alias}' is rate limited: {exception.Message}", UpstreamErrorCodes.RateLimited)),
+            UpstreamErrorCodes.Unavailable => (StatusCodes.Status503ServiceUnavailable,
+                Upstream($"Every deployment of model '{alias}' is unavailable: {exception.Message}", UpstreamErrorCodes.Unavailable)),
+            UpstreamErrorCodes.Timeout => (StatusCodes.Status504GatewayTimeout,
+                Upstream($"Model '{alias}' did not answer in time: {exception.Message}", UpstreamErrorCodes.Timeout)),
+            var code => (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", code)),
+        };
 
     /// <summary>The error's code, or its type when it has none: what metrics and logs call its <c>error.type</c>.</summary>
     public static string TypeOf(OpenAiError error) => error.Code ?? error.Type;

@@ -1,4 +1,3 @@
-using System.Net;
 using Gateway.Providers;
 
 namespace Gateway.Runs;
@@ -11,20 +10,10 @@ internal static class NodeErrors
     /// <summary>The <see cref="UpstreamException.Reason"/> of a node refused because its key's token budget is used up.</summary>
     public const string TokenLimitReason = "token limit";
 
-    public static NodeError FromUpstream(UpstreamException exception, string alias)
-    {
-        var code = exception switch
-        {
-            { Reason: TokenLimitReason } => "rate_limit_exceeded",
-            { Failure: UpstreamFailure.Timeout } => "upstream_timeout",
-            { Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } => "upstream_auth_failed",
-            { Status: HttpStatusCode.TooManyRequests } => "upstream_rate_limited",
-            { Status: HttpStatusCode.RequestTimeout } => "upstream_timeout",
-            { Status: { } status } when (int)status is >= 400 and < 500 => "upstream_rejected",
-            _ => "upstream_error",
-        };
-        return new NodeError(code, $"Model '{alias}' failed: {exception.Message}");
-    }
+    /// <summary>The same code as <c>/v1</c> gives the same failure (<see cref="UpstreamErrorCodes"/>).</summary>
+    public static NodeError FromUpstream(UpstreamException exception, string alias) => new(
+        exception.Reason == TokenLimitReason ? "rate_limit_exceeded" : UpstreamErrorCodes.Of(exception),
+        $"Model '{alias}' failed: {exception.Message}");
 
     public static NodeError InternalError() => new(Internal, "The gateway failed to run this node.");
 }

@@ -85,6 +85,27 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WhileOpen_AFlowNodeFailsAsUnavailable_AsV1AnswersIt()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 500 };
+        (await SendAsync("solo")).Dispose();
+        (await SendAsync("solo")).Dispose();
+
+        using var response = await _gateway.Client.PostAsync("/api/runs", Json.Body("""
+            {"flow":{"id":"open","nodes":[
+              {"id":"in","type":"input"},
+              {"id":"ask","type":"llm","model":"solo","prompt":"in"},
+              {"id":"out","type":"output","from":["ask"]}]},
+             "input":"are you there"}
+            """));
+
+        var record = await Json.ReadAsync(response);
+        Assert.Equal("failed", record["status"]!.GetValue<string>());
+        Assert.Equal("upstream_unavailable", record["nodes"]!["ask"]!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(2, _primary.Requests.Count);
+    }
+
+    [Fact]
     public async Task AnOpenCircuit_SkipsItsDeploymentAtOnceAndFallsBack()
     {
         _primary.DefaultScript = new UpstreamScript { Status = 503 };

@@ -1,0 +1,41 @@
+using System.Net;
+
+namespace Gateway.Providers;
+
+/// <summary>
+/// The gateway's one name for each kind of upstream failure, shared by <c>/v1</c> error bodies and flow nodes'
+/// <c>node.failed</c> errors, so that the same failure is called the same on both.
+/// </summary>
+internal static class UpstreamErrorCodes
+{
+    /// <summary>The provider refused the gateway's key.</summary>
+    public const string AuthFailed = "upstream_auth_failed";
+
+    /// <summary>Every deployment answered 429.</summary>
+    public const string RateLimited = "upstream_rate_limited";
+
+    /// <summary>Every deployment's circuit is open.</summary>
+    public const string Unavailable = "upstream_unavailable";
+
+    public const string Timeout = "upstream_timeout";
+
+    /// <summary>
+    /// The upstream's verdict on the request itself (400, 404, 422, ...). <c>/v1</c> passes such an answer on with
+    /// the upstream's own status and code, as OpenAI's clients expect; a flow node reports it under this name.
+    /// </summary>
+    public const string Rejected = "upstream_rejected";
+
+    /// <summary>Anything else: a broken connection, a 5xx, a protocol error, an error inside the stream.</summary>
+    public const string Error = "upstream_error";
+
+    public static string Of(UpstreamException exception) => exception switch
+    {
+        { Failure: UpstreamFailure.Status, Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } => AuthFailed,
+        { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests } => RateLimited,
+        // 408 is the upstream giving up on the request, not judging it: retried, then an error like a 5xx.
+        { Failure: UpstreamFailure.Status, Status: { } status } when (int)status is >= 400 and < 500 && status != HttpStatusCode.RequestTimeout => Rejected,
+        { Failure: UpstreamFailure.CircuitOpen } => Unavailable,
+        { Failure: UpstreamFailure.Timeout } => Timeout,
+        _ => Error,
+    };
+}
