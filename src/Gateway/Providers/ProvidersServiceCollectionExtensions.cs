@@ -38,6 +38,11 @@ internal static class ProvidersServiceCollectionExtensions
                     // as the upstream's answer, not followed (a POST turned GET, or a key sent to another host).
                     UseCookies = false,
                     AllowAutoRedirect = false,
+                    // A stream the gateway gives up on (its caller left while a chunk was being written, a chunk was
+                    // malformed) is disposed unread. The handler then reads on to keep the connection, by default for
+                    // up to 2 s, while the model goes on generating. After [DONE] only the body's last bytes are left,
+                    // so a short drain still keeps the connection of every stream that ended well.
+                    ResponseDrainTimeout = TimeSpan.FromMilliseconds(100),
                 })
                 .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
                 // The factory's per-request log scope and timings (two handlers, a scope and a state machine per call)

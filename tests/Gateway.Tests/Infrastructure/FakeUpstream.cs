@@ -62,6 +62,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), context.Request.Headers.TraceParent.ToString(), DateTimeOffset.UtcNow)
         {
             Cookie = context.Request.Headers.Cookie.ToString(),
+            ConnectionId = context.Connection.Id,
         };
         context.RequestAborted.Register(() => request.MarkClosed(aborted: true));
         _requests.Enqueue(request);
@@ -271,6 +272,9 @@ public sealed class RecordedRequest(string body, string authorization, string tr
     public string TraceParent { get; } = traceParent;
 
     public string Cookie { get; init; } = "";
+
+    /// <summary>Kestrel's id of the connection the request came on: equal for requests on a reused connection.</summary>
+    public string ConnectionId { get; init; } = "";
 
     public DateTimeOffset ReceivedAt { get; } = receivedAt;
 

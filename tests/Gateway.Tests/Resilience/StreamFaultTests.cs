@@ -234,6 +234,22 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MalformedChunkMidStream_ClosesTheUpstreamConnectionWithinASecond_InsteadOfReadingOn()
+    {
+        // The upstream would go on for ten seconds: a stream the gateway has given up on must not keep it generating.
+        var tokens = Enumerable.Range(0, 200).Select(i => $" t{i}").ToArray();
+        _primary.Enqueue(new UpstreamScript { Tokens = tokens, TokenDelay = TimeSpan.FromMilliseconds(50), Inject = (2, "data: {not json}\n\n") });
+
+        var (_, data) = await StreamAsync();
+        var endedAt = DateTimeOffset.UtcNow;
+
+        AssertEndedWithError(data, " t0 t1");
+        var closed = await Assert.Single(_primary.Requests).Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(closed.Aborted, "the upstream response should have been cut off, not finished");
+        Assert.True(closed.At - endedAt < TimeSpan.FromSeconds(1), $"the upstream connection closed {(closed.At - endedAt).TotalMilliseconds:0} ms after the stream ended");
+    }
+
+    [Fact]
     public async Task NonStreaming_Status500IsRetriedToo()
     {
         _primary.Enqueue(new UpstreamScript { Status = 500 });
