@@ -1,4 +1,5 @@
 using Gateway.Providers;
+using Gateway.Security;
 
 namespace Gateway.Chat;
 
@@ -27,7 +28,7 @@ internal static class ChatErrors
     /// <summary>The key's <c>TokensPerMinute</c> cannot cover the request's estimate yet.</summary>
     public static IResult TokenLimitReached(TimeSpan retryAfter) => Result(
         StatusCodes.Status429TooManyRequests,
-        new OpenAiError { Message = "Token rate limit reached for this API key.", Type = "tokens", Code = "rate_limit_exceeded" },
+        new OpenAiError { Message = "Token rate limit reached for this API key.", Type = "tokens", Code = RequestRateLimiting.LimitExceededCode },
         retryAfter);
 
     /// <summary>
@@ -35,22 +36,22 @@ internal static class ChatErrors
     /// an unreachable or failing upstream become 502, 503 or 504, naming the alias.
     /// </summary>
     public static (int Status, OpenAiError Error) FromUpstream(UpstreamException exception, string alias) =>
-        UpstreamErrorCodes.Of(exception) switch
+        (UpstreamErrorCodes.Of(exception), exception.Status) switch
         {
-            UpstreamErrorCodes.Rejected => ((int)exception.Status!.Value, new OpenAiError
+            (UpstreamErrorCodes.Rejected, { } status) => ((int)status, new OpenAiError
             {
                 Message = exception.Message,
                 Type = "invalid_request_error",
                 Code = exception.UpstreamCode,
             }),
-            UpstreamErrorCodes.AuthFailed => (StatusCodes.Status502BadGateway, Upstream(exception.Message, UpstreamErrorCodes.AuthFailed)),
-            UpstreamErrorCodes.RateLimited => (StatusCodes.Status503ServiceUnavailable,
+            (UpstreamErrorCodes.AuthFailed, _) => (StatusCodes.Status502BadGateway, Upstream(exception.Message, UpstreamErrorCodes.AuthFailed)),
+            (UpstreamErrorCodes.RateLimited, _) => (StatusCodes.Status503ServiceUnavailable,
                 Upstream($"Every deployment of model '{alias}' is rate limited: {exception.Message}", UpstreamErrorCodes.RateLimited)),
-            UpstreamErrorCodes.Unavailable => (StatusCodes.Status503ServiceUnavailable,
+            (UpstreamErrorCodes.Unavailable, _) => (StatusCodes.Status503ServiceUnavailable,
                 Upstream($"Every deployment of model '{alias}' is unavailable: {exception.Message}", UpstreamErrorCodes.Unavailable)),
-            UpstreamErrorCodes.Timeout => (StatusCodes.Status504GatewayTimeout,
+            (UpstreamErrorCodes.Timeout, _) => (StatusCodes.Status504GatewayTimeout,
                 Upstream($"Model '{alias}' did not answer in time: {exception.Message}", UpstreamErrorCodes.Timeout)),
-            var code => (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", code)),
+            _ => (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", UpstreamErrorCodes.Error)),
         };
 
     /// <summary>The error's code, or its type when it has none: what metrics and logs call its <c>error.type</c>.</summary>

@@ -11,12 +11,13 @@ internal static class UpstreamErrorCodes
     /// <summary>The provider refused the gateway's key.</summary>
     public const string AuthFailed = "upstream_auth_failed";
 
-    /// <summary>Every deployment answered 429.</summary>
+    /// <summary>The last deployment tried answered 429.</summary>
     public const string RateLimited = "upstream_rate_limited";
 
-    /// <summary>Every deployment's circuit is open.</summary>
+    /// <summary>The last deployment tried was skipped: its circuit is open.</summary>
     public const string Unavailable = "upstream_unavailable";
 
+    /// <summary>A first-token, idle or total timeout ran out.</summary>
     public const string Timeout = "upstream_timeout";
 
     /// <summary>

@@ -11,6 +11,9 @@ namespace Gateway.Security;
 /// </summary>
 internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys, IRateBuckets buckets)
 {
+    /// <summary>The code of every 429 for a key's own limits (requests or tokens per minute), on every surface.</summary>
+    public const string LimitExceededCode = "rate_limit_exceeded";
+
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
     public async Task InvokeAsync(HttpContext http)
@@ -34,6 +37,6 @@ internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         return http.WriteErrorAsync(
-            StatusCodes.Status429TooManyRequests, $"{message} Retry after {seconds} s.", "rate_limit_exceeded", openAiType: limit);
+            StatusCodes.Status429TooManyRequests, $"{message} Retry after {seconds} s.", LimitExceededCode, openAiType: limit);
     }
 }

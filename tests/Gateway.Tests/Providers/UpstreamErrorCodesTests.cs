@@ -8,43 +8,47 @@ namespace Gateway.Tests.Providers;
 /// <summary>One failure, one name: what <c>/v1</c> answers and what a flow node's <c>node.failed</c> says.</summary>
 public sealed class UpstreamErrorCodesTests
 {
-    public static TheoryData<string, int?, int, string> Failures => new()
+    private const string Failed = "Model 'm' failed: it went wrong";
+
+    public static TheoryData<string, int?, int, string, string> Failures => new()
     {
-        { "Status", 401, 502, "upstream_auth_failed" },
-        { "Status", 403, 502, "upstream_auth_failed" },
-        { "Status", 429, 503, "upstream_rate_limited" },
-        { "Status", 408, 502, "upstream_error" },
-        { "Status", 500, 502, "upstream_error" },
-        { "Status", 503, 502, "upstream_error" },
-        { "CircuitOpen", null, 503, "upstream_unavailable" },
-        { "Timeout", null, 504, "upstream_timeout" },
-        { "Connection", null, 502, "upstream_error" },
-        { "StreamError", null, 502, "upstream_error" },
-        { "Protocol", null, 502, "upstream_error" },
+        { "Status", 401, 502, "upstream_auth_failed", "it went wrong" },
+        { "Status", 403, 502, "upstream_auth_failed", "it went wrong" },
+        { "Status", 429, 503, "upstream_rate_limited", "Every deployment of model 'm' is rate limited: it went wrong" },
+        { "Status", 408, 502, "upstream_error", Failed },
+        { "Status", 500, 502, "upstream_error", Failed },
+        { "Status", 503, 502, "upstream_error", Failed },
+        { "Status", null, 502, "upstream_error", Failed },
+        { "CircuitOpen", null, 503, "upstream_unavailable", "Every deployment of model 'm' is unavailable: it went wrong" },
+        { "Timeout", null, 504, "upstream_timeout", "Model 'm' did not answer in time: it went wrong" },
+        { "Connection", null, 502, "upstream_error", Failed },
+        { "StreamError", null, 502, "upstream_error", Failed },
+        { "Protocol", null, 502, "upstream_error", Failed },
     };
 
     [Theory]
     [MemberData(nameof(Failures))]
-    public void AFailure_HasTheSameCodeOnV1AndInAFlowNode(string failure, int? upstreamStatus, int v1Status, string code)
+    public void AFailure_HasTheSameCodeOnV1AndInAFlowNode(string failure, int? upstreamStatus, int v1Status, string code, string v1Message)
     {
         var exception = new UpstreamException(Enum.Parse<UpstreamFailure>(failure), "it went wrong", (HttpStatusCode?)upstreamStatus);
 
         var (status, error) = ChatErrors.FromUpstream(exception, "m");
         var node = NodeErrors.FromUpstream(exception, "m");
 
-        Assert.Equal((v1Status, code, "upstream_error"), (status, error.Code, error.Type));
-        Assert.Equal(code, node.Code);
-        Assert.Equal("Model 'm' failed: it went wrong", node.Message);
+        Assert.Equal((v1Status, code, "upstream_error", v1Message), (status, error.Code, error.Type, error.Message));
+        Assert.Equal((code, Failed), (node.Code, node.Message));
     }
 
-    [Fact]
-    public void TheUpstreamsVerdictOnTheRequest_IsPassedOnByV1_AndNamedRejectedForANode()
+    [Theory]
+    [InlineData(404, "model_not_found")]
+    [InlineData(400, null)]
+    public void TheUpstreamsVerdictOnTheRequest_IsPassedOnByV1_AndNamedRejectedForANode(int upstreamStatus, string? upstreamCode)
     {
-        var exception = new UpstreamException(UpstreamFailure.Status, "no such model", HttpStatusCode.NotFound) { UpstreamCode = "model_not_found" };
+        var exception = new UpstreamException(UpstreamFailure.Status, "not like this", (HttpStatusCode)upstreamStatus) { UpstreamCode = upstreamCode };
 
         var (status, error) = ChatErrors.FromUpstream(exception, "m");
 
-        Assert.Equal((404, "model_not_found", "invalid_request_error", "no such model"), (status, error.Code, error.Type, error.Message));
+        Assert.Equal((upstreamStatus, upstreamCode, "invalid_request_error", "not like this"), (status, error.Code, error.Type, error.Message));
         Assert.Equal("upstream_rejected", NodeErrors.FromUpstream(exception, "m").Code);
     }
 
