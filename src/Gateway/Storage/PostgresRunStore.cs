@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using Gateway.Runs;
 using Npgsql;
@@ -58,7 +59,7 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     {
         var rows = await ReadAsync(
             "SELECT record, owner FROM runs WHERE run_id = @id;",
-            reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken, ("id", runId));
+            RecordAndOwner, cancellationToken, ("id", runId));
         return rows.Count == 0 ? null : rows[0];
     }
 
@@ -85,7 +86,7 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
             WHERE created_at >= @from AND created_at < @to AND (@owner::text IS NULL OR owner = @owner)
             ORDER BY created_at, seq;
             """,
-            reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken,
+            RecordAndOwner, cancellationToken,
             ("from", from.ToUnixTimeMilliseconds()), ("to", to.ToUnixTimeMilliseconds()), ("owner", owner));
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
@@ -146,6 +147,10 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
     }
 
     private static string Serialize(RunRecord run) => JsonSerializer.Serialize(run, RunsJsonContext.Default.RunRecord);
+
+    /// <summary>A row of <c>record, owner</c>.</summary>
+    private static (RunRecord Run, string? Owner) RecordAndOwner(DbDataReader reader) =>
+        (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1));
 
     private static RunRecord Deserialize(string record) =>
         JsonSerializer.Deserialize(record, RunsJsonContext.Default.RunRecord) ?? throw new InvalidDataException("A stored run record is empty.");

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using Gateway.Runs;
 using Microsoft.Data.Sqlite;
@@ -54,8 +55,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         var rows = await database.ReadAsync<IReadOnlyList<(RunRecord, string?)>>(async connection =>
         {
             await using var command = connection.Command("SELECT record, owner FROM runs WHERE run_id = $id;", ("$id", runId));
-            return await command.ReadAllAsync(
-                reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken);
+            return await command.ReadAllAsync(RecordAndOwner, cancellationToken);
         }, cancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -87,8 +87,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 ORDER BY created_at;
                 """,
                 ("$from", from.ToUnixTimeMilliseconds()), ("$to", to.ToUnixTimeMilliseconds()), ("$owner", owner));
-            return await command.ReadAllAsync(
-                reader => (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken);
+            return await command.ReadAllAsync(RecordAndOwner, cancellationToken);
         }, cancellationToken);
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
@@ -152,6 +151,10 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         }, cancellationToken);
 
     private static string Serialize(RunRecord run) => JsonSerializer.Serialize(run, RunsJsonContext.Default.RunRecord);
+
+    /// <summary>A row of <c>record, owner</c>.</summary>
+    private static (RunRecord Run, string? Owner) RecordAndOwner(DbDataReader reader) =>
+        (Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1));
 
     private static RunRecord Deserialize(string record) =>
         JsonSerializer.Deserialize(record, RunsJsonContext.Default.RunRecord) ?? throw new SqliteException("A stored run record is empty.", 0);
