@@ -5,17 +5,21 @@
 # its memory. Loopback only; every process it starts it ends by PID.
 #
 #   bench/run.sh [--seconds 8] [--min-streams 200] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20]
-#                [--token-delay-ms 5] [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N] [--out DIR]
+#                [--token-delay-ms 5] [--token-timer precise|coarse] [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N] [--out DIR]
 #
 # Each cell streams for --seconds, and on until --min-streams have started: at concurrency 1 a stream takes ~150 ms,
 # and the p99 of the ~50 that 8 s allows would be the single worst one.
+#
+# --token-timer coarse makes the simulator wait with Task.Delay, as it did before 2026-12-05: .NET's timers count on
+# the kernel's 4 ms tick, so every stream's tokens then fall due together, in bursts (see bench/Upstream/TokenClock.cs
+# and docs/BENCHMARKS.md, "The bursts at concurrency 16").
 #
 # --flow-runs N adds a target `gateway+runs`: the same gateway measured while N clients keep flow runs going
 # (two LLM nodes on the simulator each, every token an SQLite write), to see whether runs slow /v1 down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=8; min_streams=200; concurrency="1 16 256"; warmup=1000; tokens=20; token_delay_ms=5
+seconds=8; min_streams=200; concurrency="1 16 256"; warmup=1000; tokens=20; token_delay_ms=5; token_timer=precise
 hold_streams=5000; hold=1; gateway_env=""; flow_runs=0; out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -25,6 +29,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup=$2; shift 2;;
     --tokens) tokens=$2; shift 2;;
     --token-delay-ms) token_delay_ms=$2; shift 2;;
+    --token-timer) token_timer=$2; shift 2;;
     --hold-streams) hold_streams=$2; shift 2;;
     --no-hold) hold=0; shift;;
     --gateway-env) gateway_env=$2; shift 2;;
@@ -66,7 +71,7 @@ wait_for() { # url
 }
 
 start_upstream() { # port token-count delay-ms
-  dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port "$1" --tokens "$2" --token-delay-ms "$3" &
+  dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port "$1" --tokens "$2" --token-delay-ms "$3" --token-timer "$token_timer" &
   upstream_pid=$!
   pids+=("$upstream_pid")
   wait_for "http://127.0.0.1:$1/"
@@ -87,7 +92,7 @@ start_gateway() { # upstream-port, then KEY=VALUE environment
   wait_for "http://127.0.0.1:$gateway_port/healthz"
 }
 
-echo "== upstream simulator: $tokens tokens, one every $token_delay_ms ms" >&2
+echo "== upstream simulator: $tokens tokens, one every $token_delay_ms ms ($token_timer timer)" >&2
 start_upstream $upstream_port "$tokens" "$token_delay_ms"
 
 cat > "$work/nginx.conf" <<NGINX

@@ -2,8 +2,13 @@ using System.Globalization;
 
 namespace Bench.Upstream;
 
-/// <summary>What the simulator streams: <c>--port</c>, <c>--tokens</c>, <c>--token-delay-ms</c>, <c>--first-token-delay-ms</c>.</summary>
-internal sealed record SimulatorSettings(int Port, int Tokens, TimeSpan TokenDelay, TimeSpan FirstTokenDelay)
+/// <summary>
+/// What the simulator streams: <c>--port</c>, <c>--tokens</c>, <c>--token-delay-ms</c>, <c>--first-token-delay-ms</c>,
+/// and <c>--token-timer</c>: <c>precise</c> (the default: each stream on its own schedule, see <see cref="TokenClock"/>)
+/// or <c>coarse</c> (<see cref="Task.Delay(TimeSpan)"/>, as before 2026-12-05: every stream's tokens on the same
+/// 4 ms tick, in bursts).
+/// </summary>
+internal sealed record SimulatorSettings(int Port, int Tokens, TimeSpan TokenDelay, TimeSpan FirstTokenDelay, bool CoarseTimer)
 {
     public static SimulatorSettings FromArgs(string[] args)
     {
@@ -20,6 +25,12 @@ internal sealed record SimulatorSettings(int Port, int Tokens, TimeSpan TokenDel
             Read("--port", 9001),
             Read("--tokens", 20),
             TimeSpan.FromMilliseconds(Read("--token-delay-ms", 5)),
-            TimeSpan.FromMilliseconds(Read("--first-token-delay-ms", 0)));
+            TimeSpan.FromMilliseconds(Read("--first-token-delay-ms", 0)),
+            (values.GetValueOrDefault("--token-timer") ?? "precise") switch
+            {
+                "precise" => false,
+                "coarse" => true,
+                var other => throw new ArgumentException($"--token-timer is precise or coarse, not {other}."),
+            });
     }
 }
