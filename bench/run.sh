@@ -7,11 +7,11 @@
 #   bench/run.sh [--seconds 8] [--min-streams 200] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20]
 #                [--token-delay-ms 5] [--token-timer precise|coarse] [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N] [--out DIR]
 #
-# Each cell streams for --seconds, and on until --min-streams have started: at concurrency 1 a stream takes ~150 ms,
-# and the p99 of the ~50 that 8 s allows would be the single worst one.
+# Each cell streams for --seconds, and on until --min-streams have started: at concurrency 1 a stream takes ~100 ms,
+# and the p99 of the ~80 that 8 s allows would be the single worst one.
 #
-# --token-timer coarse makes the simulator wait with Task.Delay, as it did before 2026-12-05: .NET's timers count on
-# the kernel's 4 ms tick, so every stream's tokens then fall due together, in bursts (see bench/Upstream/TokenClock.cs
+# --token-timer coarse makes the simulator wait with Task.Delay, as it did before 2026-12-05: .NET's timers fall due
+# only on 4 ms steps here, so every stream's tokens then fall due together, in bursts (see bench/Upstream/TokenClock.cs
 # and docs/BENCHMARKS.md, "The bursts at concurrency 16").
 #
 # --flow-runs N adds a target `gateway+runs`: the same gateway measured while N clients keep flow runs going

@@ -9,8 +9,7 @@ builder.Logging.ClearProviders();
 builder.WebHost.UseUrls($"http://127.0.0.1:{settings.Port}");
 var app = builder.Build();
 var chunks = new ChunkSet(settings.Tokens);
-var clock = settings.CoarseTimer ? null : new TokenClock(
-    settings.FirstTokenDelay > TimeSpan.Zero && settings.FirstTokenDelay < settings.TokenDelay ? settings.FirstTokenDelay : settings.TokenDelay);
+var clock = settings.CoarseTimer ? null : new TokenClock(settings.ShortestDelay);
 app.MapPost("/v1/chat/completions", context => StreamAsync(context, chunks, settings, clock));
 app.Run();
 

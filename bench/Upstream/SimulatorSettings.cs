@@ -10,6 +10,10 @@ namespace Bench.Upstream;
 /// </summary>
 internal sealed record SimulatorSettings(int Port, int Tokens, TimeSpan TokenDelay, TimeSpan FirstTokenDelay, bool CoarseTimer)
 {
+    /// <summary>The shortest wait a stream makes: how far ahead of its due time any wait is added.</summary>
+    public TimeSpan ShortestDelay =>
+        FirstTokenDelay > TimeSpan.Zero && FirstTokenDelay < TokenDelay ? FirstTokenDelay : TokenDelay;
+
     public static SimulatorSettings FromArgs(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
