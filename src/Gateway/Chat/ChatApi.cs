@@ -179,7 +179,7 @@ internal static class ChatApi
         recorder.Succeeded(response.Usage, recorder.CapturesContent ? response.Text : null);
         var completion = new ChatCompletion
         {
-            Id = "chatcmpl-" + Guid.NewGuid().ToString("N"),
+            Id = CompletionIds.Next(),
             Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             Model = route.Alias,
             Choices =

@@ -28,47 +28,44 @@ internal sealed class ChatCompletionStream(
         var cancellationToken = httpContext.RequestAborted;
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
-        // Disposed before the writer: it may still be writing a keep-alive.
-        await using var keepAlive = new SseKeepAlive(
-            sse,
-            httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat,
-            httpContext.RequestServices.GetRequiredService<TimeProvider>(),
-            cancellationToken);
-
-        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var id = CompletionIds.Next();
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var roleSent = false;
         ChatFinishReason? finishReason = null;
         UsageDetails? usage = null;
-        var completion = recorder.CapturesContent ? new System.Text.StringBuilder() : null;
+        System.Text.StringBuilder? completion = null;
+        SseKeepAlive? keepAlive = null;
         metrics.StreamOpened(Surfaces.V1);
         try
         {
-            do
+            // The first chunk (role and first text) leaves before what only the rest of the stream needs: its
+            // keep-alive timer and the completion kept for the content log. Until the timer exists nothing else
+            // writes, so this write needs no gate.
+            var first = updates.Current;
+            finishReason = first.FinishReason;
+            usage = UsageOf(first);
+            await sse.WriteDataAsync(new ChunkFields(id, created, alias, "assistant", first.Text, null), ChunkJson.Write, cancellationToken);
+
+            completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
+            keepAlive = new SseKeepAlive(
+                sse,
+                httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat,
+                httpContext.RequestServices.GetRequiredService<TimeProvider>(),
+                cancellationToken);
+            keepAlive.Start();
+            while (await updates.MoveNextAsync())
             {
                 var update = updates.Current;
                 finishReason ??= update.FinishReason;
-                // Indexed, not foreach: an interface enumerator would be one more allocation per token.
-                var contents = update.Contents;
-                for (var i = 0; i < contents.Count; i++)
-                {
-                    if (contents[i] is UsageContent usageContent)
-                    {
-                        usage = usageContent.Details;
-                    }
-                }
-
+                usage = UsageOf(update) ?? usage;
                 var text = update.Text;
                 completion?.Append(text);
-                if (text.Length > 0 || !roleSent)
+                if (text.Length > 0)
                 {
                     await keepAlive.EnterAsync(cancellationToken);
-                    await sse.WriteDataAsync(new ChunkFields(id, created, alias, roleSent ? null : "assistant", text, null), ChunkJson.Write, cancellationToken);
+                    await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, text, null), ChunkJson.Write, cancellationToken);
                     keepAlive.Exit();
-                    roleSent = true;
                 }
             }
-            while (await updates.MoveNextAsync());
 
             if (finishReason is null)
             {
@@ -98,7 +95,11 @@ internal sealed class ChatCompletionStream(
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
             recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(error));
-            await keepAlive.StopAsync();
+            if (keepAlive is not null)
+            {
+                await keepAlive.StopAsync();
+            }
+
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
         finally
@@ -111,6 +112,28 @@ internal sealed class ChatCompletionStream(
             {
                 tokens.Settle(ChatUsage.From(usage).TotalTokens);
             }
+
+            // Before the writer (the using above): a keep-alive may still be being written.
+            if (keepAlive is not null)
+            {
+                await keepAlive.DisposeAsync();
+            }
         }
+    }
+
+    /// <summary>The usage an update carries, if any; indexed, as an interface enumerator would allocate per token.</summary>
+    private static UsageDetails? UsageOf(ChatResponseUpdate update)
+    {
+        UsageDetails? usage = null;
+        var contents = update.Contents;
+        for (var i = 0; i < contents.Count; i++)
+        {
+            if (contents[i] is UsageContent usageContent)
+            {
+                usage = usageContent.Details;
+            }
+        }
+
+        return usage;
     }
 }

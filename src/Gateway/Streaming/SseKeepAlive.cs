@@ -4,7 +4,8 @@ namespace Gateway.Streaming;
 /// Sends <c>: keep-alive</c> on an <see cref="SseWriter"/> whenever nothing else has been written for an
 /// interval, from a timer, while the stream's own writer waits for its next event. Every write goes through
 /// <see cref="EnterAsync"/> and <see cref="Exit"/>: a semaphore that costs nothing uncontended, and one timer
-/// reset per event, so the token path allocates nothing more. Armed by the first <see cref="Exit"/>.
+/// reset per event, so the token path allocates nothing more. Armed by <see cref="Start"/> or the first
+/// <see cref="Exit"/>.
 /// </summary>
 internal sealed class SseKeepAlive : IAsyncDisposable
 {
@@ -32,6 +33,9 @@ internal sealed class SseKeepAlive : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken);
         _held = true;
     }
+
+    /// <summary>Arms the keep-alives after a write made before this existed: the first is a full interval away.</summary>
+    public void Start() => _timer.Change(_interval, _interval);
 
     /// <summary>Ends the caller's write: the next keep-alive is a full interval away.</summary>
     public void Exit()

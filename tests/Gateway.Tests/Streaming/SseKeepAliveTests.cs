@@ -32,6 +32,24 @@ public sealed class SseKeepAliveTests
     }
 
     [Fact]
+    public async Task Start_AfterAWriteMadeWithoutIt_SendsTheFirstKeepAliveAFullIntervalLater()
+    {
+        var (context, body) = NewResponse();
+        var clock = new FakeTimeProvider();
+        using var sse = new SseWriter(context.Response);
+        await sse.WriteDataAsync("1"u8.ToArray(), CancellationToken.None);
+        await using var keepAlive = new SseKeepAlive(sse, Interval, clock, CancellationToken.None);
+
+        keepAlive.Start();
+        clock.Advance(Interval - TimeSpan.FromSeconds(1));
+        Assert.Equal("data: 1\n\n", Text(body));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => Text(body).EndsWith(": keep-alive\n\n", StringComparison.Ordinal));
+        Assert.Equal("data: 1\n\n: keep-alive\n\n", Text(body));
+    }
+
+    [Fact]
     public async Task AWriteThatFailedBeforeExit_DoesNotKeepTheStreamFromEnding()
     {
         var (context, _) = NewResponse();
