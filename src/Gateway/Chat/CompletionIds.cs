@@ -3,34 +3,36 @@ using System.Security.Cryptography;
 namespace Gateway.Chat;
 
 /// <summary>
-/// Ids for completions: <c>chatcmpl-</c> and 32 hex digits, as long as a <see cref="Guid"/>'s. A random half drawn
-/// once per process and a counted half make them unique without asking the operating system for randomness on
-/// every call, as <see cref="Guid.NewGuid"/> does (a read of <c>/dev/urandom</c>, on the first token's way).
+/// Ids for completions: <c>chatcmpl-</c> and 32 random hex digits, as random as a <see cref="Guid"/>'s. The random
+/// bytes are drawn for many ids at a time, per thread: <see cref="Guid.NewGuid"/> read <c>/dev/urandom</c> for every
+/// id, a system call on the first token's way.
 /// </summary>
 internal static class CompletionIds
 {
     private const string Prefix = "chatcmpl-";
-    private static readonly ulong ProcessPart = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
-    private static readonly ulong MixKey = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
-    private static long _count;
+    private const int BytesPerId = 16;
+    private const int IdsPerDraw = 256;
+
+    [ThreadStatic]
+    private static byte[]? _random;
+
+    [ThreadStatic]
+    private static int _used;
 
     public static string Next()
     {
-        // Mixed, so an id does not tell how many completions this process served; a bijection, so no two collide.
-        var counted = Mix((ulong)Interlocked.Increment(ref _count) ^ MixKey);
-        return string.Create(Prefix.Length + 32, counted, static (chars, counted) =>
+        var random = _random ??= new byte[BytesPerId * IdsPerDraw];
+        if (_used == 0)
+        {
+            RandomNumberGenerator.Fill(random);
+        }
+
+        var offset = _used * BytesPerId;
+        _used = (_used + 1) % IdsPerDraw;
+        return string.Create(Prefix.Length + (2 * BytesPerId), (random, offset), static (chars, state) =>
         {
             Prefix.AsSpan().CopyTo(chars);
-            ProcessPart.TryFormat(chars[Prefix.Length..], out _, "x16");
-            counted.TryFormat(chars[(Prefix.Length + 16)..], out _, "x16");
+            Convert.TryToHexStringLower(state.random.AsSpan(state.offset, BytesPerId), chars[Prefix.Length..], out _);
         });
-    }
-
-    // SplitMix64's finaliser: every step is invertible, so distinct counts give distinct ids.
-    private static ulong Mix(ulong value)
-    {
-        value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9UL;
-        value = (value ^ (value >> 27)) * 0x94D049BB133111EBUL;
-        return value ^ (value >> 31);
     }
 }

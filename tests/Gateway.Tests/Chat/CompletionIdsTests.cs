@@ -6,7 +6,7 @@ namespace Gateway.Tests.Chat;
 public sealed partial class CompletionIdsTests
 {
     [Fact]
-    public void Next_GivesOpenAiShapedIds_ThatNeverRepeat()
+    public void Next_GivesOpenAiShapedIds_ThatNeverRepeat_AcrossManyDraws()
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < 100_000; i++)
@@ -18,12 +18,13 @@ public sealed partial class CompletionIdsTests
     }
 
     [Fact]
-    public void Next_DoesNotCountOpenly()
+    public void Next_SharesNothingBetweenTwoIds_NeitherAPrefixNorACount()
     {
-        // Two ids in a row differ in far more than the last digit: an id tells no one how many came before it.
-        var first = CompletionIds.Next()[^16..];
-        var second = CompletionIds.Next()[^16..];
-        Assert.True(first.Zip(second).Count(pair => pair.First != pair.Second) > 4, $"{first} then {second}");
+        // All 32 digits are random: no part tells which process answered or how many ids came before.
+        var first = CompletionIds.Next()["chatcmpl-".Length..];
+        var second = CompletionIds.Next()["chatcmpl-".Length..];
+        Assert.True(first[..16].Zip(second[..16]).Count(pair => pair.First != pair.Second) > 4, $"{first} then {second}");
+        Assert.True(first[16..].Zip(second[16..]).Count(pair => pair.First != pair.Second) > 4, $"{first} then {second}");
     }
 
     [GeneratedRegex("^chatcmpl-[0-9a-f]{32}$")]
