@@ -104,6 +104,13 @@ internal sealed class ChatCompletionStream(
         }
         finally
         {
+            // First, so nothing below can leave the timer beating; and before the writer (the using above), as a
+            // keep-alive may still be being written.
+            if (keepAlive is not null)
+            {
+                await keepAlive.DisposeAsync();
+            }
+
             // Ends the record if something unexpected (a write to a vanished client) ended the stream.
             recorder.Failed(Outcomes.StreamError, "gateway_error");
             metrics.StreamClosed(Surfaces.V1);
@@ -111,12 +118,6 @@ internal sealed class ChatCompletionStream(
             if (usage is not null)
             {
                 tokens.Settle(ChatUsage.From(usage).TotalTokens);
-            }
-
-            // Before the writer (the using above): a keep-alive may still be being written.
-            if (keepAlive is not null)
-            {
-                await keepAlive.DisposeAsync();
             }
         }
     }

@@ -35,6 +35,23 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stream_UpstreamWhoseFirstChunkHasNoText_SendsTheRoleFirst_ThenEveryToken()
+    {
+        _upstream.Enqueue(new UpstreamScript { Tokens = ["", "Hello", " world"] });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "ignored", stream: true));
+
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal(5, data.Count); // role, two tokens, finish, [DONE]
+        var deltas = data.Take(3).Select(d => JsonNode.Parse(d)!["choices"]![0]!["delta"]!).ToList();
+        Assert.Equal("assistant", deltas[0]["role"]!.GetValue<string>());
+        Assert.Equal(["", "Hello", " world"], deltas.Select(delta => delta["content"]!.GetValue<string>()));
+        Assert.All(deltas.Skip(1), delta => Assert.Null(delta["role"]));
+        Assert.Equal("stop", JsonNode.Parse(data[3])!["choices"]![0]!["finish_reason"]!.GetValue<string>());
+        Assert.Equal("[DONE]", data[4]);
+    }
+
+    [Fact]
     public async Task Stream_UpstreamWithUnknownFinishReasonAndNoCreated_EndsNormally()
     {
         _upstream.Enqueue(new UpstreamScript { FinishReason = "eos", OmitCreated = true, OmitId = true });

@@ -23,12 +23,7 @@ public sealed class SseKeepAliveTests
         await keepAlive.EnterAsync(CancellationToken.None);
         await sse.WriteDataAsync("1"u8.ToArray(), CancellationToken.None);
         keepAlive.Exit();
-        clock.Advance(Interval - TimeSpan.FromSeconds(1));
-        Assert.Equal("data: 1\n\n", Text(body));
-
-        clock.Advance(TimeSpan.FromSeconds(1));
-        await WaitUntilAsync(() => Text(body).EndsWith(": keep-alive\n\n", StringComparison.Ordinal));
-        Assert.Equal("data: 1\n\n: keep-alive\n\n", Text(body));
+        await ExpectOneKeepAliveAFullIntervalAfterTheWriteAsync(clock, body);
     }
 
     [Fact]
@@ -41,12 +36,7 @@ public sealed class SseKeepAliveTests
         await using var keepAlive = new SseKeepAlive(sse, Interval, clock, CancellationToken.None);
 
         keepAlive.Start();
-        clock.Advance(Interval - TimeSpan.FromSeconds(1));
-        Assert.Equal("data: 1\n\n", Text(body));
-
-        clock.Advance(TimeSpan.FromSeconds(1));
-        await WaitUntilAsync(() => Text(body).EndsWith(": keep-alive\n\n", StringComparison.Ordinal));
-        Assert.Equal("data: 1\n\n: keep-alive\n\n", Text(body));
+        await ExpectOneKeepAliveAFullIntervalAfterTheWriteAsync(clock, body);
     }
 
     [Fact]
@@ -96,6 +86,17 @@ public sealed class SseKeepAliveTests
         var context = new DefaultHttpContext();
         context.Response.Body = body;
         return (context, body);
+    }
+
+    /// <summary>After <c>data: 1</c>: nothing more until a whole interval has passed, then one keep-alive.</summary>
+    private static async Task ExpectOneKeepAliveAFullIntervalAfterTheWriteAsync(FakeTimeProvider clock, MemoryStream body)
+    {
+        clock.Advance(Interval - TimeSpan.FromSeconds(1));
+        Assert.Equal("data: 1\n\n", Text(body));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => Text(body).EndsWith(": keep-alive\n\n", StringComparison.Ordinal));
+        Assert.Equal("data: 1\n\n: keep-alive\n\n", Text(body));
     }
 
     private static string Text(MemoryStream body) => Encoding.UTF8.GetString(body.ToArray());
