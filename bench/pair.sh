@@ -2,7 +2,8 @@
 # Compares two gateways side by side: two builds (git revisions) and/or two environments, both running at once
 # over one simulator, measured in alternating cells (direct, A, B, bare proxy, then again). Successive
 # bench/run.sh runs differ by up to ~0.1 ms at concurrency 1 as the shared machine drifts; cells a few seconds
-# apart see the same machine, so the difference between A and B in each round is what the change did.
+# apart see the same machine, so the difference between A and B in each round is what the change did. A and B take
+# turns going first.
 #
 #   bench/pair.sh [--a REV] [--b REV] [--a-env "K=V ..."] [--b-env "K=V ..."] [--rounds 6] [--streams 100]
 #                 [--concurrency 1] [--tokens 20] [--token-delay-ms 5]
@@ -39,19 +40,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build() { # rev -> prints the gateway dll to run
+built=""
+build() { # rev: builds it and sets $built to the gateway dll (not in $(...): there a failure would go unnoticed)
   local rev=$1 dir=$PWD
   if [ "$rev" != . ]; then
     dir=$work/tree-$(git rev-parse --short "$rev")
-    [ -d "$dir" ] || { git worktree add --detach --force -q "$dir" "$rev"; trees+=("$dir"); }
+    if [ ! -d "$dir" ]; then
+      git worktree add --detach --force -q "$dir" "$rev"
+      trees+=("$dir")
+    fi
   fi
   dotnet build "$dir/src/Gateway" -c Release --nologo -warnaserror -v quiet >/dev/null
-  echo "$dir/src/Gateway/bin/Release/net10.0/Gateway.dll"
+  built=$dir/src/Gateway/bin/Release/net10.0/Gateway.dll
 }
 
 echo "== build: A = $a_rev, B = $b_rev" >&2
-a_dll=$(build "$a_rev")
-b_dll=$(build "$b_rev")
+build "$a_rev"; a_dll=$built
+build "$b_rev"; b_dll=$built
 for project in bench/Upstream bench/BareProxy bench/Load; do
   dotnet build "$project" -c Release --nologo -warnaserror -v quiet >/dev/null
 done
@@ -65,17 +70,26 @@ dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19301 --tokens "$t
 upstream=$!; pids+=("$upstream")
 dotnet bench/BareProxy/bin/Release/net10.0/BareProxy.dll --port 19302 --upstream http://127.0.0.1:19301 >"$work/bare.log" 2>&1 &
 bare=$!; pids+=("$bare")
-start_gateway() { # dll port name environment
+start_gateway() { # dll port name environment ("K=V ...")
+  local environment
+  read -ra environment <<<"$4"
+  for pair in "${environment[@]}"; do
+    [[ $pair == *=* ]] || { echo "not KEY=VALUE: $pair" >&2; exit 2; }
+  done
   env Gateway__Providers__bench__Type=openai Gateway__Providers__bench__BaseUrl=http://127.0.0.1:19301/v1 \
       Gateway__Providers__bench__ApiKey=bench-key Gateway__Models__bench__Deployments__0__Provider=bench \
       Gateway__Models__bench__Deployments__0__Model=sim Gateway__Storage__ConnectionString="Data Source=$work/$3.db" \
-      $4 dotnet "$1" --urls "http://127.0.0.1:$2" >"$work/$3.log" 2>&1 &
+      "${environment[@]}" dotnet "$1" --urls "http://127.0.0.1:$2" >"$work/$3.log" 2>&1 &
   pids+=("$!")
 }
 start_gateway "$a_dll" 19303 a "$a_env"; gateway_a=${pids[-1]}
 start_gateway "$b_dll" 19304 b "$b_env"; gateway_b=${pids[-1]}
 wait_for http://127.0.0.1:19301/; wait_for http://127.0.0.1:19302/
 wait_for http://127.0.0.1:19303/healthz; wait_for http://127.0.0.1:19304/healthz
+# Something else on one of the ports would answer too: make sure the processes measured are ours.
+for pid in "${pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { echo "process $pid ended at start; is a port taken? logs in $work" >&2; exit 1; }
+done
 
 results=$work/results.tsv
 cell() { # target port pid warm-up
@@ -87,8 +101,12 @@ warmup=1000
 for round in $(seq 1 "$rounds"); do
   echo "== round $round of $rounds" >&2
   cell direct 19301 "$upstream" $warmup
-  cell A 19303 "$gateway_a" $warmup
-  cell B 19304 "$gateway_b" $warmup
+  # A and B take turns going first, so going first or second is no part of their difference.
+  if [ $((round % 2)) -eq 1 ]; then
+    cell A 19303 "$gateway_a" $warmup; cell B 19304 "$gateway_b" $warmup
+  else
+    cell B 19304 "$gateway_b" $warmup; cell A 19303 "$gateway_a" $warmup
+  fi
   cell bare-proxy 19302 "$bare" $warmup
   warmup=100
 done
