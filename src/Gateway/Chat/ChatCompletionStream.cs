@@ -42,7 +42,7 @@ internal sealed class ChatCompletionStream(
             // writes, so this write needs no gate.
             var first = updates.Current;
             finishReason = first.FinishReason;
-            usage = UsageOf(first);
+            usage = UpdateUsage.Of(first);
             await sse.WriteDataAsync(new ChunkFields(id, created, alias, "assistant", first.Text, null), ChunkJson.Write, cancellationToken);
 
             completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
@@ -56,7 +56,7 @@ internal sealed class ChatCompletionStream(
             {
                 var update = updates.Current;
                 finishReason ??= update.FinishReason;
-                usage = UsageOf(update) ?? usage;
+                usage = UpdateUsage.Of(update) ?? usage;
                 var text = update.Text;
                 completion?.Append(text);
                 if (text.Length > 0)
@@ -120,21 +120,5 @@ internal sealed class ChatCompletionStream(
                 tokens.Settle(ChatUsage.From(usage).TotalTokens);
             }
         }
-    }
-
-    /// <summary>The usage an update carries, if any; indexed, as an interface enumerator would allocate per token.</summary>
-    private static UsageDetails? UsageOf(ChatResponseUpdate update)
-    {
-        UsageDetails? usage = null;
-        var contents = update.Contents;
-        for (var i = 0; i < contents.Count; i++)
-        {
-            if (contents[i] is UsageContent usageContent)
-            {
-                usage = usageContent.Details;
-            }
-        }
-
-        return usage;
     }
 }

@@ -52,13 +52,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
             {
                 finishReason ??= update.FinishReason;
-                foreach (var content in update.Contents)
-                {
-                    if (content is UsageContent { Details: var details })
-                    {
-                        usage = details;
-                    }
-                }
+                usage = UpdateUsage.Of(update) ?? usage;
 
                 var text = update.Text;
                 if (text.Length > 0)
