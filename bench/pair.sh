@@ -61,10 +61,7 @@ for project in bench/Upstream bench/BareProxy bench/Load; do
   dotnet build "$project" -c Release --nologo -warnaserror -v quiet >/dev/null
 done
 
-wait_for() { # url
-  for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "nothing answers at $1" >&2; exit 1
-}
+source bench/common.sh
 
 dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19301 --tokens "$tokens" --token-delay-ms "$token_delay_ms" >"$work/upstream.log" 2>&1 &
 upstream=$!; pids+=("$upstream")
@@ -76,10 +73,8 @@ start_gateway() { # dll port name environment ("K=V ...")
   for pair in "${environment[@]}"; do
     [[ $pair == *=* ]] || { echo "not KEY=VALUE: $pair" >&2; exit 2; }
   done
-  env Gateway__Providers__bench__Type=openai Gateway__Providers__bench__BaseUrl=http://127.0.0.1:19301/v1 \
-      Gateway__Providers__bench__ApiKey=bench-key Gateway__Models__bench__Deployments__0__Provider=bench \
-      Gateway__Models__bench__Deployments__0__Model=sim Gateway__Storage__ConnectionString="Data Source=$work/$3.db" \
-      "${environment[@]}" dotnet "$1" --urls "http://127.0.0.1:$2" >"$work/$3.log" 2>&1 &
+  bench_model_settings 19301 "$work/$3.db"
+  env "${bench_model[@]}" "${environment[@]}" dotnet "$1" --urls "http://127.0.0.1:$2" >"$work/$3.log" 2>&1 &
   pids+=("$!")
 }
 start_gateway "$a_dll" 19303 a "$a_env"; gateway_a=${pids[-1]}

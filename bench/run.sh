@@ -65,10 +65,7 @@ gateway_dll=src/Gateway/bin/Release/net10.0/Gateway.dll
 load=(dotnet bench/Load/bin/Release/net10.0/Load.dll)
 hook=$PWD/bench/AllocHook/bin/Release/net10.0/AllocHook.dll
 
-wait_for() { # url
-  for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "nothing answers at $1" >&2; exit 1
-}
+source bench/common.sh
 
 start_upstream() { # port token-count delay-ms
   dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port "$1" --tokens "$2" --token-delay-ms "$3" --token-timer "$token_timer" &
@@ -79,13 +76,8 @@ start_upstream() { # port token-count delay-ms
 
 start_gateway() { # upstream-port, then KEY=VALUE environment
   local port=$1; shift
-  env Gateway__Providers__bench__Type=openai \
-      Gateway__Providers__bench__BaseUrl="http://127.0.0.1:$port/v1" \
-      Gateway__Providers__bench__ApiKey=bench-key \
-      Gateway__Models__bench__Deployments__0__Provider=bench \
-      Gateway__Models__bench__Deployments__0__Model=sim \
-      Gateway__Storage__ConnectionString="Data Source=$work/gateway.db" \
-      $gateway_env "$@" \
+  bench_model_settings "$port" "$work/gateway.db"
+  env "${bench_model[@]}" $gateway_env "$@" \
       dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port" >>"$work/gateway.log" 2>&1 &
   gateway_pid=$!
   pids+=("$gateway_pid")

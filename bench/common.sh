@@ -1,0 +1,20 @@
+# Sourced by bench/run.sh and bench/pair.sh: what both need to start and reach the processes they measure.
+
+wait_for() { # url
+  for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "nothing answers at $1" >&2; exit 1
+}
+
+# Sets the array bench_model to the settings that make model `bench` the simulator on 127.0.0.1:PORT, and a
+# gateway's store a SQLite file at DB: `env "${bench_model[@]}" dotnet Gateway.dll &` (env execs, so $! is the
+# gateway's own PID, which the scripts measure and end).
+bench_model_settings() { # port db
+  bench_model=(
+    Gateway__Providers__bench__Type=openai
+    "Gateway__Providers__bench__BaseUrl=http://127.0.0.1:$1/v1"
+    Gateway__Providers__bench__ApiKey=bench-key
+    Gateway__Models__bench__Deployments__0__Provider=bench
+    Gateway__Models__bench__Deployments__0__Model=sim
+    "Gateway__Storage__ConnectionString=Data Source=$2"
+  )
+}
