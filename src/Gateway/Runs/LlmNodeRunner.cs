@@ -49,8 +49,10 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         UsageDetails? usage = null;
         try
         {
-            await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
+            await using var updates = chat.OpenStream(route, messages, options, trace, cancellationToken);
+            while (await updates.MoveNextAsync())
             {
+                var update = updates.Current;
                 finishReason ??= update.FinishReason;
                 usage = UpdateUsage.Of(update) ?? usage;
 
