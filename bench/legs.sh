@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Where a proxy spends the first token's time at concurrency 1, from the kernel scheduler's point of view: runs the
+# simulator and one proxy (the gateway as built from the working tree, or the bare proxy), streams through it one at
+# a time, records every wake-up and context switch on the machine for a few seconds with perf, and prints the
+# proxy's two legs (request in to request out, first chunk in to first chunk out) with its longest on-CPU run in
+# each (bench/legs.py). Needs perf (Debian: linux-perf) and root.
+#
+#   bench/legs.sh [--target gateway|bare-proxy] [--seconds 3] [--gateway-env "K=V ..."]
+#
+# Everything listens on 127.0.0.1 (ports 19401-19403); the script ends the processes it started by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=gateway; seconds=3; gateway_env=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --target) target=$2; shift 2;;
+    --seconds) seconds=$2; shift 2;;
+    --gateway-env) gateway_env=$2; shift 2;;
+    *) echo "unknown option $1" >&2; exit 2;;
+  esac
+done
+command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-perf)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/gateway-legs.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+for project in src/Gateway bench/Upstream bench/BareProxy bench/Load; do
+  dotnet build "$project" -c Release --nologo -warnaserror -v quiet >/dev/null
+done
+source bench/common.sh
+
+dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19401 --tokens 20 --token-delay-ms 5 >"$work/upstream.log" 2>&1 &
+simulator=$!; pids+=("$simulator")
+wait_for http://127.0.0.1:19401/
+case $target in
+  gateway)
+    read -ra environment <<<"$gateway_env"
+    bench_model_settings 19401 "$work/gateway.db"
+    env "${bench_model[@]}" "${environment[@]}" dotnet src/Gateway/bin/Release/net10.0/Gateway.dll \
+      --urls http://127.0.0.1:19402 >"$work/gateway.log" 2>&1 &
+    proxy=$!; port=19402; wait_for http://127.0.0.1:19402/healthz;;
+  bare-proxy)
+    dotnet bench/BareProxy/bin/Release/net10.0/BareProxy.dll --port 19403 --upstream http://127.0.0.1:19401 >"$work/bare.log" 2>&1 &
+    proxy=$!; port=19403; wait_for http://127.0.0.1:19403/;;
+  *) echo "--target is gateway or bare-proxy" >&2; exit 2;;
+esac
+pids+=("$proxy")
+kill -0 "$proxy" 2>/dev/null || { echo "the proxy ended at start; is port $port taken? logs in $work" >&2; exit 1; }
+
+load() { # warm-up streams, seconds
+  dotnet bench/Load/bin/Release/net10.0/Load.dll run --target "$target" --url "http://127.0.0.1:$port/v1/chat/completions" \
+    --concurrency 1 --tokens 20 --seconds "$2" --min-streams 10 --warmup "$1" --out "$work/results.tsv" \
+    --settle-pids "$simulator" --pids "$proxy"
+}
+load 1000 1 >/dev/null
+# The trace starts once the measured streams are flowing and ends well before they stop.
+load 0 $((seconds + 6)) >/dev/null &
+client=$!; pids+=("$client")
+sleep 3
+perf record -q -e sched:sched_wakeup,sched:sched_switch -a -o "$work/sched.data" -- sleep "$seconds" >/dev/null 2>&1
+wait "$client"
+
+echo "$target at concurrency 1, $seconds s of scheduler trace (files in $work):"
+python3 bench/legs.py "$work/sched.data" "$proxy" "$simulator"
