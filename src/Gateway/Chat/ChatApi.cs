@@ -130,7 +130,7 @@ internal static class ChatApi
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, bool includeUsage,
         TokenReservation tokens, CallRecorder recorder, GatewayMetrics metrics, ILogger logger, CancellationToken cancellationToken)
     {
-        var updates = chat.OpenStream(route, messages, options, trace, cancellationToken);
+        var updates = chat.StreamAsync(route, messages, options, trace, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             if (!await updates.MoveNextAsync())

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Gateway.Resilience;
 using Gateway.Telemetry;
 using Microsoft.Extensions.AI;
@@ -11,22 +12,17 @@ namespace Gateway.Providers;
 /// </summary>
 internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics metrics, ILogger<RoutedChat> logger)
 {
-    /// <summary>
-    /// A stream of the request's updates: its first <see cref="RoutedStream.MoveNextAsync"/> returns once a
-    /// deployment's first token is in, or throws <see cref="UpstreamException"/> when none gives one.
-    /// </summary>
-    public RoutedStream OpenStream(
-        ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, RouteTrace? trace, CancellationToken cancellationToken) =>
-        new(this, route, messages, options, trace ?? new RouteTrace(), cancellationToken);
-
-    /// <summary>
-    /// Starts the stream at the first deployment that gives a first token. <paramref name="totalToken"/> is the route's
-    /// total timeout, which also follows <paramref name="cancellationToken"/>, the caller's.
-    /// </summary>
-    internal Task<StreamAttempt> StartStreamAsync(
-        ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, RouteTrace trace,
-        CancellationToken cancellationToken, CancellationToken totalToken) =>
-        FirstSucceedingAsync(
+    public async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(
+        ModelRoute route,
+        IReadOnlyList<ChatMessage> messages,
+        ChatOptions options,
+        RouteTrace? trace,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        trace ??= new RouteTrace();
+        using var routing = GatewayActivities.StartRouting(route.Alias);
+        using var total = TotalTimeout(route, cancellationToken);
+        await using var attempt = await FirstSucceedingAsync(
             route,
             trace,
             isStreaming: true,
@@ -34,7 +30,13 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
             (messages, pipelines, cancellationToken),
             options,
-            totalToken);
+            total.Token).ConfigureAwait(false);
+
+        while (await attempt.MoveNextAsync().ConfigureAwait(false))
+        {
+            yield return attempt.Current;
+        }
+    }
 
     public async Task<ChatResponse> CompleteAsync(
         ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, RouteTrace? trace, CancellationToken cancellationToken)
@@ -123,7 +125,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
     }
 
     /// <summary>Cancels when the caller does or when the route's total timeout runs out, whichever comes first.</summary>
-    internal TimeoutSource TotalTimeout(ModelRoute route, CancellationToken cancellationToken) =>
+    private TimeoutSource TotalTimeout(ModelRoute route, CancellationToken cancellationToken) =>
         new(pipelines.OptionsFor(route.Deployments[0].Provider).TotalTimeout, pipelines.TimeProvider, cancellationToken);
 
     private static ChatOptions ForDeployment(ChatOptions options, Deployment deployment)

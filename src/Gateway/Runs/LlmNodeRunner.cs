@@ -49,10 +49,8 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         UsageDetails? usage = null;
         try
         {
-            await using var updates = chat.OpenStream(route, messages, options, trace, cancellationToken);
-            while (await updates.MoveNextAsync())
+            await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
             {
-                var update = updates.Current;
                 finishReason ??= update.FinishReason;
                 usage = UpdateUsage.Of(update) ?? usage;
 

@@ -1,5 +1,7 @@
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Chat;
@@ -39,23 +41,41 @@ internal sealed class OpenAiChatClient : IChatClient
     }
 
     /// <summary>
-    /// Streams without the SDK: <see cref="StreamingChatRequest"/> writes the body the SDK would send, and
-    /// <see cref="OpenAiStreamingResponse"/> reads the answer as it arrives. The SDK's request pipeline and its parse (a
-    /// document, several model objects and copies per chunk) were most of what a streamed completion cost the gateway.
-    /// <see cref="StreamingChunkReader"/> checks each chunk for what the SDK would choke on or miss, and failures are
-    /// translated as the SDK's would be.
+    /// Streams without the SDK: <see cref="StreamingChatRequest"/> writes the body the SDK would send, and the body is
+    /// read here as it arrives. The SDK's request pipeline and its parse (a document, several model objects and copies
+    /// per chunk) were most of what a streamed completion cost the gateway. <see cref="StreamingChunkReader"/> checks
+    /// each chunk for what the SDK would choke on or miss, and failures are translated as the SDK's would be.
     /// </summary>
-    public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<MeaiChatMessage> messages,
         ChatOptions? options = null,
-        CancellationToken cancellationToken = default)
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (options?.ModelId is null)
         {
             throw new ArgumentException("A model id is required.", nameof(options));
         }
 
-        return new OpenAiStreamingResponse(token => SendStreamingAsync(messages, options, token), _errors, cancellationToken);
+        using var response = await SendStreamingAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        var chunks = new StreamingChunkReader();
+        var body = new ZeroByteReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        var events = SseParser.Create(body, chunks.Parse).EnumerateAsync(cancellationToken);
+        await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
+        while (await MoveNextAsync(enumerator, cancellationToken).ConfigureAwait(false))
+        {
+            if (enumerator.Current.Data is not { } update)
+            {
+                yield break; // [DONE]
+            }
+
+            yield return update;
+        }
+
+        if (!chunks.SawFinishReason)
+        {
+            // The connection closed cleanly, but the completion never finished: that upstream died.
+            throw new UpstreamException(UpstreamFailure.Connection, "The upstream stream ended before the completion finished.");
+        }
     }
 
     /// <summary>Sends the streamed request; an error status becomes <see cref="UpstreamException"/>, as the SDK's exception would.</summary>
@@ -99,6 +119,21 @@ internal sealed class OpenAiChatClient : IChatClient
             var completion = await ChatClientFor(options).CompleteChatAsync(
                 OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options), cancellationToken).ConfigureAwait(false);
             return OpenAiResponseMapper.ToResponse(completion.Value);
+        }
+        catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
+        {
+            throw upstream;
+        }
+    }
+
+    // Called once per streamed chunk and usually completes asynchronously: the pooling builder reuses its state
+    // machine box instead of allocating one per chunk.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> MoveNextAsync<T>(IAsyncEnumerator<T> enumerator, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await enumerator.MoveNextAsync().ConfigureAwait(false);
         }
         catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
         {
