@@ -151,34 +151,18 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Stream_IsReadOnce_ASecondReadThrowsAndSendsNothing()
-    {
-        var stream = _client.GetStreamingResponseAsync(Messages("one two"), Options);
-        var text = "";
-        await foreach (var update in stream)
-        {
-            text += update.Text;
-        }
-
-        Assert.Throws<InvalidOperationException>(() => stream.GetAsyncEnumerator());
-        Assert.Equal("one two", text);
-        Assert.Single(_upstream.Requests);
-    }
-
-    [Fact]
     public async Task Stream_CancelledByTheEnumeratorsOwnToken_StopsWaitingAndClosesTheUpstreamRequest()
     {
         _upstream.Enqueue(new UpstreamScript { Stall = (1, TimeSpan.FromSeconds(30)) });
         using var reader = new CancellationTokenSource();
-        var enumerator = _client.GetStreamingResponseAsync(Messages("one two three"), Options).GetAsyncEnumerator(reader.Token);
+        await using var enumerator = _client.GetStreamingResponseAsync(Messages("one two three"), Options).GetAsyncEnumerator(reader.Token);
 
         Assert.True(await enumerator.MoveNextAsync());
         Assert.Equal("one", enumerator.Current.Text);
-        var next = enumerator.MoveNextAsync().AsTask();
-        reader.CancelAfter(TimeSpan.FromMilliseconds(100));
+        var next = enumerator.MoveNextAsync().AsTask(); // waits: the upstream stalls after its first token
+        reader.Cancel();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(TimeSpan.FromSeconds(10)));
-        await enumerator.DisposeAsync();
         var (_, aborted) = await Assert.Single(_upstream.Requests).Closed.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(aborted);
     }
