@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads a `perf record -e sched:sched_wakeup,sched:sched_switch -a` trace of one proxy at concurrency 1 (see
+"""Reads a `perf record -e sched:sched_waking,sched:sched_switch -a` trace of one proxy at concurrency 1 (see
 legs.sh) and prints, for the first token's way through the proxy:
 
   in-leg:  from the client waking the proxy (the request arrives) to the proxy waking the simulator (the request
@@ -7,17 +7,17 @@ legs.sh) and prints, for the first token's way through the proxy:
   out-leg: from the simulator waking the proxy (the first chunk arrives) to the proxy waking the client (it goes
            out),
 
-each as p25/p50/p75 in microseconds, with the proxy's longest single on-CPU run inside the leg and how many of the
-proxy's threads were woken inside it. A leg that is one long run did its work on one thread without waiting; a leg
+each as p25/p50/p75 in microseconds, with the proxy's longest single on-CPU run inside the leg and how many times a
+proxy thread was woken inside it. A leg that is one long run did its work on one thread without waiting; a leg
 made of many short runs and wake-ups waited on hops.
 
-usage: legs.py TRACE PROXY_PID SIMULATOR_PID
+usage: legs.py TRACE PROXY_PID SIMULATOR_PID CLIENT_PID
 """
 import re
 import subprocess
 import sys
 
-trace, proxy, simulator = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+trace, proxy, simulator, client = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 text = subprocess.run(
     ["perf", "script", "-i", trace, "-F", "comm,pid,tid,cpu,time,event,trace"],
     capture_output=True, text=True, check=True).stdout
@@ -32,18 +32,16 @@ for line in text.splitlines():
         process_of[int(tid)] = int(pid)
         events.append((float(time), comm.strip(), int(pid), int(cpu), event, fields))
 
-dotnet = {pid for _, comm, pid, _, _, _ in events if comm.startswith(".NET") or comm == "dotnet"}
-clients = dotnet - {proxy, simulator}
 
 
 def role(pid):
-    return "P" if pid == proxy else "S" if pid == simulator else "C" if pid in clients else None
+    return "P" if pid == proxy else "S" if pid == simulator else "C" if pid == client else None
 
 
 # Wake-ups across processes, in order, and the proxy's on-CPU runs (start, end).
 crossings, proxy_wakes, runs, running_since = [], [], [], {}
 for time, _, pid, cpu, event, fields in events:
-    if event.endswith("sched_wakeup"):
+    if event.endswith("sched_waking"):
         woken = process_of.get(int(re.search(r" pid=(\d+)", fields).group(1)))
         waker, wakee = role(pid), role(woken)
         if wakee == "P":
@@ -86,7 +84,7 @@ def describe(name, legs):
     print(f"{name}: {len(legs)} streams; µs p25 / p50 / p75: "
           f"leg {quartiles([(b - a) * 1e6 for a, b in legs])}; "
           f"longest on-CPU run {quartiles([longest_run(a, b) * 1e6 for a, b in legs])}; "
-          f"proxy threads woken {quartiles([wakes(a, b) for a, b in legs])}")
+          f"proxy wake-ups {quartiles([wakes(a, b) for a, b in legs])}")
 
 
 describe("in-leg  (request in -> request out)", in_legs)

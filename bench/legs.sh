@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-perf)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "perf needs root here to trace every process's scheduling" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/gateway-legs.XXXXXX)
 pids=()
@@ -44,27 +45,26 @@ case $target in
     bench_model_settings 19401 "$work/gateway.db"
     env "${bench_model[@]}" "${environment[@]}" dotnet src/Gateway/bin/Release/net10.0/Gateway.dll \
       --urls http://127.0.0.1:19402 >"$work/gateway.log" 2>&1 &
-    proxy=$!; port=19402; wait_for http://127.0.0.1:19402/healthz;;
+    proxy=$!; pids+=("$proxy"); port=19402; wait_for http://127.0.0.1:19402/healthz;;
   bare-proxy)
     dotnet bench/BareProxy/bin/Release/net10.0/BareProxy.dll --port 19403 --upstream http://127.0.0.1:19401 >"$work/bare.log" 2>&1 &
-    proxy=$!; port=19403; wait_for http://127.0.0.1:19403/;;
+    proxy=$!; pids+=("$proxy"); port=19403; wait_for http://127.0.0.1:19403/;;
   *) echo "--target is gateway or bare-proxy" >&2; exit 2;;
 esac
-pids+=("$proxy")
 kill -0 "$proxy" 2>/dev/null || { echo "the proxy ended at start; is port $port taken? logs in $work" >&2; exit 1; }
 
-load() { # warm-up streams, seconds
-  dotnet bench/Load/bin/Release/net10.0/Load.dll run --target "$target" --url "http://127.0.0.1:$port/v1/chat/completions" \
-    --concurrency 1 --tokens 20 --seconds "$2" --min-streams 10 --warmup "$1" --out "$work/results.tsv" \
-    --settle-pids "$simulator" --pids "$proxy"
-}
-load 1000 1 >/dev/null
-# The trace starts once the measured streams are flowing and ends well before they stop.
-load 0 $((seconds + 6)) >/dev/null &
+load=(dotnet bench/Load/bin/Release/net10.0/Load.dll run --target "$target" --url "http://127.0.0.1:$port/v1/chat/completions"
+  --concurrency 1 --tokens 20 --min-streams 10 --out "$work/results.tsv")
+# Warm up, then let the processes settle before the streams that are traced.
+"${load[@]}" --warmup 1000 --seconds 1 --settle-pids "$simulator" --pids "$proxy" >/dev/null 2>&1
+# No settling here, so streams flow at once; the trace starts after a second and ends well before they stop.
+"${load[@]}" --warmup 0 --seconds $((seconds + 4)) >"$work/load.log" 2>&1 &
 client=$!; pids+=("$client")
-sleep 3
-perf record -q -e sched:sched_wakeup,sched:sched_switch -a -o "$work/sched.data" -- sleep "$seconds" >/dev/null 2>&1
+sleep 1
+# sched_waking fires on the waker's CPU, in the waker's context: it names who woke whom.
+perf record -q -e sched:sched_waking,sched:sched_switch -a -o "$work/sched.data" -- sleep "$seconds" >"$work/perf.log" 2>&1 \
+  || { cat "$work/perf.log" >&2; exit 1; }
 wait "$client"
 
 echo "$target at concurrency 1, $seconds s of scheduler trace (files in $work):"
-python3 bench/legs.py "$work/sched.data" "$proxy" "$simulator"
+python3 bench/legs.py "$work/sched.data" "$proxy" "$simulator" "$client"
