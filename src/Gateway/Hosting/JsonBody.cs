@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Security;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -13,7 +14,8 @@ internal readonly record struct JsonBodyResult(JsonElement Value, ProblemHttpRes
 /// </summary>
 internal static class JsonBody
 {
-    private static readonly JsonDocumentOptions Options = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+    // The same depth limit as /v1's serializer, so both surfaces refuse the same nesting.
+    private static readonly JsonDocumentOptions Options = new() { AllowDuplicateProperties = false, MaxDepth = LimitsOptions.MaxJsonDepth };
 
     /// <param name="request">The request.</param>
     /// <param name="emptyAs">The value of a request without a body; null when a body is required.</param>

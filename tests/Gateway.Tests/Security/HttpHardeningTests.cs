@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Providers;
+using Gateway.Security;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -107,6 +108,21 @@ public sealed class HttpHardeningTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("depth", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/api/flows")]
+    public async Task JsonOneLevelDeeperThanTheLimit_Is400OnEverySurface(string path)
+    {
+        // The outer object is the first level, so arrays opened MaxJsonDepth times inside it go one level too deep.
+        var nested = new string('[', LimitsOptions.MaxJsonDepth) + new string(']', LimitsOptions.MaxJsonDepth);
+        var body = "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":" + nested + "}";
+
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, path, TestKeys.Admin, Json.Body(body)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"depth of {LimitsOptions.MaxJsonDepth}", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
