@@ -1,7 +1,8 @@
-# Sourced by bench/run.sh and bench/pair.sh: what both need to start and reach the processes they measure.
+# Sourced by bench/run.sh, bench/pair.sh and bench/legs.sh: what they need to start and reach the processes they
+# measure.
 
 wait_for() { # url
-  for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  for _ in $(seq 1 100); do curl -s --max-time 2 -o /dev/null "$1" && return 0; sleep 0.1; done
   echo "nothing answers at $1" >&2; exit 1
 }
 

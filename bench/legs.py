@@ -7,9 +7,9 @@ legs.sh) and prints, for the first token's way through the proxy:
   out-leg: from the simulator waking the proxy (the first chunk arrives) to the proxy waking the client (it goes
            out),
 
-each as p25/p50/p75 in microseconds, with the proxy's longest single on-CPU run inside the leg and how many times a
-proxy thread was woken inside it. A leg that is one long run did its work on one thread without waiting; a leg
-made of many short runs and wake-ups waited on hops.
+each as p25/p50/p75 in microseconds, with the proxy's longest stretch on one CPU without a context switch inside the
+leg (spinning before the work included) and how many times a proxy thread was woken inside it. A leg that is one
+long stretch did its work on one thread without waiting; a leg made of many short ones and wake-ups waited on hops.
 
 usage: legs.py TRACE PROXY_PID SIMULATOR_PID CLIENT_PID
 """
@@ -28,19 +28,19 @@ process_of = {}  # thread id -> process id, learnt from every event a thread was
 for line in text.splitlines():
     match = line_re.match(line)
     if match:
-        comm, pid, tid, cpu, time, event, fields = match.groups()
+        _, pid, tid, cpu, time, event, fields = match.groups()
         process_of[int(tid)] = int(pid)
-        events.append((float(time), comm.strip(), int(pid), int(cpu), event, fields))
-
+        events.append((float(time), int(pid), int(cpu), event, fields))
 
 
 def role(pid):
     return "P" if pid == proxy else "S" if pid == simulator else "C" if pid == client else None
 
 
-# Wake-ups across processes, in order, and the proxy's on-CPU runs (start, end).
-crossings, proxy_wakes, runs, running_since = [], [], [], {}
-for time, _, pid, cpu, event, fields in events:
+# Wake-ups across processes, in order, and the proxy's on-CPU runs (start, end). A run is only counted when the
+# switch that ends it names the thread the previous switch put on that CPU: a lost event must not stitch two together.
+crossings, proxy_wakes, runs, on_cpu = [], [], [], {}
+for time, pid, cpu, event, fields in events:
     if event.endswith("sched_waking"):
         woken = process_of.get(int(re.search(r" pid=(\d+)", fields).group(1)))
         waker, wakee = role(pid), role(woken)
@@ -50,24 +50,30 @@ for time, _, pid, cpu, event, fields in events:
             crossings.append((time, waker + wakee))
     elif event.endswith("sched_switch"):
         previous = int(re.search(r"prev_pid=(\d+)", fields).group(1))
-        if cpu in running_since and previous and process_of.get(previous) == proxy:
-            runs.append((running_since[cpu], time))
-        running_since[cpu] = time
+        following = int(re.search(r"next_pid=(\d+)", fields).group(1))
+        since, thread = on_cpu.get(cpu, (None, None))
+        if since is not None and thread == previous and previous and process_of.get(previous) == proxy:
+            runs.append((since, time))
+        on_cpu[cpu] = (time, following)
 
-# A stream's first token: C wakes P, P wakes S, S wakes P, P wakes C, in that order.
+# A stream's first token: C wakes P, P wakes S, S wakes P, P wakes C, in that order. Any other crossing in between
+# (a wake-up not seen because its thread was already running, say) drops the stream rather than pairing it with a
+# later token's crossings.
 in_legs, out_legs = [], []
-step, marks = 0, []
+step, marks, requests = 0, [], 0
 for time, pair in crossings:
-    expected = ["CP", "PS", "SP", "PC"][step]
-    if pair == expected:
+    if pair == "CP":
+        requests += 1
+        step, marks = 1, [time]
+    elif step > 0 and pair == ["CP", "PS", "SP", "PC"][step]:
         marks.append(time)
         step += 1
         if step == 4:
             in_legs.append((marks[0], marks[1]))
             out_legs.append((marks[2], marks[3]))
             step, marks = 0, []
-    elif pair == "CP":
-        step, marks = 1, [time]
+    else:
+        step, marks = 0, []
 
 
 def describe(name, legs):
@@ -83,9 +89,11 @@ def describe(name, legs):
         return " / ".join(f"{values[int(len(values) * q)]:.0f}" for q in (0.25, 0.5, 0.75))
     print(f"{name}: {len(legs)} streams; µs p25 / p50 / p75: "
           f"leg {quartiles([(b - a) * 1e6 for a, b in legs])}; "
-          f"longest on-CPU run {quartiles([longest_run(a, b) * 1e6 for a, b in legs])}; "
+          f"longest stretch on a CPU {quartiles([longest_run(a, b) * 1e6 for a, b in legs])}; "
           f"proxy wake-ups {quartiles([wakes(a, b) for a, b in legs])}")
 
 
+print(f"{len(in_legs)} of {requests} requests seen whole (a request the proxy was awake for, or one cut by the trace's "
+      "ends, is left out)")
 describe("in-leg  (request in -> request out)", in_legs)
 describe("out-leg (first chunk in -> first chunk out)", out_legs)

@@ -26,8 +26,10 @@ command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-per
 work=$(mktemp -d /tmp/gateway-legs.XXXXXX)
 pids=()
 cleanup() {
+  local status=$?
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ "$status" -eq 0 ] || echo "failed; logs in $work" >&2
 }
 trap cleanup EXIT
 
@@ -39,6 +41,7 @@ source bench/common.sh
 dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19401 --tokens 20 --token-delay-ms 5 >"$work/upstream.log" 2>&1 &
 simulator=$!; pids+=("$simulator")
 wait_for http://127.0.0.1:19401/
+kill -0 "$simulator" 2>/dev/null || { echo "the simulator ended at start; is port 19401 taken?" >&2; exit 1; }
 case $target in
   gateway)
     read -ra environment <<<"$gateway_env"
@@ -64,7 +67,9 @@ sleep 1
 # sched_waking fires on the waker's CPU, in the waker's context: it names who woke whom.
 perf record -q -e sched:sched_waking,sched:sched_switch -a -o "$work/sched.data" -- sleep "$seconds" >"$work/perf.log" 2>&1 \
   || { cat "$work/perf.log" >&2; exit 1; }
-wait "$client"
+wait "$client" || { cat "$work/load.log" >&2; exit 1; }
+pids=("$simulator" "$proxy") # the load generator is reaped: its PID may be another process's by now
+grep -i "lost" "$work/perf.log" >&2 || true # lost events would leave legs out or stitch runs together
 
 echo "$target at concurrency 1, $seconds s of scheduler trace (files in $work):"
 python3 bench/legs.py "$work/sched.data" "$proxy" "$simulator" "$client"
