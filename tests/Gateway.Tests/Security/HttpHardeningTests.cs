@@ -125,6 +125,20 @@ public sealed class HttpHardeningTests : IAsyncLifetime
         Assert.Contains($"depth of {LimitsOptions.MaxJsonDepth}", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/api/flows")]
+    public async Task JsonExactlyAtTheLimit_IsNotRefusedForItsDepth(string path)
+    {
+        var nested = new string('[', LimitsOptions.MaxJsonDepth - 1) + new string(']', LimitsOptions.MaxJsonDepth - 1);
+        var body = "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":" + nested + "}";
+
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, path, TestKeys.Admin, Json.Body(body)));
+
+        // /v1 answers the completion; /api/flows refuses the fields a flow does not have, but not the nesting.
+        Assert.DoesNotContain("depth", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task GatewayFailure_Is500WithoutExceptionDetails()
     {
