@@ -5,18 +5,23 @@
 # proxy's two legs (request in to request out, first chunk in to first chunk out) with its longest on-CPU run in
 # each (bench/legs.py). Needs perf (Debian: linux-perf) and root.
 #
-#   bench/legs.sh [--target gateway|bare-proxy] [--seconds 3] [--gateway-env "K=V ..."]
+#   bench/legs.sh [--target gateway|bare-proxy] [--seconds 3] [--gateway-env "K=V ..."] [--tokens 20] [--token-delay-ms 5]
+#
+# Fewer tokens or a shorter delay bring requests closer together: `--tokens 2 --token-delay-ms 1` shows the request
+# path warm, the defaults (the benchmark's stream, a request every ~100 ms) show it cold.
 #
 # Everything listens on 127.0.0.1 (ports 19401-19403); the script ends the processes it started by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=gateway; seconds=3; gateway_env=""
+target=gateway; seconds=3; gateway_env=""; tokens=20; token_delay_ms=5
 while [ $# -gt 0 ]; do
   case $1 in
     --target) target=$2; shift 2;;
     --seconds) seconds=$2; shift 2;;
     --gateway-env) gateway_env=$2; shift 2;;
+    --tokens) tokens=$2; shift 2;;
+    --token-delay-ms) token_delay_ms=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -38,7 +43,7 @@ for project in src/Gateway bench/Upstream bench/BareProxy bench/Load; do
 done
 source bench/common.sh
 
-dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19401 --tokens 20 --token-delay-ms 5 >"$work/upstream.log" 2>&1 &
+dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19401 --tokens "$tokens" --token-delay-ms "$token_delay_ms" >"$work/upstream.log" 2>&1 &
 simulator=$!; pids+=("$simulator")
 wait_for http://127.0.0.1:19401/
 kill -0 "$simulator" 2>/dev/null || { echo "the simulator ended at start; is port 19401 taken?" >&2; exit 1; }
@@ -57,7 +62,7 @@ esac
 kill -0 "$proxy" 2>/dev/null || { echo "the proxy ended at start; is port $port taken? logs in $work" >&2; exit 1; }
 
 load=(dotnet bench/Load/bin/Release/net10.0/Load.dll run --target "$target" --url "http://127.0.0.1:$port/v1/chat/completions"
-  --concurrency 1 --tokens 20 --min-streams 10 --out "$work/results.tsv")
+  --concurrency 1 --tokens "$tokens" --min-streams 10 --out "$work/results.tsv")
 # Warm up, then let the processes settle before the streams that are traced.
 "${load[@]}" --warmup 1000 --seconds 1 --settle-pids "$simulator" --pids "$proxy" >/dev/null 2>&1
 # No settling here, so streams flow at once; the trace starts after a second and ends well before they stop.
