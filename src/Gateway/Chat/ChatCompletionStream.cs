@@ -30,27 +30,21 @@ internal sealed class ChatCompletionStream(
         sse.StartResponse();
         var id = CompletionIds.Next();
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        ChatFinishReason? finishReason = null;
-        UsageDetails? usage = null;
-        System.Text.StringBuilder? completion = null;
-        SseKeepAlive? keepAlive = null;
+        var first = updates.Current;
+        var finishReason = first.FinishReason;
+        var usage = UpdateUsage.Of(first);
+        var completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
+        var keepAlive = new SseKeepAlive(
+            sse,
+            httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat,
+            httpContext.RequestServices.GetRequiredService<TimeProvider>(),
+            cancellationToken);
         metrics.StreamOpened(Surfaces.V1);
         try
         {
-            // The first chunk (role and first text) leaves before what only the rest of the stream needs: its
-            // keep-alive timer and the completion kept for the content log. Until the timer exists nothing else
-            // writes, so this write needs no gate.
-            var first = updates.Current;
-            finishReason = first.FinishReason;
-            usage = UpdateUsage.Of(first);
+            // The first chunk carries the role, and whatever text the first update has. The keep-alives are not armed
+            // until it is out, so nothing else writes yet and this write needs no gate.
             await sse.WriteDataAsync(new ChunkFields(id, created, alias, "assistant", first.Text, null), ChunkJson.Write, cancellationToken);
-
-            completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
-            keepAlive = new SseKeepAlive(
-                sse,
-                httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat,
-                httpContext.RequestServices.GetRequiredService<TimeProvider>(),
-                cancellationToken);
             keepAlive.Start();
             while (await updates.MoveNextAsync())
             {
@@ -95,21 +89,14 @@ internal sealed class ChatCompletionStream(
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
             recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(error));
-            if (keepAlive is not null)
-            {
-                await keepAlive.StopAsync();
-            }
-
+            await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
         finally
         {
             // First, so nothing below can leave the timer beating; and before the writer (the using above), as a
             // keep-alive may still be being written.
-            if (keepAlive is not null)
-            {
-                await keepAlive.DisposeAsync();
-            }
+            await keepAlive.DisposeAsync();
 
             // Ends the record if something unexpected (a write to a vanished client) ended the stream.
             recorder.Failed(Outcomes.StreamError, "gateway_error");

@@ -34,14 +34,14 @@ internal sealed class SseKeepAlive : IAsyncDisposable
         _held = true;
     }
 
-    /// <summary>Arms the keep-alives after a write made before this existed: the first is a full interval away.</summary>
+    /// <summary>Arms the keep-alives, or re-arms them after a write: the next is a full interval away.</summary>
     public void Start() => _timer.Change(_interval, _interval);
 
     /// <summary>Ends the caller's write: the next keep-alive is a full interval away.</summary>
     public void Exit()
     {
         _held = false;
-        _timer.Change(_interval, _interval);
+        Start();
         _gate.Release();
     }
 

@@ -101,8 +101,7 @@ public sealed class HttpHardeningTests : IAsyncLifetime
     [Fact]
     public async Task DeeplyNestedJson_Is400()
     {
-        var nested = new string('[', 200) + new string(']', 200);
-        var body = "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":" + nested + "}";
+        var body = ChatRequestWithArraysNested(200);
 
         using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.Body(body)));
 
@@ -116,8 +115,7 @@ public sealed class HttpHardeningTests : IAsyncLifetime
     public async Task JsonOneLevelDeeperThanTheLimit_Is400OnEverySurface(string path)
     {
         // The outer object is the first level, so arrays opened MaxJsonDepth times inside it go one level too deep.
-        var nested = new string('[', LimitsOptions.MaxJsonDepth) + new string(']', LimitsOptions.MaxJsonDepth);
-        var body = "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":" + nested + "}";
+        var body = ChatRequestWithArraysNested(LimitsOptions.MaxJsonDepth);
 
         using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, path, TestKeys.Admin, Json.Body(body)));
 
@@ -130,14 +128,18 @@ public sealed class HttpHardeningTests : IAsyncLifetime
     [InlineData("/api/flows")]
     public async Task JsonExactlyAtTheLimit_IsNotRefusedForItsDepth(string path)
     {
-        var nested = new string('[', LimitsOptions.MaxJsonDepth - 1) + new string(']', LimitsOptions.MaxJsonDepth - 1);
-        var body = "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":" + nested + "}";
+        var body = ChatRequestWithArraysNested(LimitsOptions.MaxJsonDepth - 1);
 
         using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, path, TestKeys.Admin, Json.Body(body)));
 
         // /v1 answers the completion; /api/flows refuses the fields a flow does not have, but not the nesting.
         Assert.DoesNotContain("depth", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>A valid chat request with one more member: <paramref name="levels"/> arrays, each inside the last.</summary>
+    private static string ChatRequestWithArraysNested(int levels) =>
+        "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":"
+        + new string('[', levels) + new string(']', levels) + "}";
 
     [Fact]
     public async Task GatewayFailure_Is500WithoutExceptionDetails()
