@@ -19,3 +19,16 @@ bench_model_settings() { # port db
     "Gateway__Storage__ConnectionString=Data Source=$2"
   )
 }
+
+# Starts the gateway DLL on 127.0.0.1:PORT with model `bench` on the simulator at SIMULATOR_PORT, its store at DB, its
+# output in LOG and ENVIRONMENT ("K=V ...") added; sets gateway_pid, the gateway's own PID (env execs).
+start_bench_gateway() { # dll port simulator-port db log environment
+  local environment pair
+  read -ra environment <<<"$6"
+  for pair in "${environment[@]}"; do
+    [[ $pair == *=* ]] || { echo "not KEY=VALUE: $pair" >&2; exit 2; }
+  done
+  bench_model_settings "$3" "$4"
+  env "${bench_model[@]}" "${environment[@]}" dotnet "$1" --urls "http://127.0.0.1:$2" >"$5" 2>&1 &
+  gateway_pid=$!
+}

@@ -49,11 +49,8 @@ wait_for http://127.0.0.1:19401/
 kill -0 "$simulator" 2>/dev/null || { echo "the simulator ended at start; is port 19401 taken?" >&2; exit 1; }
 case $target in
   gateway)
-    read -ra environment <<<"$gateway_env"
-    bench_model_settings 19401 "$work/gateway.db"
-    env "${bench_model[@]}" "${environment[@]}" dotnet src/Gateway/bin/Release/net10.0/Gateway.dll \
-      --urls http://127.0.0.1:19402 >"$work/gateway.log" 2>&1 &
-    proxy=$!; pids+=("$proxy"); port=19402; wait_for http://127.0.0.1:19402/healthz;;
+    start_bench_gateway src/Gateway/bin/Release/net10.0/Gateway.dll 19402 19401 "$work/gateway.db" "$work/gateway.log" "$gateway_env"
+    proxy=$gateway_pid; pids+=("$proxy"); port=19402; wait_for http://127.0.0.1:19402/healthz;;
   bare-proxy)
     dotnet bench/BareProxy/bin/Release/net10.0/BareProxy.dll --port 19403 --upstream http://127.0.0.1:19401 >"$work/bare.log" 2>&1 &
     proxy=$!; pids+=("$proxy"); port=19403; wait_for http://127.0.0.1:19403/;;

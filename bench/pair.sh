@@ -67,18 +67,8 @@ dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19301 --tokens "$t
 upstream=$!; pids+=("$upstream")
 dotnet bench/BareProxy/bin/Release/net10.0/BareProxy.dll --port 19302 --upstream http://127.0.0.1:19301 >"$work/bare.log" 2>&1 &
 bare=$!; pids+=("$bare")
-start_gateway() { # dll port name environment ("K=V ...")
-  local environment
-  read -ra environment <<<"$4"
-  for pair in "${environment[@]}"; do
-    [[ $pair == *=* ]] || { echo "not KEY=VALUE: $pair" >&2; exit 2; }
-  done
-  bench_model_settings 19301 "$work/$3.db"
-  env "${bench_model[@]}" "${environment[@]}" dotnet "$1" --urls "http://127.0.0.1:$2" >"$work/$3.log" 2>&1 &
-  pids+=("$!")
-}
-start_gateway "$a_dll" 19303 a "$a_env"; gateway_a=${pids[-1]}
-start_gateway "$b_dll" 19304 b "$b_env"; gateway_b=${pids[-1]}
+start_bench_gateway "$a_dll" 19303 19301 "$work/a.db" "$work/a.log" "$a_env"; gateway_a=$gateway_pid; pids+=("$gateway_a")
+start_bench_gateway "$b_dll" 19304 19301 "$work/b.db" "$work/b.log" "$b_env"; gateway_b=$gateway_pid; pids+=("$gateway_b")
 wait_for http://127.0.0.1:19301/; wait_for http://127.0.0.1:19302/
 wait_for http://127.0.0.1:19303/healthz; wait_for http://127.0.0.1:19304/healthz
 # Something else on one of the ports would answer too: make sure the processes measured are ours.
