@@ -11,6 +11,7 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
 
     [Theory]
     [InlineData("""{"id":"in","type":"input"},{"id":"has space","type":"output","from":["in"]}""", "nodes[1].id", "A node id must be 1 to 64 letters, digits, '_' or '-'.")]
+    [InlineData("""{"id":"in\n","type":"input"},{"id":"out","type":"output","from":["in\n"]}""", "nodes[0].id", "A node id must be 1 to 64 letters, digits, '_' or '-'.")]
     [InlineData("""{"type":"input"},""" + Output, "nodes[0].id", "Required.")]
     [InlineData("""{"id":7,"type":"input"},""" + Output, "nodes[0].id", "A node id must be 1 to 64 letters, digits, '_' or '-'.")]
     [InlineData(Input + "," + Output + """,{"id":"in","type":"input"}""", "nodes[2].id", "Duplicate node id 'in': nodes[0] has it too.")]
@@ -48,6 +49,7 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
     [Theory]
     [InlineData("""{"id":"bad id","nodes":[]}""", "id", "A flow id must be 1 to 64 letters, digits, '_' or '-'.")]
     [InlineData("""{"id":"x12345678901234567890123456789012345678901234567890123456789012345","nodes":[]}""", "id", "A flow id must be 1 to 64 letters, digits, '_' or '-'.")]
+    [InlineData("""{"id":"f\n","nodes":[]}""", "id", "A flow id must be 1 to 64 letters, digits, '_' or '-'.")]
     [InlineData("""{"name":5,"nodes":[]}""", "name", "Must be a string.")]
     [InlineData("""{"owner":"me","nodes":[]}""", "owner", "Unknown field; a flow has id, name, description, nodes.")]
     [InlineData("""{"id":"f"}""", "nodes", "Required.")]
@@ -71,6 +73,25 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
             """);
 
         Assert.Equal(["colour", "id", "nodes", "nodes[1].model", "nodes[1].prompt", "nodes[1].temperature", "nodes[2].id"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task MoreNodesThanTheLimit_Returns400NamingTheLimit_AndTheLimitItselfIsAccepted()
+    {
+        // An input, a chain of prompt nodes that each repeat the one before, and an output: nodes in all.
+        static string Chain(int nodes)
+        {
+            var prompts = Enumerable.Range(1, nodes - 2)
+                .Select(i => "{\"id\":\"n" + i + "\",\"type\":\"prompt\",\"template\":\"{{n" + (i - 1) + "}}\"}");
+            return "{\"id\":\"long\",\"nodes\":[{\"id\":\"n0\",\"type\":\"input\"}," + string.Join(",", prompts)
+                + ",{\"id\":\"out\",\"type\":\"output\",\"from\":[\"n" + (nodes - 2) + "\"]}]}";
+        }
+
+        var errors = await PostInvalidAsync(Chain(257));
+        Assert.Equal(["A flow may have at most 256 nodes; this one has 257."], Problems.At(errors, "nodes"));
+
+        using var accepted = await gateway.Client.PostAsync("/api/flows", Json.Body(Chain(256)));
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
     }
 
     [Fact]
