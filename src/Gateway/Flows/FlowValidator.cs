@@ -66,6 +66,14 @@ internal sealed class FlowValidator(ModelRouter router)
             return new FlowValidation(null, errors);
         }
 
+        // Checked before the nodes are read: a run stores every node's record on every node event, so a flow of
+        // thousands of nodes costs time that grows with the square of its size (minutes under the body limit).
+        if (nodeArray.GetArrayLength() > FlowLimits.MaxNodes)
+        {
+            errors.Add(nodesPath, $"A flow may have at most {FlowLimits.MaxNodes} nodes; this one has {nodeArray.GetArrayLength()}.");
+            return new FlowValidation(null, errors);
+        }
+
         var validNodes = ReadNodes(nodeArray, nodesPath, errors, out var allIds, out var hasOutput);
         if (!hasOutput)
         {

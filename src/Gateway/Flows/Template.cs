@@ -24,24 +24,36 @@ internal sealed partial class Template
 
     public static Template Parse(string text) => new(text);
 
-    /// <summary>Replaces every placeholder by <paramref name="valueOf"/>(name), in one pass: values are never re-read as templates.</summary>
-    public string Render(Func<string, string> valueOf)
+    /// <summary>
+    /// Replaces every placeholder by <paramref name="valueOf"/>(name), in one pass: values are never re-read as
+    /// templates. Returns null, having built no more than that, when the text would be longer than
+    /// <paramref name="maxLength"/> characters.
+    /// </summary>
+    public string? Render(Func<string, string> valueOf, int maxLength = int.MaxValue)
     {
         if (_placeholders.Count == 0)
         {
-            return _text;
+            return _text.Length <= maxLength ? _text : null;
         }
 
-        var result = new StringBuilder(_text.Length);
+        var result = new StringBuilder(Math.Min(_text.Length, maxLength));
         var position = 0;
         foreach (Match placeholder in _placeholders)
         {
+            var value = valueOf(placeholder.Groups["name"].Value);
+            if ((long)result.Length + (placeholder.Index - position) + value.Length > maxLength)
+            {
+                return null;
+            }
+
             result.Append(_text, position, placeholder.Index - position);
-            result.Append(valueOf(placeholder.Groups["name"].Value));
+            result.Append(value);
             position = placeholder.Index + placeholder.Length;
         }
 
-        return result.Append(_text, position, _text.Length - position).ToString();
+        return result.Length + (_text.Length - position) <= maxLength
+            ? result.Append(_text, position, _text.Length - position).ToString()
+            : null;
     }
 
     [GeneratedRegex(@"\{\{\s*(?<name>[A-Za-z0-9_-]{1,64})\s*\}\}")]

@@ -19,6 +19,9 @@ namespace Gateway.Runs;
 /// <param name="logger">The run's logger.</param>
 internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNodeRunner llm, TimeProvider timeProvider, ILogger logger)
 {
+    /// <summary>What the run's templates have rendered so far, against <see cref="FlowLimits.MaxRenderedChars"/>.</summary>
+    private long _renderedChars;
+
     public string RunId => state.RunId;
 
     public string? FlowId => state.FlowId;
@@ -116,6 +119,14 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
             state.Update(node.Id, n => Traced(n) with { Status = NodeStatus.Cancelled });
             return false;
         }
+        catch (RenderedTooLargeException)
+        {
+            var error = NodeErrors.RenderedTooLarge(node.Id);
+            RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, error.Message);
+            state.Fail(node.Id, error, Traced);
+            events.TryWrite(new NodeFailedEvent(node.Id, error));
+            return false;
+        }
         catch (UpstreamException exception)
         {
             var error = NodeErrors.FromUpstream(exception, node.Model!);
@@ -134,7 +145,23 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
         }
     }
 
-    /// <summary>A prompt node's template or an llm node's system message, with node outputs and run variables filled in.</summary>
-    private string Render(string nodeId) =>
-        plan.Graph.Templates[nodeId].Render(name => plan.Graph.Variables.ContainsKey(name) ? plan.Variables[name] : state.OutputOf(name) ?? "");
+    /// <summary>
+    /// A prompt node's template or an llm node's system message, with node outputs and run variables filled in, drawn
+    /// from the run's budget of rendered text. Nodes render at the same time: each renders within what was left when
+    /// it began, and the one whose text takes the total past the budget fails.
+    /// </summary>
+    private string Render(string nodeId)
+    {
+        var left = FlowLimits.MaxRenderedChars - Interlocked.Read(ref _renderedChars);
+        var text = left <= 0 ? null : plan.Graph.Templates[nodeId].Render(
+            name => plan.Graph.Variables.ContainsKey(name) ? plan.Variables[name] : state.OutputOf(name) ?? "", (int)left);
+        if (text is null || Interlocked.Add(ref _renderedChars, text.Length) > FlowLimits.MaxRenderedChars)
+        {
+            throw new RenderedTooLargeException();
+        }
+
+        return text;
+    }
+
+    private sealed class RenderedTooLargeException : Exception;
 }

@@ -8,6 +8,8 @@ internal static class NodeErrors
 {
     public const string Internal = "internal_error";
 
+    public const string RenderedTooLargeCode = "rendered_too_large";
+
     /// <summary>The <see cref="UpstreamException.Reason"/> of a node refused because its key's token budget is used up.</summary>
     public const string TokenLimitReason = "token limit";
 
@@ -20,4 +22,9 @@ internal static class NodeErrors
         $"Model '{alias}' failed: {exception.Message}");
 
     public static NodeError InternalError() => new(Internal, "The gateway failed to run this node.");
+
+    /// <summary>A template that would render past the run's budget (<see cref="Flows.FlowLimits.MaxRenderedChars"/>).</summary>
+    public static NodeError RenderedTooLarge(string nodeId) => new(
+        RenderedTooLargeCode,
+        $"Node '{nodeId}' would render more text than a run's templates may render in all ({Flows.FlowLimits.MaxRenderedChars:N0} characters).");
 }

@@ -26,6 +26,34 @@ public sealed class TemplateTests
         Assert.Equal(["lang", "name"], Template.Parse("{{lang}} {{ name }} {{lang}}").Names);
     }
 
+    [Theory]
+    [InlineData("{{name}}-{{name}}", 7, "Ada-Ada")]
+    [InlineData("{{name}}-{{name}}", 6, null)]
+    [InlineData("{{name}}-{{name}}!", 7, null)]
+    [InlineData("no placeholders", 15, "no placeholders")]
+    [InlineData("no placeholders", 14, null)]
+    public void Render_LongerThanTheLimit_IsNull(string text, int maxLength, string? expected)
+    {
+        Assert.Equal(expected, Template.Parse(text).Render(name => Values[name], maxLength));
+    }
+
+    [Fact]
+    public void Render_PastTheLimit_StopsBeforeReadingTheRest()
+    {
+        var read = new List<string>();
+
+        var rendered = Template.Parse("{{name}}{{lang}}{{a-b_c}}").Render(
+            name =>
+            {
+                read.Add(name);
+                return new string('x', 10);
+            },
+            15);
+
+        Assert.Null(rendered);
+        Assert.Equal(["name", "lang"], read);
+    }
+
     [Fact]
     public void Render_DoesNotReadValuesAsTemplates()
     {

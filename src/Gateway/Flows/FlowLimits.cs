@@ -1,0 +1,18 @@
+namespace Gateway.Flows;
+
+/// <summary>
+/// How large a flow and what its runs render may grow. Flows are small graphs (a Langflow canvas holds tens of
+/// nodes); these caps keep one caller's request from costing the gateway much more than the request itself.
+/// </summary>
+internal static class FlowLimits
+{
+    /// <summary>The most nodes a flow may have.</summary>
+    public const int MaxNodes = 256;
+
+    /// <summary>
+    /// The most characters a run's templates may render in all (prompt nodes and llm system messages): 4 Mi, four
+    /// times what a whole request body may carry. Without it a template that repeats a node that repeats a variable
+    /// multiplies a request of a few KB into gigabytes.
+    /// </summary>
+    public const int MaxRenderedChars = 4 << 20;
+}
