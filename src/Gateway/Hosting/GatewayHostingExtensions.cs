@@ -21,6 +21,9 @@ internal static class GatewayHostingExtensions
         services.AddExceptionHandler<GatewayExceptionHandler>();
         // /api bodies keep model text readable (don't, naïve) as /v1 does: JSON in a JSON body, never HTML.
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+        // A query value that does not bind (`?stream=maybe`) is thrown, not answered with a bare 400: the exception
+        // handler then gives it the surface's error body, with the framework's message naming the parameter and value.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProviders(builder.Configuration);
         services.AddGatewayOpenApi();
         // The store first: with PostgreSQL it provides the rate buckets that security would otherwise keep in memory.

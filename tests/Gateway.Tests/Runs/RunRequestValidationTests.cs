@@ -83,4 +83,26 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
         Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
         Assert.Equal("The request needs a JSON body.", (await Json.ReadAsync(empty))["detail"]!.GetValue<string>());
     }
+
+    [Theory]
+    [InlineData("stream=maybe", "Failed to bind parameter \"Nullable<bool> stream\" from \"maybe\".")]
+    [InlineData("background=1", "Failed to bind parameter \"Nullable<bool> background\" from \"1\".")]
+    public async Task AQueryFlagThatIsNotTrueOrFalse_Returns400NamingIt_AndStartsNoRun(string query, string detail)
+    {
+        var body = """{"flow":""" + Flow + ""","input":"hi","variables":{"language":"French"}}""";
+        var runsBefore = await CountRunsAsync();
+
+        using var response = await gateway.Client.PostAsync($"/api/runs?{query}", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(detail, (await Json.ReadAsync(response))["detail"]!.GetValue<string>());
+        Assert.Equal(runsBefore, await CountRunsAsync());
+    }
+
+    private async Task<int> CountRunsAsync()
+    {
+        using var runs = await gateway.Client.GetAsync("/api/runs?limit=100");
+        return (await Json.ReadAsync(runs)).AsArray().Count;
+    }
 }
