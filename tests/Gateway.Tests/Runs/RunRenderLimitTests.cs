@@ -4,7 +4,7 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Runs;
 
 /// <summary>
-/// Templates that repeat nodes that repeat a variable multiply a small request: each run may render 4 Mi characters
+/// Templates that repeat nodes that repeat a variable multiply a small request: each run may render 1 Mi characters
 /// in all, and the node that would pass that fails instead of taking the gateway's memory.
 /// </summary>
 public sealed class RunRenderLimitTests(SimulatedGateway gateway) : IClassFixture<SimulatedGateway>
@@ -12,7 +12,7 @@ public sealed class RunRenderLimitTests(SimulatedGateway gateway) : IClassFixtur
     [Fact]
     public async Task ATemplateThatMultipliesItsInput_FailsThatNode_AndTheRunEndsFailed()
     {
-        // 1,000 characters, then 100 times that (100,000), then 100 times that: 10 million, past the 4 Mi budget.
+        // 1,000 characters, then 100 times that (100,000), then 100 times that: 10 million, past the 1 Mi budget.
         var body = RunOf(
             ("p1", Repeat("v", 100)),
             ("p2", Repeat("p1", 100)),
@@ -27,7 +27,7 @@ public sealed class RunRenderLimitTests(SimulatedGateway gateway) : IClassFixtur
         Assert.Equal("p2", failed.Node);
         Assert.Equal("rendered_too_large", failed.Data["error"]!["code"]!.GetValue<string>());
         Assert.Equal(
-            "Node 'p2' would render more text than a run's templates may render in all (4,194,304 characters).",
+            "Node 'p2' would render more text than a run's templates may render in all (1,048,576 characters).",
             failed.Data["error"]!["message"]!.GetValue<string>());
         Assert.Equal("run.failed", events[^1].Name);
         Assert.Equal("p2", events[^1].Data["error"]!["node"]!.GetValue<string>());
@@ -36,8 +36,8 @@ public sealed class RunRenderLimitTests(SimulatedGateway gateway) : IClassFixtur
     [Fact]
     public async Task TheBudgetIsTheRunsNotEachNodes()
     {
-        // Each node alone renders 2.1 million characters, under the budget; the second one takes the run past it.
-        var body = RunOf(("a", Repeat("v", 3)), ("b", Repeat("a", 1)), "b", new string('y', 700_000));
+        // Each node alone renders 800,000 characters, under the budget; the second one takes the run past it.
+        var body = RunOf(("a", Repeat("v", 2)), ("b", Repeat("a", 1)), "b", new string('y', 400_000));
 
         var (response, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", body);
         response.Dispose();
