@@ -42,6 +42,8 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, IOptions
         }
     }
 
+    // q=0 means "not this type" (RFC 9110 §12.4.2): a client that lists the event stream that way wants the record.
     private static bool WantsEventStream(HttpRequest request) =>
-        request.GetTypedHeaders().Accept.Any(accept => accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase));
+        request.GetTypedHeaders().Accept.Any(accept =>
+            accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase) && accept.Quality is not 0);
 }

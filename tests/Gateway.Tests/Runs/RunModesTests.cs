@@ -37,6 +37,20 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
     }
 
     [Fact]
+    public async Task AnEventStreamAcceptedAtQualityZero_IsRefused_SoTheAnswerIsTheRecord()
+    {
+        var flowId = await SaveFlowAsync("modes-q0");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/flows/{flowId}/run") { Content = Json.Body("""{"input":"hello"}""") };
+        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream;q=0, application/json");
+
+        using var response = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("hello", (await Json.ReadAsync(response))["outputs"]!["say"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task BackgroundMode_Returns202WithLocationAtOnce_AndTheRunCompletes()
     {
         var flowId = await SaveFlowAsync("modes-background");
