@@ -66,11 +66,11 @@ internal sealed class FlowValidator(ModelRouter router)
             return new FlowValidation(null, errors);
         }
 
-        // Checked before the nodes are read: a run stores every node's record on every node event, so a flow of
-        // thousands of nodes costs time that grows with the square of its size (minutes under the body limit).
-        if (nodeArray.GetArrayLength() > FlowLimits.MaxNodes)
+        // A run stores every node's record on every node event, so a flow of thousands of nodes costs time that grows
+        // with the square of its size (minutes under the body limit). Reported alone: a problem per node would say nothing more.
+        if (nodeArray.GetArrayLength() is var count and > FlowLimits.MaxNodes)
         {
-            errors.Add(nodesPath, $"A flow may have at most {FlowLimits.MaxNodes} nodes; this one has {nodeArray.GetArrayLength()}.");
+            errors.Add(nodesPath, $"A flow may have at most {FlowLimits.MaxNodes} nodes; this one has {count}.");
             return new FlowValidation(null, errors);
         }
 

@@ -24,36 +24,36 @@ internal sealed partial class Template
 
     public static Template Parse(string text) => new(text);
 
-    /// <summary>
-    /// Replaces every placeholder by <paramref name="valueOf"/>(name), in one pass: values are never re-read as
-    /// templates. Returns null, having built no more than that, when the text would be longer than
-    /// <paramref name="maxLength"/> characters.
-    /// </summary>
-    public string? Render(Func<string, string> valueOf, int maxLength = int.MaxValue)
+    /// <summary>Replaces every placeholder by <paramref name="valueOf"/>(name), in one pass: values are never re-read as templates.</summary>
+    public string Render(Func<string, string> valueOf)
     {
         if (_placeholders.Count == 0)
         {
-            return _text.Length <= maxLength ? _text : null;
+            return _text;
         }
 
-        var result = new StringBuilder(Math.Min(_text.Length, maxLength));
+        var result = new StringBuilder(_text.Length);
         var position = 0;
         foreach (Match placeholder in _placeholders)
         {
-            var value = valueOf(placeholder.Groups["name"].Value);
-            if ((long)result.Length + (placeholder.Index - position) + value.Length > maxLength)
-            {
-                return null;
-            }
-
             result.Append(_text, position, placeholder.Index - position);
-            result.Append(value);
+            result.Append(valueOf(placeholder.Groups["name"].Value));
             position = placeholder.Index + placeholder.Length;
         }
 
-        return result.Length + (_text.Length - position) <= maxLength
-            ? result.Append(_text, position, _text.Length - position).ToString()
-            : null;
+        return result.Append(_text, position, _text.Length - position).ToString();
+    }
+
+    /// <summary>How long <see cref="Render"/> would make the text with these values, found without building it.</summary>
+    public long RenderedLength(Func<string, string> valueOf)
+    {
+        long length = _text.Length;
+        foreach (Match placeholder in _placeholders)
+        {
+            length += valueOf(placeholder.Groups["name"].Value).Length - placeholder.Length;
+        }
+
+        return length;
     }
 
     [GeneratedRegex(@"\{\{\s*(?<name>[A-Za-z0-9_-]{1,64})\s*\}\}")]

@@ -23,7 +23,7 @@ internal static class GatewayHostingExtensions
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         // A query value that does not bind (`?stream=maybe`) is thrown, not answered with a bare 400: the exception
         // handler then gives it the surface's error body, with the framework's message naming the parameter and value.
-        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProviders(builder.Configuration);
         services.AddGatewayOpenApi();
         // The store first: with PostgreSQL it provides the rate buckets that security would otherwise keep in memory.

@@ -147,20 +147,32 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
     /// <summary>
     /// A prompt node's template or an llm node's system message, with node outputs and run variables filled in, drawn
-    /// from the run's budget of rendered text. Nodes render at the same time: each renders within what was left when
-    /// it began, and the one whose text takes the total past the budget fails.
+    /// from the run's budget of rendered text. Its length is reserved before the text is built (the values are
+    /// finished outputs and variables, so they do not change in between): nodes that render at the same time never
+    /// hold more than the budget between them, and a node that does not fit takes nothing from the others.
     /// </summary>
     private string Render(string nodeId)
     {
-        var left = FlowLimits.MaxRenderedChars - Interlocked.Read(ref _renderedChars);
-        var text = left <= 0 ? null : plan.Graph.Templates[nodeId].Render(
-            name => plan.Graph.Variables.ContainsKey(name) ? plan.Variables[name] : state.OutputOf(name) ?? "", (int)left);
-        if (text is null || Interlocked.Add(ref _renderedChars, text.Length) > FlowLimits.MaxRenderedChars)
-        {
-            throw new RenderedTooLargeException();
-        }
+        var template = plan.Graph.Templates[nodeId];
+        string ValueOf(string name) => plan.Graph.Variables.ContainsKey(name) ? plan.Variables[name] : state.OutputOf(name) ?? "";
 
-        return text;
+        var length = template.RenderedLength(ValueOf);
+        var reserved = Interlocked.Read(ref _renderedChars);
+        while (true)
+        {
+            if (reserved + length > FlowLimits.MaxRenderedChars)
+            {
+                throw new RenderedTooLargeException();
+            }
+
+            var seen = Interlocked.CompareExchange(ref _renderedChars, reserved + length, reserved);
+            if (seen == reserved)
+            {
+                return template.Render(ValueOf);
+            }
+
+            reserved = seen;
+        }
     }
 
     private sealed class RenderedTooLargeException : Exception;

@@ -1,3 +1,4 @@
+using Gateway.Flows;
 using Gateway.Providers;
 using Gateway.Security;
 
@@ -23,8 +24,8 @@ internal static class NodeErrors
 
     public static NodeError InternalError() => new(Internal, "The gateway failed to run this node.");
 
-    /// <summary>A template that would render past the run's budget (<see cref="Flows.FlowLimits.MaxRenderedChars"/>).</summary>
+    /// <summary>A template that would render past the run's budget (<see cref="FlowLimits.MaxRenderedChars"/>).</summary>
     public static NodeError RenderedTooLarge(string nodeId) => new(
         RenderedTooLargeCode,
-        $"Node '{nodeId}' would render more text than a run's templates may render in all ({Flows.FlowLimits.MaxRenderedChars:N0} characters).");
+        $"Node '{nodeId}' would render more text than a run's templates may render in all ({FlowLimits.MaxRenderedChars:N0} characters).");
 }

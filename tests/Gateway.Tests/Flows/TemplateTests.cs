@@ -27,31 +27,16 @@ public sealed class TemplateTests
     }
 
     [Theory]
-    [InlineData("{{name}}-{{name}}", 7, "Ada-Ada")]
-    [InlineData("{{name}}-{{name}}", 6, null)]
-    [InlineData("{{name}}-{{name}}!", 7, null)]
-    [InlineData("no placeholders", 15, "no placeholders")]
-    [InlineData("no placeholders", 14, null)]
-    public void Render_LongerThanTheLimit_IsNull(string text, int maxLength, string? expected)
+    [InlineData("Hello {{name}}!")]
+    [InlineData("{{ name }} and {{name}}")]
+    [InlineData("{{not a name}} {name} {{}}")]
+    [InlineData("no placeholders")]
+    [InlineData("")]
+    public void RenderedLength_IsTheLengthOfTheRenderedText(string text)
     {
-        Assert.Equal(expected, Template.Parse(text).Render(name => Values[name], maxLength));
-    }
+        var template = Template.Parse(text);
 
-    [Fact]
-    public void Render_PastTheLimit_StopsBeforeReadingTheRest()
-    {
-        var read = new List<string>();
-
-        var rendered = Template.Parse("{{name}}{{lang}}{{a-b_c}}").Render(
-            name =>
-            {
-                read.Add(name);
-                return new string('x', 10);
-            },
-            15);
-
-        Assert.Null(rendered);
-        Assert.Equal(["name", "lang"], read);
+        Assert.Equal(template.Render(name => Values[name]).Length, template.RenderedLength(name => Values[name]));
     }
 
     [Fact]

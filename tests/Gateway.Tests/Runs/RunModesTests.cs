@@ -37,7 +37,7 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
     }
 
     [Fact]
-    public async Task AnEventStreamAcceptedAtQualityZero_IsRefused_SoTheAnswerIsTheRecord()
+    public async Task AnEventStreamAcceptedAtQualityZero_IsRefused_SoTheAnswerIsTheRecord_ButAtAnyOtherQualityItStreams()
     {
         var flowId = await SaveFlowAsync("modes-q0");
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/flows/{flowId}/run") { Content = Json.Body("""{"input":"hello"}""") };
@@ -48,6 +48,11 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
         Assert.Equal("hello", (await Json.ReadAsync(response))["outputs"]!["say"]!.GetValue<string>());
+
+        using var streamed = new HttpRequestMessage(HttpMethod.Post, $"/api/flows/{flowId}/run") { Content = Json.Body("""{"input":"hello"}""") };
+        streamed.Headers.TryAddWithoutValidation("Accept", "text/event-stream;q=0.5, application/json");
+        using var stream = await gateway.Client.SendAsync(streamed, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", stream.Content.Headers.ContentType!.MediaType);
     }
 
     [Fact]

@@ -47,6 +47,46 @@ public sealed class RunRenderLimitTests(SimulatedGateway gateway) : IClassFixtur
         Assert.Equal("run.failed", events[^1].Name);
     }
 
+    [Fact]
+    public async Task ANodeThatDoesNotFit_TakesNothingFromTheBudget_SoAnotherThatFitsRuns()
+    {
+        // "big" would render 1.2 million characters and fails; "small" renders 400,000 and still fits after it.
+        var body = RunOf(("big", Repeat("v", 3)), ("small", Repeat("v", 1)), "small", new string('z', 400_000));
+
+        var (response, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", body);
+        response.Dispose();
+
+        Assert.Equal("big", events.Single(e => e.Name == "node.failed").Node);
+        Assert.Equal(400_000, events.Single(e => e.Name == "node.completed" && e.Node == "small").Data["output"]!.GetValue<string>().Length);
+        Assert.Equal("run.failed", events[^1].Name);
+    }
+
+    [Fact]
+    public async Task AnLlmNodesSystemMessage_DrawsOnTheSameBudget()
+    {
+        var body = new JsonObject
+        {
+            ["flow"] = new JsonObject
+            {
+                ["nodes"] = new JsonArray(
+                    new JsonObject { ["id"] = "in", ["type"] = "input" },
+                    new JsonObject { ["id"] = "ask", ["type"] = "llm", ["model"] = "echo", ["prompt"] = "in", ["system"] = Repeat("v", 3) },
+                    new JsonObject { ["id"] = "out", ["type"] = "output", ["from"] = new JsonArray("ask") }),
+            },
+            ["input"] = "hi",
+            ["variables"] = new JsonObject { ["v"] = new string('s', 400_000) },
+        }.ToJsonString();
+
+        var (response, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", body);
+        response.Dispose();
+
+        var failed = events.Single(e => e.Name == "node.failed");
+        Assert.Equal("ask", failed.Node);
+        Assert.Equal("rendered_too_large", failed.Data["error"]!["code"]!.GetValue<string>());
+        Assert.DoesNotContain(events, e => e.Name == "token");
+        Assert.Equal("run.failed", events[^1].Name);
+    }
+
     private static string Repeat(string name, int times) => string.Concat(Enumerable.Repeat("{{" + name + "}}", times));
 
     /// <summary>A run of two prompt nodes and an output, with one variable <c>v</c>.</summary>
