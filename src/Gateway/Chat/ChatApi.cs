@@ -69,7 +69,7 @@ internal static class ChatApi
         }
         catch (JsonException exception)
         {
-            return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestMapper.Invalid($"The request body is not valid JSON: {exception.Message}"));
+            return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestMapper.FromJsonException(exception));
         }
 
         if (request is null)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
@@ -95,6 +96,30 @@ internal static class ChatRequestMapper
 
         return options;
     }
+
+    /// <summary>
+    /// The error for a body the serializer refused. A value of the wrong type is named by its path, as OpenAI names
+    /// it, rather than in the serializer's words, which name the gateway's own types; a body that is not JSON keeps
+    /// the reader's message (where it broke), and our converters' messages are kept as they are.
+    /// </summary>
+    public static OpenAiError FromJsonException(JsonException exception)
+    {
+        if (!exception.Message.StartsWith(WrongTypeMessage, StringComparison.Ordinal) || exception.Path is not { } path)
+        {
+            return Invalid($"The request body is not valid JSON: {exception.Message}");
+        }
+
+        if (path == "$")
+        {
+            return Invalid("The request body must be a JSON object.");
+        }
+
+        var param = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+        return Invalid($"Invalid type for '{param}'.", param);
+    }
+
+    // How System.Text.Json begins the message of a value it could not convert to the member's type.
+    private const string WrongTypeMessage = "The JSON value could not be converted to ";
 
     public static OpenAiError Invalid(string message, string? param = null) =>
         new() { Message = message, Type = "invalid_request_error", Param = param };

@@ -125,7 +125,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("""{"messages":[{"role":"user","content":"x"}]}""", "model")]
     [InlineData("""{"model":"echo","messages":[]}""", "messages")]
     [InlineData("""{"model":"echo","messages":[{"role":"wizard","content":"x"}]}""", "messages[0].role")]
-    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":"hot"}""", null)]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":"hot"}""", "temperature")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":3}""", "temperature")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"max_tokens":0}""", "max_tokens")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"n":2}""", "n")]
@@ -138,6 +138,21 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
         Assert.False(string.IsNullOrWhiteSpace(error["message"]!.GetValue<string>()));
+        Assert.Equal(param, error["param"]?.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("""{"model":"echo","stream":"yes","messages":[{"role":"user","content":"x"}]}""", "Invalid type for 'stream'.", "stream")]
+    [InlineData("""{"model":"echo","stream_options":5,"messages":[{"role":"user","content":"x"}]}""", "Invalid type for 'stream_options'.", "stream_options")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x","name":7}]}""", "Invalid type for 'messages[0].name'.", "messages[0].name")]
+    [InlineData("[]", "The request body must be a JSON object.", null)]
+    public async Task AValueOfTheWrongType_IsNamedByItsPath_NotByTheGatewaysOwnTypes(string body, string message, string? param)
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(message, error["message"]!.GetValue<string>());
         Assert.Equal(param, error["param"]?.GetValue<string>());
     }
 
