@@ -123,22 +123,22 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
         {
             var error = NodeErrors.RenderedTooLarge(node.Id);
             RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, error.Message);
-            state.Fail(node.Id, error, Traced);
-            events.TryWrite(new NodeFailedEvent(node.Id, error));
-            return false;
+            return Failed(error);
         }
         catch (UpstreamException exception)
         {
             var error = NodeErrors.FromUpstream(exception, node.Model!);
             RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, exception.Message);
-            state.Fail(node.Id, error, Traced);
-            events.TryWrite(new NodeFailedEvent(node.Id, error));
-            return false;
+            return Failed(error);
         }
         catch (Exception exception)
         {
             RunsLog.NodeCrashed(logger, exception, RunId, node.Id);
-            var error = NodeErrors.InternalError();
+            return Failed(NodeErrors.InternalError());
+        }
+
+        bool Failed(NodeError error)
+        {
             state.Fail(node.Id, error, Traced);
             events.TryWrite(new NodeFailedEvent(node.Id, error));
             return false;

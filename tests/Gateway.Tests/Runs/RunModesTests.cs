@@ -40,17 +40,21 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
     public async Task AnEventStreamAcceptedAtQualityZero_IsRefused_SoTheAnswerIsTheRecord_ButAtAnyOtherQualityItStreams()
     {
         var flowId = await SaveFlowAsync("modes-q0");
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/flows/{flowId}/run") { Content = Json.Body("""{"input":"hello"}""") };
-        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream;q=0, application/json");
+        HttpRequestMessage RunAccepting(string accept)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, $"/api/flows/{flowId}/run") { Content = Json.Body("""{"input":"hello"}""") };
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+            return request;
+        }
 
+        using var request = RunAccepting("text/event-stream;q=0, application/json");
         using var response = await gateway.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
         Assert.Equal("hello", (await Json.ReadAsync(response))["outputs"]!["say"]!.GetValue<string>());
 
-        using var streamed = new HttpRequestMessage(HttpMethod.Post, $"/api/flows/{flowId}/run") { Content = Json.Body("""{"input":"hello"}""") };
-        streamed.Headers.TryAddWithoutValidation("Accept", "text/event-stream;q=0.5, application/json");
+        using var streamed = RunAccepting("text/event-stream;q=0.5, application/json");
         using var stream = await gateway.Client.SendAsync(streamed, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("text/event-stream", stream.Content.Headers.ContentType!.MediaType);
     }
