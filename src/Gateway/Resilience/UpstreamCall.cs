@@ -15,6 +15,7 @@ internal sealed class UpstreamCall(
 
     private CancellationTokenSource? _firstTokenTimer;
     private long _attemptStartedAt;
+    private bool _retryAnnounced;
     private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>The call being made on this async flow, if it was routed.</summary>
@@ -57,6 +58,7 @@ internal sealed class UpstreamCall(
     /// </summary>
     public void HttpAttemptStarting()
     {
+        CountAnnouncedRetry();
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
     }
@@ -73,21 +75,37 @@ internal sealed class UpstreamCall(
         _firstTokenTimer.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
     }
 
-    /// <summary>Counts and reports a retry of this deployment, which is about to wait <paramref name="delay"/>.</summary>
+    /// <summary>
+    /// Reports a retry of this deployment, which is about to wait <paramref name="delay"/>. It draws on the retry
+    /// budget now, but joins the trace's attempts only when it starts: a caller that leaves during the wait (a long
+    /// <c>Retry-After</c>, say) must not be told, in the log line or the run record, of an attempt the upstream never saw.
+    /// </summary>
     public void Retrying(TimeSpan delay, string reason)
     {
         RetriesUsed++;
-        trace.Attempts++;
+        _retryAnnounced = true;
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
         metrics.Retrying(alias, Deployment.Provider, reason);
-        RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, trace.Attempts, (long)delay.TotalMilliseconds, reason);
-        trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
+        var attempt = trace.Attempts + 1;
+        RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason);
+        trace.OnRetrying?.Invoke(new RouteRetry(attempt, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
     }
 
     /// <summary>A new attempt at the same deployment starts after a stream-level retry: the first-token clock restarts.</summary>
     public void StreamAttemptStarting()
     {
+        CountAnnouncedRetry();
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
+    }
+
+    /// <summary>The retry announced by <see cref="Retrying"/> has started: it is now one of the trace's attempts.</summary>
+    private void CountAnnouncedRetry()
+    {
+        if (_retryAnnounced)
+        {
+            _retryAnnounced = false;
+            trace.Attempts++;
+        }
     }
 }

@@ -11,6 +11,21 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
 
     public IReadOnlyList<LogLine> Lines => [.. _lines];
 
+    /// <summary>The first line that matches, waiting for it: some lines are written after the response has ended.</summary>
+    public async Task<LogLine> WaitForAsync(Func<LogLine, bool> match, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            if (_lines.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+
+            await Task.Delay(10, deadline.Token);
+        }
+    }
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;

@@ -48,6 +48,27 @@ public sealed class TelemetryLogTests
     }
 
     [Fact]
+    public async Task ACallerThatLeavesDuringARetryAfterWait_IsLoggedWithTheOneAttemptTheUpstreamSaw()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs));
+        upstream.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "5" });
+
+        using var leave = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: true), leave.Token));
+
+        var summary = await logs.WaitForAsync(line => line.EventId == 900, TimeSpan.FromSeconds(10));
+        Assert.Equal("cancelled", summary.Values["Outcome"]);
+        Assert.Equal(1, summary.Values["Attempts"]);
+        Assert.Single(upstream.Requests);
+        var retrying = Assert.Single(logs.Lines, line => line.Values.ContainsKey("DelayMs"));
+        Assert.Equal(2, retrying.Values["Attempt"]);
+    }
+
+    [Fact]
     public async Task WithLogContent_PromptAndCompletionAreLogged()
     {
         var logs = new CapturedLogs();
