@@ -8,6 +8,7 @@ using Gateway.Security;
 using Gateway.Storage;
 using Gateway.Streaming;
 using Gateway.Telemetry;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Hosting;
 
@@ -25,6 +26,8 @@ internal static class GatewayHostingExtensions
         // handler then gives it the surface's error body, with the framework's message naming the parameter and value.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProviders(builder.Configuration);
+        // Every key under Gateway is checked against the settings it binds to: the binder drops what it cannot read.
+        services.AddSingleton<IValidateOptions<RoutingOptions>, GatewayConfigurationValidator>();
         services.AddGatewayOpenApi();
         // The store first: with PostgreSQL it provides the rate buckets that security would otherwise keep in memory.
         services.AddStorage(builder.Configuration);

@@ -43,7 +43,7 @@ internal static class OpenApiExtensions
     /// <summary>Serves <c>/swagger/v1/swagger.json</c> and Swagger UI at <c>/swagger</c>, unless <c>Gateway:OpenApi:Enabled</c> is false.</summary>
     public static WebApplication MapGatewayOpenApi(this WebApplication app)
     {
-        if (!app.Configuration.GetValue("Gateway:OpenApi:Enabled", defaultValue: true))
+        if (app.Configuration.GetSection(OpenApiOptions.Section).Get<OpenApiOptions>() is { Enabled: false })
         {
             return app;
         }

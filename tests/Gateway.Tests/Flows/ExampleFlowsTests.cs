@@ -25,16 +25,5 @@ public sealed class ExampleFlowsTests(SimulatedGateway gateway) : IClassFixture<
         }
     }
 
-    private static string ExamplesFolder()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Gateway.sln")))
-            {
-                return Path.Combine(directory.FullName, "examples");
-            }
-        }
-
-        throw new DirectoryNotFoundException("The repository root (with Gateway.sln) was not found above the test binaries.");
-    }
+    private static string ExamplesFolder() => Path.Combine(RepositoryRoot.Path, "examples");
 }
