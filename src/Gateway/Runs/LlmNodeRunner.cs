@@ -77,11 +77,22 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         catch (UpstreamException exception)
         {
             recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code);
+            if (output.Length == 0)
+            {
+                // The model answered nothing: nothing was spent. (As on /v1.)
+                tokens.Settle(0);
+            }
+
             throw;
         }
         finally
         {
-            tokens.Settle((usage?.InputTokenCount ?? 0) + (usage?.OutputTokenCount ?? 0));
+            // A call cancelled or broken mid-stream has no usage: it keeps its estimate, as TokenReservation.Settle
+            // says. Settling it with 0 gave a caller who cancels their runs an unlimited budget.
+            if (usage is not null)
+            {
+                tokens.Settle((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0));
+            }
         }
 
         recorder.Succeeded(usage, recorder.CapturesContent ? output.ToString() : null);

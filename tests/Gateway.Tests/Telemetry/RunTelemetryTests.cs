@@ -44,4 +44,31 @@ public sealed class RunTelemetryTests
         var failed = Assert.Single(nodes, n => n["status"]!.GetValue<string>() == "failed");
         Assert.Equal("rate_limit_exceeded", failed["error"]!["code"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task ARunCancelledMidStream_KeepsItsEstimateOnTheKeysBudget_SoTheNextRunIsStillHeldToIt()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 100).WithKey(0, "tiny", TestKeys.Limited, role: "admin", tokensPerMinute: 300);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        const string Long = """
+            {"input":"go","flow":{"nodes":[{"id":"in","type":"input"},
+              {"id":"l","type":"llm","model":"lorem","prompt":"in","maxTokens":200},{"id":"out","type":"output","from":["l"]}]}}
+            """;
+
+        // About 200 tokens reserved; a few streamed, and no usage known, when the run is cancelled.
+        using var started = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/runs?background=true", TestKeys.Limited, Json.Body(Long)));
+        var runId = started.Headers.GetValues("X-Run-Id").Single();
+        await Task.Delay(400);
+        using var cancel = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, $"/api/runs/{runId}/cancel", TestKeys.Limited));
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+
+        // The next run's 256-token estimate does not fit in what the cancelled one left.
+        using var next = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/runs", TestKeys.Limited, Json.Body("""
+            {"input":"hi","flow":{"nodes":[{"id":"in","type":"input"},{"id":"a","type":"llm","model":"echo","prompt":"in"},
+              {"id":"out","type":"output","from":["a"]}]}}
+            """)));
+        var record = await Json.ReadAsync(next);
+        Assert.Equal("failed", record["status"]!.GetValue<string>());
+        Assert.Equal("rate_limit_exceeded", record["nodes"]!["a"]!["error"]!["code"]!.GetValue<string>());
+    }
 }
