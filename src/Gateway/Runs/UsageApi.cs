@@ -28,7 +28,8 @@ internal static class UsageApi
     {
         var errors = new Dictionary<string, string[]>();
         var end = Parse(to, "to", errors) ?? timeProvider.GetUtcNow();
-        var start = Parse(from, "from", errors) ?? end - DefaultWindow;
+        // The default window stops at the calendar's first day: a `to` within a day of it must not underflow.
+        var start = Parse(from, "from", errors) ?? (end - DateTimeOffset.MinValue > DefaultWindow ? end - DefaultWindow : DateTimeOffset.MinValue);
         var grouping = groupBy ?? "model";
         if (grouping is not ("model" or "key"))
         {

@@ -80,6 +80,7 @@ public sealed class UsageApiTests : IAsyncLifetime
     [InlineData("/api/usage?groupBy=color", "groupBy")]
     [InlineData("/api/usage?from=yesterday", "from")]
     [InlineData("/api/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from")]
+    [InlineData("/api/usage?to=0001-01-01T00:00:00Z", "from")]
     public async Task BadQueries_Are400NamingTheParameter(string path, string parameter)
     {
         var problem = await SendAsync(TestKeys.Admin, HttpMethod.Get, path, expected: HttpStatusCode.BadRequest);
