@@ -46,6 +46,8 @@ internal static class GatewayHostingExtensions
     {
         app.UseExceptionHandler();
         app.UseErrorBodies();
+        // Before the OpenAPI branch, so that Swagger UI cannot be framed or sniffed either.
+        app.UseSecurityHeaders();
         // Before security: the document and its UI are served anonymously (DESIGN §8).
         app.MapGatewayOpenApi();
         app.UseGatewaySecurity();

@@ -47,10 +47,9 @@ internal static class SecurityServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The security middleware, in order: headers on every response, CORS, who is calling, may they, how often.</summary>
+    /// <summary>The security middleware, in order: CORS, who is calling, may they, how often (the headers go on earlier).</summary>
     public static IApplicationBuilder UseGatewaySecurity(this IApplicationBuilder app) =>
-        app.UseSecurityHeaders()
-            .UseCors()
+        app.UseCors()
             .UseAuthentication()
             .UseAuthorization()
             .UseMiddleware<RequestRateLimiting>();

@@ -79,6 +79,20 @@ public sealed class HttpHardeningTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/swagger/index.html")]
+    [InlineData("/swagger/v1/swagger.json")]
+    public async Task SwaggerUiAndTheDocument_CarryTheSecurityHeaders_ButNotTheContentPolicyThatWouldBreakTheUi(string path)
+    {
+        using var response = await _gateway.Client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        Assert.False(response.Headers.Contains("Content-Security-Policy"));
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task BodyOverMaxRequestBytes_Is413_WithTheOpenAiError(bool chunked)
