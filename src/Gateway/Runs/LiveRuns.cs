@@ -13,6 +13,7 @@ namespace Gateway.Runs;
 internal sealed class LiveRuns : IHostedService, IDisposable
 {
     private readonly RunCoordinator _coordinator;
+    private readonly RunEnder _ender;
     private readonly IRunStore _store;
     private readonly IRunSignals _signals;
     private readonly IOptions<StreamingOptions> _options;
@@ -24,10 +25,11 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
 
     public LiveRuns(
-        RunCoordinator coordinator, IRunStore store, IRunSignals signals, IOptions<StreamingOptions> options, IOptions<ClusterOptions> cluster,
+        RunCoordinator coordinator, RunEnder ender, IRunStore store, IRunSignals signals, IOptions<StreamingOptions> options, IOptions<ClusterOptions> cluster,
         TimeProvider timeProvider, ILogger<LiveRuns> logger)
     {
         _coordinator = coordinator;
+        _ender = ender;
         _store = store;
         _signals = signals;
         _options = options;
@@ -155,11 +157,58 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         catch (Exception exception)
         {
             RunsLog.RunCrashed(_logger, exception, run.RunId);
+            finished = await EndCrashedAsync(run, log);
         }
         finally
         {
             log.End(finished);
             _ = ExpireAsync(log);
+        }
+    }
+
+    /// <summary>
+    /// A run that stopped on an error (its events could not be stored: the store went away, or another replica
+    /// ended the run while this one stalled) still gets its terminal event, in the store and then in its live log,
+    /// so that neither its watchers here nor any replay ends silently. While the store stays away this tries again,
+    /// and the watchers hear only keep-alives; it gives up when the gateway stops (the run is then ended at the next
+    /// start, or by another replica once its lease lapses).
+    /// </summary>
+    /// <returns>The record the run ended with; null when the gateway stopped first.</returns>
+    private async Task<RunRecord?> EndCrashedAsync(FlowRun run, RunLog log)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                var ended = await _ender.EndAsync(run.Snapshot(), "The run stopped: its events could not be stored.", _stopping.Token);
+                // The terminal event, and any event the store took but this log never got, in order.
+                foreach (var entry in await _store.GetEventsAsync(run.RunId, log.LastId, _stopping.Token))
+                {
+                    log.Append(entry);
+                }
+
+                return ended;
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return null;
+            }
+            catch (Exception exception)
+            {
+                RunsLog.EndingCrashedRunFailed(_logger, exception, run.RunId, (long)delay.TotalMilliseconds);
+            }
+
+            try
+            {
+                await Task.Delay(delay, _timeProvider, _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Gateway.Telemetry;
 
@@ -12,8 +13,11 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// saved when the run is registered, whenever a node starts or ends (so a run cut off with its replica shows which
 /// nodes were under way), and at the end.
 /// </summary>
-internal sealed class RunCoordinator(IRunStore store, Replica replica, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
+internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
+    // 200, 400, 800, 1600, 3200 ms between them: about six seconds in all.
+    private const int StoreAttempts = 6;
+
     public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {
         await store.CreateAsync(run.Snapshot(), run.Owner, replica.NewLease(), cancellationToken);
@@ -32,14 +36,14 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, GatewayMe
         {
             // The log must be complete even when the client that started the run has gone, hence no token here.
             var entry = new RunEventEntry(++id, runEvent.Name, RunEventJson.Serialize(runEvent));
-            await store.AppendEventAsync(run.RunId, entry, CancellationToken.None);
+            await WithRetriesAsync(static (store, state) => store.AppendEventAsync(state.RunId, state.entry, CancellationToken.None), (run.RunId, entry));
             switch (runEvent)
             {
                 case NodeStartedEvent or NodeCompletedEvent or NodeFailedEvent:
-                    await store.SaveAsync(run.Snapshot(), CancellationToken.None);
+                    await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), run.Snapshot());
                     break;
                 case RunFinishedEvent finished:
-                    await store.SaveAsync(finished.Run, CancellationToken.None);
+                    await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), finished.Run);
                     RunsLog.Finished(logger, run.RunId, finished.Run.Status);
                     metrics.RunEnded(finished.Run.Status);
                     break;
@@ -48,6 +52,29 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, GatewayMe
             }
 
             yield return new LoggedRunEvent(entry, runEvent);
+        }
+    }
+
+    /// <summary>
+    /// A write the store refuses for a moment (a failover, a restart, a busy file) is tried again for a few seconds:
+    /// the run waits rather than dies. Anything else, or a store away for longer, stops the run, and
+    /// <see cref="LiveRuns"/> ends it with its terminal event once the store is back.
+    /// </summary>
+    private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await write(store, state);
+                return;
+            }
+            catch (DbException exception) when (exception.IsTransient && attempt < StoreAttempts)
+            {
+                var delay = TimeSpan.FromMilliseconds(100 << attempt);
+                RunsLog.StoreRetrying(logger, exception, attempt, (long)delay.TotalMilliseconds);
+                await Task.Delay(delay, timeProvider);
+            }
         }
     }
 }

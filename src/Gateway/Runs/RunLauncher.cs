@@ -38,7 +38,12 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, IOptions
 
         using (watcher)
         {
-            return TypedResults.Ok(await log.Ended.WaitAsync(httpContext.RequestAborted));
+            // Null only when the gateway stopped before the run's end could be stored: the run is ended at the next start.
+            return await log.Ended.WaitAsync(httpContext.RequestAborted) is { } finished
+                ? TypedResults.Ok(finished)
+                : TypedResults.Problem(
+                    "The gateway stopped before the run finished; its record shows how it ended once the gateway is back.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Gateway.Telemetry;
 
 namespace Gateway.Runs;
@@ -14,11 +13,9 @@ namespace Gateway.Runs;
 /// cut-off runs end at once rather than when their leases lapse.
 /// </summary>
 internal sealed class RunLeases(
-    IRunStore store, Replica replica, LiveRuns liveRuns, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunLeases> logger)
+    IRunStore store, Replica replica, LiveRuns liveRuns, RunEnder ender, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunLeases> logger)
     : BackgroundService, IHostedLifecycleService
 {
-    private const int MaxEndAttempts = 5;
-
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         if (store.IsShared && replica.IsNamed)
@@ -74,7 +71,7 @@ internal sealed class RunLeases(
     {
         foreach (var run in await store.ClaimLapsedAsync(replica.NewLease(), now, cancellationToken))
         {
-            var status = await EndAsync(run, cancellationToken);
+            var status = (await ender.EndAsync(run, RunEnder.ReplicaStopped, cancellationToken)).Status;
             if (status == RunStatus.Interrupted)
             {
                 RunsLog.LeaseLapsed(logger, run.RunId);
@@ -83,62 +80,6 @@ internal sealed class RunLeases(
             metrics.RunEnded(status);
         }
     }
-
-    /// <summary>
-    /// Ends a claimed run. A replica that was only stalled, not dead, may log an event with the id the terminal event
-    /// was to have: then the end is logged after it. Once the terminal event is in, that replica's next event is
-    /// refused by the store and its run stops there.
-    /// </summary>
-    /// <returns>The status the run ended with.</returns>
-    private async Task<string> EndAsync(RunRecord run, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryEndAsync(run, cancellationToken);
-            }
-            catch (DbException) when (attempt < MaxEndAttempts)
-            {
-                // The event id was taken meanwhile; read the log again.
-            }
-        }
-    }
-
-    /// <summary>Logs the terminal event and saves the record; a run whose terminal event was logged before its replica died keeps it.</summary>
-    private async Task<string> TryEndAsync(RunRecord run, CancellationToken cancellationToken)
-    {
-        var events = await store.GetEventsAsync(run.RunId, 0, cancellationToken);
-        if (events.Count > 0 && RunFinishedEvent.IsTerminal(events[^1].Name))
-        {
-            var finished = RunEventJson.DeserializeRecord(events[^1].Data);
-            await store.SaveAsync(finished, cancellationToken);
-            return finished.Status;
-        }
-
-        var interrupted = Interrupted(run, timeProvider.GetUtcNow());
-        var terminal = new RunFinishedEvent(interrupted);
-        var lastId = events.Count == 0 ? 0 : events[^1].Id;
-        await store.AppendEventAsync(run.RunId, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
-        await store.SaveAsync(interrupted, cancellationToken);
-        return RunStatus.Interrupted;
-    }
-
-    private static RunRecord Interrupted(RunRecord run, DateTimeOffset now) => run with
-    {
-        Status = RunStatus.Interrupted,
-        CompletedAt = now,
-        Error = new RunError("interrupted", "The gateway stopped before the run finished.", null),
-        Nodes = run.Nodes.ToDictionary(
-            pair => pair.Key,
-            pair => pair.Value.Status switch
-            {
-                NodeStatus.Running => pair.Value with { Status = NodeStatus.Cancelled, CompletedAt = now },
-                NodeStatus.Pending => pair.Value with { Status = NodeStatus.Skipped },
-                _ => pair.Value,
-            },
-            StringComparer.Ordinal),
-    };
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -40,6 +40,18 @@ internal sealed class RunLog : IDisposable
     /// <summary>The finished record, once the terminal event is in the log; null if the run stopped without one.</summary>
     public Task<RunRecord?> Ended => _ended.Task;
 
+    /// <summary>The id of the last event in the log (0 before the first).</summary>
+    public long LastId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _startsAfter + _entries.Count;
+            }
+        }
+    }
+
     public void Append(RunEventEntry entry)
     {
         lock (_gate)

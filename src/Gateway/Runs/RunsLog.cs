@@ -17,6 +17,12 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} stopped on an error")]
     public static partial void RunCrashed(ILogger logger, Exception exception, string runId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storing a run's event or record failed (attempt {Attempt}); trying again in {DelayMs} ms")]
+    public static partial void StoreRetrying(ILogger logger, Exception exception, int attempt, long delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: storing its terminal event failed; trying again in {DelayMs} ms")]
+    public static partial void EndingCrashedRunFailed(ILogger logger, Exception exception, string runId, long delayMs);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: reading its events from the store failed; trying again at the next poll")]
     public static partial void FollowRetrying(ILogger logger, Exception exception, string runId);
 

@@ -15,6 +15,7 @@ internal static class RunsServiceCollectionExtensions
         services.AddSingleton<LlmNodeRunner>();
         services.AddSingleton<FlowEngine>();
         services.AddSingleton<RunCoordinator>();
+        services.AddSingleton<RunEnder>();
         services.AddSingleton<RunLauncher>();
         services.AddSingleton<LiveRuns>();
         services.AddHostedService(provider => provider.GetRequiredService<LiveRuns>());

@@ -1,0 +1,70 @@
+using System.Data.Common;
+using Gateway.Runs;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// The real run store, refusing a given number of event appends the way a database does during a failover: with a
+/// transient <see cref="DbException"/>, before anything is written.
+/// </summary>
+internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
+{
+    private int _appendsToRefuse;
+    private int _refused;
+
+    public int Refused => Volatile.Read(ref _refused);
+
+    public void RefuseNextAppends(int count) => Volatile.Write(ref _appendsToRefuse, count);
+
+    public bool IsShared => inner.IsShared;
+
+    public Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Decrement(ref _appendsToRefuse) >= 0)
+        {
+            Interlocked.Increment(ref _refused);
+            throw new FailoverException();
+        }
+
+        return inner.AppendEventAsync(runId, entry, cancellationToken);
+    }
+
+    public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
+        inner.CreateAsync(run, owner, lease, cancellationToken);
+
+    public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) => inner.GetOwnerAsync(runId, cancellationToken);
+
+    public Task SaveAsync(RunRecord run, CancellationToken cancellationToken) => inner.SaveAsync(run, cancellationToken);
+
+    public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) => inner.GetAsync(runId, cancellationToken);
+
+    public Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken) =>
+        inner.GetWithOwnerAsync(runId, cancellationToken);
+
+    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
+        inner.ListAsync(flowId, owner, limit, cancellationToken);
+
+    public Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken) =>
+        inner.ListCreatedBetweenAsync(from, to, owner, cancellationToken);
+
+    public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
+        inner.ListByStatusAsync(status, cancellationToken);
+
+    public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken) =>
+        inner.GetEventsAsync(runId, afterId, cancellationToken);
+
+    public Task<IReadOnlyList<string>> RenewLeasesAsync(
+        string replica, IReadOnlyCollection<string>? runIds, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        inner.RenewLeasesAsync(replica, runIds, expiresAt, cancellationToken);
+
+    public Task<bool> RequestCancelAsync(string runId, CancellationToken cancellationToken) => inner.RequestCancelAsync(runId, cancellationToken);
+
+    public Task<IReadOnlyList<RunRecord>> ClaimLapsedAsync(RunLease claimant, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.ClaimLapsedAsync(claimant, now, cancellationToken);
+
+    private sealed class FailoverException() : DbException("57P01: terminating connection due to administrator command")
+    {
+        public override bool IsTransient => true;
+    }
+}

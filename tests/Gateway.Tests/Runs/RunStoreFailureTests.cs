@@ -1,0 +1,97 @@
+using Gateway.Runs;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Runs;
+
+/// <summary>
+/// A run whose events cannot be stored: a store away for a moment is waited for; a run that must stop still ends
+/// with its terminal event, for the watchers here as in the store.
+/// </summary>
+public sealed class RunStoreFailureTests : IDisposable
+{
+    private const string LongRun = """
+        {"flow":{"id":"long","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":60},
+          {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
+        """;
+
+    private readonly string _database = GatewayHost.NewDatabasePath();
+
+    private Dictionary<string, string?> Settings()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        return settings;
+    }
+
+    [Fact]
+    public async Task AnotherReplicaEndsTheRunUnderIt_TheWatcherHereGetsThatTerminalEvent_NotASilentEnd()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings());
+        var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        var seen = new List<RunEventItem>();
+        await foreach (var item in RunClient.ReadAsync(response))
+        {
+            seen.Add(item);
+            if (seen.Count(e => e.Name == "token") == 3)
+            {
+                break;
+            }
+        }
+
+        // What a replica that took the run over does: its terminal event takes the id this replica's next event wanted.
+        var store = gateway.Services.GetRequiredService<IRunStore>();
+        var record = (await store.GetAsync(runId, CancellationToken.None))!;
+        await gateway.Services.GetRequiredService<RunEnder>().EndAsync(record, RunEnder.ReplicaStopped, CancellationToken.None);
+        seen.AddRange(await RunClient.ReadAllAsync(response));
+        response.Dispose();
+
+        Assert.Equal(Enumerable.Range(1, seen.Count).Select(id => (long)id), seen.Select(e => e.Id));
+        Assert.Single(seen, e => RunClient.TerminalEvents.Contains(e.Name));
+        Assert.Equal("run.failed", seen[^1].Name);
+        Assert.Equal("interrupted", seen[^1].Data["status"]!.GetValue<string>());
+        Assert.Equal("interrupted", (await store.GetAsync(runId, CancellationToken.None))!.Status);
+        Assert.Equal(RunClient.Lines(seen), RunClient.Lines(await ReplayAsync(gateway, runId)));
+    }
+
+    [Fact]
+    public async Task TheStoreRefusingWritesForAMoment_AsInAFailover_TheRunTriesAgainAndCompletes_WithNoEventLost()
+    {
+        FlakyRunStore? flaky = null;
+        await using var gateway = await GatewayHost.StartAsync(Settings(), services =>
+        {
+            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
+            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+        });
+        var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+        var seen = new List<RunEventItem>();
+        await foreach (var item in RunClient.ReadAsync(response))
+        {
+            seen.Add(item);
+            if (item.Name == "token" && seen.Count(e => e.Name == "token") == 3)
+            {
+                flaky!.RefuseNextAppends(3);
+            }
+        }
+
+        response.Dispose();
+        Assert.Equal(3, flaky!.Refused);
+        Assert.Equal(Enumerable.Range(1, seen.Count).Select(id => (long)id), seen.Select(e => e.Id));
+        Assert.Equal("run.completed", seen[^1].Name);
+        Assert.Equal(60, RunClient.Tokens(seen, "talk").Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    private static async Task<List<RunEventItem>> ReplayAsync(GatewayHost gateway, string runId)
+    {
+        using var replay = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: 0);
+        return await RunClient.ReadAllAsync(replay);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        GatewayHost.DeleteDatabase(_database);
+    }
+}
