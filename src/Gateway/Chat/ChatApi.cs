@@ -53,7 +53,7 @@ internal static class ChatApi
 
     private static async Task<IResult> CreateChatCompletionAsync(
         HttpContext httpContext, CallerIdentity caller, ModelRouter router, RoutedChat chat, TokenBudgets budgets, CallTelemetry telemetry,
-        ILoggerFactory loggerFactory)
+        ShutdownDrain drain, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
         if (!httpContext.Request.HasJsonContentType())
@@ -104,19 +104,39 @@ internal static class ChatApi
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
         var trace = new RouteTrace();
         var recorder = telemetry.Begin(Surfaces.V1, route, trace, messages);
+        // The upstream call stops when the caller leaves or when the gateway's shutdown drain runs out. A stream
+        // takes this source with it, and disposes of it when it ends.
+        var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, drain.Stopped);
+        var streaming = false;
         try
         {
-            return request.Stream == true
-                ? await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, tokens, recorder, telemetry.Metrics, logger, cancellationToken)
-                : await CompleteAsync(chat, route, messages, options, trace, tokens, recorder, logger, cancellationToken);
+            if (request.Stream == true)
+            {
+                var result = await StartStreamAsync(chat, route, messages, options, trace, request.StreamOptions?.IncludeUsage == true, tokens, recorder, telemetry.Metrics, logger, call);
+                streaming = result is ChatCompletionStream;
+                return result;
+            }
+
+            return await CompleteAsync(chat, route, messages, options, trace, tokens, recorder, logger, call.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             recorder.Cancelled();
             throw;
         }
+        catch (OperationCanceledException) when (drain.Stopped.IsCancellationRequested)
+        {
+            tokens.Settle(0);
+            recorder.Failed(Outcomes.Error, ChatErrors.ShuttingDownCode);
+            return ChatErrors.Result(StatusCodes.Status503ServiceUnavailable, ChatErrors.ShuttingDown(route.Alias));
+        }
         finally
         {
+            if (!streaming)
+            {
+                call.Dispose();
+            }
+
             // Known by now, before any byte of the body: how many upstream attempts the answer took.
             httpContext.Response.Headers[AttemptsHeader] = trace.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
@@ -128,9 +148,9 @@ internal static class ChatApi
     /// </summary>
     private static async Task<IResult> StartStreamAsync(
         RoutedChat chat, ModelRoute route, List<ChatMessage> messages, ChatOptions options, RouteTrace trace, bool includeUsage,
-        TokenReservation tokens, CallRecorder recorder, GatewayMetrics metrics, ILogger logger, CancellationToken cancellationToken)
+        TokenReservation tokens, CallRecorder recorder, GatewayMetrics metrics, ILogger logger, CancellationTokenSource call)
     {
-        var updates = chat.StreamAsync(route, messages, options, trace, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var updates = chat.StreamAsync(route, messages, options, trace, call.Token).GetAsyncEnumerator(call.Token);
         try
         {
             if (!await updates.MoveNextAsync())
@@ -151,7 +171,7 @@ internal static class ChatApi
         }
 
         recorder.FirstToken();
-        return new ChatCompletionStream(updates, route.Alias, includeUsage, tokens, recorder, metrics, logger);
+        return new ChatCompletionStream(updates, call, route.Alias, includeUsage, tokens, recorder, metrics, logger);
     }
 
     private static async Task<IResult> CompleteAsync(

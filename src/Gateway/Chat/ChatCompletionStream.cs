@@ -10,10 +10,12 @@ namespace Gateway.Chat;
 /// <summary>
 /// Writes a streamed completion whose first upstream update has already arrived: chunks as OpenAI sends them,
 /// then the usage chunk if asked for, then <c>[DONE]</c>. A failure after the first byte becomes one final
-/// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error.
+/// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error; so does the
+/// end of the shutdown drain (<paramref name="call"/>, which it disposes of, is cancelled by either that or the caller).
 /// </summary>
 internal sealed class ChatCompletionStream(
     IAsyncEnumerator<ChatResponseUpdate> updates,
+    CancellationTokenSource call,
     string alias,
     bool includeUsage,
     TokenReservation tokens,
@@ -92,6 +94,13 @@ internal sealed class ChatCompletionStream(
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
+        catch (OperationCanceledException) when (call.IsCancellationRequested)
+        {
+            // Not the caller: the gateway is stopping and its drain ran out.
+            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode);
+            await keepAlive.StopAsync();
+            await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
+        }
         finally
         {
             // First, so nothing below can leave the timer beating; and before the writer (the using above), as a
@@ -102,6 +111,7 @@ internal sealed class ChatCompletionStream(
             recorder.Failed(Outcomes.StreamError, "gateway_error");
             metrics.StreamClosed(Surfaces.V1);
             await updates.DisposeAsync();
+            call.Dispose();
             if (usage is not null)
             {
                 tokens.Settle(ChatUsage.From(usage).TotalTokens);

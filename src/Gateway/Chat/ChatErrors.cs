@@ -31,6 +31,16 @@ internal static class ChatErrors
         new OpenAiError { Message = "Token rate limit reached for this API key.", Type = "tokens", Code = RequestRateLimiting.LimitExceededCode },
         retryAfter);
 
+    /// <summary>The error a call still under way gets when the gateway stops (see <see cref="Streaming.ShutdownDrain"/>).</summary>
+    public static OpenAiError ShuttingDown(string alias) => new()
+    {
+        Message = $"The gateway is shutting down; the call to model '{alias}' was stopped before it finished. Retry it.",
+        Type = "server_error",
+        Code = ShuttingDownCode,
+    };
+
+    public const string ShuttingDownCode = "gateway_shutting_down";
+
     /// <summary>
     /// The upstream's verdict on the request itself (400, 404, 422, ...) is passed on; a refused provider key,
     /// an unreachable or failing upstream become 502, 503 or 504, naming the alias.

@@ -31,6 +31,9 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
     public RunRecord Snapshot() => state.Snapshot();
 
+    /// <summary>Marks the run as stopped by the gateway, before its cancellation: it then ends <c>interrupted</c>.</summary>
+    public void Interrupt() => state.Interrupt(new RunError("interrupted", RunEnder.ReplicaStopped, null));
+
     /// <summary>Runs the flow. Cancelling <paramref name="cancellationToken"/> aborts the model calls; the run then ends with <c>run.cancelled</c>.</summary>
     public async IAsyncEnumerable<RunEvent> ExecuteAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -8,7 +8,8 @@ namespace Gateway.Runs;
 /// The runs of this process. Every run is driven by a task of its own, not by the request that started it, and
 /// its events go to a <see cref="RunLog"/> that any number of watchers read. A finished run's live log is kept for
 /// <c>EventRetentionMinutes</c>; after that its events are replayed from the store. When the gateway stops, the
-/// runs still going are cancelled and waited for, so each still logs its terminal event.
+/// runs still going get the shutdown drain to finish, then are interrupted and waited for, so each still logs its
+/// terminal event (see <see cref="ShutdownDrain"/>).
 /// </summary>
 internal sealed class LiveRuns : IHostedService, IDisposable
 {
@@ -20,16 +21,19 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     private readonly IOptions<ClusterOptions> _cluster;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<LiveRuns> _logger;
+    private readonly ShutdownDrain _drain;
     private readonly CancellationTokenSource _stopping = new();
+    private CancellationTokenRegistration _onDrained;
     private readonly ConcurrentDictionary<string, RunLog> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
 
     public LiveRuns(
-        RunCoordinator coordinator, RunEnder ender, IRunStore store, IRunSignals signals, IOptions<StreamingOptions> options, IOptions<ClusterOptions> cluster,
+        RunCoordinator coordinator, RunEnder ender, ShutdownDrain drain, IRunStore store, IRunSignals signals, IOptions<StreamingOptions> options, IOptions<ClusterOptions> cluster,
         TimeProvider timeProvider, ILogger<LiveRuns> logger)
     {
         _coordinator = coordinator;
         _ender = ender;
+        _drain = drain;
         _store = store;
         _signals = signals;
         _options = options;
@@ -144,7 +148,14 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         RunRecord? finished = null;
         try
         {
-            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(log.Cancellation, _stopping.Token);
+            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(log.Cancellation);
+            // Stopped by the gateway rather than by its caller: it ends interrupted. Marked before it is cancelled.
+            using var interruption = _stopping.Token.Register(static state =>
+            {
+                var (run, cancellation) = ((FlowRun, CancellationTokenSource))state!;
+                run.Interrupt();
+                cancellation.Cancel();
+            }, (run, cancellation));
             await foreach (var (entry, runEvent) in _coordinator.ExecuteAsync(run, cancellation.Token))
             {
                 log.Append(entry);
@@ -229,16 +240,34 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         }
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>When the shutdown drain runs out, the runs still going are interrupted.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _onDrained = _drain.Stopped.Register(static state => ((LiveRuns)state!)._stopping.Cancel(), this);
+        return Task.CompletedTask;
+    }
 
+    /// <summary>
+    /// Waits for the runs to end: on their own within the shutdown drain, interrupted after it. Whatever the host's
+    /// patience leaves unfinished is interrupted now and given up on, without failing the shutdown: those runs are
+    /// ended at the next start, or by another replica once their leases lapse.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_running.Values).WaitAsync(cancellationToken);
+        try
+        {
+            await Task.WhenAll(_running.Values).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await _stopping.CancelAsync();
+            RunsLog.StoppedWithRunsUnfinished(_logger, _running.Count);
+        }
     }
 
     public void Dispose()
     {
+        _onDrained.Dispose();
         foreach (var log in _logs.Values)
         {
             log.Dispose();

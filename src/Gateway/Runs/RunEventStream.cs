@@ -29,6 +29,9 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
     private async Task SendAsync(HttpContext httpContext)
     {
         var aborted = httpContext.RequestAborted;
+        // A watcher still open as the gateway closes (its run goes on elsewhere, or ended without it) is closed
+        // cleanly: an EventSource then resumes, with Last-Event-ID, wherever the load balancer sends it.
+        using var open = CancellationTokenSource.CreateLinkedTokenSource(aborted, httpContext.RequestServices.GetRequiredService<ShutdownDrain>().Closing);
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
         var batch = new List<RunEventEntry>();
@@ -56,12 +59,12 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                     await sse.WriteKeepAliveAsync(aborted);
                 }
 
-                await watcher.WaitAsync(aborted);
+                await watcher.WaitAsync(open.Token);
             }
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException)
         {
-            // The client went away; the watcher detaches as this returns.
+            // The client went away, or the gateway is closing; the watcher detaches as this returns.
         }
     }
 }

@@ -10,6 +10,7 @@ internal sealed class RunState
     private readonly Dictionary<string, NodeRecord> _nodes;
     private readonly IReadOnlyList<string> _outputIds;
     private RunError? _firstFailure;
+    private RunError? _interruption;
 
     public RunState(string runId, string? flowId, DateTimeOffset createdAt, IEnumerable<string> nodeIds, IReadOnlyList<string> outputIds)
     {
@@ -52,15 +53,25 @@ internal sealed class RunState
         }
     }
 
+    /// <summary>The gateway is stopping this run, not its caller: unless it completes anyway, it ends interrupted.</summary>
+    public void Interrupt(RunError reason)
+    {
+        lock (_gate)
+        {
+            _interruption ??= reason;
+        }
+    }
+
     public RunRecord Snapshot() => Snapshot(RunStatus.Running, completedAt: null);
 
-    /// <summary>The finished record: completed when every node did, else failed if one failed, else cancelled.</summary>
+    /// <summary>The finished record: completed when every node did, else failed if one failed, else interrupted if the gateway stopped it, else cancelled.</summary>
     public RunRecord Finish(DateTimeOffset completedAt)
     {
         lock (_gate)
         {
             var status = _nodes.Values.All(n => n.Status == NodeStatus.Completed) ? RunStatus.Completed
                 : _firstFailure is not null ? RunStatus.Failed
+                : _interruption is not null ? RunStatus.Interrupted
                 : RunStatus.Cancelled;
             return Snapshot(status, completedAt);
         }
@@ -82,6 +93,7 @@ internal sealed class RunState
             var error = status switch
             {
                 RunStatus.Failed => _firstFailure,
+                RunStatus.Interrupted => _interruption,
                 RunStatus.Cancelled => new RunError("cancelled", "The run was cancelled before it finished.", null),
                 _ => null,
             };

@@ -14,6 +14,9 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId}: node {Node} failed inside the gateway")]
     public static partial void NodeCrashed(ILogger logger, Exception exception, string runId, string node);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway stopped with {Count} run(s) unfinished; they end interrupted at the next start, or on another replica")]
+    public static partial void StoppedWithRunsUnfinished(ILogger logger, int count);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} stopped on an error")]
     public static partial void RunCrashed(ILogger logger, Exception exception, string runId);
 

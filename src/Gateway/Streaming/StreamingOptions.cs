@@ -20,6 +20,13 @@ internal sealed class StreamingOptions
     [Range(0, 10_080, ErrorMessage = "Gateway:Streaming:EventRetentionMinutes must be between 0 and 10080.")]
     public double EventRetentionMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// When the gateway is told to stop (SIGTERM), how long the streams under way get to finish on their own before
+    /// they are ended as failures are: a /v1 stream with its error event, a run <c>interrupted</c>.
+    /// </summary>
+    [Range(0, 3_600, ErrorMessage = "Gateway:Streaming:ShutdownDrainSeconds must be between 0 and 3600.")]
+    public double ShutdownDrainSeconds { get; set; } = 20;
+
     /// <summary>The <c>retry:</c> hint sent first on run streams: how long an <c>EventSource</c> waits before it reconnects.</summary>
     public const int RetryMilliseconds = 1_000;
 
@@ -28,6 +35,8 @@ internal sealed class StreamingOptions
     public TimeSpan DisconnectGrace => TimeSpan.FromSeconds(DisconnectGraceSeconds);
 
     public TimeSpan EventRetention => TimeSpan.FromMinutes(EventRetentionMinutes);
+
+    public TimeSpan ShutdownDrain => TimeSpan.FromSeconds(ShutdownDrainSeconds);
 }
 
 [OptionsValidator]

@@ -28,9 +28,13 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Only the simulated provider, with <c>echo</c> and <c>lorem</c> and no token delay.</summary>
+    /// <summary>
+    /// Only the simulated provider, with <c>echo</c> and <c>lorem</c> and no token delay. Tests stop gateways with
+    /// streams still open: they end at once, with no shutdown drain to wait for.
+    /// </summary>
     public static Dictionary<string, string?> SimulatedSettings(int tokenDelayMs = 0) => new()
     {
+        ["Gateway:Streaming:ShutdownDrainSeconds"] = "0",
         ["Gateway:Providers:simulated:Type"] = "simulated",
         ["Gateway:Providers:simulated:TokenDelayMs"] = tokenDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Gateway:Models:echo:Deployments:0:Provider"] = "simulated",

@@ -52,7 +52,7 @@ public sealed class RunCancellationTests : IDisposable
     }
 
     [Fact]
-    public async Task GatewayStopsDuringABackgroundRun_TheRunIsCancelledAndLogged()
+    public async Task GatewayStopsDuringABackgroundRun_TheRunIsInterruptedAndLogged()
     {
         string runId;
         await using (var gateway = await GatewayHost.StartAsync(Settings()))
@@ -64,8 +64,8 @@ public sealed class RunCancellationTests : IDisposable
         await using var restarted = await GatewayHost.StartAsync(Settings());
 
         var log = await restarted.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, CancellationToken.None);
-        Assert.Equal("run.cancelled", log[^1].Name);
-        Assert.Equal("cancelled", (await restarted.Services.GetRequiredService<IRunStore>().GetAsync(runId, CancellationToken.None))!.Status);
+        Assert.Equal("run.failed", log[^1].Name);
+        Assert.Equal("interrupted", (await restarted.Services.GetRequiredService<IRunStore>().GetAsync(runId, CancellationToken.None))!.Status);
     }
 
     private static async Task<RunRecord> WaitForEndAsync(GatewayHost gateway, string runId)

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Streaming;
+
+/// <summary>
+/// How a stopping gateway ends its streams, so that none is cut off by the process exiting. When the host begins to
+/// stop (SIGTERM), the streams under way get <c>Gateway:Streaming:ShutdownDrainSeconds</c> to finish on their own.
+/// Then <see cref="Stopped"/> is cancelled: a /v1 stream still open ends with its error event, a run still going
+/// ends <c>interrupted</c> with its terminal event. <see cref="Closing"/> follows: the run watchers still open (a run
+/// another replica executes) are closed cleanly, for their clients to resume elsewhere with <c>Last-Event-ID</c>.
+/// The host waits <see cref="Margin"/> past the drain for all of it.
+/// </summary>
+internal sealed class ShutdownDrain(IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options, TimeProvider timeProvider)
+    : IHostedService, IDisposable
+{
+    /// <summary>What the host waits beyond the drain: for interrupted runs to store their end and watchers to close.</summary>
+    public static readonly TimeSpan Margin = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan CloseAfterStop = TimeSpan.FromSeconds(5);
+
+    private readonly CancellationTokenSource _stopped = new(Timeout.InfiniteTimeSpan, timeProvider);
+    private readonly CancellationTokenSource _closing = new(Timeout.InfiniteTimeSpan, timeProvider);
+    private CancellationTokenRegistration _onStopping;
+
+    /// <summary>Cancelled when the drain has run out: streams still open are ended now.</summary>
+    public CancellationToken Stopped => _stopped.Token;
+
+    /// <summary>Cancelled a few seconds after <see cref="Stopped"/>: watchers still open are closed.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _onStopping = lifetime.ApplicationStopping.Register(static state =>
+        {
+            var drain = (ShutdownDrain)state!;
+            var time = drain.Drain;
+            drain._stopped.CancelAfter(time);
+            drain._closing.CancelAfter(time + CloseAfterStop);
+        }, this);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private TimeSpan Drain => options.Value.ShutdownDrain;
+
+    public void Dispose()
+    {
+        _onStopping.Dispose();
+        _stopped.Dispose();
+        _closing.Dispose();
+    }
+}

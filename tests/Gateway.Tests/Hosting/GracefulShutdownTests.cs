@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Hosting;
+
+/// <summary>
+/// SIGTERM to a real gateway process with streams open: they get the shutdown drain to finish, then end as failures
+/// do, each with its final event, and the process exits cleanly. None is cut off by the exit.
+/// </summary>
+public sealed class GracefulShutdownTests : IDisposable
+{
+    private const string LongRun = """
+        {"flow":{"id":"long","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":2000},
+          {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
+        """;
+
+    private readonly string _database = GatewayHost.NewDatabasePath();
+
+    private Dictionary<string, string?> Settings()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
+        return settings;
+    }
+
+    [Fact]
+    public async Task Sigterm_EndsA_V1StreamWithItsErrorEvent_AndRunsInterrupted_ThenExitsCleanly()
+    {
+        string backgroundRunId;
+        List<string> chat;
+        List<RunEventItem> run;
+        int exitCode;
+        TimeSpan stopping;
+        var gateway = await GatewayProcess.StartAsync(Settings());
+        await using (gateway)
+        {
+            using var chatResponse = await gateway.Client.SendAsync(
+                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.Body("""{"model":"lorem","max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"go"}]}""") },
+                HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, chatResponse.StatusCode);
+            var chatReading = Sse.ReadAllDataAsync(chatResponse);
+            using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+            var runReading = RunClient.ReadAllAsync(runResponse);
+            backgroundRunId = await RunClient.StartInBackgroundAsync(gateway.Client, LongRun);
+            await Task.Delay(500);
+
+            var clock = Stopwatch.StartNew();
+            exitCode = await gateway.TerminateAsync(TimeSpan.FromSeconds(20));
+            stopping = clock.Elapsed;
+            chat = await chatReading.WaitAsync(TimeSpan.FromSeconds(5));
+            run = await runReading.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.DoesNotContain("Unhandled exception", gateway.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, exitCode);
+        Assert.InRange(stopping, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
+
+        Assert.DoesNotContain("[DONE]", chat);
+        Assert.True(chat.Count > 2, "the stream carried tokens before the shutdown");
+        Assert.Equal("gateway_shutting_down", JsonNode.Parse(chat[^1])!["error"]!["code"]!.GetValue<string>());
+
+        Assert.Equal(Enumerable.Range(1, run.Count).Select(id => (long)id), run.Select(e => e.Id));
+        Assert.Single(run, e => RunClient.TerminalEvents.Contains(e.Name));
+        Assert.Equal("run.failed", run[^1].Name);
+        Assert.Equal("interrupted", run[^1].Data["status"]!.GetValue<string>());
+
+        // The background run ended the same way, in the store: a replay after a restart ends with it.
+        await using var restarted = await GatewayProcess.StartAsync(Settings());
+        using var replay = await RunClient.WatchAsync(restarted.Client, backgroundRunId, lastEventId: 0);
+        var log = await RunClient.ReadAllAsync(replay);
+        Assert.Equal("run.failed", log[^1].Name);
+        Assert.Equal("interrupted", log[^1].Data["status"]!.GetValue<string>());
+        Assert.Equal("The gateway stopped before the run finished.", log[^1].Data["error"]!["message"]!.GetValue<string>());
+    }
+
+    public void Dispose() => GatewayHost.DeleteDatabase(_database);
+}
