@@ -13,6 +13,13 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     /// <summary>Seconds to wait for a connection when the connection string names no <c>Timeout</c>: an unreachable server fails start-up and <c>/readyz</c> promptly.</summary>
     public const int DefaultConnectTimeoutSeconds = 5;
 
+    /// <summary>
+    /// Connections per process when the connection string names no pool size. Npgsql's own default, 100, is all of
+    /// PostgreSQL's default <c>max_connections</c>: two replicas under load would exhaust the server and fail each
+    /// other's writes ("too many clients"). The sum over the replicas must stay below the server's limit.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 30;
+
     public PostgresDatabase(IOptions<StorageOptions> options)
     {
         NpgsqlConnectionStringBuilder builder;
@@ -23,6 +30,11 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
             if (!given.ContainsKey("Timeout") && !given.ContainsKey("Connect Timeout"))
             {
                 builder.Timeout = DefaultConnectTimeoutSeconds;
+            }
+
+            if (!given.Keys.Cast<string>().Any(static key => key.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant() is "MAXIMUMPOOLSIZE" or "MAXPOOLSIZE"))
+            {
+                builder.MaxPoolSize = DefaultMaxPoolSize;
             }
         }
         catch (ArgumentException exception)

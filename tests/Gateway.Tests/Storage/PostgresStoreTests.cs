@@ -123,6 +123,17 @@ public sealed class PostgresStoreTests
         Assert.Contains("Gateway:Storage:ConnectionString is not a valid Npgsql connection string", Flatten(exception), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Host=db;Database=gateway;Username=gateway", PostgresDatabase.DefaultMaxPoolSize)]
+    [InlineData("Host=db;Database=gateway;Username=gateway;Maximum Pool Size=70", 70)]
+    [InlineData("Host=db;Database=gateway;Username=gateway;maxpoolsize=12", 12)]
+    public void APoolSizeNotGiven_IsSmallEnoughForSeveralReplicasOnOneServer_AndAGivenOneIsKept(string connectionString, int expected)
+    {
+        using var database = new PostgresDatabase(Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = StorageOptions.Postgres, ConnectionString = connectionString }));
+
+        Assert.Equal(expected, new Npgsql.NpgsqlConnectionStringBuilder(database.DataSource.ConnectionString).MaxPoolSize);
+    }
+
     [Fact]
     public async Task AServerThatNeverAnswers_FailsStartUpWithinTheConnectTimeout()
     {
