@@ -2,7 +2,7 @@ using Gateway.Hosting;
 
 if (GatewayCommands.TryRun(args))
 {
-    return;
+    return 0;
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -15,6 +15,21 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 
 builder.AddGateway();
 
-var app = builder.Build();
-app.MapGateway();
-app.Run();
+WebApplication app;
+try
+{
+    app = builder.Build();
+    app.MapGateway();
+    await app.StartAsync();
+}
+catch (Exception exception) when (StartupFailure.Describe(exception) is { } reasons)
+{
+    // What an operator must fix, said plainly, and a failing exit code; not an unhandled exception's stack and abort.
+    await Console.Error.WriteLineAsync($"The gateway did not start:{Environment.NewLine}{reasons}");
+    return 1;
+}
+
+await app.WaitForShutdownAsync();
+// As Run would: disposing the services flushes what they hold (the log queue, the telemetry exporter, the store).
+await app.DisposeAsync();
+return 0;

@@ -40,4 +40,20 @@ public sealed class StartupValidationTests
 
         Assert.Contains("Gateway:Models", exception.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Gateway:Streaming:HeartbeatSeconds", "0", "Gateway:Streaming:HeartbeatSeconds")]
+    [InlineData("Gateway:Auth:Keys:0:RequestPerMinute", "60", "Gateway:Auth:Keys:0:RequestPerMinute is not a setting the gateway knows")]
+    public async Task TheProcess_WithBadConfiguration_ExitsWith1_SayingWhatToFix_NotAnUnhandledException(string key, string value, string expected)
+    {
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings[key] = value;
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayProcess.StartAsync(settings));
+
+        Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("The gateway did not start:", exception.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", exception.Message, StringComparison.Ordinal);
+    }
 }
