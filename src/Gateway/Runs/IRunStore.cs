@@ -24,6 +24,12 @@ internal interface IRunStore
     /// <summary>Adds an event to a run's log; ids are unique per run.</summary>
     Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Adds a run's terminal event and saves its final record in one transaction, so that whoever is told of the
+    /// event finds the record final too; neither is written if the event's id is taken.
+    /// </summary>
+    Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken);
+
     Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken);
 
     /// <summary>The record with the name of the key that started it, in one read; null for an unknown run.</summary>

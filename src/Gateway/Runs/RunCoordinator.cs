@@ -36,14 +36,21 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
         {
             // The log must be complete even when the client that started the run has gone, hence no token here.
             var entry = new RunEventEntry(++id, runEvent.Name, RunEventJson.Serialize(runEvent));
-            await WithRetriesAsync(static (store, state) => store.AppendEventAsync(state.RunId, state.entry, CancellationToken.None), (run.RunId, entry));
+            if (runEvent is RunFinishedEvent end)
+            {
+                await WithRetriesAsync(static (store, state) => store.FinishAsync(state.Run, state.entry, CancellationToken.None), (end.Run, entry));
+            }
+            else
+            {
+                await WithRetriesAsync(static (store, state) => store.AppendEventAsync(state.RunId, state.entry, CancellationToken.None), (run.RunId, entry));
+            }
+
             switch (runEvent)
             {
                 case NodeStartedEvent or NodeCompletedEvent or NodeFailedEvent:
                     await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), run.Snapshot());
                     break;
                 case RunFinishedEvent finished:
-                    await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), finished.Run);
                     RunsLog.Finished(logger, run.RunId, finished.Run.Status);
                     metrics.RunEnded(finished.Run.Status);
                     break;

@@ -49,8 +49,7 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider)
         var ended = run.Status == RunStatus.Running ? Interrupted(run, message, timeProvider.GetUtcNow()) : run;
         var terminal = new RunFinishedEvent(ended);
         var lastId = events.Count == 0 ? 0 : events[^1].Id;
-        await store.AppendEventAsync(run.RunId, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
-        await store.SaveAsync(ended, cancellationToken);
+        await store.FinishAsync(ended, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
         return ended;
     }
 

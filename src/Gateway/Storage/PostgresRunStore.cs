@@ -49,6 +49,21 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>One batch, one implicit transaction: the event, the record, and the notification sent as both commit.</summary>
+    public async Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
+    {
+        await using var batch = database.DataSource.CreateBatch();
+        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+            "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
+            ("run", run.RunId), ("id", terminal.Id), ("name", terminal.Name), ("data", terminal.Data)));
+        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+            "UPDATE runs SET status = @status, record = @record WHERE run_id = @run AND status = 'running';",
+            ("run", run.RunId), ("status", run.Status), ("record", Serialize(run))));
+        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+            $"SELECT pg_notify('{PostgresChannels.RunEvents}', @run || ':' || @id::text);", ("run", run.RunId), ("id", terminal.Id)));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command("SELECT record FROM runs WHERE run_id = @id;", ("id", runId));

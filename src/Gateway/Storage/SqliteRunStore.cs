@@ -43,6 +43,22 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
+    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await using (var insert = connection.Command(
+                transaction, "INSERT INTO run_events (run_id, id, name, data) VALUES ($run, $id, $name, $data);",
+                ("$run", run.RunId), ("$id", terminal.Id), ("$name", terminal.Name), ("$data", terminal.Data)))
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var update = connection.Command(
+                transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
+                ("$id", run.RunId), ("$status", run.Status), ("$record", Serialize(run)));
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
     public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
         database.ReadAsync(async connection =>
         {

@@ -29,6 +29,9 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         return inner.AppendEventAsync(runId, entry, cancellationToken);
     }
 
+    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
+        inner.FinishAsync(run, terminal, cancellationToken);
+
     public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
         inner.CreateAsync(run, owner, lease, cancellationToken);
 

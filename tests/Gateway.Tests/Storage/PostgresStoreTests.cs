@@ -82,6 +82,44 @@ public sealed class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Finish_Notifies_AndWhoeverIsNotifiedFindsTheRecordFinal()
+    {
+        await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
+        var store = new PostgresRunStore(database);
+        var running = new RunRecord
+        {
+            RunId = "run-f",
+            Status = RunStatus.Running,
+            CreatedAt = DateTimeOffset.UnixEpoch,
+            Outputs = new Dictionary<string, string>(),
+            Nodes = new Dictionary<string, NodeRecord>(),
+            Usage = TokenUsage.Zero,
+        };
+        await store.CreateAsync(running, "alice", new RunLease("A", DateTimeOffset.UnixEpoch), None);
+        await using var listener = await database.DataSource.OpenConnectionAsync();
+        var statusWhenNotified = new List<string?>();
+        listener.Notification += (_, notification) =>
+        {
+            // Read on another connection as the notification arrives, as a follower on another replica does.
+            statusWhenNotified.Add(store.GetAsync("run-f", None).GetAwaiter().GetResult()?.Status);
+        };
+        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresChannels.RunEvents};", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        await store.FinishAsync(running with { Status = RunStatus.Completed }, new RunEventEntry(1, "run.completed", "{}"), None);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (statusWhenNotified.Count < 1)
+        {
+            await listener.WaitAsync(timeout.Token);
+        }
+
+        Assert.Equal([RunStatus.Completed], statusWhenNotified);
+    }
+
+    [Fact]
     public async Task Gateway_OnPostgres_RunsAFlow_KeepsItsRunAndEvents_AndIsReady()
     {
         var settings = GatewayHost.SimulatedSettings();

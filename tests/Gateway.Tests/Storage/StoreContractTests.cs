@@ -149,6 +149,23 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Finish_StoresTheTerminalEventAndTheFinalRecordTogether_OrNeitherWhenTheIdIsTaken()
+    {
+        await Runs.CreateAsync(Run("done", "f", T0), "alice", Lease("A", T0), None);
+        await Runs.CreateAsync(Run("raced", "f", T0), "alice", Lease("A", T0), None);
+        await Runs.AppendEventAsync("raced", new RunEventEntry(1, "run.started", "{}"), None);
+
+        await Runs.FinishAsync(Run("done", "f", T0) with { Status = RunStatus.Completed }, new RunEventEntry(1, "run.completed", "{}"), None);
+        await Assert.ThrowsAnyAsync<DbException>(
+            () => Runs.FinishAsync(Run("raced", "f", T0) with { Status = RunStatus.Interrupted }, new RunEventEntry(1, "run.failed", "{}"), None));
+
+        Assert.Equal(RunStatus.Completed, (await Runs.GetAsync("done", None))!.Status);
+        Assert.Equal("run.completed", Assert.Single(await Runs.GetEventsAsync("done", 0, None)).Name);
+        Assert.Equal(RunStatus.Running, (await Runs.GetAsync("raced", None))!.Status);
+        Assert.Equal("run.started", Assert.Single(await Runs.GetEventsAsync("raced", 0, None)).Name);
+    }
+
+    [Fact]
     public async Task RenewLeases_ExtendsOnlyThisReplicasRunningRuns_AndReportsCancelRequests()
     {
         await Runs.CreateAsync(Run("a1", "f", T0), "alice", Lease("A", T0.AddSeconds(10)), None);
