@@ -8,9 +8,12 @@ namespace Gateway.Storage;
 /// give up each other's leases (a restart gives up every lease of its id), so a copied id is refused at start-up.
 /// The proof is a PostgreSQL advisory lock on the id, held on a connection of its own for the life of the process;
 /// it goes with the connection when the process dies. A replica restarted at once may find its previous life's
-/// connection not yet closed, hence a few seconds of retries before refusing.
+/// connection not yet closed, hence a few seconds of retries before refusing. The lock also goes when the server
+/// drops the connection (a restart, a failover), so it is checked every third of a lease and taken again; should
+/// another process have taken the id meanwhile, this one stops, as it would have been refused at start-up.
 /// </summary>
-internal sealed partial class ReplicaIdLock(PostgresDatabase database, Replica replica, ILogger<ReplicaIdLock> logger)
+internal sealed partial class ReplicaIdLock(
+    PostgresDatabase database, Replica replica, IHostApplicationLifetime lifetime, TimeProvider timeProvider, ILogger<ReplicaIdLock> logger)
     : IHostedLifecycleService, IAsyncDisposable
 {
     /// <summary>Distinguishes replica-id locks from the schema's migration lock (a single 64-bit key).</summary>
@@ -18,7 +21,9 @@ internal sealed partial class ReplicaIdLock(PostgresDatabase database, Replica r
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
+    private readonly CancellationTokenSource _stopping = new();
     private NpgsqlConnection? _holder;
+    private Task _keeping = Task.CompletedTask;
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -55,9 +60,80 @@ internal sealed partial class ReplicaIdLock(PostgresDatabase database, Replica r
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        if (_holder is not null)
+        {
+            _keeping = KeepAsync(_stopping.Token);
+        }
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        return Task.CompletedTask;
+    }
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _keeping;
+    }
+
+    private async Task KeepAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(replica.LeaseDuration / 3, timeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await CheckAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The process is stopping; the lock goes with the connection at disposal.
+        }
+    }
+
+    /// <summary>Proves the lock still held (its connection answers) or takes it again on a new connection.</summary>
+    private async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using (var ping = new NpgsqlCommand("SELECT 1;", _holder))
+            {
+                await ping.ExecuteScalarAsync(cancellationToken);
+                return;
+            }
+        }
+        catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
+        {
+            LogLost(logger, exception, replica.Id);
+        }
+
+        try
+        {
+            var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+            if (!await TryLockAsync(connection, cancellationToken))
+            {
+                await connection.DisposeAsync();
+                LogTaken(logger, replica.Id);
+                lifetime.StopApplication();
+                return;
+            }
+
+            var lost = _holder;
+            _holder = connection;
+            if (lost is not null)
+            {
+                await lost.DisposeAsync();
+            }
+
+            LogHeld(logger, replica.Id);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The server is still away: the next tick tries again.
+            LogLost(logger, exception, replica.Id);
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -66,6 +142,7 @@ internal sealed partial class ReplicaIdLock(PostgresDatabase database, Replica r
     /// <summary>Closing the connection releases the lock.</summary>
     public async ValueTask DisposeAsync()
     {
+        _stopping.Dispose();
         if (_holder is not null)
         {
             await _holder.DisposeAsync();
@@ -74,4 +151,10 @@ internal sealed partial class ReplicaIdLock(PostgresDatabase database, Replica r
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica id {ReplicaId} is this process's alone")]
     private static partial void LogHeld(ILogger logger, string replicaId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The lock on replica id {ReplicaId} was lost with its connection; taking it again")]
+    private static partial void LogLost(ILogger logger, Exception exception, string replicaId);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Another process took replica id {ReplicaId} while this one's lock was lost; stopping, as two processes with one id give up each other's runs")]
+    private static partial void LogTaken(ILogger logger, string replicaId);
 }

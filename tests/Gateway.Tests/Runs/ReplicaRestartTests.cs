@@ -1,4 +1,5 @@
 using Gateway.Tests.Infrastructure;
+using Npgsql;
 
 namespace Gateway.Tests.Runs;
 
@@ -60,5 +61,44 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
         Assert.Contains("Another live replica uses Gateway:Cluster:ReplicaId 'a'", refused.Message, StringComparison.Ordinal);
         using var stillServing = await first.Client.GetAsync("/readyz");
         Assert.True(stillServing.IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task TheLockOnTheId_LostWithItsConnection_IsTakenAgain_SoACopyStartedAfterIsStillRefused()
+    {
+        // Checked every second.
+        _settings["Gateway:Cluster:LeaseSeconds"] = "3";
+        await using var first = await ReplicaPair.StartReplicaAsync(_settings, "a");
+        await using var admin = new NpgsqlConnection(_settings["Gateway:Storage:ConnectionString"]);
+        await admin.OpenAsync();
+        Assert.Single(await LockHoldersAsync(admin));
+
+        // What a server restart or failover does to the holder: its session ends, and the lock with it.
+        await using (var terminate = new NpgsqlCommand("SELECT pg_terminate_backend(@pid);", admin))
+        {
+            terminate.Parameters.AddWithValue("pid", (await LockHoldersAsync(admin)).Single());
+            await terminate.ExecuteNonQueryAsync();
+        }
+
+        await ReplicaPair.WaitUntilAsync(async () => (await LockHoldersAsync(admin)).Count == 1);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ReplicaPair.StartReplicaAsync(_settings, "a"));
+        Assert.Contains("Another live replica uses Gateway:Cluster:ReplicaId 'a'", refused.Message, StringComparison.Ordinal);
+        using var stillServing = await first.Client.GetAsync("/readyz");
+        Assert.True(stillServing.IsSuccessStatusCode);
+    }
+
+    /// <summary>The sessions holding a replica-id lock (the class key <c>ReplicaIdLock</c> takes).</summary>
+    private static async Task<List<int>> LockHoldersAsync(NpgsqlConnection admin)
+    {
+        await using var query = new NpgsqlCommand(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 1734440037::oid AND objsubid = 2 AND granted;", admin);
+        var holders = new List<int>();
+        await using var reader = await query.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            holders.Add(reader.GetInt32(0));
+        }
+
+        return holders;
     }
 }
