@@ -15,7 +15,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 
 builder.AddGateway();
 
-WebApplication app;
+WebApplication? app = null;
 try
 {
     app = builder.Build();
@@ -25,6 +25,12 @@ try
 catch (Exception exception) when (StartupFailure.Describe(exception) is { } reasons)
 {
     // What an operator must fix, said plainly, and a failing exit code; not an unhandled exception's stack and abort.
+    // What did start (a lock, a listener, the log queue) is stopped and flushed first.
+    if (app is not null)
+    {
+        await app.DisposeAsync();
+    }
+
     await Console.Error.WriteLineAsync($"The gateway did not start:{Environment.NewLine}{reasons}");
     return 1;
 }

@@ -11,18 +11,28 @@ internal static class StartupFailure
         OptionsValidationException invalid => string.Join(Environment.NewLine, invalid.Failures.Select(failure => "  " + Keyed(failure, invalid.OptionsType))),
         AggregateException { InnerExceptions: var inner } when inner.All(e => Describe(e) is not null) =>
             string.Join(Environment.NewLine, inner.Select(e => Describe(e))),
-        // The gateway's own start-up checks (anonymous on a public address, an unreachable store, a taken replica id)
-        // and the configuration binder's refusals, whose messages name the key.
-        InvalidOperationException refused => "  " + refused.Message,
+        StartupRefusedException refused => "  " + refused.Message,
+        // The configuration binder's refusal of a value it cannot convert, which names the key.
+        InvalidOperationException { Message: var message } when message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
+            "  " + message,
         _ => null,
     };
 
     /// <summary>
     /// A failure named by the property alone (the validators generated from <c>[Range]</c> say "HeartbeatSeconds: The
-    /// field ... must be ...") is given its section, so that it names the configuration key.
+    /// field ... must be ...") is given its section, so that it names the configuration key; one that names its key
+    /// after the property's name loses the property's name.
     /// </summary>
-    private static string Keyed(string failure, Type optionsType) =>
-        !failure.StartsWith("Gateway:", StringComparison.Ordinal) && optionsType.GetField("Section")?.GetRawConstantValue() is string section
+    private static string Keyed(string failure, Type optionsType)
+    {
+        var named = failure.IndexOf(": Gateway:", StringComparison.Ordinal);
+        if (named > 0)
+        {
+            return failure[(named + 2)..];
+        }
+
+        return !failure.StartsWith("Gateway:", StringComparison.Ordinal) && optionsType.GetField("Section")?.GetRawConstantValue() is string section
             ? $"{section}:{failure}"
             : failure;
+    }
 }

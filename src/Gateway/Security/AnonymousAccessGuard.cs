@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -20,7 +21,7 @@ internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server) : I
         var exposed = server.Features.Get<IServerAddressesFeature>()?.Addresses.Where(address => !Loopback.IsLocalOnly(address)).ToList() ?? [];
         if (exposed.Count > 0)
         {
-            throw new InvalidOperationException(
+            throw new StartupRefusedException(
                 $"The gateway listens on {string.Join(", ", exposed)}, which is not loopback, and no API keys are configured. " +
                 $"Configure {AuthOptions.Section}:Keys (`dotnet run --project src/Gateway -- hash-key` mints a key and its hash), " +
                 $"or set {AuthOptions.Section}:AllowAnonymous to true to serve anyone who can reach it.");

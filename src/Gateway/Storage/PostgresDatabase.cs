@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Gateway.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -39,7 +40,7 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
         }
         catch (ArgumentException exception)
         {
-            throw new InvalidOperationException(
+            throw new StartupRefusedException(
                 $"Gateway:Storage:ConnectionString is not a valid Npgsql connection string: {exception.Message}", exception);
         }
 

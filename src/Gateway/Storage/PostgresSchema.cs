@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Npgsql;
 
 namespace Gateway.Storage;
@@ -76,7 +77,7 @@ internal sealed class PostgresSchema(PostgresDatabase database) : IStoreSchema
             var current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
             if (current > Migrations.Length)
             {
-                throw new InvalidOperationException(
+                throw new StartupRefusedException(
                     $"The database {Description} has schema version {current}, newer than this gateway's {Migrations.Length}: run a gateway at least as new as the one that migrated it.");
             }
 

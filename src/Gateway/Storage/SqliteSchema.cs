@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Microsoft.Data.Sqlite;
 
 namespace Gateway.Storage;
@@ -68,7 +69,7 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
             var current = Convert.ToInt32(await ScalarAsync(connection, transaction, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
             if (current > Migrations.Length)
             {
-                throw new InvalidOperationException(
+                throw new StartupRefusedException(
                     $"The database '{database.DataSource}' has schema version {current}, newer than this gateway's {Migrations.Length}.");
             }
 

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Gateway.Hosting;
 
 namespace Gateway.Storage;
 
@@ -16,7 +17,7 @@ internal sealed partial class StorageInitializer(IStoreSchema schema, ILogger<St
         }
         catch (Exception exception) when (exception is DbException or TimeoutException)
         {
-            throw new InvalidOperationException($"The store {schema.Description} cannot be reached or migrated: {exception.Message}", exception);
+            throw new StartupRefusedException($"The store {schema.Description} cannot be reached or migrated: {exception.Message}", exception);
         }
 
         LogReady(logger, schema.Description, schema.Version);

@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Hosting;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,7 @@ public sealed class SecurityStartupTests
     [Fact]
     public async Task NonLoopback_WithoutKeys_RefusesToStart_NamingTheSettings()
     {
-        var exception = await Assert.ThrowsAsync<InvalidOperationException>(
+        var exception = await Assert.ThrowsAsync<StartupRefusedException>(
             () => GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), url: EveryInterface));
 
         Assert.Contains("not loopback", exception.Message, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Gateway.Hosting;
 using Gateway.Runs;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
@@ -48,7 +49,7 @@ public sealed class PostgresStoreTests
         await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
         await QueryAsync(database, "INSERT INTO schema_version (version) VALUES (99) RETURNING version;", reader => reader.GetInt32(0));
 
-        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => new PostgresSchema(database).MigrateAsync(None));
+        var exception = await Assert.ThrowsAsync<StartupRefusedException>(() => new PostgresSchema(database).MigrateAsync(None));
 
         Assert.Contains("has schema version 99, newer than this gateway's", exception.Message, StringComparison.Ordinal);
     }
@@ -182,7 +183,7 @@ public sealed class PostgresStoreTests
         settings[GatewayHost.StorageKey] = $"Host=127.0.0.1;Port={((IPEndPoint)silent.LocalEndpoint).Port};Database=gateway;Username=gateway";
         var clock = Stopwatch.StartNew();
 
-        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayHost.StartAsync(settings));
+        var exception = await Assert.ThrowsAsync<StartupRefusedException>(() => GatewayHost.StartAsync(settings));
 
         Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(PostgresDatabase.DefaultConnectTimeoutSeconds + 10));
         Assert.StartsWith($"The store PostgreSQL '127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/gateway' cannot be reached", exception.Message, StringComparison.Ordinal);
