@@ -75,7 +75,7 @@ internal static class UsageApi
 
         if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
         {
-            return parsed;
+            return parsed.ToUniversalTime();
         }
 
         errors[name] = ["Must be an ISO 8601 date and time, e.g. 2026-11-21T00:00:00Z."];

@@ -76,6 +76,15 @@ public sealed class UsageApiTests : IAsyncLifetime
         Assert.Equal("model", report["groupBy"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task AWindowAtTheCalendarsStart_GivenWithANegativeOffset_IsAnsweredInUtc()
+    {
+        var report = await SendAsync(TestKeys.Admin, HttpMethod.Get, "/api/usage?to=0001-01-01T20:00:00-05:00");
+
+        Assert.Equal("0001-01-01T01:00:00+00:00", report["from"]!.GetValue<string>());
+        Assert.Equal("0001-01-02T01:00:00+00:00", report["to"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("/api/usage?groupBy=color", "groupBy")]
     [InlineData("/api/usage?from=yesterday", "from")]
