@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
+using Gateway.Storage;
 using Gateway.Telemetry;
 
 namespace Gateway.Runs;
@@ -38,17 +39,18 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
             var entry = new RunEventEntry(++id, runEvent.Name, RunEventJson.Serialize(runEvent));
             if (runEvent is RunFinishedEvent end)
             {
-                await WithRetriesAsync(static (store, state) => store.FinishAsync(state.Run, state.entry, CancellationToken.None), (end.Run, entry));
+                await WithRetriesAsync(static (store, state) => store.FinishAsync(state.Run, state.entry, CancellationToken.None), (end.Run, entry), run.RunId, entry);
             }
             else
             {
-                await WithRetriesAsync(static (store, state) => store.AppendEventAsync(state.RunId, state.entry, CancellationToken.None), (run.RunId, entry));
+                await WithRetriesAsync(static (store, state) => store.AppendEventAsync(state.RunId, state.entry, CancellationToken.None), (run.RunId, entry), run.RunId, entry);
             }
 
             switch (runEvent)
             {
                 case NodeStartedEvent or NodeCompletedEvent or NodeFailedEvent:
-                    await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), run.Snapshot());
+                    // Saving a record again is harmless: no event to compare.
+                    await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), run.Snapshot(), run.RunId, written: null);
                     break;
                 case RunFinishedEvent finished:
                     RunsLog.Finished(logger, run.RunId, finished.Run.Status);
@@ -63,11 +65,13 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     }
 
     /// <summary>
-    /// A write the store refuses for a moment (a failover, a restart, a busy file) is tried again for a few seconds:
-    /// the run waits rather than dies. Anything else, or a store away for longer, stops the run, and
-    /// <see cref="LiveRuns"/> ends it with its terminal event once the store is back.
+    /// A write PostgreSQL refuses for a moment (a failover, a restart: a transient error) is tried again for a few
+    /// seconds while the run waits. (SQLite waits for a lock held elsewhere within the write itself, up to its busy
+    /// timeout.) Anything else, or a store away for longer, stops the run, and <see cref="LiveRuns"/> ends it with its
+    /// terminal event once the store is back. A try that committed but lost its answer is found by its retry's
+    /// duplicate key: if the event in the log is <paramref name="written"/>, the write is done.
     /// </summary>
-    private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state)
+    private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state, string runId, RunEventEntry? written)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -81,6 +85,16 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                 var delay = TimeSpan.FromMilliseconds(100 << attempt);
                 RunsLog.StoreRetrying(logger, exception, attempt, (long)delay.TotalMilliseconds);
                 await Task.Delay(delay, timeProvider);
+            }
+            catch (DbException exception) when (attempt > 1 && written is not null && StoreErrors.IsDuplicateKey(exception))
+            {
+                var stored = await store.GetEventsAsync(runId, written.Id - 1, CancellationToken.None);
+                if (stored.Count > 0 && stored[0] == written)
+                {
+                    return;
+                }
+
+                throw;
             }
         }
     }

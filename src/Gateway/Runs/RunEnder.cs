@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Gateway.Storage;
 
 namespace Gateway.Runs;
 
@@ -8,12 +9,15 @@ namespace Gateway.Runs;
 /// that no replay of the run ends silently. Another replica may be ending the same run at the same moment, or a
 /// stalled one may log one more event: the event ids are unique, so one of them wins and the other reads the log again.
 /// </summary>
-internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider)
+internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogger<RunEnder> logger)
 {
     private const int MaxAttempts = 5;
 
     /// <summary>The message of an <c>interrupted</c> run whose replica stopped.</summary>
     public const string ReplicaStopped = "The gateway stopped before the run finished.";
+
+    /// <summary>The message of an <c>interrupted</c> run whose events this replica could not store.</summary>
+    public const string NotStored = "The run stopped: its events could not be stored.";
 
     /// <param name="run">The run as last known: a record still <c>running</c> ends <c>interrupted</c>; one already
     /// final (its terminal event was all that was missing) keeps its status.</param>
@@ -28,10 +32,56 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider)
             {
                 return await TryEndAsync(run, message, cancellationToken);
             }
-            catch (DbException exception) when (!exception.IsTransient && attempt < MaxAttempts)
+            catch (DbException exception) when (StoreErrors.IsDuplicateKey(exception) && attempt < MaxAttempts)
             {
                 // The event id was taken meanwhile; read the log again.
             }
+        }
+    }
+
+    /// <summary>
+    /// A run that stopped on an error (its events could not be stored: the store went away, or another replica
+    /// ended the run while this one stalled) still gets its terminal event, in the store and then in its live log,
+    /// so that neither its watchers here nor any replay ends silently. While the store stays away this tries again,
+    /// and the watchers hear only keep-alives; it gives up when <paramref name="giveUp"/> is cancelled, as the gateway's stop runs out of time
+    /// (the run is then ended at the next start, or by another replica once its lease lapses).
+    /// </summary>
+    /// <returns>The record the run ended with; null when the gateway stopped first.</returns>
+    public async Task<RunRecord?> EndCrashedAsync(FlowRun run, RunLog log, CancellationToken giveUp)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                var ended = await EndAsync(run.Snapshot(), NotStored, giveUp);
+                // The terminal event, and any event the store took but this log never got, in order.
+                foreach (var entry in await store.GetEventsAsync(run.RunId, log.LastId, giveUp))
+                {
+                    log.Append(entry);
+                }
+
+                return ended;
+            }
+            catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+            {
+                return null;
+            }
+            catch (Exception exception)
+            {
+                RunsLog.EndingCrashedRunFailed(logger, exception, run.RunId, (long)delay.TotalMilliseconds);
+            }
+
+            try
+            {
+                await Task.Delay(delay, timeProvider, giveUp);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 

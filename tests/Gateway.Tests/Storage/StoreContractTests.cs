@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Gateway.Flows;
 using Gateway.Runs;
+using Gateway.Storage;
 
 namespace Gateway.Tests.Storage;
 
@@ -144,7 +145,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Empty(await Runs.GetEventsAsync("r1", 3, None));
         Assert.Empty(await Runs.GetEventsAsync("missing", 0, None));
 
-        await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventAsync("r1", new RunEventEntry(2, "token", "{}"), None));
+        var duplicate = await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventAsync("r1", new RunEventEntry(2, "token", "{}"), None));
+        Assert.True(StoreErrors.IsDuplicateKey(duplicate), $"not recognised as a duplicate key: {duplicate.GetType().Name} {duplicate.SqlState} {duplicate.ErrorCode}");
         Assert.Equal("""{"text":"2"}""", (await Runs.GetEventsAsync("r1", 1, None))[0].Data);
     }
 
