@@ -25,6 +25,9 @@ internal sealed class ChatCompletionStream(
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
 
+    /// <summary>The call was stopped by the shutdown drain, not by the caller leaving.</summary>
+    private bool IsShuttingDown(CancellationToken callerToken) => call.IsCancellationRequested && !callerToken.IsCancellationRequested;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var cancellationToken = httpContext.RequestAborted;
@@ -86,7 +89,7 @@ internal sealed class ChatCompletionStream(
             // The client went away; cancelling the token has already aborted the upstream call.
             recorder.Cancelled();
         }
-        catch (UpstreamException exception)
+        catch (UpstreamException exception) when (!IsShuttingDown(cancellationToken))
         {
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
@@ -94,9 +97,9 @@ internal sealed class ChatCompletionStream(
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
-        catch (OperationCanceledException) when (call.IsCancellationRequested)
+        catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && IsShuttingDown(cancellationToken))
         {
-            // Not the caller: the gateway is stopping and its drain ran out.
+            // Not the caller: the gateway is stopping and its drain ran out (the abort may surface as an upstream error).
             recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);

@@ -31,6 +31,8 @@ internal static class ChatErrors
         new OpenAiError { Message = "Token rate limit reached for this API key.", Type = "tokens", Code = RequestRateLimiting.LimitExceededCode },
         retryAfter);
 
+    public const string ShuttingDownCode = "gateway_shutting_down";
+
     /// <summary>The error a call still under way gets when the gateway stops (see <see cref="Streaming.ShutdownDrain"/>).</summary>
     public static OpenAiError ShuttingDown(string alias) => new()
     {
@@ -38,8 +40,6 @@ internal static class ChatErrors
         Type = "server_error",
         Code = ShuttingDownCode,
     };
-
-    public const string ShuttingDownCode = "gateway_shutting_down";
 
     /// <summary>
     /// The upstream's verdict on the request itself (400, 404, 422, ...) is passed on; a refused provider key,

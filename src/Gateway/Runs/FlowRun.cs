@@ -31,8 +31,11 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
     public RunRecord Snapshot() => state.Snapshot();
 
+    /// <summary>What an interrupted run's error says when its gateway shut down while it ran.</summary>
+    public const string ShutDown = "The gateway shut down before the run finished.";
+
     /// <summary>Marks the run as stopped by the gateway, before its cancellation: it then ends <c>interrupted</c>.</summary>
-    public void Interrupt() => state.Interrupt(new RunError("interrupted", RunEnder.ReplicaStopped, null));
+    public void Interrupt() => state.Interrupt(new RunError("interrupted", ShutDown, null));
 
     /// <summary>Runs the flow. Cancelling <paramref name="cancellationToken"/> aborts the model calls; the run then ends with <c>run.cancelled</c>.</summary>
     public async IAsyncEnumerable<RunEvent> ExecuteAsync([EnumeratorCancellation] CancellationToken cancellationToken)

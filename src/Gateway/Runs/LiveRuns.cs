@@ -23,9 +23,10 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     private readonly ILogger<LiveRuns> _logger;
     private readonly ShutdownDrain _drain;
     private readonly CancellationTokenSource _stopping = new();
-    private CancellationTokenRegistration _onDrained;
+    private readonly CancellationTokenSource _givingUp = new();
     private readonly ConcurrentDictionary<string, RunLog> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private CancellationTokenRegistration _onDrained;
 
     public LiveRuns(
         RunCoordinator coordinator, RunEnder ender, ShutdownDrain drain, IRunStore store, IRunSignals signals, IOptions<StreamingOptions> options, IOptions<ClusterOptions> cluster,
@@ -153,7 +154,12 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             using var interruption = _stopping.Token.Register(static state =>
             {
                 var (run, cancellation) = ((FlowRun, CancellationTokenSource))state!;
-                run.Interrupt();
+                // A run its caller cancelled already stays cancelled.
+                if (!cancellation.IsCancellationRequested)
+                {
+                    run.Interrupt();
+                }
+
                 cancellation.Cancel();
             }, (run, cancellation));
             await foreach (var (entry, runEvent) in _coordinator.ExecuteAsync(run, cancellation.Token))
@@ -168,58 +174,12 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         catch (Exception exception)
         {
             RunsLog.RunCrashed(_logger, exception, run.RunId);
-            finished = await EndCrashedAsync(run, log);
+            finished = await _ender.EndCrashedAsync(run, log, _givingUp.Token);
         }
         finally
         {
             log.End(finished);
             _ = ExpireAsync(log);
-        }
-    }
-
-    /// <summary>
-    /// A run that stopped on an error (its events could not be stored: the store went away, or another replica
-    /// ended the run while this one stalled) still gets its terminal event, in the store and then in its live log,
-    /// so that neither its watchers here nor any replay ends silently. While the store stays away this tries again,
-    /// and the watchers hear only keep-alives; it gives up when the gateway stops (the run is then ended at the next
-    /// start, or by another replica once its lease lapses).
-    /// </summary>
-    /// <returns>The record the run ended with; null when the gateway stopped first.</returns>
-    private async Task<RunRecord?> EndCrashedAsync(FlowRun run, RunLog log)
-    {
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                var ended = await _ender.EndAsync(run.Snapshot(), "The run stopped: its events could not be stored.", _stopping.Token);
-                // The terminal event, and any event the store took but this log never got, in order.
-                foreach (var entry in await _store.GetEventsAsync(run.RunId, log.LastId, _stopping.Token))
-                {
-                    log.Append(entry);
-                }
-
-                return ended;
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                return null;
-            }
-            catch (Exception exception)
-            {
-                RunsLog.EndingCrashedRunFailed(_logger, exception, run.RunId, (long)delay.TotalMilliseconds);
-            }
-
-            try
-            {
-                await Task.Delay(delay, _timeProvider, _stopping.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return null;
-            }
-
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 
@@ -248,9 +208,9 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Waits for the runs to end: on their own within the shutdown drain, interrupted after it. Whatever the host's
-    /// patience leaves unfinished is interrupted now and given up on, without failing the shutdown: those runs are
-    /// ended at the next start, or by another replica once their leases lapse.
+    /// Waits for the runs to end: on their own within the shutdown drain, interrupted after it. What the host's
+    /// patience leaves unfinished (a run still storing its end) is given up on, without failing the shutdown: those
+    /// runs are ended at the next start, or by another replica once their leases lapse.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -260,7 +220,9 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         }
         catch (OperationCanceledException)
         {
+            // Interrupts the runs too, should the host have stopped without the drain (a shorter ShutdownTimeout set in code).
             await _stopping.CancelAsync();
+            await _givingUp.CancelAsync();
             RunsLog.StoppedWithRunsUnfinished(_logger, _running.Count);
         }
     }
@@ -274,5 +236,6 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         }
 
         _stopping.Dispose();
+        _givingUp.Dispose();
     }
 }

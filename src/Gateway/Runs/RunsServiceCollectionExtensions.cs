@@ -18,9 +18,11 @@ internal static class RunsServiceCollectionExtensions
         services.AddSingleton<RunEnder>();
         services.AddSingleton<RunLauncher>();
         services.AddSingleton<LiveRuns>();
-        services.AddHostedService(provider => provider.GetRequiredService<LiveRuns>());
         services.TryAddSingleton<IRunSignals, LocalRunSignals>();
+        // Hosted services stop in the reverse order of these lines: the leases are renewed until the live runs have
+        // drained and ended, so no other replica takes a run over while it still runs here.
         services.AddHostedService<RunLeases>();
+        services.AddHostedService(provider => provider.GetRequiredService<LiveRuns>());
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Add(RunsJsonContext.Default));
         return services;
     }

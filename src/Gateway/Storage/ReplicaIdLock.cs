@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Runs;
 using Npgsql;
 
@@ -23,6 +24,7 @@ internal sealed partial class ReplicaIdLock(
 
     private readonly CancellationTokenSource _stopping = new();
     private NpgsqlConnection? _holder;
+    private int _heldBySession;
     private Task _keeping = Task.CompletedTask;
 
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -39,14 +41,14 @@ internal sealed partial class ReplicaIdLock(
             if (DateTime.UtcNow >= deadline)
             {
                 await connection.DisposeAsync();
-                throw new InvalidOperationException(
+                throw new StartupRefusedException(
                     $"Another live replica uses Gateway:Cluster:ReplicaId '{replica.Id}'; each replica needs an id of its own.");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
         }
 
-        _holder = connection;
+        (_holder, _heldBySession) = (connection, connection.ProcessID);
         LogHeld(logger, replica.Id);
     }
 
@@ -97,35 +99,47 @@ internal sealed partial class ReplicaIdLock(
     {
         try
         {
-            await using (var ping = new NpgsqlCommand("SELECT 1;", _holder))
-            {
-                await ping.ExecuteScalarAsync(cancellationToken);
-                return;
-            }
+            await using var ping = new NpgsqlCommand("SELECT 1;", _holder);
+            await ping.ExecuteScalarAsync(cancellationToken);
+            return;
         }
         catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
         {
             LogLost(logger, exception, replica.Id);
         }
 
+        var lostSession = _heldBySession;
+        if (_holder is { } lost)
+        {
+            _holder = null;
+            await lost.DisposeAsync();
+        }
+
+        NpgsqlConnection? connection = null;
         try
         {
-            var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-            if (!await TryLockAsync(connection, cancellationToken))
+            connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+            var deadline = timeProvider.GetUtcNow() + Patience;
+            while (!await TryLockAsync(connection, cancellationToken))
             {
-                await connection.DisposeAsync();
-                LogTaken(logger, replica.Id);
-                lifetime.StopApplication();
-                return;
+                // The network failed, not the server: the old session may live on there, lock and all. It is ours to end.
+                if (await HolderAsync(connection, cancellationToken) == lostSession)
+                {
+                    await EndSessionAsync(connection, lostSession, cancellationToken);
+                    continue;
+                }
+
+                if (timeProvider.GetUtcNow() >= deadline)
+                {
+                    LogTaken(logger, replica.Id);
+                    lifetime.StopApplication();
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(250), timeProvider, cancellationToken);
             }
 
-            var lost = _holder;
-            _holder = connection;
-            if (lost is not null)
-            {
-                await lost.DisposeAsync();
-            }
-
+            (_holder, _heldBySession, connection) = (connection, connection.ProcessID, null);
             LogHeld(logger, replica.Id);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -133,6 +147,32 @@ internal sealed partial class ReplicaIdLock(
             // The server is still away: the next tick tries again.
             LogLost(logger, exception, replica.Id);
         }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The server process of the session that holds this id's lock; null when none does.</summary>
+    private async Task<int?> HolderAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) " +
+            "AND classid = @class::oid AND objid = hashtext(@id)::oid AND objsubid = 2 AND granted;",
+            connection);
+        command.Parameters.AddWithValue("class", LockClass);
+        command.Parameters.AddWithValue("id", replica.Id);
+        return await command.ExecuteScalarAsync(cancellationToken) is int pid ? pid : null;
+    }
+
+    private static async Task EndSessionAsync(NpgsqlConnection connection, int session, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_terminate_backend(@pid);", connection);
+        command.Parameters.AddWithValue("pid", session);
+        await command.ExecuteScalarAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

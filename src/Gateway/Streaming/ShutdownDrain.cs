@@ -10,7 +10,8 @@ namespace Gateway.Streaming;
 /// another replica executes) are closed cleanly, for their clients to resume elsewhere with <c>Last-Event-ID</c>.
 /// The host waits <see cref="Margin"/> past the drain for all of it.
 /// </summary>
-internal sealed class ShutdownDrain(IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options, TimeProvider timeProvider)
+internal sealed partial class ShutdownDrain(
+    IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options, TimeProvider timeProvider, ILogger<ShutdownDrain> logger)
     : IHostedService, IDisposable
 {
     /// <summary>What the host waits beyond the drain: for interrupted runs to store their end and watchers to close.</summary>
@@ -18,8 +19,8 @@ internal sealed class ShutdownDrain(IHostApplicationLifetime lifetime, IOptions<
 
     private static readonly TimeSpan CloseAfterStop = TimeSpan.FromSeconds(5);
 
-    private readonly CancellationTokenSource _stopped = new(Timeout.InfiniteTimeSpan, timeProvider);
-    private readonly CancellationTokenSource _closing = new(Timeout.InfiniteTimeSpan, timeProvider);
+    private readonly CancellationTokenSource _stopped = new();
+    private readonly CancellationTokenSource _closing = new();
     private CancellationTokenRegistration _onStopping;
 
     /// <summary>Cancelled when the drain has run out: streams still open are ended now.</summary>
@@ -33,16 +34,45 @@ internal sealed class ShutdownDrain(IHostApplicationLifetime lifetime, IOptions<
         _onStopping = lifetime.ApplicationStopping.Register(static state =>
         {
             var drain = (ShutdownDrain)state!;
-            var time = drain.Drain;
-            drain._stopped.CancelAfter(time);
-            drain._closing.CancelAfter(time + CloseAfterStop);
+            _ = drain.EndStreamsAsync(drain.Drain);
         }, this);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Off the thread that signalled the stop: cancelling runs every stream's and run's callbacks, and one that
+    /// throws is logged here rather than thrown on a timer's thread, where it would end the process.
+    /// </summary>
+    private async Task EndStreamsAsync(TimeSpan drain)
+    {
+        await Task.Delay(drain, timeProvider);
+        LogDrained(logger, drain.TotalSeconds);
+        await CancelAsync(_stopped);
+        await Task.Delay(CloseAfterStop, timeProvider);
+        await CancelAsync(_closing);
+    }
+
+    private async Task CancelAsync(CancellationTokenSource source)
+    {
+        try
+        {
+            await source.CancelAsync();
+        }
+        catch (Exception exception) when (exception is AggregateException or ObjectDisposedException)
+        {
+            LogEndingFailed(logger, exception);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private TimeSpan Drain => options.Value.ShutdownDrain;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended")]
+    private static partial void LogDrained(ILogger logger, double drainSeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Ending the open streams at shutdown failed")]
+    private static partial void LogEndingFailed(ILogger logger, Exception exception);
 
     public void Dispose()
     {

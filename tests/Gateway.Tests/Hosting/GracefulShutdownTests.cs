@@ -27,10 +27,11 @@ public sealed class GracefulShutdownTests : IDisposable
     }
 
     [Fact]
-    public async Task Sigterm_EndsA_V1StreamWithItsErrorEvent_AndRunsInterrupted_ThenExitsCleanly()
+    public async Task Sigterm_LetsAShortStreamFinish_EndsALongOneWithItsErrorEvent_AndRunsInterrupted_ThenExitsCleanly()
     {
         string backgroundRunId;
         List<string> chat;
+        List<string> shortChat;
         List<RunEventItem> run;
         int exitCode;
         TimeSpan stopping;
@@ -47,9 +48,16 @@ public sealed class GracefulShutdownTests : IDisposable
             backgroundRunId = await RunClient.StartInBackgroundAsync(gateway.Client, LongRun);
             await Task.Delay(500);
 
+            // A stream with less than the drain left to go: it finishes as if nothing happened.
+            using var shortResponse = await gateway.Client.SendAsync(
+                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("echo", "one two three four five six seven eight", stream: true) },
+                HttpCompletionOption.ResponseHeadersRead);
+            var shortReading = Sse.ReadAllDataAsync(shortResponse);
+
             var clock = Stopwatch.StartNew();
             exitCode = await gateway.TerminateAsync(TimeSpan.FromSeconds(20));
             stopping = clock.Elapsed;
+            shortChat = await shortReading.WaitAsync(TimeSpan.FromSeconds(5));
             chat = await chatReading.WaitAsync(TimeSpan.FromSeconds(5));
             run = await runReading.WaitAsync(TimeSpan.FromSeconds(5));
             Assert.DoesNotContain("Unhandled exception", gateway.Output, StringComparison.Ordinal);
@@ -57,6 +65,9 @@ public sealed class GracefulShutdownTests : IDisposable
 
         Assert.Equal(0, exitCode);
         Assert.InRange(stopping, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
+
+        Assert.Equal("one two three four five six seven eight", Sse.Text(shortChat));
+        Assert.Equal("[DONE]", shortChat[^1]);
 
         Assert.DoesNotContain("[DONE]", chat);
         Assert.True(chat.Count > 2, "the stream carried tokens before the shutdown");
@@ -73,7 +84,7 @@ public sealed class GracefulShutdownTests : IDisposable
         var log = await RunClient.ReadAllAsync(replay);
         Assert.Equal("run.failed", log[^1].Name);
         Assert.Equal("interrupted", log[^1].Data["status"]!.GetValue<string>());
-        Assert.Equal("The gateway stopped before the run finished.", log[^1].Data["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("The gateway shut down before the run finished.", log[^1].Data["error"]!["message"]!.GetValue<string>());
     }
 
     public void Dispose() => GatewayHost.DeleteDatabase(_database);

@@ -87,11 +87,12 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
         Assert.True(stillServing.IsSuccessStatusCode);
     }
 
-    /// <summary>The sessions holding a replica-id lock (the class key <c>ReplicaIdLock</c> takes).</summary>
+    /// <summary>The sessions holding the lock on replica id <c>a</c> in this test's database (the class key <c>ReplicaIdLock</c> takes).</summary>
     private static async Task<List<int>> LockHoldersAsync(NpgsqlConnection admin)
     {
         await using var query = new NpgsqlCommand(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 1734440037::oid AND objsubid = 2 AND granted;", admin);
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) " +
+            "AND classid = 1734440037::oid AND objid = hashtext('a')::oid AND objsubid = 2 AND granted;", admin);
         var holders = new List<int>();
         await using var reader = await query.ExecuteReaderAsync();
         while (await reader.ReadAsync())

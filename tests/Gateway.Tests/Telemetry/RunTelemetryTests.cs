@@ -61,6 +61,12 @@ public sealed class RunTelemetryTests
         await Task.Delay(400);
         using var cancel = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, $"/api/runs/{runId}/cancel", TestKeys.Limited));
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        // Ended, so whatever it settles is settled before the next run reserves.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (await RunStatusAsync(gateway, runId) == "running")
+        {
+            await Task.Delay(20, deadline.Token);
+        }
 
         // The next run's 256-token estimate does not fit in what the cancelled one left.
         using var next = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/runs", TestKeys.Limited, Json.Body("""
@@ -70,5 +76,11 @@ public sealed class RunTelemetryTests
         var record = await Json.ReadAsync(next);
         Assert.Equal("failed", record["status"]!.GetValue<string>());
         Assert.Equal("rate_limit_exceeded", record["nodes"]!["a"]!["error"]!["code"]!.GetValue<string>());
+    }
+
+    private static async Task<string> RunStatusAsync(GatewayHost gateway, string runId)
+    {
+        using var response = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, $"/api/runs/{runId}", TestKeys.Limited));
+        return (await Json.ReadAsync(response))["status"]!.GetValue<string>();
     }
 }
