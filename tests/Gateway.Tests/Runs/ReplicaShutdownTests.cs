@@ -32,4 +32,41 @@ public sealed class ReplicaShutdownTests
         Assert.Equal("run.completed", events[^1].Name);
         Assert.Equal(ReplicaPair.Ids(events.Count), events.Select(e => e.Id));
     }
+
+    [Fact]
+    public async Task AWatcherOfARunOnAnotherReplica_IsClosedAsTheGatewayStops_AndResumesOnTheOtherWithNoGap()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        string[] words = [.. Enumerable.Range(1, 16).Select(n => $"w{n} ")];
+        upstream.DefaultScript = new UpstreamScript { Tokens = words, TokenDelay = TimeSpan.FromMilliseconds(500) };
+        var settings = await ReplicaPair.SettingsAsync(upstream);
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
+        await using var stopping = await ReplicaPair.StartReplicaAsync(settings, "a");
+        await using var other = await ReplicaPair.StartReplicaAsync(settings, "b");
+        var runId = await RunClient.StartInBackgroundAsync(other.Client, ReplicaPair.RelayFlow);
+        using var watch = await RunClient.WatchAsync(stopping.Client, runId);
+        var seen = new List<RunEventItem>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var item in RunClient.ReadAsync(watch))
+            {
+                lock (seen)
+                {
+                    seen.Add(item);
+                }
+            }
+        });
+        await ReplicaPair.WaitUntilAsync(() => { lock (seen) { return seen.Count(e => e.Name == "token") >= 2; } });
+
+        Assert.Equal(0, await stopping.TerminateAsync(TimeSpan.FromSeconds(30)));
+        await reading.WaitAsync(TimeSpan.FromSeconds(5));
+
+        // Closed cleanly before the run ended, as an EventSource would then resume: from the last id, on the other replica.
+        Assert.DoesNotContain(seen, e => RunClient.TerminalEvents.Contains(e.Name));
+        using var resumed = await RunClient.WatchAsync(other.Client, runId, lastEventId: seen[^1].Id);
+        var all = seen.Concat(await RunClient.ReadAllAsync(resumed)).ToList();
+        Assert.Equal(ReplicaPair.Ids(all.Count), all.Select(e => e.Id));
+        Assert.Equal("run.completed", all[^1].Name);
+        Assert.Equal(string.Concat(words), RunClient.Tokens(all, "talk"));
+    }
 }
