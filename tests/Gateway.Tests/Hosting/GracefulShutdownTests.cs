@@ -87,5 +87,32 @@ public sealed class GracefulShutdownTests : IDisposable
         Assert.Equal("The gateway shut down before the run finished.", log[^1].Data["error"]!["message"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Sigterm_BeforeAStreamsFirstToken_AnswersIt503GatewayShuttingDown_AndClosesTheUpstreamCall()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        upstream.DefaultScript = new UpstreamScript { Tokens = ["never "], Stall = (0, TimeSpan.FromMinutes(1)) };
+        var settings = GatewayHost.WithUpstream(Settings(), upstream);
+        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "60";
+        var gateway = await GatewayProcess.StartAsync(settings);
+        HttpResponseMessage response;
+        await using (gateway)
+        {
+            var sending = gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hello", stream: true));
+            await ReplicaPair.WaitUntilAsync(() => upstream.Requests.Count == 1);
+
+            Assert.Equal(0, await gateway.TerminateAsync(TimeSpan.FromSeconds(20)));
+            response = await sending;
+        }
+
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("gateway_shutting_down", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
+        }
+
+        Assert.True((await upstream.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
+    }
+
     public void Dispose() => GatewayHost.DeleteDatabase(_database);
 }
