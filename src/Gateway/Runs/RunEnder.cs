@@ -43,8 +43,9 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
     /// A run that stopped on an error (its events could not be stored: the store went away, or another replica
     /// ended the run while this one stalled) still gets its terminal event, in the store and then in its live log,
     /// so that neither its watchers here nor any replay ends silently. While the store stays away this tries again,
-    /// and the watchers hear only keep-alives; it gives up when <paramref name="giveUp"/> is cancelled, as the gateway's stop runs out of time
-    /// (the run is then ended at the next start, or by another replica once its lease lapses).
+    /// and the watchers hear only keep-alives. It gives up when <paramref name="giveUp"/> is cancelled, as the
+    /// gateway's stop runs out of time: the run is then ended at the next start, or by another replica once its
+    /// lease lapses.
     /// </summary>
     /// <returns>The record the run ended with; null when the gateway stopped first.</returns>
     public async Task<RunRecord?> EndCrashedAsync(FlowRun run, RunLog log, CancellationToken giveUp)
