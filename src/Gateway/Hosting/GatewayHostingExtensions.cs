@@ -25,6 +25,9 @@ internal static class GatewayHostingExtensions
         // A query value that does not bind (`?stream=maybe`) is thrown, not answered with a bare 400: the exception
         // handler then gives it the surface's error body, with the framework's message naming the parameter and value.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        // Telemetry first: hosted services stop in the reverse order of registration, so its exporters flush after
+        // the runs and streams of the shutdown drain have recorded their last spans and metrics.
+        builder.AddGatewayTelemetry();
         services.AddProviders(builder.Configuration);
         // Every key under Gateway is checked against the settings it binds to: the binder drops what it cannot read.
         services.AddSingleton<IValidateOptions<RoutingOptions>, GatewayConfigurationValidator>();
@@ -35,7 +38,6 @@ internal static class GatewayHostingExtensions
         services.AddStreaming();
         services.AddFlows();
         services.AddRuns();
-        builder.AddGatewayTelemetry();
         services.AddHealthChecks()
             .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag])
             .AddCheck<StorageHealthCheck>("store", tags: [HealthEndpoints.ReadyTag]);
