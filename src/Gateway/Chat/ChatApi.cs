@@ -124,7 +124,13 @@ internal static class ChatApi
             recorder.Cancelled();
             throw;
         }
-        catch (OperationCanceledException) when (drain.Stopped.IsCancellationRequested)
+        catch (UpstreamException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The abort of a caller who left, surfacing as an upstream failure: a cancellation all the same.
+            recorder.Cancelled();
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && drain.Stopped.IsCancellationRequested)
         {
             tokens.Settle(0);
             recorder.Failed(Outcomes.Error, ChatErrors.ShuttingDownCode);
@@ -158,7 +164,8 @@ internal static class ChatApi
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended before its first chunk.");
             }
         }
-        catch (UpstreamException exception)
+        // An aborted call (its caller left, or the shutdown drain ran out) is the caller's to answer, not an upstream failure.
+        catch (UpstreamException exception) when (!call.IsCancellationRequested)
         {
             await updates.DisposeAsync();
             tokens.Settle(0);
@@ -184,7 +191,7 @@ internal static class ChatApi
         {
             response = await chat.CompleteAsync(route, messages, options, trace, cancellationToken);
         }
-        catch (UpstreamException exception)
+        catch (UpstreamException exception) when (!cancellationToken.IsCancellationRequested)
         {
             tokens.Settle(0);
             return UpstreamFailed(exception, route.Alias, recorder, logger);

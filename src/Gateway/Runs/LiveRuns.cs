@@ -24,6 +24,10 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     private readonly ShutdownDrain _drain;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _givingUp = new();
+
+    // Read once: a run that outlives a stop that gave up on it still reads them after the sources are disposed.
+    private readonly CancellationToken _stoppingToken;
+    private readonly CancellationToken _givingUpToken;
     private readonly ConcurrentDictionary<string, RunLog> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
     private CancellationTokenRegistration _onDrained;
@@ -35,6 +39,8 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         _coordinator = coordinator;
         _ender = ender;
         _drain = drain;
+        _stoppingToken = _stopping.Token;
+        _givingUpToken = _givingUp.Token;
         _store = store;
         _signals = signals;
         _options = options;
@@ -151,7 +157,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         {
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(log.Cancellation);
             // Stopped by the gateway rather than by its caller: it ends interrupted. Marked before it is cancelled.
-            using var interruption = _stopping.Token.Register(static state =>
+            using var interruption = _stoppingToken.Register(static state =>
             {
                 var (run, cancellation) = ((FlowRun, CancellationTokenSource))state!;
                 // A run its caller cancelled already stays cancelled.
@@ -174,7 +180,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         catch (Exception exception)
         {
             RunsLog.RunCrashed(_logger, exception, run.RunId);
-            finished = await _ender.EndCrashedAsync(run, log, _givingUp.Token);
+            finished = await _ender.EndCrashedAsync(run, log, _givingUpToken);
         }
         finally
         {
@@ -187,7 +193,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     {
         try
         {
-            await Task.Delay(_options.Value.EventRetention, _timeProvider, _stopping.Token);
+            await Task.Delay(_options.Value.EventRetention, _timeProvider, _stoppingToken);
         }
         catch (OperationCanceledException)
         {

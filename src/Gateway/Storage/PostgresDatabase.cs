@@ -46,14 +46,32 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
 
         Description = $"{builder.Host}:{builder.Port}/{builder.Database}";
         DataSource = NpgsqlDataSource.Create(builder);
+        _unpooled = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false });
     }
+
+    private readonly NpgsqlDataSource _unpooled;
+
+    /// <summary>
+    /// A connection outside the pool, whose session ends when it is disposed: for a session lock, which a pooled
+    /// connection would carry back into the pool and on into whatever borrows it next.
+    /// </summary>
+    public ValueTask<NpgsqlConnection> OpenDedicatedConnectionAsync(CancellationToken cancellationToken) =>
+        _unpooled.OpenConnectionAsync(cancellationToken);
 
     /// <summary>host:port/database, for logs and errors (the connection string itself may hold a password).</summary>
     public string Description { get; }
 
     public NpgsqlDataSource DataSource { get; }
 
-    public void Dispose() => DataSource.Dispose();
+    public void Dispose()
+    {
+        DataSource.Dispose();
+        _unpooled.Dispose();
+    }
 
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+        await _unpooled.DisposeAsync();
+    }
 }

@@ -23,8 +23,10 @@ internal sealed partial class ReplicaIdLock(
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Every session this process opened to take the lock: a holder among them is this process's own, left over.</summary>
+    private readonly HashSet<int> _ownSessions = [];
     private NpgsqlConnection? _holder;
-    private int _heldBySession;
     private Task _keeping = Task.CompletedTask;
 
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -34,7 +36,7 @@ internal sealed partial class ReplicaIdLock(
             return;
         }
 
-        var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        var connection = await OpenAsync(cancellationToken);
         var deadline = DateTime.UtcNow + Patience;
         while (!await TryLockAsync(connection, cancellationToken))
         {
@@ -48,8 +50,15 @@ internal sealed partial class ReplicaIdLock(
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
         }
 
-        (_holder, _heldBySession) = (connection, connection.ProcessID);
+        _holder = connection;
         LogHeld(logger, replica.Id);
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenDedicatedConnectionAsync(cancellationToken);
+        _ownSessions.Add(connection.ProcessID);
+        return connection;
     }
 
     private async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -108,7 +117,6 @@ internal sealed partial class ReplicaIdLock(
             LogLost(logger, exception, replica.Id);
         }
 
-        var lostSession = _heldBySession;
         if (_holder is { } lost)
         {
             _holder = null;
@@ -118,18 +126,18 @@ internal sealed partial class ReplicaIdLock(
         NpgsqlConnection? connection = null;
         try
         {
-            connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+            connection = await OpenAsync(cancellationToken);
             var deadline = timeProvider.GetUtcNow() + Patience;
             while (!await TryLockAsync(connection, cancellationToken))
             {
-                // The network failed, not the server: the old session may live on there, lock and all. It is ours to end.
-                if (await HolderAsync(connection, cancellationToken) == lostSession)
+                // The network failed, not the server: a session of this process may live on there, lock and all
+                // (its close never arrived). It is this process's to end; the lock is free once it has gone.
+                if (await HolderAsync(connection, cancellationToken) is { } holder && _ownSessions.Contains(holder))
                 {
-                    await EndSessionAsync(connection, lostSession, cancellationToken);
-                    continue;
+                    await EndSessionAsync(connection, holder, cancellationToken);
+                    deadline = timeProvider.GetUtcNow() + Patience;
                 }
-
-                if (timeProvider.GetUtcNow() >= deadline)
+                else if (timeProvider.GetUtcNow() >= deadline)
                 {
                     LogTaken(logger, replica.Id);
                     lifetime.StopApplication();
@@ -139,16 +147,17 @@ internal sealed partial class ReplicaIdLock(
                 await Task.Delay(TimeSpan.FromMilliseconds(250), timeProvider, cancellationToken);
             }
 
-            (_holder, _heldBySession, connection) = (connection, connection.ProcessID, null);
+            (_holder, connection) = (connection, null);
             LogHeld(logger, replica.Id);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // The server is still away: the next tick tries again.
             LogLost(logger, exception, replica.Id);
         }
         finally
         {
+            // Unpooled: disposing ends the session, and a lock it may have been granted without hearing so.
             if (connection is not null)
             {
                 await connection.DisposeAsync();
@@ -182,6 +191,9 @@ internal sealed partial class ReplicaIdLock(
     /// <summary>Closing the connection releases the lock.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Disposed without a stop when start-up failed after this service started: the keeper stops here then.
+        await _stopping.CancelAsync();
+        await _keeping;
         _stopping.Dispose();
         if (_holder is not null)
         {

@@ -21,6 +21,7 @@ internal sealed partial class ShutdownDrain(
 
     private readonly CancellationTokenSource _stopped = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly CancellationTokenSource _disposed = new();
     private CancellationTokenRegistration _onStopping;
 
     /// <summary>Cancelled when the drain has run out: streams still open are ended now.</summary>
@@ -45,11 +46,19 @@ internal sealed partial class ShutdownDrain(
     /// </summary>
     private async Task EndStreamsAsync(TimeSpan drain)
     {
-        await Task.Delay(drain, timeProvider);
-        LogDrained(logger, drain.TotalSeconds);
-        await CancelAsync(_stopped);
-        await Task.Delay(CloseAfterStop, timeProvider);
-        await CancelAsync(_closing);
+        var disposed = _disposed.Token;
+        try
+        {
+            await Task.Delay(drain, timeProvider, disposed);
+            LogDrained(logger, drain.TotalSeconds);
+            await CancelAsync(_stopped);
+            await Task.Delay(CloseAfterStop, timeProvider, disposed);
+            await CancelAsync(_closing);
+        }
+        catch (OperationCanceledException) when (disposed.IsCancellationRequested)
+        {
+            // Everything had ended before the drain did, and the host is gone.
+        }
     }
 
     private async Task CancelAsync(CancellationTokenSource source)
@@ -76,8 +85,16 @@ internal sealed partial class ShutdownDrain(
 
     public void Dispose()
     {
+        // Once: the container disposes this both as a singleton and as the hosted service it also is.
+        if (_disposed.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _disposed.Cancel();
         _onStopping.Dispose();
         _stopped.Dispose();
         _closing.Dispose();
+        _disposed.Dispose();
     }
 }

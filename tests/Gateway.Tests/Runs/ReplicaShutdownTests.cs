@@ -37,8 +37,9 @@ public sealed class ReplicaShutdownTests
     public async Task AWatcherOfARunOnAnotherReplica_IsClosedAsTheGatewayStops_AndResumesOnTheOtherWithNoGap()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        string[] words = [.. Enumerable.Range(1, 16).Select(n => $"w{n} ")];
-        upstream.DefaultScript = new UpstreamScript { Tokens = words, TokenDelay = TimeSpan.FromMilliseconds(500) };
+        // 15 s: well past the watcher's close (SIGTERM + 1 s drain + 5 s), with room for a loaded machine.
+        string[] words = [.. Enumerable.Range(1, 20).Select(n => $"w{n} ")];
+        upstream.DefaultScript = new UpstreamScript { Tokens = words, TokenDelay = TimeSpan.FromMilliseconds(750) };
         var settings = await ReplicaPair.SettingsAsync(upstream);
         settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
         await using var stopping = await ReplicaPair.StartReplicaAsync(settings, "a");
