@@ -27,13 +27,16 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
         try
         {
             builder = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString);
-            var given = new DbConnectionStringBuilder { ConnectionString = options.Value.ConnectionString };
-            if (!given.ContainsKey("Timeout") && !given.ContainsKey("Connect Timeout"))
+            // The names a setting goes by, spaces and case aside: only what the connection string leaves out is defaulted here.
+            var given = new DbConnectionStringBuilder { ConnectionString = options.Value.ConnectionString }.Keys.Cast<string>()
+                .Select(static key => key.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant())
+                .ToHashSet(StringComparer.Ordinal);
+            if (!given.Contains("TIMEOUT") && !given.Contains("CONNECTTIMEOUT"))
             {
                 builder.Timeout = DefaultConnectTimeoutSeconds;
             }
 
-            if (!given.Keys.Cast<string>().Any(static key => key.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant() is "MAXIMUMPOOLSIZE" or "MAXPOOLSIZE"))
+            if (!given.Contains("MAXIMUMPOOLSIZE") && !given.Contains("MAXPOOLSIZE"))
             {
                 builder.MaxPoolSize = DefaultMaxPoolSize;
             }

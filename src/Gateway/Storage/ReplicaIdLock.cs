@@ -36,22 +36,47 @@ internal sealed partial class ReplicaIdLock(
             return;
         }
 
+        _holder = await TakeAsync(cancellationToken) ?? throw new StartupRefusedException(
+            $"Another live replica uses Gateway:Cluster:ReplicaId '{replica.Id}'; each replica needs an id of its own.");
+        LogHeld(logger, replica.Id);
+    }
+
+    /// <summary>
+    /// Takes the lock on a connection of its own, trying for <see cref="Patience"/>: a previous life's session may
+    /// not have closed yet. A session of this process that still holds it (the network failed, not the server, and
+    /// its close never arrived) is ended, and the wait starts over.
+    /// </summary>
+    /// <returns>The connection that holds the lock; null when another process holds it.</returns>
+    private async Task<NpgsqlConnection?> TakeAsync(CancellationToken cancellationToken)
+    {
         var connection = await OpenAsync(cancellationToken);
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await TryLockAsync(connection, cancellationToken))
+        try
         {
-            if (DateTime.UtcNow >= deadline)
+            var deadline = timeProvider.GetUtcNow() + Patience;
+            while (!await TryLockAsync(connection, cancellationToken))
             {
-                await connection.DisposeAsync();
-                throw new StartupRefusedException(
-                    $"Another live replica uses Gateway:Cluster:ReplicaId '{replica.Id}'; each replica needs an id of its own.");
+                if (await HolderAsync(connection, cancellationToken) is { } holder && _ownSessions.Contains(holder))
+                {
+                    await EndSessionAsync(connection, holder, cancellationToken);
+                    deadline = timeProvider.GetUtcNow() + Patience;
+                }
+                else if (timeProvider.GetUtcNow() >= deadline)
+                {
+                    await connection.DisposeAsync();
+                    return null;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(250), timeProvider, cancellationToken);
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            return connection;
         }
-
-        _holder = connection;
-        LogHeld(logger, replica.Id);
+        catch
+        {
+            // Unpooled: disposing ends the session, and a lock it may have been granted without hearing so.
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
@@ -123,45 +148,22 @@ internal sealed partial class ReplicaIdLock(
             await lost.DisposeAsync();
         }
 
-        NpgsqlConnection? connection = null;
         try
         {
-            connection = await OpenAsync(cancellationToken);
-            var deadline = timeProvider.GetUtcNow() + Patience;
-            while (!await TryLockAsync(connection, cancellationToken))
+            _holder = await TakeAsync(cancellationToken);
+            if (_holder is null)
             {
-                // The network failed, not the server: a session of this process may live on there, lock and all
-                // (its close never arrived). It is this process's to end; the lock is free once it has gone.
-                if (await HolderAsync(connection, cancellationToken) is { } holder && _ownSessions.Contains(holder))
-                {
-                    await EndSessionAsync(connection, holder, cancellationToken);
-                    deadline = timeProvider.GetUtcNow() + Patience;
-                }
-                else if (timeProvider.GetUtcNow() >= deadline)
-                {
-                    LogTaken(logger, replica.Id);
-                    lifetime.StopApplication();
-                    return;
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(250), timeProvider, cancellationToken);
+                LogTaken(logger, replica.Id);
+                lifetime.StopApplication();
+                return;
             }
 
-            (_holder, connection) = (connection, null);
             LogHeld(logger, replica.Id);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // The server is still away: the next tick tries again.
             LogLost(logger, exception, replica.Id);
-        }
-        finally
-        {
-            // Unpooled: disposing ends the session, and a lock it may have been granted without hearing so.
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
-            }
         }
     }
 

@@ -34,8 +34,7 @@ internal sealed partial class ShutdownDrain(
     {
         _onStopping = lifetime.ApplicationStopping.Register(static state =>
         {
-            var drain = (ShutdownDrain)state!;
-            _ = drain.EndStreamsAsync(drain.Drain);
+            _ = ((ShutdownDrain)state!).EndStreamsAsync();
         }, this);
         return Task.CompletedTask;
     }
@@ -44,8 +43,9 @@ internal sealed partial class ShutdownDrain(
     /// Off the thread that signalled the stop: cancelling runs every stream's and run's callbacks, and one that
     /// throws is logged here rather than thrown on a timer's thread, where it would end the process.
     /// </summary>
-    private async Task EndStreamsAsync(TimeSpan drain)
+    private async Task EndStreamsAsync()
     {
+        var drain = options.Value.ShutdownDrain;
         var disposed = _disposed.Token;
         try
         {
@@ -74,8 +74,6 @@ internal sealed partial class ShutdownDrain(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private TimeSpan Drain => options.Value.ShutdownDrain;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended")]
     private static partial void LogDrained(ILogger logger, double drainSeconds);

@@ -14,6 +14,15 @@ public static class RunClient
 {
     public static readonly string[] TerminalEvents = ["run.completed", "run.failed", "run.cancelled"];
 
+    /// <summary>
+    /// The body of an inline run whose one llm node, <c>talk</c>, streams <paramref name="maxTokens"/> lorem-ipsum
+    /// words: a run that lasts as long as a test needs it to.
+    /// </summary>
+    public static string LoremRun(int maxTokens) => $$"""
+        {"flow":{"id":"long","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":{{maxTokens}}},
+          {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
+        """;
+
     public static HttpRequestMessage Request(string path, string body)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Json.Body(body) };

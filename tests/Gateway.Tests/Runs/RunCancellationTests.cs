@@ -7,10 +7,7 @@ namespace Gateway.Tests.Runs;
 /// <summary>Runs cut short still end with exactly one terminal event in their log.</summary>
 public sealed class RunCancellationTests : IDisposable
 {
-    private const string LongRun = """
-        {"flow":{"id":"long","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":400},
-          {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
-        """;
+    private static readonly string LongRun = RunClient.LoremRun(maxTokens: 400);
 
     private readonly string _database = GatewayHost.NewDatabasePath();
 

@@ -11,10 +11,7 @@ namespace Gateway.Tests.Runs;
 /// </summary>
 public sealed class RunStoreFailureTests : IDisposable
 {
-    private const string LongRun = """
-        {"flow":{"id":"long","nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":60},
-          {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
-        """;
+    private static readonly string LongRun = RunClient.LoremRun(maxTokens: 60);
 
     private readonly string _database = GatewayHost.NewDatabasePath();
 
