@@ -5,7 +5,7 @@ namespace Gateway.Storage;
 
 /// <summary>
 /// Run signals between replicas over PostgreSQL's LISTEN/NOTIFY, on one connection held for the purpose. The store
-/// raises <see cref="PostgresChannels.RunEvents"/> itself as each event commits; cancels and "watched" notes go on
+/// raises <see cref="PostgresChannels.RunEvents"/> (through <see cref="PostgresEventNotices"/>) once events commit; cancels and "watched" notes go on
 /// <see cref="PostgresChannels.RunControl"/>. When the listening connection drops it is opened again, and every
 /// follower is woken to read the store, so whatever was notified meanwhile is caught up at once.
 /// </summary>

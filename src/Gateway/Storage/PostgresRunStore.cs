@@ -7,9 +7,10 @@ namespace Gateway.Storage;
 
 /// <summary>
 /// Run records as JSON documents, with the columns that queries filter and sort on beside them; times as unix
-/// milliseconds. Each appended event raises <see cref="PostgresChannels.RunEvents"/> for the replicas following the run.
+/// milliseconds. Each appended event, once committed, is made known to the replicas following the run by
+/// <see cref="PostgresEventNotices"/>.
 /// </summary>
-internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
+internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventNotices notices) : IRunStore
 {
     public bool IsShared => true;
 
@@ -34,34 +35,34 @@ internal sealed class PostgresRunStore(PostgresDatabase database) : IRunStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// One batch, so one implicit transaction: PostgreSQL delivers the notification only when the row is committed,
-    /// and a replica woken by it always finds the event in the table.
-    /// </summary>
+    /// <summary>The notice goes after the commit, so a replica woken by it always finds the event in the table.</summary>
     public async Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken)
     {
-        await using var batch = database.DataSource.CreateBatch();
-        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+        await using (var command = database.DataSource.Command(
             "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
-            ("run", runId), ("id", entry.Id), ("name", entry.Name), ("data", entry.Data)));
-        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
-            $"SELECT pg_notify('{PostgresChannels.RunEvents}', @run || ':' || @id::text);", ("run", runId), ("id", entry.Id)));
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+            ("run", runId), ("id", entry.Id), ("name", entry.Name), ("data", entry.Data)))
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        notices.Raise(runId, entry.Id);
     }
 
-    /// <summary>One batch, one implicit transaction: the event, the record, and the notification sent as both commit.</summary>
+    /// <summary>One batch, one implicit transaction: the event and the record; the notice goes once both have committed.</summary>
     public async Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
     {
-        await using var batch = database.DataSource.CreateBatch();
-        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
-            "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
-            ("run", run.RunId), ("id", terminal.Id), ("name", terminal.Name), ("data", terminal.Data)));
-        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
-            "UPDATE runs SET status = @status, record = @record WHERE run_id = @run AND status = 'running';",
-            ("run", run.RunId), ("status", run.Status), ("record", Serialize(run))));
-        batch.BatchCommands.Add(PostgresCommands.BatchCommand(
-            $"SELECT pg_notify('{PostgresChannels.RunEvents}', @run || ':' || @id::text);", ("run", run.RunId), ("id", terminal.Id)));
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await using (var batch = database.DataSource.CreateBatch())
+        {
+            batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+                "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
+                ("run", run.RunId), ("id", terminal.Id), ("name", terminal.Name), ("data", terminal.Data)));
+            batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+                "UPDATE runs SET status = @status, record = @record WHERE run_id = @run AND status = 'running';",
+                ("run", run.RunId), ("status", run.Status), ("record", Serialize(run))));
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        notices.Raise(run.RunId, terminal.Id);
     }
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken)

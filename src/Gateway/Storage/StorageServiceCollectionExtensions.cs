@@ -24,6 +24,7 @@ internal static class StorageServiceCollectionExtensions
             services.AddSingleton<PostgresDatabase>();
             services.AddSingleton<IStoreSchema, PostgresSchema>();
             services.AddSingleton<IFlowStore, PostgresFlowStore>();
+            services.AddSingleton<PostgresEventNotices>();
             services.AddSingleton<IRunStore, PostgresRunStore>();
             services.AddSingleton<PostgresRateBuckets>();
             // Every replica draws on the same rate buckets and hears about the others' runs.

@@ -2,6 +2,7 @@ using Gateway.Flows;
 using Gateway.Runs;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Storage;
@@ -13,7 +14,7 @@ public sealed class PostgresStoreContractTests : StoreContractTests
     private protected override async Task<(IFlowStore Flows, IRunStore Runs)> OpenAsync()
     {
         _database = await OpenDatabaseAsync();
-        return (new PostgresFlowStore(_database), new PostgresRunStore(_database));
+        return (new PostgresFlowStore(_database), new PostgresRunStore(_database, new PostgresEventNotices(_database, NullLogger<PostgresEventNotices>.Instance)));
     }
 
     /// <summary>A fresh database on the test server, migrated.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Gateway.Hosting;
@@ -7,6 +8,7 @@ using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Gateway.Tests.Storage;
@@ -58,35 +60,57 @@ public sealed class PostgresStoreTests
     public async Task AppendEvent_NotifiesRunIdAndEventId_OnlyOnceCommitted()
     {
         await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
-        var store = new PostgresRunStore(database);
-        await using var listener = await database.DataSource.OpenConnectionAsync();
-        var notifications = new List<(string Channel, string Payload)>();
-        listener.Notification += (_, notification) => notifications.Add((notification.Channel, notification.Payload));
-        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresChannels.RunEvents};", listener))
-        {
-            await listen.ExecuteNonQueryAsync();
-        }
+        await using var notices = new PostgresEventNotices(database, NullLogger<PostgresEventNotices>.Instance);
+        var store = new PostgresRunStore(database, notices);
+        await using var listener = await ListenAsync(database, PostgresChannels.RunEvents);
+        var notifications = new List<string>();
+        listener.Notification += (_, notification) => notifications.Add(notification.Payload);
 
         await store.AppendEventAsync("run-1", new RunEventEntry(1, "run.started", "{}"), None);
+        await WaitForAsync(listener, () => notifications.Contains("run-1:1"));
         await Assert.ThrowsAsync<PostgresException>(() => store.AppendEventAsync("run-1", new RunEventEntry(1, "token", "{}"), None));
         await store.AppendEventAsync("run-1", new RunEventEntry(2, "token", "{}"), None);
+        await WaitForAsync(listener, () => notifications.Contains("run-1:2"));
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (notifications.Count < 2)
+        // The rejected duplicate raised nothing.
+        Assert.Equal(["run-1:1", "run-1:2"], notifications);
+        Assert.Equal("gateway_run_events", PostgresChannels.RunEvents);
+    }
+
+    [Fact]
+    public async Task Notices_RaisedFasterThanSent_GoOutAsOnePerRunWithItsNewestId_AndDisposalSendsWhatIsQueued()
+    {
+        await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
+        await using var listener = await ListenAsync(database, PostgresChannels.RunEvents);
+        var notifications = new List<string>();
+        listener.Notification += (_, notification) => notifications.Add(notification.Payload);
+        var notices = new PostgresEventNotices(database, NullLogger<PostgresEventNotices>.Instance);
+
+        for (var id = 1; id <= 100; id++)
         {
-            await listener.WaitAsync(timeout.Token);
+            notices.Raise("run-a", id);
+            notices.Raise("run-b", id);
         }
 
-        // The rejected duplicate raised nothing: its notification went with its rolled-back transaction.
-        Assert.Equal([(PostgresChannels.RunEvents, "run-1:1"), (PostgresChannels.RunEvents, "run-1:2")], notifications);
-        Assert.Equal("gateway_run_events", PostgresChannels.RunEvents);
+        await notices.DisposeAsync();
+        await WaitForAsync(listener, () => notifications.Contains("run-a:100") && notifications.Contains("run-b:100"));
+
+        // 200 events, a handful of notices: each send carries what piled up while the one before it was out.
+        Assert.InRange(notifications.Count, 2, 10);
+        foreach (var run in new[] { "run-a", "run-b" })
+        {
+            var ids = notifications.Where(payload => payload.StartsWith(run + ":", StringComparison.Ordinal)).Select(payload => int.Parse(payload[(run.Length + 1)..], CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(ids.Order(), ids);
+            Assert.Equal(100, ids[^1]);
+        }
     }
 
     [Fact]
     public async Task Finish_Notifies_AndWhoeverIsNotifiedFindsTheRecordFinal()
     {
         await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
-        var store = new PostgresRunStore(database);
+        await using var notices = new PostgresEventNotices(database, NullLogger<PostgresEventNotices>.Instance);
+        var store = new PostgresRunStore(database, notices);
         var running = new RunRecord
         {
             RunId = "run-f",
@@ -203,6 +227,23 @@ public sealed class PostgresStoreTests
 
     private static string Flatten(Exception exception) =>
         exception is AggregateException aggregate ? string.Join(" | ", aggregate.InnerExceptions.Select(Flatten)) : exception.ToString();
+
+    private static async Task<NpgsqlConnection> ListenAsync(PostgresDatabase database, string channel)
+    {
+        var listener = await database.DataSource.OpenConnectionAsync();
+        await using var listen = new NpgsqlCommand($"LISTEN {channel};", listener);
+        await listen.ExecuteNonQueryAsync();
+        return listener;
+    }
+
+    private static async Task WaitForAsync(NpgsqlConnection listener, Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await listener.WaitAsync(timeout.Token);
+        }
+    }
 
     private static async Task<List<T>> QueryAsync<T>(PostgresDatabase database, string sql, Func<NpgsqlDataReader, T> read)
     {
