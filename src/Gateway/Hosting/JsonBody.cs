@@ -40,11 +40,86 @@ internal static class JsonBody
         try
         {
             using var document = await JsonDocument.ParseAsync(request.Body, Options, request.HttpContext.RequestAborted);
-            return new JsonBodyResult(document.RootElement.Clone(), null);
+            return FindBrokenText(document.RootElement, "$") is { } path
+                ? new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: the text at {path} is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00)."))
+                : new JsonBodyResult(document.RootElement.Clone(), null);
         }
         catch (JsonException exception)
         {
             return new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: {exception.Message}"));
+        }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-key check decodes property names while parsing, and throws this on one that is not text.
+            return new JsonBodyResult(default, ApiProblems.BadRequest("The request body is not valid JSON: a property name is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00)."));
+        }
+    }
+
+    /// <summary>
+    /// The path of the first string or property name that does not decode to text, or null. The parser does not
+    /// decode strings, so without this check the first validator to read one would throw, and the caller would get a
+    /// 500 for what a browser's <c>JSON.stringify</c> sends for half an emoji.
+    /// </summary>
+    private static string? FindBrokenText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String when !Decodes(element):
+                return path;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!Decodes(property))
+                    {
+                        return path;
+                    }
+
+                    if (FindBrokenText(property.Value, $"{path}.{property.Name}") is { } broken)
+                    {
+                        return broken;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindBrokenText(item, $"{path}[{index++}]") is { } broken)
+                    {
+                        return broken;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool Decodes(JsonElement text)
+    {
+        try
+        {
+            _ = text.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool Decodes(JsonProperty property)
+    {
+        try
+        {
+            _ = property.Name;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 }

@@ -104,6 +104,26 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
         Assert.StartsWith("The request body is not valid JSON", (await Json.ReadAsync(response))["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("POST", "/api/flows", """{"id":"f","name":"\ud800x","nodes":[]}""", "$.name")]
+    [InlineData("POST", "/api/runs", """{"flow":{"nodes":[{"id":"q","type":"input"},{"id":"o","type":"output","from":["q"]}]},"input":"\udc00"}""", "$.input")]
+    [InlineData("POST", "/api/runs", """{"flow":{"nodes":[{"id":"q","type":"input"},{"id":"o","type":"output","from":["q"]}]},"input":"x","variables":{"\udc00":"y"}}""", "a property name")]
+    [InlineData("POST", "/api/runs", """{"flow":{"nodes":[{"id":"q","type":"input"},{"id":"o","type":"output","from":["q"]}]},"inputs":{"q":"ok","r":["\udc00"]}}""", "$.inputs.r[0]")]
+    [InlineData("PUT", "/api/flows/f", "{\"id\":\"f\xff\xfe\",\"nodes\":[]}", "$.id")]
+    [InlineData("POST", "/api/flows/f/run", "{\"input\":\"a\xff\"}", "$.input")]
+    public async Task TextThatIsNotUnicode_Returns400NamingWhere_NotA500(string method, string path, string body, string where)
+    {
+        // Latin-1, so that \xff in a literal is sent as that raw byte: invalid UTF-8, as a broken client sends it.
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new ByteArrayContent(System.Text.Encoding.Latin1.GetBytes(body)) };
+        request.Content.Headers.ContentType = new("application/json");
+        using var response = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var detail = (await Json.ReadAsync(response))["detail"]!.GetValue<string>();
+        Assert.StartsWith("The request body is not valid JSON", detail, StringComparison.Ordinal);
+        Assert.Contains(where, detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task DuplicateJsonProperty_Returns400()
     {
