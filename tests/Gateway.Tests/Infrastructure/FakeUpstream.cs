@@ -117,12 +117,12 @@ public sealed class FakeUpstream : IAsyncDisposable
         var stream = request["stream"]?.GetValue<bool>() == true;
         if (!stream)
         {
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(Completion(script, model, string.Concat(tokens), tokens.Count), cancellationToken);
+            SetContentType(context, script, "application/json");
+            await context.Response.WriteAsync(script.CompletionBody ?? Completion(script, model, string.Concat(tokens), tokens.Count), cancellationToken);
             return;
         }
 
-        context.Response.ContentType = "text/event-stream";
+        SetContentType(context, script, "text/event-stream");
         await context.Response.StartAsync(cancellationToken);
         await context.Response.Body.FlushAsync(cancellationToken);
         if (script.EmptyChoicesChunkFirst)
@@ -250,6 +250,14 @@ public sealed class FakeUpstream : IAsyncDisposable
         var text = messages.Last(m => m!["role"]!.GetValue<string>() == "user")!["content"]!.GetValue<string>();
         var words = text.Split(' ');
         return [.. words.Select((word, i) => i == 0 ? word : " " + word)];
+    }
+
+    private static void SetContentType(HttpContext context, UpstreamScript script, string openAis)
+    {
+        if (script.ContentType != "")
+        {
+            context.Response.ContentType = script.ContentType ?? openAis;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -10,6 +10,12 @@ public sealed record UpstreamScript
 
     public string? RetryAfter { get; init; }
 
+    /// <summary>The content type of a 200 (null: OpenAI's, <c>text/event-stream</c> or <c>application/json</c>; "": none).</summary>
+    public string? ContentType { get; init; }
+
+    /// <summary>A non-streamed 200's body, sent verbatim in place of the completion.</summary>
+    public string? CompletionBody { get; init; }
+
     /// <summary>Further response headers (<c>Set-Cookie</c>, <c>Location</c>), sent with any status.</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
 

@@ -261,4 +261,72 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal(2, _primary.Requests.Count);
         Assert.Equal("2", Attempts(response));
     }
+
+    [Theory]
+    [InlineData("99999999999999")]
+    [InlineData("1e20")]
+    [InlineData("Infinity")]
+    public async Task RetryAfterBeyondAnyClock_IsCappedLikeAnyLongWait_AndFallsBack(string retryAfter)
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = retryAfter };
+
+        var (streamed, data) = await StreamAsync();
+        using var whole = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "whole", stream: false));
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal("4", Attempts(streamed));
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal("whole", (await Json.ReadAsync(whole))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(6, _primary.Requests.Count);
+        Assert.Equal(2, _secondary.Requests.Count);
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/json")]
+    [InlineData("")] // no Content-Type at all, as a framework's streaming response without a media type sends
+    public async Task StreamNotLabelledAsEventStream_StillArrivesTokenByToken(string contentType)
+    {
+        // The first token, then three seconds of silence: a gateway that reads the body whole shows nothing until then.
+        _primary.Enqueue(new UpstreamScript { ContentType = contentType, Stall = (1, TimeSpan.FromSeconds(3)) });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "one two three", stream: true) };
+        using var response = await _bed.Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+
+        var data = new List<string>();
+        var firstTokenAt = TimeSpan.Zero;
+        await foreach (var item in Sse.ReadAsync(response))
+        {
+            data.Add(item.Data);
+            if (firstTokenAt == TimeSpan.Zero && Sse.Text(data) != "")
+            {
+                firstTokenAt = clock.Elapsed;
+            }
+        }
+
+        AssertCompleted(data, "one two three");
+        Assert.True(firstTokenAt < TimeSpan.FromSeconds(2.5), $"the first token came {firstTokenAt.TotalSeconds:0.0} s in, with the rest");
+        Assert.Equal("1", Attempts(response));
+    }
+
+    [Fact]
+    public async Task NonStreaming_CompletionWhoseChoiceHasNoMessage_IsAnUpstreamError_AndFallsBack()
+    {
+        _primary.DefaultScript = new UpstreamScript
+        {
+            CompletionBody = """{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"finish_reason":"stop"}]}""",
+        };
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "whole", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("whole", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Single(_secondary.Requests);
+
+        using var solo = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "whole", stream: false));
+        var error = (await Json.ReadAsync(solo))["error"]!;
+        Assert.Equal(HttpStatusCode.BadGateway, solo.StatusCode);
+        Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
+        Assert.Contains("no message", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
 }

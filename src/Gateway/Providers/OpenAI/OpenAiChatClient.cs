@@ -118,11 +118,28 @@ internal sealed class OpenAiChatClient : IChatClient
         {
             var completion = await ChatClientFor(options).CompleteChatAsync(
                 OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options), cancellationToken).ConfigureAwait(false);
-            return OpenAiResponseMapper.ToResponse(completion.Value);
+            return ToResponse(completion.Value);
         }
         catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
         {
             throw upstream;
+        }
+    }
+
+    /// <summary>
+    /// The SDK parses a completion whose first choice has no <c>message</c> without complaint, and its getters then
+    /// throw <see cref="NullReferenceException"/>: that is the upstream's malformed answer, not the gateway's bug.
+    /// </summary>
+    private static ChatResponse ToResponse(ChatCompletion completion)
+    {
+        try
+        {
+            return OpenAiResponseMapper.ToResponse(completion);
+        }
+        catch (NullReferenceException exception)
+        {
+            throw new UpstreamException(
+                UpstreamFailure.Protocol, "The upstream's completion is not a valid chat completion: its choice has no message.", inner: exception);
         }
     }
 

@@ -36,7 +36,7 @@ internal sealed class StreamingChatRequest
             WriteBody(writer, messages, options);
         }
 
-        var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
+        var request = new StreamedCompletionRequest(_endpoint)
         {
             Content = new ReadOnlyMemoryContent(body.WrittenMemory),
         };
@@ -112,3 +112,9 @@ internal sealed class StreamingChatRequest
         _ => "user",
     };
 }
+
+/// <summary>
+/// A streamed completion's request, so that handlers below can tell it from the SDK's non-streamed ones by its type
+/// (no per-request options dictionary): its body must flow as it arrives, whatever content type the upstream names.
+/// </summary>
+internal sealed class StreamedCompletionRequest(Uri endpoint) : HttpRequestMessage(HttpMethod.Post, endpoint);

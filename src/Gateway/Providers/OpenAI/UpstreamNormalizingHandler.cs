@@ -4,7 +4,10 @@ namespace Gateway.Providers.OpenAI;
 /// Sits under the OpenAI SDK on each provider's <see cref="HttpClient"/> and puts successful non-streamed bodies
 /// through <see cref="ChunkInspector"/>, so that odd but harmless upstream output never reaches the SDK's strict
 /// parser and errors hidden inside a 200 surface as <see cref="UpstreamException"/>. Streamed bodies pass untouched:
-/// <see cref="StreamingChunkReader"/> makes the same checks as it parses them, in one pass.
+/// <see cref="StreamingChunkReader"/> makes the same checks as it parses them, in one pass. A stream is known by its
+/// request, not by the response's content type: servers stream SSE as <c>text/plain</c> or with no type at all, and
+/// reading such a body whole here held every token back until the last (and, past the first-token timeout, failed
+/// a healthy stream as "no response headers").
 /// </summary>
 internal sealed class UpstreamNormalizingHandler : DelegatingHandler
 {
@@ -12,6 +15,7 @@ internal sealed class UpstreamNormalizingHandler : DelegatingHandler
     {
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode
+            || request is StreamedCompletionRequest
             || string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
             return response;
