@@ -92,32 +92,47 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
     /// <summary>
     /// A watcher of the events after <paramref name="afterId"/>: of the live log while the run executes here; of the
-    /// _store, followed live, while it executes on another replica; of the stored log once it has ended. Null when
-    /// no run has the id.
+    /// store, followed live, while it executes on another replica; of the stored log once it has ended. Or why there
+    /// is nothing to watch.
     /// </summary>
-    public async Task<RunWatcher?> WatchAsync(string runId, long afterId, CancellationToken cancellationToken)
+    public async Task<WatchStart> WatchAsync(string runId, long afterId, CancellationToken cancellationToken)
     {
         if (TryGet(runId, out var live))
         {
-            return live.Attach(afterId, _options.Value.Heartbeat);
+            // An event is stored, then logged here: a caller may have had the newest one from a follower elsewhere.
+            var (lastId, isEnded) = live.Position;
+            return isEnded && afterId >= lastId ? new WatchStart.AllSent()
+                : afterId > lastId + 1 ? new WatchStart.NotSentYet()
+                : new WatchStart.Watching(live.Attach(afterId, _options.Value.Heartbeat));
         }
 
         switch (await _store.GetAsync(runId, cancellationToken))
         {
             case null:
-                return null;
+                return new WatchStart.NoSuchRun();
             case { Status: RunStatus.Running }:
-                return RunFollower.Start(
-                    runId, afterId, _store, _signals, _cluster.Value.Poll, _options.Value.DisconnectGrace, _options.Value.Heartbeat, _timeProvider, _logger);
+                if (afterId > 0 && (await _store.GetEventsAsync(runId, afterId - 1, cancellationToken)).Count == 0)
+                {
+                    return new WatchStart.NotSentYet();
+                }
+
+                return new WatchStart.Watching(RunFollower.Start(
+                    runId, afterId, _store, _signals, _cluster.Value.Poll, _options.Value.DisconnectGrace, _options.Value.Heartbeat, _timeProvider, _logger));
             default:
+                var events = await _store.GetEventsAsync(runId, afterId, cancellationToken);
+                if (events.Count == 0)
+                {
+                    return new WatchStart.AllSent();
+                }
+
                 var stored = new RunLog(runId, grace: null, _timeProvider, startsAfter: afterId);
-                foreach (var entry in await _store.GetEventsAsync(runId, afterId, cancellationToken))
+                foreach (var entry in events)
                 {
                     stored.Append(entry);
                 }
 
                 stored.End(finished: null);
-                return stored.Attach(afterId, _options.Value.Heartbeat);
+                return new WatchStart.Watching(stored.Attach(afterId, _options.Value.Heartbeat));
         }
     }
 

@@ -52,6 +52,18 @@ internal sealed class RunLog : IDisposable
         }
     }
 
+    /// <summary>The id of the last event in the log, and whether the log has ended, read together.</summary>
+    public (long LastId, bool IsEnded) Position
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_startsAfter + _entries.Count, _isEnded);
+            }
+        }
+    }
+
     public void Append(RunEventEntry entry)
     {
         lock (_gate)

@@ -54,7 +54,7 @@ internal static class RunsApi
         group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.");
         group.MapGet("/{runId}/events", WatchRunAsync)
             .WithName("WatchRun")
-            .WithSummary("Streams a run's events after Last-Event-ID (header) or ?after=N, then follows live ones through the terminal event.")
+            .WithSummary("Streams a run's events after Last-Event-ID (header) or ?after=N, then follows live ones through the terminal event; 204 when the run has ended and the caller has them all.")
             .ProducesEventStream(RunEventTypes);
         group.MapPost("/{runId}/cancel", CancelRunAsync)
             .WithName("CancelRun")
@@ -153,7 +153,7 @@ internal static class RunsApi
     /// <param name="runs">The run store, for the owner.</param>
     /// <param name="httpContext">The request.</param>
     /// <param name="liveRuns">The runs of this process and the store behind them.</param>
-    private static async Task<Results<RunEventStream, ValidationProblem, ProblemHttpResult>> WatchRunAsync(
+    private static async Task<Results<RunEventStream, NoContent, ValidationProblem, ProblemHttpResult>> WatchRunAsync(
         string runId, string? after, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, CallerIdentity caller, IRunStore runs,
         HttpContext httpContext, LiveRuns liveRuns)
     {
@@ -170,9 +170,16 @@ internal static class RunsApi
             return RunNotFound(runId);
         }
 
-        return await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted) is { } watcher
-            ? new RunEventStream(watcher)
-            : RunNotFound(runId);
+        return await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted) switch
+        {
+            WatchStart.Watching watching => new RunEventStream(watching.Watcher),
+            // 204 is what tells an EventSource to stop reconnecting.
+            WatchStart.AllSent => TypedResults.NoContent(),
+            WatchStart.NotSentYet => TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { [name] = [$"The run has sent no event with id {afterId}: ids count up from 1 as events are sent."] },
+                detail: "The request is invalid."),
+            _ => RunNotFound(runId),
+        };
     }
 
     private static async Task<Results<Accepted, ProblemHttpResult>> CancelRunAsync(

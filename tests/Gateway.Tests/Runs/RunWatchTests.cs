@@ -70,6 +70,50 @@ public sealed class RunWatchTests
         Assert.Equal(RunClient.Lines(full.Skip(3)), RunClient.Lines(events));
     }
 
+    /// <param name="retentionMinutes">60: the live log; 0: gone from memory, the store.</param>
+    [Theory]
+    [InlineData("60")]
+    [InlineData("0")]
+    public async Task FinishedRun_ResumedAtOrPastItsTerminalEvent_Is204_SoAnEventSourceStopsReconnecting(string retentionMinutes)
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0, retentionMinutes));
+        var (response, full) = await RunClient.RunAsync(gateway.Client, "/api/runs", Lorem(3));
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        response.Dispose();
+        Assert.Equal("run.completed", full[^1].Name);
+
+        using var reconnected = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: full[^1].Id);
+        using var past = await gateway.Client.GetAsync($"/api/runs/{runId}/events?after={full[^1].Id + 5}");
+        using var before = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: full[^1].Id - 1);
+
+        Assert.Equal(HttpStatusCode.NoContent, reconnected.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, past.StatusCode);
+        Assert.Equal(["run.completed"], (await RunClient.ReadAllAsync(before)).Select(e => e.Name));
+    }
+
+    [Fact]
+    public async Task RunningRun_ResumedPastItsLastEvent_Is400_AndOneAtItsLastEventFollowsToTheEnd()
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 20));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(40));
+
+        using var past = await gateway.Client.GetAsync($"/api/runs/{runId}/events?after=100000");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{runId}/events");
+        request.Headers.Add("Last-Event-ID", "100000");
+        using var pastByHeader = await gateway.Client.SendAsync(request);
+        using var atStart = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: 1);
+
+        Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
+        Assert.Equal(
+            "The run has sent no event with id 100000: ids count up from 1 as events are sent.",
+            (await Json.ReadAsync(past))["errors"]!["after"]![0]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.BadRequest, pastByHeader.StatusCode);
+        Assert.NotNull((await Json.ReadAsync(pastByHeader))["errors"]!["Last-Event-ID"]);
+        var events = await RunClient.ReadAllAsync(atStart);
+        Assert.Equal(2, events[0].Id);
+        Assert.Equal("run.completed", events[^1].Name);
+    }
+
     [Fact]
     public async Task TwoWatchers_SeeIdenticalSequences_FromTheFirstEventToTheTerminalOne()
     {
