@@ -70,7 +70,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
             await allDone;
         }
 
-        yield return new RunFinishedEvent(state.Finish(timeProvider.GetUtcNow()));
+        yield return new RunFinishedEvent(state.Finish(timeProvider.GetUtcNow(), cancellationToken.IsCancellationRequested));
     }
 
     /// <returns>True when the node completed; never throws.</returns>

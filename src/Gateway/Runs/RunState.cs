@@ -64,15 +64,21 @@ internal sealed class RunState
 
     public RunRecord Snapshot() => Snapshot(RunStatus.Running, completedAt: null);
 
-    /// <summary>The finished record: completed when every node did, else failed if one failed, else interrupted if the gateway stopped it, else cancelled.</summary>
-    public RunRecord Finish(DateTimeOffset completedAt)
+    /// <summary>
+    /// The finished record: completed when every node did; else, when the gateway stopped it, failed if a node failed
+    /// and interrupted if not; else cancelled when it was cancelled, even after a node failed (a cancel accepted while
+    /// the run went on ends it cancelled, as its caller was told); else failed.
+    /// </summary>
+    /// <param name="completedAt">When the run ended.</param>
+    /// <param name="cancelled">Whether the run was cancelled: by its caller, for want of watchers, or by the gateway stopping.</param>
+    public RunRecord Finish(DateTimeOffset completedAt, bool cancelled)
     {
         lock (_gate)
         {
             var status = _nodes.Values.All(n => n.Status == NodeStatus.Completed) ? RunStatus.Completed
-                : _firstFailure is not null ? RunStatus.Failed
-                : _interruption is not null ? RunStatus.Interrupted
-                : RunStatus.Cancelled;
+                : _interruption is not null ? (_firstFailure is not null ? RunStatus.Failed : RunStatus.Interrupted)
+                : cancelled || _firstFailure is null ? RunStatus.Cancelled
+                : RunStatus.Failed;
             return Snapshot(status, completedAt);
         }
     }

@@ -58,6 +58,34 @@ public sealed class RunCancelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancel_AfterOneBranchFailed_WhileAnotherRuns_EndsTheRunCancelled_WithTheFailureKeptOnItsNode()
+    {
+        // Two calls at once: whichever reaches the upstream first is refused (400: no retry), the other stalls.
+        _upstream.Enqueue(new UpstreamScript { Status = 400 });
+        var runId = await RunClient.StartInBackgroundAsync(_gateway.Client, """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"a","type":"llm","model":"up","prompt":"in"},
+              {"id":"b","type":"llm","model":"up","prompt":"in"},{"id":"out","type":"output","from":["a","b"]}]},"input":"one two"}
+            """);
+        using var watching = await RunClient.WatchAsync(_gateway.Client, runId);
+        var seen = new List<RunEventItem>();
+        await foreach (var item in RunClient.ReadAsync(watching))
+        {
+            seen.Add(item);
+            if (item.Name == "node.failed")
+            {
+                using var cancel = await _gateway.Client.PostAsync($"/api/runs/{runId}/cancel", content: null);
+                Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+            }
+        }
+
+        Assert.Equal("run.cancelled", seen[^1].Name);
+        Assert.Equal("cancelled", seen[^1].Data["error"]!["code"]!.GetValue<string>());
+        var nodes = seen[^1].Data["nodes"]!;
+        Assert.Equal(["cancelled", "failed"], new[] { nodes["a"]!["status"]!.GetValue<string>(), nodes["b"]!["status"]!.GetValue<string>() }.Order());
+        Assert.Equal("skipped", nodes["out"]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Cancel_OfAFinishedRun_Is409_AndOfAnUnknownRun_Is404()
     {
         var runId = await RunClient.StartInBackgroundAsync(_gateway.Client, Flow);
