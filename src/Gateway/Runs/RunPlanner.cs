@@ -48,7 +48,7 @@ internal sealed class RunPlanner(FlowValidator validator)
         var validation = validator.Validate(flowDocument, savedFlow is null ? "flow" : "");
         if (validation.Graph is not { } graph)
         {
-            return new RunPlanning(null, Merge(errors, validation.Errors));
+            return new RunPlanning(null, savedFlow is null ? Merge(errors, validation.Errors) : MergeSaved(errors, validation.Errors, tweaked: tweaks.ValueKind != JsonValueKind.Undefined));
         }
 
         var inputs = RunInputs.Read(request, graph, errors);
@@ -68,6 +68,25 @@ internal sealed class RunPlanner(FlowValidator validator)
         }
 
         return variables;
+    }
+
+    /// <summary>
+    /// A saved flow's problems are not at any path of the request: they are the tweaks' doing (a template tweaked into
+    /// a cycle, say), so they go under <c>tweaks</c>, naming where in the flow; or, with no tweaks, the saved flow's
+    /// own (a model the configuration no longer has), under <c>$</c>.
+    /// </summary>
+    private static ValidationErrors MergeSaved(ValidationErrors into, ValidationErrors from, bool tweaked)
+    {
+        foreach (var (path, messages) in from.ToDictionary())
+        {
+            foreach (var message in messages)
+            {
+                var where = path is "" or "$" ? "" : $" at {path}";
+                into.Add(tweaked ? "tweaks" : "$", $"The saved flow{(tweaked ? ", as tweaked," : "")} is not valid{where}: {message}");
+            }
+        }
+
+        return into;
     }
 
     private static ValidationErrors Merge(ValidationErrors into, ValidationErrors from)

@@ -50,6 +50,21 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
     }
 
     [Fact]
+    public async Task SavedFlowTweakedIntoACycle_IsReportedUnderTweaks_NamingWhereInTheFlow()
+    {
+        using var saved = await gateway.Client.PostAsync("/api/flows", Json.Body(Flow.Replace("""{"nodes":""", """{"id":"tweak-cycle","nodes":""", StringComparison.Ordinal)));
+        Assert.True(saved.IsSuccessStatusCode, $"saving the flow: {(int)saved.StatusCode}");
+
+        using var response = await gateway.Client.PostAsync("/api/flows/tweak-cycle/run", Json.Body("""
+            {"input":"hi","variables":{"language":"French"},"tweaks":{"p":{"template":"{{say}}"}}}
+            """));
+
+        var errors = await Problems.ReadValidationErrorsAsync(response);
+        Assert.Equal(["tweaks"], errors.Select(e => e.Key));
+        Assert.Equal(["The saved flow, as tweaked, is not valid at nodes[1]: Nodes form a cycle: p → say → p."], Problems.At(errors, "tweaks"));
+    }
+
+    [Fact]
     public async Task MissingFlow_Returns400()
     {
         using var response = await gateway.Client.PostAsync("/api/runs", Json.Body("""{"input":"x"}"""));
