@@ -1,0 +1,98 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.OpenApi;
+
+/// <summary>
+/// Real answers of the running gateway, each checked against what the served document declares for its operation
+/// and status: the body against the schema (nulls included), and the content type.
+/// </summary>
+public sealed class OpenApiConformanceTests : IAsyncLifetime
+{
+    /// <summary>Nodes that call no model (null usage), one that does, and an output node (null output).</summary>
+    private const string Flow = """
+        {"id":"conform","nodes":[{"id":"question","type":"input"},{"id":"prompt","type":"prompt","template":"Briefly: {{question}}"},
+          {"id":"say","type":"llm","model":"echo","prompt":"prompt"},{"id":"out","type":"output","from":["say"]}]}
+        """;
+
+    /// <summary>An llm node whose upstream refuses the request: the node and the run fail, with their errors.</summary>
+    private const string FailingRun = """
+        {"flow":{"id":"refused","nodes":[{"id":"in","type":"input"},{"id":"ask","type":"llm","model":"up","prompt":"in"},
+          {"id":"out","type":"output","from":["ask"]}]},"input":"hi"}
+        """;
+
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+    private OpenApiContract _contract = null!;
+
+    private HttpClient Client => _gateway.Client;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _upstream.DefaultScript = new UpstreamScript { Status = 400 };
+        _gateway = await GatewayHost.StartAsync(GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream));
+        _contract = await OpenApiContract.FetchAsync(Client);
+        using var saved = await Client.PostAsync("/api/flows", Json.Body(Flow));
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task JsonRun_TheRecordItsRunIdAndTheReadsOfIt_AreAsDeclared()
+    {
+        using var run = await Client.PostAsync("/api/flows/conform/run", Json.Body("""{"input":"hi"}"""));
+        Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        var record = (await _contract.AssertConformsAsync("RunFlow", run))!;
+        Assert.Null(record["nodes"]!["prompt"]!["usage"]);
+        Assert.Null(record["error"]);
+
+        using var read = await Client.GetAsync($"/api/runs/{record["runId"]}");
+        await _contract.AssertConformsAsync("GetRun", read);
+        using var list = await Client.GetAsync("/api/runs?limit=5");
+        await _contract.AssertConformsAsync("ListRuns", list);
+        using var components = await Client.GetAsync("/api/components");
+        await _contract.AssertConformsAsync("ListComponents", components);
+    }
+
+    [Fact]
+    public async Task FailedRun_ItsEventsAndRecord_WithTheirErrors_AreAsDeclared()
+    {
+        var (response, events) = await RunClient.RunAsync(Client, "/api/runs", FailingRun);
+        using (response)
+        {
+            _contract.AssertDeclared("RunInlineFlow", response);
+        }
+
+        Assert.Contains(events, e => e.Name == "node.failed");
+        Assert.Equal("run.failed", events[^1].Name);
+        Assert.NotNull(events[^1].Data["error"]);
+        _contract.AssertEventsConform("RunInlineFlow", events);
+
+        using var json = await Client.PostAsync("/api/runs", Json.Body(FailingRun));
+        var record = (await _contract.AssertConformsAsync("RunInlineFlow", json))!;
+        Assert.NotNull(record["nodes"]!["ask"]!["error"]);
+    }
+
+    [Fact]
+    public async Task StreamedRun_EveryEvent_IsAsDeclared()
+    {
+        var (response, events) = await RunClient.RunAsync(Client, "/api/flows/conform/run", """{"input":"hi"}""");
+        using (response)
+        {
+            _contract.AssertDeclared("RunFlow", response);
+        }
+
+        Assert.Contains(events, e => e.Name == "node.completed" && e.Data["usage"] is null);
+        _contract.AssertEventsConform("RunFlow", events);
+
+        using var watch = await RunClient.WatchAsync(Client, events[0].Data["runId"]!.GetValue<string>(), lastEventId: 0);
+        _contract.AssertDeclared("WatchRun", watch);
+        _contract.AssertEventsConform("WatchRun", await RunClient.ReadAllAsync(watch));
+    }
+}

@@ -1,0 +1,77 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.OpenApi;
+
+/// <summary>The served document says precisely what the endpoints and the wire types do, where a live call cannot show it.</summary>
+public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
+{
+    private GatewayHost _gateway = null!;
+    private OpenApiContract _contract = null!;
+
+    private JsonObject Schemas => _contract.Document["components"]!["schemas"]!.AsObject();
+
+    public async Task InitializeAsync()
+    {
+        _gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+        _contract = await OpenApiContract.FetchAsync(_gateway.Client);
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    /// <summary>
+    /// Compares every property of every component with the C# property it describes: nullable in the document exactly
+    /// when its type is (a free-form one admits any value). A bare $ref cannot say nullable in OAS 3.0, so a nullable
+    /// one is wrapped in allOf.
+    /// </summary>
+    [Fact]
+    public void EveryProperty_IsNullableInTheDocument_ExactlyWhenItsTypeIs()
+    {
+        var nullability = new NullabilityInfoContext();
+        var types = typeof(Gateway.Runs.RunRecord).Assembly.GetTypes().ToLookup(type => type.Name);
+        var compared = new List<string>();
+        foreach (var (name, schema) in Schemas)
+        {
+            if (types[name].ToList() is not [var type])
+            {
+                continue;
+            }
+
+            foreach (var (propertyName, property) in schema!["properties"]?.AsObject() ?? [])
+            {
+                if (property is null || SchemaValidator.IsFreeForm(property))
+                {
+                    continue;
+                }
+
+                var member = type.GetProperties().Single(p => (p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? p.Name) == propertyName);
+                var mayBeNull = nullability.Create(member).ReadState == NullabilityState.Nullable;
+                var where = $"{name}.{propertyName}";
+                Assert.True(mayBeNull == (property["nullable"]?.GetValue<bool>() == true), $"{where}: nullable in C# is {mayBeNull}, not so in the document");
+                Assert.True(property["$ref"] is null || property.AsObject().Count == 1, $"{where}: beside a $ref, OAS 3.0 ignores {property.ToJsonString()}");
+                compared.Add(where);
+            }
+        }
+
+        Assert.Contains("RunRecord.error", compared);
+        Assert.Contains("NodeRecord.usage", compared);
+        Assert.Contains("NodeCompletedEvent.usage", compared);
+        Assert.Contains("NodeFailedEvent.error", compared);
+        Assert.Equal("#/components/schemas/RunError", Schemas["RunRecord"]!["properties"]!["error"]!["allOf"]![0]!["$ref"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void TheCatalogsJsonSchemas_AreFreeFormObjects_NotDotNetsDomTypes()
+    {
+        foreach (var owner in new[] { "ComponentInfo", "ParameterInfo" })
+        {
+            var schema = Schemas[owner]!["properties"]!["schema"]!;
+            Assert.Equal("object", schema["type"]!.GetValue<string>());
+            Assert.True(JsonNode.DeepEquals(new JsonObject(), schema["additionalProperties"]), $"{owner}.schema: {schema.ToJsonString()}");
+        }
+
+        Assert.DoesNotContain(Schemas, schema => schema.Key.StartsWith("Json", StringComparison.Ordinal));
+    }
+}
