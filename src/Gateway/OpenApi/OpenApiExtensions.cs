@@ -33,6 +33,7 @@ internal static class OpenApiExtensions
                 Description = "The same key in an `x-api-key` header.",
             });
             options.OperationFilter<EventStreamOperationFilter>();
+            options.OperationFilter<ResponseHeadersOperationFilter>();
             options.OperationFilter<AccessOperationFilter>();
             options.SchemaFilter<WireSchemaFilter>();
             // The DOM types would be described by their .NET members (options, parent, root); on the wire they are the

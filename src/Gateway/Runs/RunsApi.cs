@@ -2,10 +2,12 @@ using System.Globalization;
 using System.Text.Json;
 using Gateway.Flows;
 using Gateway.Hosting;
+using Gateway.OpenApi;
 using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Runs;
 
@@ -40,7 +42,7 @@ internal static class RunsApi
             .WithName("RunFlow")
             .WithSummary("Runs a saved flow: the record as JSON, the events as SSE (Accept: text/event-stream or ?stream=true), or 202 with ?background=true.")
             .Accepts<RunRequest>(isOptional: true, "application/json")
-            .ProducesEventStream(RunEventTypes);
+            .ProducesRun();
 
         var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
 
@@ -48,7 +50,7 @@ internal static class RunsApi
             .WithName("RunInlineFlow")
             .WithSummary("Runs the flow given in the body's `flow`, in the same modes as POST /api/flows/{id}/run.")
             .Accepts<RunRequest>("application/json")
-            .ProducesEventStream(RunEventTypes);
+            .ProducesRun();
 
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
         group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.");
@@ -58,9 +60,20 @@ internal static class RunsApi
             .ProducesEventStream(RunEventTypes);
         group.MapPost("/{runId}/cancel", CancelRunAsync)
             .WithName("CancelRun")
-            .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.");
+            .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.")
+            .ProducesHeader(HeaderNames.Location, "The run record: `/api/runs/{runId}`.", StatusCodes.Status202Accepted)
+            .ProducesProblemWhen(StatusCodes.Status409Conflict, "The run has already ended.");
         return group;
     }
+
+    /// <summary>What starting a run may answer besides its result types: the events, <see cref="RunLauncher"/>'s headers, and its 503.</summary>
+    private static RouteHandlerBuilder ProducesRun(this RouteHandlerBuilder builder) => builder
+        .ProducesEventStream(RunEventTypes)
+        .ProducesProblemWhen(
+            StatusCodes.Status503ServiceUnavailable,
+            "JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
+        .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status202Accepted, StatusCodes.Status503ServiceUnavailable)
+        .ProducesHeader(HeaderNames.Location, "The run record: `/api/runs/{runId}`.", StatusCodes.Status202Accepted);
 
     private static async Task<RunResults> RunSavedFlowAsync(
         string id, HttpContext httpContext, CallerIdentity caller, IFlowStore flows, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)

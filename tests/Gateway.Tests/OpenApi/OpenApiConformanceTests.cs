@@ -5,7 +5,7 @@ namespace Gateway.Tests.OpenApi;
 
 /// <summary>
 /// Real answers of the running gateway, each checked against what the served document declares for its operation
-/// and status: the body against the schema (nulls included), and the content type.
+/// and status: the body against the schema (nulls included), the content type, and the headers the gateway sets.
 /// </summary>
 public sealed class OpenApiConformanceTests : IAsyncLifetime
 {
@@ -94,5 +94,23 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
         using var watch = await RunClient.WatchAsync(Client, events[0].Data["runId"]!.GetValue<string>(), lastEventId: 0);
         _contract.AssertDeclared("WatchRun", watch);
         _contract.AssertEventsConform("WatchRun", await RunClient.ReadAllAsync(watch));
+    }
+
+    [Fact]
+    public async Task BackgroundRun_ItsCancel_AndACancelAfterItsEnd_AreAsDeclared()
+    {
+        using var started = await Client.PostAsync("/api/runs?background=true", Json.Body(RunClient.LoremRun(maxTokens: 100_000)));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var runId = (await _contract.AssertConformsAsync("RunInlineFlow", started))!["runId"]!.GetValue<string>();
+
+        using var cancel = await Client.PostAsync($"/api/runs/{runId}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        await _contract.AssertConformsAsync("CancelRun", cancel);
+
+        using var watch = await RunClient.WatchAsync(Client, runId);
+        Assert.Equal("run.cancelled", (await RunClient.ReadAllAsync(watch))[^1].Name);
+        using var again = await Client.PostAsync($"/api/runs/{runId}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        await _contract.AssertConformsAsync("CancelRun", again);
     }
 }

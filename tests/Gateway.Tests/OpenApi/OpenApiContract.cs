@@ -5,10 +5,13 @@ namespace Gateway.Tests.OpenApi;
 
 /// <summary>
 /// The served OpenAPI document read as a generated client reads it: what an operation declares for each status,
-/// and whether a real response of the gateway is one of those (status, content type, body).
+/// and whether a real response of the gateway is one of those (status, content type, body, headers).
 /// </summary>
 public sealed class OpenApiContract
 {
+    /// <summary>The headers the gateway itself sets on some answers: each must be declared exactly where it is sent.</summary>
+    private static readonly string[] OwnHeaders = ["X-Run-Id", "Location"];
+
     private OpenApiContract(JsonNode document)
     {
         Document = document;
@@ -51,10 +54,18 @@ public sealed class OpenApiContract
         return body;
     }
 
-    /// <summary>Asserts that the response's status and content type are declared; returns the declaration.</summary>
+    /// <summary>Asserts that the response's status is declared, with exactly the gateway's own headers it carries; returns the declaration.</summary>
     public JsonNode AssertDeclared(string operationId, HttpResponseMessage response)
     {
         var declared = Response(operationId, (int)response.StatusCode);
+        foreach (var header in OwnHeaders)
+        {
+            var sent = response.Headers.NonValidated.Contains(header);
+            Assert.True(
+                sent == (declared["headers"]?[header] is not null),
+                $"{operationId} {(int)response.StatusCode}: {header} is {(sent ? "sent but not declared" : "declared but not sent")}");
+        }
+
         if (response.Content.Headers.ContentType?.MediaType is { } mediaType)
         {
             Assert.True(declared["content"]?[mediaType] is not null, $"{operationId} {(int)response.StatusCode}: {mediaType} is not declared");

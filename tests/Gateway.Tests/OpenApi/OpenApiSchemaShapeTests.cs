@@ -74,4 +74,16 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
 
         Assert.DoesNotContain(Schemas, schema => schema.Key.StartsWith("Json", StringComparison.Ordinal));
     }
+
+    /// <summary>The JSON mode's 503 cannot be caused from outside: the gateway must stop before it can store the run's end.</summary>
+    [Theory]
+    [InlineData("RunFlow")]
+    [InlineData("RunInlineFlow")]
+    public void StartingARun_Declares503_WithTheRunId(string operationId)
+    {
+        var unavailable = _contract.Response(operationId, 503);
+
+        Assert.Equal("#/components/schemas/ProblemDetails", unavailable["content"]!["application/problem+json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.NotNull(unavailable["headers"]!["X-Run-Id"]);
+    }
 }
