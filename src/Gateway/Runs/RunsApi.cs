@@ -49,7 +49,7 @@ internal static class RunsApi
         group.MapPost("/", RunInlineFlowAsync)
             .WithName("RunInlineFlow")
             .WithSummary("Runs the flow given in the body's `flow`, in the same modes as POST /api/flows/{id}/run.")
-            .Accepts<RunRequest>("application/json")
+            .Accepts<InlineRunRequest>("application/json")
             .ProducesRun();
 
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
@@ -130,13 +130,14 @@ internal static class RunsApi
         extensions: new Dictionary<string, object?> { ["code"] = "model_not_allowed" });
 
     /// <param name="flowId">Only this flow's runs, when given.</param>
-    /// <param name="limit">Read as text, so that a bad value gets the same precise answer as an out-of-range one.</param>
+    /// <param name="limit">How many runs to return, from 1 to 100; 20 when not given.</param>
     /// <param name="runs">The run store.</param>
     /// <param name="cancellationToken">The request's.</param>
     /// <param name="caller">Sees its own runs; an admin sees all.</param>
     private static async Task<Results<Ok<IReadOnlyList<RunRecord>>, ValidationProblem>> ListRunsAsync(
-        string? flowId, string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
+        string? flowId, [WholeNumber(1, MaxLimit)] string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
     {
+        // Read as text, so that a bad value gets the same precise answer as an out-of-range one.
         var count = DefaultLimit;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
         {

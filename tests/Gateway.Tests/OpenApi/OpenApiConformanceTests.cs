@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.OpenApi;
@@ -112,5 +113,42 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
         using var again = await Client.PostAsync($"/api/runs/{runId}/cancel", null);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         await _contract.AssertConformsAsync("CancelRun", again);
+    }
+
+    /// <summary>The endpoint reads the limit as text for its precise 400: it must refuse exactly what the document rules out.</summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("100")]
+    [InlineData("0")]
+    [InlineData("101")]
+    [InlineData("-1")]
+    [InlineData("1.5")]
+    [InlineData("ten")]
+    public async Task ListRuns_AnswersALimit_WithA400_ExactlyWhenTheDocumentRulesItOut(string limit)
+    {
+        var parameter = _contract.Operation("ListRuns")["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "limit")!;
+        var asJson = decimal.TryParse(limit, System.Globalization.CultureInfo.InvariantCulture, out var number) ? JsonValue.Create(number) : JsonValue.Create(limit);
+        var allowed = _contract.Schemas.Validate(asJson, parameter["schema"]!).Count == 0;
+
+        using var response = await Client.GetAsync($"/api/runs?limit={limit}");
+
+        Assert.Equal(allowed ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await _contract.AssertConformsAsync("ListRuns", response);
+        Assert.True(allowed || body!["errors"]!["limit"] is not null);
+    }
+
+    [Theory]
+    [InlineData("RunFlow", "/api/flows/conform/run", """{"input":"hi"}""")]
+    [InlineData("RunFlow", "/api/flows/conform/run", """{"input":"hi","flow":{"id":"x","nodes":[]}}""")]
+    [InlineData("RunInlineFlow", "/api/runs", """{"input":"hi"}""")]
+    [InlineData("RunInlineFlow", "/api/runs", """{"input":"hi","flow":{"id":"x","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}}""")]
+    public async Task RunRequests_AreRefusedWith400_ExactlyWhenTheDocumentRulesThemOut(string operationId, string path, string body)
+    {
+        var allowed = _contract.Schemas.Validate(JsonNode.Parse(body), _contract.RequestSchema(operationId)).Count == 0;
+
+        using var response = await Client.PostAsync(path, Json.Body(body));
+
+        Assert.Equal(allowed ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
+        await _contract.AssertConformsAsync(operationId, response);
     }
 }

@@ -75,6 +75,29 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
         Assert.DoesNotContain(Schemas, schema => schema.Key.StartsWith("Json", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void RunningASavedFlow_TakesNoFlow_AndRunningAnInlineOne_RequiresIt()
+    {
+        var saved = _contract.Schemas.Resolve(_contract.RequestSchema("RunFlow")["$ref"]!.GetValue<string>());
+        var inline = _contract.Schemas.Resolve(_contract.RequestSchema("RunInlineFlow")["$ref"]!.GetValue<string>());
+
+        Assert.Null(saved["properties"]!["flow"]);
+        Assert.False(saved["additionalProperties"]!.GetValue<bool>());
+        Assert.NotNull(inline["properties"]!["flow"]);
+        Assert.Contains("flow", inline["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void ListRunsLimit_IsAnIntegerFrom1To100_DescribedForTheCaller()
+    {
+        var limit = _contract.Operation("ListRuns")["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "limit")!;
+
+        Assert.True(
+            JsonNode.DeepEquals(JsonNode.Parse("""{"type":"integer","format":"int32","minimum":1,"maximum":100}"""), limit["schema"]),
+            limit["schema"]!.ToJsonString());
+        Assert.Equal("How many runs to return, from 1 to 100; 20 when not given.", limit["description"]!.GetValue<string>());
+    }
+
     /// <summary>The JSON mode's 503 cannot be caused from outside: the gateway must stop before it can store the run's end.</summary>
     [Theory]
     [InlineData("RunFlow")]
