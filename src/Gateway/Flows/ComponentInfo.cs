@@ -4,6 +4,10 @@ using System.Text.Json.Serialization;
 namespace Gateway.Flows;
 
 /// <summary>One entry of <c>GET /api/components</c>: a node type, its parameters, and the JSON schema of such a node.</summary>
+/// <param name="Type">The node type, a flow node's <c>type</c>.</param>
+/// <param name="Description">What a node of this type does.</param>
+/// <param name="Parameters">The fields a node of this type may have besides <c>id</c> and <c>type</c>.</param>
+/// <param name="Schema">The JSON Schema of a node of this type.</param>
 internal sealed record ComponentInfo(
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("description")] string Description,
@@ -38,6 +42,12 @@ internal sealed record ComponentInfo(
     }
 }
 
+/// <summary>One field of a node type.</summary>
+/// <param name="Name">The field's name in a flow node.</param>
+/// <param name="Description">What it sets.</param>
+/// <param name="Required">Whether every node of the type must have it.</param>
+/// <param name="Tweakable">Whether a run request may override it (<c>tweaks</c>).</param>
+/// <param name="Schema">The JSON Schema of its value.</param>
 internal sealed record ParameterInfo(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("description")] string Description,

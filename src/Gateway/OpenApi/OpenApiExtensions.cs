@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 
 namespace Gateway.OpenApi;
@@ -32,9 +33,18 @@ internal static class OpenApiExtensions
                 Description = "The same key in an `x-api-key` header.",
             });
             options.OperationFilter<EventStreamOperationFilter>();
+            options.OperationFilter<ResponseHeadersOperationFilter>();
             options.OperationFilter<AccessOperationFilter>();
             options.SchemaFilter<WireSchemaFilter>();
+            options.ParameterFilter<WholeNumberParameterFilter>();
+            // The DOM types would be described by their .NET members (options, parent, root); on the wire they are the
+            // JSON they hold, which is ours to describe where they are used (the JSON Schemas of GET /api/components).
+            options.MapType<JsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema() });
+            options.MapType<JsonNode>(() => new OpenApiSchema());
             options.SupportNonNullableReferenceTypes();
+            // OAS 3.0 ignores everything beside a $ref, nullable included: a property that refers to a component is
+            // wrapped in allOf, so that one that may be null (RunRecord.error) can say so.
+            options.UseAllOfToExtendReferenceSchemas();
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
         });
         return services;

@@ -37,6 +37,10 @@ internal static class WireExamples
         [typeof(RunRequest)] = """
             {"input":"What does a gateway do?","variables":{"tone":"plain"},"tweaks":{"fast":{"temperature":0}}}
             """,
+        [typeof(InlineRunRequest)] = """
+            {"flow":{"id":"say","nodes":[{"id":"question","type":"input"},{"id":"answer","type":"llm","model":"echo","prompt":"question"},
+              {"id":"out","type":"output","from":["answer"]}]},"input":"What does a gateway do?"}
+            """,
         [typeof(RunRecord)] = """
             {"runId":"run_8f2c1a","flowId":"compare","status":"completed","createdAt":"2026-11-21T22:40:00Z",
              "completedAt":"2026-11-21T22:40:01Z","outputs":{"fast":"Answer briefly: What does a gateway do?"},

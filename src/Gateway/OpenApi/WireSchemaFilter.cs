@@ -39,10 +39,16 @@ internal sealed class WireSchemaFilter : ISchemaFilter
         }
     }
 
-    private static void ReplaceProperty(OpenApiSchema schema, string name, IOpenApiSchema replacement)
+    private static void ReplaceProperty(OpenApiSchema schema, string name, OpenApiSchema replacement)
     {
-        if (schema.Properties?.ContainsKey(name) == true)
+        if (schema.Properties?.TryGetValue(name, out var generated) == true)
         {
+            // Whether the property may be null is the generator's finding, from the C# type; the replacement keeps it.
+            if (generated.Type?.HasFlag(JsonSchemaType.Null) == true)
+            {
+                replacement.Type = JsonSchemaType.Null;
+            }
+
             schema.Properties[name] = replacement;
         }
     }

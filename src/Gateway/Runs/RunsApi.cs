@@ -2,10 +2,12 @@ using System.Globalization;
 using System.Text.Json;
 using Gateway.Flows;
 using Gateway.Hosting;
+using Gateway.OpenApi;
 using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Runs;
 
@@ -40,15 +42,15 @@ internal static class RunsApi
             .WithName("RunFlow")
             .WithSummary("Runs a saved flow: the record as JSON, the events as SSE (Accept: text/event-stream or ?stream=true), or 202 with ?background=true.")
             .Accepts<RunRequest>(isOptional: true, "application/json")
-            .ProducesEventStream(RunEventTypes);
+            .ProducesRun();
 
         var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
 
         group.MapPost("/", RunInlineFlowAsync)
             .WithName("RunInlineFlow")
             .WithSummary("Runs the flow given in the body's `flow`, in the same modes as POST /api/flows/{id}/run.")
-            .Accepts<RunRequest>("application/json")
-            .ProducesEventStream(RunEventTypes);
+            .Accepts<InlineRunRequest>("application/json")
+            .ProducesRun();
 
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
         group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.");
@@ -58,9 +60,20 @@ internal static class RunsApi
             .ProducesEventStream(RunEventTypes);
         group.MapPost("/{runId}/cancel", CancelRunAsync)
             .WithName("CancelRun")
-            .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.");
+            .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.")
+            .ProducesHeader(HeaderNames.Location, "The run record: `/api/runs/{runId}`.", StatusCodes.Status202Accepted)
+            .ProducesProblemWhen(StatusCodes.Status409Conflict, "The run has already ended.");
         return group;
     }
+
+    /// <summary>What starting a run may answer besides its result types: the events, <see cref="RunLauncher"/>'s headers, and its 503.</summary>
+    private static RouteHandlerBuilder ProducesRun(this RouteHandlerBuilder builder) => builder
+        .ProducesEventStream(RunEventTypes)
+        .ProducesProblemWhen(
+            StatusCodes.Status503ServiceUnavailable,
+            "JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
+        .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status202Accepted, StatusCodes.Status503ServiceUnavailable)
+        .ProducesHeader(HeaderNames.Location, "The run record: `/api/runs/{runId}`.", StatusCodes.Status202Accepted);
 
     private static async Task<RunResults> RunSavedFlowAsync(
         string id, HttpContext httpContext, CallerIdentity caller, IFlowStore flows, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
@@ -117,13 +130,14 @@ internal static class RunsApi
         extensions: new Dictionary<string, object?> { ["code"] = "model_not_allowed" });
 
     /// <param name="flowId">Only this flow's runs, when given.</param>
-    /// <param name="limit">Read as text, so that a bad value gets the same precise answer as an out-of-range one.</param>
+    /// <param name="limit">How many runs to return, from 1 to 100; 20 when not given.</param>
     /// <param name="runs">The run store.</param>
     /// <param name="cancellationToken">The request's.</param>
     /// <param name="caller">Sees its own runs; an admin sees all.</param>
     private static async Task<Results<Ok<IReadOnlyList<RunRecord>>, ValidationProblem>> ListRunsAsync(
-        string? flowId, string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
+        string? flowId, [WholeNumber(1, MaxLimit)] string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
     {
+        // Read as text, so that a bad value gets the same precise answer as an out-of-range one.
         var count = DefaultLimit;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
         {

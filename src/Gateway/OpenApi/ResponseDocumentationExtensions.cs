@@ -1,0 +1,15 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace Gateway.OpenApi;
+
+/// <summary>What an endpoint answers that its result types cannot say, declared on the endpoint for the OpenAPI document.</summary>
+internal static class ResponseDocumentationExtensions
+{
+    /// <summary>Declares that the answers with <paramref name="statusCodes"/> carry the header <paramref name="name"/>.</summary>
+    public static RouteHandlerBuilder ProducesHeader(this RouteHandlerBuilder builder, string name, string description, params int[] statusCodes) =>
+        builder.WithMetadata(new ResponseHeaderMetadata(name, description, statusCodes));
+
+    /// <summary>Declares a ProblemDetails answer and when it is given (<c>ProducesProblem</c> can only name the status).</summary>
+    public static RouteHandlerBuilder ProducesProblemWhen(this RouteHandlerBuilder builder, int statusCode, string when) =>
+        builder.WithMetadata(new ProducesResponseTypeAttribute(typeof(ProblemDetails), statusCode, "application/problem+json") { Description = when });
+}

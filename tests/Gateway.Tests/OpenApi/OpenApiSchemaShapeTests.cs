@@ -1,0 +1,112 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.OpenApi;
+
+/// <summary>The served document says precisely what the endpoints and the wire types do, where a live call cannot show it.</summary>
+public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
+{
+    private GatewayHost _gateway = null!;
+    private OpenApiContract _contract = null!;
+
+    private JsonObject Schemas => _contract.Document["components"]!["schemas"]!.AsObject();
+
+    public async Task InitializeAsync()
+    {
+        _gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+        _contract = await OpenApiContract.FetchAsync(_gateway.Client);
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    /// <summary>
+    /// Compares every property of every component with the C# property it describes: nullable in the document exactly
+    /// when its type is (a free-form one admits any value). A bare $ref cannot say nullable in OAS 3.0, so a nullable
+    /// one is wrapped in allOf.
+    /// </summary>
+    [Fact]
+    public void EveryProperty_IsNullableInTheDocument_ExactlyWhenItsTypeIs()
+    {
+        var nullability = new NullabilityInfoContext();
+        var types = typeof(Gateway.Runs.RunRecord).Assembly.GetTypes().ToLookup(type => type.Name);
+        var compared = new List<string>();
+        foreach (var (name, schema) in Schemas)
+        {
+            if (types[name].ToList() is not [var type])
+            {
+                continue;
+            }
+
+            foreach (var (propertyName, property) in schema!["properties"]?.AsObject() ?? [])
+            {
+                if (property is null || SchemaValidator.IsFreeForm(property))
+                {
+                    continue;
+                }
+
+                var member = type.GetProperties().Single(p => (p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? p.Name) == propertyName);
+                var mayBeNull = nullability.Create(member).ReadState == NullabilityState.Nullable;
+                var where = $"{name}.{propertyName}";
+                Assert.True(mayBeNull == (property["nullable"]?.GetValue<bool>() == true), $"{where}: nullable in C# is {mayBeNull}, not so in the document");
+                Assert.True(property["$ref"] is null || property.AsObject().Count == 1, $"{where}: beside a $ref, OAS 3.0 ignores {property.ToJsonString()}");
+                compared.Add(where);
+            }
+        }
+
+        Assert.Contains("RunRecord.error", compared);
+        Assert.Contains("NodeRecord.usage", compared);
+        Assert.Contains("NodeCompletedEvent.usage", compared);
+        Assert.Contains("NodeFailedEvent.error", compared);
+        Assert.Equal("#/components/schemas/RunError", Schemas["RunRecord"]!["properties"]!["error"]!["allOf"]![0]!["$ref"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void TheCatalogsJsonSchemas_AreFreeFormObjects_NotDotNetsDomTypes()
+    {
+        foreach (var owner in new[] { "ComponentInfo", "ParameterInfo" })
+        {
+            var schema = Schemas[owner]!["properties"]!["schema"]!;
+            Assert.Equal("object", schema["type"]!.GetValue<string>());
+            Assert.True(JsonNode.DeepEquals(new JsonObject(), schema["additionalProperties"]), $"{owner}.schema: {schema.ToJsonString()}");
+        }
+
+        Assert.DoesNotContain(Schemas, schema => schema.Key.StartsWith("Json", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RunningASavedFlow_TakesNoFlow_AndRunningAnInlineOne_RequiresIt()
+    {
+        var saved = _contract.Schemas.Resolve(_contract.RequestSchema("RunFlow")["$ref"]!.GetValue<string>());
+        var inline = _contract.Schemas.Resolve(_contract.RequestSchema("RunInlineFlow")["$ref"]!.GetValue<string>());
+
+        Assert.Null(saved["properties"]!["flow"]);
+        Assert.False(saved["additionalProperties"]!.GetValue<bool>());
+        Assert.NotNull(inline["properties"]!["flow"]);
+        Assert.Contains("flow", inline["required"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void ListRunsLimit_IsAnIntegerFrom1To100_DescribedForTheCaller()
+    {
+        var limit = _contract.Operation("ListRuns")["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "limit")!;
+
+        Assert.True(
+            JsonNode.DeepEquals(JsonNode.Parse("""{"type":"integer","format":"int32","minimum":1,"maximum":100}"""), limit["schema"]),
+            limit["schema"]!.ToJsonString());
+        Assert.Equal("How many runs to return, from 1 to 100; 20 when not given.", limit["description"]!.GetValue<string>());
+    }
+
+    /// <summary>The JSON mode's 503 cannot be caused from outside: the gateway must stop before it can store the run's end.</summary>
+    [Theory]
+    [InlineData("RunFlow")]
+    [InlineData("RunInlineFlow")]
+    public void StartingARun_Declares503_WithTheRunId(string operationId)
+    {
+        var unavailable = _contract.Response(operationId, 503);
+
+        Assert.Equal("#/components/schemas/ProblemDetails", unavailable["content"]!["application/problem+json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.NotNull(unavailable["headers"]!["X-Run-Id"]);
+    }
+}
