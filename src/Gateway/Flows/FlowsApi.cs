@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Gateway.Hosting;
+using Gateway.OpenApi;
 using Gateway.Providers;
 using Gateway.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Flows;
 
@@ -24,7 +26,8 @@ internal static class FlowsApi
             .WithName("CreateFlow")
             .WithSummary("Validates and saves a flow; its id is taken from the body or generated.")
             .Accepts<Flow>("application/json")
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesHeader(HeaderNames.Location, "The saved flow: `/api/flows/{id}`.", StatusCodes.Status201Created);
 
         group.MapGet("/", ListFlowsAsync).WithName("ListFlows").WithSummary("Lists the saved flows by id.");
         group.MapGet("/{id}", GetFlowAsync).WithName("GetFlow").WithSummary("Returns a saved flow.");

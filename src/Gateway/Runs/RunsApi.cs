@@ -148,7 +148,8 @@ internal static class RunsApi
         return TypedResults.Ok(await runs.ListAsync(flowId, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken));
     }
 
-    /// <summary>Another key's run is answered as unknown: its existence is not the caller's business.</summary>
+    // Another key's run is answered as unknown: its existence is not the caller's business. (A code comment, not an
+    // XML summary: Swashbuckle would publish that as the operation's summary.)
     private static async Task<Results<Ok<RunRecord>, ProblemHttpResult>> GetRunAsync(
         string runId, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken) =>
         await runs.GetWithOwnerAsync(runId, cancellationToken) is { } stored && caller.CanSee(stored.Owner)

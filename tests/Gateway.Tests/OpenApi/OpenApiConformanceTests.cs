@@ -36,6 +36,7 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
         _contract = await OpenApiContract.FetchAsync(Client);
         using var saved = await Client.PostAsync("/api/flows", Json.Body(Flow));
         Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+        await _contract.AssertConformsAsync("CreateFlow", saved);
     }
 
     public async Task DisposeAsync()
@@ -92,9 +93,15 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
         Assert.Contains(events, e => e.Name == "node.completed" && e.Data["usage"] is null);
         _contract.AssertEventsConform("RunFlow", events);
 
-        using var watch = await RunClient.WatchAsync(Client, events[0].Data["runId"]!.GetValue<string>(), lastEventId: 0);
+        var runId = events[0].Data["runId"]!.GetValue<string>();
+        using var watch = await RunClient.WatchAsync(Client, runId, lastEventId: 0);
         _contract.AssertDeclared("WatchRun", watch);
         _contract.AssertEventsConform("WatchRun", await RunClient.ReadAllAsync(watch));
+        using var allSent = await RunClient.WatchAsync(Client, runId, lastEventId: events[^1].Id);
+        Assert.Equal(HttpStatusCode.NoContent, allSent.StatusCode);
+        await _contract.AssertConformsAsync("WatchRun", allSent);
+        using var pastTheEnd = await Client.GetAsync($"/api/runs/{runId}/events?after={events[^1].Id + 1}");
+        Assert.Equal(HttpStatusCode.NoContent, pastTheEnd.StatusCode);
     }
 
     [Fact]
