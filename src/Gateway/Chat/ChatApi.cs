@@ -227,6 +227,6 @@ internal static class ChatApi
         var (status, error) = ChatErrors.FromUpstream(exception, alias);
         recorder.Failed(Outcomes.Error, ChatErrors.TypeOf(error));
         ChatLog.FailedBeforeStreaming(logger, alias, status, exception.Message);
-        return ChatErrors.Result(status, error, status == StatusCodes.Status503ServiceUnavailable ? exception.RetryAfter : null);
+        return ChatErrors.UpstreamFailed(status, error, status == StatusCodes.Status503ServiceUnavailable ? exception.RetryAfter : null);
     }
 }

@@ -70,6 +70,29 @@ internal static class ChatErrors
     private static OpenAiError Upstream(string message, string code) =>
         new() { Message = message, Type = "upstream_error", Code = code };
 
+    /// <summary>
+    /// An upstream failure the gateway has already retried and fallen back from. <c>x-should-retry: false</c> keeps the
+    /// OpenAI SDKs, which retry a 5xx twice by default, from running the whole chain again on top (with two retries
+    /// and two deployments, one call reached a failing provider 18 times). A rate-limited 503 keeps its
+    /// <c>Retry-After</c> and no such header: waiting that long and trying again is what it asks for.
+    /// </summary>
+    public static IResult UpstreamFailed(int status, OpenAiError error, TimeSpan? retryAfter) =>
+        retryAfter is null && status >= StatusCodes.Status500InternalServerError
+            ? new WithoutClientRetry(Result(status, error))
+            : Result(status, error, retryAfter);
+
+    /// <summary>The header the OpenAI SDKs read before deciding to retry a failed request themselves.</summary>
+    public const string ShouldRetryHeader = "x-should-retry";
+
+    private sealed class WithoutClientRetry(IResult inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers[ShouldRetryHeader] = "false";
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+
     /// <summary>Adds <c>Retry-After</c> (whole seconds, rounded up) to an error result.</summary>
     private sealed class WithRetryAfter(IResult inner, TimeSpan delay) : IResult
     {

@@ -103,6 +103,8 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Contains("'up'", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.DoesNotContain(FakeUpstream.ApiKey, body, StringComparison.Ordinal);
         Assert.Equal("6", Attempts(response));
+        // Retried and fallen back already: an OpenAI SDK must not run the chain again.
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
     }
 
     [Fact]
