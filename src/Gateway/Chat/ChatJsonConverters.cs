@@ -26,7 +26,7 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
 
                 return text.ToString();
             default:
-                throw new JsonException("'content' must be a string or an array of text parts.");
+                throw new ChatRequestRefused("'content' must be a string or an array of text parts.");
         }
     }
 
@@ -34,7 +34,7 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            throw new JsonException("Each content part must be an object.");
+            throw new ChatRequestRefused("Each content part must be an object.");
         }
 
         string? type = null;
@@ -59,7 +59,7 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
 
         if (type != "text" || text is null)
         {
-            throw new JsonException($"Only text content parts are supported (got type '{type}').");
+            throw new ChatRequestRefused($"Only text content parts are supported (got type '{type}').");
         }
 
         return text;
@@ -84,7 +84,7 @@ internal sealed class StopSequencesConverter : JsonConverter<List<string>?>
                 {
                     if (reader.TokenType != JsonTokenType.String)
                     {
-                        throw new JsonException("'stop' must be a string or an array of strings.");
+                        throw new ChatRequestRefused("'stop' must be a string or an array of strings.");
                     }
 
                     list.Add(reader.GetString()!);
@@ -92,7 +92,7 @@ internal sealed class StopSequencesConverter : JsonConverter<List<string>?>
 
                 return list;
             default:
-                throw new JsonException("'stop' must be a string or an array of strings.");
+                throw new ChatRequestRefused("'stop' must be a string or an array of strings.");
         }
     }
 
@@ -107,3 +107,9 @@ internal sealed class StopSequencesConverter : JsonConverter<List<string>?>
         writer.WriteEndArray();
     }
 }
+
+/// <summary>
+/// A request our converters refuse, in words meant for the caller: the JSON is valid, the value is not one the
+/// gateway takes (an image part, say). The serializer passes it on with the path where it was thrown.
+/// </summary>
+internal sealed class ChatRequestRefused(string message) : JsonException(message);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Security;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
@@ -40,14 +41,14 @@ internal static class ChatRequestMapper
             return Invalid("'top_p' must be between 0 and 1.", "top_p");
         }
 
-        if (request.MaxTokens is < 1)
+        if (request.MaxTokens is < 1 or > LimitsOptions.MaxOutputTokens)
         {
-            return Invalid("'max_tokens' must be at least 1.", "max_tokens");
+            return Invalid($"'max_tokens' must be from 1 to {LimitsOptions.MaxOutputTokens}.", "max_tokens");
         }
 
-        if (request.MaxCompletionTokens is < 1)
+        if (request.MaxCompletionTokens is < 1 or > LimitsOptions.MaxOutputTokens)
         {
-            return Invalid("'max_completion_tokens' must be at least 1.", "max_completion_tokens");
+            return Invalid($"'max_completion_tokens' must be from 1 to {LimitsOptions.MaxOutputTokens}.", "max_completion_tokens");
         }
 
         if (request.Stop is { Count: > 4 })
@@ -100,10 +101,15 @@ internal static class ChatRequestMapper
     /// <summary>
     /// The error for a body the serializer refused. A value of the wrong type is named by its path, as OpenAI names
     /// it, rather than in the serializer's words, which name the gateway's own types; a body that is not JSON keeps
-    /// the reader's message (where it broke), and our converters' messages are kept as they are.
+    /// the reader's message (where it broke), and our converters' refusals keep their words, with the path.
     /// </summary>
     public static OpenAiError FromJsonException(JsonException exception)
     {
+        if (exception is ChatRequestRefused)
+        {
+            return Invalid(exception.Message, exception.Path is { } at && at.StartsWith("$.", StringComparison.Ordinal) ? at[2..] : null);
+        }
+
         if (!exception.Message.StartsWith(WrongTypeMessage, StringComparison.Ordinal) || exception.Path is not { } path)
         {
             return Invalid($"The request body is not valid JSON: {exception.Message}");

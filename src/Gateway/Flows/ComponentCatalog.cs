@@ -1,3 +1,5 @@
+using Gateway.Security;
+
 namespace Gateway.Flows;
 
 /// <summary>
@@ -25,7 +27,7 @@ internal static class ComponentCatalog
             new("system", ParameterKind.Template, "An optional system message; a template like a prompt node's.") { Tweakable = true },
             new("temperature", ParameterKind.Number, "Sampling temperature.") { Tweakable = true, Minimum = 0, Maximum = 2 },
             new("topP", ParameterKind.Number, "Nucleus sampling mass.") { Tweakable = true, Minimum = 0, Maximum = 1 },
-            new("maxTokens", ParameterKind.Integer, "The most tokens to generate.") { Tweakable = true, Minimum = 1 },
+            new("maxTokens", ParameterKind.Integer, "The most tokens to generate.") { Tweakable = true, Minimum = 1, Maximum = LimitsOptions.MaxOutputTokens },
             new("stop", ParameterKind.StringList, "Up to four sequences that end the completion.") { Tweakable = true, MaxItems = 4 },
         ]),
         new(Output, "Names the nodes whose outputs become the run's `outputs`.",

@@ -46,9 +46,9 @@ internal static class ParameterRules
 
                 break;
             case ParameterKind.Integer:
-                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var integer) || integer < parameter.Minimum)
+                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var integer) || integer < parameter.Minimum || integer > parameter.Maximum)
                 {
-                    errors.Add(path, $"Must be a whole number from {Format(parameter.Minimum)} to {int.MaxValue}.");
+                    errors.Add(path, $"Must be a whole number from {Format(parameter.Minimum)} to {Format(parameter.Maximum ?? int.MaxValue)}.");
                 }
 
                 break;
@@ -72,7 +72,7 @@ internal static class ParameterRules
             ParameterKind.ModelAlias => new JsonObject { ["type"] = "string", ["enum"] = new JsonArray([.. modelAliases.Select(a => JsonValue.Create(a))]) },
             ParameterKind.NodeReferenceList => new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string" }, ["minItems"] = 1 },
             ParameterKind.Number => new JsonObject { ["type"] = "number", ["minimum"] = parameter.Minimum, ["maximum"] = parameter.Maximum },
-            ParameterKind.Integer => new JsonObject { ["type"] = "integer", ["minimum"] = parameter.Minimum, ["maximum"] = int.MaxValue },
+            ParameterKind.Integer => new JsonObject { ["type"] = "integer", ["minimum"] = parameter.Minimum, ["maximum"] = parameter.Maximum ?? int.MaxValue },
             ParameterKind.StringList => new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string" }, ["maxItems"] = parameter.MaxItems },
             _ => throw new ArgumentOutOfRangeException(nameof(parameter), parameter.Kind, "Unknown parameter kind."),
         };

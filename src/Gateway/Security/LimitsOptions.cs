@@ -11,6 +11,13 @@ internal sealed class LimitsOptions
     /// <summary>How deeply request JSON may nest; OpenAI requests and flows need a handful of levels.</summary>
     public const int MaxJsonDepth = 32;
 
+    /// <summary>
+    /// The most tokens a call may ask a model for (<c>max_tokens</c>, a node's <c>maxTokens</c>). Models stop far
+    /// below it; without a bound, one request for two billion tokens reserved that much of its key's budget, and
+    /// made the simulated provider allocate until the process failed.
+    /// </summary>
+    public const int MaxOutputTokens = 1_000_000;
+
     /// <summary>Bigger bodies get 413. 1 MiB holds a long conversation; a flow definition is far smaller.</summary>
     [Range(1024, 1 << 30)]
     public long MaxRequestBytes { get; set; } = 1 << 20;

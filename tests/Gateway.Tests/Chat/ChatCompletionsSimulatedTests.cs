@@ -128,8 +128,10 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":"hot"}""", "temperature")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":3}""", "temperature")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"max_tokens":0}""", "max_tokens")]
+    [InlineData("""{"model":"lorem","messages":[{"role":"user","content":"x"}],"max_tokens":2147483647}""", "max_tokens")]
+    [InlineData("""{"model":"lorem","stream":true,"messages":[{"role":"user","content":"x"}],"max_completion_tokens":1000001}""", "max_completion_tokens")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"n":2}""", "n")]
-    [InlineData("""{"model":"echo","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""", null)]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""", "messages[0].content")]
     public async Task InvalidRequest_Returns400WithTheOpenAiErrorBody(string body, string? param)
     {
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
@@ -146,6 +148,8 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("""{"model":"echo","stream_options":5,"messages":[{"role":"user","content":"x"}]}""", "Invalid type for 'stream_options'.", "stream_options")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x","name":7}]}""", "Invalid type for 'messages[0].name'.", "messages[0].name")]
     [InlineData("[]", "The request body must be a JSON object.", null)]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""", "Only text content parts are supported (got type 'image_url').", "messages[0].content")]
+    [InlineData("""{"model":"echo","stop":7,"messages":[{"role":"user","content":"x"}]}""", "'stop' must be a string or an array of strings.", "stop")]
     public async Task AValueOfTheWrongType_IsNamedByItsPath_NotByTheGatewaysOwnTypes(string body, string message, string? param)
     {
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));

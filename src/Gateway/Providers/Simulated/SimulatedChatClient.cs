@@ -76,14 +76,8 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
 
                 return (words, ChatFinishReason.Stop);
             case SimulatedModels.Lorem:
-                var count = maxTokens ?? SimulatedModels.DefaultLoremWords;
-                var lorem = new string[count];
-                for (var i = 0; i < count; i++)
-                {
-                    lorem[i] = LoremIpsum.Token(i);
-                }
-
-                return (lorem, maxTokens is null ? ChatFinishReason.Stop : ChatFinishReason.Length);
+                // Made one at a time as the stream reaches them: a long run must not hold its whole text before its first token.
+                return (new LoremWords(maxTokens ?? SimulatedModels.DefaultLoremWords), maxTokens is null ? ChatFinishReason.Stop : ChatFinishReason.Length);
             default:
                 throw new UpstreamException(
                     UpstreamFailure.Status,
@@ -99,4 +93,22 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
     public void Dispose()
     {
     }
+}
+
+/// <summary>The first <paramref name="count"/> words of lorem ipsum, each made when it is read.</summary>
+internal sealed class LoremWords(int count) : IReadOnlyList<string>
+{
+    public int Count => count;
+
+    public string this[int index] => (uint)index < (uint)count ? LoremIpsum.Token(index) : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<string> GetEnumerator()
+    {
+        for (var i = 0; i < count; i++)
+        {
+            yield return LoremIpsum.Token(i);
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
