@@ -25,6 +25,10 @@ internal sealed record ChatCompletionRequest
 
     /// <summary>Read only to refuse it clearly: the gateway does not route tool calls.</summary>
     [JsonPropertyName("tools")] public JsonElement? Tools { get; init; }
+
+    /// <summary>Every other field, kept only to be checked by <see cref="UnsupportedParameters"/>; null when there is none.</summary>
+    /// <remarks>A setter, not init: the serializer fills extension data after construction, not through its initializer.</remarks>
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 }
 
 internal sealed record StreamOptions

@@ -66,6 +66,12 @@ internal static class ChatRequestMapper
             return Invalid("Tool calls are not supported by this gateway.", "tools");
         }
 
+        if (UnsupportedParameters.FirstAskedFor(request.Extra) is { } unsupported)
+        {
+            // OpenAI's own code for a parameter a model does not take.
+            return Invalid($"'{unsupported}' is not supported by this gateway; the request would not get what it asks for.", unsupported) with { Code = "unsupported_parameter" };
+        }
+
         return null;
     }
 

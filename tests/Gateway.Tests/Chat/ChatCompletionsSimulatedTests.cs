@@ -144,6 +144,45 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("response_format", """{"type":"json_object"}""")]
+    [InlineData("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{}}}""")]
+    [InlineData("logprobs", "true")]
+    [InlineData("top_logprobs", "3")]
+    [InlineData("presence_penalty", "0.5")]
+    [InlineData("frequency_penalty", "-1")]
+    [InlineData("logit_bias", """{"50256":-100}""")]
+    [InlineData("tool_choice", "\"required\"")]
+    [InlineData("functions", """[{"name":"f","parameters":{}}]""")]
+    [InlineData("modalities", """["text","audio"]""")]
+    [InlineData("audio", """{"voice":"alloy","format":"mp3"}""")]
+    [InlineData("reasoning_effort", "\"high\"")]
+    public async Task AParameterAskingForWhatTheGatewayDoesNotDo_Is400NamingIt_NotSilentlyDropped(string param, string value)
+    {
+        using var response = await _gateway.Client.PostAsync(
+            "/v1/chat/completions", Json.Body($$"""{"model":"echo","{{param}}":{{value}},"messages":[{"role":"user","content":"x"}]}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(param, error["param"]!.GetValue<string>());
+        Assert.Equal("unsupported_parameter", error["code"]!.GetValue<string>());
+        Assert.Equal($"'{param}' is not supported by this gateway; the request would not get what it asks for.", error["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TheNeutralValuesClientsSendByDefault_AndFieldsNobodyKnows_Pass()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""
+            {"model":"echo","messages":[{"role":"user","content":"two words"}],"logprobs":false,"top_logprobs":0,
+             "presence_penalty":0,"frequency_penalty":0.0,"logit_bias":{},"response_format":{"type":"text"},"tool_choice":"none",
+             "parallel_tool_calls":true,"functions":[],"modalities":["text"],"audio":null,"metadata":{"k":"v"},"store":false,
+             "service_tier":"auto","some_future_field":{"x":1}}
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("two words", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData("""{"model":"echo","stream":"yes","messages":[{"role":"user","content":"x"}]}""", "Invalid type for 'stream'.", "stream")]
     [InlineData("""{"model":"echo","stream_options":5,"messages":[{"role":"user","content":"x"}]}""", "Invalid type for 'stream_options'.", "stream_options")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x","name":7}]}""", "Invalid type for 'messages[0].name'.", "messages[0].name")]
