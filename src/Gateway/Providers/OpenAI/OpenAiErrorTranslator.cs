@@ -29,7 +29,14 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                     clientResult.Status,
                     response?.Content?.ToMemory() ?? default,
                     response is not null && response.Headers.TryGetValue("Retry-After", out var retryAfter) ? retryAfter : null);
-            case HttpRequestException or IOException:
+            case HttpRequestException request:
+                // The runtime's message names the host and port ("Name or service not known (llm.internal:8000)"):
+                // the caller is told what went wrong, not where the gateway's providers live.
+                return new UpstreamException(
+                    UpstreamFailure.Connection,
+                    $"The connection to provider '{providerName}' failed: {Describe(request.HttpRequestError)}.",
+                    inner: exception);
+            case IOException:
                 return new UpstreamException(
                     UpstreamFailure.Connection,
                     $"The connection to provider '{providerName}' failed: {Scrub(exception.Message)}",
@@ -43,6 +50,21 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 return null;
         }
     }
+
+    private static string Describe(HttpRequestError error) => error switch
+    {
+        HttpRequestError.NameResolutionError => "its host name did not resolve",
+        HttpRequestError.ConnectionError => "it could not be connected to",
+        HttpRequestError.SecureConnectionError => "the TLS handshake failed",
+        HttpRequestError.ResponseEnded => "it closed the connection before answering",
+        HttpRequestError.InvalidResponse => "its response was not valid HTTP",
+        HttpRequestError.ProxyTunnelError => "the proxy to it refused the tunnel",
+        HttpRequestError.HttpProtocolError => "an HTTP protocol error",
+        HttpRequestError.ConfigurationLimitExceeded => "its response exceeded a configured limit",
+        HttpRequestError.UserAuthenticationError => "it asked for authentication the gateway cannot give",
+        HttpRequestError.VersionNegotiationError => "no HTTP version was agreed",
+        _ => "an error in the transport",
+    };
 
     /// <summary>An upstream's error status, with its body and its <c>Retry-After</c> header if any.</summary>
     public UpstreamException FromStatus(int statusCode, ReadOnlyMemory<byte> body, string? retryAfter)

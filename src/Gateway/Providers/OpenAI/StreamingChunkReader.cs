@@ -210,18 +210,15 @@ internal sealed class StreamingChunkReader
         {
             if (reader.ValueTextEquals("prompt_tokens"u8))
             {
-                reader.Read();
-                usage.InputTokenCount = reader.GetInt64();
+                usage.InputTokenCount = ReadCount(ref reader);
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
-                reader.Read();
-                usage.OutputTokenCount = reader.GetInt64();
+                usage.OutputTokenCount = ReadCount(ref reader);
             }
             else if (reader.ValueTextEquals("total_tokens"u8))
             {
-                reader.Read();
-                usage.TotalTokenCount = reader.GetInt64();
+                usage.TotalTokenCount = ReadCount(ref reader);
             }
             else
             {
@@ -231,6 +228,13 @@ internal sealed class StreamingChunkReader
         }
 
         return usage;
+    }
+
+    /// <summary>A token count; null (some servers send it for a count they do not keep) is no count.</summary>
+    private static long? ReadCount(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        return reader.TokenType == JsonTokenType.Null ? null : reader.GetInt64();
     }
 
     /// <summary>Throws the failure an <c>error</c> member reports; null means none.</summary>

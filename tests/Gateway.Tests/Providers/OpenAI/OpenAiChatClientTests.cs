@@ -234,19 +234,24 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ConnectionRefused_IsAConnectionError()
+    public async Task ConnectionRefused_IsAConnectionError_SaidWithoutTheProvidersAddress()
     {
         using var unreachable = new OpenAiChatClient("down", new ProviderOptions { Type = "openai", BaseUrl = "http://127.0.0.1:1/v1" }, _http);
 
-        var exception = await Assert.ThrowsAsync<UpstreamException>(async () =>
+        var streamed = await Assert.ThrowsAsync<UpstreamException>(async () =>
         {
             await foreach (var _ in unreachable.GetStreamingResponseAsync(Messages("hi"), Options))
             {
             }
         });
+        var whole = await Assert.ThrowsAsync<UpstreamException>(() => unreachable.GetResponseAsync(Messages("hi"), Options));
 
-        Assert.Equal(UpstreamFailure.Connection, exception.Failure);
-        Assert.Contains("'down'", exception.Message, StringComparison.Ordinal);
+        foreach (var exception in new[] { streamed, whole })
+        {
+            Assert.Equal(UpstreamFailure.Connection, exception.Failure);
+            // What a caller is told: which provider, and what went wrong; where it lives is the operator's to know.
+            Assert.Equal("The connection to provider 'down' failed: it could not be connected to.", exception.Message);
+        }
     }
 
     [Fact]

@@ -65,6 +65,17 @@ public class StreamingChunkReaderTests
     }
 
     [Fact]
+    public void UsageWithANullCount_IsReadWithoutThatCount_NotTakenForABrokenChunk()
+    {
+        var update = Parse("""{"choices":[],"usage":{"prompt_tokens":null,"completion_tokens":5,"total_tokens":null}}""")!;
+
+        var usage = Assert.IsType<UsageContent>(Assert.Single(update.Contents)).Details;
+        Assert.Null(usage.InputTokenCount);
+        Assert.Equal(5L, usage.OutputTokenCount);
+        Assert.Null(usage.TotalTokenCount);
+    }
+
+    [Fact]
     public void EscapedFinishReason_IsMappedByItsValue()
     {
         var update = Parse("""{"choices":[{"delta":{},"finish_reason":"\u006cength"}]}""")!;
