@@ -88,4 +88,22 @@ public sealed class NginxTests : IAsyncLifetime
         using var resumed = await RunClient.WatchAsync(client, runId, lastEventId: 3);
         Assert.Equal(RunClient.Lines(events.Skip(3)), RunClient.Lines(await RunClient.ReadAllAsync(resumed)));
     }
+
+    /// <summary>
+    /// A non-streamed completion is silent until it is done, for up to the total timeout: an nginx that gives up
+    /// sooner answers its own HTML 504 while the gateway still works, and the OpenAI SDKs then retry the whole call.
+    /// </summary>
+    [Theory]
+    [InlineData("deploy/nginx.conf")]
+    [InlineData("deploy/replicas/nginx.conf")]
+    public void ShippedConfig_WaitsLongerThanTheGatewayMayStaySilent(string config)
+    {
+        var text = File.ReadAllText(Path.Combine(RepositoryRoot.Path, config));
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"proxy_read_timeout\s+(\d+)s;");
+
+        Assert.True(match.Success, $"{config} sets no proxy_read_timeout in seconds");
+        Assert.True(
+            int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > new Gateway.Resilience.ResilienceOptions().TotalTimeoutSeconds,
+            $"{config}: proxy_read_timeout {match.Groups[1].Value}s is not above the default total timeout");
+    }
 }
