@@ -1,8 +1,8 @@
 using Gateway.Hosting;
 
-if (GatewayCommands.TryRun(args))
+if (GatewayCommands.Run(args) is { } exitCode)
 {
-    return 0;
+    return exitCode;
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions

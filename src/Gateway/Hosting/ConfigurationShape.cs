@@ -28,7 +28,8 @@ internal static class ConfigurationShape
         {
             if (!string.IsNullOrEmpty(section.Value))
             {
-                problems.Add($"{section.Path} must be a list or a section of entries, not a single value.");
+                // As an environment variable, a list is one variable per entry: Gateway__Cors__AllowedOrigins__0=...
+                problems.Add($"{section.Path} must be a list or a section of entries, not a single value (as environment variables: {section.Path.Replace(":", "__", StringComparison.Ordinal)}__0=..., __1=...).");
             }
 
             foreach (var entry in section.GetChildren())

@@ -17,6 +17,7 @@ public sealed class ConfigurationShapeTests
     [InlineData("Gateway:Auth:Keys:0:RequestsPerMinute", "60/min", "Gateway:Auth:Keys:0:RequestsPerMinute must be a whole number")]
     [InlineData("Gateway:Auth:Keys:2:TokensPerMinute", "lots", "Gateway:Auth:Keys:2:TokensPerMinute must be a whole number")]
     [InlineData("Gateway:Auth:Keys:2:Models", "echo", "Gateway:Auth:Keys:2:Models must be a list")]
+    [InlineData("Gateway:Cors:AllowedOrigins", "https://app.example.com", "(as environment variables: Gateway__Cors__AllowedOrigins__0=..., __1=...)")]
     [InlineData("Gateway:Auth:Keys:1:RequestPerMinute", "60", "Gateway:Auth:Keys:1:RequestPerMinute is not a setting the gateway knows")]
     [InlineData("Gateway:Models:echo:Pricing:InputPerMillion", "abc", "Gateway:Models:echo:Pricing:InputPerMillion must be a number")]
     [InlineData("Gateway:Models:echo:Pricing", "free", "Gateway:Models:echo:Pricing must be a section of settings")]

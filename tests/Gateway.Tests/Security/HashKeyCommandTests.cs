@@ -10,7 +10,7 @@ public sealed class HashKeyCommandTests
     {
         using var output = new StringWriter();
 
-        Assert.True(GatewayCommands.TryRun(["hash-key"], TextReader.Null, inputRedirected: false, output));
+        Assert.Equal(0, GatewayCommands.Run(["hash-key"], TextReader.Null, inputRedirected: false, output, TextWriter.Null));
 
         var lines = output.ToString().Split('\n');
         var key = lines[0]["key:  ".Length..].Trim();
@@ -22,14 +22,28 @@ public sealed class HashKeyCommandTests
     }
 
     [Fact]
-    public void HashKey_WithAKeyOnStdin_PrintsOnlyItsHash()
+    public void HashKey_WithAKeyOnStdin_PrintsOnlyItsHash_BareForAShellVariable()
     {
         using var output = new StringWriter();
 
-        GatewayCommands.TryRun(["hash-key"], new StringReader("my-secret-key\n"), inputRedirected: true, output);
+        Assert.Equal(0, GatewayCommands.Run(["hash-key"], new StringReader("my-secret-key\n"), inputRedirected: true, output, TextWriter.Null));
 
-        Assert.Equal("hash: " + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("my-secret-key"u8)), output.ToString().Trim());
-        Assert.DoesNotContain("my-secret-key", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("my-secret-key"u8)) + Environment.NewLine, output.ToString());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n")]
+    [InlineData("   \n")]
+    public void HashKey_WithAnEmptyStdin_FailsSayingSo_InsteadOfMintingAKeyNobodyHas(string stdin)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Assert.Equal(1, GatewayCommands.Run(["hash-key"], new StringReader(stdin), inputRedirected: true, output, error));
+
+        Assert.Equal("", output.ToString());
+        Assert.StartsWith("hash-key: stdin holds no key.", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -43,6 +57,6 @@ public sealed class HashKeyCommandTests
     [InlineData("--urls", "http://127.0.0.1:0")]
     public void OtherArguments_RunTheServer(params string[] args)
     {
-        Assert.False(GatewayCommands.TryRun(args, TextReader.Null, inputRedirected: false, TextWriter.Null));
+        Assert.Null(GatewayCommands.Run(args, TextReader.Null, inputRedirected: false, TextWriter.Null, TextWriter.Null));
     }
 }
