@@ -58,25 +58,30 @@ internal static class JsonBody
     /// <summary>
     /// The path of the first string or property name that does not decode to text, or null. The parser does not
     /// decode strings, so without this check the first validator to read one would throw, and the caller would get a
-    /// 500 for what a browser's <c>JSON.stringify</c> sends for half an emoji.
+    /// 500 for what a browser's <c>JSON.stringify</c> sends for half an emoji. The path is built only for the broken
+    /// text, from the inside out: built on the way down, a long key over a wide array cost a copy per item.
     /// </summary>
-    private static string? FindBrokenText(JsonElement element, string path)
+    private static string? FindBrokenText(JsonElement element, string root) =>
+        BrokenTextBelow(element) is { } below ? root + below : null;
+
+    /// <returns>The path below <paramref name="element"/> to its first broken text ("" for itself), or null.</returns>
+    private static string? BrokenTextBelow(JsonElement element)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.String when !Decodes(element):
-                return path;
+                return "";
             case JsonValueKind.Object:
                 foreach (var property in element.EnumerateObject())
                 {
                     if (!Decodes(property))
                     {
-                        return path;
+                        return "";
                     }
 
-                    if (FindBrokenText(property.Value, $"{path}.{property.Name}") is { } broken)
+                    if (BrokenTextBelow(property.Value) is { } below)
                     {
-                        return broken;
+                        return $".{property.Name}{below}";
                     }
                 }
 
@@ -85,10 +90,12 @@ internal static class JsonBody
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (FindBrokenText(item, $"{path}[{index++}]") is { } broken)
+                    if (BrokenTextBelow(item) is { } below)
                     {
-                        return broken;
+                        return $"[{index}]{below}";
                     }
+
+                    index++;
                 }
 
                 return null;

@@ -126,6 +126,19 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
     }
 
     [Fact]
+    public async Task ALongKeyOverAWideArray_IsCheckedInLinearTime()
+    {
+        // 0.3 MB of key over 200,000 items: building each item's path on the way down copied the key 200,000 times.
+        var body = $$"""{"flow":{"nodes":[]},"{{new string('k', 300_000)}}":[{{string.Join(',', Enumerable.Repeat('0', 200_000))}}]}""";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        using var response = await gateway.Client.PostAsync("/api/runs", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    [Fact]
     public async Task DuplicateJsonProperty_Returns400()
     {
         using var response = await gateway.Client.PostAsync("/api/flows", Json.Body("""{"id":"a","id":"b","nodes":[]}"""));
