@@ -9,10 +9,11 @@ internal static class GatewayCommands
     public static int? Run(string[] args) => Run(args, Console.In, Console.IsInputRedirected, Console.Out, Console.Error);
 
     /// <summary>
-    /// <c>hash-key</c> mints a random key and prints it with its SHA-256 hash. With a key piped on stdin it prints that
-    /// key's hash alone, bare, so that <c>$(echo -n "$KEY" | ... hash-key)</c> is the hash and the key need not appear
-    /// on a command line or in shell history. An empty stdin is a mistake (an unset variable, say), not a wish for a
-    /// new key: minting one there would hand the script the hash of a key nobody has.
+    /// <c>hash-key</c> mints a random key and prints it with its SHA-256 hash; with a key piped on stdin it prints that
+    /// key's hash alone, bare, so that <c>$(echo -n "$KEY" | ... hash-key --stdin)</c> is the hash and the key need not
+    /// appear on a command line or in shell history. <c>--stdin</c> makes an empty stdin (an unset variable, say) an
+    /// error: minting a key there would hand the script the hash of a key nobody has. Without it an empty or absent
+    /// stdin mints, as <c>docker run</c> without <c>-i</c> gives a process an empty stdin.
     /// </summary>
     public static int? Run(IReadOnlyList<string> args, TextReader input, bool inputRedirected, TextWriter output, TextWriter error)
     {
@@ -21,23 +22,24 @@ internal static class GatewayCommands
             return null;
         }
 
-        if (!inputRedirected)
+        var keyOnStdin = args.Count > 1 && args[1] == "--stdin";
+        var piped = inputRedirected || keyOnStdin ? input.ReadLine()?.Trim() : null;
+        if (!string.IsNullOrEmpty(piped))
         {
-            var key = KeyHash.Mint();
-            output.WriteLine($"key:  {key}");
-            output.WriteLine($"hash: {KeyHash.ComputeHex(key)}");
-            output.WriteLine("Give the key to the caller; put only the hash in Gateway:Auth:Keys:N:KeyHash.");
+            output.WriteLine(KeyHash.ComputeHex(piped));
             return 0;
         }
 
-        var piped = input.ReadLine()?.Trim();
-        if (string.IsNullOrEmpty(piped))
+        if (keyOnStdin)
         {
-            error.WriteLine("hash-key: stdin holds no key. Pipe the key to hash, or run hash-key without redirecting stdin to mint a new one.");
+            error.WriteLine("hash-key --stdin: stdin holds no key. Pipe the key to hash, or run hash-key alone to mint a new one.");
             return 1;
         }
 
-        output.WriteLine(KeyHash.ComputeHex(piped));
+        var key = KeyHash.Mint();
+        output.WriteLine($"key:  {key}");
+        output.WriteLine($"hash: {KeyHash.ComputeHex(key)}");
+        output.WriteLine("Give the key to the caller; put only the hash in Gateway:Auth:Keys:N:KeyHash.");
         return 0;
     }
 }

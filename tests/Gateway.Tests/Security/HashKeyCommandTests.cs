@@ -35,15 +35,35 @@ public sealed class HashKeyCommandTests
     [InlineData("")]
     [InlineData("\n")]
     [InlineData("   \n")]
-    public void HashKey_WithAnEmptyStdin_FailsSayingSo_InsteadOfMintingAKeyNobodyHas(string stdin)
+    public void HashKeyStdin_WithAnEmptyStdin_FailsSayingSo_InsteadOfMintingAKeyNobodyHas(string stdin)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        Assert.Equal(1, GatewayCommands.Run(["hash-key"], new StringReader(stdin), inputRedirected: true, output, error));
+        Assert.Equal(1, GatewayCommands.Run(["hash-key", "--stdin"], new StringReader(stdin), inputRedirected: true, output, error));
 
         Assert.Equal("", output.ToString());
-        Assert.StartsWith("hash-key: stdin holds no key.", error.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith("hash-key --stdin: stdin holds no key.", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HashKey_WithAnEmptyStdin_AsDockerRunGivesWithoutDashI_MintsAKey()
+    {
+        using var output = new StringWriter();
+
+        Assert.Equal(0, GatewayCommands.Run(["hash-key"], new StringReader(""), inputRedirected: true, output, TextWriter.Null));
+
+        Assert.StartsWith("key:  gw-", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HashKeyStdin_WithAKey_PrintsItsHashBare()
+    {
+        using var output = new StringWriter();
+
+        Assert.Equal(0, GatewayCommands.Run(["hash-key", "--stdin"], new StringReader("my-secret-key"), inputRedirected: true, output, TextWriter.Null));
+
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("my-secret-key"u8)) + Environment.NewLine, output.ToString());
     }
 
     [Fact]
