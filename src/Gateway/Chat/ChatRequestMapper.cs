@@ -58,18 +58,17 @@ internal static class ChatRequestMapper
 
         if (request.N is not (null or 1))
         {
-            return Invalid("Only n = 1 is supported.", "n");
+            return Invalid("Only n = 1 is supported.", "n") with { Code = UnsupportedParameters.Code };
         }
 
         if (request.Tools is { ValueKind: not System.Text.Json.JsonValueKind.Null })
         {
-            return Invalid("Tool calls are not supported by this gateway.", "tools");
+            return Invalid("Tool calls are not supported by this gateway.", "tools") with { Code = UnsupportedParameters.Code };
         }
 
         if (UnsupportedParameters.FirstAskedFor(request.Extra) is { } unsupported)
         {
-            // OpenAI's own code for a parameter a model does not take.
-            return Invalid($"'{unsupported}' is not supported by this gateway; the request would not get what it asks for.", unsupported) with { Code = "unsupported_parameter" };
+            return Invalid($"'{unsupported}' is not supported by this gateway; the request would not get what it asks for.", unsupported) with { Code = UnsupportedParameters.Code };
         }
 
         return null;

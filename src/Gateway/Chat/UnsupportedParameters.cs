@@ -11,19 +11,22 @@ namespace Gateway.Chat;
 /// </summary>
 internal static class UnsupportedParameters
 {
+    /// <summary>OpenAI's own code for a parameter a model does not take.</summary>
+    public const string Code = "unsupported_parameter";
+
     private static readonly (string Name, Func<JsonElement, bool> AsksForNothing)[] Rules =
     [
-        ("response_format", value => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type) && type.ValueEquals("text")),
+        ("response_format", value => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type) && IsString(type, "text")),
         ("logprobs", value => value.ValueKind == JsonValueKind.False),
         ("top_logprobs", IsZero),
         ("presence_penalty", IsZero),
         ("frequency_penalty", IsZero),
         ("logit_bias", value => value.ValueKind == JsonValueKind.Object && !value.EnumerateObject().Any()),
-        ("tool_choice", value => value.ValueEquals("none") || value.ValueEquals("auto")),
+        ("tool_choice", value => IsString(value, "none") || IsString(value, "auto")),
         ("parallel_tool_calls", _ => true),
         ("functions", value => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0),
-        ("function_call", value => value.ValueEquals("none") || value.ValueEquals("auto")),
-        ("modalities", value => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(m => m.ValueEquals("text"))),
+        ("function_call", value => IsString(value, "none") || IsString(value, "auto")),
+        ("modalities", value => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(m => IsString(m, "text"))),
         ("audio", _ => false),
         ("prediction", _ => false),
         ("reasoning_effort", _ => false),
@@ -50,5 +53,8 @@ internal static class UnsupportedParameters
         return null;
     }
 
-    private static bool IsZero(JsonElement value) => value.ValueKind == JsonValueKind.Number && value.GetDouble() == 0;
+    // Any JSON may arrive here: a value of another kind asks for something, and is refused with a 400, never a throw.
+    private static bool IsZero(JsonElement value) => value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && number == 0;
+
+    private static bool IsString(JsonElement value, string text) => value.ValueKind == JsonValueKind.String && value.ValueEquals(text);
 }

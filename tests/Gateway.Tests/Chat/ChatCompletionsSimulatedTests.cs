@@ -156,6 +156,13 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("modalities", """["text","audio"]""")]
     [InlineData("audio", """{"voice":"alloy","format":"mp3"}""")]
     [InlineData("reasoning_effort", "\"high\"")]
+    [InlineData("tool_choice", """{"type":"function","function":{"name":"f"}}""")]
+    [InlineData("tool_choice", "true")]
+    [InlineData("function_call", """{"name":"f"}""")]
+    [InlineData("response_format", """{"type":1}""")]
+    [InlineData("modalities", "[1]")]
+    [InlineData("presence_penalty", "1e400")]
+    [InlineData("frequency_penalty", "\"0\"")]
     public async Task AParameterAskingForWhatTheGatewayDoesNotDo_Is400NamingIt_NotSilentlyDropped(string param, string value)
     {
         using var response = await _gateway.Client.PostAsync(
