@@ -45,6 +45,9 @@ internal interface IRunStore
     /// <summary>Runs in <paramref name="status"/>, oldest first.</summary>
     Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken);
 
+    /// <summary>Whether the run's log holds the event with id <paramref name="eventId"/>: one a caller may have been sent.</summary>
+    Task<bool> HasEventAsync(string runId, long eventId, CancellationToken cancellationToken);
+
     /// <summary>A run's logged events with ids above <paramref name="afterId"/>, in order: what a replay sends.</summary>
     Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken);
 

@@ -99,11 +99,19 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     {
         if (TryGet(runId, out var live))
         {
-            // An event is stored, then logged here: a caller may have had the newest one from a follower elsewhere.
-            var (lastId, isEnded) = live.Position;
-            return isEnded && afterId >= lastId ? new WatchStart.AllSent()
-                : afterId > lastId + 1 ? new WatchStart.NotSentYet()
-                : new WatchStart.Watching(live.Attach(afterId, _options.Value.Heartbeat));
+            var (lastId, isEnded, hasTerminal) = live.Position;
+            if (hasTerminal && afterId >= lastId)
+            {
+                return new WatchStart.AllSent();
+            }
+
+            // An event is stored, then logged here: a caller may have had the newest one from a follower elsewhere. A
+            // caller further ahead, or a log that ended without its terminal event (the store's log ends such a run
+            // later, as RunEnder does), is answered from the store.
+            if (afterId <= lastId + 1 && (!isEnded || hasTerminal))
+            {
+                return new WatchStart.Watching(live.Attach(afterId, _options.Value.Heartbeat));
+            }
         }
 
         switch (await _store.GetAsync(runId, cancellationToken))
@@ -111,7 +119,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             case null:
                 return new WatchStart.NoSuchRun();
             case { Status: RunStatus.Running }:
-                if (afterId > 0 && (await _store.GetEventsAsync(runId, afterId - 1, cancellationToken)).Count == 0)
+                if (afterId > 0 && !await _store.HasEventAsync(runId, afterId, cancellationToken))
                 {
                     return new WatchStart.NotSentYet();
                 }

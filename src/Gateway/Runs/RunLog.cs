@@ -18,6 +18,7 @@ internal sealed class RunLog : IDisposable
     private readonly long _startsAfter;
     private ITimer? _graceTimer;
     private bool _isEnded;
+    private bool _hasTerminal;
     private bool _isDisposed;
 
     /// <param name="runId">The run's id.</param>
@@ -52,14 +53,17 @@ internal sealed class RunLog : IDisposable
         }
     }
 
-    /// <summary>The id of the last event in the log, and whether the log has ended, read together.</summary>
-    public (long LastId, bool IsEnded) Position
+    /// <summary>
+    /// The id of the last event in the log, and whether the log has ended, with its terminal event or without it (the
+    /// run stopped before its end could be stored; the store's log ends it later), read together.
+    /// </summary>
+    public (long LastId, bool IsEnded, bool HasTerminal) Position
     {
         get
         {
             lock (_gate)
             {
-                return (_startsAfter + _entries.Count, _isEnded);
+                return (_startsAfter + _entries.Count, _isEnded, _hasTerminal);
             }
         }
     }
@@ -81,6 +85,7 @@ internal sealed class RunLog : IDisposable
         lock (_gate)
         {
             _isEnded = true;
+            _hasTerminal = finished is not null;
             _graceTimer?.Dispose();
             _graceTimer = null;
             foreach (var watcher in _watchers)

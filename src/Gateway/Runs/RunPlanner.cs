@@ -48,7 +48,7 @@ internal sealed class RunPlanner(FlowValidator validator)
         var validation = validator.Validate(flowDocument, savedFlow is null ? "flow" : "");
         if (validation.Graph is not { } graph)
         {
-            return new RunPlanning(null, savedFlow is null ? Merge(errors, validation.Errors) : MergeSaved(errors, validation.Errors, tweaked: tweaks.ValueKind != JsonValueKind.Undefined));
+            return new RunPlanning(null, savedFlow is null ? Merge(errors, validation.Errors) : MergeSaved(errors, validation.Errors, tweaked: tweaks.ValueKind == JsonValueKind.Object && tweaks.EnumerateObject().Any()));
         }
 
         var inputs = RunInputs.Read(request, graph, errors);

@@ -110,6 +110,13 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
             "SELECT record FROM runs WHERE status = @status ORDER BY created_at, seq;",
             reader => Deserialize(reader.GetString(0)), cancellationToken, ("status", status));
 
+    public async Task<bool> HasEventAsync(string runId, long eventId, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command(
+            "SELECT EXISTS (SELECT 1 FROM run_events WHERE run_id = @run AND id = @id);", ("run", runId), ("id", eventId));
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
     public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken) =>
         ReadAsync(
             "SELECT id, name, data FROM run_events WHERE run_id = @run AND id > @after ORDER BY id;",

@@ -109,6 +109,14 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         QueryRecordsAsync("SELECT record FROM runs WHERE status = $status ORDER BY created_at, rowid;", cancellationToken, ("$status", status));
 
+    public Task<bool> HasEventAsync(string runId, long eventId, CancellationToken cancellationToken) =>
+        database.ReadAsync(async connection =>
+        {
+            await using var command = connection.Command(
+                "SELECT EXISTS (SELECT 1 FROM run_events WHERE run_id = $run AND id = $id);", ("$run", runId), ("$id", eventId));
+            return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<RunEventEntry>>(async connection =>
         {

@@ -54,6 +54,8 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         inner.ListByStatusAsync(status, cancellationToken);
 
+    public Task<bool> HasEventAsync(string runId, long eventId, CancellationToken cancellationToken) => inner.HasEventAsync(runId, eventId, cancellationToken);
+
     public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken) =>
         inner.GetEventsAsync(runId, afterId, cancellationToken);
 

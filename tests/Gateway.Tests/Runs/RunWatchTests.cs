@@ -92,10 +92,11 @@ public sealed class RunWatchTests
     }
 
     [Fact]
-    public async Task RunningRun_ResumedPastItsLastEvent_Is400_AndOneAtItsLastEventFollowsToTheEnd()
+    public async Task RunningRun_ResumedPastItsLastEvent_Is400_AndOneFromAnEventItSentFollowsOn()
     {
+        // A run of 100 s: still going while the test asks, however loaded the machine. The host's disposal ends it.
         await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 20));
-        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(40));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(5000));
 
         using var past = await gateway.Client.GetAsync($"/api/runs/{runId}/events?after=100000");
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{runId}/events");
@@ -109,9 +110,17 @@ public sealed class RunWatchTests
             (await Json.ReadAsync(past))["errors"]!["after"]![0]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.BadRequest, pastByHeader.StatusCode);
         Assert.NotNull((await Json.ReadAsync(pastByHeader))["errors"]!["Last-Event-ID"]);
-        var events = await RunClient.ReadAllAsync(atStart);
-        Assert.Equal(2, events[0].Id);
-        Assert.Equal("run.completed", events[^1].Name);
+        var events = new List<RunEventItem>();
+        await foreach (var item in RunClient.ReadAsync(atStart))
+        {
+            events.Add(item);
+            if (events.Count == 5)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal([2L, 3L, 4L, 5L, 6L], events.Select(e => e.Id));
     }
 
     [Fact]

@@ -144,6 +144,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal([new RunEventEntry(3, "token", """{"text":"3"}""")], await Runs.GetEventsAsync("r1", 2, None));
         Assert.Empty(await Runs.GetEventsAsync("r1", 3, None));
         Assert.Empty(await Runs.GetEventsAsync("missing", 0, None));
+        Assert.True(await Runs.HasEventAsync("r1", 3, None));
+        Assert.False(await Runs.HasEventAsync("r1", 4, None));
+        Assert.False(await Runs.HasEventAsync("missing", 1, None));
 
         var duplicate = await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventAsync("r1", new RunEventEntry(2, "token", "{}"), None));
         Assert.True(StoreErrors.IsDuplicateKey(duplicate), $"not recognised as a duplicate key: {duplicate.GetType().Name} {duplicate.SqlState} {duplicate.ErrorCode}");
