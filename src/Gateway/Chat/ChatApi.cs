@@ -226,7 +226,7 @@ internal static class ChatApi
     {
         var (status, error) = ChatErrors.FromUpstream(exception, alias);
         recorder.Failed(Outcomes.Error, ChatErrors.TypeOf(error));
-        ChatLog.FailedBeforeStreaming(logger, alias, status, exception.Message);
+        ChatLog.FailedBeforeStreaming(logger, alias, status, exception.LogText);
         return ChatErrors.UpstreamFailed(status, error, status == StatusCodes.Status503ServiceUnavailable ? exception.RetryAfter : null);
     }
 }

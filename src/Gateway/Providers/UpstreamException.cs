@@ -43,4 +43,13 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
 
     /// <summary>The upstream's own error code (e.g. <c>model_not_found</c>), when it gave one.</summary>
     public string? UpstreamCode { get; init; }
+
+    /// <summary>
+    /// What the transport said ("Connection refused (llm.internal:8000)"), for the gateway's own log only: it names
+    /// hosts and ports, which a caller is not told.
+    /// </summary>
+    public string? TransportDetail { get; init; }
+
+    /// <summary>The message with the transport's words, when there are any: what the gateway logs.</summary>
+    public string LogText => TransportDetail is null ? Message : $"{Message} ({TransportDetail})";
 }

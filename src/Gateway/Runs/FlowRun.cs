@@ -134,7 +134,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
         catch (UpstreamException exception)
         {
             var error = NodeErrors.FromUpstream(exception, node.Model!);
-            RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, exception.Message);
+            RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, exception.LogText);
             return Failed(error);
         }
         catch (Exception exception)

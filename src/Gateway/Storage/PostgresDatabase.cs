@@ -50,7 +50,15 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
         Description = $"{builder.Host}:{builder.Port}/{builder.Database}";
         DataSource = NpgsqlDataSource.Create(builder);
         _unpooled = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false });
+        NoticeSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = 1 });
     }
+
+    /// <summary>
+    /// A pool of one connection for <see cref="PostgresEventNotices"/>, which sends one statement at a time: from the
+    /// main pool, a notice queued behind the event writers it reports on, and under load came hundreds of ms after its
+    /// event.
+    /// </summary>
+    public NpgsqlDataSource NoticeSource { get; }
 
     private readonly NpgsqlDataSource _unpooled;
 
@@ -70,11 +78,13 @@ internal sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     {
         DataSource.Dispose();
         _unpooled.Dispose();
+        NoticeSource.Dispose();
     }
 
     public async ValueTask DisposeAsync()
     {
         await DataSource.DisposeAsync();
         await _unpooled.DisposeAsync();
+        await NoticeSource.DisposeAsync();
     }
 }

@@ -3,7 +3,7 @@ namespace Gateway.Storage;
 /// <summary>
 /// Tells the replicas following runs that there are new events, once the events have committed: one
 /// <c>NOTIFY</c> transaction carries whatever piled up while the last one was sent (per run, its newest event id),
-/// and it commits without waiting for the disk.
+/// and it commits without waiting for the disk, on a connection of its own (<see cref="PostgresDatabase.NoticeSource"/>).
 /// </summary>
 /// <remarks>
 /// Why not notify inside the event's own transaction: PostgreSQL commits notifying transactions one at a time,
@@ -19,6 +19,7 @@ internal sealed partial class PostgresEventNotices(PostgresDatabase database, IL
     private Dictionary<string, long> _pending = new(StringComparer.Ordinal);
     private Task _sending = Task.CompletedTask;
     private bool _isSending;
+
 
     /// <summary>Queues a notice that <paramref name="runId"/> has events up to <paramref name="eventId"/>; call it after they commit.</summary>
     public void Raise(string runId, long eventId)
@@ -87,7 +88,7 @@ internal sealed partial class PostgresEventNotices(PostgresDatabase database, IL
         }
 
         // One statement, so one round trip; the setting lasts until its own transaction commits, which is what reads it.
-        await using var command = database.DataSource.Command(
+        await using var command = database.NoticeSource.Command(
             $"""
             SELECT pg_notify('{PostgresChannels.RunEvents}', notice)
             FROM set_config('synchronous_commit', 'off', true), unnest(@notices) AS notice;

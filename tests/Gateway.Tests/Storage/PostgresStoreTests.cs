@@ -106,6 +106,42 @@ public sealed class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Notices_GoOutWhileEveryPooledConnectionIsTaken_AsEventWritersTakeThemUnderLoad()
+    {
+        await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();
+        await using var listener = await ListenAsync(database, PostgresChannels.RunEvents);
+        var notifications = new List<string>();
+        listener.Notification += (_, notification) => notifications.Add(notification.Payload);
+        var held = new List<NpgsqlConnection>();
+        var pool = new NpgsqlConnectionStringBuilder(database.DataSource.ConnectionString);
+        for (var i = 1; i < pool.MaxPoolSize; i++)
+        {
+            held.Add(await database.DataSource.OpenConnectionAsync());
+        }
+
+        try
+        {
+            await using var notices = new PostgresEventNotices(database, NullLogger<PostgresEventNotices>.Instance);
+            notices.Raise("run-busy", 7);
+
+            // Well under the pool's wait for a connection, which is how long a pooled notice would have queued.
+            Assert.True(pool.Timeout >= 5, "the pool's wait is too short to tell");
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            while (!notifications.Contains("run-busy:7"))
+            {
+                await listener.WaitAsync(timeout.Token);
+            }
+        }
+        finally
+        {
+            foreach (var connection in held)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Finish_Notifies_AndWhoeverIsNotifiedFindsTheRecordFinal()
     {
         await using var database = await PostgresStoreContractTests.OpenDatabaseAsync();

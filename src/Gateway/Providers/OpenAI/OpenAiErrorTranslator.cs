@@ -35,7 +35,10 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 return new UpstreamException(
                     UpstreamFailure.Connection,
                     $"The connection to provider '{providerName}' failed: {Describe(request.HttpRequestError)}.",
-                    inner: exception);
+                    inner: exception)
+                {
+                    TransportDetail = Scrub(request.Message),
+                };
             case IOException:
                 return new UpstreamException(
                     UpstreamFailure.Connection,
@@ -135,6 +138,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 RetryAfter = exception.RetryAfter,
                 Reason = exception.Reason,
                 UpstreamCode = exception.UpstreamCode,
+                TransportDetail = exception.TransportDetail,
             };
 
     private string Scrub(string message) =>

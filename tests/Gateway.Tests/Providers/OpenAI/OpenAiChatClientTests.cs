@@ -249,8 +249,10 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         foreach (var exception in new[] { streamed, whole })
         {
             Assert.Equal(UpstreamFailure.Connection, exception.Failure);
-            // What a caller is told: which provider, and what went wrong; where it lives is the operator's to know.
+            // What a caller is told: which provider, and what went wrong; where it lives is for the operator's log.
             Assert.Equal("The connection to provider 'down' failed: it could not be connected to.", exception.Message);
+            // The gateway's own log keeps the transport's words, address included.
+            Assert.Contains("127.0.0.1:1", exception.LogText, StringComparison.Ordinal);
         }
     }
 
