@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Gateway.Streaming;
+using Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Runs;
@@ -175,6 +176,11 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
     private async Task DriveAsync(FlowRun run, RunLog log)
     {
+        // Every log line of the run carries its id, and its nodes' spans sit under the run's. Begun here, around the
+        // loop that reads the run, not inside the iterators it reads: each step of an iterator runs in its reader's
+        // context, so a scope or span begun inside one is gone by the time the nodes start.
+        using var scope = RunLogScope.Begin(_logger, run.RunId, run.FlowId ?? "");
+        using var span = GatewayActivities.StartRun(run.RunId, run.FlowId ?? "");
         RunRecord? finished = null;
         try
         {

@@ -29,9 +29,6 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     /// <param name="cancellationToken">Cancels the run itself; its remaining events, the terminal one included, are still logged.</param>
     public async IAsyncEnumerable<LoggedRunEvent> ExecuteAsync(FlowRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Every log line of the run carries its id, and its nodes' spans sit under the run's.
-        using var scope = RunLogScope.Begin(logger, run.RunId, run.FlowId ?? "");
-        using var span = GatewayActivities.StartRun(run.RunId, run.FlowId ?? "");
         var id = 0L;
         await foreach (var runEvent in run.ExecuteAsync(cancellationToken))
         {

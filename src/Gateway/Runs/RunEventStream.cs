@@ -16,12 +16,14 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
         using var _ = watcher;
         var metrics = httpContext.RequestServices.GetRequiredService<GatewayMetrics>();
         metrics.RunWatcherAttached();
+        metrics.StreamOpened(Surfaces.Runs);
         try
         {
             await SendAsync(httpContext);
         }
         finally
         {
+            metrics.StreamClosed(Surfaces.Runs);
             metrics.RunWatcherDetached();
         }
     }

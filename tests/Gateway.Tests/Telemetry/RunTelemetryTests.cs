@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Tests.Telemetry;
 
@@ -25,6 +29,67 @@ public sealed class RunTelemetryTests
         var runCalls = Exposition.Of(samples, "gateway_requests_total").Where(s => s.Key.Contains("gateway_surface=\"runs\"", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, runCalls.Sum(s => s.Value));
         Assert.All(runCalls, s => Assert.Contains("gateway_outcome=\"success\"", s.Key, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ARunsLogLinesCarryItsId_AndItsNodesSpansSitUnderItsSpan()
+    {
+        var logs = new CapturedLogs();
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Gateway",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services => services.AddSingleton<ILoggerProvider>(logs));
+
+        using var response = await gateway.Client.PostAsync("/api/runs", Json.Body(Run));
+        var runId = (await Json.ReadAsync(response))["runId"]!.GetValue<string>();
+
+        // The summary line of each of its two model calls.
+        var summaries = logs.Lines.Where(line => line.EventId == 900).ToList();
+        Assert.Equal(2, summaries.Count);
+        Assert.All(summaries, line => Assert.Equal(runId, line.Values["RunId"]));
+        Activity? run = null;
+        for (var waited = 0; run is null && waited < 100; waited++)
+        {
+            run = spans.SingleOrDefault(span => span.OperationName == "run" && (string?)span.GetTagItem("gateway.run.id") == runId);
+            await Task.Delay(50);
+        }
+
+        Assert.NotNull(run);
+        var nodes = spans.Where(span => span.OperationName == "node" && (string?)span.GetTagItem("gateway.run.id") == runId).ToList();
+        Assert.Equal(["a", "b", "in", "out"], nodes.Select(span => (string)span.GetTagItem("gateway.node.id")!).Order(StringComparer.Ordinal));
+        Assert.All(nodes, node => Assert.Equal(run.SpanId, node.ParentSpanId));
+    }
+
+    [Fact]
+    public async Task ARunsEventStream_CountsAsAnOpenStreamOfTheRunsSurface_UntilItCloses()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(tokenDelayMs: 50));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, RunClient.LoremRun(2000));
+
+        double open;
+        using (var watching = await RunClient.WatchAsync(gateway.Client, runId))
+        {
+            open = await OpenRunStreamsAsync(gateway);
+        }
+
+        Assert.Equal(1, open);
+        for (var waited = 0; waited < 100 && await OpenRunStreamsAsync(gateway) != 0; waited++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, await OpenRunStreamsAsync(gateway));
+    }
+
+    private static async Task<double> OpenRunStreamsAsync(GatewayHost gateway)
+    {
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        return Exposition.Of(samples, "gateway_streams_open").Single(s => s.Key.Contains("gateway_surface=\"runs\"", StringComparison.Ordinal)).Value;
     }
 
     [Fact]
