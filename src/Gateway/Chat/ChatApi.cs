@@ -225,7 +225,7 @@ internal static class ChatApi
     private static IResult UpstreamFailed(UpstreamException exception, string alias, CallRecorder recorder, ILogger logger)
     {
         var (status, error) = ChatErrors.FromUpstream(exception, alias);
-        recorder.Failed(Outcomes.Error, ChatErrors.TypeOf(error));
+        recorder.Failed(Outcomes.Error, ChatErrors.TypeOf(exception));
         ChatLog.FailedBeforeStreaming(logger, alias, status, exception.LogText);
         return ChatErrors.UpstreamFailed(status, error, status == StatusCodes.Status503ServiceUnavailable ? exception.RetryAfter : null);
     }

@@ -93,7 +93,7 @@ internal sealed class ChatCompletionStream(
         {
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
-            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(error));
+            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception));
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }

@@ -64,8 +64,12 @@ internal static class ChatErrors
             _ => (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", UpstreamErrorCodes.Error)),
         };
 
-    /// <summary>The error's code, or its type when it has none: what metrics and logs call its <c>error.type</c>.</summary>
-    public static string TypeOf(OpenAiError error) => error.Code ?? error.Type;
+    /// <summary>
+    /// What metrics and the call's summary line call an upstream failure's <c>error.type</c>: one of the gateway's own
+    /// codes. Not the code in the caller's error body, which for a rejection is the upstream's own (any text an
+    /// OpenAI-compatible server chooses), and as a metric label would grow a series per value.
+    /// </summary>
+    public static string TypeOf(UpstreamException exception) => UpstreamErrorCodes.Of(exception);
 
     private static OpenAiError Upstream(string message, string code) =>
         new() { Message = message, Type = "upstream_error", Code = code };

@@ -11,7 +11,7 @@ namespace Gateway.Telemetry;
 /// when <c>Gateway:Telemetry:OtlpEndpoint</c> is set. The providers are built by hand, as the hosting extensions
 /// package is not obtainable here, and flushed and disposed at shutdown.
 /// </summary>
-internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedService, IDisposable
+internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedLifecycleService, IDisposable
 {
     private MeterProvider? _meters;
     private TracerProvider? _tracer;
@@ -19,7 +19,8 @@ internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedSe
     /// <summary>True while an exporter runs.</summary>
     public bool IsExporting => _meters is not null;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Exports from the first phase of start-up, as <see cref="PrometheusExposition"/> listens.</summary>
+    public Task StartingAsync(CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(options.Value.OtlpEndpoint))
         {
@@ -39,11 +40,19 @@ internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedSe
         return Task.CompletedTask;
     }
 
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StopAsync(CancellationToken cancellationToken)
     {
         Dispose();
         return Task.CompletedTask;
     }
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public void Dispose()
     {

@@ -10,7 +10,7 @@ namespace Gateway.Telemetry;
 /// stay apart — and renders what it aggregated as Prometheus' text exposition format 0.0.4 for <c>GET /metrics</c>. Listens from
 /// start-up, not from the first scrape, so that nothing recorded before it is lost.
 /// </summary>
-internal sealed class PrometheusExposition : IHostedService, IDisposable
+internal sealed class PrometheusExposition : IHostedLifecycleService, IDisposable
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -38,13 +38,25 @@ internal sealed class PrometheusExposition : IHostedService, IDisposable
         _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((MetricFamily)state!).Record(value, tags));
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Listens from the first phase of start-up, before the services that already count things in theirs (runs that
+    /// were cut off are ended, and counted, as the store is claimed).
+    /// </summary>
+    public Task StartingAsync(CancellationToken cancellationToken)
     {
         _listener.Start();
         return Task.CompletedTask;
     }
 
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public string Scrape()
     {

@@ -88,6 +88,9 @@ public sealed class RestartTests : IDisposable
         var events = await second.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, CancellationToken.None);
         Assert.Equal([1L, 2L, 3L], events.Select(e => e.Id));
         Assert.Equal("run.failed", events[^1].Name);
+        // Counted too, although it ended before the host had started (the metrics listen from its first phase).
+        var (_, samples) = await Exposition.ScrapeAsync(second);
+        Assert.Equal(1, Exposition.Of(samples, "gateway_runs_total").Single(s => s.Key.Contains("gateway_run_status=\"interrupted\"", StringComparison.Ordinal)).Value);
         Assert.True(JsonNode.DeepEquals(record, JsonNode.Parse(events[^1].Data)));
     }
 

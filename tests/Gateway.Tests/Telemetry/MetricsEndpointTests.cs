@@ -67,6 +67,22 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnUpstreamsOwnErrorCode_ReachesTheCaller_ButNeverBecomesAMetricLabel()
+    {
+        foreach (var code in new[] { "LABEL-INJECT-1", "LABEL-INJECT-2" })
+        {
+            _primary.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"no","type":"invalid_request_error","code":"{{{code}}}"}}""" });
+            using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: false));
+            Assert.Equal(code, (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
+        }
+
+        var (text, _) = await Exposition.ScrapeAsync(_gateway);
+
+        Assert.DoesNotContain("LABEL-INJECT", text, StringComparison.Ordinal);
+        Assert.Contains("error_type=\"upstream_rejected\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_PassPromtoolCheck()
     {
         await RunScriptedMixAsync();
