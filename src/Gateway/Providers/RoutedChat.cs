@@ -118,7 +118,8 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
     {
         if (attempt is { IsAllDataRequested: true })
         {
-            GatewayActivities.Failed(attempt, exception.Failure.ToString(), FailureClassifier.Describe(exception));
+            // The same error.type as the call's metrics and summary line, not the failure's enum name.
+            GatewayActivities.Failed(attempt, UpstreamErrorCodes.Of(exception), FailureClassifier.Describe(exception));
         }
 
         return true;

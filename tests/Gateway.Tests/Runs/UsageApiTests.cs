@@ -88,6 +88,8 @@ public sealed class UsageApiTests : IAsyncLifetime
     [Theory]
     [InlineData("/api/usage?groupBy=color", "groupBy")]
     [InlineData("/api/usage?from=yesterday", "from")]
+    [InlineData("/api/usage?from=12/05/2026", "from")]
+    [InlineData("/api/usage?to=Dec%205%202026", "to")]
     [InlineData("/api/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from")]
     [InlineData("/api/usage?to=0001-01-01T00:00:00Z", "from")]
     public async Task BadQueries_Are400NamingTheParameter(string path, string parameter)

@@ -63,6 +63,30 @@ public sealed class TraceContextTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailedAttemptsSpan_NamesItsErrorTypeAsTheMetricsDo()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Gateway",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        _upstream.Enqueue(new UpstreamScript { Status = 400 });
+        // A trace of its own: the listener hears every test's spans.
+        const string traceId = "5c1e0c2fbd3a4e8f9b7d6a5c4b3a2f10";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "refused", stream: true) };
+        request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
+
+        using var response = await _gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var attempt = Assert.Single(spans, span => span.TraceId.ToHexString() == traceId && span.DisplayName == "chat test-model");
+        Assert.Equal("upstream_rejected", attempt.GetTagItem("error.type"));
+    }
+
+    [Fact]
     public async Task WithoutTraceparent_TheUpstreamStillGetsOneOfANewTrace()
     {
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hello", stream: true));
