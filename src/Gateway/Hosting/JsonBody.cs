@@ -40,8 +40,8 @@ internal static class JsonBody
         try
         {
             using var document = await JsonDocument.ParseAsync(request.Body, Options, request.HttpContext.RequestAborted);
-            return FindBrokenText(document.RootElement, "$") is { } path
-                ? new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: the text at {path} is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00)."))
+            return BrokenTextBelow(document.RootElement) is { } path
+                ? new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: the text at ${path} is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00)."))
                 : new JsonBodyResult(document.RootElement.Clone(), null);
         }
         catch (JsonException exception)
@@ -56,15 +56,12 @@ internal static class JsonBody
     }
 
     /// <summary>
-    /// The path of the first string or property name that does not decode to text, or null. The parser does not
-    /// decode strings, so without this check the first validator to read one would throw, and the caller would get a
-    /// 500 for what a browser's <c>JSON.stringify</c> sends for half an emoji. The path is built only for the broken
-    /// text, from the inside out: built on the way down, a long key over a wide array cost a copy per item.
+    /// The path below <paramref name="element"/> to its first string or property name that does not decode to text
+    /// ("" for itself), or null. The parser does not decode strings, so without this check the first validator to read
+    /// one would throw, and the caller would get a 500 for what a browser's <c>JSON.stringify</c> sends for half an
+    /// emoji. The path is built only for the broken text, from the inside out: built on the way down, a long key over a
+    /// wide array cost a copy per item.
     /// </summary>
-    private static string? FindBrokenText(JsonElement element, string root) =>
-        BrokenTextBelow(element) is { } below ? root + below : null;
-
-    /// <returns>The path below <paramref name="element"/> to its first broken text ("" for itself), or null.</returns>
     private static string? BrokenTextBelow(JsonElement element)
     {
         switch (element.ValueKind)

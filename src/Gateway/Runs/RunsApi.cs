@@ -18,6 +18,9 @@ internal static class RunsApi
     public const int MaxLimit = 100;
     public const string LastEventIdHeader = "Last-Event-ID";
 
+    // The Location of a run accepted in the background or asked to cancel, as the document describes it.
+    private const string RunLocation = "The run record: `/api/runs/{runId}`.";
+
     /// <summary>A saved flow may be run without a body: no inputs, variables or tweaks.</summary>
     private static readonly JsonElement EmptyRequest = JsonDocument.Parse("{}").RootElement.Clone();
 
@@ -61,7 +64,7 @@ internal static class RunsApi
         group.MapPost("/{runId}/cancel", CancelRunAsync)
             .WithName("CancelRun")
             .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.")
-            .ProducesHeader(HeaderNames.Location, "The run record: `/api/runs/{runId}`.", StatusCodes.Status202Accepted)
+            .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted)
             .ProducesProblemWhen(StatusCodes.Status409Conflict, "The run has already ended.");
         return group;
     }
@@ -73,7 +76,7 @@ internal static class RunsApi
             StatusCodes.Status503ServiceUnavailable,
             "JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
         .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status202Accepted, StatusCodes.Status503ServiceUnavailable)
-        .ProducesHeader(HeaderNames.Location, "The run record: `/api/runs/{runId}`.", StatusCodes.Status202Accepted);
+        .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted);
 
     private static async Task<RunResults> RunSavedFlowAsync(
         string id, HttpContext httpContext, CallerIdentity caller, IFlowStore flows, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)

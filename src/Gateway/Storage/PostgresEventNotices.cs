@@ -8,8 +8,9 @@ namespace Gateway.Storage;
 /// <remarks>
 /// Why not notify inside the event's own transaction: PostgreSQL commits notifying transactions one at a time,
 /// holding a lock across the commit's wait for the WAL to reach the disk. With every event notifying, every
-/// event's flush queued behind the others': on a default server, 28 runs writing at once stored ~2,000 events/s,
-/// against ~4,600 without the notification (docs/BENCHMARKS.md, "Run events on PostgreSQL"). A notice is only a
+/// event's flush queued behind the others': on a default server, 28 runs writing at once stored ~2.5–2.9 times as
+/// many events a second once the notice left the event's transaction (docs/BENCHMARKS.md, "Run events on
+/// PostgreSQL: the notice after the commit"; <c>bench/run-events.sh</c>). A notice is only a
 /// wake-up (followers also poll the store), so one lost to a crash delays an event and never loses it, which is why
 /// its commit need not wait for the disk either.
 /// </remarks>
@@ -19,7 +20,6 @@ internal sealed partial class PostgresEventNotices(PostgresDatabase database, IL
     private Dictionary<string, long> _pending = new(StringComparer.Ordinal);
     private Task _sending = Task.CompletedTask;
     private bool _isSending;
-
 
     /// <summary>Queues a notice that <paramref name="runId"/> has events up to <paramref name="eventId"/>; call it after they commit.</summary>
     public void Raise(string runId, long eventId)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Gateway.Tests.Infrastructure;
@@ -35,14 +34,7 @@ public sealed class RunTelemetryTests
     public async Task ARunsLogLinesCarryItsId_AndItsNodesSpansSitUnderItsSpan()
     {
         var logs = new CapturedLogs();
-        var spans = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Gateway",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var recorded = new RecordedSpans();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services => services.AddSingleton<ILoggerProvider>(logs));
 
         using var response = await gateway.Client.PostAsync("/api/runs", Json.Body(Run));
@@ -55,12 +47,12 @@ public sealed class RunTelemetryTests
         Activity? run = null;
         for (var waited = 0; run is null && waited < 100; waited++)
         {
-            run = spans.SingleOrDefault(span => span.OperationName == "run" && (string?)span.GetTagItem("gateway.run.id") == runId);
+            run = recorded.Stopped.SingleOrDefault(span => span.OperationName == "run" && (string?)span.GetTagItem("gateway.run.id") == runId);
             await Task.Delay(50);
         }
 
         Assert.NotNull(run);
-        var nodes = spans.Where(span => span.OperationName == "node" && (string?)span.GetTagItem("gateway.run.id") == runId).ToList();
+        var nodes = recorded.Stopped.Where(span => span.OperationName == "node" && (string?)span.GetTagItem("gateway.run.id") == runId).ToList();
         Assert.Equal(["a", "b", "in", "out"], nodes.Select(span => (string)span.GetTagItem("gateway.node.id")!).Order(StringComparer.Ordinal));
         Assert.All(nodes, node => Assert.Equal(run.SpanId, node.ParentSpanId));
     }

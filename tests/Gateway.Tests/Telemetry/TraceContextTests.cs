@@ -37,14 +37,7 @@ public sealed class TraceContextTests : IAsyncLifetime
     public async Task RoutingAndAttemptSpans_AreRecordedUnderTheClientsTrace()
     {
         const string traceId = "0af7651916cd43dd8448eb211c80319c";
-        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Gateway",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var recorded = new RecordedSpans();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) };
         request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
 
@@ -53,7 +46,7 @@ public sealed class TraceContextTests : IAsyncLifetime
             await response.Content.ReadAsStringAsync();
         }
 
-        var ours = spans.Where(span => span.TraceId.ToHexString() == traceId).ToList();
+        var ours = recorded.Stopped.Where(span => span.TraceId.ToHexString() == traceId).ToList();
         var routing = Assert.Single(ours, span => span.DisplayName == "chat up");
         var attempt = Assert.Single(ours, span => span.DisplayName == "chat test-model");
         Assert.Equal(routing.SpanId, attempt.ParentSpanId);
@@ -65,16 +58,9 @@ public sealed class TraceContextTests : IAsyncLifetime
     [Fact]
     public async Task AFailedAttemptsSpan_NamesItsErrorTypeAsTheMetricsDo()
     {
-        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Gateway",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var recorded = new RecordedSpans();
         _upstream.Enqueue(new UpstreamScript { Status = 400 });
-        // A trace of its own: the listener hears every test's spans.
+        // A trace of its own: the recorder hears every test's spans.
         const string traceId = "5c1e0c2fbd3a4e8f9b7d6a5c4b3a2f10";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "refused", stream: true) };
         request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
@@ -82,7 +68,7 @@ public sealed class TraceContextTests : IAsyncLifetime
         using var response = await _gateway.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var attempt = Assert.Single(spans, span => span.TraceId.ToHexString() == traceId && span.DisplayName == "chat test-model");
+        var attempt = Assert.Single(recorded.Stopped, span => span.TraceId.ToHexString() == traceId && span.DisplayName == "chat test-model");
         Assert.Equal("upstream_rejected", attempt.GetTagItem("error.type"));
     }
 
