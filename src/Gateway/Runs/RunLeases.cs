@@ -30,22 +30,30 @@ internal sealed class RunLeases(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(replica.LeaseDuration / 3, timeProvider);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await RenewAsync(stoppingToken);
-                // Alone on its store, this replica's own runs are the only ones there are: none can lapse but by a stall here.
-                if (store.IsShared)
+                try
                 {
-                    await InterruptLapsedAsync(timeProvider.GetUtcNow(), stoppingToken);
+                    await RenewAsync(stoppingToken);
+                    // Alone on its store, this replica's own runs are the only ones there are: none can lapse but by a stall here.
+                    if (store.IsShared)
+                    {
+                        await InterruptLapsedAsync(timeProvider.GetUtcNow(), stoppingToken);
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // The store is unreachable for now: the next tick tries again, well within the lease.
+                    RunsLog.RenewFailed(logger, exception, replica.Id);
                 }
             }
-            catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                // The store is unreachable for now: the next tick tries again, well within the lease.
-                RunsLog.RenewFailed(logger, exception, replica.Id);
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping. Ending quietly matters when start-up was refused: the host then disposes this service without
+            // having stopped it, and would log the cancellation as "BackgroundService failed" under the refusal.
         }
     }
 

@@ -23,7 +23,8 @@ internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server) : I
         {
             throw new StartupRefusedException(
                 $"The gateway listens on {string.Join(", ", exposed)}, which is not loopback, and no API keys are configured. " +
-                $"Configure {AuthOptions.Section}:Keys (`dotnet run --project src/Gateway -- hash-key` mints a key and its hash), " +
+                $"Configure {AuthOptions.Section}:Keys (the gateway's `hash-key` command mints a key and its hash: " +
+                "`dotnet run --project src/Gateway -- hash-key`, or in the container `docker run --rm gateway hash-key`), " +
                 $"or set {AuthOptions.Section}:AllowAnonymous to true to serve anyone who can reach it.");
         }
 

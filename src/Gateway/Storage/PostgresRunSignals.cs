@@ -59,18 +59,25 @@ internal sealed partial class PostgresRunSignals(PostgresDatabase database, ILog
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var delay = FirstReconnectDelay;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await ListenAsync(() => delay = FirstReconnectDelay, stoppingToken);
+                try
+                {
+                    await ListenAsync(() => delay = FirstReconnectDelay, stoppingToken);
+                }
+                catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogListenFailed(logger, exception, database.Description, delay.TotalSeconds);
+                    await Task.Delay(delay, stoppingToken);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxReconnectDelay.Ticks));
+                }
             }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogListenFailed(logger, exception, database.Description, delay.TotalSeconds);
-                await Task.Delay(delay, stoppingToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxReconnectDelay.Ticks));
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping; quietly, as RunLeases does, for a start-up that was refused.
         }
     }
 

@@ -20,6 +20,29 @@ public sealed class SecurityStartupTests
         Assert.Contains("Gateway:Auth:AllowAnonymous", exception.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task TheProcess_NonLoopback_WithoutKeys_ExitsWith1_WithTheRefusalAlone(string store)
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Urls"] = $"http://0.0.0.0:{FreePort.Next()}";
+        if (store == "postgres")
+        {
+            // Its notification listener is a second background service that the refusal disposes unstopped.
+            settings["Gateway:Storage:Provider"] = "postgres";
+            settings["Gateway:Storage:ConnectionString"] = await PostgresServer.CreateDatabaseAsync();
+        }
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayProcess.StartAsync(settings));
+
+        Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("The gateway did not start:", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("not loopback", exception.Message, StringComparison.Ordinal);
+        // The lease keeper was started, then disposed unstopped: its cancellation is no failure an operator should read.
+        Assert.DoesNotContain("BackgroundService failed", exception.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task NonLoopback_WithAllowAnonymous_Starts()
     {
