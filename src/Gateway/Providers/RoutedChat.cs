@@ -30,7 +30,8 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
             (messages, pipelines, cancellationToken),
             options,
-            total.Token).ConfigureAwait(false);
+            total,
+            cancellationToken).ConfigureAwait(false);
 
         while (await attempt.MoveNextAsync().ConfigureAwait(false))
         {
@@ -44,34 +45,51 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route, cancellationToken);
-        try
-        {
-            return await FirstSucceedingAsync(
-                route,
-                trace,
-                isStreaming: false,
-                static async (call, deploymentOptions, messages, token) =>
-                {
-                    UpstreamCall.Current = call;
-                    return await call.Deployment.Client.GetResponseAsync(messages, deploymentOptions, token).ConfigureAwait(false);
-                },
-                messages,
-                options,
-                total.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException exception) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new UpstreamException(UpstreamFailure.Timeout, $"Model '{route.Alias}' did not answer within the total timeout.", inner: exception)
+        return await FirstSucceedingAsync(
+            route,
+            trace,
+            isStreaming: false,
+            static async (call, deploymentOptions, messages, token) =>
             {
-                Reason = "total timeout",
-            };
-        }
+                UpstreamCall.Current = call;
+                return await call.Deployment.Client.GetResponseAsync(messages, deploymentOptions, token).ConfigureAwait(false);
+            },
+            messages,
+            options,
+            total,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Tries each deployment in turn, through its stream-start pipeline (retries on the deployment's budget), and
-    /// returns the first success. Throws the last failure when none succeeds or when one must not fall back.
+    /// returns the first success. Throws the last failure when none succeeds or when one must not fall back, and a
+    /// timeout when <paramref name="total"/> runs out first: in a retry's or a <c>Retry-After</c>'s wait, in an
+    /// attempt, or between deployments.
     /// </summary>
+    private async Task<TResult> FirstSucceedingAsync<TResult, TState>(
+        ModelRoute route,
+        RouteTrace trace,
+        bool isStreaming,
+        Func<UpstreamCall, ChatOptions, TState, CancellationToken, ValueTask<TResult>> start,
+        TState state,
+        ChatOptions options,
+        TimeoutSource total,
+        CancellationToken callerToken)
+    {
+        try
+        {
+            return await FirstSucceedingAsync(route, trace, isStreaming, start, state, options, total.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException exception) when (total.IsCancellationRequested && !callerToken.IsCancellationRequested)
+        {
+            var seconds = pipelines.OptionsFor(route.Deployments[0].Provider).TotalTimeoutSeconds;
+            throw new UpstreamException(UpstreamFailure.Timeout, $"the total timeout of {seconds:0.###} s ran out.", inner: exception)
+            {
+                Reason = UpstreamException.TotalTimeoutReason,
+            };
+        }
+    }
+
     private async Task<TResult> FirstSucceedingAsync<TResult, TState>(
         ModelRoute route,
         RouteTrace trace,
@@ -98,7 +116,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                     context,
                     (start, call, deploymentOptions, state)).ConfigureAwait(false);
             }
-            catch (UpstreamException exception) when (Failed(attempt, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
+            catch (UpstreamException exception) when (Failed(attempt, trace, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
             {
                 var next = route.Deployments[i + 1];
                 var reason = FailureClassifier.Describe(exception);
@@ -113,9 +131,18 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         }
     }
 
-    /// <summary>Marks the attempt's span failed; returns true, so it can sit first in an exception filter.</summary>
-    private static bool Failed(System.Diagnostics.Activity? attempt, UpstreamException exception)
+    /// <summary>
+    /// Marks the attempt's span failed, and takes back an attempt an open circuit refused: <c>X-Gateway-Attempts</c>
+    /// and a node's <c>attempts</c> count requests that reached an upstream. Returns true, so it can sit first in an
+    /// exception filter.
+    /// </summary>
+    private static bool Failed(System.Diagnostics.Activity? attempt, RouteTrace trace, UpstreamException exception)
     {
+        if (exception.Failure == UpstreamFailure.CircuitOpen)
+        {
+            trace.Attempts--;
+        }
+
         if (attempt is { IsAllDataRequested: true })
         {
             // The same error.type as the call's metrics and summary line, not the failure's enum name.

@@ -41,6 +41,11 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
     /// <summary>A short name for the failure (e.g. <c>first-token timeout</c>), used in retry reports.</summary>
     public string? Reason { get; init; }
 
+    /// <summary>The <see cref="Reason"/> of a request whose total timeout ran out: it has no time left for another attempt.</summary>
+    public const string TotalTimeoutReason = "total timeout";
+
+    public bool IsTotalTimeout => Reason == TotalTimeoutReason;
+
     /// <summary>The upstream's own error code (e.g. <c>model_not_found</c>), when it gave one.</summary>
     public string? UpstreamCode { get; init; }
 

@@ -20,12 +20,15 @@ internal static class FailureClassifier
         _ => false,
     };
 
-    /// <summary>A failure before the first token that another attempt at the same deployment may cure.</summary>
+    /// <summary>
+    /// A failure before the first token that another attempt at the same deployment may cure. Not the total timeout:
+    /// the request has no time left for one.
+    /// </summary>
     public static bool IsRetryable(UpstreamException exception) => exception.Failure switch
     {
         UpstreamFailure.Status => exception.Status is { } status && IsTransient(status),
         UpstreamFailure.CircuitOpen => false,
-        _ => true,
+        _ => !exception.IsTotalTimeout,
     };
 
     /// <summary>
@@ -34,7 +37,7 @@ internal static class FailureClassifier
     /// 401/403 or redirects (3xx: redirects are not followed) is misconfigured, and the next one may not be.
     /// </summary>
     public static bool ShouldFallBack(UpstreamException exception) =>
-        exception.Failure != UpstreamFailure.Status
+        !exception.IsTotalTimeout && exception.Failure != UpstreamFailure.Status
         || exception.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
         || (int)(exception.Status ?? 0) is >= 300 and < 400
         || IsRetryable(exception);

@@ -138,16 +138,16 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
     private static UpstreamCall? CallOf(ResilienceContext context) =>
         context.Properties.TryGetValue(CallKey, out var call) ? call : null;
 
-    private TimeSpan? RetryAfterDelay(HttpResponseMessage? response, ResilienceOptions settings)
-    {
-        if (response?.Headers.RetryAfter is not { } retryAfter)
-        {
-            return null;
-        }
-
-        var delay = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - timeProvider.GetUtcNow() : null);
-        return delay is { } wait ? Min(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, settings.MaxDelay) : null;
-    }
+    /// <summary>
+    /// The upstream's <c>Retry-After</c>, capped by <c>MaxDelayMs</c>. Read from the raw header as the error translator
+    /// reads it: the typed header takes only whole seconds below 2^31, so "1.5" or "1e20" would mean no wait at all.
+    /// </summary>
+    private TimeSpan? RetryAfterDelay(HttpResponseMessage? response, ResilienceOptions settings) =>
+        response is not null
+        && response.Headers.NonValidated.TryGetValues("Retry-After", out var values)
+        && RetryAfterHeader.Parse(values.ToString(), timeProvider.GetUtcNow()) is { } wait
+            ? Min(wait, settings.MaxDelay)
+            : null;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

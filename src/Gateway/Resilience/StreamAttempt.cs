@@ -89,6 +89,9 @@ internal sealed class StreamAttempt : IAsyncDisposable
             return false;
         }
 
+        // The idle clock times the upstream alone. Until the next call, the caller is writing this chunk to its client,
+        // which a slow reader may hold up for longer than the idle timeout while the upstream waits, healthy.
+        _timer.CancelAfter(Timeout.InfiniteTimeSpan);
         Current = _upstream!.Current;
         return true;
     }
@@ -106,7 +109,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
             var options = _call.Options;
             var provider = _call.Deployment.Provider;
             throw _totalToken.IsCancellationRequested
-                ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' did not finish within the total timeout of {options.TotalTimeoutSeconds:0.###} s.", inner: exception) { Reason = "total timeout" }
+                ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' did not finish within the total timeout of {options.TotalTimeoutSeconds:0.###} s.", inner: exception) { Reason = UpstreamException.TotalTimeoutReason }
                 : _started
                     ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent nothing for {options.IdleTimeoutSeconds:0.###} s mid-stream.", inner: exception) { Reason = "idle timeout" }
                     : new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent no first token within {options.FirstTokenTimeoutSeconds:0.###} s.", inner: exception) { Reason = "first-token timeout" };

@@ -27,6 +27,76 @@ public sealed class ResilienceSettingsTests
     }
 
     [Fact]
+    public async Task TotalTimeout_BeforeTheFirstToken_Is504_NotRetried_NotFallenBackFrom()
+    {
+        await using var primary = await FakeUpstream.StartAsync();
+        await using var secondary = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", primary.BaseUrl, secondary.BaseUrl);
+        // Below the first-token timeout, as when a short total bounds every request.
+        settings["Gateway:Resilience:TotalTimeoutSeconds"] = "1";
+        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "5";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        primary.DefaultScript = new UpstreamScript { Stall = (0, TimeSpan.FromSeconds(10)) };
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("upstream_timeout", error["code"]!.GetValue<string>());
+        Assert.Equal("Model 'up' did not answer in time: Provider 'p0' did not finish within the total timeout of 1 s.", error["message"]!.GetValue<string>());
+        Assert.Equal("1", response.Headers.GetValues("X-Gateway-Attempts").Single());
+        Assert.Single(primary.Requests);
+        Assert.Empty(secondary.Requests);
+    }
+
+    [Fact]
+    public async Task TotalTimeout_InARetryAfterWait_Is504_AndAFlowNodeSaysSo()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl);
+        settings["Gateway:Resilience:TotalTimeoutSeconds"] = "1";
+        settings["Gateway:Resilience:MaxDelayMs"] = "5000";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.DefaultScript = new UpstreamScript { Status = 503, RetryAfter = "3" };
+
+        using var chat = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true));
+        using var run = await gateway.Client.PostAsync("/api/runs", Json.Body("""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"ask","type":"llm","model":"up","prompt":"in"},
+                              {"id":"out","type":"output","from":["ask"]}]},
+             "input":"x"}
+            """));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, chat.StatusCode);
+        Assert.Equal("upstream_timeout", (await Json.ReadAsync(chat))["error"]!["code"]!.GetValue<string>());
+        var node = (await Json.ReadAsync(run))["nodes"]!["ask"]!;
+        Assert.Equal("failed", node["status"]!.GetValue<string>());
+        Assert.Equal("upstream_timeout", node["error"]!["code"]!.GetValue<string>());
+        // Each waited out its Retry-After and sent nothing more.
+        Assert.Equal(2, upstream.Requests.Count);
+    }
+
+    [Theory]
+    [InlineData("1.5")]
+    [InlineData("1e20")]
+    public async Task RetryAfterTheTypedHeaderCannotRead_IsStillWaited_CappedByMaxDelay(string retryAfter)
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl);
+        settings["Gateway:Resilience:BaseDelayMs"] = "10";
+        settings["Gateway:Resilience:MaxDelayMs"] = "1200";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.Enqueue(new UpstreamScript { Status = 429, RetryAfter = retryAfter });
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "waited", stream: true));
+
+        Assert.Equal("waited", Sse.Text(await Sse.ReadAllDataAsync(response)));
+        var requests = upstream.Requests;
+        Assert.Equal(2, requests.Count);
+        // 1.5 s, or a day, capped at 1.2 s: either way far above the 10 ms backoff it was retried after before.
+        Assert.InRange(requests[1].ReceivedAt - requests[0].ReceivedAt, TimeSpan.FromSeconds(1.15), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task ProviderOverride_AppliesToThatProviderOnly()
     {
         await using var primary = await FakeUpstream.StartAsync();

@@ -71,4 +71,23 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
 
         AssertCompleted(data, string.Concat(tokens)); // 3.2 s in all, never 1 s without a chunk
     }
+
+    [Fact]
+    public async Task AClientThatPausesReading_IsNoIdleUpstream()
+    {
+        // 24 MB as fast as the upstream can send it: far more than the sockets buffer, so while the client pauses the
+        // gateway's write waits, and the upstream waits on the gateway, healthy. The idle clock (1 s) must not run then.
+        var tokens = Enumerable.Range(0, 3000).Select(i => $" {i}{new string('x', 8000)}").ToArray();
+        _primary.Enqueue(new UpstreamScript { Tokens = tokens });
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "x", stream: true) };
+        using var response = await _bed.Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        await body.ReadExactlyAsync(new byte[4096]);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var rest = await new StreamReader(body).ReadToEndAsync();
+
+        Assert.DoesNotContain("\"error\"", rest, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
+    }
 }
