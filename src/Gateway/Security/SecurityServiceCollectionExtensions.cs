@@ -37,7 +37,8 @@ internal static class SecurityServiceCollectionExtensions
                 .AllowAnyMethod()
                 // The origin is the boundary; SDKs in browsers send headers of their own (x-stainless-*, OpenAI-Beta).
                 .AllowAnyHeader()
-                .WithExposedHeaders("Retry-After", "Location", "X-Run-Id", "X-Gateway-Attempts")));
+                // x-should-retry too: without it the OpenAI SDK in a browser cannot see it, and re-runs what was retried here.
+                .WithExposedHeaders("Retry-After", "Location", "X-Run-Id", Chat.ChatApi.AttemptsHeader, Chat.ChatErrors.ShouldRetryHeader)));
 
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();
