@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -18,15 +19,89 @@ internal sealed class SqliteDatabase : IDisposable
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly string _connectionString;
 
+    /// <summary>A connection string for probes: its own connection each time, and never creating the file.</summary>
+    private readonly string _probeConnectionString;
+
+    /// <summary>
+    /// What .NET reports when another process holds the file's lock: EWOULDBLOCK on Linux, ERROR_SHARING_VIOLATION on Windows.
+    /// </summary>
+    private static bool IsLockHeld(IOException exception) => exception.HResult is 11 or unchecked((int)0x80070020);
+
+    /// <summary>Held open, locked, while this process uses the file: see <see cref="ClaimAlone"/>.</summary>
+    private FileStream? _claim;
+
     public SqliteDatabase(IOptions<StorageOptions> options)
     {
-        var builder = new SqliteConnectionStringBuilder(options.Value.ConnectionString) { Pooling = true };
-        _connectionString = builder.ToString();
+        SqliteConnectionStringBuilder builder;
+        try
+        {
+            builder = new SqliteConnectionStringBuilder(options.Value.ConnectionString) { Pooling = true };
+            _connectionString = builder.ToString();
+        }
+        catch (Exception exception) when (exception is ArgumentException or FormatException)
+        {
+            throw new StartupRefusedException(
+                $"{StorageOptions.Section}:ConnectionString is not a valid SQLite connection string (e.g. 'Data Source=gateway.db'): {exception.Message}",
+                exception);
+        }
+
         DataSource = builder.DataSource is ":memory:" or "" ? builder.DataSource : Path.GetFullPath(builder.DataSource);
+        IsFile = DataSource is not (":memory:" or "") && builder.Mode is not SqliteOpenMode.Memory;
+        _probeConnectionString = new SqliteConnectionStringBuilder(_connectionString)
+        {
+            Pooling = false,
+            Mode = IsFile && builder.Mode is SqliteOpenMode.ReadWriteCreate ? SqliteOpenMode.ReadWrite : builder.Mode,
+        }.ToString();
     }
 
     /// <summary>The database file as a full path, so logs and errors say exactly which file.</summary>
     public string DataSource { get; }
+
+    /// <summary>Whether the database is a file (not in memory).</summary>
+    public bool IsFile { get; }
+
+    /// <summary>
+    /// Takes the file for this process alone, or refuses start-up. SQLite serves one gateway process: a second one on
+    /// the same file would take the first one's running runs for cut off (nothing renews leases across processes on
+    /// SQLite) and end them <c>interrupted</c>, as in a rolling deploy that starts the new process before the old one
+    /// has drained. An advisory lock on a file beside the database, which the operating system releases when the
+    /// process dies however it dies.
+    /// </summary>
+    public void ClaimAlone()
+    {
+        if (!IsFile)
+        {
+            return;
+        }
+
+        try
+        {
+            _claim = new FileStream(DataSource + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException exception) when (IsLockHeld(exception))
+        {
+            throw new StartupRefusedException(
+                $"The SQLite file '{DataSource}' ({StorageOptions.Section}:ConnectionString) is in use by another gateway process. " +
+                $"SQLite serves one process; replicas share PostgreSQL ({StorageOptions.Section}:Provider=postgres).",
+                exception);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupRefusedException(
+                $"The SQLite file '{DataSource}' ({StorageOptions.Section}:ConnectionString) cannot be used: {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>Reads on a connection of its own, opened for this read: a pooled one would not notice the file has gone.</summary>
+    public Task<T> ProbeAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken) =>
+        Task.Run(
+            async () =>
+            {
+                await using var connection = new SqliteConnection(_probeConnectionString);
+                await connection.OpenAsync(cancellationToken);
+                return await read(connection);
+            },
+            cancellationToken);
 
     public Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken) =>
         Task.Run(
@@ -101,5 +176,6 @@ internal sealed class SqliteDatabase : IDisposable
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
         _writeGate.Dispose();
+        _claim?.Dispose();
     }
 }

@@ -55,10 +55,21 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         // SQLite creates a missing file but not a missing folder; a fresh clone or container has neither.
-        if (database.DataSource is not (":memory:" or "") && Path.GetDirectoryName(database.DataSource) is { Length: > 0 } directory)
+        if (database.IsFile && Path.GetDirectoryName(database.DataSource) is { Length: > 0 } directory)
         {
-            Directory.CreateDirectory(directory);
+            try
+            {
+                Directory.CreateDirectory(directory);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new StartupRefusedException(
+                    $"The folder of the SQLite file '{database.DataSource}' ({StorageOptions.Section}:ConnectionString) cannot be created: {exception.Message}",
+                    exception);
+            }
         }
+
+        database.ClaimAlone();
 
         // WAL is a property of the file: set once, it holds for every later connection.
         await database.ExecuteOutsideTransactionAsync(
@@ -83,8 +94,9 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
         }, cancellationToken);
     }
 
+    /// <summary>On a connection of its own, as readiness asks: the file must still be there and open.</summary>
     public Task<int> ReadVersionAsync(CancellationToken cancellationToken) =>
-        database.ReadAsync(
+        database.ProbeAsync(
             async connection => Convert.ToInt32(await ScalarAsync(connection, null, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture),
             cancellationToken);
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Hosting;
 using Gateway.Runs;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -57,6 +58,62 @@ public sealed class SqliteStoreTests
         {
             Directory.Delete(Path.GetDirectoryName(folder)!, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task ASecondGatewayOnTheSameFile_IsRefused_AndTheFirstRunsOn()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 20);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(GatewayHost.NewDatabasePath());
+        await using var first = await GatewayHost.StartAsync(settings);
+        var runId = await RunClient.StartInBackgroundAsync(first.Client, """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":40},
+                              {"id":"out","type":"output","from":["talk"]}]},"input":"x"}
+            """);
+
+        // As a rolling deploy would start the next process before the last one has drained.
+        var exception = await Assert.ThrowsAsync<StartupRefusedException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains("is in use by another gateway process", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Storage:Provider=postgres", exception.Message, StringComparison.Ordinal);
+        // Before the lock the second process took every running run for cut off and ended it interrupted.
+        using var watch = await RunClient.WatchAsync(first.Client, runId);
+        var events = await RunClient.ReadAllAsync(watch);
+        Assert.Equal("run.completed", events[^1].Name);
+        Assert.Equal(40, events.Count(e => e.Name == "token"));
+    }
+
+    [Fact]
+    public async Task ReadyzIsUnhealthy_OnceTheDatabaseFileIsGone()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}");
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(Path.Combine(folder, "gateway.db"));
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        using (var before = await gateway.Client.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        // The pooled connections still hold the deleted file open, and writes to it would be lost at the next start.
+        Directory.Delete(folder, recursive: true);
+
+        using var after = await gateway.Client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task AConnectionStringThatIsNotOne_StopsStartUpNamingTheKey()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = "gateway.db";
+
+        var exception = await Assert.ThrowsAsync<StartupRefusedException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.StartsWith(
+            "Gateway:Storage:ConnectionString is not a valid SQLite connection string (e.g. 'Data Source=gateway.db')",
+            exception.Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
