@@ -19,8 +19,11 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
         var (tokens, finishReason) = Plan(model, messageList, options?.MaxOutputTokens);
         var responseId = "sim-" + Guid.NewGuid().ToString("N");
         var createdAt = timeProvider.GetUtcNow();
+        var stops = StopSequenceCutter.For(options?.StopSequences);
+        ChatResponseUpdate Update(string text) => new(ChatRole.Assistant, text) { ResponseId = responseId, ModelId = model, CreatedAt = createdAt };
 
-        for (var i = 0; i < tokens.Count; i++)
+        var sent = 0;
+        for (; sent < tokens.Count; sent++)
         {
             if (tokenDelay > TimeSpan.Zero)
             {
@@ -28,12 +31,24 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new ChatResponseUpdate(ChatRole.Assistant, tokens[i])
+            var stopped = false;
+            var text = stops is null ? tokens[sent] : stops.Take(tokens[sent], out stopped);
+            if (text.Length > 0)
             {
-                ResponseId = responseId,
-                ModelId = model,
-                CreatedAt = createdAt,
-            };
+                yield return Update(text);
+            }
+
+            if (stopped)
+            {
+                sent++;
+                finishReason = ChatFinishReason.Stop;
+                break;
+            }
+        }
+
+        if (stops is { Rest.Length: > 0 })
+        {
+            yield return Update(stops.Rest);
         }
 
         var inputWords = 0;
@@ -52,8 +67,8 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
             Contents = [new UsageContent(new UsageDetails
             {
                 InputTokenCount = inputWords,
-                OutputTokenCount = tokens.Count,
-                TotalTokenCount = inputWords + tokens.Count,
+                OutputTokenCount = sent,
+                TotalTokenCount = inputWords + sent,
             })],
         };
     }
