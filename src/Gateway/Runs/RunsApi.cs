@@ -175,9 +175,10 @@ internal static class RunsApi
         string runId, string? after, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, CallerIdentity caller, IRunStore runs,
         HttpContext httpContext, LiveRuns liveRuns)
     {
-        var (name, value) = lastEventId is not null ? (LastEventIdHeader, lastEventId) : ("after", after);
+        // An empty id is no id, as the SSE spec has it: from the start.
+        var (name, value) = !string.IsNullOrEmpty(lastEventId) ? (LastEventIdHeader, lastEventId) : ("after", after);
         var afterId = 0L;
-        if (value is not null && !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out afterId))
+        if (!string.IsNullOrEmpty(value) && !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out afterId))
         {
             return TypedResults.ValidationProblem(
                 new Dictionary<string, string[]> { [name] = ["Must be an event id: a whole number, 0 or more."] }, detail: "The request is invalid.");

@@ -70,6 +70,29 @@ public sealed class RunWatchTests
         Assert.Equal(RunClient.Lines(full.Skip(3)), RunClient.Lines(events));
     }
 
+    [Theory]
+    [InlineData("", null)]
+    [InlineData("?after=", null)]
+    [InlineData("?after=3", "")] // an empty header is no header: the query decides
+    public async Task AnEmptyResumePoint_IsNoResumePoint(string query, string? lastEventId)
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0));
+        var (response, full) = await RunClient.RunAsync(gateway.Client, "/api/runs", Lorem(4));
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        response.Dispose();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{runId}/events{query}");
+        if (lastEventId is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+        }
+
+        using var replay = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var events = await RunClient.ReadAllAsync(replay);
+
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Equal(RunClient.Lines(full.Skip(query == "?after=3" ? 3 : 0)), RunClient.Lines(events));
+    }
+
     /// <param name="retentionMinutes">60: the live log; 0: gone from memory, the store.</param>
     [Theory]
     [InlineData("60")]
