@@ -95,7 +95,7 @@ internal static class ChatApi
 
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
-        var tokens = await budgets.ReserveAsync(caller.KeyName, TokenEstimate.For(messages.Select(message => message.Text), options.MaxOutputTokens), cancellationToken);
+        var tokens = await budgets.ReserveAsync(caller.KeyName, messages.Select(message => message.Text), options.MaxOutputTokens, cancellationToken);
         if (!tokens.IsGranted)
         {
             return ChatErrors.TokenLimitReached(tokens.RetryAfter);

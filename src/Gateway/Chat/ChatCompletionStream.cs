@@ -38,6 +38,7 @@ internal sealed class ChatCompletionStream(
         var first = updates.Current;
         var finishReason = first.FinishReason;
         var usage = UpdateUsage.Of(first);
+        var textChunks = first.Text.Length > 0 ? 1L : 0L;
         var completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
         var keepAlive = new SseKeepAlive(
             sse,
@@ -60,6 +61,7 @@ internal sealed class ChatCompletionStream(
                 completion?.Append(text);
                 if (text.Length > 0)
                 {
+                    textChunks++;
                     await keepAlive.EnterAsync(cancellationToken);
                     await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, text, null), ChunkJson.Write, cancellationToken);
                     keepAlive.Exit();
@@ -118,6 +120,11 @@ internal sealed class ChatCompletionStream(
             if (usage is not null)
             {
                 tokens.Settle(ChatUsage.From(usage).TotalTokens);
+            }
+            else
+            {
+                // The caller left or the stream broke: it pays for what it was seen to spend.
+                tokens.SettleCut(textChunks);
             }
         }
     }

@@ -16,4 +16,12 @@ internal static class FlowLimits
     /// what a run may hold is paid for once per event: at this size a 256-node run of rendered text takes ~2 s.
     /// </summary>
     public const int MaxRenderedChars = 1 << 20;
+
+    /// <summary>
+    /// The most characters a run's llm nodes may send as user messages and receive as output, in all: 2 Mi, twice what a
+    /// request body may carry (a long document for two models, say). A user message is another node's output taken
+    /// whole, not rendered, so without this 256 nodes that each take a 1 MB input and echo it back hold 256 MB, and
+    /// the record that is stored on every node event grows with them.
+    /// </summary>
+    public const int MaxModelTextChars = 2 << 20;
 }

@@ -19,8 +19,11 @@ namespace Gateway.Runs;
 /// <param name="logger">The run's logger.</param>
 internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNodeRunner llm, TimeProvider timeProvider, ILogger logger)
 {
-    /// <summary>What the run's templates have rendered so far, against <see cref="FlowLimits.MaxRenderedChars"/>.</summary>
-    private long _renderedChars;
+    /// <summary>What the run's templates may still render.</summary>
+    private readonly TextBudget _rendered = new(FlowLimits.MaxRenderedChars);
+
+    /// <summary>What the run's llm nodes may still send as user messages and receive as output.</summary>
+    private readonly TextBudget _modelText = new(FlowLimits.MaxModelTextChars);
 
     public string RunId => state.RunId;
 
@@ -108,7 +111,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
                 ComponentCatalog.Input => new NodeOutcome(plan.Inputs[node.Id]),
                 ComponentCatalog.Prompt => new NodeOutcome(Render(node.Id)),
                 ComponentCatalog.Llm => await llm.RunAsync(
-                    node, node.System is null ? null : Render(node.Id), state.OutputOf(node.Prompt!) ?? "", trace, owner,
+                    node, node.System is null ? null : Render(node.Id), state.OutputOf(node.Prompt!) ?? "", trace, owner, _modelText,
                     text => events.TryWrite(new TokenEvent(node.Id, text)), cancellationToken),
                 _ => new NodeOutcome(Output: null),
             };
@@ -128,6 +131,12 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
         catch (RenderedTooLargeException)
         {
             var error = NodeErrors.RenderedTooLarge(node.Id);
+            RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, error.Message);
+            return Failed(error);
+        }
+        catch (ModelTextTooLargeException)
+        {
+            var error = NodeErrors.ModelTextTooLarge(node.Id);
             RunsLog.NodeFailed(logger, RunId, node.Id, error.Code, error.Message);
             return Failed(error);
         }
@@ -153,32 +162,15 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
     /// <summary>
     /// A prompt node's template or an llm node's system message, with node outputs and run variables filled in, drawn
-    /// from the run's budget of rendered text. Its length is reserved before the text is built (the values are
-    /// finished outputs and variables, so they do not change in between): nodes that render at the same time never
-    /// hold more than the budget between them, and a node that does not fit takes nothing from the others.
+    /// from the run's budget of rendered text. Its length is drawn before the text is built (the values are finished
+    /// outputs and variables, so they do not change in between).
     /// </summary>
     private string Render(string nodeId)
     {
         var template = plan.Graph.Templates[nodeId];
         string ValueOf(string name) => plan.Graph.Variables.ContainsKey(name) ? plan.Variables[name] : state.OutputOf(name) ?? "";
 
-        var length = template.RenderedLength(ValueOf);
-        var reserved = Interlocked.Read(ref _renderedChars);
-        while (true)
-        {
-            if (reserved + length > FlowLimits.MaxRenderedChars)
-            {
-                throw new RenderedTooLargeException();
-            }
-
-            var seen = Interlocked.CompareExchange(ref _renderedChars, reserved + length, reserved);
-            if (seen == reserved)
-            {
-                return template.Render(ValueOf);
-            }
-
-            reserved = seen;
-        }
+        return _rendered.TryDraw(template.RenderedLength(ValueOf)) ? template.Render(ValueOf) : throw new RenderedTooLargeException();
     }
 
     private sealed class RenderedTooLargeException : Exception;

@@ -15,7 +15,8 @@ namespace Gateway.Runs;
 internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBudgets budgets, CallTelemetry telemetry)
 {
     public async Task<NodeOutcome> RunAsync(
-        FlowNode node, string? system, string user, RouteTrace trace, string owner, Action<string> onToken, CancellationToken cancellationToken)
+        FlowNode node, string? system, string user, RouteTrace trace, string owner, TextBudget modelText, Action<string> onToken,
+        CancellationToken cancellationToken)
     {
         if (!router.TryGetRoute(node.Model!, out var route))
         {
@@ -33,7 +34,12 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             StopSequences = node.Stop is null ? null : [.. node.Stop],
         };
 
-        var tokens = await budgets.ReserveAsync(owner, TokenEstimate.For([system, user], node.MaxTokens), cancellationToken);
+        if (!modelText.TryDraw(user.Length))
+        {
+            throw new ModelTextTooLargeException();
+        }
+
+        var tokens = await budgets.ReserveAsync(owner, [system, user], node.MaxTokens, cancellationToken);
         if (!tokens.IsGranted)
         {
             throw new UpstreamException(
@@ -47,6 +53,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         var output = new StringBuilder();
         ChatFinishReason? finishReason = null;
         UsageDetails? usage = null;
+        var textChunks = 0L;
         try
         {
             await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
@@ -57,7 +64,14 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                 var text = update.Text;
                 if (text.Length > 0)
                 {
+                    if (!modelText.TryDraw(text.Length))
+                    {
+                        // Leaving the loop disposes the stream, which aborts the upstream call.
+                        throw new ModelTextTooLargeException();
+                    }
+
                     recorder.FirstToken();
+                    textChunks++;
                     output.Append(text);
                     onToken(text);
                 }
@@ -74,6 +88,11 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             recorder.Cancelled();
             throw;
         }
+        catch (ModelTextTooLargeException)
+        {
+            recorder.Failed(Outcomes.StreamError, NodeErrors.ModelTextTooLargeCode);
+            throw;
+        }
         catch (UpstreamException exception)
         {
             recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code);
@@ -87,11 +106,14 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         }
         finally
         {
-            // A call cancelled or broken mid-stream has no usage: it keeps its estimate, as TokenReservation.Settle
-            // says. Settling it with 0 gave a caller who cancels their runs an unlimited budget.
+            // A call cancelled or broken mid-stream has no usage: it pays for what was seen of it (TokenReservation.SettleCut).
             if (usage is not null)
             {
                 tokens.Settle((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0));
+            }
+            else
+            {
+                tokens.SettleCut(textChunks);
             }
         }
 
@@ -102,3 +124,6 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
 
     private static TokenUsage Priced(ModelRoute route, long input, long output) => new(input, output, route.Pricing?.CostUsd(input, output));
 }
+
+/// <summary>An llm node's user message or output would pass its run's <see cref="FlowLimits.MaxModelTextChars"/>.</summary>
+internal sealed class ModelTextTooLargeException : Exception;

@@ -11,6 +11,8 @@ internal static class NodeErrors
 
     public const string RenderedTooLargeCode = "rendered_too_large";
 
+    public const string ModelTextTooLargeCode = "model_text_too_large";
+
     /// <summary>The <see cref="UpstreamException.Reason"/> of a node refused because its key's token budget is used up.</summary>
     public const string TokenLimitReason = "token limit";
 
@@ -28,4 +30,9 @@ internal static class NodeErrors
     public static NodeError RenderedTooLarge(string nodeId) => new(
         RenderedTooLargeCode,
         $"Node '{nodeId}' would render more text than a run's templates may render in all ({FlowLimits.MaxRenderedChars:N0} characters).");
+
+    /// <summary>An llm node whose user message or output would pass the run's budget (<see cref="FlowLimits.MaxModelTextChars"/>).</summary>
+    public static NodeError ModelTextTooLarge(string nodeId) => new(
+        ModelTextTooLargeCode,
+        $"Node '{nodeId}' would send or receive more text than a run's llm nodes may in all ({FlowLimits.MaxModelTextChars:N0} characters).");
 }

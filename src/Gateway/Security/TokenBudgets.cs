@@ -9,8 +9,25 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-    /// <summary>Reserves <paramref name="estimatedTokens"/> from the key's budget; see <see cref="TokenReservation.IsGranted"/>.</summary>
-    public async ValueTask<TokenReservation> ReserveAsync(string keyName, int estimatedTokens, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reserves a call's estimate (<see cref="TokenEstimate.For"/>) from the key's budget; see <see cref="TokenReservation.IsGranted"/>.
+    /// </summary>
+    public ValueTask<TokenReservation> ReserveAsync(string keyName, IEnumerable<string?> promptTexts, int? maxCompletionTokens, CancellationToken cancellationToken)
+    {
+        if (keys.Get(keyName) is not { TokensPerMinute: not null })
+        {
+            return ValueTask.FromResult(TokenReservation.Unlimited);
+        }
+
+        var texts = promptTexts as IReadOnlyCollection<string?> ?? [.. promptTexts];
+        return ReserveAsync(keyName, TokenEstimate.For(texts, maxCompletionTokens), TokenEstimate.Prompt(texts), cancellationToken);
+    }
+
+    /// <param name="keyName">The caller's key.</param>
+    /// <param name="estimatedTokens">What to reserve.</param>
+    /// <param name="promptTokens">The part of it that the prompt is: what a call cut off pays for before its output.</param>
+    /// <param name="cancellationToken">The call's.</param>
+    public async ValueTask<TokenReservation> ReserveAsync(string keyName, int estimatedTokens, int promptTokens, CancellationToken cancellationToken)
     {
         if (keys.Get(keyName) is not { TokensPerMinute: { } perMinute } key)
         {
@@ -20,7 +37,7 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
         var bucket = key.TokensBucket;
         return await buckets.TryTakeAsync(bucket, perMinute, Window, estimatedTokens, cancellationToken) is { } retryAfter
             ? TokenReservation.Denied(retryAfter)
-            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), estimatedTokens);
+            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), estimatedTokens, promptTokens);
     }
 
     /// <summary>Settling happens as a call ends, whoever is still waiting: it must not fail or delay the call.</summary>
@@ -42,12 +59,14 @@ internal sealed class TokenReservation
 {
     private readonly Func<long, Task>? _adjust;
     private readonly int _reserved;
+    private readonly int _promptTokens;
     private int _settled;
 
-    public TokenReservation(Func<long, Task> adjust, int reserved)
+    public TokenReservation(Func<long, Task> adjust, int reserved, int promptTokens)
     {
         _adjust = adjust;
         _reserved = reserved;
+        _promptTokens = promptTokens;
         IsGranted = true;
     }
 
@@ -67,9 +86,16 @@ internal sealed class TokenReservation
     public TimeSpan RetryAfter { get; }
 
     /// <summary>
-    /// Replaces the estimate with what the call really used: the difference is given back or charged. A call whose
-    /// usage is never known (the caller left, the stream broke) keeps its estimate; a call that failed before the
-    /// model answered settles with 0.
+    /// Settles a call whose usage will never be known, because the caller left or the stream broke, with what it was
+    /// seen to spend: the prompt's estimate and a token for each chunk of text that arrived. Keeping the whole estimate
+    /// charged every "stop generating" its full <c>max_tokens</c>, which could lock a key out for minutes; settling
+    /// with 0 gave a caller who cancels an unlimited budget.
+    /// </summary>
+    public void SettleCut(long textChunks) => Settle(_promptTokens + textChunks);
+
+    /// <summary>
+    /// Replaces the estimate with what the call really used: the difference is given back or charged. A call that
+    /// failed before the model answered settles with 0; one cut off mid-stream, with <see cref="SettleCut"/>.
     /// </summary>
     public void Settle(long usedTokens)
     {

@@ -6,11 +6,14 @@ internal static class TokenEstimate
     /// <summary>Reserved for the completion when the caller set no <c>max_tokens</c>; settled to the real count later.</summary>
     public const int DefaultCompletionTokens = 256;
 
+    /// <summary>The prompt's tokens plus the most the completion may take (or 256): what a call reserves.</summary>
+    public static int For(IEnumerable<string?> promptTexts, int? maxCompletionTokens) =>
+        (int)Math.Min((long)Prompt(promptTexts) + (maxCompletionTokens ?? DefaultCompletionTokens), int.MaxValue);
+
     /// <summary>About four characters per token for English text with common tokenizers; a guess, settled later.</summary>
-    public static int For(IEnumerable<string?> promptTexts, int? maxCompletionTokens)
+    public static int Prompt(IEnumerable<string?> promptTexts)
     {
         long characters = promptTexts.Sum(text => (long)(text?.Length ?? 0));
-        var estimate = ((characters + 3) / 4) + (maxCompletionTokens ?? DefaultCompletionTokens);
-        return (int)Math.Min(estimate, int.MaxValue);
+        return (int)Math.Min((characters + 3) / 4, int.MaxValue);
     }
 }

@@ -45,38 +45,51 @@ public sealed class TokenBucketTests
     public async Task Reservation_SettledBelowTheEstimate_GivesTheRestBack()
     {
         var budgets = Budgets(tokensPerMinute: 100);
-        var reservation = await budgets.ReserveAsync("app", 80, CancellationToken.None);
+        var reservation = await budgets.ReserveAsync("app", 80, 0, CancellationToken.None);
         Assert.True(reservation.IsGranted);
-        Assert.False((await budgets.ReserveAsync("app", 80, CancellationToken.None)).IsGranted);
+        Assert.False((await budgets.ReserveAsync("app", 80, 0, CancellationToken.None)).IsGranted);
 
         reservation.Settle(20);
 
-        Assert.True((await budgets.ReserveAsync("app", 80, CancellationToken.None)).IsGranted);
+        Assert.True((await budgets.ReserveAsync("app", 80, 0, CancellationToken.None)).IsGranted);
     }
 
     [Fact]
     public async Task Reservation_SettledAboveTheEstimate_ChargesTheDifference()
     {
         var budgets = Budgets(tokensPerMinute: 100);
-        (await budgets.ReserveAsync("app", 10, CancellationToken.None)).Settle(90);
+        (await budgets.ReserveAsync("app", 10, 0, CancellationToken.None)).Settle(90);
 
-        var denied = await budgets.ReserveAsync("app", 20, CancellationToken.None);
+        var denied = await budgets.ReserveAsync("app", 20, 0, CancellationToken.None);
 
         Assert.False(denied.IsGranted);
         Assert.Equal(TimeSpan.FromSeconds(6), denied.RetryAfter);
     }
 
     [Fact]
+    public async Task Reservation_CutOff_PaysItsPromptAndTheChunksSent()
+    {
+        var budgets = Budgets(tokensPerMinute: 100);
+        var reservation = await budgets.ReserveAsync("app", 90, 10, CancellationToken.None);
+
+        reservation.SettleCut(5);
+
+        // 10 + 5 spent: 85 left, not the 10 the whole estimate would leave, nor the 100 of settling with nothing.
+        Assert.True((await budgets.ReserveAsync("app", 85, 0, CancellationToken.None)).IsGranted);
+        Assert.False((await budgets.ReserveAsync("app", 1, 0, CancellationToken.None)).IsGranted);
+    }
+
+    [Fact]
     public async Task Reservation_SettlesOnlyOnce()
     {
         var budgets = Budgets(tokensPerMinute: 100);
-        var reservation = await budgets.ReserveAsync("app", 50, CancellationToken.None);
+        var reservation = await budgets.ReserveAsync("app", 50, 0, CancellationToken.None);
 
         reservation.Settle(0);
         reservation.Settle(0);
 
-        Assert.True((await budgets.ReserveAsync("app", 100, CancellationToken.None)).IsGranted);
-        Assert.False((await budgets.ReserveAsync("app", 1, CancellationToken.None)).IsGranted);
+        Assert.True((await budgets.ReserveAsync("app", 100, 0, CancellationToken.None)).IsGranted);
+        Assert.False((await budgets.ReserveAsync("app", 1, 0, CancellationToken.None)).IsGranted);
     }
 
     [Fact]
@@ -84,8 +97,8 @@ public sealed class TokenBucketTests
     {
         var budgets = Budgets(tokensPerMinute: null);
 
-        Assert.True((await budgets.ReserveAsync("app", int.MaxValue, CancellationToken.None)).IsGranted);
-        Assert.True((await budgets.ReserveAsync(CallerIdentity.AnonymousName, int.MaxValue, CancellationToken.None)).IsGranted);
+        Assert.True((await budgets.ReserveAsync("app", int.MaxValue, 0, CancellationToken.None)).IsGranted);
+        Assert.True((await budgets.ReserveAsync(CallerIdentity.AnonymousName, int.MaxValue, 0, CancellationToken.None)).IsGranted);
     }
 
     [Fact]
