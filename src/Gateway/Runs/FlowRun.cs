@@ -37,6 +37,9 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
     /// <summary>What an interrupted run's error says when its gateway shut down while it ran.</summary>
     public const string ShutDown = "The gateway shut down before the run finished.";
 
+    /// <summary>Whether a cancel may still end the run (<see cref="RunState.TryAcceptCancel"/>).</summary>
+    public bool TryAcceptCancel() => state.TryAcceptCancel();
+
     /// <summary>Marks the run as stopped by the gateway, before its cancellation: it then ends <c>interrupted</c>.</summary>
     public void Interrupt() => state.Interrupt(new RunError("interrupted", ShutDown, null));
 

@@ -16,7 +16,11 @@ internal sealed class RunLog : IDisposable
     private readonly TimeSpan _grace;
     private readonly TimeProvider _timeProvider;
     private readonly long _startsAfter;
+    private readonly Func<bool>? _acceptCancel;
     private ITimer? _graceTimer;
+
+    /// <summary>Counts the grace timers armed and disarmed: one that fires after its moment has passed does nothing.</summary>
+    private long _graceGeneration;
     private bool _isEnded;
     private bool _hasTerminal;
     private bool _isDisposed;
@@ -25,12 +29,17 @@ internal sealed class RunLog : IDisposable
     /// <param name="grace">How long the run outlives its last watcher; null: it runs on without any (a background run).</param>
     /// <param name="timeProvider">The clock of the grace timer.</param>
     /// <param name="startsAfter">The id of the event before the first one appended: a copy of the end of another log.</param>
-    public RunLog(string runId, TimeSpan? grace, TimeProvider timeProvider, long startsAfter = 0)
+    /// <param name="acceptCancel">
+    /// Whether a cancel may still end the run, asked before cancelling it: a cancel answered 202 must end it cancelled,
+    /// so one that comes once its end is decided is refused (<see cref="RunState.TryAcceptCancel"/>).
+    /// </param>
+    public RunLog(string runId, TimeSpan? grace, TimeProvider timeProvider, long startsAfter = 0, Func<bool>? acceptCancel = null)
     {
         RunId = runId;
         _grace = grace ?? Timeout.InfiniteTimeSpan;
         _timeProvider = timeProvider;
         _startsAfter = startsAfter;
+        _acceptCancel = acceptCancel;
     }
 
     public string RunId { get; }
@@ -102,7 +111,7 @@ internal sealed class RunLog : IDisposable
     {
         lock (_gate)
         {
-            if (_isEnded || _isDisposed)
+            if (_isEnded || _isDisposed || _acceptCancel?.Invoke() == false)
             {
                 return false;
             }
@@ -133,7 +142,7 @@ internal sealed class RunLog : IDisposable
                 return;
             }
 
-            _graceTimer.Change(_grace, Timeout.InfiniteTimeSpan);
+            ArmGrace();
         }
     }
 
@@ -146,6 +155,7 @@ internal sealed class RunLog : IDisposable
             _watchers.Add(watcher);
             _graceTimer?.Dispose();
             _graceTimer = null;
+            _graceGeneration++;
         }
 
         return watcher;
@@ -162,12 +172,45 @@ internal sealed class RunLog : IDisposable
 
             if (_grace > TimeSpan.Zero)
             {
-                _graceTimer = _timeProvider.CreateTimer(static state => ((RunLog)state!).Cancel(), this, _grace, Timeout.InfiniteTimeSpan);
+                ArmGrace();
                 return;
             }
         }
 
         // No grace: cancelled at once, outside the lock, as cancelling runs the aborts of the upstream calls inline.
+        Cancel();
+    }
+
+    /// <summary>Under the lock: the grace starts (over) now, on a timer of its own generation.</summary>
+    private void ArmGrace()
+    {
+        _graceTimer?.Dispose();
+        var generation = ++_graceGeneration;
+        _graceTimer = _timeProvider.CreateTimer(
+            static state =>
+            {
+                var (log, generation) = ((RunLog, long))state!;
+                log.GraceRanOut(generation);
+            },
+            (this, generation),
+            _grace,
+            Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// A timer already firing is not stopped by disposing it: one whose grace was started over, or ended by a watcher
+    /// who attached meanwhile, must not cancel the run.
+    /// </summary>
+    private void GraceRanOut(long generation)
+    {
+        lock (_gate)
+        {
+            if (generation != _graceGeneration || _watchers.Count > 0)
+            {
+                return;
+            }
+        }
+
         Cancel();
     }
 

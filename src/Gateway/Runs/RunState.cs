@@ -11,6 +11,8 @@ internal sealed class RunState
     private readonly IReadOnlyList<string> _outputIds;
     private RunError? _firstFailure;
     private RunError? _interruption;
+    private bool _cancelAccepted;
+    private bool _finished;
 
     public RunState(string runId, string? flowId, DateTimeOffset createdAt, IEnumerable<string> nodeIds, IReadOnlyList<string> outputIds)
     {
@@ -65,9 +67,28 @@ internal sealed class RunState
     public RunRecord Snapshot() => Snapshot(RunStatus.Running, completedAt: null);
 
     /// <summary>
-    /// The finished record: completed when every node did; else, when the gateway stopped it, failed if a node failed
-    /// and interrupted if not; else cancelled when it was cancelled, even after a node failed (a cancel accepted while
-    /// the run went on ends it cancelled, as its caller was told); else failed.
+    /// Whether a cancel may still change how the run ends: not once its end is decided, nor once no node is pending
+    /// or running (its work is over, and how it ended is known). When it may, the run will end cancelled (or
+    /// interrupted), whatever comes between this and the end: a cancel that is accepted is kept.
+    /// </summary>
+    public bool TryAcceptCancel()
+    {
+        lock (_gate)
+        {
+            if (_finished || !_nodes.Values.Any(n => n.Status is NodeStatus.Pending or NodeStatus.Running))
+            {
+                return false;
+            }
+
+            _cancelAccepted = true;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The finished record: completed when every node did, unless its caller's cancel was accepted before that (a
+    /// cancel answered 202 ends the run cancelled, as its caller was told); else, when the gateway stopped it, failed
+    /// if a node failed and interrupted if not; else cancelled when it was cancelled, even after a node failed; else failed.
     /// </summary>
     /// <param name="completedAt">When the run ended.</param>
     /// <param name="cancelled">Whether the run was cancelled: by its caller, for want of watchers, or by the gateway stopping.</param>
@@ -75,9 +96,11 @@ internal sealed class RunState
     {
         lock (_gate)
         {
-            var status = _nodes.Values.All(n => n.Status == NodeStatus.Completed) ? RunStatus.Completed
+            _finished = true;
+            var allCompleted = _nodes.Values.All(n => n.Status == NodeStatus.Completed);
+            var status = allCompleted && (!_cancelAccepted || _interruption is not null) ? RunStatus.Completed
                 : _interruption is not null ? (_firstFailure is not null ? RunStatus.Failed : RunStatus.Interrupted)
-                : cancelled || _firstFailure is null ? RunStatus.Cancelled
+                : cancelled || _cancelAccepted || _firstFailure is null ? RunStatus.Cancelled
                 : RunStatus.Failed;
             return Snapshot(status, completedAt);
         }
