@@ -19,6 +19,9 @@ WebApplication? app = null;
 try
 {
     app = builder.Build();
+    // The configuration's checks first, before the host starts: a refusal is then said once, plainly (below), not
+    // also logged by the host with its stack trace.
+    app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
     app.MapGateway();
     await app.StartAsync();
 }

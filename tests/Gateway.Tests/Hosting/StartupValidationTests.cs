@@ -44,6 +44,7 @@ public sealed class StartupValidationTests
     [Theory]
     [InlineData("Gateway:Streaming:HeartbeatSeconds", "0", "Gateway:Streaming:HeartbeatSeconds")]
     [InlineData("Gateway:Auth:Keys:0:RequestPerMinute", "60", "Gateway:Auth:Keys:0:RequestPerMinute is not a setting the gateway knows")]
+    [InlineData("Gateway:Resilience:MaxRetries", "-1", "Gateway:Resilience: ")]
     public async Task TheProcess_WithBadConfiguration_ExitsWith1_SayingWhatToFix_NotAnUnhandledException(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
@@ -55,5 +56,8 @@ public sealed class StartupValidationTests
         Assert.Contains("The gateway did not start:", exception.Message, StringComparison.Ordinal);
         Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", exception.Message, StringComparison.Ordinal);
+        // Said once, by the gateway: not also logged by the host with a stack trace.
+        Assert.DoesNotContain("Hosting failed to start", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", exception.Message, StringComparison.Ordinal);
     }
 }
