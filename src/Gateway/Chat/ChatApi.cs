@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.OpenApi;
 using Gateway.Providers;
 using Gateway.Security;
 using Gateway.Streaming;
@@ -35,7 +36,13 @@ internal static class ChatApi
             .Produces<OpenAiErrorResponse>(StatusCodes.Status429TooManyRequests)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status502BadGateway)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout);
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout)
+            .NamesModels()
+            .ProducesHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
+            .ProducesHeader(
+                ChatErrors.ShouldRetryHeader,
+                "`false` on a failure the gateway has already retried and fallen back from, so that the OpenAI SDKs do not run it all again.",
+                502, 503, 504);
 
         group.MapGet("/models", ListModels)
             .WithName("ListModels")

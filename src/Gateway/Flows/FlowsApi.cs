@@ -45,8 +45,13 @@ internal static class FlowsApi
         return group;
     }
 
-    private static Ok<IReadOnlyList<ComponentInfo>> ListComponents(ModelRouter router) =>
-        TypedResults.Ok<IReadOnlyList<ComponentInfo>>([.. ComponentCatalog.All.Select(c => ComponentInfo.From(c, router.Aliases))]);
+    /// <param name="router">The aliases.</param>
+    /// <param name="caller">A key restricted to some models is offered those alone, as <c>/v1/models</c> lists them.</param>
+    private static Ok<IReadOnlyList<ComponentInfo>> ListComponents(ModelRouter router, CallerIdentity caller)
+    {
+        string[] aliases = [.. router.Aliases.Where(caller.CanUseModel)];
+        return TypedResults.Ok<IReadOnlyList<ComponentInfo>>([.. ComponentCatalog.All.Select(c => ComponentInfo.From(c, aliases))]);
+    }
 
     private static async Task<Results<Created<Flow>, ValidationProblem, ProblemHttpResult>> CreateFlowAsync(
         HttpRequest request, FlowValidator validator, IFlowStore store)

@@ -19,8 +19,19 @@ internal static class ErrorResponses
         var extensions = code is null ? null : new Dictionary<string, object?> { ["code"] = code };
         // TypedResults.Problem goes through IProblemDetailsService and falls back to plain JSON when the caller's
         // Accept (say text/event-stream) rules the writer out: an error always gets its body.
-        return TypedResults.Problem(detail: message, statusCode: status, title: ReasonPhrase(status), extensions: extensions).ExecuteAsync(http);
+        return TypedResults.Problem(detail: message, statusCode: status, title: ReasonPhrase(status), type: TypeOf(status), extensions: extensions).ExecuteAsync(http);
     }
+
+    /// <summary>
+    /// A problem's <c>type</c> for the statuses ASP.NET Core's defaults leave without one, so that every problem body
+    /// has one: 413 and 429. Null for the others, which the defaults fill in.
+    /// </summary>
+    public static string? TypeOf(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        StatusCodes.Status429TooManyRequests => "https://tools.ietf.org/html/rfc6585#section-4",
+        _ => null,
+    };
 
     public static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";

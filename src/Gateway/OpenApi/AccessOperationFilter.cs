@@ -38,8 +38,17 @@ internal sealed class AccessOperationFilter : IOperationFilter
 
         operation.Responses ??= [];
         Add(operation, "401", "No API key, or an unknown one.", errorSchema, contentType);
-        Add(operation, "403", "The key's role or model allowlist does not permit this.", errorSchema, contentType);
+        // Only where a key can be refused: an admin's operation, or one that names models. Elsewhere another key's
+        // resource is a 404, and nothing is forbidden.
+        var forAdmins = metadata.OfType<IAuthorizeData>().Any(data => data.Policy == Security.GatewayPolicies.Admin);
+        var namesModels = metadata.OfType<ModelAllowlistMetadata>().Any();
+        if (forAdmins || namesModels)
+        {
+            Add(operation, "403", forAdmins ? "The key's role is not admin." : "The key's model allowlist does not permit a model named.", errorSchema, contentType);
+        }
+
         Add(operation, "429", "Over the key's request or token limit; see Retry-After.", errorSchema, contentType);
+        RetryAfterOn(operation.Responses["429"]);
         if (hasBody)
         {
             Add(operation, "400", "The body is not valid (every problem listed).", errorSchema, contentType);
@@ -50,6 +59,20 @@ internal sealed class AccessOperationFilter : IOperationFilter
         if (path.Contains('{', StringComparison.Ordinal))
         {
             Add(operation, "404", "No such resource (or not one this key may see).", errorSchema, contentType);
+        }
+    }
+
+    /// <summary>A 429 (declared here or by the endpoint) always carries <c>Retry-After</c>.</summary>
+    private static void RetryAfterOn(IOpenApiResponse response)
+    {
+        if (response is OpenApiResponse concrete)
+        {
+            concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            concrete.Headers["Retry-After"] = new OpenApiHeader
+            {
+                Description = "Seconds to wait before trying again.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+            };
         }
     }
 

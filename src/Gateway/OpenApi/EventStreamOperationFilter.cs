@@ -38,13 +38,21 @@ internal sealed class EventStreamOperationFilter : IOperationFilter
                 payloads.Add(schema);
             }
 
-            events.Add(new JsonObject
+            // "schema" names a component; a payload that is plain text (`[DONE]`) has none, and says its type instead.
+            var described = new JsonObject
             {
                 ["event"] = streamEvent.Name,
-                ["schema"] = streamEvent.Payload.Name,
+                ["schema"] = schema is OpenApiSchemaReference reference ? reference.Reference.Id : null,
                 ["description"] = streamEvent.Description,
-            });
-            lines.Add($"- `{streamEvent.Name ?? "(data only)"}`: `{streamEvent.Payload.Name}`, {streamEvent.Description}");
+            };
+            if (streamEvent.Payload == typeof(string))
+            {
+                described["type"] = "string";
+            }
+
+            events.Add(described);
+            var payloadName = streamEvent.Payload == typeof(string) ? "text" : streamEvent.Payload.Name;
+            lines.Add($"- `{streamEvent.Name ?? "(data only)"}`: `{payloadName}`, {streamEvent.Description}");
         }
 
         var content = response.Content ?? (response is OpenApiResponse concreteResponse ? concreteResponse.Content = new Dictionary<string, OpenApiMediaType>() : null);

@@ -9,6 +9,9 @@ internal static class ResponseDocumentationExtensions
     public static RouteHandlerBuilder ProducesHeader(this RouteHandlerBuilder builder, string name, string description, params int[] statusCodes) =>
         builder.WithMetadata(new ResponseHeaderMetadata(name, description, statusCodes));
 
+    /// <summary>Declares that the request names models, which a key's allowlist may refuse with a 403.</summary>
+    public static RouteHandlerBuilder NamesModels(this RouteHandlerBuilder builder) => builder.WithMetadata(ModelAllowlistMetadata.Instance);
+
     /// <summary>Declares a ProblemDetails answer and when it is given (<c>ProducesProblem</c> can only name the status).</summary>
     public static RouteHandlerBuilder ProducesProblemWhen(this RouteHandlerBuilder builder, int statusCode, string when) =>
         builder.WithMetadata(new ProducesResponseTypeAttribute(typeof(ProblemDetails), statusCode, "application/problem+json") { Description = when });

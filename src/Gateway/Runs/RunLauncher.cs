@@ -1,3 +1,4 @@
+using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,7 @@ namespace Gateway.Runs;
 /// <c>Accept: text/event-stream</c> or <c>?stream=true</c> → the events as they happen; otherwise the record
 /// once the run has ended. Every answer carries <c>X-Run-Id</c>.
 /// </summary>
-internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, IOptions<StreamingOptions> options)
+internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBudgets budgets, IOptions<StreamingOptions> options)
 {
     public const string RunIdHeader = "X-Run-Id";
 
@@ -20,6 +21,17 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, IOptions
     public async Task<RunResults> LaunchAsync(
         HttpContext httpContext, RunPlan plan, string owner, bool stream, bool background)
     {
+        if (await TokensRefusedAsync(plan, owner, httpContext.RequestAborted) is { } retryAfter)
+        {
+            var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(
+                $"Token rate limit reached for this API key: it cannot pay for the run's first model call now. Retry after {seconds} s.",
+                statusCode: StatusCodes.Status429TooManyRequests,
+                type: Hosting.ErrorResponses.TypeOf(StatusCodes.Status429TooManyRequests),
+                extensions: new Dictionary<string, object?> { ["code"] = RequestRateLimiting.LimitExceededCode });
+        }
+
         var run = engine.Create(plan, owner);
         var log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
@@ -48,6 +60,25 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, IOptions
     }
 
     // q=0 means "not this type" (RFC 9110 §12.4.2): a client that lists the event stream that way wants the record.
+    /// <summary>
+    /// Whether the key's <c>TokensPerMinute</c> refuses the run at the door, as <c>/v1</c> refuses a call: when it cannot
+    /// pay now for the smallest completion any of the run's llm nodes may ask for (each node still reserves its own
+    /// estimate when it starts). The probe is given back at once. Null when the run may start.
+    /// </summary>
+    private async Task<TimeSpan?> TokensRefusedAsync(RunPlan plan, string owner, CancellationToken cancellationToken)
+    {
+        var allowances = plan.Graph.Flow.Nodes.Where(node => node.Type == Flows.ComponentCatalog.Llm)
+            .Select(node => node.MaxTokens ?? TokenEstimate.DefaultCompletionTokens).ToList();
+        if (allowances.Count == 0)
+        {
+            return null;
+        }
+
+        var probe = await budgets.ReserveAsync(owner, allowances.Min(), 0, cancellationToken);
+        probe.Settle(0);
+        return probe.IsGranted ? null : probe.RetryAfter;
+    }
+
     private static bool WantsEventStream(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(accept =>
             accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase) && accept.Quality is not 0);

@@ -71,6 +71,7 @@ internal static class RunsApi
 
     /// <summary>What starting a run may answer besides its result types: the events, <see cref="RunLauncher"/>'s headers, and its 503.</summary>
     private static RouteHandlerBuilder ProducesRun(this RouteHandlerBuilder builder) => builder
+        .NamesModels()
         .ProducesEventStream(RunEventTypes)
         .ProducesProblemWhen(
             StatusCodes.Status503ServiceUnavailable,
@@ -92,7 +93,13 @@ internal static class RunsApi
             return FlowsApi.FlowNotFound(id);
         }
 
-        var planning = planner.Plan(body.Value, JsonSerializer.SerializeToElement(flow, FlowsJsonContext.Default.Flow));
+        var savedFlow = JsonSerializer.SerializeToElement(flow, FlowsJsonContext.Default.Flow);
+        if (caller.FirstDisallowedModel(RequestedModels.Of(body.Value, savedFlow)) is { } model)
+        {
+            return ModelNotAllowed(model);
+        }
+
+        var planning = planner.Plan(body.Value, savedFlow);
         return await LaunchAsync(httpContext, caller, planning, launcher, stream, background);
     }
 
@@ -105,11 +112,19 @@ internal static class RunsApi
             return problem;
         }
 
+        if (caller.FirstDisallowedModel(RequestedModels.Of(body.Value, savedFlow: null)) is { } model)
+        {
+            return ModelNotAllowed(model);
+        }
+
         var planning = planner.Plan(body.Value, savedFlow: null);
         return await LaunchAsync(httpContext, caller, planning, launcher, stream, background);
     }
 
-    /// <summary>Starts a valid plan whose models the caller's key may use.</summary>
+    /// <summary>
+    /// Starts a valid plan whose models the caller's key may use. (The models were checked as requested, before the
+    /// plan; the plan's are checked again, as what will run.)
+    /// </summary>
     private static async Task<RunResults> LaunchAsync(
         HttpContext httpContext, CallerIdentity caller, RunPlanning planning, RunLauncher launcher, bool? stream, bool? background)
     {

@@ -108,6 +108,31 @@ public sealed class ApiAccessTests : IAsyncLifetime
         Assert.False(response.Headers.Contains("X-Run-Id"), "no run should have started");
     }
 
+    [Theory]
+    [InlineData("""{"input":"x","flow":{"nodes":[{"id":"in","type":"input"},{"id":"llm","type":"llm","model":"no-such-alias","prompt":"in"},{"id":"out","type":"output","from":["llm"]}]}}""", "no-such-alias")]
+    [InlineData("""{"input":"x","flow":{"nodes":[{"id":"in","type":"input"},{"id":"llm","type":"llm","model":"echo","prompt":"in"},{"id":"out","type":"output","from":["llm"]}]},"tweaks":{"llm":{"model":"no-such-alias"}}}""", "no-such-alias")]
+    public async Task AModelOutsideTheKeysList_Is403_BeforeAnyValidationNamesTheAliasesThereAre(string body, string model)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "/api/runs", TestKeys.EchoOnly, body);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var problem = await Json.ReadAsync(response);
+        Assert.Equal("model_not_allowed", problem["code"]!.GetValue<string>());
+        Assert.Contains(model, problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("lorem", problem.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheComponentCatalog_OffersARestrictedKeyItsModelsAlone()
+    {
+        using var restricted = await SendAsync(HttpMethod.Get, "/api/components", TestKeys.EchoOnly);
+        using var open = await SendAsync(HttpMethod.Get, "/api/components", TestKeys.Client);
+
+        Assert.DoesNotContain("lorem", await restricted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"echo\"", await restricted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"lorem\"", await open.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnAllowedModel_Runs()
     {

@@ -36,6 +36,26 @@ public sealed class TokenSettlementTests
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
+    [Fact]
+    public async Task ARunItsKeyCannotPayFor_Is429WithRetryAfter_AtTheDoor_AndNoRunStarts()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 300);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        // A stream under way holds 1 + 290 of the 300 while it lasts.
+        using var holding = await SendAsync(gateway, maxTokens: 290, stream: true);
+        Assert.Equal(HttpStatusCode.OK, holding.StatusCode);
+
+        using var run = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/runs", TestKeys.Client, Json.Body("""
+            {"input":"x","flow":{"nodes":[{"id":"in","type":"input"},{"id":"a","type":"llm","model":"echo","prompt":"in","maxTokens":20},
+                                          {"id":"out","type":"output","from":["a"]}]}}
+            """)));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, run.StatusCode);
+        Assert.True(run.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal("rate_limit_exceeded", (await Json.ReadAsync(run))["code"]!.GetValue<string>());
+        Assert.False(run.Headers.Contains("X-Run-Id"), "no run should have started");
+    }
+
     private static Task<HttpResponseMessage> SendAsync(GatewayHost gateway, int maxTokens, bool stream, string model = "lorem") =>
         gateway.Client.SendAsync(
             TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest(model, "hi", stream, maxTokens: maxTokens)),
