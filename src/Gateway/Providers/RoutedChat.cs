@@ -78,7 +78,36 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
     {
         try
         {
-            return await FirstSucceedingAsync(route, trace, isStreaming, start, state, options, total.Token).ConfigureAwait(false);
+            for (var i = 0; ; i++)
+            {
+                var deployment = route.Deployments[i];
+                var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, metrics, logger);
+                trace.Attempts++;
+                trace.Deployment = deployment;
+                using var attempt = GatewayActivities.StartAttempt(route.Alias, deployment.Provider, deployment.Model, trace.Attempts);
+                var deploymentOptions = ForDeployment(options, deployment);
+                var context = Polly.ResilienceContextPool.Shared.Get(total.Token);
+                ProviderPipelines.Attach(context, call);
+                try
+                {
+                    return await pipelines.ForStreamStart(deployment.Provider).ExecuteAsync(
+                        static (context, s) => s.start(s.call, s.deploymentOptions, s.state, context.CancellationToken),
+                        context,
+                        (start, call, deploymentOptions, state)).ConfigureAwait(false);
+                }
+                catch (UpstreamException exception) when (Failed(attempt, call, trace, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
+                {
+                    var next = route.Deployments[i + 1];
+                    var reason = FailureClassifier.Describe(exception);
+                    metrics.FallingBack(route.Alias, deployment.Provider, reason);
+                    RetryLog.FallingBack(logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason);
+                    trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true));
+                }
+                finally
+                {
+                    Polly.ResilienceContextPool.Shared.Return(context);
+                }
+            }
         }
         catch (OperationCanceledException exception) when (total.IsCancellationRequested && !callerToken.IsCancellationRequested)
         {
@@ -90,55 +119,14 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         }
     }
 
-    private async Task<TResult> FirstSucceedingAsync<TResult, TState>(
-        ModelRoute route,
-        RouteTrace trace,
-        bool isStreaming,
-        Func<UpstreamCall, ChatOptions, TState, CancellationToken, ValueTask<TResult>> start,
-        TState state,
-        ChatOptions options,
-        CancellationToken cancellationToken)
-    {
-        for (var i = 0; ; i++)
-        {
-            var deployment = route.Deployments[i];
-            var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, metrics, logger);
-            trace.Attempts++;
-            trace.Deployment = deployment;
-            using var attempt = GatewayActivities.StartAttempt(route.Alias, deployment.Provider, deployment.Model, trace.Attempts);
-            var deploymentOptions = ForDeployment(options, deployment);
-            var context = Polly.ResilienceContextPool.Shared.Get(cancellationToken);
-            ProviderPipelines.Attach(context, call);
-            try
-            {
-                return await pipelines.ForStreamStart(deployment.Provider).ExecuteAsync(
-                    static (context, s) => s.start(s.call, s.deploymentOptions, s.state, context.CancellationToken),
-                    context,
-                    (start, call, deploymentOptions, state)).ConfigureAwait(false);
-            }
-            catch (UpstreamException exception) when (Failed(attempt, trace, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
-            {
-                var next = route.Deployments[i + 1];
-                var reason = FailureClassifier.Describe(exception);
-                metrics.FallingBack(route.Alias, deployment.Provider, reason);
-                RetryLog.FallingBack(logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason);
-                trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true));
-            }
-            finally
-            {
-                Polly.ResilienceContextPool.Shared.Return(context);
-            }
-        }
-    }
-
     /// <summary>
-    /// Marks the attempt's span failed, and takes back an attempt an open circuit refused: <c>X-Gateway-Attempts</c>
-    /// and a node's <c>attempts</c> count requests that reached an upstream. Returns true, so it can sit first in an
-    /// exception filter.
+    /// Marks the attempt's span failed, and takes back a counted attempt that an open circuit refused before it was
+    /// sent: <c>X-Gateway-Attempts</c> and a node's <c>attempts</c> count requests that reached an upstream. Returns
+    /// true, so it can sit first in an exception filter.
     /// </summary>
-    private static bool Failed(System.Diagnostics.Activity? attempt, RouteTrace trace, UpstreamException exception)
+    private static bool Failed(System.Diagnostics.Activity? attempt, UpstreamCall call, RouteTrace trace, UpstreamException exception)
     {
-        if (exception.Failure == UpstreamFailure.CircuitOpen)
+        if (exception.Failure == UpstreamFailure.CircuitOpen && !call.AttemptSent)
         {
             trace.Attempts--;
         }

@@ -37,7 +37,7 @@ internal static class FailureClassifier
     /// 401/403 or redirects (3xx: redirects are not followed) is misconfigured, and the next one may not be.
     /// </summary>
     public static bool ShouldFallBack(UpstreamException exception) =>
-        !exception.IsTotalTimeout && exception.Failure != UpstreamFailure.Status
+        (!exception.IsTotalTimeout && exception.Failure != UpstreamFailure.Status)
         || exception.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
         || (int)(exception.Status ?? 0) is >= 300 and < 400
         || IsRetryable(exception);

@@ -16,6 +16,7 @@ internal sealed class UpstreamCall(
     private CancellationTokenSource? _firstTokenTimer;
     private long _attemptStartedAt;
     private bool _retryAnnounced;
+    private bool _attemptSent;
     private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>The call being made on this async flow, if it was routed.</summary>
@@ -34,6 +35,13 @@ internal sealed class UpstreamCall(
     public int RetriesUsed { get; private set; }
 
     public bool CanRetry => RetriesUsed < Options.MaxRetries;
+
+    /// <summary>
+    /// Whether the attempt last counted in the trace sent its request. Not when an open circuit refused it before the
+    /// send: a first attempt, or a stream-level retry (counted as it starts). An HTTP-level retry is counted only as it
+    /// sends, so one the circuit refuses was never counted.
+    /// </summary>
+    public bool AttemptSent => _attemptSent;
 
     /// <summary>The timer that bounds the wait for a streamed attempt's first token.</summary>
     public void UseFirstTokenTimer(CancellationTokenSource timer, TimeProvider timeProvider)
@@ -59,6 +67,7 @@ internal sealed class UpstreamCall(
     public void HttpAttemptStarting()
     {
         CountAnnouncedRetry();
+        _attemptSent = true;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
     }
@@ -95,6 +104,7 @@ internal sealed class UpstreamCall(
     public void StreamAttemptStarting()
     {
         CountAnnouncedRetry();
+        _attemptSent = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }

@@ -107,6 +107,32 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACircuitOpenedByARequestsOwnFailure_RefusesItsRetry_AndTheSentAttemptStillCounts()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl);
+        settings["Gateway:Resilience:MaxRetries"] = "1";
+        settings["Gateway:Resilience:BaseDelayMs"] = "0";
+        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
+        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.6";
+        await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(new FakeTimeProvider()));
+        // One failure and one success: a ratio of 0.5, under the 0.6 that opens the circuit.
+        upstream.Enqueue(new UpstreamScript { Status = 500 });
+        using (var first = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true)))
+        {
+            Assert.Equal("2", first.Headers.GetValues("X-Gateway-Attempts").Single());
+        }
+
+        // This request's first attempt fails (2 of 3: the circuit opens), and its retry is refused without a request.
+        upstream.Enqueue(new UpstreamScript { Status = 500 });
+        using var second = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, second.StatusCode);
+        Assert.Equal(3, upstream.Requests.Count);
+        Assert.Equal("1", second.Headers.GetValues("X-Gateway-Attempts").Single());
+    }
+
+    [Fact]
     public async Task AnOpenCircuit_SkipsItsDeploymentAtOnceAndFallsBack()
     {
         _primary.DefaultScript = new UpstreamScript { Status = 503 };
