@@ -106,12 +106,18 @@ internal sealed class RunLog : IDisposable
         _ended.TrySetResult(finished);
     }
 
-    /// <returns>False when the run had already ended.</returns>
-    public bool Cancel()
+    /// <returns>False when the run had already ended, or its end was decided (<see cref="RunState.TryAcceptCancel"/>).</returns>
+    public bool Cancel() => TryCancel(graceGeneration: null);
+
+    /// <param name="graceGeneration">For the grace timer: the generation it was armed in, which must still be current
+    /// with no watcher attached, checked with everything else in one critical section.</param>
+    private bool TryCancel(long? graceGeneration)
     {
         lock (_gate)
         {
-            if (_isEnded || _isDisposed || _acceptCancel?.Invoke() == false)
+            if (_isEnded || _isDisposed
+                || (graceGeneration is { } generation && (generation != _graceGeneration || _watchers.Count > 0))
+                || _acceptCancel?.Invoke() == false)
             {
                 return false;
             }
@@ -189,29 +195,14 @@ internal sealed class RunLog : IDisposable
         _graceTimer = _timeProvider.CreateTimer(
             static state =>
             {
+                // A timer already firing is not stopped by disposing it: one whose grace was started over, or ended by
+                // a watcher who attached meanwhile, must not cancel the run.
                 var (log, generation) = ((RunLog, long))state!;
-                log.GraceRanOut(generation);
+                log.TryCancel(generation);
             },
             (this, generation),
             _grace,
             Timeout.InfiniteTimeSpan);
-    }
-
-    /// <summary>
-    /// A timer already firing is not stopped by disposing it: one whose grace was started over, or ended by a watcher
-    /// who attached meanwhile, must not cancel the run.
-    /// </summary>
-    private void GraceRanOut(long generation)
-    {
-        lock (_gate)
-        {
-            if (generation != _graceGeneration || _watchers.Count > 0)
-            {
-                return;
-            }
-        }
-
-        Cancel();
     }
 
     /// <summary>Copies the events after <paramref name="afterId"/> into <paramref name="batch"/>.</summary>
