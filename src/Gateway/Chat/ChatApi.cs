@@ -128,12 +128,15 @@ internal static class ChatApi
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // The caller left before its first token (or its whole answer): it pays for its prompt, not its max_tokens.
+            tokens.SettleCut(0);
             recorder.Cancelled();
             throw;
         }
         catch (UpstreamException) when (cancellationToken.IsCancellationRequested)
         {
             // The abort of a caller who left, surfacing as an upstream failure: a cancellation all the same.
+            tokens.SettleCut(0);
             recorder.Cancelled();
             throw new OperationCanceledException(cancellationToken);
         }
@@ -208,6 +211,11 @@ internal static class ChatApi
         if (response.Usage is not null)
         {
             tokens.Settle(usage.TotalTokens);
+        }
+        else
+        {
+            // An upstream that reports no usage: the answer's estimate, as the prompt's is made.
+            tokens.SettleCut(TokenEstimate.Prompt([response.Text]));
         }
 
         recorder.Succeeded(response.Usage, recorder.CapturesContent ? response.Text : null);

@@ -123,7 +123,7 @@ internal sealed class ChatCompletionStream(
             }
             else
             {
-                // The caller left or the stream broke: it pays for what it was seen to spend.
+                // The caller left, the stream broke, or the upstream reports no usage: it pays for what it was seen to spend.
                 tokens.SettleCut(textChunks);
             }
         }

@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Providers;
 using Gateway.Security;
 
@@ -102,8 +103,7 @@ internal static class ChatErrors
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
-            var seconds = Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds));
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            httpContext.Response.SetRetryAfter(delay);
             return inner.ExecuteAsync(httpContext);
         }
     }

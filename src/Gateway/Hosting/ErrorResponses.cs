@@ -22,6 +22,14 @@ internal static class ErrorResponses
         return TypedResults.Problem(detail: message, statusCode: status, title: ReasonPhrase(status), type: TypeOf(status), extensions: extensions).ExecuteAsync(http);
     }
 
+    /// <summary>Sets <c>Retry-After</c> to <paramref name="delay"/> in whole seconds, rounded up and at least 1; returns them.</summary>
+    public static long SetRetryAfter(this HttpResponse response, TimeSpan delay)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds));
+        response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return seconds;
+    }
+
     /// <summary>
     /// A problem's <c>type</c> for the statuses ASP.NET Core's defaults leave without one, so that every problem body
     /// has one: 413 and 429. Null for the others, which the defaults fill in.

@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Security;
 using Gateway.Streaming;
 using Microsoft.Extensions.Options;
@@ -23,12 +24,11 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
     {
         if (await TokensRefusedAsync(plan, owner, httpContext.RequestAborted) is { } retryAfter)
         {
-            var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var seconds = httpContext.Response.SetRetryAfter(retryAfter);
             return TypedResults.Problem(
                 $"Token rate limit reached for this API key: it cannot pay for the run's first model call now. Retry after {seconds} s.",
                 statusCode: StatusCodes.Status429TooManyRequests,
-                type: Hosting.ErrorResponses.TypeOf(StatusCodes.Status429TooManyRequests),
+                type: ErrorResponses.TypeOf(StatusCodes.Status429TooManyRequests),
                 extensions: new Dictionary<string, object?> { ["code"] = RequestRateLimiting.LimitExceededCode });
         }
 
@@ -59,11 +59,10 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
         }
     }
 
-    // q=0 means "not this type" (RFC 9110 §12.4.2): a client that lists the event stream that way wants the record.
     /// <summary>
     /// Whether the key's <c>TokensPerMinute</c> refuses the run at the door, as <c>/v1</c> refuses a call: when it cannot
     /// pay now for the smallest completion any of the run's llm nodes may ask for (each node still reserves its own
-    /// estimate when it starts). The probe is given back at once. Null when the run may start.
+    /// estimate when it starts). The probe is given back, and back, before the run starts. Null when the run may start.
     /// </summary>
     private async Task<TimeSpan?> TokensRefusedAsync(RunPlan plan, string owner, CancellationToken cancellationToken)
     {
@@ -75,10 +74,11 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
         }
 
         var probe = await budgets.ReserveAsync(owner, allowances.Min(), 0, cancellationToken);
-        probe.Settle(0);
+        await probe.ReleaseAsync();
         return probe.IsGranted ? null : probe.RetryAfter;
     }
 
+    // q=0 means "not this type" (RFC 9110 §12.4.2): a client that lists the event stream that way wants the record.
     private static bool WantsEventStream(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(accept =>
             accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase) && accept.Quality is not 0);

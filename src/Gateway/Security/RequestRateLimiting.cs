@@ -1,4 +1,3 @@
-using System.Globalization;
 using Gateway.Hosting;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -33,9 +32,8 @@ internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys
     /// <summary>429 with <c>Retry-After</c> in whole seconds, in the error shape of the surface called.</summary>
     public static Task WriteTooManyAsync(HttpContext http, TimeSpan retryAfter, string message, string limit)
     {
-        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
         http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var seconds = http.Response.SetRetryAfter(retryAfter);
         return http.WriteErrorAsync(
             StatusCodes.Status429TooManyRequests, $"{message} Retry after {seconds} s.", LimitExceededCode, openAiType: limit);
     }

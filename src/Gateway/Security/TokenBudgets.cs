@@ -86,12 +86,20 @@ internal sealed class TokenReservation
     public TimeSpan RetryAfter { get; }
 
     /// <summary>
-    /// Settles a call whose usage will never be known, because the caller left or the stream broke, with what it was
-    /// seen to spend: the prompt's estimate and a token for each chunk of text that arrived. Keeping the whole estimate
+    /// Gives the whole reservation back and waits until it is back (a round trip on PostgreSQL): for a probe, whose
+    /// tokens must be free again before the call it stood for reserves its own.
+    /// </summary>
+    public Task ReleaseAsync() =>
+        _adjust is not null && Interlocked.Exchange(ref _settled, 1) == 0 ? _adjust(_reserved) : Task.CompletedTask;
+
+    /// <summary>
+    /// Settles a call whose usage will never be known, because the caller left, the stream broke or the upstream
+    /// reports none, with what it was seen to spend: the prompt's estimate and a token for each chunk of text that arrived. Keeping the whole estimate
     /// charged every "stop generating" its full <c>max_tokens</c>, which could lock a key out for minutes; settling
     /// with 0 gave a caller who cancels an unlimited budget.
     /// </summary>
-    public void SettleCut(long textChunks) => Settle(_promptTokens + textChunks);
+    /// <param name="outputTokens">A token per chunk of a stream, or a whole answer's estimate.</param>
+    public void SettleCut(long outputTokens) => Settle(_promptTokens + outputTokens);
 
     /// <summary>
     /// Replaces the estimate with what the call really used: the difference is given back or charged. A call that

@@ -37,12 +37,38 @@ public sealed class TokenSettlementTests
     }
 
     [Fact]
+    public async Task ACallerWhoLeavesBeforeAnyAnswer_PaysForItsPrompt_NotItsMaxTokens()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 1000);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        // Not streamed: nothing reaches the caller before the whole answer, 45 s away; it gives up after 300 ms.
+        using (var leaving = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gateway.Client.SendAsync(
+                TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("lorem", "hi", stream: false, maxTokens: 900)),
+                leaving.Token));
+        }
+
+        var status = HttpStatusCode.TooManyRequests;
+        for (var i = 0; i < 30 && status == HttpStatusCode.TooManyRequests; i++)
+        {
+            await Task.Delay(100);
+            using var next = await SendAsync(gateway, maxTokens: 900, stream: false, model: "echo");
+            status = next.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    [Fact]
     public async Task ARunItsKeyCannotPayFor_Is429WithRetryAfter_AtTheDoor_AndNoRunStarts()
     {
-        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 300);
+        // 60 a minute: one a second comes back, so the run below stays refused for many seconds, however slow the machine.
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 200).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 60);
         await using var gateway = await GatewayHost.StartAsync(settings);
-        // A stream under way holds 1 + 290 of the 300 while it lasts.
-        using var holding = await SendAsync(gateway, maxTokens: 290, stream: true);
+        // A stream under way (55 words, 11 s) holds 1 + 55 of the 60 while it lasts.
+        using var holding = await SendAsync(gateway, maxTokens: 55, stream: true);
         Assert.Equal(HttpStatusCode.OK, holding.StatusCode);
 
         using var run = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/runs", TestKeys.Client, Json.Body("""
