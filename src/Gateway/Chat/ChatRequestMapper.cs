@@ -93,7 +93,8 @@ internal static class ChatRequestMapper
             TopP = (float?)request.TopP,
             MaxOutputTokens = request.MaxCompletionTokens ?? request.MaxTokens,
             Seed = request.Seed,
-            StopSequences = request.Stop,
+            // An empty sequence stops nothing (and some servers refuse it): it is left out, and the others kept.
+            StopSequences = request.Stop?.Where(stop => stop.Length > 0).ToList() is { Count: > 0 } stops ? stops : null,
         };
         if (request.User is not null)
         {

@@ -22,8 +22,10 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
         var stops = StopSequenceCutter.For(options?.StopSequences);
         ChatResponseUpdate Update(string text) => new(ChatRole.Assistant, text) { ResponseId = responseId, ModelId = model, CreatedAt = createdAt };
 
-        var sent = 0;
-        for (; sent < tokens.Count; sent++)
+        // Usage counts the words sent: each token is one, unless a stop sequence cuts the text (then counted as sent).
+        var wordsSent = 0;
+        var inWord = false;
+        for (var i = 0; i < tokens.Count; i++)
         {
             if (tokenDelay > TimeSpan.Zero)
             {
@@ -32,7 +34,8 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
 
             cancellationToken.ThrowIfCancellationRequested();
             var stopped = false;
-            var text = stops is null ? tokens[sent] : stops.Take(tokens[sent], out stopped);
+            var text = stops is null ? tokens[i] : stops.Take(tokens[i], out stopped);
+            wordsSent += stops is null ? 1 : WordTokens.Count(text, ref inWord);
             if (text.Length > 0)
             {
                 yield return Update(text);
@@ -40,7 +43,6 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
 
             if (stopped)
             {
-                sent++;
                 finishReason = ChatFinishReason.Stop;
                 break;
             }
@@ -48,6 +50,7 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
 
         if (stops is { Rest.Length: > 0 })
         {
+            wordsSent += WordTokens.Count(stops.Rest, ref inWord);
             yield return Update(stops.Rest);
         }
 
@@ -67,8 +70,8 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
             Contents = [new UsageContent(new UsageDetails
             {
                 InputTokenCount = inputWords,
-                OutputTokenCount = sent,
-                TotalTokenCount = inputWords + sent,
+                OutputTokenCount = wordsSent,
+                TotalTokenCount = inputWords + wordsSent,
             })],
         };
     }

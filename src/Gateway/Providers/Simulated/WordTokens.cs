@@ -40,13 +40,22 @@ internal static class WordTokens
     /// <summary>Whitespace-separated words, the simulated provider's unit of usage.</summary>
     public static int Count(string? text)
     {
+        var inWord = false;
+        return Count(text, ref inWord);
+    }
+
+    /// <summary>
+    /// Words that begin in <paramref name="text"/>, which continues text that ended inside a word when
+    /// <paramref name="inWord"/> is true: pieces of one text counted one after another count as the whole does.
+    /// </summary>
+    public static int Count(string? text, ref bool inWord)
+    {
         if (string.IsNullOrEmpty(text))
         {
             return 0;
         }
 
         var count = 0;
-        var inWord = false;
         foreach (var c in text)
         {
             var isWordChar = !char.IsWhiteSpace(c);

@@ -25,14 +25,24 @@ public sealed class SimulatedStopSequenceTests(SimulatedGateway gateway) : IClas
     }
 
     [Fact]
-    public async Task NotStreamed_TheSameText_AndUsageCountsTheWordsUpToTheStop()
+    public async Task NotStreamed_TheSameText_AndUsageCountsTheWordsSent()
     {
         using var response = await gateway.Client.PostAsync("/v1/chat/completions", Request("echo", "one two three four", "three", stream: false));
         var completion = await Json.ReadAsync(response);
 
         Assert.Equal("one two ", completion["choices"]![0]!["message"]!["content"]!.GetValue<string>());
         Assert.Equal("stop", completion["choices"]![0]!["finish_reason"]!.GetValue<string>());
-        Assert.Equal(3, completion["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(2, completion["usage"]!["completion_tokens"]!.GetValue<int>()); // the words sent
+    }
+
+    [Fact]
+    public async Task AnEmptySequence_IsLeftOut_AndTheOthersStillStop()
+    {
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""
+            {"model":"echo","stop":["","fox"],"messages":[{"role":"user","content":"the quick brown fox jumps"}]}
+            """));
+
+        Assert.Equal("the quick brown ", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
     }
 
     [Fact]
