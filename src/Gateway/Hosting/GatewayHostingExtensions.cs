@@ -44,6 +44,13 @@ internal static class GatewayHostingExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Creates or migrates the store before the host starts (the host would do it first thing otherwise), so that a
+    /// store it cannot use stops start-up with its reason said once, not also logged by the host with a stack trace.
+    /// </summary>
+    public static Task PrepareStoreAsync(this WebApplication app) =>
+        app.Services.GetRequiredService<Storage.StorageInitializer>().PrepareAsync(CancellationToken.None);
+
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.UseExceptionHandler();

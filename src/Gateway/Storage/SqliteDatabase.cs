@@ -23,9 +23,10 @@ internal sealed class SqliteDatabase : IDisposable
     private readonly string _probeConnectionString;
 
     /// <summary>
-    /// What .NET reports when another process holds the file's lock: EWOULDBLOCK on Linux, ERROR_SHARING_VIOLATION on Windows.
+    /// What .NET reports when another process holds the file's lock: the errno EWOULDBLOCK (11 on Linux, 35 on macOS),
+    /// or ERROR_SHARING_VIOLATION on Windows.
     /// </summary>
-    private static bool IsLockHeld(IOException exception) => exception.HResult is 11 or unchecked((int)0x80070020);
+    private static bool IsLockHeld(IOException exception) => exception.HResult is 11 or 35 or unchecked((int)0x80070020);
 
     /// <summary>Held open, locked, while this process uses the file: see <see cref="ClaimAlone"/>.</summary>
     private FileStream? _claim;
@@ -69,7 +70,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// </summary>
     public void ClaimAlone()
     {
-        if (!IsFile)
+        if (!IsFile || _claim is not null)
         {
             return;
         }

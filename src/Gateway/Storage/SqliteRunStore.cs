@@ -25,14 +25,19 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
-    public Task SaveAsync(RunRecord run, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
+    // Records are serialized before the write gate (here and in FinishAsync): a large one must not hold up every
+    // other run's writes while it is turned into text.
+    public Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        var record = Serialize(run);
+        return database.WriteAsync(async (connection, transaction) =>
         {
             await using var command = connection.Command(
                 transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
-                ("$id", run.RunId), ("$status", run.Status), ("$record", Serialize(run)));
+                ("$id", run.RunId), ("$status", run.Status), ("$record", record));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
+    }
 
     public Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
@@ -43,8 +48,10 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
-    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
+    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
+    {
+        var record = Serialize(run);
+        return database.WriteAsync(async (connection, transaction) =>
         {
             await using (var insert = connection.Command(
                 transaction, "INSERT INTO run_events (run_id, id, name, data) VALUES ($run, $id, $name, $data);",
@@ -55,9 +62,10 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 
             await using var update = connection.Command(
                 transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
-                ("$id", run.RunId), ("$status", run.Status), ("$record", Serialize(run)));
+                ("$id", run.RunId), ("$status", run.Status), ("$record", record));
             await update.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
+    }
 
     public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
         database.ReadAsync(async connection =>

@@ -94,11 +94,17 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
         }, cancellationToken);
     }
 
-    /// <summary>On a connection of its own, as readiness asks: the file must still be there and open.</summary>
-    public Task<int> ReadVersionAsync(CancellationToken cancellationToken) =>
-        database.ProbeAsync(
-            async connection => Convert.ToInt32(await ScalarAsync(connection, null, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture),
-            cancellationToken);
+    /// <summary>
+    /// For a file, on a connection of its own, as readiness asks: the file must still be there and open. (A database in
+    /// memory lives only on the pooled connections.)
+    /// </summary>
+    public Task<int> ReadVersionAsync(CancellationToken cancellationToken)
+    {
+        async Task<int> ReadAsync(SqliteConnection connection) =>
+            Convert.ToInt32(await ScalarAsync(connection, null, "PRAGMA user_version;", cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+
+        return database.IsFile ? database.ProbeAsync(ReadAsync, cancellationToken) : database.ReadAsync(ReadAsync, cancellationToken);
+    }
 
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {

@@ -5,12 +5,24 @@ namespace Gateway.Storage;
 
 /// <summary>
 /// Creates or migrates the schema in <see cref="IHostedLifecycleService.StartingAsync"/>, which every hosted
-/// service runs before any of them starts (the web server included): no request ever meets a missing table.
+/// service runs before any of them starts (the web server included): no request ever meets a missing table. The
+/// gateway's entry point prepares the store before it starts the host (<see cref="PrepareAsync"/>), so that a store
+/// refused (unreachable, or a SQLite file another process holds) is said once, plainly, not also logged by the host.
 /// </summary>
 internal sealed partial class StorageInitializer(IStoreSchema schema, ILogger<StorageInitializer> logger) : IHostedLifecycleService
 {
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    private bool _prepared;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => PrepareAsync(cancellationToken);
+
+    /// <summary>Creates or migrates the schema, once.</summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
     {
+        if (_prepared)
+        {
+            return;
+        }
+
         try
         {
             await schema.MigrateAsync(cancellationToken);
@@ -20,6 +32,7 @@ internal sealed partial class StorageInitializer(IStoreSchema schema, ILogger<St
             throw new StartupRefusedException($"The store {schema.Description} cannot be reached or migrated: {exception.Message}", exception);
         }
 
+        _prepared = true;
         LogReady(logger, schema.Description, schema.Version);
     }
 

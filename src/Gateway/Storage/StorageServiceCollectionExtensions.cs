@@ -44,7 +44,8 @@ internal static class StorageServiceCollectionExtensions
             services.AddSingleton<IRunStore, SqliteRunStore>();
         }
 
-        services.AddHostedService<StorageInitializer>();
+        services.AddSingleton<StorageInitializer>();
+        services.AddHostedService(provider => provider.GetRequiredService<StorageInitializer>());
         if (configuration[$"{StorageOptions.Section}:Provider"] == StorageOptions.Postgres)
         {
             // After the schema, before the run leases: a copied replica id is refused before it gives up any lease.

@@ -90,7 +90,7 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>Deletes a database made by <see cref="NewDatabasePath"/>, with its WAL files.</summary>
     public static void DeleteDatabase(string databasePath)
     {
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        foreach (var suffix in new[] { "", "-wal", "-shm", ".lock" })
         {
             File.Delete(databasePath + suffix);
         }

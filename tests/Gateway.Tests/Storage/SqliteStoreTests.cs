@@ -63,24 +63,55 @@ public sealed class SqliteStoreTests
     [Fact]
     public async Task ASecondGatewayOnTheSameFile_IsRefused_AndTheFirstRunsOn()
     {
+        var database = GatewayHost.NewDatabasePath();
         var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 20);
-        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(GatewayHost.NewDatabasePath());
-        await using var first = await GatewayHost.StartAsync(settings);
-        var runId = await RunClient.StartInBackgroundAsync(first.Client, """
-            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":40},
-                              {"id":"out","type":"output","from":["talk"]}]},"input":"x"}
-            """);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        try
+        {
+            await using var first = await GatewayHost.StartAsync(settings);
+            // Two seconds of tokens: still running when the second gateway has set its store up.
+            var runId = await RunClient.StartInBackgroundAsync(first.Client, """
+                {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":100},
+                                  {"id":"out","type":"output","from":["talk"]}]},"input":"x"}
+                """);
 
-        // As a rolling deploy would start the next process before the last one has drained.
-        var exception = await Assert.ThrowsAsync<StartupRefusedException>(() => GatewayHost.StartAsync(settings));
+            // As a rolling deploy would start the next process before the last one has drained.
+            var exception = await Assert.ThrowsAsync<StartupRefusedException>(() => GatewayHost.StartAsync(settings));
 
-        Assert.Contains("is in use by another gateway process", exception.Message, StringComparison.Ordinal);
-        Assert.Contains("Gateway:Storage:Provider=postgres", exception.Message, StringComparison.Ordinal);
-        // Before the lock the second process took every running run for cut off and ended it interrupted.
-        using var watch = await RunClient.WatchAsync(first.Client, runId);
-        var events = await RunClient.ReadAllAsync(watch);
-        Assert.Equal("run.completed", events[^1].Name);
-        Assert.Equal(40, events.Count(e => e.Name == "token"));
+            Assert.Contains("is in use by another gateway process", exception.Message, StringComparison.Ordinal);
+            Assert.Contains("Gateway:Storage:Provider=postgres", exception.Message, StringComparison.Ordinal);
+            // Before the lock the second process took every running run for cut off and ended it interrupted.
+            using var watch = await RunClient.WatchAsync(first.Client, runId);
+            var events = await RunClient.ReadAllAsync(watch);
+            Assert.Equal("run.completed", events[^1].Name);
+            Assert.Equal(100, events.Count(e => e.Name == "token"));
+        }
+        finally
+        {
+            GatewayHost.DeleteDatabase(database);
+        }
+    }
+
+    [Fact]
+    public async Task TheProcess_OnAFileAnotherHolds_ExitsWith1_SayingSoOnce()
+    {
+        var database = GatewayHost.NewDatabasePath();
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        try
+        {
+            await using var first = await GatewayProcess.StartAsync(settings);
+
+            var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayProcess.StartAsync(settings));
+
+            Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
+            Assert.Contains("is in use by another gateway process", exception.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Hosting failed to start", exception.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            GatewayHost.DeleteDatabase(database);
+        }
     }
 
     [Fact]
