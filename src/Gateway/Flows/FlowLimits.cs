@@ -18,10 +18,11 @@ internal static class FlowLimits
     public const int MaxRenderedChars = 1 << 20;
 
     /// <summary>
-    /// The most characters a run's llm nodes may send as user messages and receive as output, in all: 2 Mi, twice what a
-    /// request body may carry (a long document for two models, say). A user message is another node's output taken
-    /// whole, not rendered, so without this 256 nodes that each take a 1 MB input and echo it back hold 256 MB, and
-    /// the record that is stored on every node event grows with them.
+    /// The most characters a run's llm nodes may send as user messages and receive as output, in all: 4 Mi, four times
+    /// what a request body may carry, so that a prompt rendered from a whole request's worth of text can go to two
+    /// models (as in a flow that compares them) with room for their answers. A user message is another node's output
+    /// taken whole, not rendered: without this, 256 nodes that each take a 1 MB input and echo it back held 256 MB,
+    /// sent 256 MB upstream, and the record that is stored on every node event grew with them.
     /// </summary>
-    public const int MaxModelTextChars = 2 << 20;
+    public const int MaxModelTextChars = 4 << 20;
 }

@@ -16,24 +16,30 @@ internal static class RequestedModels
             yield break;
         }
 
+        // A node's model as tweaked, when a tweak sets one: a saved flow's lorem tweaked to echo asks for echo.
+        var tweaked = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (request.TryGetProperty("tweaks", out var tweaks) && tweaks.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var tweak in tweaks.EnumerateObject())
+            {
+                if (ModelOf(tweak.Value) is { } model)
+                {
+                    tweaked[tweak.Name] = model;
+                    yield return model;
+                }
+            }
+        }
+
         var flow = savedFlow ?? (request.TryGetProperty("flow", out var inline) ? inline : default(JsonElement?));
         if (flow is { ValueKind: JsonValueKind.Object } document
             && document.TryGetProperty("nodes", out var nodes) && nodes.ValueKind == JsonValueKind.Array)
         {
             foreach (var node in nodes.EnumerateArray())
             {
-                if (ModelOf(node) is { } model)
-                {
-                    yield return model;
-                }
-            }
-        }
-
-        if (request.TryGetProperty("tweaks", out var tweaks) && tweaks.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var tweak in tweaks.EnumerateObject())
-            {
-                if (ModelOf(tweak.Value) is { } model)
+                var id = node.ValueKind == JsonValueKind.Object && node.TryGetProperty("id", out var nodeId) && nodeId.ValueKind == JsonValueKind.String
+                    ? nodeId.GetString()
+                    : null;
+                if ((id is null || !tweaked.ContainsKey(id)) && ModelOf(node) is { } model)
                 {
                     yield return model;
                 }

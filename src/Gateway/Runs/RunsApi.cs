@@ -65,7 +65,7 @@ internal static class RunsApi
             .WithName("CancelRun")
             .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.")
             .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted)
-            .ProducesProblemWhen(StatusCodes.Status409Conflict, "The run has already ended.");
+            .ProducesProblemWhen(StatusCodes.Status409Conflict, "The run has ended, or its end is decided: no node is still pending or running.");
         return group;
     }
 
@@ -231,6 +231,6 @@ internal static class RunsApi
 
         return await runs.GetAsync(runId, cancellationToken) is null
             ? RunNotFound(runId)
-            : ApiProblems.Conflict($"Run '{runId}' has already ended.");
+            : ApiProblems.Conflict($"Run '{runId}' has ended, or its end is decided: no node is still pending or running.");
     }
 }

@@ -8,8 +8,6 @@ internal sealed class TextBudget(long max)
 {
     private long _drawn;
 
-    public long Max => max;
-
     public bool TryDraw(long length)
     {
         var drawn = Interlocked.Read(ref _drawn);

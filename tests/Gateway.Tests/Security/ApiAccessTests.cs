@@ -123,6 +123,18 @@ public sealed class ApiAccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AForbiddenModelTweakedToAnAllowedOne_Runs()
+    {
+        using var response = await SendAsync(HttpMethod.Post, "/api/runs", TestKeys.EchoOnly, """
+            {"input":"tweaked","flow":{"nodes":[{"id":"in","type":"input"},{"id":"llm","type":"llm","model":"lorem","prompt":"in"},{"id":"out","type":"output","from":["llm"]}]},
+             "tweaks":{"llm":{"model":"echo"}}}
+            """);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("tweaked", (await Json.ReadAsync(response))["outputs"]!["llm"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task TheComponentCatalog_OffersARestrictedKeyItsModelsAlone()
     {
         using var restricted = await SendAsync(HttpMethod.Get, "/api/components", TestKeys.EchoOnly);
