@@ -19,12 +19,8 @@ WebApplication? app = null;
 try
 {
     app = builder.Build();
-    // The configuration's checks first, before the host starts: a refusal is then said once, plainly (below), not
-    // also logged by the host with its stack trace.
-    app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
-    await app.PrepareStoreAsync();
     app.MapGateway();
-    await app.StartAsync();
+    await app.StartGatewayAsync();
 }
 catch (Exception exception) when (StartupFailure.Describe(exception) is { } reasons)
 {

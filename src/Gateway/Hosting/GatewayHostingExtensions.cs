@@ -45,11 +45,25 @@ internal static class GatewayHostingExtensions
     }
 
     /// <summary>
-    /// Creates or migrates the store before the host starts (the host would do it first thing otherwise), so that a
-    /// store it cannot use stops start-up with its reason said once, not also logged by the host with a stack trace.
+    /// Starts the gateway: its checks that can run before the host (the configuration's, the store's, the replica id's)
+    /// first, then the host, then the check that needs the addresses it bound. A refusal by any of them is a
+    /// <see cref="StartupRefusedException"/> or an <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>
+    /// for the caller to say once, plainly: the host logs, with a stack trace, what fails inside its own start.
     /// </summary>
-    public static Task PrepareStoreAsync(this WebApplication app) =>
-        app.Services.GetRequiredService<Storage.StorageInitializer>().PrepareAsync(CancellationToken.None);
+    public static async Task StartGatewayAsync(this WebApplication app)
+    {
+        // The configuration's shape first (GatewayConfigurationValidator, run with the routing options): the binder
+        // behind every other check refuses a value it cannot convert by quoting it, and a value may be a secret.
+        _ = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Providers.RoutingOptions>>().Value;
+        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+        foreach (var preparation in app.Services.GetServices<IStartupPreparation>())
+        {
+            await preparation.PrepareAsync(CancellationToken.None);
+        }
+
+        await app.StartAsync();
+        app.Services.GetRequiredService<Security.AnonymousAccessGuard>().Check();
+    }
 
     public static WebApplication MapGateway(this WebApplication app)
     {

@@ -6,16 +6,18 @@ namespace Gateway.Security;
 
 /// <summary>
 /// Refuses to run keyless on an address other machines can reach, unless that was asked for. It checks the
-/// addresses Kestrel actually bound (configuration, <c>--urls</c> and code all end up there); in the moment
-/// before it stops the host, the authentication handler already refuses anonymous callers off loopback.
+/// addresses Kestrel actually bound (configuration, <c>--urls</c> and code all end up there), so it runs just after the
+/// host has started (<see cref="GatewayHostingExtensions.StartGatewayAsync"/>), outside the host: its refusal is then
+/// said once, not also logged by the host. In the moment before it, the authentication handler already refuses
+/// anonymous callers off loopback.
 /// </summary>
-internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server) : IHostedLifecycleService
+internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server)
 {
-    public Task StartedAsync(CancellationToken cancellationToken)
+    public void Check()
     {
         if (!keys.IsAnonymous || keys.AllowAnonymous)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         var exposed = server.Features.Get<IServerAddressesFeature>()?.Addresses.Where(address => !Loopback.IsLocalOnly(address)).ToList() ?? [];
@@ -27,17 +29,5 @@ internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server) : I
                 "`dotnet run --project src/Gateway -- hash-key`, or in the container `docker run --rm gateway hash-key`), " +
                 $"or set {AuthOptions.Section}:AllowAnonymous to true to serve anyone who can reach it.");
         }
-
-        return Task.CompletedTask;
     }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

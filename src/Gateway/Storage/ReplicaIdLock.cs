@@ -15,7 +15,7 @@ namespace Gateway.Storage;
 /// </summary>
 internal sealed partial class ReplicaIdLock(
     PostgresDatabase database, Replica replica, IHostApplicationLifetime lifetime, TimeProvider timeProvider, ILogger<ReplicaIdLock> logger)
-    : IHostedLifecycleService, IAsyncDisposable
+    : IHostedLifecycleService, IStartupPreparation, IAsyncDisposable
 {
     /// <summary>Distinguishes replica-id locks from the schema's migration lock (a single 64-bit key).</summary>
     private const int LockClass = 0x67617465;
@@ -23,15 +23,19 @@ internal sealed partial class ReplicaIdLock(
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     /// <summary>Every session this process opened to take the lock: a holder among them is this process's own, left over.</summary>
     private readonly HashSet<int> _ownSessions = [];
     private NpgsqlConnection? _holder;
     private Task _keeping = Task.CompletedTask;
 
-    public async Task StartingAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => PrepareAsync(cancellationToken);
+
+    /// <summary>Takes the lock on this replica's id, once, before the host starts.</summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
     {
-        if (!replica.IsNamed)
+        if (!replica.IsNamed || _holder is not null)
         {
             return;
         }
@@ -193,6 +197,12 @@ internal sealed partial class ReplicaIdLock(
     /// <summary>Closing the connection releases the lock.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Once: the container disposes every registration that hands this instance out (the preparation, the hosted service).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         // Disposed without a stop when start-up failed after this service started: the keeper stops here then.
         await _stopping.CancelAsync();
         await _keeping;

@@ -4,12 +4,11 @@ using Gateway.Hosting;
 namespace Gateway.Storage;
 
 /// <summary>
-/// Creates or migrates the schema in <see cref="IHostedLifecycleService.StartingAsync"/>, which every hosted
-/// service runs before any of them starts (the web server included): no request ever meets a missing table. The
-/// gateway's entry point prepares the store before it starts the host (<see cref="PrepareAsync"/>), so that a store
-/// refused (unreachable, or a SQLite file another process holds) is said once, plainly, not also logged by the host.
+/// Creates or migrates the schema before the host starts (<see cref="IStartupPreparation"/>), or at the latest in
+/// <see cref="IHostedLifecycleService.StartingAsync"/>, which every hosted service runs before any of them starts (the
+/// web server included): no request ever meets a missing table.
 /// </summary>
-internal sealed partial class StorageInitializer(IStoreSchema schema, ILogger<StorageInitializer> logger) : IHostedLifecycleService
+internal sealed partial class StorageInitializer(IStoreSchema schema, ILogger<StorageInitializer> logger) : IHostedLifecycleService, IStartupPreparation
 {
     private bool _prepared;
 

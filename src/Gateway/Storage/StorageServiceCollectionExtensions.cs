@@ -1,4 +1,5 @@
 using Gateway.Flows;
+using Gateway.Hosting;
 using Gateway.Runs;
 using Gateway.Security;
 using Microsoft.Extensions.Options;
@@ -45,11 +46,14 @@ internal static class StorageServiceCollectionExtensions
         }
 
         services.AddSingleton<StorageInitializer>();
+        services.AddSingleton<IStartupPreparation>(provider => provider.GetRequiredService<StorageInitializer>());
         services.AddHostedService(provider => provider.GetRequiredService<StorageInitializer>());
         if (configuration[$"{StorageOptions.Section}:Provider"] == StorageOptions.Postgres)
         {
             // After the schema, before the run leases: a copied replica id is refused before it gives up any lease.
-            services.AddHostedService<ReplicaIdLock>();
+            services.AddSingleton<ReplicaIdLock>();
+            services.AddSingleton<IStartupPreparation>(provider => provider.GetRequiredService<ReplicaIdLock>());
+            services.AddHostedService(provider => provider.GetRequiredService<ReplicaIdLock>());
         }
 
         return services;

@@ -45,6 +45,7 @@ public sealed class StartupValidationTests
     [InlineData("Gateway:Streaming:HeartbeatSeconds", "0", "Gateway:Streaming:HeartbeatSeconds")]
     [InlineData("Gateway:Auth:Keys:0:RequestPerMinute", "60", "Gateway:Auth:Keys:0:RequestPerMinute is not a setting the gateway knows")]
     [InlineData("Gateway:Resilience:MaxRetries", "-1", "Gateway:Resilience: ")]
+    [InlineData("Gateway:Providers:simulated:Resilience:MaxRetries", "twice", "Gateway:Providers:simulated:Resilience:MaxRetries must be")]
     public async Task TheProcess_WithBadConfiguration_ExitsWith1_SayingWhatToFix_NotAnUnhandledException(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
@@ -59,5 +60,7 @@ public sealed class StartupValidationTests
         // Said once, by the gateway: not also logged by the host with a stack trace.
         Assert.DoesNotContain("Hosting failed to start", exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", exception.Message, StringComparison.Ordinal);
+        // Nor is the value quoted (it may be a secret), as the configuration binder's own refusal would.
+        Assert.DoesNotContain($"'{value}'", exception.Message, StringComparison.Ordinal);
     }
 }

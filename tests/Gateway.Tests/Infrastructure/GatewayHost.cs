@@ -130,7 +130,7 @@ public sealed class GatewayHost : IAsyncDisposable
         mapTestEndpoints?.Invoke(app);
         try
         {
-            await app.StartAsync();
+            await app.StartGatewayAsync();
         }
         catch
         {
