@@ -16,8 +16,8 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// </summary>
 internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
-    // 200, 400, 800, 1600, 3200 ms between them: about six seconds in all.
-    private const int StoreAttempts = 6;
+    /// <summary>The longest a run waits for its store, whatever the lease: a store gone for longer is not coming back soon.</summary>
+    private static readonly TimeSpan MostStorePatience = TimeSpan.FromSeconds(30);
 
     public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {
@@ -62,14 +62,19 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     }
 
     /// <summary>
-    /// A write PostgreSQL refuses for a moment (a failover, a restart: a transient error) is tried again for a few
-    /// seconds while the run waits. (SQLite waits for a lock held elsewhere within the write itself, up to its busy
-    /// timeout.) Anything else, or a store away for longer, stops the run, and <see cref="LiveRuns"/> ends it with its
-    /// terminal event once the store is back. A try that committed but lost its answer is found by its retry's
-    /// duplicate key: if the event in the log is <paramref name="written"/>, the write is done.
+    /// A write PostgreSQL refuses for a while (a failover, a restart: a transient error) is tried again while the run
+    /// waits, for as long as its lease lasts (and 30 s at most): past the lease another replica may end the run as cut
+    /// off. (SQLite waits for a lock held elsewhere within the write itself, up to its busy timeout.) Anything else, or
+    /// a store away for longer, stops the run, and <see cref="LiveRuns"/> ends it with its terminal event once the store
+    /// is back. A try that committed but lost its answer is found by its retry's duplicate key: if the event in the log
+    /// is <paramref name="written"/>, the write is done.
     /// </summary>
     private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state, string runId, RunEventEntry? written)
     {
+        var patience = replica.LeaseDuration < MostStorePatience ? replica.LeaseDuration : MostStorePatience;
+        long? firstFailure = null;
+        bool StillPatient() => timeProvider.GetElapsedTime(firstFailure ??= timeProvider.GetTimestamp()) < patience;
+
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -77,9 +82,10 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                 await write(store, state);
                 return;
             }
-            catch (DbException exception) when (exception.IsTransient && attempt < StoreAttempts)
+            catch (DbException exception) when (exception.IsTransient && StillPatient())
             {
-                var delay = TimeSpan.FromMilliseconds(100 << attempt);
+                // 200, 400, 800, 1600, then 3200 ms between tries.
+                var delay = TimeSpan.FromMilliseconds(100 << Math.Min(attempt, 5));
                 RunsLog.StoreRetrying(logger, exception, attempt, (long)delay.TotalMilliseconds);
                 await Task.Delay(delay, timeProvider);
             }

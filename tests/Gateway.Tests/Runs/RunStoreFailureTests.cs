@@ -80,6 +80,53 @@ public sealed class RunStoreFailureTests : IDisposable
         Assert.Equal(60, RunClient.Tokens(seen, "talk").Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
+    [Fact]
+    public async Task TheStoreAwayForTenSeconds_WithinTheLease_TheRunWaitsAndCompletes()
+    {
+        // Six refusals in a row: 200 + 400 + 800 + 1600 + 3200 + 3200 ms of waiting, as long as a PostgreSQL restart
+        // takes. Until 2026-12-05 a run gave up after six tries (~6 s), whatever its lease; now it waits for its lease.
+        var (seen, flaky) = await RunThroughRefusalsAsync(refusals: 6, leaseSeconds: "30");
+
+        Assert.Equal(6, flaky.Refused);
+        Assert.Equal(Enumerable.Range(1, seen.Count).Select(id => (long)id), seen.Select(e => e.Id));
+        Assert.Equal("run.completed", seen[^1].Name);
+    }
+
+    [Fact]
+    public async Task TheStoreAwayLongerThanTheLease_StopsTheRun_WhichEndsInterrupted_NotSilently()
+    {
+        var (seen, _) = await RunThroughRefusalsAsync(refusals: 1_000, leaseSeconds: "2");
+
+        Assert.Equal("run.failed", seen[^1].Name);
+        Assert.Equal("interrupted", seen[^1].Data["status"]!.GetValue<string>());
+        Assert.Equal(RunEnder.NotStored, seen[^1].Data["error"]!["message"]!.GetValue<string>());
+    }
+
+    /// <summary>A long run whose store refuses <paramref name="refusals"/> appends in a row from its third token on.</summary>
+    private async Task<(List<RunEventItem> Seen, FlakyRunStore Flaky)> RunThroughRefusalsAsync(int refusals, string leaseSeconds)
+    {
+        FlakyRunStore? flaky = null;
+        var settings = Settings();
+        settings["Gateway:Cluster:LeaseSeconds"] = leaseSeconds;
+        await using var gateway = await GatewayHost.StartAsync(settings, services =>
+        {
+            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
+            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+        });
+        using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+        var seen = new List<RunEventItem>();
+        await foreach (var item in RunClient.ReadAsync(response))
+        {
+            seen.Add(item);
+            if (item.Name == "token" && seen.Count(e => e.Name == "token") == 3)
+            {
+                flaky!.RefuseNextAppends(refusals);
+            }
+        }
+
+        return (seen, flaky!);
+    }
+
     private static async Task<List<RunEventItem>> ReplayAsync(GatewayHost gateway, string runId)
     {
         using var replay = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: 0);
