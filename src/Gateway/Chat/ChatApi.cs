@@ -128,15 +128,14 @@ internal static class ChatApi
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The caller left before its first token (or its whole answer): it pays for its prompt, not its max_tokens.
-            tokens.SettleCut(0);
+            SettleLeft(request, tokens);
             recorder.Cancelled();
             throw;
         }
         catch (UpstreamException) when (cancellationToken.IsCancellationRequested)
         {
             // The abort of a caller who left, surfacing as an upstream failure: a cancellation all the same.
-            tokens.SettleCut(0);
+            SettleLeft(request, tokens);
             recorder.Cancelled();
             throw new OperationCanceledException(cancellationToken);
         }
@@ -155,6 +154,19 @@ internal static class ChatApi
 
             // Known by now, before any byte of the body: how many upstream attempts the answer took.
             httpContext.Response.Headers[AttemptsHeader] = trace.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>
+    /// A caller who left before anything reached it. A stream's first token had not come, so nothing was generated: it
+    /// pays its prompt. A whole answer's generation is unseen until it ends, and the upstream may have done most of it:
+    /// it keeps its estimate, so that leaving does not let a key spend past its budget.
+    /// </summary>
+    private static void SettleLeft(ChatCompletionRequest request, TokenReservation tokens)
+    {
+        if (request.Stream == true)
+        {
+            tokens.SettleCut(0);
         }
     }
 

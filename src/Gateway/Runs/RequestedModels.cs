@@ -39,7 +39,8 @@ internal static class RequestedModels
                 var id = node.ValueKind == JsonValueKind.Object && node.TryGetProperty("id", out var nodeId) && nodeId.ValueKind == JsonValueKind.String
                     ? nodeId.GetString()
                     : null;
-                if ((id is null || !tweaked.ContainsKey(id)) && ModelOf(node) is { } model)
+                // Tweaks.Apply tweaks the first node with an id; a second one (a duplicate, refused later) keeps its model.
+                if ((id is null || !tweaked.Remove(id)) && ModelOf(node) is { } model)
                 {
                     yield return model;
                 }

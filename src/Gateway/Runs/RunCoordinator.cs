@@ -17,7 +17,7 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
     /// <summary>The longest a run waits for its store, whatever the lease: a store gone for longer is not coming back soon.</summary>
-    private static readonly TimeSpan MostStorePatience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MostStorePatience = TimeSpan.FromSeconds(20);
 
     public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {
@@ -63,15 +63,15 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
 
     /// <summary>
     /// A write PostgreSQL refuses for a while (a failover, a restart: a transient error) is tried again while the run
-    /// waits, for as long as its lease lasts (and 30 s at most): past the lease another replica may end the run as cut
-    /// off. (SQLite waits for a lock held elsewhere within the write itself, up to its busy timeout.) Anything else, or
+    /// waits, for two thirds of a lease (and 20 s at most): the lease was last renewed up to a third of a lease before
+    /// the store went, and once it lapses another replica may end the run as cut off. (SQLite waits for a lock held elsewhere within the write itself, up to its busy timeout.) Anything else, or
     /// a store away for longer, stops the run, and <see cref="LiveRuns"/> ends it with its terminal event once the store
     /// is back. A try that committed but lost its answer is found by its retry's duplicate key: if the event in the log
     /// is <paramref name="written"/>, the write is done.
     /// </summary>
     private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state, string runId, RunEventEntry? written)
     {
-        var patience = replica.LeaseDuration < MostStorePatience ? replica.LeaseDuration : MostStorePatience;
+        var patience = replica.LeaseDuration * 2 / 3 < MostStorePatience ? replica.LeaseDuration * 2 / 3 : MostStorePatience;
         long? firstFailure = null;
         bool StillPatient() => timeProvider.GetElapsedTime(firstFailure ??= timeProvider.GetTimestamp()) < patience;
 

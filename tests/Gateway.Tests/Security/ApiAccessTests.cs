@@ -111,6 +111,8 @@ public sealed class ApiAccessTests : IAsyncLifetime
     [Theory]
     [InlineData("""{"input":"x","flow":{"nodes":[{"id":"in","type":"input"},{"id":"llm","type":"llm","model":"no-such-alias","prompt":"in"},{"id":"out","type":"output","from":["llm"]}]}}""", "no-such-alias")]
     [InlineData("""{"input":"x","flow":{"nodes":[{"id":"in","type":"input"},{"id":"llm","type":"llm","model":"echo","prompt":"in"},{"id":"out","type":"output","from":["llm"]}]},"tweaks":{"llm":{"model":"no-such-alias"}}}""", "no-such-alias")]
+    // Two nodes with one id, the first tweaked: the tweak reaches only the first, so the second's model still counts.
+    [InlineData("""{"input":"x","flow":{"nodes":[{"id":"in","type":"input"},{"id":"x","type":"llm","model":"echo","prompt":"in"},{"id":"x","type":"llm","model":"zz","prompt":"in"},{"id":"out","type":"output","from":["x"]}]},"tweaks":{"x":{"model":"echo"}}}""", "zz")]
     public async Task AModelOutsideTheKeysList_Is403_BeforeAnyValidationNamesTheAliasesThereAre(string body, string model)
     {
         using var response = await SendAsync(HttpMethod.Post, "/api/runs", TestKeys.EchoOnly, body);

@@ -69,9 +69,9 @@ public sealed class SqliteStoreTests
         try
         {
             await using var first = await GatewayHost.StartAsync(settings);
-            // Two seconds of tokens: still running when the second gateway has set its store up.
+            // Four seconds of tokens: still running when the second gateway has set its store up.
             var runId = await RunClient.StartInBackgroundAsync(first.Client, """
-                {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":100},
+                {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"talk","type":"llm","model":"lorem","prompt":"in","maxTokens":200},
                                   {"id":"out","type":"output","from":["talk"]}]},"input":"x"}
                 """);
 
@@ -84,7 +84,7 @@ public sealed class SqliteStoreTests
             using var watch = await RunClient.WatchAsync(first.Client, runId);
             var events = await RunClient.ReadAllAsync(watch);
             Assert.Equal("run.completed", events[^1].Name);
-            Assert.Equal(100, events.Count(e => e.Name == "token"));
+            Assert.Equal(200, events.Count(e => e.Name == "token"));
         }
         finally
         {

@@ -32,17 +32,24 @@ internal sealed class StopSequenceCutter
         var text = _held + token;
         for (var i = 0; i < token.Length; i++)
         {
+            // Of the sequences that end at this character, the longest began first.
+            var longest = 0;
             foreach (var matcher in _matchers)
             {
-                if (matcher.Read(token[i]))
+                if (matcher.Read(token[i]) && matcher.Length > longest)
                 {
-                    // The sequence ends at this character of the token, and began within the text held back or
-                    // the token: the held text is at least as long as any sequence's part matched before the token.
-                    stopped = true;
-                    var end = _held.Length + i + 1;
-                    _held = "";
-                    return text[..(end - matcher.Length)];
+                    longest = matcher.Length;
                 }
+            }
+
+            if (longest > 0)
+            {
+                // It began within the text held back or the token: the held text is at least as long as any
+                // sequence's part matched before the token.
+                stopped = true;
+                var end = _held.Length + i + 1;
+                _held = "";
+                return text[..(end - longest)];
             }
         }
 

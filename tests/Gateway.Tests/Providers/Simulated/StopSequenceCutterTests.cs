@@ -24,6 +24,7 @@ public sealed class StopSequenceCutterTests
     [Theory]
     [InlineData(new[] { "aab" }, new[] { "xaa", "ab yy" }, "xa")] // the sequence overlaps itself: "aaab" holds it from its second a
     [InlineData(new[] { "abcd", "bc" }, new[] { "a", "bcd" }, "a")] // the first to be complete stops the text, where it begins
+    [InlineData(new[] { "c", "abc" }, new[] { "abc" }, "")] // two complete at once: the longer began first
     [InlineData(new[] { "", "three" }, new[] { "one", " two", " three" }, "one two ")] // an empty sequence is ignored, not all of them
     [InlineData(new[] { "END" }, new[] { "EN", "D" }, "")] // at the very start, across tokens
     [InlineData(new[] { "é🙂" }, new[] { "café", "🙂 ok" }, "caf")] // UTF-16 surrogate pairs are matched whole
