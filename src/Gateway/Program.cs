@@ -5,19 +5,18 @@ if (GatewayCommands.Run(args) is { } exitCode)
     return exitCode;
 }
 
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-{
-    Args = args,
-    // The one appsettings.json lives at the repository root and is copied next to the binaries, so the
-    // content root is the binaries' folder both under `dotnet run --project src/Gateway` and when published.
-    ContentRootPath = AppContext.BaseDirectory,
-});
-
-builder.AddGateway();
-
 WebApplication? app = null;
 try
 {
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+    {
+        Args = args,
+        // The one appsettings.json lives at the repository root and is copied next to the binaries, so the
+        // content root is the binaries' folder both under `dotnet run --project src/Gateway` and when published.
+        ContentRootPath = AppContext.BaseDirectory,
+    });
+
+    builder.AddGateway();
     app = builder.Build();
     app.MapGateway();
     await app.StartGatewayAsync();

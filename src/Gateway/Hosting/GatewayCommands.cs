@@ -22,6 +22,12 @@ internal static class GatewayCommands
             return null;
         }
 
+        if (args.Count > 2 || (args.Count == 2 && args[1] != "--stdin"))
+        {
+            error.WriteLine($"hash-key: unknown option '{string.Join(' ', args.Skip(1))}'. Use hash-key to mint a key, or hash-key --stdin to hash a piped one.");
+            return 2;
+        }
+
         var keyOnStdin = args.Count > 1 && args[1] == "--stdin";
         var piped = inputRedirected || keyOnStdin ? input.ReadLine()?.Trim() : null;
         if (!string.IsNullOrEmpty(piped))

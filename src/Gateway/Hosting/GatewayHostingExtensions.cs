@@ -56,13 +56,23 @@ internal static class GatewayHostingExtensions
         // behind every other check refuses a value it cannot convert by quoting it, and a value may be a secret.
         _ = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Providers.RoutingOptions>>().Value;
         app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+        app.Services.GetRequiredService<Security.AnonymousAccessGuard>().CheckConfigured();
         foreach (var preparation in app.Services.GetServices<IStartupPreparation>())
         {
             await preparation.PrepareAsync(CancellationToken.None);
         }
 
         await app.StartAsync();
-        app.Services.GetRequiredService<Security.AnonymousAccessGuard>().Check();
+        try
+        {
+            app.Services.GetRequiredService<Security.AnonymousAccessGuard>().Check();
+        }
+        catch (StartupRefusedException)
+        {
+            // Started: stopped in order (the server closes its listeners) before the caller disposes it and says why.
+            await app.StopAsync();
+            throw;
+        }
     }
 
     public static WebApplication MapGateway(this WebApplication app)

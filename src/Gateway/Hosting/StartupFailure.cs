@@ -15,6 +15,13 @@ internal static class StartupFailure
         // The configuration binder's refusal of a value it cannot convert, which names the key.
         InvalidOperationException { Message: var message } when message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
             "  " + message,
+        // appsettings.json that is not JSON. The file named is the copy next to the binaries; the one to fix is its source.
+        InvalidDataException { Message: var message } when message.StartsWith("Failed to load configuration from file", StringComparison.Ordinal) =>
+            $"  {message} {exception.InnerException?.Message}{Environment.NewLine}" +
+            "  (Under `dotnet run` that file is a copy, made at build, of appsettings.json at the repository root: fix the root file.)",
+        // Kestrel could not listen: another process has the port, or the address is not this machine's.
+        IOException { Message: var message } when message.StartsWith("Failed to bind to address", StringComparison.Ordinal) =>
+            $"  {message}. Is another process listening there? Choose another address with --urls (e.g. --urls http://127.0.0.1:9090).",
         _ => null,
     };
 

@@ -5,22 +5,34 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 namespace Gateway.Security;
 
 /// <summary>
-/// Refuses to run keyless on an address other machines can reach, unless that was asked for. It checks the
-/// addresses Kestrel actually bound (configuration, <c>--urls</c> and code all end up there), so it runs just after the
-/// host has started (<see cref="GatewayHostingExtensions.StartGatewayAsync"/>), outside the host: its refusal is then
-/// said once, not also logged by the host. In the moment before it, the authentication handler already refuses
-/// anonymous callers off loopback.
+/// Refuses to run keyless on an address other machines can reach, unless that was asked for. Before the host starts it
+/// checks the addresses the configuration names (<c>--urls</c>, <c>Urls</c>, <c>Kestrel:Endpoints</c>), so that the
+/// common case is refused before anything listens or says "started"; just after, it checks the addresses Kestrel
+/// actually bound, which code may have added too (<see cref="GatewayHostingExtensions.StartGatewayAsync"/>). Either
+/// refusal is said once, outside the host. In the moment between, the authentication handler already refuses anonymous
+/// callers off loopback.
 /// </summary>
-internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server)
+internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server, IConfiguration configuration)
 {
-    public void Check()
+    /// <summary>Before the host starts: the addresses the configuration names.</summary>
+    public void CheckConfigured()
+    {
+        var urls = (configuration["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var endpoints = configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(endpoint => endpoint["Url"]).OfType<string>();
+        Refuse([.. urls, .. endpoints]);
+    }
+
+    /// <summary>After the host started: the addresses Kestrel bound.</summary>
+    public void Check() => Refuse([.. server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []]);
+
+    private void Refuse(IReadOnlyList<string> addresses)
     {
         if (!keys.IsAnonymous || keys.AllowAnonymous)
         {
             return;
         }
 
-        var exposed = server.Features.Get<IServerAddressesFeature>()?.Addresses.Where(address => !Loopback.IsLocalOnly(address)).ToList() ?? [];
+        var exposed = addresses.Where(address => !Loopback.IsLocalOnly(address)).ToList();
         if (exposed.Count > 0)
         {
             throw new StartupRefusedException(

@@ -17,7 +17,8 @@ internal sealed class StorageHealthCheck(IStoreSchema schema) : IHealthCheck
         }
         catch (Exception exception) when (exception is DbException or IOException or UnauthorizedAccessException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy("The store cannot be reached.", exception);
+            // The reason, not the exception: the health service logs an exception's stack trace at every probe.
+            return HealthCheckResult.Unhealthy($"The store {schema.Description} cannot be reached: {exception.Message}");
         }
     }
 }

@@ -49,6 +49,8 @@ internal sealed partial class ShutdownDrain(
         var disposed = _disposed.Token;
         try
         {
+            // Said as the wait starts: an operator watching the log otherwise sees nothing for the whole drain.
+            LogDraining(logger, drain.TotalSeconds);
             await Task.Delay(drain, timeProvider, disposed);
             LogDrained(logger, drain.TotalSeconds);
             await CancelAsync(_stopped);
@@ -74,6 +76,9 @@ internal sealed partial class ShutdownDrain(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: open streams and runs have up to {DrainSeconds} s to finish (Gateway:Streaming:ShutdownDrainSeconds)")]
+    private static partial void LogDraining(ILogger logger, double drainSeconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended")]
     private static partial void LogDrained(ILogger logger, double drainSeconds);

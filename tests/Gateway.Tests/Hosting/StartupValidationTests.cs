@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -39,6 +40,35 @@ public sealed class StartupValidationTests
         var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(new Dictionary<string, string?>()));
 
         Assert.Contains("Gateway:Models", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheProcess_OnAPortAnotherProcessHolds_ExitsWith1_SayingSo()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Urls"] = $"http://127.0.0.1:{((System.Net.IPEndPoint)holder.LocalEndpoint).Port}";
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayProcess.StartAsync(settings));
+
+        // Until 2026-12-05: an unhandled exception, exit code 134, and the same stack trace twice.
+        Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Failed to bind to address", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Is another process listening there?", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnAppSettingsFileThatIsNotJson_IsDescribed_PointingAtTheRootFile()
+    {
+        var exception = new InvalidDataException(
+            "Failed to load configuration from file '/app/bin/appsettings.json'.", new FormatException("Could not parse the JSON file."));
+
+        var reasons = StartupFailure.Describe(exception);
+
+        Assert.NotNull(reasons);
+        Assert.Contains("Could not parse the JSON file.", reasons, StringComparison.Ordinal);
+        Assert.Contains("appsettings.json at the repository root", reasons, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -21,6 +21,20 @@ public sealed class HashKeyCommandTests
         Assert.True(KeyHash.IsHex(hash));
     }
 
+    [Theory]
+    [InlineData("--bogus")]
+    [InlineData("--stdin", "extra")]
+    public void HashKey_WithAnOptionItDoesNotKnow_FailsNamingIt_InsteadOfMintingAKey(params string[] options)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Assert.Equal(2, GatewayCommands.Run(["hash-key", .. options], TextReader.Null, inputRedirected: false, output, error));
+
+        Assert.Empty(output.ToString());
+        Assert.Contains($"unknown option '{string.Join(' ', options)}'", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void HashKey_WithAKeyOnStdin_PrintsOnlyItsHash_BareForAShellVariable()
     {

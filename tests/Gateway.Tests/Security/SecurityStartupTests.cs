@@ -41,8 +41,10 @@ public sealed class SecurityStartupTests
         Assert.Contains("not loopback", exception.Message, StringComparison.Ordinal);
         // The lease keeper was started, then disposed unstopped: its cancellation is no failure an operator should read.
         Assert.DoesNotContain("BackgroundService failed", exception.Message, StringComparison.Ordinal);
-        // Checked after the host started, outside it: said once, not also logged by the host with a stack trace.
+        // Checked from the configuration before the host starts: said once, before anything listened or said "started".
         Assert.DoesNotContain("Hosting failed to start", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Application started", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
