@@ -110,7 +110,7 @@ internal static class ChatApi
 
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
         var trace = new RouteTrace();
-        var recorder = telemetry.Begin(Surfaces.V1, route, trace, messages);
+        var recorder = telemetry.Begin(Surfaces.V1, caller.KeyName, route, trace, messages);
         // The upstream call stops when the caller leaves or when the gateway's shutdown drain runs out. A stream
         // takes this source with it, and disposes of it when it ends.
         var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, drain.Stopped);

@@ -50,7 +50,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             { Reason = NodeErrors.TokenLimitReason, RetryAfter = tokens.RetryAfter };
         }
 
-        var recorder = telemetry.Begin(Surfaces.Runs, route, trace, messages);
+        var recorder = telemetry.Begin(Surfaces.Runs, owner, route, trace, messages);
         var output = new StringBuilder();
         ChatFinishReason? finishReason = null;
         UsageDetails? usage = null;

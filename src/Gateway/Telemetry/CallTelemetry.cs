@@ -10,8 +10,13 @@ internal sealed class CallTelemetry(
 {
     public GatewayMetrics Metrics => metrics;
 
-    public CallRecorder Begin(string surface, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages) =>
-        new(this, surface, route, trace, messages, timeProvider.GetTimestamp());
+    /// <param name="surface">Where the call came in (<see cref="Surfaces"/>).</param>
+    /// <param name="key">The name of the caller's API key, for the summary line (never the key).</param>
+    /// <param name="route">The alias called.</param>
+    /// <param name="trace">Its attempts.</param>
+    /// <param name="messages">The prompt, for the content line when that is on.</param>
+    public CallRecorder Begin(string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages) =>
+        new(this, surface, key, route, trace, messages, timeProvider.GetTimestamp());
 
     internal bool LogContent => options.Value.LogContent;
 
@@ -20,7 +25,7 @@ internal sealed class CallTelemetry(
     internal void Write(in ModelCallRecord call, CallRecorder recorder, string? completion)
     {
         metrics.ModelCallCompleted(call);
-        TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, call.Outcome, call.Attempts,
+        TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, recorder.Key, call.Outcome, call.Attempts,
             call.TimeToFirstToken?.TotalMilliseconds, call.InputTokens, call.OutputTokens, call.CostUsd,
             call.Duration.TotalMilliseconds, call.ErrorType ?? "");
         if (LogContent)
@@ -36,8 +41,11 @@ internal sealed class CallTelemetry(
 /// ends it; later calls are ignored, so a <c>finally</c> may end it defensively.
 /// </summary>
 internal sealed class CallRecorder(
-    CallTelemetry telemetry, string surface, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, long startedAt)
+    CallTelemetry telemetry, string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, long startedAt)
 {
+    /// <summary>The name of the caller's API key.</summary>
+    public string Key => key;
+
     private TimeSpan? _timeToFirstToken;
     private bool _ended;
 

@@ -4,9 +4,9 @@ internal static partial class TelemetryLog
 {
     /// <summary>The one summary line of a model call. Never carries content: see <see cref="CallContent"/>.</summary>
     [LoggerMessage(EventId = 900, Level = LogLevel.Information,
-        Message = "{Surface} {Model} via {Provider}: {Outcome} after {Attempts} attempt(s), TTFT {TtftMs} ms, {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms {ErrorType}")]
+        Message = "{Surface} {Model} via {Provider} for key {Key}: {Outcome} after {Attempts} attempt(s), TTFT {TtftMs} ms, {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms {ErrorType}")]
     public static partial void CallCompleted(
-        ILogger logger, string surface, string model, string provider, string outcome, int attempts,
+        ILogger logger, string surface, string model, string provider, string key, string outcome, int attempts,
         double? ttftMs, long inputTokens, long outputTokens, double costUsd, double durationMs, string errorType);
 
     /// <summary>Only with <c>Gateway:Telemetry:LogContent</c> on.</summary>

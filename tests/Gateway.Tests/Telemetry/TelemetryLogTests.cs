@@ -30,6 +30,7 @@ public sealed class TelemetryLogTests
         Assert.Equal("v1", success["Surface"]);
         Assert.Equal("up", success["Model"]);
         Assert.Equal("upstream", success["Provider"]);
+        Assert.Equal("anonymous", success["Key"]); // the key's name: there is none on a keyless loopback gateway
         Assert.Equal("success", success["Outcome"]);
         Assert.Equal(1, success["Attempts"]);
         Assert.Equal(3L, success["InputTokens"]);
