@@ -38,7 +38,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
     public const string ShutDown = "The gateway shut down before the run finished.";
 
     /// <summary>Whether a cancel may still end the run (<see cref="RunState.TryAcceptCancel"/>).</summary>
-    public bool TryAcceptCancel() => state.TryAcceptCancel();
+    public bool TryAcceptCancel(string reason) => state.TryAcceptCancel(reason);
 
     /// <summary>Marks the run as stopped by the gateway, before its cancellation: it then ends <c>interrupted</c>.</summary>
     public void Interrupt() => state.Interrupt(new RunError("interrupted", ShutDown, null));

@@ -16,7 +16,7 @@ internal sealed class RunLog : IDisposable
     private readonly TimeSpan _grace;
     private readonly TimeProvider _timeProvider;
     private readonly long _startsAfter;
-    private readonly Func<bool>? _acceptCancel;
+    private readonly Func<string, bool>? _acceptCancel;
     private ITimer? _graceTimer;
 
     /// <summary>Counts the grace timers armed and disarmed: one that fires after its moment has passed does nothing.</summary>
@@ -33,7 +33,7 @@ internal sealed class RunLog : IDisposable
     /// Whether a cancel may still end the run, asked before cancelling it: a cancel answered 202 must end it cancelled,
     /// so one that comes once its end is decided is refused (<see cref="RunState.TryAcceptCancel"/>).
     /// </param>
-    public RunLog(string runId, TimeSpan? grace, TimeProvider timeProvider, long startsAfter = 0, Func<bool>? acceptCancel = null)
+    public RunLog(string runId, TimeSpan? grace, TimeProvider timeProvider, long startsAfter = 0, Func<string, bool>? acceptCancel = null)
     {
         RunId = runId;
         _grace = grace ?? Timeout.InfiniteTimeSpan;
@@ -107,17 +107,18 @@ internal sealed class RunLog : IDisposable
     }
 
     /// <returns>False when the run had already ended, or its end was decided (<see cref="RunState.TryAcceptCancel"/>).</returns>
-    public bool Cancel() => TryCancel(graceGeneration: null);
+    public bool Cancel() => TryCancel(graceGeneration: null, RunState.CancelledByCaller);
 
     /// <param name="graceGeneration">For the grace timer: the generation it was armed in, which must still be current
     /// with no watcher attached, checked with everything else in one critical section.</param>
-    private bool TryCancel(long? graceGeneration)
+    /// <param name="reason">Why, for the run's record.</param>
+    private bool TryCancel(long? graceGeneration, string reason)
     {
         lock (_gate)
         {
             if (_isEnded || _isDisposed
                 || (graceGeneration is { } generation && (generation != _graceGeneration || _watchers.Count > 0))
-                || _acceptCancel?.Invoke() == false)
+                || _acceptCancel?.Invoke(reason) == false)
             {
                 return false;
             }
@@ -184,7 +185,7 @@ internal sealed class RunLog : IDisposable
         }
 
         // No grace: cancelled at once, outside the lock, as cancelling runs the aborts of the upstream calls inline.
-        Cancel();
+        TryCancel(graceGeneration: null, RunState.CancelledUnwatched);
     }
 
     /// <summary>Under the lock: the grace starts (over) now, on a timer of its own generation.</summary>
@@ -198,7 +199,7 @@ internal sealed class RunLog : IDisposable
                 // A timer already firing is not stopped by disposing it: one whose grace was started over, or ended by
                 // a watcher who attached meanwhile, must not cancel the run.
                 var (log, generation) = ((RunLog, long))state!;
-                log.TryCancel(generation);
+                log.TryCancel(generation, RunState.CancelledUnwatched);
             },
             (this, generation),
             _grace,

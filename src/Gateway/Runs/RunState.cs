@@ -12,6 +12,7 @@ internal sealed class RunState
     private RunError? _firstFailure;
     private RunError? _interruption;
     private bool _cancelAccepted;
+    private string? _cancelReason;
     private bool _finished;
 
     public RunState(string runId, string? flowId, DateTimeOffset createdAt, IEnumerable<string> nodeIds, IReadOnlyList<string> outputIds)
@@ -64,6 +65,13 @@ internal sealed class RunState
         }
     }
 
+    /// <summary>Why a run was cancelled, in its record's error: a caller asked (here or through another replica).</summary>
+    public const string CancelledByCaller = "The run was cancelled by a caller before it finished.";
+
+    /// <summary>Why a run was cancelled: nobody watched it (<see cref="Streaming.StreamingOptions"/>' disconnect grace).</summary>
+    public const string CancelledUnwatched =
+        "The run was cancelled before it finished: its last watcher left and none came back within Gateway:Streaming:DisconnectGraceSeconds.";
+
     public RunRecord Snapshot() => Snapshot(RunStatus.Running, completedAt: null);
 
     /// <summary>
@@ -71,7 +79,8 @@ internal sealed class RunState
     /// or running (its work is over, and how it ended is known). When it may, the run will end cancelled (or
     /// interrupted), whatever comes between this and the end: a cancel that is accepted is kept.
     /// </summary>
-    public bool TryAcceptCancel()
+    /// <param name="reason">Why: <see cref="CancelledByCaller"/> or <see cref="CancelledUnwatched"/>; the first accepted is kept.</param>
+    public bool TryAcceptCancel(string reason)
     {
         lock (_gate)
         {
@@ -81,6 +90,7 @@ internal sealed class RunState
             }
 
             _cancelAccepted = true;
+            _cancelReason ??= reason;
             return true;
         }
     }
@@ -123,7 +133,7 @@ internal sealed class RunState
             {
                 RunStatus.Failed => _firstFailure,
                 RunStatus.Interrupted => _interruption,
-                RunStatus.Cancelled => new RunError("cancelled", "The run was cancelled before it finished.", null),
+                RunStatus.Cancelled => new RunError("cancelled", _cancelReason ?? "The run was cancelled before it finished.", null),
                 _ => null,
             };
             return new RunRecord

@@ -53,6 +53,7 @@ public sealed class RunCancelTests : IAsyncLifetime
         var seen = await events.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal("run.cancelled", seen[^1].Name);
         Assert.Equal("cancelled", seen[^1].Data["status"]!.GetValue<string>());
+        Assert.Equal(RunState.CancelledByCaller, seen[^1].Data["error"]!["message"]!.GetValue<string>());
         Assert.Single(seen, e => RunClient.TerminalEvents.Contains(e.Name));
         Assert.True((await _upstream.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(10))).Aborted);
     }
@@ -115,6 +116,8 @@ public sealed class RunCancelTests : IAsyncLifetime
         await WaitForStatusAsync(runId, RunStatus.Cancelled);
         var log = await _gateway.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, CancellationToken.None);
         Assert.Equal("run.cancelled", log[^1].Name);
+        // Told apart from a caller's cancel (until 2026-12-05 both said only "cancelled before it finished").
+        Assert.Contains(RunState.CancelledUnwatched, log[^1].Data, StringComparison.Ordinal);
     }
 
     [Fact]

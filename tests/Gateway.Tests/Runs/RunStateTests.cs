@@ -22,7 +22,7 @@ public sealed class RunStateTests
         var state = TwoNodes();
         Complete(state, "a");
 
-        Assert.True(state.TryAcceptCancel());
+        Assert.True(state.TryAcceptCancel(RunState.CancelledByCaller));
         Complete(state, "b");
 
         Assert.Equal(RunStatus.Cancelled, state.Finish(Now, cancelled: false).Status);
@@ -38,8 +38,8 @@ public sealed class RunStateTests
         failed.Fail("a", new NodeError("upstream_error", "down"), n => n);
         failed.Update("b", n => n with { Status = NodeStatus.Skipped });
 
-        Assert.False(completed.TryAcceptCancel());
-        Assert.False(failed.TryAcceptCancel());
+        Assert.False(completed.TryAcceptCancel(RunState.CancelledByCaller));
+        Assert.False(failed.TryAcceptCancel(RunState.CancelledByCaller));
         Assert.Equal(RunStatus.Completed, completed.Finish(Now, cancelled: false).Status);
         Assert.Equal(RunStatus.Failed, failed.Finish(Now, cancelled: false).Status);
     }
@@ -52,7 +52,7 @@ public sealed class RunStateTests
 
         state.Finish(Now, cancelled: false);
 
-        Assert.False(state.TryAcceptCancel());
+        Assert.False(state.TryAcceptCancel(RunState.CancelledByCaller));
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class RunStateTests
     {
         var state = TwoNodes();
         state.Interrupt(new RunError("interrupted", "stopping", null));
-        Assert.True(state.TryAcceptCancel());
+        Assert.True(state.TryAcceptCancel(RunState.CancelledByCaller));
         Complete(state, "a");
         Complete(state, "b");
 
