@@ -93,8 +93,7 @@ internal static class ChatRequestMapper
             TopP = (float?)request.TopP,
             MaxOutputTokens = request.MaxCompletionTokens ?? request.MaxTokens,
             Seed = request.Seed,
-            // An empty sequence stops nothing (and some servers refuse it): it is left out, and the others kept.
-            StopSequences = request.Stop?.Where(stop => stop.Length > 0).ToList() is { Count: > 0 } stops ? stops : null,
+            StopSequences = Providers.StopSequences.Usable(request.Stop),
         };
         if (request.User is not null)
         {

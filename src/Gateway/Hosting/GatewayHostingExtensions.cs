@@ -56,7 +56,8 @@ internal static class GatewayHostingExtensions
         // behind every other check refuses a value it cannot convert by quoting it, and a value may be a secret.
         _ = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Providers.RoutingOptions>>().Value;
         app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
-        app.Services.GetRequiredService<Security.AnonymousAccessGuard>().CheckConfigured();
+        var bindGuard = app.Services.GetRequiredService<Security.AnonymousAccessGuard>();
+        bindGuard.CheckConfigured();
         foreach (var preparation in app.Services.GetServices<IStartupPreparation>())
         {
             await preparation.PrepareAsync(CancellationToken.None);
@@ -65,7 +66,7 @@ internal static class GatewayHostingExtensions
         await app.StartAsync();
         try
         {
-            app.Services.GetRequiredService<Security.AnonymousAccessGuard>().Check();
+            bindGuard.Check();
         }
         catch (StartupRefusedException)
         {

@@ -16,7 +16,6 @@ internal sealed class UpstreamCall(
     private CancellationTokenSource? _firstTokenTimer;
     private long _attemptStartedAt;
     private bool _retryAnnounced;
-    private bool _attemptSent;
     private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>The call being made on this async flow, if it was routed.</summary>
@@ -41,7 +40,7 @@ internal sealed class UpstreamCall(
     /// send: a first attempt, or a stream-level retry (counted as it starts). An HTTP-level retry is counted only as it
     /// sends, so one the circuit refuses was never counted.
     /// </summary>
-    public bool AttemptSent => _attemptSent;
+    public bool AttemptSent { get; private set; }
 
     /// <summary>The timer that bounds the wait for a streamed attempt's first token.</summary>
     public void UseFirstTokenTimer(CancellationTokenSource timer, TimeProvider timeProvider)
@@ -67,7 +66,7 @@ internal sealed class UpstreamCall(
     public void HttpAttemptStarting()
     {
         CountAnnouncedRetry();
-        _attemptSent = true;
+        AttemptSent = true;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
     }
@@ -104,7 +103,7 @@ internal sealed class UpstreamCall(
     public void StreamAttemptStarting()
     {
         CountAnnouncedRetry();
-        _attemptSent = false;
+        AttemptSent = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }

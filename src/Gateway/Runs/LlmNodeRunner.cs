@@ -31,8 +31,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             Temperature = (float?)node.Temperature,
             TopP = (float?)node.TopP,
             MaxOutputTokens = node.MaxTokens,
-            // An empty sequence stops nothing (and some servers refuse it): it is left out, and the others kept.
-            StopSequences = node.Stop?.Where(stop => stop.Length > 0).ToList() is { Count: > 0 } stops ? stops : null,
+            StopSequences = Providers.StopSequences.Usable(node.Stop),
         };
 
         if (!modelText.TryDraw(user.Length))

@@ -11,7 +11,7 @@ internal sealed class RunState
     private readonly IReadOnlyList<string> _outputIds;
     private RunError? _firstFailure;
     private RunError? _interruption;
-    private bool _cancelAccepted;
+    /// <summary>Why the run was cancelled, once a cancel was accepted (<see cref="TryAcceptCancel"/>).</summary>
     private string? _cancelReason;
     private bool _finished;
 
@@ -89,7 +89,6 @@ internal sealed class RunState
                 return false;
             }
 
-            _cancelAccepted = true;
             _cancelReason ??= reason;
             return true;
         }
@@ -108,9 +107,10 @@ internal sealed class RunState
         {
             _finished = true;
             var allCompleted = _nodes.Values.All(n => n.Status == NodeStatus.Completed);
-            var status = allCompleted && (!_cancelAccepted || _interruption is not null) ? RunStatus.Completed
+            var cancelAccepted = _cancelReason is not null;
+            var status = allCompleted && (!cancelAccepted || _interruption is not null) ? RunStatus.Completed
                 : _interruption is not null ? (_firstFailure is not null ? RunStatus.Failed : RunStatus.Interrupted)
-                : cancelled || _cancelAccepted || _firstFailure is null ? RunStatus.Cancelled
+                : cancelled || cancelAccepted || _firstFailure is null ? RunStatus.Cancelled
                 : RunStatus.Failed;
             return Snapshot(status, completedAt);
         }

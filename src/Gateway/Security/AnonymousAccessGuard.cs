@@ -17,7 +17,7 @@ internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server, ICo
     /// <summary>Before the host starts: the addresses the configuration names.</summary>
     public void CheckConfigured()
     {
-        var urls = (configuration["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var urls = (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var endpoints = configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(endpoint => endpoint["Url"]).OfType<string>();
         Refuse([.. urls, .. endpoints]);
     }

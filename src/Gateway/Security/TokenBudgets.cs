@@ -19,8 +19,8 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
             return ValueTask.FromResult(TokenReservation.Unlimited);
         }
 
-        var texts = promptTexts as IReadOnlyCollection<string?> ?? [.. promptTexts];
-        return ReserveAsync(keyName, TokenEstimate.For(texts, maxCompletionTokens), TokenEstimate.Prompt(texts), cancellationToken);
+        var prompt = TokenEstimate.Prompt(promptTexts);
+        return ReserveAsync(keyName, TokenEstimate.WithCompletion(prompt, maxCompletionTokens), prompt, cancellationToken);
     }
 
     /// <param name="keyName">The caller's key.</param>
@@ -94,9 +94,9 @@ internal sealed class TokenReservation
 
     /// <summary>
     /// Settles a call whose usage will never be known, because the caller left, the stream broke or the upstream
-    /// reports none, with what it was seen to spend: the prompt's estimate and a token for each chunk of text that arrived. Keeping the whole estimate
-    /// charged every "stop generating" its full <c>max_tokens</c>, which could lock a key out for minutes; settling
-    /// with 0 gave a caller who cancels an unlimited budget.
+    /// reports none, with what it was seen to spend: the prompt's estimate and a token for each chunk of text that
+    /// arrived. Keeping the whole estimate charged every "stop generating" its full <c>max_tokens</c>, which could lock
+    /// a key out for minutes; settling with 0 gave a caller who cancels an unlimited budget.
     /// </summary>
     /// <param name="outputTokens">A token per chunk of a stream, or a whole answer's estimate.</param>
     public void SettleCut(long outputTokens) => Settle(_promptTokens + outputTokens);

@@ -7,8 +7,11 @@ internal static class TokenEstimate
     public const int DefaultCompletionTokens = 256;
 
     /// <summary>The prompt's tokens plus the most the completion may take (or 256): what a call reserves.</summary>
-    public static int For(IEnumerable<string?> promptTexts, int? maxCompletionTokens) =>
-        (int)Math.Min((long)Prompt(promptTexts) + (maxCompletionTokens ?? DefaultCompletionTokens), int.MaxValue);
+    public static int For(IEnumerable<string?> promptTexts, int? maxCompletionTokens) => WithCompletion(Prompt(promptTexts), maxCompletionTokens);
+
+    /// <summary><paramref name="promptTokens"/> plus the most the completion may take (or 256).</summary>
+    public static int WithCompletion(int promptTokens, int? maxCompletionTokens) =>
+        (int)Math.Min((long)promptTokens + (maxCompletionTokens ?? DefaultCompletionTokens), int.MaxValue);
 
     /// <summary>About four characters per token for English text with common tokenizers; a guess, settled later.</summary>
     public static int Prompt(IEnumerable<string?> promptTexts)

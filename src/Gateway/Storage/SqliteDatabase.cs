@@ -22,12 +22,6 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>A connection string for probes: its own connection each time, and never creating the file.</summary>
     private readonly string _probeConnectionString;
 
-    /// <summary>
-    /// What .NET reports when another process holds the file's lock: the errno EWOULDBLOCK (11 on Linux, 35 on macOS),
-    /// or ERROR_SHARING_VIOLATION on Windows.
-    /// </summary>
-    private static bool IsLockHeld(IOException exception) => exception.HResult is 11 or 35 or unchecked((int)0x80070020);
-
     /// <summary>Held open, locked, while this process uses the file: see <see cref="ClaimAlone"/>.</summary>
     private FileStream? _claim;
 
@@ -92,6 +86,12 @@ internal sealed class SqliteDatabase : IDisposable
                 $"The SQLite file '{DataSource}' ({StorageOptions.Section}:ConnectionString) cannot be used: {exception.Message}", exception);
         }
     }
+
+    /// <summary>
+    /// What .NET reports when another process holds the file's lock: the errno EWOULDBLOCK (11 on Linux, 35 on macOS),
+    /// or ERROR_SHARING_VIOLATION on Windows.
+    /// </summary>
+    private static bool IsLockHeld(IOException exception) => exception.HResult is 11 or 35 or unchecked((int)0x80070020);
 
     /// <summary>Reads on a connection of its own, opened for this read: a pooled one would not notice the file has gone.</summary>
     public Task<T> ProbeAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken) =>

@@ -45,15 +45,11 @@ internal static class StorageServiceCollectionExtensions
             services.AddSingleton<IRunStore, SqliteRunStore>();
         }
 
-        services.AddSingleton<StorageInitializer>();
-        services.AddSingleton<IStartupPreparation>(provider => provider.GetRequiredService<StorageInitializer>());
-        services.AddHostedService(provider => provider.GetRequiredService<StorageInitializer>());
+        services.AddPreparedHostedService<StorageInitializer>();
         if (configuration[$"{StorageOptions.Section}:Provider"] == StorageOptions.Postgres)
         {
             // After the schema, before the run leases: a copied replica id is refused before it gives up any lease.
-            services.AddSingleton<ReplicaIdLock>();
-            services.AddSingleton<IStartupPreparation>(provider => provider.GetRequiredService<ReplicaIdLock>());
-            services.AddHostedService(provider => provider.GetRequiredService<ReplicaIdLock>());
+            services.AddPreparedHostedService<ReplicaIdLock>();
         }
 
         return services;

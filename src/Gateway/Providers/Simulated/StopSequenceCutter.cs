@@ -14,12 +14,9 @@ internal sealed class StopSequenceCutter
 
     private StopSequenceCutter(Matcher[] matchers) => _matchers = matchers;
 
-    /// <summary>A cutter for the non-empty sequences among <paramref name="stops"/>; null when there are none.</summary>
-    public static StopSequenceCutter? For(IList<string>? stops)
-    {
-        Matcher[] matchers = [.. (stops ?? []).Where(stop => stop.Length > 0).Select(stop => new Matcher(stop))];
-        return matchers.Length > 0 ? new StopSequenceCutter(matchers) : null;
-    }
+    /// <summary>A cutter for the usable sequences among <paramref name="stops"/>; null when there are none.</summary>
+    public static StopSequenceCutter? For(IList<string>? stops) =>
+        StopSequences.Usable(stops) is { } usable ? new StopSequenceCutter([.. usable.Select(stop => new Matcher(stop))]) : null;
 
     /// <summary>Text held back when the tokens ran out: it began no sequence after all.</summary>
     public string Rest => _held;
