@@ -37,4 +37,5 @@ catch (Exception exception) when (StartupFailure.Describe(exception) is { } reas
 await app.WaitForShutdownAsync();
 // As Run would: disposing the services flushes what they hold (the log queue, the telemetry exporter, the store).
 await app.DisposeAsync();
-return 0;
+// Zero, unless a service stopped the gateway for a fault of its own (ReplicaIdLock).
+return Environment.ExitCode;

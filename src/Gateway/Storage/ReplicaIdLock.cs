@@ -158,6 +158,8 @@ internal sealed partial class ReplicaIdLock(
             if (_holder is null)
             {
                 LogTaken(logger, replica.Id);
+                // A failing exit, so that an orchestrator shows it and its restart is refused at start-up, naming the id.
+                Environment.ExitCode = 1;
                 lifetime.StopApplication();
                 return;
             }

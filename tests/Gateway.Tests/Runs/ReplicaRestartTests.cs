@@ -91,6 +91,35 @@ public sealed class ReplicaRestartTests : IAsyncLifetime
         Assert.True(stillServing.IsSuccessStatusCode);
     }
 
+    [Fact]
+    public async Task TheLockOnTheId_LostAndTakenByAnotherProcessMeanwhile_StopsThisOne_WithAFailingExit()
+    {
+        // Checked every second.
+        _settings["Gateway:Cluster:LeaseSeconds"] = "3";
+        await using var first = await ReplicaPair.StartReplicaAsync(_settings, "a");
+        await using var admin = new NpgsqlConnection(_settings["Gateway:Storage:ConnectionString"]);
+        await admin.OpenAsync();
+        var terminated = (await LockHoldersAsync(admin)).Single();
+        await using (var terminate = new NpgsqlCommand("SELECT pg_terminate_backend(@pid);", admin))
+        {
+            terminate.Parameters.AddWithValue("pid", terminated);
+            await terminate.ExecuteNonQueryAsync();
+        }
+
+        // Another process (this test's session) takes the id before the replica's next check: the terminated session
+        // may hold it in pg_locks for a moment.
+        await ReplicaPair.WaitUntilAsync(async () =>
+        {
+            await using var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(1734440037, hashtext('a'));", admin);
+            return await take.ExecuteScalarAsync() is true;
+        });
+
+        var exitCode = await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Another process took replica id a while this one's lock was lost; stopping", first.Output, StringComparison.Ordinal);
+        Assert.Equal([admin.ProcessID], await LockHoldersAsync(admin));
+    }
+
     /// <summary>The sessions holding the lock on replica id <c>a</c> in this test's database (the class key <c>ReplicaIdLock</c> takes).</summary>
     private static async Task<List<int>> LockHoldersAsync(NpgsqlConnection admin)
     {
