@@ -89,20 +89,20 @@ internal sealed class ChatCompletionStream(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away; cancelling the token has already aborted the upstream call.
-            recorder.Cancelled();
+            recorder.Cancelled(textChunks);
         }
         catch (UpstreamException exception) when (!IsShuttingDown(cancellationToken))
         {
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
-            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception));
+            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception), textChunks);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
         catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && IsShuttingDown(cancellationToken))
         {
             // Not the caller: the gateway is stopping and its drain ran out (the abort may surface as an upstream error).
-            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode);
+            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, textChunks);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
@@ -113,7 +113,7 @@ internal sealed class ChatCompletionStream(
             await keepAlive.DisposeAsync();
 
             // Ends the record if something unexpected (a write to a vanished client) ended the stream.
-            recorder.Failed(Outcomes.StreamError, "gateway_error");
+            recorder.Failed(Outcomes.StreamError, "gateway_error", textChunks);
             metrics.StreamClosed(Surfaces.V1);
             await updates.DisposeAsync();
             call.Dispose();

@@ -85,17 +85,17 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            recorder.Cancelled();
+            recorder.Cancelled(textChunks);
             throw;
         }
         catch (ModelTextTooLargeException)
         {
-            recorder.Failed(Outcomes.StreamError, NodeErrors.ModelTextTooLargeCode);
+            recorder.Failed(Outcomes.StreamError, NodeErrors.ModelTextTooLargeCode, textChunks);
             throw;
         }
         catch (UpstreamException exception)
         {
-            recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code);
+            recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, textChunks);
             if (output.Length == 0)
             {
                 // The model answered nothing: nothing was spent. (As on /v1.)

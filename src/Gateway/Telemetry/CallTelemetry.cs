@@ -1,4 +1,5 @@
 using Gateway.Providers;
+using Gateway.Security;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -57,9 +58,23 @@ internal sealed class CallRecorder(
     public void Succeeded(UsageDetails? usage, string? completion) =>
         End(Outcomes.Success, null, usage, completion);
 
-    public void Failed(string outcome, string errorType) => End(outcome, errorType, null, null);
+    /// <param name="outcome">One of <see cref="Outcomes"/>.</param>
+    /// <param name="errorType">The gateway's code for the failure.</param>
+    /// <param name="textChunks">Chunks of text the stream had brought before it broke (see <see cref="SeenUsage"/>).</param>
+    public void Failed(string outcome, string errorType, long textChunks = 0) => End(outcome, errorType, SeenUsage(textChunks), null);
 
-    public void Cancelled() => End(Outcomes.Cancelled, "cancelled", null, null);
+    /// <param name="textChunks">Chunks of text the stream had brought before its caller left.</param>
+    public void Cancelled(long textChunks = 0) => End(Outcomes.Cancelled, "cancelled", SeenUsage(textChunks), null);
+
+    /// <summary>
+    /// A stream cut off after its first token never hears the provider's count, yet the provider bills what it
+    /// generated: it counts what it was seen to spend, as its key's budget is settled (<c>TokenReservation.SettleCut</c>):
+    /// the prompt's estimate and a token per chunk of text. Counting nothing made every "stop generating" free in the
+    /// token and cost metrics. A call that brought no text counts nothing.
+    /// </summary>
+    private UsageDetails? SeenUsage(long textChunks) => textChunks == 0
+        ? null
+        : new UsageDetails { InputTokenCount = TokenEstimate.Prompt(messages.Select(message => message.Text)), OutputTokenCount = textChunks };
 
     private void End(string outcome, string? errorType, UsageDetails? usage, string? completion)
     {

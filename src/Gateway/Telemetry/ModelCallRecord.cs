@@ -11,7 +11,7 @@ namespace Gateway.Telemetry;
 /// <param name="Attempts">Upstream attempts, across deployments.</param>
 /// <param name="Duration">From the request to its last byte.</param>
 /// <param name="TimeToFirstToken">From the request to its first token; null when none came.</param>
-/// <param name="InputTokens">Prompt tokens, as the provider counted them; 0 when it reported none.</param>
+/// <param name="InputTokens">Prompt tokens, as the provider counted them, or estimated for a stream cut off (<see cref="CallRecorder"/>); 0 when there are none.</param>
 /// <param name="OutputTokens">Completion tokens, likewise.</param>
 /// <param name="CostUsd">From <see cref="Providers.ModelPricing"/>; 0 when the alias has no prices.</param>
 internal readonly record struct ModelCallRecord(

@@ -52,12 +52,13 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
             ["gateway_fallbacks_total{gateway_reason=\"HTTP 503\",gen_ai_provider_name=\"p0\",gen_ai_request_model=\"up\"}"] = 1,
         }, Exposition.Of(samples, "gateway_fallbacks_total"));
 
-        // Three words in, three words out, at $1 and $2 per token: $9 per successful call of "up".
-        Assert.Equal(27, samples["gateway_usage_cost_usd_total{gen_ai_provider_name=\"p0\",gen_ai_request_model=\"up\"}"]);
+        // Three words in, three words out, at $1 and $2 per token: $9 per successful call of "up". The stream broken
+        // after two tokens and the one left after its first count what they were seen to spend: the prompt's estimate
+        // (13 characters, 4 tokens) and a token per chunk, $8 and $6.
+        Assert.Equal(27 + 8 + 6, samples["gateway_usage_cost_usd_total{gen_ai_provider_name=\"p0\",gen_ai_request_model=\"up\"}"]);
         Assert.Equal(9, samples["gateway_usage_cost_usd_total{gen_ai_provider_name=\"p1\",gen_ai_request_model=\"up\"}"]);
-        var tokens = "gen_ai_client_token_usage{gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"p0\",gen_ai_request_model=\"up\",gen_ai_token_type=\"output\"";
-        Assert.Equal(3, samples[tokens.Replace("gen_ai_client_token_usage{", "gen_ai_client_token_usage_count{", StringComparison.Ordinal) + "}"]);
-        Assert.Equal(9, samples[tokens.Replace("gen_ai_client_token_usage{", "gen_ai_client_token_usage_sum{", StringComparison.Ordinal) + "}"]);
+        Assert.Equal(5, samples[TokenUsage("count", "p0", "output")]);
+        Assert.Equal(9 + 2 + 1, samples[TokenUsage("sum", "p0", "output")]);
 
         // Time to first token: the two streamed successes on p0, the one that failed mid-stream and the cancelled one.
         Assert.Equal(4, samples["gen_ai_server_time_to_first_token_seconds_count{gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"p0\",gen_ai_request_model=\"up\"}"]);
@@ -104,6 +105,38 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.DoesNotContain("/metrics", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AStreamCutOff_CountsThePromptsEstimate_AndATokenPerChunkSeen()
+    {
+        // Tokens apart, so that each is read before the connection's reset (which discards what is unread).
+        _primary.Enqueue(new UpstreamScript { Tokens = ["one ", "two ", "three ", "four"], DropAfterTokens = 3, TokenDelay = TimeSpan.FromMilliseconds(50) });
+        await StreamAsync("up", HttpStatusCode.OK);                          // breaks after three tokens
+        await CancelMidStreamAsync();                                        // left after its first token
+
+        var (_, samples) = await Exposition.ScrapeAsync(_gateway);
+
+        // "one two three" is 13 characters: 4 tokens by the estimate, for each call.
+        Assert.Equal(2, samples[TokenUsage("count", "p0", "input")]);
+        Assert.Equal(4 + 4, samples[TokenUsage("sum", "p0", "input")]);
+        Assert.Equal(3 + 1, samples[TokenUsage("sum", "p0", "output")]);
+        Assert.Equal((4 * 1) + (3 * 2) + (4 * 1) + (1 * 2), samples["gateway_usage_cost_usd_total{gen_ai_provider_name=\"p0\",gen_ai_request_model=\"up\"}"]);
+    }
+
+    [Fact]
+    public async Task AStreamThatFailsBeforeItsFirstToken_CountsNoTokens()
+    {
+        _primary.Enqueue(new UpstreamScript { Status = 400, ErrorBody = """{"error":{"message":"no","type":"invalid_request_error"}}""" });
+        await StreamAsync("up", HttpStatusCode.BadRequest);
+
+        var (text, _) = await Exposition.ScrapeAsync(_gateway);
+
+        Assert.DoesNotContain("gen_ai_client_token_usage_count", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("gateway_usage_cost_usd_total", text, StringComparison.Ordinal);
+    }
+
+    private static string TokenUsage(string series, string provider, string type) =>
+        $"gen_ai_client_token_usage_{series}{{gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"{provider}\",gen_ai_request_model=\"up\",gen_ai_token_type=\"{type}\"}}";
+
     private static string Requests(string model, string provider, string outcome) =>
         $"gateway_requests_total{{gateway_outcome=\"{outcome}\",gateway_surface=\"v1\",gen_ai_provider_name=\"{provider}\",gen_ai_request_model=\"{model}\"}}";
 
@@ -138,7 +171,8 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     /// <summary>Reads the first event of a slow stream, hangs up, and waits for the gateway to count the cancel.</summary>
     private async Task CancelMidStreamAsync()
     {
-        _primary.Enqueue(new UpstreamScript { Tokens = [.. Enumerable.Repeat("word ", 100)], TokenDelay = TimeSpan.FromMilliseconds(100) });
+        // A second between tokens: the gateway has sent the first alone when the caller leaves.
+        _primary.Enqueue(new UpstreamScript { Tokens = [.. Enumerable.Repeat("word ", 100)], TokenDelay = TimeSpan.FromSeconds(1) });
         // No draining of the unread rest: disposing the response closes the connection at once.
         using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _gateway.BaseAddress };
         using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "one two three", stream: true) })
