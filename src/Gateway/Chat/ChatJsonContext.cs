@@ -22,5 +22,8 @@ internal sealed partial class ChatJsonContext : JsonSerializerContext
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         MaxDepth = LimitsOptions.MaxJsonDepth,
+        // As /api refuses them (JsonBody): a proxy in front that reads the first "model" must not see another call
+        // than the one the gateway makes with the last.
+        AllowDuplicateProperties = false,
     });
 }

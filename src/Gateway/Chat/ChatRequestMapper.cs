@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Providers;
 using Gateway.Security;
 using Microsoft.Extensions.AI;
 
@@ -97,7 +98,12 @@ internal static class ChatRequestMapper
         };
         if (request.User is not null)
         {
-            options.AdditionalProperties = new AdditionalPropertiesDictionary { ["user"] = request.User };
+            (options.AdditionalProperties ??= [])[ChatOptionKeys.User] = request.User;
+        }
+
+        if (request.MaxCompletionTokens is null && request.MaxTokens is not null)
+        {
+            (options.AdditionalProperties ??= [])[ChatOptionKeys.MaxTokensByItsOldName] = true;
         }
 
         return options;
@@ -113,6 +119,11 @@ internal static class ChatRequestMapper
         if (exception is ChatRequestRefused)
         {
             return Invalid(exception.Message, exception.Path is { } at && at.StartsWith("$.", StringComparison.Ordinal) ? at[2..] : null);
+        }
+
+        if (exception.Message.StartsWith(DuplicateMessage, StringComparison.Ordinal) && exception.Path is { Length: > 2 } duplicated)
+        {
+            return Invalid($"The request body names '{duplicated[2..]}' more than once.", duplicated[2..]);
         }
 
         if (!exception.Message.StartsWith(WrongTypeMessage, StringComparison.Ordinal) || exception.Path is not { } path)
@@ -131,6 +142,9 @@ internal static class ChatRequestMapper
 
     // How System.Text.Json begins the message of a value it could not convert to the member's type.
     private const string WrongTypeMessage = "The JSON value could not be converted to ";
+
+    // How it begins the message of a member named twice (JsonSerializerOptions.AllowDuplicateProperties off).
+    private const string DuplicateMessage = "Duplicate property ";
 
     public static OpenAiError Invalid(string message, string? param = null) =>
         new() { Message = message, Type = "invalid_request_error", Param = param };

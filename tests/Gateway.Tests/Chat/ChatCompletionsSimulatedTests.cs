@@ -144,6 +144,20 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("""{"model":"nope","model":"echo","messages":[{"role":"user","content":"x"}]}""", "model")]
+    [InlineData("""{"model":"echo","max_tokens":1,"max_tokens":5,"messages":[{"role":"user","content":"x"}]}""", "max_tokens")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","role":"system","content":"x"}]}""", "messages[0].role")]
+    public async Task AMemberNamedTwice_Is400_NamingIt_AsUnder_Api(string body, string param)
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(param, error["param"]?.GetValue<string>());
+        Assert.Equal($"The request body names '{param}' more than once.", error["message"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData("response_format", """{"type":"json_object"}""")]
     [InlineData("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{}}}""")]
     [InlineData("logprobs", "true")]

@@ -151,7 +151,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         _upstream.Enqueue(new UpstreamScript
         {
             Status = 422,
-            ErrorBody = """{"error":{"message":"temperature too spicy","type":"invalid_request_error","code":"bad_temperature"}}""",
+            ErrorBody = """{"error":{"message":"temperature too spicy","type":"invalid_request_error","param":"temperature","code":"bad_temperature"}}""",
         });
 
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
@@ -160,6 +160,20 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal("temperature too spicy", error["message"]!.GetValue<string>());
         Assert.Equal("bad_temperature", error["code"]!.GetValue<string>());
+        Assert.Equal("temperature", error["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnUpstreamRejectionQuotingTheWholeRequest_IsPassedOnCapped()
+    {
+        var quoted = new string('q', 3_000_000);
+        _upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{quoted}}}","type":"invalid_request_error"}}""" });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>();
+        Assert.Equal(new string('q', 4096) + "… (2995904 more characters)", message);
     }
 
     [Fact]
@@ -171,6 +185,24 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         var completion = await Json.ReadAsync(response);
         Assert.Equal("whole answer", completion["choices"]![0]!["message"]!["content"]!.GetValue<string>());
         Assert.Equal(2, completion["usage"]!["completion_tokens"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData(true, "max_tokens", "max_completion_tokens")]
+    [InlineData(false, "max_tokens", "max_completion_tokens")]
+    [InlineData(true, "max_completion_tokens", "max_tokens")]
+    [InlineData(false, "max_completion_tokens", "max_tokens")]
+    public async Task TheCompletionCap_AndAMessagesName_GoUpstreamAsTheCallerWroteThem(bool stream, string cap, string otherName)
+    {
+        var body = $$"""{"model":"up","stream":{{(stream ? "true" : "false")}},"{{cap}}":7,"messages":[{"role":"user","name":"alice","content":"capped"}]}""";
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = Assert.Single(_upstream.Requests).Json;
+        Assert.Equal(7, sent[cap]!.GetValue<int>());
+        Assert.Null(sent[otherName]);
+        Assert.Equal("alice", sent["messages"]![0]!["name"]!.GetValue<string>());
     }
 
     [Fact]

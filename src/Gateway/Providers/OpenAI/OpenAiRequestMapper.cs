@@ -12,13 +12,13 @@ internal static class OpenAiRequestMapper
         var result = new List<SdkChatMessage>();
         foreach (var message in messages)
         {
-            var text = message.Text;
+            var (text, name) = (message.Text, message.AuthorName);
             SdkChatMessage mapped = message.Role.Value switch
             {
-                "system" => new SystemChatMessage(text),
-                "developer" => new DeveloperChatMessage(text),
-                "assistant" => new AssistantChatMessage(text),
-                _ => new UserChatMessage(text),
+                "system" => new SystemChatMessage(text) { ParticipantName = name },
+                "developer" => new DeveloperChatMessage(text) { ParticipantName = name },
+                "assistant" => new AssistantChatMessage(text) { ParticipantName = name },
+                _ => new UserChatMessage(text) { ParticipantName = name },
             };
             result.Add(mapped);
         }
@@ -36,7 +36,18 @@ internal static class OpenAiRequestMapper
 
         sdk.Temperature = options.Temperature;
         sdk.TopP = options.TopP;
-        sdk.MaxOutputTokenCount = options.MaxOutputTokens;
+        if (ChatOptionKeys.NamesMaxTokensTheOldWay(options) && options.MaxOutputTokens is { } maxTokens)
+        {
+            // The SDK writes only the newer name; its JSON patch adds the member as the caller named it.
+#pragma warning disable SCME0001
+            sdk.Patch.Set("$.max_tokens"u8, maxTokens);
+#pragma warning restore SCME0001
+        }
+        else
+        {
+            sdk.MaxOutputTokenCount = options.MaxOutputTokens;
+        }
+
         sdk.Seed = options.Seed;
         if (options.StopSequences is { Count: > 0 } stops)
         {
@@ -46,7 +57,7 @@ internal static class OpenAiRequestMapper
             }
         }
 
-        if (options.AdditionalProperties?.TryGetValue("user", out var user) == true && user is string endUser)
+        if (ChatOptionKeys.EndUser(options) is { } endUser)
         {
             sdk.EndUserId = endUser;
         }

@@ -55,6 +55,11 @@ internal sealed class StreamingChatRequest
             writer.WriteStartObject();
             writer.WriteString("role"u8, RoleOf(message.Role));
             writer.WriteString("content"u8, message.Text);
+            if (message.AuthorName is { } name)
+            {
+                writer.WriteString("name"u8, name);
+            }
+
             writer.WriteEndObject();
         }
 
@@ -73,7 +78,7 @@ internal sealed class StreamingChatRequest
 
         if (options.MaxOutputTokens is { } maxTokens)
         {
-            writer.WriteNumber("max_completion_tokens"u8, maxTokens);
+            writer.WriteNumber(ChatOptionKeys.NamesMaxTokensTheOldWay(options) ? "max_tokens"u8 : "max_completion_tokens"u8, maxTokens);
         }
 
         if (options.Seed is { } seed)
@@ -91,7 +96,7 @@ internal sealed class StreamingChatRequest
             writer.WriteNumber("top_p"u8, topP);
         }
 
-        if (options.AdditionalProperties?.TryGetValue("user", out var user) == true && user is string endUser)
+        if (ChatOptionKeys.EndUser(options) is { } endUser)
         {
             writer.WriteString("user"u8, endUser);
         }

@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Gateway.Providers;
 using Gateway.Providers.OpenAI;
 using Microsoft.Extensions.AI;
 using OpenAI;
@@ -17,7 +18,7 @@ public sealed class StreamingChatRequestTests
     private const string BaseUrl = "http://127.0.0.1:9/v1";
     private const string Key = "sk-test-key";
 
-    public static TheoryData<string> Cases => ["minimal", "every option", "every role", "empty and unicode text"];
+    public static TheoryData<string> Cases => ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name"];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -33,6 +34,21 @@ public sealed class StreamingChatRequestTests
         Assert.Equal(sdk.Uri, ours.RequestUri);
         Assert.Equal(sdk.Authorization, ours.Headers.Authorization?.ToString());
         Assert.Equal("application/json", ours.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("every option", "max_completion_tokens", "max_tokens")]
+    [InlineData("max_tokens by its old name", "max_tokens", "max_completion_tokens")]
+    public async Task Body_CarriesTheAuthorsName_AndTheCapUnderTheNameTheCallerUsed(string name, string sent, string notSent)
+    {
+        var (messages, options) = Case(name);
+
+        using var ours = new StreamingChatRequest(BaseUrl, Key).Create(messages, options);
+        var body = JsonNode.Parse(await ours.Content!.ReadAsStringAsync())!;
+
+        Assert.Equal("ann", body["messages"]![0]!["name"]!.GetValue<string>());
+        Assert.Equal(123, body[sent]!.GetValue<int>());
+        Assert.Null(body[notSent]);
     }
 
     [Theory]
@@ -60,6 +76,14 @@ public sealed class StreamingChatRequestTests
                 Seed = 42,
                 StopSequences = ["\n\n", "END"],
                 AdditionalProperties = new AdditionalPropertiesDictionary { ["user"] = "end-user-7" },
+            }),
+        "max_tokens by its old name" => (
+            [new(ChatRole.User, "hello") { AuthorName = "ann" }],
+            new ChatOptions
+            {
+                ModelId = "gpt-test",
+                MaxOutputTokens = 123,
+                AdditionalProperties = new AdditionalPropertiesDictionary { [ChatOptionKeys.MaxTokensByItsOldName] = true },
             }),
         "every role" => (
             [new(ChatRole.System, "be terse"), new(new ChatRole("developer"), "dev note"), new(ChatRole.User, "q1"),
