@@ -57,7 +57,7 @@ internal sealed class StreamingChunkReader
             else if (reader.ValueTextEquals("created"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Null && reader.GetInt64() is var seconds and not 0)
+                if (reader.TokenType != JsonTokenType.Null && WholeNumber(ref reader) is var seconds and not 0)
                 {
                     update.CreatedAt = DateTimeOffset.FromUnixTimeSeconds(seconds);
                 }
@@ -234,8 +234,15 @@ internal sealed class StreamingChunkReader
     private static long? ReadCount(ref Utf8JsonReader reader)
     {
         reader.Read();
-        return reader.TokenType == JsonTokenType.Null ? null : reader.GetInt64();
+        return reader.TokenType == JsonTokenType.Null ? null : WholeNumber(ref reader);
     }
+
+    /// <summary>
+    /// A count or a timestamp. Some servers write them as <c>7.0</c>, or a time with its fraction of a second: the
+    /// whole part, rather than failing a good answer for the way a number was written.
+    /// </summary>
+    private static long WholeNumber(ref Utf8JsonReader reader) =>
+        reader.TryGetInt64(out var whole) ? whole : (long)Math.Truncate(reader.GetDouble());
 
     /// <summary>Throws the failure an <c>error</c> member reports; null means none.</summary>
     private static void ThrowIfError(ref Utf8JsonReader reader)

@@ -76,6 +76,17 @@ public class StreamingChunkReaderTests
     }
 
     [Fact]
+    public void NumbersWrittenWithAFraction_AreReadAsTheirWholePart_NotTakenForABrokenChunk()
+    {
+        var chunk = Parse("""{"created":1717000000.5,"choices":[{"delta":{"content":"Hi"}}]}""")!;
+        var usage = Parse("""{"choices":[],"usage":{"prompt_tokens":7.0,"completion_tokens":5e0,"total_tokens":12.0}}""")!;
+
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_717_000_000), chunk.CreatedAt);
+        var details = Assert.IsType<UsageContent>(Assert.Single(usage.Contents)).Details;
+        Assert.Equal((7L, 5L, 12L), (details.InputTokenCount!.Value, details.OutputTokenCount!.Value, details.TotalTokenCount!.Value));
+    }
+
+    [Fact]
     public void EscapedFinishReason_IsMappedByItsValue()
     {
         var update = Parse("""{"choices":[{"delta":{},"finish_reason":"\u006cength"}]}""")!;
