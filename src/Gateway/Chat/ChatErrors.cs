@@ -54,6 +54,7 @@ internal static class ChatErrors
                 Message = exception.Message,
                 Type = "invalid_request_error",
                 Code = exception.UpstreamCode,
+                Param = exception.UpstreamParam,
             }),
             (UpstreamErrorCodes.AuthFailed, _) => (StatusCodes.Status502BadGateway, Upstream(exception.Message, UpstreamErrorCodes.AuthFailed)),
             (UpstreamErrorCodes.RateLimited, _) => (StatusCodes.Status503ServiceUnavailable,

@@ -49,6 +49,9 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
     /// <summary>The upstream's own error code (e.g. <c>model_not_found</c>), when it gave one.</summary>
     public string? UpstreamCode { get; init; }
 
+    /// <summary>The request parameter the upstream named as wrong (e.g. <c>messages</c>), when it named one.</summary>
+    public string? UpstreamParam { get; init; }
+
     /// <summary>
     /// What the transport said ("Connection refused (llm.internal:8000)"), for the gateway's own log only: it names
     /// hosts and ports, which a caller is not told.

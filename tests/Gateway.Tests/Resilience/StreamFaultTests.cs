@@ -311,6 +311,21 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal("1", Attempts(response));
     }
 
+    [Theory]
+    [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[]}""")]
+    [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":null}]}""")]
+    public async Task NonStreaming_AMalformedCompletion_Is502_InTheGatewaysWords_NotTheRuntimes(string body)
+    {
+        _primary.DefaultScript = new UpstreamScript { CompletionBody = body };
+
+        using var solo = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "whole", stream: false));
+
+        Assert.Equal(HttpStatusCode.BadGateway, solo.StatusCode);
+        var error = (await Json.ReadAsync(solo))["error"]!;
+        Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
+        Assert.Equal("Model 'solo' failed: Provider 'p0' sent a response that is not a valid chat completion.", error["message"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task NonStreaming_CompletionWhoseChoiceHasNoMessage_IsAnUpstreamError_AndFallsBack()
     {

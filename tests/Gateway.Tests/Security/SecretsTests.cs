@@ -33,6 +33,9 @@ public sealed class SecretsTests : IAsyncLifetime
         { 401, $$$"""{"error":{"message":"Incorrect API key provided: {{{FakeUpstream.ApiKey}}}","code":"invalid_api_key"}}""" },
         { 403, $$$"""{"error":{"message":"Key {{{FakeUpstream.ApiKey}}} is not allowed"}}""" },
         { 400, $$$"""{"error":{"message":"Bad request made with {{{FakeUpstream.ApiKey}}}"}}""" },
+        // The code and param a rejection names are passed on too: any text the server chooses, the header it got included.
+        { 400, $$$"""{"error":{"message":"bad auth header","code":"leak_Bearer {{{FakeUpstream.ApiKey}}}","param":"{{{FakeUpstream.ApiKey}}}"}}""" },
+        { 422, $$$"""{"error":{"message":"unprocessable","code":"{{{FakeUpstream.ApiKey}}}"}}""" },
         { 500, $$$"""{"error":{"message":"Internal error for key {{{FakeUpstream.ApiKey}}}"}}""" },
         { 503, $"upstream down, key={FakeUpstream.ApiKey}" },
     };
@@ -57,7 +60,7 @@ public sealed class SecretsTests : IAsyncLifetime
     [Fact]
     public async Task ErrorEventMidStreamQuotingOurKey_NeverLeaks()
     {
-        var errorEvent = $$$"""data: {"error":{"message":"stream broke for {{{FakeUpstream.ApiKey}}}"}}""" + "\n\n";
+        var errorEvent = $$$"""data: {"error":{"message":"stream broke for {{{FakeUpstream.ApiKey}}}","code":"{{{FakeUpstream.ApiKey}}}"}}""" + "\n\n";
         _upstream.DefaultScript = new UpstreamScript { Tokens = ["a", " b", " c"], Inject = (2, errorEvent) };
 
         using var response = await _gateway.Client.SendAsync(

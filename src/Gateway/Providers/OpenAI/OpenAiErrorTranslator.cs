@@ -44,11 +44,21 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                     UpstreamFailure.Connection,
                     $"The connection to provider '{providerName}' failed: {Scrub(exception.Message)}",
                     inner: exception);
-            case JsonException or FormatException or InvalidOperationException or ArgumentException or KeyNotFoundException:
+            case JsonException:
                 return new UpstreamException(
                     UpstreamFailure.Protocol,
                     $"Provider '{providerName}' sent a response that is not a valid chat completion: {Scrub(exception.Message)}",
                     inner: exception);
+            case FormatException or InvalidOperationException or ArgumentException or KeyNotFoundException:
+                // The SDK's model getters failing on a malformed answer ("Index was out of range", "Unknown
+                // ChatFinishReason value"): the runtime's words are for the log, not for the caller.
+                return new UpstreamException(
+                    UpstreamFailure.Protocol,
+                    $"Provider '{providerName}' sent a response that is not a valid chat completion.",
+                    inner: exception)
+                {
+                    TransportDetail = Scrub(exception.Message),
+                };
             default:
                 return null;
         }
@@ -82,22 +92,23 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 status);
         }
 
-        var (message, code) = ReadError(body);
+        var (message, code, param) = ReadError(body);
         return new UpstreamException(
             UpstreamFailure.Status,
-            Scrub(message ?? $"Provider '{providerName}' answered HTTP {(int)status}."),
+            Scrub(message is null ? $"Provider '{providerName}' answered HTTP {(int)status}." : UpstreamText.Capped(message)),
             status)
         {
-            UpstreamCode = code,
+            UpstreamCode = ScrubOrNull(code),
+            UpstreamParam = ScrubOrNull(param),
             RetryAfter = RetryAfterHeader.Parse(retryAfter, DateTimeOffset.UtcNow),
         };
     }
 
-    private static (string? Message, string? Code) ReadError(ReadOnlyMemory<byte> body)
+    private static (string? Message, string? Code, string? Param) ReadError(ReadOnlyMemory<byte> body)
     {
         if (body.IsEmpty)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         try
@@ -108,14 +119,15 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
             {
                 if (error.ValueKind == JsonValueKind.String)
                 {
-                    return (error.GetString(), null);
+                    return (error.GetString(), null, null);
                 }
 
                 if (error.ValueKind == JsonValueKind.Object)
                 {
                     var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
                     var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-                    return (message, code);
+                    var param = error.TryGetProperty("param", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+                    return (message, code, param);
                 }
             }
         }
@@ -123,7 +135,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         {
         }
 
-        return (null, null);
+        return (null, null, null);
     }
 
     /// <summary>
@@ -131,16 +143,24 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
     /// hold our key. The copy has no inner exception, so no log line can reach the original message either.
     /// </summary>
     private UpstreamException Scrubbed(UpstreamException exception) =>
-        string.IsNullOrEmpty(apiKey) || !exception.Message.Contains(apiKey, StringComparison.Ordinal)
+        !Holds(exception.Message) && !Holds(exception.UpstreamCode) && !Holds(exception.UpstreamParam)
             ? exception
             : new UpstreamException(exception.Failure, Scrub(exception.Message), exception.Status)
             {
                 RetryAfter = exception.RetryAfter,
                 Reason = exception.Reason,
-                UpstreamCode = exception.UpstreamCode,
+                UpstreamCode = ScrubOrNull(exception.UpstreamCode),
+                UpstreamParam = ScrubOrNull(exception.UpstreamParam),
                 TransportDetail = exception.TransportDetail,
             };
 
+    /// <summary>Whether <paramref name="text"/> quotes the provider's key.</summary>
+    private bool Holds(string? text) => !string.IsNullOrEmpty(apiKey) && text?.Contains(apiKey, StringComparison.Ordinal) == true;
+
+    // Every upstream word a caller may see goes through this: the message, and the code and param an upstream names
+    // (any text an OpenAI-compatible server chooses, which may quote the Authorization header it got).
     private string Scrub(string message) =>
         string.IsNullOrEmpty(apiKey) ? message : message.Replace(apiKey, "***", StringComparison.Ordinal);
+
+    private string? ScrubOrNull(string? text) => text is null ? null : Scrub(text);
 }

@@ -67,5 +67,5 @@ internal static class ReportedErrors
     }
 
     private static UpstreamException Reported(string message, string? code = null) =>
-        new(UpstreamFailure.StreamError, $"The upstream reported an error: {message}") { UpstreamCode = code };
+        new(UpstreamFailure.StreamError, $"The upstream reported an error: {UpstreamText.Capped(message)}") { UpstreamCode = code };
 }
