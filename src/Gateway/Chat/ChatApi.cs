@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Hosting;
 using Gateway.OpenApi;
 using Gateway.Providers;
 using Gateway.Security;
@@ -67,6 +68,11 @@ internal static class ChatApi
         {
             return ChatErrors.Result(StatusCodes.Status415UnsupportedMediaType,
                 ChatRequestMapper.Invalid("The request body must be JSON (Content-Type: application/json)."));
+        }
+
+        if (RequestBodyEncoding.Unsupported(httpContext.Request) is { } unreadable)
+        {
+            return ChatErrors.Result(StatusCodes.Status415UnsupportedMediaType, ChatRequestMapper.Invalid(unreadable));
         }
 
         ChatCompletionRequest? request;

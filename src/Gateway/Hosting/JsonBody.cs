@@ -37,6 +37,11 @@ internal static class JsonBody
                 title: "Unsupported Media Type"));
         }
 
+        if (RequestBodyEncoding.Unsupported(request) is { } unreadable)
+        {
+            return new JsonBodyResult(default, TypedResults.Problem(unreadable, statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported Media Type"));
+        }
+
         try
         {
             using var document = await JsonDocument.ParseAsync(request.Body, Options, request.HttpContext.RequestAborted);

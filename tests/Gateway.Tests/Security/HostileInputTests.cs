@@ -140,6 +140,37 @@ public sealed class HostileInputTests : IAsyncLifetime
         await AssertStillServingAsync();
     }
 
+    [Theory]
+    [InlineData(Chat, "gzip", "application/json", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData(Chat, "br", "application/json", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData(Chat, null, "application/json; charset=iso-8859-1", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData(Chat, "identity", "application/json; charset=UTF-8", HttpStatusCode.OK)]
+    [InlineData(Runs, "gzip", "application/json", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData(Runs, null, "application/json; charset=utf-16", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData(Runs, null, "application/json; charset=utf-8", HttpStatusCode.OK)]
+    public async Task ABodyInACodingOrCharsetTheGatewayDoesNotRead_Is415_NotReadAsPlainUtf8(
+        string path, string? contentEncoding, string contentType, HttpStatusCode expected)
+    {
+        // Plain UTF-8 bytes under every header: read as they are labelled, only identity and UTF-8 may pass.
+        var body = path == Chat ? Ok + "}" : """{"input":"x","flow":""" + Flow + "}";
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        if (contentEncoding is not null)
+        {
+            content.Headers.ContentEncoding.Add(contentEncoding);
+        }
+
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, path, TestKeys.Client, content));
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.UnsupportedMediaType)
+        {
+            var json = await Json.ReadAsync(response);
+            var message = (path == Chat ? json["error"]!["message"] : json["detail"])!.GetValue<string>();
+            Assert.Contains(contentEncoding is null ? "UTF-8" : "uncompressed", message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task HostileKeys_Are401()
     {

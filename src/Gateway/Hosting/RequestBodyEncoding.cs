@@ -1,0 +1,47 @@
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Hosting;
+
+/// <summary>
+/// What a JSON body's headers say about its bytes that the gateway does not read: a <c>Content-Encoding</c> (gzip,
+/// br, ...) or a charset other than UTF-8. Both were read as plain UTF-8, into a 400 about the wrong thing or, for a
+/// coding whose bytes happened to parse, another body than the one sent: they are 415s that say so.
+/// </summary>
+internal static class RequestBodyEncoding
+{
+    /// <returns>Why the body cannot be read, or null when it is plain UTF-8.</returns>
+    public static string? Unsupported(HttpRequest request)
+    {
+        var codings = request.Headers.ContentEncoding;
+        if (codings.Count > 0 && !IsIdentity(codings))
+        {
+            return "A compressed body (Content-Encoding) is not supported: send it uncompressed.";
+        }
+
+        // Only a declared charset needs parsing; nearly every request declares none.
+        if (request.ContentType is { } contentType
+            && contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)
+            && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+            && mediaType.Charset.HasValue
+            && !mediaType.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            && !mediaType.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            return "JSON bodies are read as UTF-8: send the body in UTF-8 (charset=utf-8, or no charset).";
+        }
+
+        return null;
+    }
+
+    private static bool IsIdentity(Microsoft.Extensions.Primitives.StringValues codings)
+    {
+        foreach (var coding in codings)
+        {
+            if (!string.IsNullOrWhiteSpace(coding) && !coding.Trim().Equals("identity", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
