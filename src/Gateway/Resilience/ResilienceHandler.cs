@@ -26,10 +26,16 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
                     {
                         var response = await state.self.SendOnceAsync(state.request, context.CancellationToken).ConfigureAwait(false);
                         state.call?.HttpHeadersReceived();
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            ForgetTraceContext(state.request);
+                        }
+
                         return Outcome.FromResult(response);
                     }
                     catch (Exception exception)
                     {
+                        ForgetTraceContext(state.request);
                         return Outcome.FromException<HttpResponseMessage>(exception);
                     }
                 },
@@ -56,6 +62,19 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
 
     private Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         base.SendAsync(request, cancellationToken);
+
+    /// <summary>
+    /// A retry sends the same request again, and <see cref="HttpClient"/> leaves a <c>traceparent</c> already on it:
+    /// the upstream would see every retry as a child of the first, failed attempt's span. Without the header, each
+    /// attempt carries its own.
+    /// </summary>
+    private static void ForgetTraceContext(HttpRequestMessage request)
+    {
+        foreach (var field in System.Diagnostics.DistributedContextPropagator.Current.Fields)
+        {
+            request.Headers.Remove(field);
+        }
+    }
 
     private static HttpResponseMessage RethrowOriginal(Exception exception)
     {

@@ -18,7 +18,12 @@ internal sealed class TracePropagation : IHostedService, IDisposable
         _listener = new ActivityListener
         {
             ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            // A caller's trace that it records stays recorded on the way upstream (its sampled flag is what a
+            // parent-based sampler there follows): only then is the span recorded here, with or without an exporter.
+            Sample = static (ref ActivityCreationOptions<ActivityContext> options) =>
+                (options.Parent.TraceFlags & ActivityTraceFlags.Recorded) != 0
+                    ? ActivitySamplingResult.AllDataAndRecorded
+                    : ActivitySamplingResult.PropagationData,
         };
         ActivitySource.AddActivityListener(_listener);
         return Task.CompletedTask;

@@ -29,8 +29,42 @@ public sealed class TraceContextTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var traceParent = Assert.Single(_upstream.Requests).TraceParent;
-        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-0[01]$", traceParent);
+        // Sampled by the caller, sampled upstream: with no exporter here, as with one.
+        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-01$", traceParent);
         Assert.DoesNotContain("00f067aa0ba902b7", traceParent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ATraceTheCallerDoesNotRecord_IsNotRecordedUpstream()
+    {
+        const string traceId = "5555555555555555555555555555555a";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) };
+        request.Headers.Add("traceparent", $"00-{traceId}-2222222222222222-00");
+
+        using var response = await _gateway.Client.SendAsync(request);
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-00$", Assert.Single(_upstream.Requests).TraceParent);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task EachRetry_CarriesItsOwnSpanUpstream_NotTheFailedAttempts(bool stream)
+    {
+        const string traceId = "0af7651916cd43dd8448eb211c80319c";
+        _upstream.Enqueue(new UpstreamScript { Status = 503 }, new UpstreamScript { Status = 503 });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream) };
+        request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
+
+        using var response = await _gateway.Client.SendAsync(request);
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = _upstream.Requests.Select(r => r.TraceParent).ToList();
+        Assert.Equal(3, sent.Count);
+        Assert.All(sent, traceParent => Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-01$", traceParent));
+        Assert.Equal(3, sent.Distinct(StringComparer.Ordinal).Count());
     }
 
     [Fact]
