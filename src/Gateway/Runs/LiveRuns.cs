@@ -106,10 +106,12 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 return new WatchStart.AllSent();
             }
 
-            // An event is stored, then logged here: a caller may have had the newest one from a follower elsewhere. A
-            // caller further ahead, or a log that ended without its terminal event (the store's log ends such a run
+            // An event is stored, then logged here: a caller may have had the newest one from a follower elsewhere, which
+            // the store then holds (asked only in that case; an id it does not hold was never sent, and is a 400 below).
+            // A caller further ahead, or a log that ended without its terminal event (the store's log ends such a run
             // later, as RunEnder does), is answered from the store.
-            if (afterId <= lastId + 1 && (!isEnded || hasTerminal))
+            var sent = afterId <= lastId || (afterId == lastId + 1 && await _store.HasEventAsync(runId, afterId, cancellationToken));
+            if (sent && (!isEnded || hasTerminal))
             {
                 return new WatchStart.Watching(live.Attach(afterId, _options.Value.Heartbeat));
             }

@@ -147,6 +147,28 @@ public sealed class RunWatchTests
     }
 
     [Fact]
+    public async Task RunningRun_ResumedFromTheIdAfterItsLastEvent_Is400_NotAWatchThatSkipsThatEvent()
+    {
+        // The model's first token is a minute away: the run's last event stays node.started of its llm node.
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 60_000));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(5));
+        long last;
+        using (var watch = await RunClient.WatchAsync(gateway.Client, runId))
+        {
+            last = (await RunClient.ReadAsync(watch).FirstAsync(e => e.Name == "node.started" && e.Node == "talk")).Id;
+        }
+
+        using var offByOne = await gateway.Client.GetAsync($"/api/runs/{runId}/events?after={last + 1}");
+        using var fromTheLast = await gateway.Client.GetAsync($"/api/runs/{runId}/events?after={last}", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.BadRequest, offByOne.StatusCode);
+        Assert.Equal(
+            $"The run has sent no event with id {last + 1}: ids count up from 1 as events are sent.",
+            (await Json.ReadAsync(offByOne))["errors"]!["after"]![0]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, fromTheLast.StatusCode);
+    }
+
+    [Fact]
     public async Task TwoWatchers_SeeIdenticalSequences_FromTheFirstEventToTheTerminalOne()
     {
         await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 10));
