@@ -147,7 +147,7 @@ internal static class RunsApi
         detail: $"This API key may not use the model '{model}'.",
         extensions: new Dictionary<string, object?> { ["code"] = "model_not_allowed" });
 
-    /// <param name="flowId">Only this flow's runs, when given.</param>
+    /// <param name="flowId">Only this flow's runs, when given (empty is not given).</param>
     /// <param name="limit">How many runs to return, from 1 to 100; 20 when not given.</param>
     /// <param name="runs">The run store.</param>
     /// <param name="cancellationToken">The request's.</param>
@@ -163,7 +163,9 @@ internal static class RunsApi
                 new Dictionary<string, string[]> { ["limit"] = [$"Must be a whole number from 1 to {MaxLimit}."] }, detail: "The query is invalid.");
         }
 
-        return TypedResults.Ok(await runs.ListAsync(flowId, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken));
+        // An empty flowId (a form or a generated client sending every parameter) is no filter: no flow has that id.
+        var flow = string.IsNullOrEmpty(flowId) ? null : flowId;
+        return TypedResults.Ok(await runs.ListAsync(flow, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken));
     }
 
     // Another key's run is answered as unknown: its existence is not the caller's business. (A code comment, not an

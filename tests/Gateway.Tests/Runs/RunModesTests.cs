@@ -113,6 +113,8 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
         var runs = (await Json.ReadAsync(response)).AsArray();
         Assert.Equal([runIds[2], runIds[1]], runs.Select(r => r!["runId"]!.GetValue<string>()));
         Assert.All(runs, r => Assert.Equal(flowId, r!["flowId"]!.GetValue<string>()));
+        using var unfiltered = await gateway.Client.GetAsync("/api/runs?flowId=&limit=1");
+        Assert.Equal(runIds[2], (await Json.ReadAsync(unfiltered)).AsArray().Single()!["runId"]!.GetValue<string>());
     }
 
     [Theory]
