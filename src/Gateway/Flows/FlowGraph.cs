@@ -84,7 +84,7 @@ internal sealed class FlowGraph
 
             foreach (var (id, referencePath) in references)
             {
-                CheckReference(id, referencePath, mustExist: true);
+                CheckReference(id, referencePath);
             }
 
             dependencies[node.Id] = [.. references.Select(r => r.Id).Where(byId.ContainsKey).Distinct(StringComparer.Ordinal)];
@@ -95,10 +95,10 @@ internal sealed class FlowGraph
                 templates[owner.Id] = template;
                 foreach (var name in template.Names)
                 {
+                    // A node's id is a reference, checked with the others below; any other name is a run variable.
                     if (allIds.Contains(name))
                     {
                         references.Add((name, templatePath));
-                        CheckReference(name, templatePath, mustExist: false);
                     }
                     else
                     {
@@ -108,14 +108,11 @@ internal sealed class FlowGraph
             }
         }
 
-        void CheckReference(string id, string path, bool mustExist)
+        void CheckReference(string id, string path)
         {
             if (!allIds.Contains(id))
             {
-                if (mustExist)
-                {
-                    errors.Add(path, $"No node has the id '{id}'.");
-                }
+                errors.Add(path, $"No node has the id '{id}'.");
             }
             else if (byId.TryGetValue(id, out var target) && target.Node.Type == ComponentCatalog.Output)
             {

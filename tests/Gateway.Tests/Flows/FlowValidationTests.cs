@@ -18,6 +18,8 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
     [InlineData(Input + """,{"id":"ask","type":"llm","model":"echo","prompt":"nowhere"},""" + Output, "nodes[1].prompt", "No node has the id 'nowhere'.")]
     [InlineData(Input + """,{"id":"out","type":"output","from":["in","ghost"]}""", "nodes[1].from[1]", "No node has the id 'ghost'.")]
     [InlineData(Input + "," + Output + """,{"id":"ask","type":"llm","model":"echo","prompt":"out"}""", "nodes[2].prompt", "Node 'out' is an output node and has no text to use.")]
+    [InlineData(Input + "," + Output + """,{"id":"p","type":"prompt","template":"{{out}}"}""", "nodes[2].template", "Node 'out' is an output node and has no text to use.")]
+    [InlineData(Input + "," + Output + """,{"id":"ask","type":"llm","model":"echo","prompt":"in","system":"{{out}}"}""", "nodes[2].system", "Node 'out' is an output node and has no text to use.")]
     [InlineData("""{"id":"a","type":"prompt","template":"{{b}}"},{"id":"b","type":"prompt","template":"{{a}}"},{"id":"out","type":"output","from":["a"]}""", "nodes[0]", "Nodes form a cycle: a → b → a.")]
     [InlineData("""{"id":"me","type":"llm","model":"echo","prompt":"me"},{"id":"out","type":"output","from":["me"]}""", "nodes[0]", "Nodes form a cycle: me → me.")]
     [InlineData(Input + """,{"id":"x","type":"webhook"},""" + Output, "nodes[1].type", "Unknown node type 'webhook'; the types are input, prompt, llm, output.")]
