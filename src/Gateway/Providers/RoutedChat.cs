@@ -22,22 +22,55 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route, cancellationToken);
-        await using var attempt = await FirstSucceedingAsync(
-            route,
-            trace,
-            isStreaming: true,
-            static (call, deploymentOptions, state, token) => StreamAttempt.StartAsync(
-                call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
-            (messages, pipelines, cancellationToken),
-            options,
-            total,
-            cancellationToken).ConfigureAwait(false);
-
-        while (await attempt.MoveNextAsync().ConfigureAwait(false))
+        StreamAttempt attempt;
+        try
         {
-            yield return attempt.Current;
+            attempt = await FirstSucceedingAsync(
+                route,
+                trace,
+                isStreaming: true,
+                static (call, deploymentOptions, state, token) => StreamAttempt.StartAsync(
+                    call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
+                (messages, pipelines, cancellationToken),
+                options,
+                total,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamException exception)
+        {
+            RoutingFailed(routing, exception);
+            throw;
+        }
+
+        await using (attempt.ConfigureAwait(false))
+        {
+            // The failure of a stream under way marks the routing span too, when one records: a frame per chunk then,
+            // none without a listener.
+            while (routing is { IsAllDataRequested: true }
+                ? await MoveNextTracedAsync(attempt, routing).ConfigureAwait(false)
+                : await attempt.MoveNextAsync().ConfigureAwait(false))
+            {
+                yield return attempt.Current;
+            }
         }
     }
+
+    private static async ValueTask<bool> MoveNextTracedAsync(StreamAttempt attempt, System.Diagnostics.Activity routing)
+    {
+        try
+        {
+            return await attempt.MoveNextAsync().ConfigureAwait(false);
+        }
+        catch (UpstreamException exception)
+        {
+            RoutingFailed(routing, exception);
+            throw;
+        }
+    }
+
+    /// <summary>A routed call that failed, whether before its first token or after: its span says why, as its metrics do.</summary>
+    private static void RoutingFailed(System.Diagnostics.Activity? routing, UpstreamException exception) =>
+        GatewayActivities.Failed(routing, UpstreamErrorCodes.Of(exception), FailureClassifier.Describe(exception));
 
     public async Task<ChatResponse> CompleteAsync(
         ModelRoute route, IReadOnlyList<ChatMessage> messages, ChatOptions options, RouteTrace? trace, CancellationToken cancellationToken)
@@ -45,19 +78,27 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route, cancellationToken);
-        return await FirstSucceedingAsync(
-            route,
-            trace,
-            isStreaming: false,
-            static async (call, deploymentOptions, messages, token) =>
-            {
-                UpstreamCall.Current = call;
-                return await call.Deployment.Client.GetResponseAsync(messages, deploymentOptions, token).ConfigureAwait(false);
-            },
-            messages,
-            options,
-            total,
-            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await FirstSucceedingAsync(
+                route,
+                trace,
+                isStreaming: false,
+                static async (call, deploymentOptions, messages, token) =>
+                {
+                    UpstreamCall.Current = call;
+                    return await call.Deployment.Client.GetResponseAsync(messages, deploymentOptions, token).ConfigureAwait(false);
+                },
+                messages,
+                options,
+                total,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamException exception)
+        {
+            RoutingFailed(routing, exception);
+            throw;
+        }
     }
 
     /// <summary>
@@ -81,10 +122,10 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
             for (var i = 0; ; i++)
             {
                 var deployment = route.Deployments[i];
-                var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, metrics, logger);
                 trace.Attempts++;
                 trace.Deployment = deployment;
                 using var attempt = GatewayActivities.StartAttempt(route.Alias, deployment.Provider, deployment.Model, trace.Attempts);
+                var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, attempt, metrics, logger);
                 var deploymentOptions = ForDeployment(options, deployment);
                 var context = Polly.ResilienceContextPool.Shared.Get(total.Token);
                 ProviderPipelines.Attach(context, call);

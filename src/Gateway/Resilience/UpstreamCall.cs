@@ -9,7 +9,14 @@ namespace Gateway.Resilience;
 /// before its first token draw on one budget, are reported the same way, and share one first-token clock.
 /// </summary>
 internal sealed class UpstreamCall(
-    string alias, Deployment deployment, RouteTrace trace, ResilienceOptions options, bool isStreaming, GatewayMetrics metrics, ILogger logger)
+    string alias,
+    Deployment deployment,
+    RouteTrace trace,
+    ResilienceOptions options,
+    bool isStreaming,
+    System.Diagnostics.Activity? span,
+    GatewayMetrics metrics,
+    ILogger logger)
 {
     private static readonly AsyncLocal<UpstreamCall?> CurrentCall = new();
 
@@ -95,6 +102,7 @@ internal sealed class UpstreamCall(
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
         metrics.Retrying(alias, Deployment.Provider, reason);
         var attempt = trace.Attempts + 1;
+        GatewayActivities.Retrying(span, attempt, delay, reason);
         RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason);
         trace.OnRetrying?.Invoke(new RouteRetry(attempt, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
     }

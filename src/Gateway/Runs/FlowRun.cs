@@ -157,6 +157,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
         bool Failed(NodeError error)
         {
+            GatewayActivities.Failed(span, error.Code, error.Message);
             state.Fail(node.Id, error, Traced);
             events.TryWrite(new NodeFailedEvent(node.Id, error));
             return false;

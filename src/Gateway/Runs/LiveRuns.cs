@@ -215,6 +215,11 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         }
         finally
         {
+            if (finished is { Status: RunStatus.Failed or RunStatus.Interrupted, Error: { } error })
+            {
+                GatewayActivities.Failed(span, error.Code, error.Message);
+            }
+
             log.End(finished);
             _ = ExpireAsync(log);
         }

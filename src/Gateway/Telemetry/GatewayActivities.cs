@@ -77,6 +77,20 @@ internal static class GatewayActivities
         return activity;
     }
 
+    /// <summary>A retry of the deployment an attempt's span stands for: an event on it, as the metrics count one.</summary>
+    public static void Retrying(Activity? attempt, int nextAttempt, TimeSpan delay, string reason)
+    {
+        if (attempt is { IsAllDataRequested: true })
+        {
+            attempt.AddEvent(new ActivityEvent("retry", tags: new ActivityTagsCollection
+            {
+                ["gateway.attempt"] = nextAttempt,
+                ["gateway.retry.delay_ms"] = (long)delay.TotalMilliseconds,
+                [GatewayMetrics.Tags.Reason] = reason,
+            }));
+        }
+    }
+
     /// <summary>Marks a span failed, with the kind of failure.</summary>
     public static void Failed(Activity? activity, string errorType, string description)
     {

@@ -106,6 +106,94 @@ public sealed class TraceContextTests : IAsyncLifetime
         Assert.Equal("upstream_rejected", attempt.GetTagItem("error.type"));
     }
 
+    [Theory]
+    [InlineData("before its first token", true)]
+    [InlineData("mid-stream", true)]
+    [InlineData("before its first token", false)]
+    public async Task ARoutedCallThatFails_MarksItsRoutingSpan_WithTheErrorTypeOfItsMetrics(string when, bool stream)
+    {
+        using var recorded = new RecordedSpans();
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        if (when == "mid-stream")
+        {
+            _upstream.Enqueue(new UpstreamScript { Tokens = ["one ", "two "], DropAfterTokens = 1, TokenDelay = TimeSpan.FromMilliseconds(50) });
+        }
+        else
+        {
+            _upstream.Enqueue(new UpstreamScript { Status = 400 });
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream) };
+        request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
+        using (var response = await _gateway.Client.SendAsync(request))
+        {
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var routing = await StoppedAsync(recorded, traceId, "chat up");
+        Assert.Equal(ActivityStatusCode.Error, routing.Status);
+        Assert.Equal(when == "mid-stream" ? "upstream_error" : "upstream_rejected", routing.GetTagItem("error.type"));
+    }
+
+    [Fact]
+    public async Task EachRetry_IsAnEventOnItsAttemptsSpan()
+    {
+        using var recorded = new RecordedSpans();
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        _upstream.Enqueue(new UpstreamScript { Status = 503 }, new UpstreamScript { Status = 500 });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) };
+        request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
+
+        using (var response = await _gateway.Client.SendAsync(request))
+        {
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var attempt = await StoppedAsync(recorded, traceId, "chat test-model");
+        var retries = attempt.Events.ToList();
+        Assert.Equal(["retry", "retry"], retries.Select(e => e.Name));
+        Assert.Equal(["HTTP 503", "HTTP 500"], retries.Select(e => e.Tags.Single(t => t.Key == "gateway.reason").Value as string));
+        Assert.Equal([2, 3], retries.Select(e => (int)e.Tags.Single(t => t.Key == "gateway.attempt").Value!));
+    }
+
+    [Fact]
+    public async Task AFailedNode_MarksItsSpanAndItsRunsSpan()
+    {
+        using var recorded = new RecordedSpans();
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        _upstream.Enqueue(new UpstreamScript { Status = 400 });
+        const string run = """{"flow":{"id":"traced","nodes":[{"id":"in","type":"input"},{"id":"ask","type":"llm","model":"up","prompt":"in"},{"id":"out","type":"output","from":["ask"]}]},"input":"hi"}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runs") { Content = Json.Body(run) };
+        request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
+
+        using (var response = await _gateway.Client.SendAsync(request))
+        {
+            Assert.Equal("failed", (await Json.ReadAsync(response))["status"]!.GetValue<string>());
+        }
+
+        var node = await StoppedAsync(recorded, traceId, "node ask");
+        var runSpan = await StoppedAsync(recorded, traceId, "run traced");
+        Assert.Equal((ActivityStatusCode.Error, "upstream_rejected"), (node.Status, node.GetTagItem("error.type")));
+        Assert.Equal((ActivityStatusCode.Error, "upstream_rejected"), (runSpan.Status, runSpan.GetTagItem("error.type")));
+        Assert.Equal(ActivityStatusCode.Unset, (await StoppedAsync(recorded, traceId, "node in")).Status);
+    }
+
+    /// <summary>The span of that name in that trace, once stopped (a stream's spans stop as its response ends).</summary>
+    private static async Task<Activity> StoppedAsync(RecordedSpans recorded, string traceId, string name)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            if (recorded.Stopped.SingleOrDefault(span => span.TraceId.ToHexString() == traceId && span.DisplayName == name) is { } span)
+            {
+                return span;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"No span '{name}' stopped in trace {traceId}.");
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task WithoutTraceparent_TheUpstreamStillGetsOneOfANewTrace()
     {
