@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Gateway.Telemetry;
@@ -30,15 +31,27 @@ internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedLi
         var endpoint = new Uri(options.Value.OtlpEndpoint);
         void Configure(OtlpExporterOptions exporter) => exporter.Endpoint = endpoint;
         _meters = Sdk.CreateMeterProviderBuilder()
+            .ConfigureResource(Describe)
             .AddMeter(GatewayMetrics.MeterName, PrometheusExposition.HostingMeterName)
             .AddOtlpExporter(Configure)
             .Build();
         _tracer = Sdk.CreateTracerProviderBuilder()
+            .ConfigureResource(Describe)
             .AddSource(GatewayActivities.SourceName, "Microsoft.AspNetCore", "System.Net.Http")
             .AddOtlpExporter(Configure)
             .Build();
         return Task.CompletedTask;
     }
+
+    /// <summary>What the exported spans and metrics say they come from (the traces' resource).</summary>
+    internal Resource? Resource => _tracer?.GetResource();
+
+    /// <summary>
+    /// Names the service <c>gateway</c> (it was <c>unknown_service:dotnet</c>), unless <c>OTEL_SERVICE_NAME</c> names it,
+    /// as OpenTelemetry's other variables (<c>OTEL_RESOURCE_ATTRIBUTES</c>) add to it.
+    /// </summary>
+    private static void Describe(ResourceBuilder resource) =>
+        resource.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") is { Length: > 0 } name ? name : "gateway");
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -33,7 +33,9 @@ public sealed class OtlpExportTests
 
         await using (var gateway = await GatewayHost.StartAsync(settings))
         {
-            Assert.True(gateway.Services.GetRequiredService<OtlpExport>().IsExporting);
+            var export = gateway.Services.GetRequiredService<OtlpExport>();
+            Assert.True(export.IsExporting);
+            Assert.Equal("gateway", export.Resource!.Attributes.Single(attribute => attribute.Key == "service.name").Value);
             using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "hi", stream: false));
             response.EnsureSuccessStatusCode();
         }
