@@ -37,6 +37,7 @@ internal static class OpenApiExtensions
             options.OperationFilter<AccessOperationFilter>();
             options.SchemaFilter<WireSchemaFilter>();
             options.ParameterFilter<WholeNumberParameterFilter>();
+            options.ParameterFilter<TrueOrFalseParameterFilter>();
             // The DOM types would be described by their .NET members (options, parent, root); on the wire they are the
             // JSON they hold, which is ours to describe where they are used (the JSON Schemas of GET /api/components).
             options.MapType<JsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema() });

@@ -53,7 +53,8 @@ internal static class RunsApi
             .WithName("RunInlineFlow")
             .WithSummary("Runs the flow given in the body's `flow`, in the same modes as POST /api/flows/{id}/run.")
             .Accepts<InlineRunRequest>("application/json")
-            .ProducesRun();
+            .ProducesRun()
+            .ProducesProblemWhen(StatusCodes.Status409Conflict, "The inline flow's id is a saved flow's: run that one by its id, or give this one another id (or none).");
 
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
         group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.");
@@ -80,8 +81,14 @@ internal static class RunsApi
         .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted);
 
     private static async Task<RunResults> RunSavedFlowAsync(
-        string id, HttpContext httpContext, CallerIdentity caller, IFlowStore flows, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
+        string id, HttpContext httpContext, CallerIdentity caller, IFlowStore flows, RunPlanner planner, RunLauncher launcher,
+        [TrueOrFalse] string? stream, [TrueOrFalse] string? background)
     {
+        if (RunModeQuery.Read(stream, background, out var mode) is { } badQuery)
+        {
+            return badQuery;
+        }
+
         var body = await JsonBody.ReadAsync(httpContext.Request, EmptyRequest);
         if (body.Problem is { } problem)
         {
@@ -100,12 +107,18 @@ internal static class RunsApi
         }
 
         var planning = planner.Plan(body.Value, savedFlow);
-        return await LaunchAsync(httpContext, caller, planning, launcher, stream, background);
+        return await LaunchAsync(httpContext, caller, planning, launcher, mode);
     }
 
     private static async Task<RunResults> RunInlineFlowAsync(
-        HttpContext httpContext, CallerIdentity caller, RunPlanner planner, RunLauncher launcher, bool? stream, bool? background)
+        HttpContext httpContext, CallerIdentity caller, IFlowStore flows, RunPlanner planner, RunLauncher launcher,
+        [TrueOrFalse] string? stream, [TrueOrFalse] string? background)
     {
+        if (RunModeQuery.Read(stream, background, out var mode) is { } badQuery)
+        {
+            return badQuery;
+        }
+
         var body = await JsonBody.ReadAsync(httpContext.Request);
         if (body.Problem is { } problem)
         {
@@ -118,7 +131,16 @@ internal static class RunsApi
         }
 
         var planning = planner.Plan(body.Value, savedFlow: null);
-        return await LaunchAsync(httpContext, caller, planning, launcher, stream, background);
+
+        // Runs are listed by their flow's id: an inline flow under a saved flow's id would be listed among that flow's
+        // runs, though it ran another graph, and any client could add such runs to what an admin audits for a flow.
+        if (planning.Plan?.Graph.Flow.Id is { } flowId && await flows.GetAsync(flowId, httpContext.RequestAborted) is not null)
+        {
+            return ApiProblems.Conflict(
+                $"A saved flow has the id '{flowId}': run it with POST /api/flows/{flowId}/run, or give the inline flow another id (or none).");
+        }
+
+        return await LaunchAsync(httpContext, caller, planning, launcher, mode);
     }
 
     /// <summary>
@@ -126,7 +148,7 @@ internal static class RunsApi
     /// plan; the plan's are checked again, as what will run.)
     /// </summary>
     private static async Task<RunResults> LaunchAsync(
-        HttpContext httpContext, CallerIdentity caller, RunPlanning planning, RunLauncher launcher, bool? stream, bool? background)
+        HttpContext httpContext, CallerIdentity caller, RunPlanning planning, RunLauncher launcher, RunModeQuery mode)
     {
         if (planning.Plan is not { } plan)
         {
@@ -138,7 +160,7 @@ internal static class RunsApi
             return ModelNotAllowed(model);
         }
 
-        return await launcher.LaunchAsync(httpContext, plan, caller.KeyName, stream == true, background == true);
+        return await launcher.LaunchAsync(httpContext, plan, caller.KeyName, mode.Stream, mode.Background);
     }
 
     public static ProblemHttpResult ModelNotAllowed(string model) => TypedResults.Problem(

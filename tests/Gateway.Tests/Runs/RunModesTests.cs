@@ -78,6 +78,56 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
         Assert.Equal("in the back", record["outputs"]!["say"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("?stream=1", HttpStatusCode.OK, "text/event-stream")]
+    [InlineData("?stream=TRUE", HttpStatusCode.OK, "text/event-stream")]
+    [InlineData("?stream=0", HttpStatusCode.OK, "application/json")]
+    [InlineData("?background=1", HttpStatusCode.Accepted, "application/json")]
+    [InlineData("?stream=false&background=0", HttpStatusCode.OK, "application/json")]
+    public async Task RunModes_TakeOneAndZeroForTrueAndFalse(string query, HttpStatusCode status, string mediaType)
+    {
+        var body = $$"""{"flow":{{EchoFlow.Replace("FLOWID", "flags", StringComparison.Ordinal)}},"input":"flagged"}""";
+
+        using var response = await gateway.Client.PostAsync("/api/runs" + query, Json.Body(body));
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(mediaType, response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Theory]
+    [InlineData("?stream=yes", "stream")]
+    [InlineData("?background=on", "background")]
+    public async Task RunModes_OtherValues_Are400NamingTheParameter(string query, string parameter)
+    {
+        var flowId = await SaveFlowAsync("modes-flags-" + parameter);
+
+        using var saved = await gateway.Client.PostAsync($"/api/flows/{flowId}/run{query}", Json.Body("""{"input":"x"}"""));
+        using var inline = await gateway.Client.PostAsync("/api/runs" + query, Json.Body("""{"input":"x"}"""));
+
+        foreach (var response in new[] { saved, inline })
+        {
+            var errors = await Problems.ReadValidationErrorsAsync(response);
+            Assert.Equal(["Must be true or false (or 1 or 0)."], Problems.At(errors, parameter));
+        }
+    }
+
+    [Fact]
+    public async Task AnInlineFlowUnderASavedFlowsId_Is409_SoItsRunIsNotListedAsThatFlows()
+    {
+        var flowId = await SaveFlowAsync("modes-taken");
+        var body = """{"flow":{"id":"modes-taken","nodes":[{"id":"i","type":"input"},{"id":"o","type":"output","from":["i"]}]},"input":"x"}""";
+
+        using var response = await gateway.Client.PostAsync("/api/runs?background=true", Json.Body(body));
+        using var listed = await gateway.Client.GetAsync($"/api/runs?flowId={flowId}");
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Run-Id"));
+        Assert.Equal(
+            "A saved flow has the id 'modes-taken': run it with POST /api/flows/modes-taken/run, or give the inline flow another id (or none).",
+            (await Json.ReadAsync(response))["detail"]!.GetValue<string>());
+        Assert.Empty((await Json.ReadAsync(listed)).AsArray());
+    }
+
     [Fact]
     public async Task InlineRun_RunsTheFlowInTheBody_InEveryMode()
     {
