@@ -31,6 +31,11 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     private readonly CancellationToken _givingUpToken;
     private readonly ConcurrentDictionary<string, RunLog> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+
+    // Finished runs' logs still in memory, oldest first, with their weight: bounded by EventRetentionMegabytes.
+    private readonly Lock _retainedGate = new();
+    private readonly Queue<(RunLog Log, long Chars)> _retained = new();
+    private long _retainedChars;
     private CancellationTokenRegistration _onDrained;
 
     public LiveRuns(
@@ -221,6 +226,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             }
 
             log.End(finished);
+            Retain(log);
             _ = ExpireAsync(log);
         }
     }
@@ -236,6 +242,42 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             return;
         }
 
+        Forget(log);
+        lock (_retainedGate)
+        {
+            // Logs end, and so expire, in about the order they were kept: the ones at the front are gone by now.
+            while (_retained.TryPeek(out var oldest) && !IsLive(oldest.Log))
+            {
+                _retainedChars -= _retained.Dequeue().Chars;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps a finished run's log in memory for its retention, and lets the oldest go early while they weigh more than
+    /// <c>EventRetentionMegabytes</c> (the newest always stays): their events are then replayed from the store.
+    /// </summary>
+    private void Retain(RunLog log)
+    {
+        var chars = log.Chars;
+        var budget = _options.Value.EventRetentionChars;
+        lock (_retainedGate)
+        {
+            _retained.Enqueue((log, chars));
+            _retainedChars += chars;
+            while (_retainedChars > budget && _retained.Count > 1)
+            {
+                var (oldest, oldestChars) = _retained.Dequeue();
+                _retainedChars -= oldestChars;
+                Forget(oldest);
+            }
+        }
+    }
+
+    private bool IsLive(RunLog log) => _logs.TryGetValue(log.RunId, out var current) && ReferenceEquals(current, log);
+
+    private void Forget(RunLog log)
+    {
         if (_logs.TryRemove(KeyValuePair.Create(log.RunId, log)))
         {
             log.Dispose();

@@ -21,6 +21,13 @@ internal sealed class StreamingOptions
     public double EventRetentionMinutes { get; set; } = 60;
 
     /// <summary>
+    /// How much of finished runs' logs stays in memory at most, in MiB of event text: past it the oldest are let go
+    /// before their time (and replayed from the store). A busy gateway's hour of runs was held whatever it weighed.
+    /// </summary>
+    [Range(0, 65_536, ErrorMessage = "Gateway:Streaming:EventRetentionMegabytes must be between 0 and 65536.")]
+    public double EventRetentionMegabytes { get; set; } = 64;
+
+    /// <summary>
     /// When the gateway is told to stop (SIGTERM), how long the streams under way get to finish on their own before
     /// they are ended as failures are: a /v1 stream with its error event, a run <c>interrupted</c>.
     /// </summary>
@@ -35,6 +42,9 @@ internal sealed class StreamingOptions
     public TimeSpan DisconnectGrace => TimeSpan.FromSeconds(DisconnectGraceSeconds);
 
     public TimeSpan EventRetention => TimeSpan.FromMinutes(EventRetentionMinutes);
+
+    /// <summary><see cref="EventRetentionMegabytes"/> as characters of event text (two bytes each).</summary>
+    public long EventRetentionChars => (long)(EventRetentionMegabytes * 1024 * 1024 / 2);
 
     public TimeSpan ShutdownDrain => TimeSpan.FromSeconds(ShutdownDrainSeconds);
 }

@@ -70,6 +70,30 @@ public sealed class RunWatchTests
         Assert.Equal(RunClient.Lines(full.Skip(3)), RunClient.Lines(events));
     }
 
+    [Fact]
+    public async Task FinishedRunsWeighingMoreThanTheRetentionBudget_LeaveMemoryOldestFirst_AndReplayFromTheStore()
+    {
+        var settings = Settings(tokenDelayMs: 0);
+        // About 4 KiB, less than a run of 200 lorem words weighs: only the newest stays, as the newest always does.
+        settings["Gateway:Streaming:EventRetentionMegabytes"] = "0.004";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var live = gateway.Services.GetRequiredService<LiveRuns>();
+        var runs = new List<(string RunId, List<RunEventItem> Events)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (response, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", Lorem(200));
+            runs.Add((response.Headers.GetValues("X-Run-Id").Single(), events));
+            response.Dispose();
+        }
+
+        Assert.Equal([false, false, true], runs.Select(run => live.TryGet(run.RunId, out _)));
+        foreach (var (runId, events) in runs)
+        {
+            using var replay = await gateway.Client.GetAsync($"/api/runs/{runId}/events", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(RunClient.Lines(events), RunClient.Lines(await RunClient.ReadAllAsync(replay)));
+        }
+    }
+
     [Theory]
     [InlineData("", null)]
     [InlineData("?after=", null)]
