@@ -8,7 +8,7 @@ using OpenTelemetry.Trace;
 namespace Gateway.Telemetry;
 
 /// <summary>
-/// Exports the gateway's meter and spans (and ASP.NET Core's and HttpClient's spans) over OTLP while the host runs,
+/// Exports the gateway's meter and spans (and ASP.NET Core's, described by its instrumentation, and HttpClient's spans) over OTLP while the host runs,
 /// when <c>Gateway:Telemetry:OtlpEndpoint</c> is set. The providers are built by hand, as the hosting extensions
 /// package is not obtainable here, and flushed and disposed at shutdown.
 /// </summary>
@@ -37,7 +37,9 @@ internal sealed class OtlpExport(IOptions<TelemetryOptions> options) : IHostedLi
             .Build();
         _tracer = Sdk.CreateTracerProviderBuilder()
             .ConfigureResource(Describe)
-            .AddSource(GatewayActivities.SourceName, "Microsoft.AspNetCore", "System.Net.Http")
+            .AddSource(GatewayActivities.SourceName, "System.Net.Http")
+            // ASP.NET Core's request spans, with the method, route and status the bare ones lack (and Error on a 5xx).
+            .AddAspNetCoreInstrumentation()
             .AddOtlpExporter(Configure)
             .Build();
         return Task.CompletedTask;

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Gateway.Telemetry;
@@ -41,5 +43,34 @@ public sealed class OtlpExportTests
         }
 
         Assert.True(await accepted.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task WithEndpoint_RequestSpansNameTheirMethodRouteAndStatus()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        // Nothing listens there: the spans are read from the process, as the exporter reads them.
+        settings["Gateway:Telemetry:OtlpEndpoint"] = $"http://127.0.0.1:{FreePort.Next()}";
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await using (var gateway = await GatewayHost.StartAsync(settings))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("echo", "hi", stream: false) };
+            request.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01");
+            using var response = await gateway.Client.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+        }
+
+        var span = Assert.Single(stopped, activity => activity.TraceId.ToHexString() == traceId);
+        Assert.Equal("POST", span.GetTagItem("http.request.method"));
+        Assert.Equal("/v1/chat/completions", span.GetTagItem("http.route"));
+        Assert.Equal(200, span.GetTagItem("http.response.status_code"));
     }
 }
