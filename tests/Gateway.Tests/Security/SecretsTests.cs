@@ -81,6 +81,36 @@ public sealed class SecretsTests : IAsyncLifetime
         AssertNoSecretsInLogs();
     }
 
+    /// <summary>
+    /// Upstream messages are cut at 4,096 characters. A key quoted across the cut must go whole before the cut, or its
+    /// first characters would reach the caller: one that sets the prompt's length could read it a prefix at a time.
+    /// </summary>
+    [Theory]
+    [InlineData(10)]
+    [InlineData(3)]
+    public async Task AKeyQuotedAcrossTheCutOfALongUpstreamMessage_LeavesNoPieceOfItself(int keyCharsBeforeTheCut)
+    {
+        // The caller sees "The upstream reported an error: " before a mid-stream message; a rejection's message as is.
+        var padding = new string('q', 4096 - keyCharsBeforeTheCut);
+        var midStream = $$$"""data: {"error":{"message":"{{{padding[32..]}}}{{{FakeUpstream.ApiKey}}} and more"}}""" + "\n\n";
+        var rejection = $$$"""{"error":{"message":"{{{padding}}}{{{FakeUpstream.ApiKey}}} and more","code":"{{{padding}}}{{{FakeUpstream.ApiKey}}}"}}""";
+
+        _upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = rejection });
+        using var rejected = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("up", "hi", stream: false)));
+        _upstream.Enqueue(new UpstreamScript { Tokens = ["a", " b"], Inject = (1, midStream) });
+        using var broken = await _gateway.Client.SendAsync(
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("up", "hi", stream: true)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, rejected.StatusCode);
+        var seen = await rejected.Content.ReadAsStringAsync() + await broken.Content.ReadAsStringAsync() + _logs.Text;
+        Assert.Contains("***", seen, StringComparison.Ordinal);
+        foreach (var piece in Enumerable.Range(0, FakeUpstream.ApiKey.Length - 6).Select(start => FakeUpstream.ApiKey.Substring(start, 7)))
+        {
+            Assert.DoesNotContain(piece, seen, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task SuccessfulCalls_SendTheKeyUpstreamOnly()
     {

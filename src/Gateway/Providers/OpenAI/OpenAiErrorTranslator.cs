@@ -15,7 +15,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         switch (exception)
         {
             case UpstreamException upstream:
-                return Scrubbed(upstream);
+                return Safe(upstream);
             case OperationCanceledException when cancellationToken.IsCancellationRequested:
                 return null; // the caller went away; not an upstream failure
             case OperationCanceledException or TimeoutException:
@@ -95,11 +95,11 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         var (message, code, param) = ReadError(body);
         return new UpstreamException(
             UpstreamFailure.Status,
-            Scrub(message is null ? $"Provider '{providerName}' answered HTTP {(int)status}." : UpstreamText.Capped(message)),
+            message is null ? $"Provider '{providerName}' answered HTTP {(int)status}." : Safe(message),
             status)
         {
-            UpstreamCode = ScrubOrNull(code),
-            UpstreamParam = ScrubOrNull(param),
+            UpstreamCode = SafeOrNull(code),
+            UpstreamParam = SafeOrNull(param),
             RetryAfter = RetryAfterHeader.Parse(retryAfter, DateTimeOffset.UtcNow),
         };
     }
@@ -140,27 +140,34 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
 
     /// <summary>
     /// Errors raised below the SDK (an error event inside a 200 stream) quote the upstream's own words, which may
-    /// hold our key. The copy has no inner exception, so no log line can reach the original message either.
+    /// hold our key or be megabytes long. The copy has no inner exception, so no log line can reach the original
+    /// message either.
     /// </summary>
-    private UpstreamException Scrubbed(UpstreamException exception) =>
-        !Holds(exception.Message) && !Holds(exception.UpstreamCode) && !Holds(exception.UpstreamParam)
+    private UpstreamException Safe(UpstreamException exception)
+    {
+        var (message, code, param) = (Safe(exception.Message), SafeOrNull(exception.UpstreamCode), SafeOrNull(exception.UpstreamParam));
+        return ReferenceEquals(message, exception.Message) && ReferenceEquals(code, exception.UpstreamCode) && ReferenceEquals(param, exception.UpstreamParam)
             ? exception
-            : new UpstreamException(exception.Failure, Scrub(exception.Message), exception.Status)
+            : new UpstreamException(exception.Failure, message, exception.Status)
             {
                 RetryAfter = exception.RetryAfter,
                 Reason = exception.Reason,
-                UpstreamCode = ScrubOrNull(exception.UpstreamCode),
-                UpstreamParam = ScrubOrNull(exception.UpstreamParam),
+                UpstreamCode = code,
+                UpstreamParam = param,
                 TransportDetail = exception.TransportDetail,
             };
+    }
 
-    /// <summary>Whether <paramref name="text"/> quotes the provider's key.</summary>
-    private bool Holds(string? text) => !string.IsNullOrEmpty(apiKey) && text?.Contains(apiKey, StringComparison.Ordinal) == true;
+    /// <summary>
+    /// Every upstream word a caller may see goes through this: the message, and the code and param an upstream names
+    /// (any text an OpenAI-compatible server chooses, which may quote the Authorization header it got). The key goes
+    /// first, then the length: cut first, a key straddling the cut would keep its first characters, and a caller who
+    /// sets the prompt's length could read it a prefix at a time. Unchanged text is returned as it is.
+    /// </summary>
+    private string Safe(string text) => UpstreamText.Capped(Scrub(text));
 
-    // Every upstream word a caller may see goes through this: the message, and the code and param an upstream names
-    // (any text an OpenAI-compatible server chooses, which may quote the Authorization header it got).
-    private string Scrub(string message) =>
-        string.IsNullOrEmpty(apiKey) ? message : message.Replace(apiKey, "***", StringComparison.Ordinal);
+    private string? SafeOrNull(string? text) => text is null ? null : Safe(text);
 
-    private string? ScrubOrNull(string? text) => text is null ? null : Scrub(text);
+    private string Scrub(string text) =>
+        string.IsNullOrEmpty(apiKey) || !text.Contains(apiKey, StringComparison.Ordinal) ? text : text.Replace(apiKey, "***", StringComparison.Ordinal);
 }

@@ -52,7 +52,7 @@ internal static class ReportedErrors
 
     /// <summary>
     /// The failure an <c>event: error</c> reports: its payload's <c>error</c> member, or, for a payload that is not
-    /// such JSON, its text (a short one; upstream messages are scrubbed of keys on the way out, as every upstream
+    /// such JSON, its text (upstream messages are scrubbed of keys and cut to length on the way out, as every upstream
     /// message is).
     /// </summary>
     public static UpstreamException InErrorEvent(ReadOnlySpan<byte> data)
@@ -62,10 +62,11 @@ internal static class ReportedErrors
             return failure;
         }
 
-        var text = System.Text.Encoding.UTF8.GetString(data.Length > 200 ? data[..200] : data).Trim();
+        // Whole: the provider's key is scrubbed from it, and only then is it cut to length (OpenAiErrorTranslator).
+        var text = System.Text.Encoding.UTF8.GetString(data).Trim();
         return Reported(text.Length > 0 ? text : NoMessage);
     }
 
     private static UpstreamException Reported(string message, string? code = null) =>
-        new(UpstreamFailure.StreamError, $"The upstream reported an error: {UpstreamText.Capped(message)}") { UpstreamCode = code };
+        new(UpstreamFailure.StreamError, $"The upstream reported an error: {message}") { UpstreamCode = code };
 }
