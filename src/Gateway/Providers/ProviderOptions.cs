@@ -15,6 +15,17 @@ internal sealed class ProviderOptions
     /// <summary>Sent as a bearer token; never returned or logged. Empty for servers that need none.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// OpenAI-compatible only: the member a completion's cap (<c>max_tokens</c> or <c>max_completion_tokens</c> from a
+    /// caller, <c>maxTokens</c> from a flow) is sent in. <c>max_completion_tokens</c>, OpenAI's, which its reasoning
+    /// models require; or <c>max_tokens</c>, for servers that read only that one (Ollama, LM Studio). Whichever name a
+    /// caller used, an alias's deployments then each get the one their server reads.
+    /// </summary>
+    public string MaxTokensField { get; set; } = MaxCompletionTokensName;
+
+    public const string MaxCompletionTokensName = "max_completion_tokens";
+    public const string MaxTokensName = "max_tokens";
+
     /// <summary>Simulated only: the pause before each token.</summary>
     public int TokenDelayMs { get; set; } = 20;
 }

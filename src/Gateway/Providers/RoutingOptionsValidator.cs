@@ -29,6 +29,12 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
                     {
                         failures.Add($"{key}:BaseUrl must be an absolute http or https URL (got '{provider.BaseUrl}').");
                     }
+
+                    if (provider.MaxTokensField is not (ProviderOptions.MaxCompletionTokensName or ProviderOptions.MaxTokensName))
+                    {
+                        failures.Add($"{key}:MaxTokensField must be '{ProviderOptions.MaxCompletionTokensName}' or '{ProviderOptions.MaxTokensName}'.");
+                    }
+
                     break;
                 default:
                     failures.Add($"{key}:Type must be '{ProviderOptions.OpenAiType}' or '{ProviderOptions.SimulatedType}' (got '{provider.Type}').");

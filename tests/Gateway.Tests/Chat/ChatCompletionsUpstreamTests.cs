@@ -188,21 +188,39 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(true, "max_tokens", "max_completion_tokens")]
-    [InlineData(false, "max_tokens", "max_completion_tokens")]
-    [InlineData(true, "max_completion_tokens", "max_tokens")]
-    [InlineData(false, "max_completion_tokens", "max_tokens")]
-    public async Task TheCompletionCap_AndAMessagesName_GoUpstreamAsTheCallerWroteThem(bool stream, string cap, string otherName)
+    [InlineData(null, "max_completion_tokens", "max_tokens")]
+    [InlineData("max_tokens", "max_tokens", "max_completion_tokens")]
+    public async Task TheCompletionCap_GoesUpstreamUnderTheProvidersName_WhateverTheCallerCalledIt_AndAMessagesNameGoesToo(
+        string? maxTokensField, string sent, string notSent)
     {
-        var body = $$"""{"model":"up","stream":{{(stream ? "true" : "false")}},"{{cap}}":7,"messages":[{"role":"user","name":"alice","content":"capped"}]}""";
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream);
+        if (maxTokensField is not null)
+        {
+            settings["Gateway:Providers:upstream:MaxTokensField"] = maxTokensField;
+        }
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        const string flow = """{"flow":{"nodes":[{"id":"in","type":"input"},{"id":"ask","type":"llm","model":"up","prompt":"in","maxTokens":7},{"id":"out","type":"output","from":["ask"]}]},"input":"capped"}""";
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var sent = Assert.Single(_upstream.Requests).Json;
-        Assert.Equal(7, sent[cap]!.GetValue<int>());
-        Assert.Null(sent[otherName]);
-        Assert.Equal("alice", sent["messages"]![0]!["name"]!.GetValue<string>());
+        foreach (var stream in new[] { true, false })
+        {
+            foreach (var callersName in new[] { "max_tokens", "max_completion_tokens" })
+            {
+                var body = $$"""{"model":"up","stream":{{(stream ? "true" : "false")}},"{{callersName}}":7,"messages":[{"role":"user","name":"alice","content":"capped"}]}""";
+                using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }
+
+        using (var run = await gateway.Client.PostAsync("/api/runs", Json.Body(flow)))
+        {
+            Assert.Equal("completed", (await Json.ReadAsync(run))["status"]!.GetValue<string>());
+        }
+
+        Assert.Equal(5, _upstream.Requests.Count);
+        Assert.All(_upstream.Requests, request => Assert.Equal(7, request.Json[sent]!.GetValue<int>()));
+        Assert.All(_upstream.Requests, request => Assert.Null(request.Json[notSent]));
+        Assert.All(_upstream.Requests.SkipLast(1), request => Assert.Equal("alice", request.Json["messages"]![0]!["name"]!.GetValue<string>()));
     }
 
     [Fact]

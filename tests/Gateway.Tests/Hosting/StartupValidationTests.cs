@@ -11,6 +11,7 @@ public sealed class StartupValidationTests
     [InlineData("Gateway:Models:echo:Deployments:0:Model", "gpt-9", "Gateway:Models:echo:Deployments:0:Model must be one of the simulated models")]
     [InlineData("Gateway:Providers:simulated:Type", "carrier-pigeon", "Gateway:Providers:simulated:Type must be")]
     [InlineData("Gateway:Providers:remote:BaseUrl", "not a url", "Gateway:Providers:remote:BaseUrl must be an absolute http or https URL")]
+    [InlineData("Gateway:Providers:remote:MaxTokensField", "max_length", "Gateway:Providers:remote:MaxTokensField must be 'max_completion_tokens' or 'max_tokens'.")]
     public async Task BadConfiguration_StopsStartUpNamingTheKey(string key, string value, string expectedMessage)
     {
         var settings = GatewayHost.SimulatedSettings();

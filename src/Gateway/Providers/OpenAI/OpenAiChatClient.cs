@@ -22,6 +22,7 @@ internal sealed class OpenAiChatClient : IChatClient
     private readonly OpenAiErrorTranslator _errors;
     private readonly HttpClient _httpClient;
     private readonly StreamingChatRequest _streamingRequest;
+    private readonly bool _capAsMaxTokens;
 
     public OpenAiChatClient(string providerName, ProviderOptions provider, HttpClient httpClient)
     {
@@ -37,7 +38,8 @@ internal sealed class OpenAiChatClient : IChatClient
         };
         _errors = new OpenAiErrorTranslator(providerName, provider.ApiKey);
         _httpClient = httpClient;
-        _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey);
+        _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey, provider.MaxTokensField);
+        _capAsMaxTokens = provider.MaxTokensField == ProviderOptions.MaxTokensName;
     }
 
     /// <summary>
@@ -117,7 +119,7 @@ internal sealed class OpenAiChatClient : IChatClient
         try
         {
             var completion = await ChatClientFor(options).CompleteChatAsync(
-                OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options), cancellationToken).ConfigureAwait(false);
+                OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options, _capAsMaxTokens), cancellationToken).ConfigureAwait(false);
             return ToResponse(completion.Value);
         }
         catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)

@@ -26,7 +26,9 @@ internal static class OpenAiRequestMapper
         return result;
     }
 
-    public static ChatCompletionOptions ToSdkOptions(ChatOptions? options)
+    /// <param name="options">The abstraction's options.</param>
+    /// <param name="capAsMaxTokens">Whether the completion's cap goes in <c>max_tokens</c> (<see cref="ProviderOptions.MaxTokensField"/>).</param>
+    public static ChatCompletionOptions ToSdkOptions(ChatOptions? options, bool capAsMaxTokens)
     {
         var sdk = new ChatCompletionOptions();
         if (options is null)
@@ -36,9 +38,9 @@ internal static class OpenAiRequestMapper
 
         sdk.Temperature = options.Temperature;
         sdk.TopP = options.TopP;
-        if (ChatOptionKeys.NamesMaxTokensTheOldWay(options) && options.MaxOutputTokens is { } maxTokens)
+        if (capAsMaxTokens && options.MaxOutputTokens is { } maxTokens)
         {
-            // The SDK writes only the newer name; its JSON patch adds the member as the caller named it.
+            // The SDK writes only the newer name; its JSON patch adds the older one instead.
 #pragma warning disable SCME0001
             sdk.Patch.Set("$.max_tokens"u8, maxTokens);
 #pragma warning restore SCME0001

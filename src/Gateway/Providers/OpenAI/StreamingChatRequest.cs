@@ -19,9 +19,14 @@ internal sealed class StreamingChatRequest
 
     private readonly Uri _endpoint;
     private readonly AuthenticationHeaderValue? _authorization;
+    private readonly bool _capAsMaxTokens;
 
-    public StreamingChatRequest(string baseUrl, string? apiKey)
+    /// <param name="baseUrl">The provider's API root.</param>
+    /// <param name="apiKey">Its key, if it takes one.</param>
+    /// <param name="maxTokensField">The member the completion's cap goes in (<see cref="ProviderOptions.MaxTokensField"/>).</param>
+    public StreamingChatRequest(string baseUrl, string? apiKey, string maxTokensField)
     {
+        _capAsMaxTokens = maxTokensField == ProviderOptions.MaxTokensName;
         var builder = new UriBuilder(baseUrl);
         builder.Path = builder.Path.TrimEnd('/') + "/chat/completions";
         _endpoint = builder.Uri;
@@ -33,7 +38,7 @@ internal sealed class StreamingChatRequest
         var body = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(body))
         {
-            WriteBody(writer, messages, options);
+            WriteBody(writer, messages, options, _capAsMaxTokens);
         }
 
         var request = new StreamedCompletionRequest(_endpoint)
@@ -46,7 +51,7 @@ internal sealed class StreamingChatRequest
         return request;
     }
 
-    internal static void WriteBody(Utf8JsonWriter writer, IEnumerable<ChatMessage> messages, ChatOptions options)
+    internal static void WriteBody(Utf8JsonWriter writer, IEnumerable<ChatMessage> messages, ChatOptions options, bool capAsMaxTokens)
     {
         writer.WriteStartObject();
         writer.WriteStartArray("messages"u8);
@@ -78,7 +83,7 @@ internal sealed class StreamingChatRequest
 
         if (options.MaxOutputTokens is { } maxTokens)
         {
-            writer.WriteNumber(ChatOptionKeys.NamesMaxTokensTheOldWay(options) ? "max_tokens"u8 : "max_completion_tokens"u8, maxTokens);
+            writer.WriteNumber(capAsMaxTokens ? "max_tokens"u8 : "max_completion_tokens"u8, maxTokens);
         }
 
         if (options.Seed is { } seed)

@@ -26,8 +26,9 @@ public sealed class StreamingChatRequestTests
     {
         var (messages, options) = Case(name);
 
-        var sdk = await SdkRequestAsync(messages, options);
-        using var ours = new StreamingChatRequest(BaseUrl, Key).Create(messages, options);
+        var field = FieldFor(name);
+        var sdk = await SdkRequestAsync(messages, options, field == ProviderOptions.MaxTokensName);
+        using var ours = new StreamingChatRequest(BaseUrl, Key, field).Create(messages, options);
         var ourBody = await ours.Content!.ReadAsStringAsync();
 
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(sdk.Body), JsonNode.Parse(ourBody)), $"SDK: {sdk.Body}\nours: {ourBody}");
@@ -39,11 +40,11 @@ public sealed class StreamingChatRequestTests
     [Theory]
     [InlineData("every option", "max_completion_tokens", "max_tokens")]
     [InlineData("max_tokens by its old name", "max_tokens", "max_completion_tokens")]
-    public async Task Body_CarriesTheAuthorsName_AndTheCapUnderTheNameTheCallerUsed(string name, string sent, string notSent)
+    public async Task Body_CarriesTheAuthorsName_AndTheCapUnderTheProvidersName(string name, string sent, string notSent)
     {
         var (messages, options) = Case(name);
 
-        using var ours = new StreamingChatRequest(BaseUrl, Key).Create(messages, options);
+        using var ours = new StreamingChatRequest(BaseUrl, Key, FieldFor(name)).Create(messages, options);
         var body = JsonNode.Parse(await ours.Content!.ReadAsStringAsync())!;
 
         Assert.Equal("ann", body["messages"]![0]!["name"]!.GetValue<string>());
@@ -56,7 +57,8 @@ public sealed class StreamingChatRequestTests
     [InlineData("http://127.0.0.1:9", "http://127.0.0.1:9/chat/completions")]
     public void Endpoint_IsChatCompletionsUnderTheBaseUrl(string baseUrl, string expected)
     {
-        using var request = new StreamingChatRequest(baseUrl, apiKey: null).Create([new(ChatRole.User, "hi")], new ChatOptions { ModelId = "m" });
+        using var request = new StreamingChatRequest(baseUrl, apiKey: null, ProviderOptions.MaxCompletionTokensName)
+            .Create([new(ChatRole.User, "hi")], new ChatOptions { ModelId = "m" });
 
         Assert.Equal(new Uri(expected), request.RequestUri);
         Assert.Null(request.Headers.Authorization);
@@ -79,12 +81,7 @@ public sealed class StreamingChatRequestTests
             }),
         "max_tokens by its old name" => (
             [new(ChatRole.User, "hello") { AuthorName = "ann" }],
-            new ChatOptions
-            {
-                ModelId = "gpt-test",
-                MaxOutputTokens = 123,
-                AdditionalProperties = new AdditionalPropertiesDictionary { [ChatOptionKeys.MaxTokensByItsOldName] = true },
-            }),
+            new ChatOptions { ModelId = "gpt-test", MaxOutputTokens = 123 }),
         "every role" => (
             [new(ChatRole.System, "be terse"), new(new ChatRole("developer"), "dev note"), new(ChatRole.User, "q1"),
              new(ChatRole.Assistant, "a1"), new(ChatRole.User, "q2")],
@@ -92,7 +89,11 @@ public sealed class StreamingChatRequestTests
         _ => ([new(ChatRole.System, ""), new(ChatRole.User, "héllo \"wörld\" <tag> & \u2028 😀")], new ChatOptions { ModelId = "gpt-test" }),
     };
 
-    private static async Task<(string Body, Uri Uri, string? Authorization)> SdkRequestAsync(List<ChatMessage> messages, ChatOptions options)
+    /// <summary>The provider's <c>MaxTokensField</c> in each case.</summary>
+    private static string FieldFor(string name) =>
+        name == "max_tokens by its old name" ? ProviderOptions.MaxTokensName : ProviderOptions.MaxCompletionTokensName;
+
+    private static async Task<(string Body, Uri Uri, string? Authorization)> SdkRequestAsync(List<ChatMessage> messages, ChatOptions options, bool capAsMaxTokens)
     {
         var capture = new CapturingHandler();
         using var http = new HttpClient(capture);
@@ -102,7 +103,7 @@ public sealed class StreamingChatRequestTests
             Transport = new HttpClientPipelineTransport(http),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
         });
-        await foreach (var _ in client.CompleteChatStreamingAsync(OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options)))
+        await foreach (var _ in client.CompleteChatStreamingAsync(OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options, capAsMaxTokens)))
         {
         }
 
