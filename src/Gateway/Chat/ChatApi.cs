@@ -226,17 +226,18 @@ internal static class ChatApi
         }
 
         var usage = ChatUsage.From(response.Usage);
+        // For an upstream that reports no usage: the answer's estimate, as the prompt's is made.
+        var answerTokens = response.Usage is null ? TokenEstimate.Prompt([response.Text]) : 0;
         if (response.Usage is not null)
         {
             tokens.Settle(usage.TotalTokens);
         }
         else
         {
-            // An upstream that reports no usage: the answer's estimate, as the prompt's is made.
-            tokens.SettleCut(TokenEstimate.Prompt([response.Text]));
+            tokens.SettleCut(answerTokens);
         }
 
-        recorder.Succeeded(response.Usage, recorder.CapturesContent ? response.Text : null);
+        recorder.Succeeded(response.Usage, recorder.CapturesContent ? response.Text : null, answerTokens);
         var completion = new ChatCompletion
         {
             Id = CompletionIds.Next(),

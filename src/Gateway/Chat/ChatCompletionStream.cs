@@ -12,6 +12,7 @@ namespace Gateway.Chat;
 /// then the usage chunk if asked for, then <c>[DONE]</c>. A failure after the first byte becomes one final
 /// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error; so does the
 /// end of the shutdown drain (<paramref name="call"/>, which it disposes of, is cancelled by either that or the caller).
+/// A stream that ends has a finish reason: <see cref="RoutedChat"/> fails one that has none.
 /// </summary>
 internal sealed class ChatCompletionStream(
     IAsyncEnumerator<ChatResponseUpdate> updates,
@@ -68,13 +69,8 @@ internal sealed class ChatCompletionStream(
                 }
             }
 
-            if (finishReason is null)
-            {
-                throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
-            }
-
             await keepAlive.StopAsync();
-            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason.Value.Value), ChunkJson.Write, cancellationToken);
+            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason!.Value.Value), ChunkJson.Write, cancellationToken);
             if (includeUsage && usage is not null)
             {
                 await sse.WriteDataAsync(
@@ -84,25 +80,25 @@ internal sealed class ChatCompletionStream(
             }
 
             await sse.WriteDataAsync(Done, cancellationToken);
-            recorder.Succeeded(usage, completion?.ToString());
+            recorder.Succeeded(usage, completion?.ToString(), textChunks);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away; cancelling the token has already aborted the upstream call.
-            recorder.Cancelled(textChunks);
+            recorder.Cancelled(textChunks, usage);
         }
         catch (UpstreamException exception) when (!IsShuttingDown(cancellationToken))
         {
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
-            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception), textChunks);
+            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception), textChunks, usage);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
         catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && IsShuttingDown(cancellationToken))
         {
             // Not the caller: the gateway is stopping and its drain ran out (the abort may surface as an upstream error).
-            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, textChunks);
+            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, textChunks, usage);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
@@ -113,7 +109,7 @@ internal sealed class ChatCompletionStream(
             await keepAlive.DisposeAsync();
 
             // Ends the record if something unexpected (a write to a vanished client) ended the stream.
-            recorder.Failed(Outcomes.StreamError, "gateway_error", textChunks);
+            recorder.Failed(Outcomes.StreamError, "gateway_error", textChunks, usage);
             metrics.StreamClosed(Surfaces.V1);
             await updates.DisposeAsync();
             call.Dispose();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Gateway.Resilience;
 using Gateway.Telemetry;
@@ -36,40 +37,55 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 total,
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (UpstreamException exception)
+        catch (UpstreamException exception) when (!cancellationToken.IsCancellationRequested)
         {
             RoutingFailed(routing, exception);
             throw;
         }
 
+        var finished = false;
         await using (attempt.ConfigureAwait(false))
         {
             // The failure of a stream under way marks the routing span too, when one records: a frame per chunk then,
             // none without a listener.
             while (routing is { IsAllDataRequested: true }
-                ? await MoveNextTracedAsync(attempt, routing).ConfigureAwait(false)
+                ? await MoveNextTracedAsync(attempt, routing, cancellationToken).ConfigureAwait(false)
                 : await attempt.MoveNextAsync().ConfigureAwait(false))
             {
+                finished |= attempt.Current.FinishReason is not null;
                 yield return attempt.Current;
             }
         }
+
+        // A stream that stops without saying why was cut off: its text must not pass for a whole answer, in /v1's
+        // stream or a flow's node (both read the finish reason as given).
+        if (!finished)
+        {
+            var cutOff = new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
+            RoutingFailed(routing, cutOff);
+            throw cutOff;
+        }
     }
 
-    private static async ValueTask<bool> MoveNextTracedAsync(StreamAttempt attempt, System.Diagnostics.Activity routing)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // once per chunk while a span records
+    private static async ValueTask<bool> MoveNextTracedAsync(StreamAttempt attempt, Activity routing, CancellationToken cancellationToken)
     {
         try
         {
             return await attempt.MoveNextAsync().ConfigureAwait(false);
         }
-        catch (UpstreamException exception)
+        catch (UpstreamException exception) when (!cancellationToken.IsCancellationRequested)
         {
             RoutingFailed(routing, exception);
             throw;
         }
     }
 
-    /// <summary>A routed call that failed, whether before its first token or after: its span says why, as its metrics do.</summary>
-    private static void RoutingFailed(System.Diagnostics.Activity? routing, UpstreamException exception) =>
+    /// <summary>
+    /// A routed call that failed, whether before its first token or after: its span says why, as its metrics do. Not
+    /// a call its caller left (or the shutdown drain stopped), whose abort may surface as an upstream failure.
+    /// </summary>
+    private static void RoutingFailed(Activity? routing, UpstreamException exception) =>
         GatewayActivities.Failed(routing, UpstreamErrorCodes.Of(exception), FailureClassifier.Describe(exception));
 
     public async Task<ChatResponse> CompleteAsync(
@@ -94,7 +110,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 total,
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (UpstreamException exception)
+        catch (UpstreamException exception) when (!cancellationToken.IsCancellationRequested)
         {
             RoutingFailed(routing, exception);
             throw;
@@ -165,7 +181,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
     /// sent: <c>X-Gateway-Attempts</c> and a node's <c>attempts</c> count requests that reached an upstream. Returns
     /// true, so it can sit first in an exception filter.
     /// </summary>
-    private static bool Failed(System.Diagnostics.Activity? attempt, UpstreamCall call, RouteTrace trace, UpstreamException exception)
+    private static bool Failed(Activity? attempt, UpstreamCall call, RouteTrace trace, UpstreamException exception)
     {
         if (exception.Failure == UpstreamFailure.CircuitOpen && !call.AttemptSent)
         {

@@ -76,26 +76,20 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                     onToken(text);
                 }
             }
-
-            // A stream that stops without saying why was cut off; its text must not pass for a whole answer.
-            if (finishReason is null)
-            {
-                throw new UpstreamException(UpstreamFailure.Protocol, "The upstream stream ended without a finish reason.");
-            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            recorder.Cancelled(textChunks);
+            recorder.Cancelled(textChunks, usage);
             throw;
         }
         catch (ModelTextTooLargeException)
         {
-            recorder.Failed(Outcomes.StreamError, NodeErrors.ModelTextTooLargeCode, textChunks);
+            recorder.Failed(Outcomes.StreamError, NodeErrors.ModelTextTooLargeCode, textChunks, usage);
             throw;
         }
         catch (UpstreamException exception)
         {
-            recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, textChunks);
+            recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, textChunks, usage);
             if (output.Length == 0)
             {
                 // The model answered nothing: nothing was spent. (As on /v1.)
@@ -117,9 +111,10 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             }
         }
 
-        recorder.Succeeded(usage, recorder.CapturesContent ? output.ToString() : null);
+        recorder.Succeeded(usage, recorder.CapturesContent ? output.ToString() : null, textChunks);
         var nodeUsage = usage is null ? null : Priced(route, usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0);
-        return new NodeOutcome(output.ToString(), finishReason.Value.Value, nodeUsage);
+        // RoutedChat fails a stream that ends without a finish reason.
+        return new NodeOutcome(output.ToString(), finishReason!.Value.Value, nodeUsage);
     }
 
     private static TokenUsage Priced(ModelRoute route, long input, long output) => new(input, output, route.Pricing?.CostUsd(input, output));

@@ -55,28 +55,35 @@ internal sealed class CallRecorder(
 
     public void FirstToken() => _timeToFirstToken ??= telemetry.Since(startedAt);
 
-    public void Succeeded(UsageDetails? usage, string? completion) =>
-        End(Outcomes.Success, null, usage, completion);
+    /// <param name="usage">What the provider reported, if it did.</param>
+    /// <param name="completion">The text, for the content line.</param>
+    /// <param name="outputTokens">The answer's tokens as seen, for a provider that reports none (see <see cref="SeenUsage"/>).</param>
+    public void Succeeded(UsageDetails? usage, string? completion, long outputTokens) =>
+        End(Outcomes.Success, null, usage, outputTokens, completion);
 
     /// <param name="outcome">One of <see cref="Outcomes"/>.</param>
     /// <param name="errorType">The gateway's code for the failure.</param>
-    /// <param name="textChunks">Chunks of text the stream had brought before it broke (see <see cref="SeenUsage"/>).</param>
-    public void Failed(string outcome, string errorType, long textChunks = 0) => End(outcome, errorType, SeenUsage(textChunks), null);
+    /// <param name="outputTokens">A token per chunk of text the stream had brought before it broke.</param>
+    /// <param name="usage">What the provider reported before it broke, if it did.</param>
+    public void Failed(string outcome, string errorType, long outputTokens = 0, UsageDetails? usage = null) =>
+        End(outcome, errorType, usage, outputTokens, null);
 
-    /// <param name="textChunks">Chunks of text the stream had brought before its caller left.</param>
-    public void Cancelled(long textChunks = 0) => End(Outcomes.Cancelled, "cancelled", SeenUsage(textChunks), null);
+    /// <param name="outputTokens">A token per chunk of text the stream had brought before its caller left.</param>
+    /// <param name="usage">What the provider reported before then, if it did.</param>
+    public void Cancelled(long outputTokens = 0, UsageDetails? usage = null) =>
+        End(Outcomes.Cancelled, "cancelled", usage, outputTokens, null);
 
     /// <summary>
-    /// A stream cut off after its first token never hears the provider's count, yet the provider bills what it
-    /// generated: it counts what it was seen to spend, as its key's budget is settled (<c>TokenReservation.SettleCut</c>):
-    /// the prompt's estimate and a token per chunk of text. Counting nothing made every "stop generating" free in the
+    /// A call whose provider reported no usage (a stream cut off after its first token, a server that reports none)
+    /// counts what it was seen to spend, as its key's budget is settled (<c>TokenReservation.SettleCut</c>): the
+    /// prompt's estimate and the answer's tokens as seen. Counting nothing made every "stop generating" free in the
     /// token and cost metrics. A call that brought no text counts nothing.
     /// </summary>
-    private UsageDetails? SeenUsage(long textChunks) => textChunks == 0
+    private UsageDetails? SeenUsage(long outputTokens) => outputTokens == 0
         ? null
-        : new UsageDetails { InputTokenCount = TokenEstimate.Prompt(messages.Select(message => message.Text)), OutputTokenCount = textChunks };
+        : new UsageDetails { InputTokenCount = TokenEstimate.Prompt(messages.Select(message => message.Text)), OutputTokenCount = outputTokens };
 
-    private void End(string outcome, string? errorType, UsageDetails? usage, string? completion)
+    private void End(string outcome, string? errorType, UsageDetails? reported, long outputTokens, string? completion)
     {
         if (_ended)
         {
@@ -84,6 +91,7 @@ internal sealed class CallRecorder(
         }
 
         _ended = true;
+        var usage = reported ?? SeenUsage(outputTokens);
         var input = usage?.InputTokenCount ?? 0;
         var output = usage?.OutputTokenCount ?? 0;
         var call = new ModelCallRecord(

@@ -169,11 +169,14 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         await WriteEventAsync(context, Chunk(script, model, null, null, script.FinishReason), cancellationToken);
-        var usage = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokens.Count, ["total_tokens"] = 3 + tokens.Count };
-        var usageChunk = Chunk(script, model, null, null, null);
-        usageChunk["choices"] = new JsonArray();
-        usageChunk["usage"] = usage;
-        await WriteEventAsync(context, usageChunk, cancellationToken);
+        if (!script.OmitUsage)
+        {
+            var usage = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokens.Count, ["total_tokens"] = 3 + tokens.Count };
+            var usageChunk = Chunk(script, model, null, null, null);
+            usageChunk["choices"] = new JsonArray();
+            usageChunk["usage"] = usage;
+            await WriteEventAsync(context, usageChunk, cancellationToken);
+        }
         if (script.SendDone)
         {
             await context.Response.WriteAsync("data: [DONE]\n\n", cancellationToken);
@@ -233,7 +236,11 @@ public sealed class FakeUpstream : IAsyncDisposable
             ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
             ["finish_reason"] = script.FinishReason,
         });
-        completion["usage"] = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokenCount, ["total_tokens"] = 3 + tokenCount };
+        if (!script.OmitUsage)
+        {
+            completion["usage"] = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokenCount, ["total_tokens"] = 3 + tokenCount };
+        }
+
         return completion.ToJsonString();
     }
 

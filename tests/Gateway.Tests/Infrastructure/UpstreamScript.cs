@@ -31,6 +31,9 @@ public sealed record UpstreamScript
 
     public bool OmitCreated { get; init; }
 
+    /// <summary>Reports no usage, streamed or not, as some servers do.</summary>
+    public bool OmitUsage { get; init; }
+
     /// <summary>Sends a chunk with <c>choices: []</c> and no usage before the first token, as some servers do.</summary>
     public bool EmptyChoicesChunkFirst { get; init; }
 

@@ -109,7 +109,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     public async Task AStreamCutOff_CountsThePromptsEstimate_AndATokenPerChunkSeen()
     {
         // Tokens apart, so that each is read before the connection's reset (which discards what is unread).
-        _primary.Enqueue(new UpstreamScript { Tokens = ["one ", "two ", "three ", "four"], DropAfterTokens = 3, TokenDelay = TimeSpan.FromMilliseconds(50) });
+        _primary.Enqueue(new UpstreamScript { Tokens = ["one ", "two ", "three ", "four"], DropAfterTokens = 3, TokenDelay = TimeSpan.FromMilliseconds(150) });
         await StreamAsync("up", HttpStatusCode.OK);                          // breaks after three tokens
         await CancelMidStreamAsync();                                        // left after its first token
 
@@ -120,6 +120,22 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(4 + 4, samples[TokenUsage("sum", "p0", "input")]);
         Assert.Equal(3 + 1, samples[TokenUsage("sum", "p0", "output")]);
         Assert.Equal((4 * 1) + (3 * 2) + (4 * 1) + (1 * 2), samples["gateway_usage_cost_usd_total{gen_ai_provider_name=\"p0\",gen_ai_request_model=\"up\"}"]);
+    }
+
+    [Fact]
+    public async Task AServerThatReportsNoUsage_CountsThePromptsEstimate_AndTheAnswerAsSeen()
+    {
+        _primary.Enqueue(new UpstreamScript { OmitUsage = true }, new UpstreamScript { OmitUsage = true });
+        await StreamAsync("up", HttpStatusCode.OK);                          // "one ", "two ", "three": 3 chunks
+        using (var whole = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one two three", stream: false)))
+        {
+            Assert.Equal(HttpStatusCode.OK, whole.StatusCode);               // "one two three": 13 characters, 4 tokens
+        }
+
+        var (_, samples) = await Exposition.ScrapeAsync(_gateway);
+
+        Assert.Equal(4 + 4, samples[TokenUsage("sum", "p0", "input")]);
+        Assert.Equal(3 + 4, samples[TokenUsage("sum", "p0", "output")]);
     }
 
     [Fact]
