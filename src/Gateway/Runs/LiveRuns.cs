@@ -8,7 +8,8 @@ namespace Gateway.Runs;
 /// <summary>
 /// The runs of this process. Every run is driven by a task of its own, not by the request that started it, and
 /// its events go to a <see cref="RunLog"/> that any number of watchers read. A finished run's live log is kept for
-/// <c>EventRetentionMinutes</c>; after that its events are replayed from the store. When the gateway stops, the
+/// <c>EventRetentionMinutes</c>, within <c>EventRetentionMegabytes</c> (<see cref="RetainedRunLogs"/>); after that its
+/// events are replayed from the store. When the gateway stops, the
 /// runs still going get the shutdown drain to finish, then are interrupted and waited for, so each still logs its
 /// terminal event (see <see cref="ShutdownDrain"/>).
 /// </summary>
@@ -31,11 +32,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     private readonly CancellationToken _givingUpToken;
     private readonly ConcurrentDictionary<string, RunLog> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
-
-    // Finished runs' logs still in memory, oldest first, with their weight: bounded by EventRetentionMegabytes.
-    private readonly Lock _retainedGate = new();
-    private readonly Queue<(RunLog Log, long Chars)> _retained = new();
-    private long _retainedChars;
+    private readonly RetainedRunLogs _finished;
     private CancellationTokenRegistration _onDrained;
 
     public LiveRuns(
@@ -53,6 +50,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         _cluster = cluster;
         _timeProvider = timeProvider;
         _logger = logger;
+        _finished = new RetainedRunLogs(_logs, options.Value.EventRetentionChars);
         // What other replicas ask of the runs executing here.
         signals.CancelRequested += runId => TryCancelHere(runId);
         signals.WatchedElsewhere += runId =>
@@ -112,10 +110,20 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             }
 
             // An event is stored, then logged here: a caller may have had the newest one from a follower elsewhere, which
-            // the store then holds (asked only in that case; an id it does not hold was never sent, and is a 400 below).
-            // A caller further ahead, or a log that ended without its terminal event (the store's log ends such a run
-            // later, as RunEnder does), is answered from the store.
-            var sent = afterId <= lastId || (afterId == lastId + 1 && await _store.HasEventAsync(runId, afterId, cancellationToken));
+            // the store then holds (asked only in that case; an id it does not hold was never sent: a 400). A caller
+            // further ahead, or a log that ended without its terminal event (the store's log ends such a run later, as
+            // RunEnder does), is answered from the store.
+            var sent = afterId <= lastId;
+            if (afterId == lastId + 1 && !isEnded)
+            {
+                if (!await _store.HasEventAsync(runId, afterId, cancellationToken))
+                {
+                    return new WatchStart.NotSentYet();
+                }
+
+                sent = true;
+            }
+
             if (sent && (!isEnded || hasTerminal))
             {
                 return new WatchStart.Watching(live.Attach(afterId, _options.Value.Heartbeat));
@@ -226,7 +234,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             }
 
             log.End(finished);
-            Retain(log);
+            _finished.Keep(log);
             _ = ExpireAsync(log);
         }
     }
@@ -242,46 +250,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             return;
         }
 
-        Forget(log);
-        lock (_retainedGate)
-        {
-            // Logs end, and so expire, in about the order they were kept: the ones at the front are gone by now.
-            while (_retained.TryPeek(out var oldest) && !IsLive(oldest.Log))
-            {
-                _retainedChars -= _retained.Dequeue().Chars;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Keeps a finished run's log in memory for its retention, and lets the oldest go early while they weigh more than
-    /// <c>EventRetentionMegabytes</c> (the newest always stays): their events are then replayed from the store.
-    /// </summary>
-    private void Retain(RunLog log)
-    {
-        var chars = log.Chars;
-        var budget = _options.Value.EventRetentionChars;
-        lock (_retainedGate)
-        {
-            _retained.Enqueue((log, chars));
-            _retainedChars += chars;
-            while (_retainedChars > budget && _retained.Count > 1)
-            {
-                var (oldest, oldestChars) = _retained.Dequeue();
-                _retainedChars -= oldestChars;
-                Forget(oldest);
-            }
-        }
-    }
-
-    private bool IsLive(RunLog log) => _logs.TryGetValue(log.RunId, out var current) && ReferenceEquals(current, log);
-
-    private void Forget(RunLog log)
-    {
-        if (_logs.TryRemove(KeyValuePair.Create(log.RunId, log)))
-        {
-            log.Dispose();
-        }
+        _finished.Expire(log);
     }
 
     /// <summary>When the shutdown drain runs out, the runs still going are interrupted.</summary>
