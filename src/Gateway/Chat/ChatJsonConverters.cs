@@ -39,17 +39,25 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
 
         string? type = null;
         string? text = null;
+        var (sawType, sawText) = (false, false);
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             var property = reader.GetString();
             reader.Read();
             switch (property)
             {
-                case "type" when reader.TokenType == JsonTokenType.String:
-                    type = reader.GetString();
+                // Named twice, a member would mean what its last copy says: refused, as in the rest of the request.
+                case "type" or "text" when property == "type" ? sawType : sawText:
+                    throw new ChatRequestRefused($"A content part names '{property}' more than once.");
+                case "type":
+                    sawType = true;
+                    type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    reader.Skip(); // past an object or array given instead; a string's token is its whole value
                     break;
-                case "text" when reader.TokenType == JsonTokenType.String:
-                    text = reader.GetString();
+                case "text":
+                    sawText = true;
+                    text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    reader.Skip();
                     break;
                 default:
                     reader.Skip();
@@ -57,12 +65,12 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
             }
         }
 
-        if (type != "text" || text is null)
+        if (type != "text")
         {
             throw new ChatRequestRefused($"Only text content parts are supported (got type '{type}').");
         }
 
-        return text;
+        return text ?? throw new ChatRequestRefused("A text content part needs its 'text' as a string.");
     }
 
     public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options) =>

@@ -101,11 +101,6 @@ internal static class ChatRequestMapper
             (options.AdditionalProperties ??= [])[ChatOptionKeys.User] = request.User;
         }
 
-        if (request.MaxCompletionTokens is null && request.MaxTokens is not null)
-        {
-            (options.AdditionalProperties ??= [])[ChatOptionKeys.MaxTokensByItsOldName] = true;
-        }
-
         return options;
     }
 
@@ -121,9 +116,11 @@ internal static class ChatRequestMapper
             return Invalid(exception.Message, exception.Path is { } at && at.StartsWith("$.", StringComparison.Ordinal) ? at[2..] : null);
         }
 
-        if (exception.Message.StartsWith(DuplicateMessage, StringComparison.Ordinal) && exception.Path is { Length: > 2 } duplicated)
+        if (exception.Message.StartsWith(DuplicateMessage, StringComparison.Ordinal))
         {
-            return Invalid($"The request body names '{duplicated[2..]}' more than once.", duplicated[2..]);
+            // A known member by its path; one the gateway ignores (at "$") by the name the message quotes first.
+            var duplicated = exception.Path is { } at && at.StartsWith("$.", StringComparison.Ordinal) ? at[2..] : QuotedName(exception.Message);
+            return Invalid($"The request body names '{duplicated}' more than once.", duplicated);
         }
 
         if (!exception.Message.StartsWith(WrongTypeMessage, StringComparison.Ordinal) || exception.Path is not { } path)
@@ -145,6 +142,13 @@ internal static class ChatRequestMapper
 
     // How it begins the message of a member named twice (JsonSerializerOptions.AllowDuplicateProperties off).
     private const string DuplicateMessage = "Duplicate property ";
+
+    private static string QuotedName(string message)
+    {
+        var start = message.IndexOf('\'', StringComparison.Ordinal) + 1;
+        var end = start > 0 ? message.IndexOf('\'', start) : -1;
+        return end > start ? message[start..end] : "a member";
+    }
 
     public static OpenAiError Invalid(string message, string? param = null) =>
         new() { Message = message, Type = "invalid_request_error", Param = param };

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Hosting;
@@ -18,13 +19,14 @@ internal static class RequestBodyEncoding
             return "A compressed body (Content-Encoding) is not supported: send it uncompressed.";
         }
 
-        // Only a declared charset needs parsing; nearly every request declares none.
+        // Only a declared charset needs parsing; nearly every request declares none. US-ASCII is UTF-8's first half.
         if (request.ContentType is { } contentType
             && contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)
             && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
-            && mediaType.Charset.HasValue
-            && !mediaType.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
-            && !mediaType.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+            && HeaderUtilities.RemoveQuotes(mediaType.Charset) is { HasValue: true } charset
+            && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
+            && !charset.Equals("us-ascii", StringComparison.OrdinalIgnoreCase))
         {
             return "JSON bodies are read as UTF-8: send the body in UTF-8 (charset=utf-8, or no charset).";
         }
@@ -32,7 +34,7 @@ internal static class RequestBodyEncoding
         return null;
     }
 
-    private static bool IsIdentity(Microsoft.Extensions.Primitives.StringValues codings)
+    private static bool IsIdentity(StringValues codings)
     {
         foreach (var coding in codings)
         {

@@ -170,7 +170,7 @@ internal static class RunsApi
         extensions: new Dictionary<string, object?> { ["code"] = "model_not_allowed" });
 
     /// <param name="flowId">Only this flow's runs, when given (empty is not given).</param>
-    /// <param name="limit">How many runs to return, from 1 to 100; 20 when not given.</param>
+    /// <param name="limit">How many runs to return, from 1 to 100; 20 when not given (or empty).</param>
     /// <param name="runs">The run store.</param>
     /// <param name="cancellationToken">The request's.</param>
     /// <param name="caller">Sees its own runs; an admin sees all.</param>
@@ -179,7 +179,7 @@ internal static class RunsApi
     {
         // Read as text, so that a bad value gets the same precise answer as an out-of-range one.
         var count = DefaultLimit;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
+        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
         {
             return TypedResults.ValidationProblem(
                 new Dictionary<string, string[]> { ["limit"] = [$"Must be a whole number from 1 to {MaxLimit}."] }, detail: "The query is invalid.");

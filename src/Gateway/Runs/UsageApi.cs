@@ -30,7 +30,8 @@ internal static class UsageApi
         var end = Parse(to, "to", errors) ?? timeProvider.GetUtcNow();
         // The default window stops at the calendar's first day: a `to` within a day of it must not underflow.
         var start = Parse(from, "from", errors) ?? (end - DateTimeOffset.MinValue > DefaultWindow ? end - DefaultWindow : DateTimeOffset.MinValue);
-        var grouping = groupBy ?? "model";
+        // An empty value (a form or a generated client sending every parameter) is one not given, as for every query here.
+        var grouping = string.IsNullOrEmpty(groupBy) ? "model" : groupBy;
         if (grouping is not ("model" or "key"))
         {
             errors["groupBy"] = ["Must be 'model' or 'key'."];
@@ -68,7 +69,7 @@ internal static class UsageApi
 
     private static DateTimeOffset? Parse(string? value, string name, Dictionary<string, string[]> errors)
     {
-        if (value is null)
+        if (string.IsNullOrEmpty(value))
         {
             return null;
         }

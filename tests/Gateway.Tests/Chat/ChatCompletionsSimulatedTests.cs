@@ -147,6 +147,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("""{"model":"nope","model":"echo","messages":[{"role":"user","content":"x"}]}""", "model")]
     [InlineData("""{"model":"echo","max_tokens":1,"max_tokens":5,"messages":[{"role":"user","content":"x"}]}""", "max_tokens")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","role":"system","content":"x"}]}""", "messages[0].role")]
+    [InlineData("""{"model":"echo","foo":1,"foo":2,"messages":[{"role":"user","content":"x"}]}""", "foo")]
     public async Task AMemberNamedTwice_Is400_NamingIt_AsUnder_Api(string body, string param)
     {
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
@@ -155,6 +156,23 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal(param, error["param"]?.GetValue<string>());
         Assert.Equal($"The request body names '{param}' more than once.", error["message"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("""[{"type":"text","text":"a","text":"b"}]""", "A content part names 'text' more than once.")]
+    [InlineData("""[{"type":"image_url","type":"text","text":"hi"}]""", "A content part names 'type' more than once.")]
+    [InlineData("""[{"type":"text","text":null}]""", "A text content part needs its 'text' as a string.")]
+    [InlineData("""[{"type":{"nested":"text"},"text":"hi"}]""", "Only text content parts are supported (got type '').")]
+    public async Task AContentPartThatIsNotPlainText_Is400_SayingWhy(string parts, string message)
+    {
+        var body = $$"""{"model":"echo","messages":[{"role":"user","content":{{parts}}}]}""";
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(message, error["message"]!.GetValue<string>());
+        Assert.Equal("messages[0].content", error["param"]?.GetValue<string>());
     }
 
     [Theory]

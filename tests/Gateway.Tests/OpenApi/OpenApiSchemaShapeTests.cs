@@ -95,7 +95,7 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
         Assert.True(
             JsonNode.DeepEquals(JsonNode.Parse("""{"type":"integer","format":"int32","minimum":1,"maximum":100}"""), limit["schema"]),
             limit["schema"]!.ToJsonString());
-        Assert.Equal("How many runs to return, from 1 to 100; 20 when not given.", limit["description"]!.GetValue<string>());
+        Assert.Equal("How many runs to return, from 1 to 100; 20 when not given (or empty).", limit["description"]!.GetValue<string>());
     }
 
     /// <summary>The JSON mode's 503 cannot be caused from outside: the gateway must stop before it can store the run's end.</summary>

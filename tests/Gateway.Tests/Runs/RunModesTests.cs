@@ -165,6 +165,8 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
         Assert.All(runs, r => Assert.Equal(flowId, r!["flowId"]!.GetValue<string>()));
         using var unfiltered = await gateway.Client.GetAsync("/api/runs?flowId=&limit=1");
         Assert.Equal(runIds[2], (await Json.ReadAsync(unfiltered)).AsArray().Single()!["runId"]!.GetValue<string>());
+        using var asAFormSendsIt = await gateway.Client.GetAsync("/api/runs?flowId=&limit=");
+        Assert.Equal(HttpStatusCode.OK, asAFormSendsIt.StatusCode);
     }
 
     [Theory]

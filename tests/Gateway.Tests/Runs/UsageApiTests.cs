@@ -63,6 +63,10 @@ public sealed class UsageApiTests : IAsyncLifetime
 
         var own = await SendAsync(TestKeys.Client, HttpMethod.Get, "/api/usage?groupBy=key");
         Assert.Equal("app", Assert.Single(own["groups"]!.AsArray())!["key"]!.GetValue<string>());
+
+        // Empty values, as a form sends them, are the defaults: the last day, by model.
+        var asAFormSendsIt = await SendAsync(TestKeys.Admin, HttpMethod.Get, "/api/usage?from=&to=&groupBy=");
+        Assert.Equal("echo", Assert.Single(asAFormSendsIt["groups"]!.AsArray())!["key"]!.GetValue<string>());
     }
 
     [Fact]

@@ -145,6 +145,8 @@ public sealed class HostileInputTests : IAsyncLifetime
     [InlineData(Chat, "br", "application/json", HttpStatusCode.UnsupportedMediaType)]
     [InlineData(Chat, null, "application/json; charset=iso-8859-1", HttpStatusCode.UnsupportedMediaType)]
     [InlineData(Chat, "identity", "application/json; charset=UTF-8", HttpStatusCode.OK)]
+    [InlineData(Chat, null, "application/json; charset=\"utf-8\"", HttpStatusCode.OK)]
+    [InlineData(Chat, null, "application/json; charset=us-ascii", HttpStatusCode.OK)]
     [InlineData(Runs, "gzip", "application/json", HttpStatusCode.UnsupportedMediaType)]
     [InlineData(Runs, null, "application/json; charset=utf-16", HttpStatusCode.UnsupportedMediaType)]
     [InlineData(Runs, null, "application/json; charset=utf-8", HttpStatusCode.OK)]

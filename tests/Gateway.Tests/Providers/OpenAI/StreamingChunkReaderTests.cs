@@ -86,6 +86,18 @@ public class StreamingChunkReaderTests
         Assert.Equal((7L, 5L, 12L), (details.InputTokenCount!.Value, details.OutputTokenCount!.Value, details.TotalTokenCount!.Value));
     }
 
+    [Theory]
+    [InlineData("1717000000123")]
+    [InlineData("-5")]
+    [InlineData("1e300")]
+    public void ACreatedTimeOutOfRange_IsNoTime_NotABrokenChunk(string created)
+    {
+        var chunk = Parse($$$"""{"created":{{{created}}},"choices":[{"delta":{"content":"Hi"}}]}""")!;
+
+        Assert.Null(chunk.CreatedAt);
+        Assert.Equal("Hi", chunk.Text);
+    }
+
     [Fact]
     public void EscapedFinishReason_IsMappedByItsValue()
     {
