@@ -16,9 +16,6 @@ namespace Gateway.Providers.OpenAI;
 /// </summary>
 internal sealed class StreamingChunkReader
 {
-    /// <summary><c>DateTimeOffset.MaxValue</c> in Unix seconds: the latest time a <c>created</c> can name.</summary>
-    private const long LatestUnixSeconds = 253_402_300_799;
-
     private string? _id;
     private string? _model;
 
@@ -61,7 +58,7 @@ internal sealed class StreamingChunkReader
             {
                 reader.Read();
                 // A time out of range (milliseconds, say) is no time: the gateway writes its own, and it must not fail the answer.
-                if (reader.TokenType != JsonTokenType.Null && WholeNumber(ref reader) is var seconds and > 0 and <= LatestUnixSeconds)
+                if (reader.TokenType != JsonTokenType.Null && WholeNumber(ref reader) is var seconds and > 0 and <= WholeNumbers.LatestUnixSeconds)
                 {
                     update.CreatedAt = DateTimeOffset.FromUnixTimeSeconds(seconds);
                 }

@@ -2,7 +2,7 @@ namespace Gateway.Providers.OpenAI;
 
 /// <summary>
 /// Sits under the OpenAI SDK on each provider's <see cref="HttpClient"/> and puts successful non-streamed bodies
-/// through <see cref="ChunkInspector"/>, so that odd but harmless upstream output never reaches the SDK's strict
+/// through <see cref="ChunkInspector"/> and <see cref="WholeNumbers"/>, so that odd but harmless upstream output never reaches the SDK's strict
 /// parser and errors hidden inside a 200 surface as <see cref="UpstreamException"/>. Streamed bodies pass untouched:
 /// <see cref="StreamingChunkReader"/> makes the same checks as it parses them, in one pass. A stream is known by its
 /// request, not by the response's content type: servers stream SSE as <c>text/plain</c> or with no type at all, and
@@ -22,9 +22,10 @@ internal sealed class UpstreamNormalizingHandler : DelegatingHandler
         }
 
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        var rewritten = ChunkInspector.Inspect(body);
+        var inspected = ChunkInspector.Inspect(body) ?? body;
+        var normalized = WholeNumbers.In(inspected) ?? inspected;
         var original = response.Content;
-        response.Content = CopyHeaders(original, new ByteArrayContent(rewritten ?? body));
+        response.Content = CopyHeaders(original, new ByteArrayContent(normalized));
         original.Dispose();
         return response;
     }
