@@ -9,6 +9,9 @@ internal static class UpstreamText
 {
     public const int MaxLength = 4096;
 
+    // Room for the note a cut text ends with: cutting a text twice (it may pass two translators) changes nothing.
+    private const int NoteRoom = 64;
+
     public static string Capped(string text) =>
-        text.Length <= MaxLength ? text : $"{text[..MaxLength]}… ({text.Length - MaxLength} more characters)";
+        text.Length <= MaxLength + NoteRoom ? text : $"{text[..MaxLength]}… ({text.Length - MaxLength} more characters)";
 }

@@ -163,13 +163,15 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         Assert.Equal("temperature", error["param"]!.GetValue<string>());
     }
 
-    [Fact]
-    public async Task AnUpstreamRejectionQuotingTheWholeRequest_IsPassedOnCapped()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnUpstreamRejectionQuotingTheWholeRequest_IsPassedOnCapped(bool stream)
     {
         var quoted = new string('q', 3_000_000);
         _upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{quoted}}}","type":"invalid_request_error"}}""" });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var message = (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>();

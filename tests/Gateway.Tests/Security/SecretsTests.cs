@@ -91,9 +91,11 @@ public sealed class SecretsTests : IAsyncLifetime
     public async Task AKeyQuotedAcrossTheCutOfALongUpstreamMessage_LeavesNoPieceOfItself(int keyCharsBeforeTheCut)
     {
         // The caller sees "The upstream reported an error: " before a mid-stream message; a rejection's message as is.
+        // The tail makes each long enough to be cut.
         var padding = new string('q', 4096 - keyCharsBeforeTheCut);
-        var midStream = $$$"""data: {"error":{"message":"{{{padding[32..]}}}{{{FakeUpstream.ApiKey}}} and more"}}""" + "\n\n";
-        var rejection = $$$"""{"error":{"message":"{{{padding}}}{{{FakeUpstream.ApiKey}}} and more","code":"{{{padding}}}{{{FakeUpstream.ApiKey}}}"}}""";
+        var tail = " and more" + new string('z', 200);
+        var midStream = $$$"""data: {"error":{"message":"{{{padding[32..]}}}{{{FakeUpstream.ApiKey}}}{{{tail}}}"}}""" + "\n\n";
+        var rejection = $$$"""{"error":{"message":"{{{padding}}}{{{FakeUpstream.ApiKey}}}{{{tail}}}","code":"{{{padding}}}{{{FakeUpstream.ApiKey}}}"}}""";
 
         _upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = rejection });
         using var rejected = await _gateway.Client.SendAsync(
@@ -103,6 +105,9 @@ public sealed class SecretsTests : IAsyncLifetime
             TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("up", "hi", stream: true)));
 
         Assert.Equal(HttpStatusCode.BadRequest, rejected.StatusCode);
+        // Scrubbed, then cut: the cut falls in or after the "***" where the key was.
+        var scrubbed = padding + "***" + tail;
+        Assert.Equal($"{scrubbed[..4096]}… ({scrubbed.Length - 4096} more characters)", (await Json.ReadAsync(rejected))["error"]!["message"]!.GetValue<string>());
         var seen = await rejected.Content.ReadAsStringAsync() + await broken.Content.ReadAsStringAsync() + _logs.Text;
         Assert.Contains("***", seen, StringComparison.Ordinal);
         // What a cut leaves of the key is its beginning: none of it, from six characters on ("sk-tes…").

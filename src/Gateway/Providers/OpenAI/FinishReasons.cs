@@ -43,11 +43,14 @@ internal static class FinishReasons
         return ChatFinishReason.Stop;
     }
 
-    /// <summary>OpenRouter and others end a failed stream with finish_reason <c>"error"</c>.</summary>
-    public static bool IsError(ReadOnlySpan<byte> value) => value.SequenceEqual("error"u8);
+    /// <summary>
+    /// OpenRouter and others end a failed stream with finish_reason <c>"error"</c>; vLLM ends one it aborted (its
+    /// engine stopped the request) with <c>"abort"</c>. Mapped to <c>stop</c>, a cut answer passed for a whole one.
+    /// </summary>
+    public static bool IsError(ReadOnlySpan<byte> value) => value.SequenceEqual("error"u8) || value.SequenceEqual("abort"u8);
 
     public static UpstreamException ErrorFinish() =>
-        new(UpstreamFailure.StreamError, "The upstream ended the stream with finish_reason \"error\".");
+        new(UpstreamFailure.StreamError, "The upstream ended the stream with a failure as its finish_reason (\"error\" or \"abort\").");
 
     /// <summary>True for the values the OpenAI SDK's enum knows, which its parser accepts as they are.</summary>
     public static bool IsKnownToTheSdk(ReadOnlySpan<byte> value) =>

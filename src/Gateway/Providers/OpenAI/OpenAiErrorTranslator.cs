@@ -45,9 +45,10 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                     $"The connection to provider '{providerName}' failed: {Scrub(exception.Message)}",
                     inner: exception);
             case JsonException:
+                // The reader's message quotes the upstream's bytes (a 200 KB bad literal whole): scrubbed and cut.
                 return new UpstreamException(
                     UpstreamFailure.Protocol,
-                    $"Provider '{providerName}' sent a response that is not a valid chat completion: {Scrub(exception.Message)}",
+                    $"Provider '{providerName}' sent a response that is not a valid chat completion: {Safe(exception.Message)}",
                     inner: exception);
             case FormatException or InvalidOperationException or ArgumentException or KeyNotFoundException:
                 // The SDK's model getters failing on a malformed answer ("Index was out of range", "Unknown
@@ -57,7 +58,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                     $"Provider '{providerName}' sent a response that is not a valid chat completion.",
                     inner: exception)
                 {
-                    TransportDetail = Scrub(exception.Message),
+                    TransportDetail = Safe(exception.Message),
                 };
             default:
                 return null;

@@ -125,6 +125,14 @@ public class StreamingChunkReaderTests
     }
 
     [Fact]
+    public void FinishReasonAbort_AsVllmEndsARequestItsEngineStopped_IsAStreamError_NotAStop()
+    {
+        var exception = Assert.Throws<UpstreamException>(() => Parse("""{"choices":[{"delta":{"content":"half"},"finish_reason":"abort"}]}"""));
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+    }
+
+    [Fact]
     public void FinishReasonError_InALaterChoice_IsAStreamErrorToo()
     {
         var exception = Assert.Throws<UpstreamException>(
