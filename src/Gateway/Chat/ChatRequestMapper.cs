@@ -118,9 +118,12 @@ internal static class ChatRequestMapper
 
         if (exception.Message.StartsWith(DuplicateMessage, StringComparison.Ordinal))
         {
-            // A known member by its path; one the gateway ignores (at "$") by the name the message quotes first.
+            // A known member by its path; one the gateway ignores (at "$") by the name the message quotes first, which
+            // the runtime shortens past 15 characters ("presence_penalt..."): such a name is not repeated as if whole.
             var duplicated = exception.Path is { } at && at.StartsWith("$.", StringComparison.Ordinal) ? at[2..] : QuotedName(exception.Message);
-            return Invalid($"The request body names '{duplicated}' more than once.", duplicated);
+            return duplicated is null || duplicated.EndsWith("...", StringComparison.Ordinal)
+                ? Invalid("The request body names a member more than once.")
+                : Invalid($"The request body names '{duplicated}' more than once.", duplicated);
         }
 
         if (!exception.Message.StartsWith(WrongTypeMessage, StringComparison.Ordinal) || exception.Path is not { } path)
@@ -143,11 +146,11 @@ internal static class ChatRequestMapper
     // How it begins the message of a member named twice (JsonSerializerOptions.AllowDuplicateProperties off).
     private const string DuplicateMessage = "Duplicate property ";
 
-    private static string QuotedName(string message)
+    private static string? QuotedName(string message)
     {
         var start = message.IndexOf('\'', StringComparison.Ordinal) + 1;
         var end = start > 0 ? message.IndexOf('\'', start) : -1;
-        return end > start ? message[start..end] : "a member";
+        return end > start ? message[start..end] : null;
     }
 
     public static OpenAiError Invalid(string message, string? param = null) =>

@@ -152,7 +152,9 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                         context,
                         (start, call, deploymentOptions, state)).ConfigureAwait(false);
                 }
-                catch (UpstreamException exception) when (Failed(attempt, call, trace, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
+                // A caller who left is no failure to fall back from (an abort can surface as a connection error).
+                catch (UpstreamException exception) when (!callerToken.IsCancellationRequested
+                    && Failed(attempt, call, trace, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
                 {
                     var next = route.Deployments[i + 1];
                     var reason = FailureClassifier.Describe(exception);

@@ -311,6 +311,42 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal("1", Attempts(response));
     }
 
+    [Fact]
+    public async Task AMalformedChunkOfAHugeBadLiteral_IsReportedCut_NotQuotedWhole()
+    {
+        _primary.DefaultScript = new UpstreamScript { Inject = (0, "data: n" + new string('a', 200_000) + "\n\n") };
+
+        var (response, _) = await StreamAsync("solo");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var message = (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>();
+        Assert.InRange(message.Length, 100, 4_300);
+        Assert.Contains("more characters)", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1717000000.5", "7.0", "5e0")]
+    [InlineData("1717000000123", "7", "5")]
+    public async Task NonStreaming_NumbersWrittenOddly_AreReadAsTheStreamReadsThem_NotAMalformedAnswer(string created, string prompt, string completion)
+    {
+        _primary.DefaultScript = new UpstreamScript
+        {
+            CompletionBody = $$$$"""
+                {"id":"c1","object":"chat.completion","created":{{{{created}}}},"model":"x",
+                 "choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}],
+                 "usage":{"prompt_tokens":{{{{prompt}}}},"completion_tokens":{{{{completion}}}},"total_tokens":12.0,"completion_tokens_details":{"reasoning_tokens":0.0}}}
+                """,
+        };
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "whole", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var answer = await Json.ReadAsync(response);
+        Assert.Equal("whole", answer["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal((7, 5, 12), (answer["usage"]!["prompt_tokens"]!.GetValue<int>(), answer["usage"]!["completion_tokens"]!.GetValue<int>(), answer["usage"]!["total_tokens"]!.GetValue<int>()));
+        Assert.Single(_primary.Requests);
+    }
+
     [Theory]
     [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[]}""")]
     [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":null}]}""")]

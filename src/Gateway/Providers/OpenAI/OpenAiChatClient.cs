@@ -38,8 +38,8 @@ internal sealed class OpenAiChatClient : IChatClient
         };
         _errors = new OpenAiErrorTranslator(providerName, provider.ApiKey);
         _httpClient = httpClient;
-        _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey, provider.MaxTokensField);
         _capAsMaxTokens = provider.MaxTokensField == ProviderOptions.MaxTokensName;
+        _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey, _capAsMaxTokens);
     }
 
     /// <summary>

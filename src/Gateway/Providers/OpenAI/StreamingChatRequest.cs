@@ -23,10 +23,10 @@ internal sealed class StreamingChatRequest
 
     /// <param name="baseUrl">The provider's API root.</param>
     /// <param name="apiKey">Its key, if it takes one.</param>
-    /// <param name="maxTokensField">The member the completion's cap goes in (<see cref="ProviderOptions.MaxTokensField"/>).</param>
-    public StreamingChatRequest(string baseUrl, string? apiKey, string maxTokensField)
+    /// <param name="capAsMaxTokens">Whether the completion's cap goes in <c>max_tokens</c> (<see cref="ProviderOptions.MaxTokensField"/>).</param>
+    public StreamingChatRequest(string baseUrl, string? apiKey, bool capAsMaxTokens)
     {
-        _capAsMaxTokens = maxTokensField == ProviderOptions.MaxTokensName;
+        _capAsMaxTokens = capAsMaxTokens;
         var builder = new UriBuilder(baseUrl);
         builder.Path = builder.Path.TrimEnd('/') + "/chat/completions";
         _endpoint = builder.Uri;

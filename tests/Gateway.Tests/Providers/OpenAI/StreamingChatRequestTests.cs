@@ -28,7 +28,7 @@ public sealed class StreamingChatRequestTests
 
         var field = FieldFor(name);
         var sdk = await SdkRequestAsync(messages, options, field == ProviderOptions.MaxTokensName);
-        using var ours = new StreamingChatRequest(BaseUrl, Key, field).Create(messages, options);
+        using var ours = new StreamingChatRequest(BaseUrl, Key, field == ProviderOptions.MaxTokensName).Create(messages, options);
         var ourBody = await ours.Content!.ReadAsStringAsync();
 
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(sdk.Body), JsonNode.Parse(ourBody)), $"SDK: {sdk.Body}\nours: {ourBody}");
@@ -44,7 +44,7 @@ public sealed class StreamingChatRequestTests
     {
         var (messages, options) = Case(name);
 
-        using var ours = new StreamingChatRequest(BaseUrl, Key, FieldFor(name)).Create(messages, options);
+        using var ours = new StreamingChatRequest(BaseUrl, Key, FieldFor(name) == ProviderOptions.MaxTokensName).Create(messages, options);
         var body = JsonNode.Parse(await ours.Content!.ReadAsStringAsync())!;
 
         Assert.Equal("ann", body["messages"]![0]!["name"]!.GetValue<string>());
@@ -57,7 +57,7 @@ public sealed class StreamingChatRequestTests
     [InlineData("http://127.0.0.1:9", "http://127.0.0.1:9/chat/completions")]
     public void Endpoint_IsChatCompletionsUnderTheBaseUrl(string baseUrl, string expected)
     {
-        using var request = new StreamingChatRequest(baseUrl, apiKey: null, ProviderOptions.MaxCompletionTokensName)
+        using var request = new StreamingChatRequest(baseUrl, apiKey: null, capAsMaxTokens: false)
             .Create([new(ChatRole.User, "hi")], new ChatOptions { ModelId = "m" });
 
         Assert.Equal(new Uri(expected), request.RequestUri);
