@@ -30,7 +30,8 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
                         failures.Add($"{key}:BaseUrl must be an absolute http or https URL (got '{provider.BaseUrl}').");
                     }
 
-                    if (provider.MaxTokensField is not (ProviderOptions.MaxCompletionTokensName or ProviderOptions.MaxTokensName))
+                    // Empty (an override blanking the shipped value) is the default.
+                    if (provider.MaxTokensField is not ("" or ProviderOptions.MaxCompletionTokensName or ProviderOptions.MaxTokensName))
                     {
                         failures.Add($"{key}:MaxTokensField must be '{ProviderOptions.MaxCompletionTokensName}' or '{ProviderOptions.MaxTokensName}'.");
                     }

@@ -191,6 +191,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
 
     [Theory]
     [InlineData(null, "max_completion_tokens", "max_tokens")]
+    [InlineData("", "max_completion_tokens", "max_tokens")]
     [InlineData("max_tokens", "max_tokens", "max_completion_tokens")]
     public async Task TheCompletionCap_GoesUpstreamUnderTheProvidersName_WhateverTheCallerCalledIt_AndAMessagesNameGoesToo(
         string? maxTokensField, string sent, string notSent)
