@@ -137,7 +137,10 @@ internal static class ChatRequestMapper
         }
 
         var param = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
-        return Invalid($"Invalid type for '{param}'.", param);
+        // Text that does not decode ("Cannot transcode invalid UTF-8…", "…invalid UTF-16…") is not a wrong type; as /api says.
+        return exception.InnerException is InvalidOperationException { Message: var reason } && reason.Contains("invalid UTF", StringComparison.Ordinal)
+            ? Invalid($"The text at '{param}' is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).", param)
+            : Invalid($"Invalid type for '{param}'.", param);
     }
 
     // How System.Text.Json begins the message of a value it could not convert to the member's type.

@@ -126,10 +126,12 @@ public sealed class HostileInputTests : IAsyncLifetime
         await AssertStillServingAsync();
     }
 
-    [Fact]
-    public async Task InvalidUtf8Bytes_Are400()
+    [Theory]
+    [InlineData("{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"X\"}]}", "messages[0].content")]
+    [InlineData("{\"model\":\"X\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "model")]
+    public async Task InvalidUtf8Bytes_Are400_SayingTheTextIsNotUnicode_NotThatItHasTheWrongType(string json, string param)
     {
-        var bytes = Encoding.UTF8.GetBytes("""{"model":"echo","messages":[{"role":"user","content":"X"}]}""");
+        var bytes = Encoding.UTF8.GetBytes(json);
         bytes[Array.IndexOf(bytes, (byte)'X')] = 0xFF;
         using var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new("application/json");
@@ -137,7 +139,20 @@ public sealed class HostileInputTests : IAsyncLifetime
         using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, Chat, TestKeys.Client, content));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(param, error["param"]!.GetValue<string>());
+        Assert.Equal($"The text at '{param}' is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).", error["message"]!.GetValue<string>());
         await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task ALoneSurrogate_Is400_SayingTheTextIsNotUnicode()
+    {
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(
+            HttpMethod.Post, Chat, TestKeys.Client, Json.Body("""{"model":"echo","messages":[{"role":"user","content":"a\udc00b"}]}""")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("The text at 'messages[0].content' is not valid Unicode", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Theory]
