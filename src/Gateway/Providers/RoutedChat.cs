@@ -23,38 +23,27 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route, cancellationToken);
-        StreamAttempt attempt;
-        try
-        {
-            attempt = await FirstSucceedingAsync(
-                route,
-                trace,
-                isStreaming: true,
-                static (call, deploymentOptions, state, token) => StreamAttempt.StartAsync(
-                    call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
-                (messages, pipelines, cancellationToken),
-                options,
-                total,
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamException exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            RoutingFailed(routing, exception);
-            throw;
-        }
+        await using var attempt = await FirstSucceedingAsync(
+            route,
+            trace,
+            isStreaming: true,
+            static (call, deploymentOptions, state, token) => StreamAttempt.StartAsync(
+                call, state.messages, deploymentOptions, state.pipelines.TimeProvider, state.cancellationToken, token),
+            (messages, pipelines, cancellationToken),
+            options,
+            total,
+            routing,
+            cancellationToken).ConfigureAwait(false);
 
+        // The failure of a stream under way marks the routing span too, when one records: a frame per chunk then, none
+        // without a listener.
         var finished = false;
-        await using (attempt.ConfigureAwait(false))
+        while (routing is { IsAllDataRequested: true }
+            ? await MoveNextTracedAsync(attempt, routing, cancellationToken).ConfigureAwait(false)
+            : await attempt.MoveNextAsync().ConfigureAwait(false))
         {
-            // The failure of a stream under way marks the routing span too, when one records: a frame per chunk then,
-            // none without a listener.
-            while (routing is { IsAllDataRequested: true }
-                ? await MoveNextTracedAsync(attempt, routing, cancellationToken).ConfigureAwait(false)
-                : await attempt.MoveNextAsync().ConfigureAwait(false))
-            {
-                finished |= attempt.Current.FinishReason is not null;
-                yield return attempt.Current;
-            }
+            finished |= attempt.Current.FinishReason is not null;
+            yield return attempt.Current;
         }
 
         // A stream that stops without saying why was cut off: its text must not pass for a whole answer, in /v1's
@@ -94,34 +83,27 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route, cancellationToken);
-        try
-        {
-            return await FirstSucceedingAsync(
-                route,
-                trace,
-                isStreaming: false,
-                static async (call, deploymentOptions, messages, token) =>
-                {
-                    UpstreamCall.Current = call;
-                    return await call.Deployment.Client.GetResponseAsync(messages, deploymentOptions, token).ConfigureAwait(false);
-                },
-                messages,
-                options,
-                total,
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamException exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            RoutingFailed(routing, exception);
-            throw;
-        }
+        return await FirstSucceedingAsync(
+            route,
+            trace,
+            isStreaming: false,
+            static async (call, deploymentOptions, messages, token) =>
+            {
+                UpstreamCall.Current = call;
+                return await call.Deployment.Client.GetResponseAsync(messages, deploymentOptions, token).ConfigureAwait(false);
+            },
+            messages,
+            options,
+            total,
+            routing,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Tries each deployment in turn, through its stream-start pipeline (retries on the deployment's budget), and
     /// returns the first success. Throws the last failure when none succeeds or when one must not fall back, and a
     /// timeout when <paramref name="total"/> runs out first: in a retry's or a <c>Retry-After</c>'s wait, in an
-    /// attempt, or between deployments.
+    /// attempt, or between deployments. The failure it throws marks <paramref name="routing"/>, unless its caller left.
     /// </summary>
     private async Task<TResult> FirstSucceedingAsync<TResult, TState>(
         ModelRoute route,
@@ -131,6 +113,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         TState state,
         ChatOptions options,
         TimeoutSource total,
+        Activity? routing,
         CancellationToken callerToken)
     {
         try
@@ -171,10 +154,17 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         catch (OperationCanceledException exception) when (total.IsCancellationRequested && !callerToken.IsCancellationRequested)
         {
             var seconds = pipelines.OptionsFor(route.Deployments[0].Provider).TotalTimeoutSeconds;
-            throw new UpstreamException(UpstreamFailure.Timeout, $"the total timeout of {seconds:0.###} s ran out.", inner: exception)
+            var timeout = new UpstreamException(UpstreamFailure.Timeout, $"the total timeout of {seconds:0.###} s ran out.", inner: exception)
             {
                 Reason = UpstreamException.TotalTimeoutReason,
             };
+            RoutingFailed(routing, timeout);
+            throw timeout;
+        }
+        catch (UpstreamException exception) when (!callerToken.IsCancellationRequested)
+        {
+            RoutingFailed(routing, exception);
+            throw;
         }
     }
 

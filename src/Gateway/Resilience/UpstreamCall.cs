@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Gateway.Providers;
 using Gateway.Telemetry;
 
@@ -14,7 +15,7 @@ internal sealed class UpstreamCall(
     RouteTrace trace,
     ResilienceOptions options,
     bool isStreaming,
-    System.Diagnostics.Activity? span,
+    Activity? span,
     GatewayMetrics metrics,
     ILogger logger)
 {

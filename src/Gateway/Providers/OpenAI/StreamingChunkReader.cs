@@ -58,7 +58,7 @@ internal sealed class StreamingChunkReader
             {
                 reader.Read();
                 // A time out of range (milliseconds, say) is no time: the gateway writes its own, and it must not fail the answer.
-                if (reader.TokenType != JsonTokenType.Null && WholeNumber(ref reader) is var seconds and > 0 and <= WholeNumbers.LatestUnixSeconds)
+                if (reader.TokenType != JsonTokenType.Null && WholeNumber(ref reader) is var seconds and not 0 && WholeNumbers.IsUnixSeconds(seconds))
                 {
                     update.CreatedAt = DateTimeOffset.FromUnixTimeSeconds(seconds);
                 }

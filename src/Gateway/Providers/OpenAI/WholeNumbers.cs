@@ -12,7 +12,10 @@ namespace Gateway.Providers.OpenAI;
 internal static class WholeNumbers
 {
     /// <summary><c>DateTimeOffset.MaxValue</c> in Unix seconds: the latest time a <c>created</c> can name.</summary>
-    internal const long LatestUnixSeconds = 253_402_300_799;
+    private const long LatestUnixSeconds = 253_402_300_799;
+
+    /// <summary>Whether a <c>created</c> is a time the SDK and <see cref="DateTimeOffset"/> can read (0 being none).</summary>
+    public static bool IsUnixSeconds(long seconds) => seconds is >= 0 and <= LatestUnixSeconds;
 
     /// <returns>The payload rewritten, or null when it needs no change (or is not a JSON object: the SDK reports that).</returns>
     public static byte[]? In(ReadOnlySpan<byte> payload)
@@ -38,7 +41,7 @@ internal static class WholeNumbers
         }
 
         var changed = false;
-        if (completion["created"] is JsonValue created && !(created.TryGetValue<long>(out var seconds) && seconds is >= 0 and <= LatestUnixSeconds))
+        if (completion["created"] is JsonValue created && !(created.TryGetValue<long>(out var seconds) && IsUnixSeconds(seconds)))
         {
             completion["created"] = 0;
             changed = true;
@@ -79,7 +82,7 @@ internal static class WholeNumbers
                         usageDepth = -1;
                         break;
                     case JsonTokenType.Number when createdNext && reader.CurrentDepth == 1:
-                        if (!reader.TryGetInt64(out var seconds) || seconds is < 0 or > LatestUnixSeconds)
+                        if (!reader.TryGetInt64(out var seconds) || !IsUnixSeconds(seconds))
                         {
                             return false;
                         }
