@@ -52,6 +52,12 @@ internal static class ChatRequestMapper
             return Invalid($"'max_completion_tokens' must be from 1 to {LimitsOptions.MaxOutputTokens}.", "max_completion_tokens");
         }
 
+        // OpenAI refuses both at once rather than pick one; so do we, instead of silently keeping one of two caps.
+        if (request.MaxTokens is not null && request.MaxCompletionTokens is not null)
+        {
+            return Invalid("Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.", "max_tokens") with { Code = "invalid_parameter_combination" };
+        }
+
         if (request.Stop is { Count: > 4 })
         {
             return Invalid("'stop' may hold at most 4 sequences.", "stop");
@@ -92,7 +98,7 @@ internal static class ChatRequestMapper
         {
             Temperature = (float?)request.Temperature,
             TopP = (float?)request.TopP,
-            MaxOutputTokens = request.MaxCompletionTokens ?? request.MaxTokens,
+            MaxOutputTokens = request.MaxCompletionTokens ?? request.MaxTokens, // at most one is set (Validate)
             Seed = request.Seed,
             StopSequences = Providers.StopSequences.Usable(request.Stop),
         };

@@ -144,6 +144,22 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(5, 5)]
+    [InlineData(5, 7)]
+    public async Task BothCompletionCaps_Are400_AsOpenAiRefusesThem_RatherThanOneWinningSilently(int maxTokens, int maxCompletionTokens)
+    {
+        var body = $$"""{"model":"lorem","max_tokens":{{maxTokens}},"max_completion_tokens":{{maxCompletionTokens}},"messages":[{"role":"user","content":"x"}]}""";
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("invalid_parameter_combination", error["code"]!.GetValue<string>());
+        Assert.Equal("max_tokens", error["param"]!.GetValue<string>());
+        Assert.Equal("Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.", error["message"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData("""{"model":"nope","model":"echo","messages":[{"role":"user","content":"x"}]}""", "model")]
     [InlineData("""{"model":"echo","max_tokens":1,"max_tokens":5,"messages":[{"role":"user","content":"x"}]}""", "max_tokens")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","role":"system","content":"x"}]}""", "messages[0].role")]
