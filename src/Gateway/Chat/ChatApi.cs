@@ -225,9 +225,9 @@ internal static class ChatApi
             return UpstreamFailed(exception, route.Alias, recorder, logger);
         }
 
-        var usage = ChatUsage.From(response.Usage);
         // For an upstream that reports no usage: the answer's estimate, as the prompt's is made.
         var answerTokens = response.Usage is null ? TokenEstimate.Prompt([response.Text]) : 0;
+        var usage = ChatUsage.From(recorder.Counted(response.Usage, answerTokens));
         if (response.Usage is not null)
         {
             tokens.Settle(usage.TotalTokens);

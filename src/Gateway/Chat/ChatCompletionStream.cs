@@ -71,10 +71,10 @@ internal sealed class ChatCompletionStream(
 
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason!.Value.Value), ChunkJson.Write, cancellationToken);
-            if (includeUsage && usage is not null)
+            if (includeUsage)
             {
                 await sse.WriteDataAsync(
-                    new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(usage) },
+                    new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(recorder.Counted(usage, textChunks)) },
                     ChatJsonContext.Wire.ChatCompletionChunk,
                     cancellationToken);
             }

@@ -99,12 +99,14 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
         {
             OnRetrying = retry => events.TryWrite(new NodeRetryingEvent(node.Id, retry.Attempt, (long)retry.Delay.TotalMilliseconds, retry.Reason)),
         };
+        TokenUsage? cutSpend = null; // what an llm call cut off had spent: its record shows it, as the key's budget counts it
         NodeRecord Traced(NodeRecord n) => n with
         {
             CompletedAt = timeProvider.GetUtcNow(),
             Attempts = trace.Attempts,
             Model = trace.Deployment?.Model,
             Provider = trace.Deployment?.Provider,
+            Usage = n.Usage ?? cutSpend,
         };
 
         try
@@ -115,7 +117,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
                 ComponentCatalog.Prompt => new NodeOutcome(Render(node.Id)),
                 ComponentCatalog.Llm => await llm.RunAsync(
                     node, node.System is null ? null : Render(node.Id), state.OutputOf(node.Prompt!) ?? "", trace, owner, _modelText,
-                    text => events.TryWrite(new TokenEvent(node.Id, text)), cancellationToken),
+                    text => events.TryWrite(new TokenEvent(node.Id, text)), spent => cutSpend = spent, cancellationToken),
                 _ => new NodeOutcome(Output: null),
             };
 

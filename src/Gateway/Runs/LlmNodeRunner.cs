@@ -14,9 +14,21 @@ namespace Gateway.Runs;
 /// </summary>
 internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBudgets budgets, CallTelemetry telemetry)
 {
+    /// <param name="node">The llm node.</param>
+    /// <param name="system">Its system message, rendered; null when it has none.</param>
+    /// <param name="user">Its user message: the output of the node its <c>prompt</c> names.</param>
+    /// <param name="trace">Its attempts, for the record and the retry events.</param>
+    /// <param name="owner">The key that started the run: its token budget pays.</param>
+    /// <param name="modelText">What the run's llm nodes may still send and receive.</param>
+    /// <param name="onToken">Each token, as it arrives.</param>
+    /// <param name="onCut">
+    /// Told what a call that ends without an outcome (cancelled, or failed after its first token) was counted with,
+    /// so that its node's record shows it as the key's budget and the metrics count it; not told when it spent nothing.
+    /// </param>
+    /// <param name="cancellationToken">The run's: cancelling it aborts the upstream call.</param>
     public async Task<NodeOutcome> RunAsync(
         FlowNode node, string? system, string user, RouteTrace trace, string owner, TextBudget modelText, Action<string> onToken,
-        CancellationToken cancellationToken)
+        Action<TokenUsage> onCut, CancellationToken cancellationToken)
     {
         if (!router.TryGetRoute(node.Model!, out var route))
         {
@@ -54,6 +66,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         ChatFinishReason? finishReason = null;
         UsageDetails? usage = null;
         var textChunks = 0L;
+        var ended = false;
         try
         {
             await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
@@ -76,6 +89,8 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                     onToken(text);
                 }
             }
+
+            ended = true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -109,10 +124,19 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             {
                 tokens.SettleCut(textChunks);
             }
+
+            if (!ended && (usage is not null || textChunks > 0))
+            {
+                var spent = recorder.Counted(usage, textChunks);
+                onCut(Priced(route, spent.InputTokenCount ?? 0, spent.OutputTokenCount ?? 0));
+            }
         }
 
         recorder.Succeeded(usage, recorder.CapturesContent ? output.ToString() : null, textChunks);
-        var nodeUsage = usage is null ? null : Priced(route, usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0);
+        // For a provider that reports no usage, what the call was counted with: the record and /api/usage agree with
+        // the key's budget and the metrics.
+        var counted = recorder.Counted(usage, textChunks);
+        var nodeUsage = Priced(route, counted.InputTokenCount ?? 0, counted.OutputTokenCount ?? 0);
         // RoutedChat fails a stream that ends without a finish reason.
         return new NodeOutcome(output.ToString(), finishReason!.Value.Value, nodeUsage);
     }

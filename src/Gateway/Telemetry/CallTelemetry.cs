@@ -59,7 +59,7 @@ internal sealed class CallRecorder(
     /// <param name="completion">The text, for the content line.</param>
     /// <param name="outputTokens">The answer's tokens as seen, for a provider that reports none (see <see cref="SeenUsage"/>).</param>
     public void Succeeded(UsageDetails? usage, string? completion, long outputTokens) =>
-        End(Outcomes.Success, null, usage, outputTokens, completion);
+        End(Outcomes.Success, null, Counted(usage, outputTokens), outputTokens, completion);
 
     /// <param name="outcome">One of <see cref="Outcomes"/>.</param>
     /// <param name="errorType">The gateway's code for the failure.</param>
@@ -74,14 +74,25 @@ internal sealed class CallRecorder(
         End(Outcomes.Cancelled, "cancelled", usage, outputTokens, null);
 
     /// <summary>
+    /// The usage a call that ended with an answer is counted with, and shown to its caller: the provider's, or for a
+    /// provider that reported none, what the call was seen to spend (<see cref="SeenUsage"/>). Showing nothing, or
+    /// zeros, told the caller the answer was free while the key's budget and the metrics counted it.
+    /// </summary>
+    /// <param name="reported">What the provider reported, if it did.</param>
+    /// <param name="outputTokens">The answer's tokens as seen.</param>
+    public UsageDetails Counted(UsageDetails? reported, long outputTokens) => reported ?? SeenUsage(outputTokens);
+
+    /// <summary>
     /// A call whose provider reported no usage (a stream cut off after its first token, a server that reports none)
     /// counts what it was seen to spend, as its key's budget is settled (<c>TokenReservation.SettleCut</c>): the
     /// prompt's estimate and the answer's tokens as seen. Counting nothing made every "stop generating" free in the
-    /// token and cost metrics. A call that brought no text counts nothing.
+    /// token and cost metrics.
     /// </summary>
-    private UsageDetails? SeenUsage(long outputTokens) => outputTokens == 0
-        ? null
-        : new UsageDetails { InputTokenCount = TokenEstimate.Prompt(messages.Select(message => message.Text)), OutputTokenCount = outputTokens };
+    private UsageDetails SeenUsage(long outputTokens)
+    {
+        var input = TokenEstimate.Prompt(messages.Select(message => message.Text));
+        return new UsageDetails { InputTokenCount = input, OutputTokenCount = outputTokens, TotalTokenCount = input + outputTokens };
+    }
 
     private void End(string outcome, string? errorType, UsageDetails? reported, long outputTokens, string? completion)
     {
@@ -91,7 +102,8 @@ internal sealed class CallRecorder(
         }
 
         _ended = true;
-        var usage = reported ?? SeenUsage(outputTokens);
+        // A call cut off before it brought any text counts nothing unless its provider said otherwise.
+        var usage = reported ?? (outputTokens == 0 ? null : SeenUsage(outputTokens));
         var input = usage?.InputTokenCount ?? 0;
         var output = usage?.OutputTokenCount ?? 0;
         var call = new ModelCallRecord(

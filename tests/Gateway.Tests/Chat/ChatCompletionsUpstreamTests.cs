@@ -35,6 +35,40 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stream_UpstreamThatReportsNoUsage_StillEndsWithTheUsageChunkAskedFor_CountedAsTheBudgetCountsIt()
+    {
+        _upstream.Enqueue(new UpstreamScript { OmitUsage = true });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: true, includeUsage: true));
+
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal("relay every word", Sse.Text(data));
+        Assert.Equal("[DONE]", data[^1]);
+        var last = JsonNode.Parse(data[^2])!;
+        Assert.Empty(last["choices"]!.AsArray());
+        // The prompt's 16 characters at about four a token, and a token for each of the three chunks of text.
+        Assert.Equal(4, last["usage"]!["prompt_tokens"]!.GetValue<int>());
+        Assert.Equal(3, last["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(7, last["usage"]!["total_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Complete_UpstreamThatReportsNoUsage_ShowsTheEstimate_NotZeros()
+    {
+        _upstream.Enqueue(new UpstreamScript { OmitUsage = true });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await Json.ReadAsync(response);
+        Assert.Equal("relay every word", body["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        // Prompt and answer are both 16 characters: about 4 tokens each.
+        Assert.Equal(4, body["usage"]!["prompt_tokens"]!.GetValue<int>());
+        Assert.Equal(4, body["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(8, body["usage"]!["total_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Stream_UpstreamWhoseFirstChunkHasNoText_SendsTheRoleFirst_ThenEveryToken()
     {
         _upstream.Enqueue(new UpstreamScript { Tokens = ["", "Hello", " world"] });

@@ -42,6 +42,12 @@ public sealed class RunCancellationTests : IDisposable
         var record = await WaitForEndAsync(gateway, runId);
         Assert.Equal("cancelled", record.Status);
         Assert.Equal("cancelled", record.Nodes["talk"].Status);
+        // Cut off, the model reported no usage: the node shows what it was counted with, at least the three tokens
+        // read (more may have come before the cancel reached it), and the prompt "go" (one token by the estimate).
+        var spent = record.Nodes["talk"].Usage!;
+        Assert.Equal(1, spent.InputTokens);
+        Assert.InRange(spent.OutputTokens, 3, 400);
+        Assert.Equal(spent, record.Usage);
         var log = await gateway.Services.GetRequiredService<IRunStore>().GetEventsAsync(runId, 0, CancellationToken.None);
         Assert.Equal(Enumerable.Range(1, log.Count).Select(i => (long)i), log.Select(e => e.Id));
         Assert.Equal("run.cancelled", log[^1].Name);

@@ -58,12 +58,41 @@ public sealed class RunFailureTests : IAsyncLifetime
         Assert.Equal("failed", record["nodes"]!["bad"]!["status"]!.GetValue<string>());
         Assert.Equal("test-model", record["nodes"]!["bad"]!["model"]!.GetValue<string>());
         Assert.Equal("upstream", record["nodes"]!["bad"]!["provider"]!.GetValue<string>());
+        // What the cut call was counted with: the prompt's 18 characters (about 5 tokens), and the 2 tokens it brought.
+        Assert.Equal(5, record["nodes"]!["bad"]!["usage"]!["inputTokens"]!.GetValue<long>());
+        Assert.Equal(2, record["nodes"]!["bad"]!["usage"]!["outputTokens"]!.GetValue<long>());
         Assert.Equal("skipped", record["nodes"]!["after-bad"]!["status"]!.GetValue<string>());
         Assert.Equal("bad", record["error"]!["node"]!.GetValue<string>());
         Assert.Equal("upstream_error", record["error"]!["code"]!.GetValue<string>());
 
         using var stored = await _gateway.Client.GetAsync($"/api/runs/{record["runId"]}");
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(record, await Json.ReadAsync(stored)));
+    }
+
+    [Fact]
+    public async Task AnUpstreamThatReportsNoUsage_TheNodeRecordsWhatItWasCountedWith_NotNothing()
+    {
+        _upstream.Enqueue(new UpstreamScript { OmitUsage = true });
+        const string OneNode = """
+            {"flow":{"id":"quiet","nodes":[
+              {"id":"in","type":"input"},
+              {"id":"ask","type":"llm","model":"up","prompt":"in"},
+              {"id":"out","type":"output","from":["ask"]}]},
+             "input":"one two three four"}
+            """;
+
+        var (response, events) = await RunClient.RunAsync(_gateway.Client, "/api/runs", OneNode);
+        response.Dispose();
+
+        Assert.Equal("run.completed", events[^1].Name);
+        // The user message's 18 characters at about four a token, and a token for each of the four chunks.
+        var completed = events.Single(e => e.Name == "node.completed" && e.Node == "ask").Data["usage"]!;
+        Assert.Equal(5, completed["inputTokens"]!.GetValue<long>());
+        Assert.Equal(4, completed["outputTokens"]!.GetValue<long>());
+        var record = events[^1].Data;
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(completed, record["nodes"]!["ask"]!["usage"]));
+        Assert.Equal(5, record["usage"]!["inputTokens"]!.GetValue<long>());
+        Assert.Equal(4, record["usage"]!["outputTokens"]!.GetValue<long>());
     }
 
     [Fact]
