@@ -71,18 +71,25 @@ internal sealed class RunPlanner(FlowValidator validator)
     }
 
     /// <summary>
-    /// A saved flow's problems are not at any path of the request: they are the tweaks' doing (a template tweaked into
-    /// a cycle, say), so they go under <c>tweaks</c>, naming where in the flow; or, with no tweaks, the saved flow's
-    /// own (a model the configuration no longer has), under <c>$</c>.
+    /// A saved flow's problems are the tweaks' doing (a template tweaked into a cycle, say), so they go under
+    /// <c>tweaks</c>, naming where in the flow; or, with no tweaks, the saved flow's own (a model the configuration no
+    /// longer has), keyed by their path in the flow (<c>nodes[1].model</c>), as saving it would key them.
     /// </summary>
     private static ValidationErrors MergeSaved(ValidationErrors into, ValidationErrors from, bool tweaked)
     {
         foreach (var (path, messages) in from.ToDictionary())
         {
+            var inFlow = path is "" or "$" ? "$" : path;
             foreach (var message in messages)
             {
-                var where = path is "" or "$" ? "" : $" at {path}";
-                into.Add(tweaked ? "tweaks" : "$", $"The saved flow{(tweaked ? ", as tweaked," : "")} is not valid{where}: {message}");
+                if (tweaked)
+                {
+                    into.Add("tweaks", $"The saved flow, as tweaked, is not valid{(inFlow == "$" ? "" : $" at {inFlow}")}: {message}");
+                }
+                else
+                {
+                    into.Add(inFlow, $"The saved flow is not valid: {message}");
+                }
             }
         }
 

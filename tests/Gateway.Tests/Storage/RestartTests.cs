@@ -51,6 +51,27 @@ public sealed class RestartTests : IDisposable
     }
 
     [Fact]
+    public async Task ASavedFlowWhoseModelTheNextConfigurationLacks_Is400_KeyedByItsPathInTheFlow()
+    {
+        await using (var first = await GatewayHost.StartAsync(GatewayHost.WithAlias(Settings(), "gone", "simulated", "echo")))
+        {
+            using var created = await first.Client.PostAsync("/api/flows", Json.Body("""
+                {"id":"stale","nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"gone","prompt":"in"},
+                  {"id":"out","type":"output","from":["say"]}]}
+                """));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        await using var second = await GatewayHost.StartAsync(Settings());
+
+        using var response = await second.Client.PostAsync("/api/flows/stale/run", Json.Body("""{"input":"x"}"""));
+
+        var errors = await Problems.ReadValidationErrorsAsync(response);
+        Assert.Equal(["nodes[1].model"], errors.Select(e => e.Key));
+        Assert.Equal(["The saved flow is not valid: Unknown model 'gone'; this gateway serves: echo, lorem."], Problems.At(errors, "nodes[1].model"));
+    }
+
+    [Fact]
     public async Task RunLeftRunning_BecomesInterruptedAtStartUp_AndItsLogGetsATerminalEvent()
     {
         const string runId = "run-left-behind";
