@@ -57,15 +57,18 @@ internal static class RunsApi
             .ProducesProblemWhen(StatusCodes.Status409Conflict, "The inline flow's id is a saved flow's: run that one by its id, or give this one another id (or none).");
 
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
-        group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.");
+        group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.")
+            .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK);
         group.MapGet("/{runId}/events", WatchRunAsync)
             .WithName("WatchRun")
             .WithSummary("Streams a run's events after Last-Event-ID (header) or ?after=N, then follows live ones through the terminal event; 204 when the run has ended and the caller has them all.")
-            .ProducesEventStream(RunEventTypes);
+            .ProducesEventStream(RunEventTypes)
+            .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status204NoContent);
         group.MapPost("/{runId}/cancel", CancelRunAsync)
             .WithName("CancelRun")
             .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.")
             .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted)
+            .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status202Accepted, StatusCodes.Status409Conflict)
             .ProducesProblemWhen(StatusCodes.Status409Conflict, "The run has ended, or its end is decided: no node is still pending or running.");
         return group;
     }
@@ -193,10 +196,19 @@ internal static class RunsApi
     // Another key's run is answered as unknown: its existence is not the caller's business. (A code comment, not an
     // XML summary: Swashbuckle would publish that as the operation's summary.)
     private static async Task<Results<Ok<RunRecord>, ProblemHttpResult>> GetRunAsync(
-        string runId, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken) =>
-        await runs.GetWithOwnerAsync(runId, cancellationToken) is { } stored && caller.CanSee(stored.Owner)
-            ? TypedResults.Ok(stored.Run)
-            : RunNotFound(runId);
+        string runId, CallerIdentity caller, IRunStore runs, HttpContext httpContext)
+    {
+        if (await runs.GetWithOwnerAsync(runId, httpContext.RequestAborted) is not { } stored || !caller.CanSee(stored.Owner))
+        {
+            return RunNotFound(runId);
+        }
+
+        MarkRun(httpContext, runId);
+        return TypedResults.Ok(stored.Run);
+    }
+
+    /// <summary>Every answer about a run the caller may see carries its id, as the answers that start one do.</summary>
+    private static void MarkRun(HttpContext httpContext, string runId) => httpContext.Response.Headers[RunLauncher.RunIdHeader] = runId;
 
     public static ProblemHttpResult RunNotFound(string runId) => ApiProblems.NotFound($"No run has the id '{runId}'.");
 
@@ -228,6 +240,7 @@ internal static class RunsApi
             return RunNotFound(runId);
         }
 
+        MarkRun(httpContext, runId);
         return await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted) switch
         {
             WatchStart.Watching watching => new RunEventStream(watching.Watcher),
@@ -241,12 +254,15 @@ internal static class RunsApi
     }
 
     private static async Task<Results<Accepted, ProblemHttpResult>> CancelRunAsync(
-        string runId, CallerIdentity caller, LiveRuns liveRuns, IRunStore runs, CancellationToken cancellationToken)
+        string runId, CallerIdentity caller, LiveRuns liveRuns, IRunStore runs, HttpContext httpContext)
     {
+        var cancellationToken = httpContext.RequestAborted;
         if (!await VisibleAsync(runId, caller, runs, cancellationToken))
         {
             return RunNotFound(runId);
         }
+
+        MarkRun(httpContext, runId);
 
         if (await liveRuns.CancelAsync(runId, cancellationToken))
         {

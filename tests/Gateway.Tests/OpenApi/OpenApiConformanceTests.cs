@@ -56,6 +56,7 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
 
         using var read = await Client.GetAsync($"/api/runs/{record["runId"]}");
         await _contract.AssertConformsAsync("GetRun", read);
+        Assert.Equal(record["runId"]!.GetValue<string>(), read.Headers.GetValues("X-Run-Id").Single());
         using var list = await Client.GetAsync("/api/runs?limit=5");
         await _contract.AssertConformsAsync("ListRuns", list);
         using var components = await Client.GetAsync("/api/components");
@@ -96,6 +97,7 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
         var runId = events[0].Data["runId"]!.GetValue<string>();
         using var watch = await RunClient.WatchAsync(Client, runId, lastEventId: 0);
         _contract.AssertDeclared("WatchRun", watch);
+        Assert.Equal(runId, watch.Headers.GetValues("X-Run-Id").Single());
         _contract.AssertEventsConform("WatchRun", await RunClient.ReadAllAsync(watch));
         using var allSent = await RunClient.WatchAsync(Client, runId, lastEventId: events[^1].Id);
         Assert.Equal(HttpStatusCode.NoContent, allSent.StatusCode);
@@ -114,6 +116,7 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
         using var cancel = await Client.PostAsync($"/api/runs/{runId}/cancel", null);
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
         await _contract.AssertConformsAsync("CancelRun", cancel);
+        Assert.Equal(runId, cancel.Headers.GetValues("X-Run-Id").Single());
 
         using var watch = await RunClient.WatchAsync(Client, runId);
         Assert.Equal("run.cancelled", (await RunClient.ReadAllAsync(watch))[^1].Name);
