@@ -9,7 +9,7 @@ namespace Gateway.Security;
 /// <summary>
 /// Authenticates <c>Authorization: Bearer &lt;key&gt;</c> (what the OpenAI SDKs send) or <c>x-api-key</c> against
 /// the configured hashes. With no keys configured every caller is the anonymous admin, and any key sent is
-/// ignored, as long as the request arrived on a loopback address (or anonymous access is allowed anywhere).
+/// ignored, as long as the request came from this machine (or anonymous access is allowed anywhere).
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys)
@@ -24,9 +24,9 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         if (keys.IsAnonymous)
         {
-            return Task.FromResult(keys.AllowAnonymous || ArrivedOnLoopback(Context)
+            return Task.FromResult(keys.AllowAnonymous || FromThisMachine(Context)
                 ? Success(Anonymous)
-                : AuthenticateResult.Fail("Anonymous access is served on loopback only."));
+                : AuthenticateResult.Fail("Anonymous access is served to this machine only."));
         }
 
         var presented = PresentedKey(Request);
@@ -45,9 +45,11 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        var message = PresentedKey(Request) is null
-            ? "Missing API key: send it as 'Authorization: Bearer <key>' or in the 'x-api-key' header."
-            : "Invalid API key.";
+        var message = keys.IsAnonymous
+            ? "This gateway has no API keys, so it serves only clients on its own machine, and this request came from another (through a proxy, or to a non-loopback address)."
+            : PresentedKey(Request) is null
+                ? "Missing API key: send it as 'Authorization: Bearer <key>' or in the 'x-api-key' header."
+                : "Invalid API key.";
         return Context.WriteErrorAsync(StatusCodes.Status401Unauthorized, message, "invalid_api_key");
     }
 
@@ -69,7 +71,11 @@ internal sealed class ApiKeyAuthenticationHandler(
         return apiKey.Length > 0 ? apiKey.Trim() : null;
     }
 
-    // No local address means a Unix socket or an in-process server: local by nature.
-    private static bool ArrivedOnLoopback(HttpContext context) =>
-        context.Connection.LocalIpAddress is not { } local || Loopback.IsLoopback(local);
+    /// <summary>
+    /// Arrived on a loopback address (no local address means a Unix socket or an in-process server: local by nature),
+    /// and not forwarded by a proxy for a client elsewhere: nginx on the same machine would otherwise open a keyless
+    /// gateway to everyone who can reach nginx.
+    /// </summary>
+    private static bool FromThisMachine(HttpContext context) =>
+        (context.Connection.LocalIpAddress is not { } local || Loopback.IsLoopback(local)) && ForwardedClients.AllLoopback(context.Request.Headers);
 }

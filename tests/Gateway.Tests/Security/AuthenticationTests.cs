@@ -164,4 +164,56 @@ public sealed class AnonymousLoopbackTests
         Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
         Assert.Equal(HttpStatusCode.OK, withoutKey.StatusCode);
     }
+
+    [Theory]
+    [InlineData("X-Forwarded-For", "203.0.113.9")]
+    [InlineData("X-Forwarded-For", "127.0.0.1, 203.0.113.9")]
+    [InlineData("X-Forwarded-For", "unknown")]
+    [InlineData("X-Real-IP", "198.51.100.7")]
+    [InlineData("Forwarded", "for=127.0.0.1, for=\"[2001:db8::17]:4711\";proto=https")]
+    public async Task NoKeysConfigured_ARequestAProxyForwardedForAnotherMachine_Is401_SayingWhy(string header, string value)
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.StartsWith("This gateway has no API keys, so it serves only clients on its own machine", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("X-Forwarded-For", "127.0.0.1")]
+    [InlineData("X-Forwarded-For", "::1, 127.0.0.1:51234")]
+    [InlineData("X-Real-IP", "127.0.0.1")]
+    [InlineData("Forwarded", "for=\"[::1]:4711\";proto=http")]
+    public async Task NoKeysConfigured_ARequestAProxyOnThisMachineForwardedForThisMachine_IsServed(string header, string value)
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task NoKeysConfigured_BehindTheShippedNginx_OnlyThisMachinesClientsAreServed()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+        await using var nginx = await NginxProxy.StartAsync(port => NginxProxy.DeployConfig(gateway.BaseAddress, port));
+        using var client = new HttpClient { BaseAddress = nginx.BaseAddress };
+
+        // The test's client is on this machine; nginx appends the address it really came from to what it claimed.
+        using var local = await client.GetAsync("/v1/models");
+        using var claimed = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        claimed.Headers.TryAddWithoutValidation("X-Forwarded-For", "203.0.113.9");
+        using var forwarded = await client.SendAsync(claimed);
+
+        Assert.Equal(HttpStatusCode.OK, local.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, forwarded.StatusCode);
+    }
 }
