@@ -30,6 +30,13 @@ internal static class ChatRequestMapper
             {
                 return Invalid($"messages[{i}].role must be one of: {string.Join(", ", KnownRoles)}.", $"messages[{i}].role");
             }
+
+            // As OpenAI: only an assistant turn may come without text (it would carry tool calls, which are refused
+            // below); a user message without any was answered as if it were empty.
+            if (message.Content is null && message.Role != "assistant")
+            {
+                return Invalid($"Missing required parameter: 'messages[{i}].content'.", $"messages[{i}].content") with { Code = "missing_required_parameter" };
+            }
         }
 
         if (request.Temperature is < 0 or > 2)
@@ -143,8 +150,9 @@ internal static class ChatRequestMapper
         }
 
         var param = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
-        // Text that does not decode ("Cannot transcode invalid UTF-8…", "…invalid UTF-16…") is not a wrong type; as /api says.
-        return exception.InnerException is InvalidOperationException { Message: var reason } && reason.Contains("invalid UTF", StringComparison.Ordinal)
+        // Text that does not decode ("Cannot transcode invalid UTF-8…", "…invalid UTF-16…", "…incomplete UTF-16…" for a
+        // high surrogate with no low one after it) is not a wrong type; as /api says.
+        return exception.InnerException is InvalidOperationException { Message: var reason } && reason.Contains(" UTF-", StringComparison.Ordinal)
             ? Invalid($"The text at '{param}' is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).", param)
             : Invalid($"Invalid type for '{param}'.", param);
     }

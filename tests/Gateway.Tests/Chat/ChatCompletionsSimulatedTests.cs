@@ -144,6 +144,34 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("""{"role":"user"}""")]
+    [InlineData("""{"role":"user","content":null}""")]
+    [InlineData("""{"role":"system","content":null}""")]
+    public async Task AMessageWithoutContent_Is400_AsOpenAiAnswersIt_NotAnEmptyEcho(string message)
+    {
+        var body = $$"""{"model":"echo","messages":[{"role":"user","content":"hi"},{{message}}]}""";
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("missing_required_parameter", error["code"]!.GetValue<string>());
+        Assert.Equal("messages[1].content", error["param"]!.GetValue<string>());
+        Assert.Equal("Missing required parameter: 'messages[1].content'.", error["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnAssistantTurnWithoutContent_IsAccepted_AsAtOpenAi()
+    {
+        const string Body = """{"model":"echo","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null},{"role":"user","content":"again"}]}""";
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(Body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("again", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData(5, 5)]
     [InlineData(5, 7)]
     public async Task BothCompletionCaps_Are400_AsOpenAiRefusesThem_RatherThanOneWinningSilently(int maxTokens, int maxCompletionTokens)

@@ -145,14 +145,20 @@ public sealed class HostileInputTests : IAsyncLifetime
         await AssertStillServingAsync();
     }
 
-    [Fact]
-    public async Task ALoneSurrogate_Is400_SayingTheTextIsNotUnicode()
+    [Theory]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"a\udc00b"}]}""", "messages[0].content")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"\ud800"}]}""", "messages[0].content")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":"a\ud800b"}]}""", "messages[0].content")]
+    [InlineData("""{"model":"\ud800","messages":[{"role":"user","content":"hi"}]}""", "model")]
+    [InlineData("""{"model":"echo","user":"\udbff","messages":[{"role":"user","content":"hi"}]}""", "user")]
+    public async Task ALoneSurrogate_Is400_SayingTheTextIsNotUnicode(string json, string param)
     {
-        using var response = await _gateway.Client.SendAsync(TestKeys.Request(
-            HttpMethod.Post, Chat, TestKeys.Client, Json.Body("""{"model":"echo","messages":[{"role":"user","content":"a\udc00b"}]}""")));
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, Chat, TestKeys.Client, Json.Body(json)));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.StartsWith("The text at 'messages[0].content' is not valid Unicode", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(param, error["param"]!.GetValue<string>());
+        Assert.Equal($"The text at '{param}' is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).", error["message"]!.GetValue<string>());
     }
 
     [Theory]
