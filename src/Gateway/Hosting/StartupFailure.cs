@@ -12,9 +12,10 @@ internal static class StartupFailure
         AggregateException { InnerExceptions: var inner } when inner.All(e => Describe(e) is not null) =>
             string.Join(Environment.NewLine, inner.Select(e => Describe(e))),
         StartupRefusedException refused => "  " + refused.Message,
-        // The configuration binder's refusal of a value it cannot convert, which names the key.
+        // The configuration binder's refusal of a value it cannot convert, which names the key (and quotes the value,
+        // which may be a secret: said in the gateway's words instead).
         InvalidOperationException { Message: var message } when message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
-            "  " + message,
+            "  " + Unconvertible(message),
         // appsettings.json that is not JSON. The file named is the copy next to the binaries; the one to fix is its source.
         InvalidDataException { Message: var message } when message.StartsWith("Failed to load configuration from file", StringComparison.Ordinal) =>
             $"  {message} {exception.InnerException?.Message}{Environment.NewLine}" +
@@ -24,6 +25,32 @@ internal static class StartupFailure
             $"  {message}. Is another process listening there? Choose another address with --urls (e.g. --urls http://127.0.0.1:9090).",
         _ => null,
     };
+
+    /// <summary>
+    /// "Failed to convert configuration value '…' at 'Gateway:Streaming:EventRetentionMinutes' to type 'System.Double'."
+    /// as "Gateway:Streaming:EventRetentionMinutes must be a number.", as the shape check says it for other sections.
+    /// </summary>
+    private static string Unconvertible(string message)
+    {
+        const string At = "' at '", ToType = "' to type '";
+        var key = message.LastIndexOf(At, StringComparison.Ordinal);
+        var type = message.LastIndexOf(ToType, StringComparison.Ordinal);
+        if (key < 0 || type < key)
+        {
+            return "A configuration value could not be read as the type its setting needs.";
+        }
+
+        var typeName = message[(type + ToType.Length)..].TrimEnd('.', '\'');
+        var expected = typeName switch
+        {
+            "System.Int32" or "System.Int64" or "System.Int16" => "a whole number",
+            "System.Double" or "System.Single" or "System.Decimal" => "a number",
+            "System.Boolean" => "true or false",
+            "System.Uri" => "a URL",
+            _ => $"a {typeName[(typeName.LastIndexOf('.') + 1)..]}",
+        };
+        return $"{message[(key + At.Length)..type]} must be {expected}.";
+    }
 
     /// <summary>
     /// A failure named by the property alone (the validators generated from <c>[Range]</c> say "HeartbeatSeconds: The

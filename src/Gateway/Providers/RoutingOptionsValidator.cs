@@ -7,7 +7,7 @@ namespace Gateway.Providers;
 /// Checks what binding cannot: references between aliases and providers, URLs and types. Every failure
 /// names the configuration key, so a bad deployment stops start-up with a message an operator can act on.
 /// </summary>
-internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
+internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IValidateOptions<RoutingOptions>
 {
     public ValidateOptionsResult Validate(string? name, RoutingOptions options)
     {
@@ -80,7 +80,12 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
 
                 if (!options.Providers.TryGetValue(deployment.Provider, out var provider))
                 {
-                    failures.Add($"{deploymentKey}:Provider names unknown provider '{deployment.Provider}'.");
+                    // A provider that is configured but did not bind (a value of the wrong type drops its whole entry)
+                    // is not unknown: the configuration's shape check names the value to fix.
+                    if (!configuration.GetSection($"Gateway:Providers:{deployment.Provider}").Exists())
+                    {
+                        failures.Add($"{deploymentKey}:Provider names unknown provider '{deployment.Provider}'.");
+                    }
                 }
                 else if (provider.Type == ProviderOptions.SimulatedType && !SimulatedModels.IsKnown(deployment.Model))
                 {

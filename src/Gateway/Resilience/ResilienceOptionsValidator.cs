@@ -5,8 +5,12 @@ namespace Gateway.Resilience;
 [OptionsValidator]
 internal sealed partial class ResilienceOptionsRangeValidator : IValidateOptions<ResilienceOptions>;
 
-/// <summary>Range checks from the attributes, reported under the configuration key they came from.</summary>
-internal sealed class ResilienceOptionsValidator : IValidateOptions<ResilienceOptions>
+/// <summary>
+/// Range checks from the attributes, reported under the configuration key they came from. A provider's options are
+/// <c>Gateway:Resilience</c> overlaid with its own keys: a value it did not set itself is the shared section's, whose
+/// own validation reports it once, rather than once more for every provider.
+/// </summary>
+internal sealed class ResilienceOptionsValidator(IConfiguration configuration) : IValidateOptions<ResilienceOptions>
 {
     private readonly ResilienceOptionsRangeValidator _ranges = new();
 
@@ -19,6 +23,34 @@ internal sealed class ResilienceOptionsValidator : IValidateOptions<ResilienceOp
         }
 
         var section = string.IsNullOrEmpty(name) ? ResilienceOptions.Section : $"Gateway:Providers:{name}:Resilience";
-        return ValidateOptionsResult.Fail(result.Failures!.Select(failure => $"{section}: {failure}"));
+        var failures = new List<string>();
+        foreach (var failure in result.Failures!)
+        {
+            // The generated validator's words: "CircuitBreaker.FailureRatio: The field … must be between 0.01 and 1."
+            var colon = failure.IndexOf(": ", StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                failures.Add($"{section}: {failure}");
+                continue;
+            }
+
+            var key = $"{section}:{PathOf(failure[..colon])}";
+            if (!string.IsNullOrEmpty(name) && configuration[key] is null)
+            {
+                continue;
+            }
+
+            var rule = failure[(colon + 2)..];
+            var mustBe = rule.IndexOf(" must be ", StringComparison.Ordinal);
+            failures.Add(mustBe >= 0 ? $"{key}{rule[mustBe..]}" : $"{key}: {rule}");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>The key under the section of a member the validator names alone, its circuit breaker's included.</summary>
+    private static string PathOf(string member) =>
+        typeof(ResilienceOptions).GetProperty(member) is null && typeof(CircuitBreakerOptions).GetProperty(member) is not null
+            ? $"{nameof(ResilienceOptions.CircuitBreaker)}:{member}"
+            : member.Replace('.', ':');
 }

@@ -75,8 +75,10 @@ public sealed class StartupValidationTests
     [Theory]
     [InlineData("Gateway:Streaming:HeartbeatSeconds", "0", "Gateway:Streaming:HeartbeatSeconds")]
     [InlineData("Gateway:Auth:Keys:0:RequestPerMinute", "60", "Gateway:Auth:Keys:0:RequestPerMinute is not a setting the gateway knows")]
-    [InlineData("Gateway:Resilience:MaxRetries", "-1", "Gateway:Resilience: ")]
+    [InlineData("Gateway:Resilience:MaxRetries", "-1", "Gateway:Resilience:MaxRetries must be between 0 and 10.")]
     [InlineData("Gateway:Providers:simulated:Resilience:MaxRetries", "twice", "Gateway:Providers:simulated:Resilience:MaxRetries must be")]
+    [InlineData("Gateway:Streaming:EventRetentionMinutes", "an hour", "Gateway:Streaming:EventRetentionMinutes must be a number.")]
+    [InlineData("Gateway:Providers:simulated:TokenDelayMs", "fast", "Gateway:Providers:simulated:TokenDelayMs must be a whole number.")]
     public async Task TheProcess_WithBadConfiguration_ExitsWith1_SayingWhatToFix_NotAnUnhandledException(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
@@ -87,6 +89,8 @@ public sealed class StartupValidationTests
         Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
         Assert.Contains("The gateway did not start:", exception.Message, StringComparison.Ordinal);
         Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+        // The one key to fix, not also the models of a provider whose entry the bad value kept from binding.
+        Assert.DoesNotContain("unknown provider", exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", exception.Message, StringComparison.Ordinal);
         // Said once, by the gateway: not also logged by the host with a stack trace.
         Assert.DoesNotContain("Hosting failed to start", exception.Message, StringComparison.Ordinal);
