@@ -22,9 +22,15 @@ internal static class TelemetryServiceCollectionExtensions
         services.AddSingleton<OtlpExport>();
         services.AddHostedService(provider => provider.GetRequiredService<OtlpExport>());
 
+        // With scopes in both formats, every line logged under a run carries its RunId (and a request's TraceId): the
+        // retry, fallback and summary lines of a run's model calls are written by code that knows nothing of runs.
         if (builder.Configuration[$"{TelemetryOptions.Section}:LogFormat"] == TelemetryOptions.JsonFormat)
         {
             builder.Logging.AddJsonConsole(json => json.IncludeScopes = true);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(text => text.IncludeScopes = true);
         }
 
         return builder;

@@ -1,3 +1,4 @@
+using System.Net;
 using Gateway.Telemetry;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -57,9 +58,13 @@ public sealed class TelemetryLogTests
         await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs));
         upstream.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "5" });
 
-        using var leave = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: true), leave.Token));
+        // The caller leaves once the retry's wait has begun (its line is logged as it begins), not after a fixed time
+        // that a busy machine may not have reached the 429 by.
+        using var leave = new CancellationTokenSource();
+        var call = gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: true), leave.Token);
+        await logs.WaitForAsync(line => line.Values.ContainsKey("DelayMs"), TimeSpan.FromSeconds(10));
+        await leave.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
 
         var summary = await logs.WaitForAsync(line => line.EventId == 900, TimeSpan.FromSeconds(10));
         Assert.Equal("cancelled", summary.Values["Outcome"]);
@@ -116,6 +121,31 @@ public sealed class TelemetryLogTests
         var exception = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(settings));
 
         Assert.Contains(named, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("text", "=> RunId:{0} ")]
+    [InlineData("json", "\"RunId\":\"{0}\"")]
+    public async Task TheProcess_InEitherLogFormat_NamesTheRun_OnItsModelCallsSummaryLine(string format, string runIdShape)
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Telemetry:LogFormat"] = format;
+        await using var gateway = await GatewayProcess.StartAsync(settings);
+
+        using var response = await gateway.Client.PostAsync("/api/runs", Json.Body(RunClient.LoremRun(maxTokens: 3)));
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await gateway.TerminateAsync(TimeSpan.FromSeconds(10));
+
+        // The summary line is written by code that knows nothing of runs; the run's scope names it.
+        var output = gateway.Output;
+        var summary = output.IndexOf("runs lorem via simulated for key anonymous", StringComparison.Ordinal);
+        Assert.True(summary > 0, output);
+        // A JSON entry is its one line; a text entry begins at its "info:" line, and its scopes come before the message.
+        var start = format == "json" ? output.LastIndexOf('\n', summary) + 1 : output.LastIndexOf("info: ", summary, StringComparison.Ordinal);
+        var end = output.IndexOf('\n', summary);
+        var entry = output[start..(end < 0 ? output.Length : end)];
+        Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, runIdShape, runId), entry, StringComparison.Ordinal);
     }
 
     [Fact]
