@@ -35,12 +35,18 @@ internal interface IRunStore
     /// <summary>The record with the name of the key that started it, in one read; null for an unknown run.</summary>
     Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>The most recent runs first, of one flow or of all, of one owner or of all.</summary>
-    Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// The ids of the most recent runs first, of one flow or of all, of one owner or of all. Ids, not records: a record
+    /// holds every node's output and may weigh megabytes, so a page of them is read one record at a time.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListIdsAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Runs created in [<paramref name="from"/>, <paramref name="to"/>) with their owners, of one owner or of all.</summary>
-    Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
-        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken);
+    /// <summary>
+    /// Hands each run created in [<paramref name="from"/>, <paramref name="to"/>), of one owner or of all, to
+    /// <paramref name="visit"/> with its owner, oldest first, one at a time: a month of records is never held at once.
+    /// </summary>
+    Task VisitCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, Action<RunRecord, string?> visit, CancellationToken cancellationToken);
 
     /// <summary>Runs in <paramref name="status"/>, oldest first.</summary>
     Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken);

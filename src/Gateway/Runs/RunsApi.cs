@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Gateway.Flows;
 using Gateway.Hosting;
@@ -177,7 +178,7 @@ internal static class RunsApi
     /// <param name="runs">The run store.</param>
     /// <param name="cancellationToken">The request's.</param>
     /// <param name="caller">Sees its own runs; an admin sees all.</param>
-    private static async Task<Results<Ok<IReadOnlyList<RunRecord>>, ValidationProblem>> ListRunsAsync(
+    private static async Task<Results<Ok<IAsyncEnumerable<RunRecord>>, ValidationProblem>> ListRunsAsync(
         string? flowId, [WholeNumber(1, MaxLimit)] string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
     {
         // Read as text, so that a bad value gets the same precise answer as an out-of-range one.
@@ -190,7 +191,25 @@ internal static class RunsApi
 
         // An empty flowId (a form or a generated client sending every parameter) is no filter: no flow has that id.
         var flow = string.IsNullOrEmpty(flowId) ? null : flowId;
-        return TypedResults.Ok(await runs.ListAsync(flow, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken));
+        var ids = await runs.ListIdsAsync(flow, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken);
+        return TypedResults.Ok(RecordsAsync(ids, runs, cancellationToken));
+    }
+
+    /// <summary>
+    /// The records one at a time, each written out before the next is read: a record holds every node's output, and
+    /// a page of 100 large ones, read whole, ran the process out of memory (and kept failing, as they were stored).
+    /// A run deleted since its id was listed is left out.
+    /// </summary>
+    private static async IAsyncEnumerable<RunRecord> RecordsAsync(
+        IReadOnlyList<string> ids, IRunStore runs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var id in ids)
+        {
+            if (await runs.GetAsync(id, cancellationToken) is { } run)
+            {
+                yield return run;
+            }
+        }
     }
 
     // Another key's run is answered as unknown: its existence is not the caller's business. (A code comment, not an

@@ -6,6 +6,7 @@ namespace Gateway.Runs;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(RunRecord))]
 [JsonSerializable(typeof(IReadOnlyList<RunRecord>))]
+[JsonSerializable(typeof(IAsyncEnumerable<RunRecord>))]
 [JsonSerializable(typeof(RunStartedEvent))]
 [JsonSerializable(typeof(NodeStartedEvent))]
 [JsonSerializable(typeof(TokenEvent))]

@@ -47,24 +47,46 @@ internal static class UsageApi
             return TypedResults.ValidationProblem(errors, detail: "The query is invalid.");
         }
 
-        var stored = await runs.ListCreatedBetweenAsync(start, end, caller.IsAdmin ? null : caller.KeyName, cancellationToken);
-        return TypedResults.Ok(new UsageReport(start, end, grouping, Summarise(stored, grouping)));
+        // Summed as the records are read, one at a time: each holds every node's output, and a month of them at once
+        // could take more memory than the process has.
+        var groups = new Dictionary<string, UsageTally>(StringComparer.Ordinal);
+        await runs.VisitCreatedBetweenAsync(
+            start, end, caller.IsAdmin ? null : caller.KeyName, (run, owner) => Tally(groups, run, owner, grouping), cancellationToken);
+        return TypedResults.Ok(new UsageReport(start, end, grouping, [.. groups
+            .OrderBy(group => group.Key, StringComparer.Ordinal)
+            .Select(group => new UsageGroup(
+                group.Key, group.Value.Runs, group.Value.Calls, group.Value.Total.InputTokens, group.Value.Total.OutputTokens, group.Value.Total.CostUsd))]));
     }
 
-    private static List<UsageGroup> Summarise(IReadOnlyList<(RunRecord Run, string? Owner)> stored, string grouping)
+    private static void Tally(Dictionary<string, UsageTally> groups, RunRecord run, string? owner, string grouping)
     {
-        var calls = stored.SelectMany(entry => entry.Run.Nodes.Values
-            .Where(node => node.Usage is not null)
-            .Select(node => (entry.Run.RunId, Key: grouping == "key" ? entry.Owner ?? CallerIdentity.AnonymousName : node.Model ?? "(unknown)", node.Usage!)));
-        return [.. calls
-            .GroupBy(call => call.Key, StringComparer.Ordinal)
-            .OrderBy(group => group.Key, StringComparer.Ordinal)
-            .Select(group =>
+        HashSet<string>? counted = null;
+        foreach (var node in run.Nodes.Values)
+        {
+            if (node.Usage is not { } usage)
             {
-                var total = group.Aggregate(TokenUsage.Zero, (sum, call) => sum.Add(call.Item3));
-                return new UsageGroup(
-                    group.Key, group.Select(call => call.RunId).Distinct().Count(), group.Count(), total.InputTokens, total.OutputTokens, total.CostUsd);
-            })];
+                continue;
+            }
+
+            var key = grouping == "key" ? owner ?? CallerIdentity.AnonymousName : node.Model ?? "(unknown)";
+            var tally = groups.TryGetValue(key, out var found) ? found : groups[key] = new UsageTally();
+            tally.Calls++;
+            tally.Total = tally.Total.Add(usage);
+            if ((counted ??= new HashSet<string>(StringComparer.Ordinal)).Add(key))
+            {
+                tally.Runs++;
+            }
+        }
+    }
+
+    /// <summary>One group's sums so far.</summary>
+    private sealed class UsageTally
+    {
+        public int Runs { get; set; }
+
+        public int Calls { get; set; }
+
+        public TokenUsage Total { get; set; } = TokenUsage.Zero;
     }
 
     private static DateTimeOffset? Parse(string? value, string name, Dictionary<string, string[]> errors)

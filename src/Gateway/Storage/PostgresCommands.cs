@@ -24,6 +24,16 @@ internal static class PostgresCommands
     }
 
     /// <summary>Runs <paramref name="command"/> and maps each row it returns.</summary>
+    /// <summary>Hands each row to <paramref name="visit"/> as it is read, keeping none: for rows too large to hold all at once.</summary>
+    public static async Task EachAsync(this NpgsqlCommand command, Action<NpgsqlDataReader> visit, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            visit(reader);
+        }
+    }
+
     public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(
         this NpgsqlCommand command, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken)
     {

@@ -85,25 +85,33 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
-    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<string>> ListIdsAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
         ReadAsync(
             """
-            SELECT record FROM runs
+            SELECT run_id FROM runs
             WHERE (@flow::text IS NULL OR flow_id = @flow) AND (@owner::text IS NULL OR owner = @owner)
             ORDER BY created_at DESC, seq DESC LIMIT @limit;
             """,
-            reader => Deserialize(reader.GetString(0)), cancellationToken, ("flow", flowId), ("owner", owner), ("limit", limit));
+            reader => reader.GetString(0), cancellationToken, ("flow", flowId), ("owner", owner), ("limit", limit));
 
-    public Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
-        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken) =>
-        ReadAsync(
+    public async Task VisitCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, Action<RunRecord, string?> visit, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command(
             """
             SELECT record, owner FROM runs
             WHERE created_at >= @from AND created_at < @to AND (@owner::text IS NULL OR owner = @owner)
             ORDER BY created_at, seq;
             """,
-            RecordAndOwner, cancellationToken,
             ("from", from.ToUnixTimeMilliseconds()), ("to", to.ToUnixTimeMilliseconds()), ("owner", owner));
+        await command.EachAsync(
+            reader =>
+            {
+                var (run, runOwner) = RecordAndOwner(reader);
+                visit(run, runOwner);
+            },
+            cancellationToken);
+    }
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         ReadAsync(

@@ -91,27 +91,38 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             return await command.ExecuteScalarAsync(cancellationToken) as string;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
-        QueryRecordsAsync(
-            """
-            SELECT record FROM runs
-            WHERE ($flow IS NULL OR flow_id = $flow) AND ($owner IS NULL OR owner = $owner)
-            ORDER BY created_at DESC, rowid DESC LIMIT $limit;
-            """,
-            cancellationToken, ("$flow", flowId), ("$owner", owner), ("$limit", limit));
+    public Task<IReadOnlyList<string>> ListIdsAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync(async connection =>
+        {
+            await using var command = connection.Command(
+                """
+                SELECT run_id FROM runs
+                WHERE ($flow IS NULL OR flow_id = $flow) AND ($owner IS NULL OR owner = $owner)
+                ORDER BY created_at DESC, rowid DESC LIMIT $limit;
+                """,
+                ("$flow", flowId), ("$owner", owner), ("$limit", limit));
+            return await command.ReadAllAsync(reader => reader.GetString(0), cancellationToken);
+        }, cancellationToken);
 
-    public Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
-        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken) =>
-        database.ReadAsync<IReadOnlyList<(RunRecord, string?)>>(async connection =>
+    public Task VisitCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, Action<RunRecord, string?> visit, CancellationToken cancellationToken) =>
+        database.ReadAsync(async connection =>
         {
             await using var command = connection.Command(
                 """
                 SELECT record, owner FROM runs
                 WHERE created_at >= $from AND created_at < $to AND ($owner IS NULL OR owner = $owner)
-                ORDER BY created_at;
+                ORDER BY created_at, rowid;
                 """,
                 ("$from", from.ToUnixTimeMilliseconds()), ("$to", to.ToUnixTimeMilliseconds()), ("$owner", owner));
-            return await command.ReadAllAsync(RecordAndOwner, cancellationToken);
+            await command.EachAsync(
+            reader =>
+            {
+                var (run, runOwner) = RecordAndOwner(reader);
+                visit(run, runOwner);
+            },
+            cancellationToken);
+            return true;
         }, cancellationToken);
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>

@@ -5,7 +5,7 @@ namespace Gateway.Tests.Infrastructure;
 
 /// <summary>
 /// The real run store, refusing a given number of event appends the way a database does during a failover: with a
-/// transient <see cref="DbException"/>, before anything is written.
+/// transient <see cref="DbException"/>, before anything is written; and holding back a read by id when told to.
 /// </summary>
 internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 {
@@ -39,17 +39,28 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public Task SaveAsync(RunRecord run, CancellationToken cancellationToken) => inner.SaveAsync(run, cancellationToken);
 
-    public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) => inner.GetAsync(runId, cancellationToken);
+    /// <summary>Awaited before each record is read by id: lets a test hold a read back.</summary>
+    public Func<string, Task>? BeforeGet { get; set; }
+
+    public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken)
+    {
+        if (BeforeGet is { } beforeGet)
+        {
+            await beforeGet(runId);
+        }
+
+        return await inner.GetAsync(runId, cancellationToken);
+    }
 
     public Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken) =>
         inner.GetWithOwnerAsync(runId, cancellationToken);
 
-    public Task<IReadOnlyList<RunRecord>> ListAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
-        inner.ListAsync(flowId, owner, limit, cancellationToken);
+    public Task<IReadOnlyList<string>> ListIdsAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
+        inner.ListIdsAsync(flowId, owner, limit, cancellationToken);
 
-    public Task<IReadOnlyList<(RunRecord Run, string? Owner)>> ListCreatedBetweenAsync(
-        DateTimeOffset from, DateTimeOffset to, string? owner, CancellationToken cancellationToken) =>
-        inner.ListCreatedBetweenAsync(from, to, owner, cancellationToken);
+    public Task VisitCreatedBetweenAsync(
+        DateTimeOffset from, DateTimeOffset to, string? owner, Action<RunRecord, string?> visit, CancellationToken cancellationToken) =>
+        inner.VisitCreatedBetweenAsync(from, to, owner, visit, cancellationToken);
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         inner.ListByStatusAsync(status, cancellationToken);

@@ -100,18 +100,20 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ListCreatedBetween_IsHalfOpen_OldestFirst_WithOwners()
+    public async Task VisitCreatedBetween_IsHalfOpen_OldestFirst_WithOwners()
     {
         await Runs.CreateAsync(Run("before", "f", T0.AddSeconds(-1)), "alice", Lease("A", T0), None);
         await Runs.CreateAsync(Run("first", "f", T0), "alice", Lease("A", T0), None);
         await Runs.CreateAsync(Run("second", "f", T0.AddMinutes(1)), "bob", Lease("A", T0), None);
         await Runs.CreateAsync(Run("at-end", "f", T0.AddHours(1)), "bob", Lease("A", T0), None);
 
-        var all = await Runs.ListCreatedBetweenAsync(T0, T0.AddHours(1), null, None);
-        Assert.Equal([("first", "alice"), ("second", "bob")], all.Select(entry => (entry.Run.RunId, entry.Owner)));
+        var all = new List<(string, string?)>();
+        await Runs.VisitCreatedBetweenAsync(T0, T0.AddHours(1), null, (run, owner) => all.Add((run.RunId, owner)), None);
+        Assert.Equal([("first", "alice"), ("second", "bob")], all);
 
-        var bobs = await Runs.ListCreatedBetweenAsync(T0, T0.AddHours(2), "bob", None);
-        Assert.Equal(["second", "at-end"], bobs.Select(entry => entry.Run.RunId));
+        var bobs = new List<string>();
+        await Runs.VisitCreatedBetweenAsync(T0, T0.AddHours(2), "bob", (run, _) => bobs.Add(run.RunId), None);
+        Assert.Equal(["second", "at-end"], bobs);
     }
 
     [Fact]
@@ -265,7 +267,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     private async Task<string[]> ListIdsAsync(string? flowId, string? owner, int limit) =>
-        [.. (await Runs.ListAsync(flowId, owner, limit, None)).Select(run => run.RunId)];
+        [.. await Runs.ListIdsAsync(flowId, owner, limit, None)];
 
     private static RunLease Lease(string replica, DateTimeOffset expiresAt) => new(replica, expiresAt);
 
