@@ -19,7 +19,7 @@ internal sealed class ModelRouter
         foreach (var (alias, model) in options.Value.Models)
         {
             var deployments = model.Deployments
-                .Select(d => new Deployment(d.Provider, d.Model, providers.Get(d.Provider)))
+                .Select(d => new Deployment(ConfiguredName(options.Value, d.Provider), d.Model, providers.Get(d.Provider)))
                 .ToArray();
             _routes[alias] = new ModelRoute(alias, deployments, model.Pricing);
         }
@@ -28,6 +28,14 @@ internal sealed class ModelRouter
     }
 
     public IReadOnlyList<string> Aliases { get; }
+
+    /// <summary>
+    /// The provider's name as its own section spells it: a deployment may name it in another case, and its resilience
+    /// settings (named options, looked up by exact name) and its metrics go by this one. Written <c>LOCAL</c> for a
+    /// provider configured as <c>local</c>, a deployment silently got the default settings.
+    /// </summary>
+    private static string ConfiguredName(RoutingOptions options, string provider) =>
+        options.Providers.Keys.FirstOrDefault(name => string.Equals(name, provider, StringComparison.OrdinalIgnoreCase)) ?? provider;
 
     public bool TryGetRoute(string alias, out ModelRoute route) => _routes.TryGetValue(alias, out route!);
 }

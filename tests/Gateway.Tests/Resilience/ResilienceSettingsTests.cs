@@ -115,6 +115,23 @@ public sealed class ResilienceSettingsTests
         Assert.Equal("3", response.Headers.GetValues("X-Gateway-Attempts").Single());
     }
 
+    [Fact]
+    public async Task ADeploymentNamingItsProviderInAnotherCase_GetsThatProvidersSettings_NotTheDefaults()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl);
+        settings["Gateway:Models:up:Deployments:0:Provider"] = "P0";
+        settings["Gateway:Providers:p0:Resilience:MaxRetries"] = "0";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.DefaultScript = new UpstreamScript { Status = 500 };
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "no retries", stream: true));
+
+        Assert.Equal(System.Net.HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Single(upstream.Requests);
+        Assert.Equal("1", response.Headers.GetValues("X-Gateway-Attempts").Single());
+    }
+
     [Theory]
     [InlineData("Gateway:Resilience:MaxRetries", "-1", "Gateway:Resilience:MaxRetries must be between 0 and 10.")]
     [InlineData("Gateway:Providers:simulated:Resilience:IdleTimeoutSeconds", "0", "Gateway:Providers:simulated:Resilience:IdleTimeoutSeconds must be between 0.01 and 3600.")]
