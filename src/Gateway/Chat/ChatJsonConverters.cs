@@ -19,12 +19,15 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
                 return reader.GetString();
             case JsonTokenType.StartArray:
                 var text = new StringBuilder();
+                var parts = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     text.Append(ReadPart(ref reader));
+                    parts++;
                 }
 
-                return text.ToString();
+                // As OpenAI: an empty list of parts is no content, not an empty text.
+                return parts > 0 ? text.ToString() : throw new ChatRequestRefused("'content' is an empty array: give at least one text part, or a string.");
             default:
                 throw new ChatRequestRefused("'content' must be a string or an array of text parts.");
         }

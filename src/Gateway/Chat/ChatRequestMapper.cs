@@ -144,15 +144,18 @@ internal static class ChatRequestMapper
             return Invalid($"The request body is not valid JSON: {exception.Message}");
         }
 
+        // Text that does not decode ("Cannot transcode invalid UTF-8…", "…invalid UTF-16…", "…incomplete UTF-16…" for a
+        // high surrogate with no low one after it) is not a wrong type; as /api says. At "$" it is a member's name.
+        var notUnicode = exception.InnerException is InvalidOperationException { Message: var reason } && reason.Contains(" UTF-", StringComparison.Ordinal);
         if (path == "$")
         {
-            return Invalid("The request body must be a JSON object.");
+            return notUnicode
+                ? Invalid("A member name in the request body is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).")
+                : Invalid("The request body must be a JSON object.");
         }
 
         var param = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
-        // Text that does not decode ("Cannot transcode invalid UTF-8…", "…invalid UTF-16…", "…incomplete UTF-16…" for a
-        // high surrogate with no low one after it) is not a wrong type; as /api says.
-        return exception.InnerException is InvalidOperationException { Message: var reason } && reason.Contains(" UTF-", StringComparison.Ordinal)
+        return notUnicode
             ? Invalid($"The text at '{param}' is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).", param)
             : Invalid($"Invalid type for '{param}'.", param);
     }

@@ -132,6 +132,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("""{"model":"lorem","stream":true,"messages":[{"role":"user","content":"x"}],"max_completion_tokens":1000001}""", "max_completion_tokens")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x"}],"n":2}""", "n")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""", "messages[0].content")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":[]}]}""", "messages[0].content")]
     public async Task InvalidRequest_Returns400WithTheOpenAiErrorBody(string body, string? param)
     {
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body(body));

@@ -161,6 +161,18 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.Equal($"The text at '{param}' is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).", error["message"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task ALoneSurrogateInATopLevelMembersName_Is400_SayingTheNameIsNotUnicode()
+    {
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(
+            HttpMethod.Post, Chat, TestKeys.Client, Json.Body("""{"model":"echo","\ud800":1,"messages":[{"role":"user","content":"hi"}]}""")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(
+            "A member name in the request body is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).",
+            (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData(Chat, "gzip", "application/json", HttpStatusCode.UnsupportedMediaType)]
     [InlineData(Chat, "br", "application/json", HttpStatusCode.UnsupportedMediaType)]
