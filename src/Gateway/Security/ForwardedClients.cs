@@ -50,8 +50,12 @@ internal static class ForwardedClients
             .Where(pair => pair.StartsWith("for=", StringComparison.OrdinalIgnoreCase))
             .Select(pair => pair["for=".Length..].Trim('"'));
 
-    /// <summary>An address, with or without a port (<c>127.0.0.1:5000</c>, <c>[::1]:80</c>, <c>::1</c>).</summary>
+    /// <summary>
+    /// An address, with or without a port (<c>127.0.0.1:5000</c>, <c>[::1]:80</c>, <c>::1</c>), on this machine; or
+    /// <c>unix:</c>, which nginx names a client by that came through its Unix socket.
+    /// </summary>
     private static bool IsLoopbackAddress(string entry) =>
-        (IPAddress.TryParse(entry, out var address) || (IPEndPoint.TryParse(entry, out var endPoint) && (address = endPoint.Address) is not null))
-        && Loopback.IsLoopback(address);
+        entry.StartsWith("unix:", StringComparison.OrdinalIgnoreCase)
+        || ((IPAddress.TryParse(entry, out var address) || (IPEndPoint.TryParse(entry, out var endPoint) && (address = endPoint.Address) is not null))
+            && Loopback.IsLoopback(address));
 }

@@ -188,6 +188,7 @@ public sealed class AnonymousLoopbackTests
     [InlineData("X-Forwarded-For", "127.0.0.1")]
     [InlineData("X-Forwarded-For", "::1, 127.0.0.1:51234")]
     [InlineData("X-Real-IP", "127.0.0.1")]
+    [InlineData("X-Forwarded-For", "unix:")]
     [InlineData("Forwarded", "for=\"[::1]:4711\";proto=http")]
     public async Task NoKeysConfigured_ARequestAProxyOnThisMachineForwardedForThisMachine_IsServed(string header, string value)
     {
