@@ -84,7 +84,10 @@ internal static class ConfigurationShape
         }
         catch (Exception exception) when (exception is FormatException or ArgumentException or NotSupportedException or OverflowException)
         {
-            problems.Add($"{section.Path} must be {Describe(nullable ?? type)}.");
+            // "99999999999" is a whole number, only not one an int holds: said so, rather than that it is not one.
+            problems.Add(exception is OverflowException || exception.InnerException is OverflowException
+                ? $"{section.Path} is out of range for its setting."
+                : $"{section.Path} must be {Describe(nullable ?? type)}.");
         }
     }
 

@@ -24,6 +24,7 @@ public sealed class ConfigurationShapeTests
     [InlineData("Gateway:Providers:simulated:TokenDelayMs", "abc", "Gateway:Providers:simulated:TokenDelayMs must be a whole number")]
     [InlineData("Gateway:Providers:simulated:Resilience:MaxRetries", "twice", "Gateway:Providers:simulated:Resilience:MaxRetries must be a whole number")]
     [InlineData("Gateway:Limit:MaxRequestBytes", "2048", "Gateway:Limit is not a setting the gateway knows")]
+    [InlineData("Gateway:Providers:simulated:Resilience:MaxRetries", "99999999999", "Gateway:Providers:simulated:Resilience:MaxRetries is out of range for its setting.")]
     public async Task AKeyTheBinderWouldDropOrIgnore_StopsStartUpNamingIt(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
