@@ -48,7 +48,15 @@ internal sealed class RunPlanner(FlowValidator validator)
         var validation = validator.Validate(flowDocument, savedFlow is null ? "flow" : "");
         if (validation.Graph is not { } graph)
         {
-            return new RunPlanning(null, savedFlow is null ? Merge(errors, validation.Errors) : MergeSaved(errors, validation.Errors, tweaked: tweaks.ValueKind == JsonValueKind.Object && tweaks.EnumerateObject().Any()));
+            if (savedFlow is not { } saved)
+            {
+                return new RunPlanning(null, Merge(errors, validation.Errors));
+            }
+
+            // A problem the saved flow has without the tweaks is its own, not theirs.
+            var tweaked = tweaks.ValueKind == JsonValueKind.Object && tweaks.EnumerateObject().Any();
+            var own = tweaked ? validator.Validate(saved, "").Errors.ToDictionary() : null;
+            return new RunPlanning(null, MergeSaved(errors, validation.Errors, own));
         }
 
         var inputs = RunInputs.Read(request, graph, errors);
@@ -71,24 +79,27 @@ internal sealed class RunPlanner(FlowValidator validator)
     }
 
     /// <summary>
-    /// A saved flow's problems are the tweaks' doing (a template tweaked into a cycle, say), so they go under
-    /// <c>tweaks</c>, naming where in the flow; or, with no tweaks, the saved flow's own (a model the configuration no
-    /// longer has), keyed by their path in the flow (<c>nodes[1].model</c>), as saving it would key them.
+    /// A saved flow's problems are its own (a model the configuration no longer has), keyed by their path in the flow
+    /// (<c>nodes[1].model</c>) as saving it would key them; or the tweaks' doing (a template tweaked into a cycle, say),
+    /// under <c>tweaks</c>, naming where in the flow.
     /// </summary>
-    private static ValidationErrors MergeSaved(ValidationErrors into, ValidationErrors from, bool tweaked)
+    /// <param name="into">The request's problems so far.</param>
+    /// <param name="from">The problems of the flow as it would run.</param>
+    /// <param name="own">With tweaks, the saved flow's problems without them; null without tweaks (all are its own).</param>
+    private static ValidationErrors MergeSaved(ValidationErrors into, ValidationErrors from, Dictionary<string, string[]>? own)
     {
         foreach (var (path, messages) in from.ToDictionary())
         {
             var inFlow = path is "" or "$" ? "$" : path;
             foreach (var message in messages)
             {
-                if (tweaked)
+                if (own is null || (own.TryGetValue(path, out var before) && before.Contains(message)))
                 {
-                    into.Add("tweaks", $"The saved flow, as tweaked, is not valid{(inFlow == "$" ? "" : $" at {inFlow}")}: {message}");
+                    into.Add(inFlow, $"The saved flow is not valid: {message}");
                 }
                 else
                 {
-                    into.Add(inFlow, $"The saved flow is not valid: {message}");
+                    into.Add("tweaks", $"The saved flow, as tweaked, is not valid{(inFlow == "$" ? "" : $" at {inFlow}")}: {message}");
                 }
             }
         }
