@@ -128,17 +128,36 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 var deploymentOptions = ForDeployment(options, deployment);
                 var context = Polly.ResilienceContextPool.Shared.Get(total.Token);
                 ProviderPipelines.Attach(context, call);
+                var health = pipelines.StreamHealthOf(deployment.Provider);
                 try
                 {
-                    return await pipelines.ForStreamStart(deployment.Provider).ExecuteAsync(
+                    await health.BeforeAttemptAsync().ConfigureAwait(false);
+                    var result = await pipelines.ForStreamStart(deployment.Provider).ExecuteAsync(
                         static (context, s) => s.start(s.call, s.deploymentOptions, s.state, context.CancellationToken),
                         context,
                         (start, call, deploymentOptions, state)).ConfigureAwait(false);
+                    if (isStreaming)
+                    {
+                        await health.StartedAsync().ConfigureAwait(false);
+                    }
+
+                    return result;
                 }
-                // A caller who left is no failure to fall back from (an abort can surface as a connection error).
-                catch (UpstreamException exception) when (!callerToken.IsCancellationRequested
-                    && Failed(attempt, call, trace, exception) && i + 1 < route.Deployments.Count && FailureClassifier.ShouldFallBack(exception))
+                // A caller who left is no failure to count or to fall back from (an abort can surface as a connection error).
+                catch (UpstreamException exception) when (!callerToken.IsCancellationRequested)
                 {
+                    // One that failed past its headers, where the provider's breaker saw a success, counts against it here.
+                    if (call.StreamOpened && FailureClassifier.IsRetryable(exception))
+                    {
+                        await health.FailedAfterHeadersAsync().ConfigureAwait(false);
+                    }
+
+                    Failed(attempt, call, trace, exception);
+                    if (i + 1 >= route.Deployments.Count || !FailureClassifier.ShouldFallBack(exception))
+                    {
+                        throw;
+                    }
+
                     var next = route.Deployments[i + 1];
                     var reason = FailureClassifier.Describe(exception);
                     metrics.FallingBack(route.Alias, deployment.Provider, reason);
@@ -170,10 +189,9 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
 
     /// <summary>
     /// Marks the attempt's span failed, and takes back a counted attempt that an open circuit refused before it was
-    /// sent: <c>X-Gateway-Attempts</c> and a node's <c>attempts</c> count requests that reached an upstream. Returns
-    /// true, so it can sit first in an exception filter.
+    /// sent: <c>X-Gateway-Attempts</c> and a node's <c>attempts</c> count requests that reached an upstream.
     /// </summary>
-    private static bool Failed(Activity? attempt, UpstreamCall call, RouteTrace trace, UpstreamException exception)
+    private static void Failed(Activity? attempt, UpstreamCall call, RouteTrace trace, UpstreamException exception)
     {
         if (exception.Failure == UpstreamFailure.CircuitOpen && !call.AttemptSent)
         {
@@ -185,8 +203,6 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
             // The same error.type as the call's metrics and summary line, not the failure's enum name.
             GatewayActivities.Failed(attempt, UpstreamErrorCodes.Of(exception), FailureClassifier.Describe(exception));
         }
-
-        return true;
     }
 
     /// <summary>Cancels when the caller does or when the route's total timeout runs out, whichever comes first.</summary>

@@ -20,6 +20,7 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
     private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _http = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _streamStart = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _circuits = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, StreamStartHealth> _streamHealth = new(StringComparer.OrdinalIgnoreCase);
 
     public TimeProvider TimeProvider => timeProvider;
 
@@ -47,6 +48,13 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         }
     }
 
+    /// <summary>How the provider's streams start past their headers, which its HTTP pipeline's breaker cannot see.</summary>
+    public StreamStartHealth StreamHealthOf(string provider)
+    {
+        ForHttp(provider);
+        return _streamHealth[provider];
+    }
+
     public ResiliencePipeline ForStreamStart(string provider) =>
         _streamStart.GetOrAdd(provider, static (name, self) => self.BuildStreamStart(name), this);
 
@@ -70,9 +78,12 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
             }));
         }
 
+        var breaker = new CircuitBreakerManualControl();
+        _streamHealth[provider] = new StreamStartHealth(settings.CircuitBreaker, breaker, timeProvider);
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
         {
             StateProvider = _circuits[provider] = new CircuitBreakerStateProvider(),
+            ManualControl = breaker,
             FailureRatio = settings.CircuitBreaker.FailureRatio,
             MinimumThroughput = settings.CircuitBreaker.MinimumThroughput,
             SamplingDuration = TimeSpan.FromSeconds(settings.CircuitBreaker.SamplingSeconds),
@@ -113,10 +124,14 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     && CallOf(args.Context)?.CanRetry != false),
                 DelayGenerator = args => ValueTask.FromResult(
                     args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : (TimeSpan?)null),
-                OnRetry = args =>
+                OnRetry = async args =>
                 {
-                    CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
-                    return ValueTask.CompletedTask;
+                    var call = CallOf(args.Context);
+                    call?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
+                    if (call is { StreamOpened: true })
+                    {
+                        await StreamHealthOf(provider).FailedAfterHeadersAsync().ConfigureAwait(false);
+                    }
                 },
             }));
         }

@@ -25,7 +25,7 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
                     try
                     {
                         var response = await state.self.SendOnceAsync(state.request, context.CancellationToken).ConfigureAwait(false);
-                        state.call?.HttpHeadersReceived();
+                        state.call?.HttpHeadersReceived(response.IsSuccessStatusCode);
                         if (!response.IsSuccessStatusCode)
                         {
                             ForgetTraceContext(state.request);

@@ -50,6 +50,12 @@ internal sealed class UpstreamCall(
     /// </summary>
     public bool AttemptSent { get; private set; }
 
+    /// <summary>
+    /// Whether the current attempt's response came with a success status: a failure from then on, before the first
+    /// token, is one the provider's breaker did not see (<see cref="StreamStartHealth"/>).
+    /// </summary>
+    public bool StreamOpened { get; private set; }
+
     /// <summary>The timer that bounds the wait for a streamed attempt's first token.</summary>
     public void UseFirstTokenTimer(CancellationTokenSource timer, TimeProvider timeProvider)
     {
@@ -75,13 +81,16 @@ internal sealed class UpstreamCall(
     {
         CountAnnouncedRetry();
         AttemptSent = true;
+        StreamOpened = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Headers are in: the first token is due within what is left of the first-token timeout.</summary>
-    public void HttpHeadersReceived()
+    /// <param name="success">Whether their status is a success, with a body to stream.</param>
+    public void HttpHeadersReceived(bool success)
     {
+        StreamOpened = success && IsStreaming;
         if (_firstTokenTimer is null)
         {
             return;
@@ -113,6 +122,7 @@ internal sealed class UpstreamCall(
     {
         CountAnnouncedRetry();
         AttemptSent = false;
+        StreamOpened = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }

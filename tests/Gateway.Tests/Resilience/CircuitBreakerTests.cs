@@ -86,6 +86,35 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StreamsThatFailPastTheirHeaders_OpenTheCircuitToo_SoLaterCallersFallBackAtOnce()
+    {
+        // A 200, then an error event where the first token should be: the HTTP call succeeded, the stream did not.
+        _primary.DefaultScript = new UpstreamScript { Inject = (0, "data: {\"error\":{\"message\":\"overloaded\"}}\n\n") };
+        for (var i = 0; i < 2; i++)
+        {
+            using var fellBack = await SendAsync("up");
+            Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(fellBack)));
+            Assert.Equal("2", fellBack.Headers.GetValues("X-Gateway-Attempts").Single());
+        }
+
+        using var whileOpen = await SendAsync("up");
+        Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(whileOpen)));
+        Assert.Equal("1", whileOpen.Headers.GetValues("X-Gateway-Attempts").Single());
+        Assert.Equal(2, _primary.Requests.Count);
+        var (_, open) = await Exposition.ScrapeAsync(_gateway);
+        Assert.Equal(1, open[Circuit("p0", "isolated")]);
+
+        _primary.DefaultScript = new UpstreamScript();
+        _clock.Advance(TimeSpan.FromSeconds(15.1));
+        using var afterBreak = await SendAsync("up");
+        Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(afterBreak)));
+        Assert.Equal("1", afterBreak.Headers.GetValues("X-Gateway-Attempts").Single());
+        Assert.Equal(3, _primary.Requests.Count);
+        var (_, closed) = await Exposition.ScrapeAsync(_gateway);
+        Assert.Equal(1, closed[Circuit("p0", "closed")]);
+    }
+
+    [Fact]
     public async Task WhileOpen_AFlowNodeFailsAsUnavailable_AsV1AnswersIt()
     {
         _primary.DefaultScript = new UpstreamScript { Status = 500 };
