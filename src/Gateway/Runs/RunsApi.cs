@@ -192,7 +192,10 @@ internal static class RunsApi
         // An empty flowId (a form or a generated client sending every parameter) is no filter: no flow has that id.
         var flow = string.IsNullOrEmpty(flowId) ? null : flowId;
         var ids = await runs.ListIdsAsync(flow, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken);
-        return TypedResults.Ok(RecordsAsync(ids, runs, cancellationToken));
+        // The first record is read before the answer starts, so a store that cannot be read is still a plain 500; one
+        // that fails later, mid-page, cuts the answer off (the client sees the connection reset, not a shorter page).
+        var first = ids.Count > 0 ? await runs.GetAsync(ids[0], cancellationToken) : null;
+        return TypedResults.Ok(RecordsAsync(first, ids, runs, cancellationToken));
     }
 
     /// <summary>
@@ -201,11 +204,16 @@ internal static class RunsApi
     /// A run deleted since its id was listed is left out.
     /// </summary>
     private static async IAsyncEnumerable<RunRecord> RecordsAsync(
-        IReadOnlyList<string> ids, IRunStore runs, [EnumeratorCancellation] CancellationToken cancellationToken)
+        RunRecord? first, IReadOnlyList<string> ids, IRunStore runs, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        foreach (var id in ids)
+        if (first is not null)
         {
-            if (await runs.GetAsync(id, cancellationToken) is { } run)
+            yield return first;
+        }
+
+        for (var i = 1; i < ids.Count; i++)
+        {
+            if (await runs.GetAsync(ids[i], cancellationToken) is { } run)
             {
                 yield return run;
             }
@@ -259,8 +267,13 @@ internal static class RunsApi
             return RunNotFound(runId);
         }
 
-        MarkRun(httpContext, runId);
-        return await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted) switch
+        var start = await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted);
+        if (start is WatchStart.Watching or WatchStart.AllSent)
+        {
+            MarkRun(httpContext, runId);
+        }
+
+        return start switch
         {
             WatchStart.Watching watching => new RunEventStream(watching.Watcher),
             // 204 is what tells an EventSource to stop reconnecting.
@@ -281,15 +294,18 @@ internal static class RunsApi
             return RunNotFound(runId);
         }
 
-        MarkRun(httpContext, runId);
-
         if (await liveRuns.CancelAsync(runId, cancellationToken))
         {
+            MarkRun(httpContext, runId);
             return TypedResults.Accepted($"/api/runs/{runId}");
         }
 
-        return await runs.GetAsync(runId, cancellationToken) is null
-            ? RunNotFound(runId)
-            : ApiProblems.Conflict($"Run '{runId}' has ended, or its end is decided: no node is still pending or running.");
+        if (await runs.GetAsync(runId, cancellationToken) is null)
+        {
+            return RunNotFound(runId);
+        }
+
+        MarkRun(httpContext, runId);
+        return ApiProblems.Conflict($"Run '{runId}' has ended, or its end is decided: no node is still pending or running.");
     }
 }

@@ -23,7 +23,6 @@ internal static class PostgresCommands
         return command;
     }
 
-    /// <summary>Runs <paramref name="command"/> and maps each row it returns.</summary>
     /// <summary>Hands each row to <paramref name="visit"/> as it is read, keeping none: for rows too large to hold all at once.</summary>
     public static async Task EachAsync(this NpgsqlCommand command, Action<NpgsqlDataReader> visit, CancellationToken cancellationToken)
     {
@@ -34,6 +33,7 @@ internal static class PostgresCommands
         }
     }
 
+    /// <summary>Runs <paramref name="command"/> and maps each row it returns.</summary>
     public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(
         this NpgsqlCommand command, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken)
     {

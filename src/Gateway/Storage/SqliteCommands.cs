@@ -23,7 +23,6 @@ internal static class SqliteCommands
         return command;
     }
 
-    /// <summary>Runs <paramref name="command"/> and maps each row it returns.</summary>
     /// <summary>Hands each row to <paramref name="visit"/> as it is read, keeping none: for rows too large to hold all at once.</summary>
     public static async Task EachAsync(this SqliteCommand command, Action<SqliteDataReader> visit, CancellationToken cancellationToken)
     {
@@ -34,6 +33,7 @@ internal static class SqliteCommands
         }
     }
 
+    /// <summary>Runs <paramref name="command"/> and maps each row it returns.</summary>
     public static async Task<IReadOnlyList<T>> ReadAllAsync<T>(
         this SqliteCommand command, Func<SqliteDataReader, T> map, CancellationToken cancellationToken)
     {

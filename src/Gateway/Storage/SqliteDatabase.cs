@@ -113,6 +113,15 @@ internal sealed class SqliteDatabase : IDisposable
             },
             cancellationToken);
 
+    public Task ReadAsync(Func<SqliteConnection, Task> read, CancellationToken cancellationToken) =>
+        ReadAsync(
+            async connection =>
+            {
+                await read(connection);
+                return true;
+            },
+            cancellationToken);
+
     /// <summary>Runs <paramref name="write"/> in a transaction that commits when it returns.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken) =>
         Task.Run(() => WriteInTransactionAsync(write, cancellationToken), cancellationToken);

@@ -116,13 +116,12 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 """,
                 ("$from", from.ToUnixTimeMilliseconds()), ("$to", to.ToUnixTimeMilliseconds()), ("$owner", owner));
             await command.EachAsync(
-            reader =>
-            {
-                var (run, runOwner) = RecordAndOwner(reader);
-                visit(run, runOwner);
-            },
-            cancellationToken);
-            return true;
+                reader =>
+                {
+                    var (run, runOwner) = RecordAndOwner(reader);
+                    visit(run, runOwner);
+                },
+                cancellationToken);
         }, cancellationToken);
 
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>

@@ -28,7 +28,12 @@ public sealed class RunListTests
 
         // The oldest record is not read until the caller has the newest one: a list read whole first never starts.
         var newestArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        store!.BeforeGet = id => id == "run-old" ? newestArrived.Task : Task.CompletedTask;
+        var readOneByOne = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        store!.BeforeGet = id =>
+        {
+            readOneByOne.Enqueue(id);
+            return id == "run-old" ? newestArrived.Task : Task.CompletedTask;
+        };
         using var response = await gateway.Client.GetAsync("/api/runs?flowId=large", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         await using var body = await response.Content.ReadAsStreamAsync();
@@ -48,6 +53,8 @@ public sealed class RunListTests
         await body.CopyToAsync(received);
 
         var page = JsonNode.Parse(received.ToArray())!.AsArray();
+        // Each record was read on its own, as it was written out: none came from one read of the whole page.
+        Assert.Equal(["run-new", "run-mid", "run-old"], readOneByOne);
         Assert.Equal(["run-new", "run-mid", "run-old"], page.Select(run => run!["runId"]!.GetValue<string>()));
         Assert.All(page, run => Assert.Equal(output, run!["outputs"]!["say"]!.GetValue<string>()));
     }
