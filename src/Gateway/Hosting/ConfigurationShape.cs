@@ -130,7 +130,8 @@ internal static class ConfigurationShape
         return property.SetMethod is { IsPublic: true } || !IsSingleValue(property.PropertyType) ? property.PropertyType : null;
     }
 
-    private static string Describe(Type type) =>
+    /// <summary>What a value of <paramref name="type"/> must be, in an operator's words: "a whole number", "true or false".</summary>
+    internal static string Describe(Type type) =>
         type == typeof(bool) ? "true or false"
         : type == typeof(int) || type == typeof(long) || type == typeof(short) ? "a whole number"
         : type == typeof(double) || type == typeof(float) || type == typeof(decimal) ? "a number"

@@ -15,7 +15,7 @@ internal static class StartupFailure
         // The configuration binder's refusal of a value it cannot convert, which names the key (and quotes the value,
         // which may be a secret: said in the gateway's words instead).
         InvalidOperationException { Message: var message } when message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
-            "  " + Unconvertible(message),
+            "  " + Unconvertible(message, exception),
         // appsettings.json that is not JSON. The file named is the copy next to the binaries; the one to fix is its source.
         InvalidDataException { Message: var message } when message.StartsWith("Failed to load configuration from file", StringComparison.Ordinal) =>
             $"  {message} {exception.InnerException?.Message}{Environment.NewLine}" +
@@ -30,7 +30,7 @@ internal static class StartupFailure
     /// "Failed to convert configuration value '…' at 'Gateway:Streaming:EventRetentionMinutes' to type 'System.Double'."
     /// as "Gateway:Streaming:EventRetentionMinutes must be a number.", as the shape check says it for other sections.
     /// </summary>
-    private static string Unconvertible(string message)
+    private static string Unconvertible(string message, Exception exception)
     {
         const string At = "' at '", ToType = "' to type '";
         var key = message.LastIndexOf(At, StringComparison.Ordinal);
@@ -40,16 +40,19 @@ internal static class StartupFailure
             return "A configuration value could not be read as the type its setting needs.";
         }
 
-        var typeName = message[(type + ToType.Length)..].TrimEnd('.', '\'');
-        var expected = typeName switch
+        var path = message[(key + At.Length)..type];
+        for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
         {
-            "System.Int32" or "System.Int64" or "System.Int16" => "a whole number",
-            "System.Double" or "System.Single" or "System.Decimal" => "a number",
-            "System.Boolean" => "true or false",
-            "System.Uri" => "a URL",
-            _ => $"a {typeName[(typeName.LastIndexOf('.') + 1)..]}",
-        };
-        return $"{message[(key + At.Length)..type]} must be {expected}.";
+            if (inner is OverflowException)
+            {
+                return $"{path} is out of range for its setting.";
+            }
+        }
+
+        var typeName = message[(type + ToType.Length)..].TrimEnd('.', '\'');
+        return Type.GetType(typeName) is { } setting
+            ? $"{path} must be {ConfigurationShape.Describe(setting)}."
+            : $"{path} must be a {typeName[(typeName.LastIndexOf('.') + 1)..]}.";
     }
 
     /// <summary>

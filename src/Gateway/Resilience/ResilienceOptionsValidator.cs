@@ -34,8 +34,11 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
                 continue;
             }
 
-            var key = $"{section}:{PathOf(failure[..colon])}";
-            if (!string.IsNullOrEmpty(name) && configuration[key] is null)
+            var member = failure[..colon];
+            var key = $"{section}:{PathOf(member)}";
+            // Only a failure of one known setting the provider did not set itself is the shared section's; anything
+            // else (several members, a rule across them) stays, so that no bad value is ever let through.
+            if (!string.IsNullOrEmpty(name) && IsSetting(member) && configuration[key] is null)
             {
                 continue;
             }
@@ -47,6 +50,9 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static bool IsSetting(string member) =>
+        typeof(ResilienceOptions).GetProperty(member) is not null || typeof(CircuitBreakerOptions).GetProperty(member) is not null;
 
     /// <summary>The key under the section of a member the validator names alone, its circuit breaker's included.</summary>
     private static string PathOf(string member) =>

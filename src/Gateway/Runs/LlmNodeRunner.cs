@@ -66,7 +66,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         ChatFinishReason? finishReason = null;
         UsageDetails? usage = null;
         var textChunks = 0L;
-        var ended = false;
+        var ended = false; // with an outcome, or with nothing spent: either way, not a cut call to report
         try
         {
             await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
@@ -109,6 +109,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             {
                 // The model answered nothing: nothing was spent. (As on /v1.)
                 tokens.Settle(0);
+                ended = true;
             }
 
             throw;

@@ -9,7 +9,8 @@ internal sealed record RunPlanning(RunPlan? Plan, ValidationErrors Errors);
 /// <summary>
 /// Checks a run request against its flow: tweaks, then the tweaked flow (validated again, since the store's copy
 /// was checked against the configuration of its day), then a text for every input node and every variable the
-/// templates use. Every problem is reported at once, keyed by its path in the request.
+/// templates use. Every problem is reported at once, keyed by its path in the request (a saved flow's own, by its path
+/// in the flow).
 /// </summary>
 internal sealed class RunPlanner(FlowValidator validator)
 {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Telemetry;
@@ -28,9 +29,12 @@ internal static class TelemetryServiceCollectionExtensions
         {
             builder.Logging.AddJsonConsole(json => json.IncludeScopes = true);
         }
-        else
+        else if (builder.Configuration["Logging:Console:FormatterOptions:IncludeScopes"] is null)
         {
-            builder.Logging.AddSimpleConsole(text => text.IncludeScopes = true);
+            // The simple formatter with scopes, unless an operator's Logging:Console settings say otherwise (another
+            // formatter, scopes off). Named: without a name the console logger takes its options' deprecated, scope-less ones.
+            builder.Services.Configure<ConsoleLoggerOptions>(console => console.FormatterName ??= ConsoleFormatterNames.Simple);
+            builder.Services.Configure<SimpleConsoleFormatterOptions>(text => text.IncludeScopes = true);
         }
 
         return builder;

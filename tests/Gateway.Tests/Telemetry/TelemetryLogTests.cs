@@ -148,6 +148,21 @@ public sealed class TelemetryLogTests
         Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, runIdShape, runId), entry, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Logging:Console:FormatterName", "systemd", "systemd", true)]
+    [InlineData("Logging:Console:FormatterOptions:IncludeScopes", "false", null, false)]
+    public async Task AnOperatorsOwnConsoleSettings_StillRule_OverTheTextFormatsScopes(string key, string value, string? formatter, bool scopes)
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings[key] = value;
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        var console = gateway.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>>();
+        var simple = gateway.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>>();
+        Assert.Equal(formatter, console.CurrentValue.FormatterName);
+        Assert.Equal(scopes, simple.CurrentValue.IncludeScopes);
+    }
+
     [Fact]
     public async Task JsonLogFormat_StartsAndServes()
     {
