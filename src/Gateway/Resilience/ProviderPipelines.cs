@@ -91,7 +91,9 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
             ShouldHandle = args => ValueTask.FromResult(FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)),
             OnOpened = args =>
             {
-                RetryLog.CircuitOpened(logger, provider, (long)args.BreakDuration.TotalMilliseconds);
+                // Isolated by StreamStartHealth, Polly gives the longest duration there is: the break is BreakSeconds.
+                var breakFor = args.IsManual ? TimeSpan.FromSeconds(settings.CircuitBreaker.BreakSeconds) : args.BreakDuration;
+                RetryLog.CircuitOpened(logger, provider, (long)breakFor.TotalMilliseconds);
                 return ValueTask.CompletedTask;
             },
             OnClosed = _ =>

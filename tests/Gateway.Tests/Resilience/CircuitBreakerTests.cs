@@ -8,6 +8,7 @@ namespace Gateway.Tests.Resilience;
 public sealed class CircuitBreakerTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _clock = new();
+    private readonly CapturedLogs _logs = new();
     private FakeUpstream _primary = null!;
     private FakeUpstream _secondary = null!;
     private GatewayHost _gateway = null!;
@@ -22,7 +23,11 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
         settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
         settings["Gateway:Resilience:CircuitBreaker:BreakSeconds"] = "15";
-        _gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(_clock));
+        _gateway = await GatewayHost.StartAsync(settings, services =>
+        {
+            services.AddSingleton<TimeProvider>(_clock);
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(_logs);
+        });
     }
 
     public async Task DisposeAsync()
@@ -103,6 +108,8 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         Assert.Equal(2, _primary.Requests.Count);
         var (_, open) = await Exposition.ScrapeAsync(_gateway);
         Assert.Equal(1, open[Circuit("p0", "isolated")]);
+        // For BreakSeconds, as the log says: not the longest duration there is, which Polly gives a manual isolation.
+        Assert.Equal(15_000L, Assert.Single(_logs.Lines, line => line.Values.ContainsKey("BreakMs")).Values["BreakMs"]);
 
         _primary.DefaultScript = new UpstreamScript();
         _clock.Advance(TimeSpan.FromSeconds(15.1));
