@@ -227,7 +227,8 @@ internal static class ChatApi
 
         // For an upstream that reports no usage: the answer's estimate, as the prompt's is made.
         var answerTokens = response.Usage is null ? TokenEstimate.Prompt([response.Text]) : 0;
-        var usage = ChatUsage.From(recorder.Counted(response.Usage, answerTokens));
+        var counted = recorder.Counted(response.Usage, answerTokens);
+        var usage = ChatUsage.From(counted);
         if (response.Usage is not null)
         {
             tokens.Settle(usage.TotalTokens);
@@ -237,7 +238,7 @@ internal static class ChatApi
             tokens.SettleCut(answerTokens);
         }
 
-        recorder.Succeeded(response.Usage, recorder.CapturesContent ? response.Text : null, answerTokens);
+        recorder.Succeeded(counted, recorder.CapturesContent ? response.Text : null);
         var completion = new ChatCompletion
         {
             Id = CompletionIds.Next(),

@@ -71,16 +71,17 @@ internal sealed class ChatCompletionStream(
 
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason!.Value.Value), ChunkJson.Write, cancellationToken);
+            var counted = recorder.Counted(usage, textChunks);
             if (includeUsage)
             {
                 await sse.WriteDataAsync(
-                    new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(recorder.Counted(usage, textChunks)) },
+                    new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(counted) },
                     ChatJsonContext.Wire.ChatCompletionChunk,
                     cancellationToken);
             }
 
             await sse.WriteDataAsync(Done, cancellationToken);
-            recorder.Succeeded(usage, completion?.ToString(), textChunks);
+            recorder.Succeeded(counted, completion?.ToString());
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -35,10 +35,11 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
             }
 
             var member = failure[..colon];
-            var key = $"{section}:{PathOf(member)}";
+            var setting = SettingOf(member);
+            var key = $"{section}:{setting ?? member.Replace('.', ':')}";
             // Only a failure of one known setting the provider did not set itself is the shared section's; anything
             // else (several members, a rule across them) stays, so that no bad value is ever let through.
-            if (!string.IsNullOrEmpty(name) && IsSetting(member) && configuration[key] is null)
+            if (!string.IsNullOrEmpty(name) && setting is not null && configuration[key] is null)
             {
                 continue;
             }
@@ -51,12 +52,12 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static bool IsSetting(string member) =>
-        typeof(ResilienceOptions).GetProperty(member) is not null || typeof(CircuitBreakerOptions).GetProperty(member) is not null;
-
-    /// <summary>The key under the section of a member the validator names alone, its circuit breaker's included.</summary>
-    private static string PathOf(string member) =>
-        typeof(ResilienceOptions).GetProperty(member) is null && typeof(CircuitBreakerOptions).GetProperty(member) is not null
-            ? $"{nameof(ResilienceOptions.CircuitBreaker)}:{member}"
-            : member.Replace('.', ':');
+    /// <summary>
+    /// The key, under the section, of a setting the validator names alone (its circuit breaker's by their own name);
+    /// null for anything else.
+    /// </summary>
+    private static string? SettingOf(string member) =>
+        typeof(ResilienceOptions).GetProperty(member) is not null ? member
+        : typeof(CircuitBreakerOptions).GetProperty(member) is not null ? $"{nameof(ResilienceOptions.CircuitBreaker)}:{member}"
+        : null;
 }

@@ -133,10 +133,10 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             }
         }
 
-        recorder.Succeeded(usage, recorder.CapturesContent ? output.ToString() : null, textChunks);
         // For a provider that reports no usage, what the call was counted with: the record and /api/usage agree with
         // the key's budget and the metrics.
         var counted = recorder.Counted(usage, textChunks);
+        recorder.Succeeded(counted, recorder.CapturesContent ? output.ToString() : null);
         var nodeUsage = Priced(route, counted.InputTokenCount ?? 0, counted.OutputTokenCount ?? 0);
         // RoutedChat fails a stream that ends without a finish reason.
         return new NodeOutcome(output.ToString(), finishReason!.Value.Value, nodeUsage);

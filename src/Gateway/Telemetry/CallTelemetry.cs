@@ -55,11 +55,10 @@ internal sealed class CallRecorder(
 
     public void FirstToken() => _timeToFirstToken ??= telemetry.Since(startedAt);
 
-    /// <param name="usage">What the provider reported, if it did.</param>
+    /// <param name="counted">What the call is counted with (<see cref="Counted"/>), as its caller was shown.</param>
     /// <param name="completion">The text, for the content line.</param>
-    /// <param name="outputTokens">The answer's tokens as seen, for a provider that reports none (see <see cref="SeenUsage"/>).</param>
-    public void Succeeded(UsageDetails? usage, string? completion, long outputTokens) =>
-        End(Outcomes.Success, null, Counted(usage, outputTokens), outputTokens, completion);
+    public void Succeeded(UsageDetails counted, string? completion) =>
+        End(Outcomes.Success, null, counted, 0, completion);
 
     /// <param name="outcome">One of <see cref="Outcomes"/>.</param>
     /// <param name="errorType">The gateway's code for the failure.</param>
