@@ -50,7 +50,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         _cluster = cluster;
         _timeProvider = timeProvider;
         _logger = logger;
-        _finished = new RetainedRunLogs(_logs, options.Value.EventRetentionChars);
+        _finished = new RetainedRunLogs(_logs, options.Value.EventRetention, options.Value.EventRetentionChars, timeProvider);
         // What other replicas ask of the runs executing here.
         signals.CancelRequested += runId => TryCancelHere(runId);
         signals.WatchedElsewhere += runId =>
@@ -235,22 +235,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
             log.End(finished);
             _finished.Keep(log);
-            _ = ExpireAsync(log);
         }
-    }
-
-    private async Task ExpireAsync(RunLog log)
-    {
-        try
-        {
-            await Task.Delay(_options.Value.EventRetention, _timeProvider, _stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        _finished.Expire(log);
     }
 
     /// <summary>When the shutdown drain runs out, the runs still going are interrupted.</summary>
@@ -283,6 +268,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     public void Dispose()
     {
         _onDrained.Dispose();
+        _finished.Dispose();
         foreach (var log in _logs.Values)
         {
             log.Dispose();

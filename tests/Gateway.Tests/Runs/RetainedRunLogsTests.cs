@@ -1,17 +1,20 @@
 using System.Collections.Concurrent;
 using Gateway.Runs;
+using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Runs;
 
-/// <summary>Finished runs' logs in memory: within the budget of event text, oldest first, the newest always kept.</summary>
+/// <summary>Finished runs' logs in memory: for their retention, within the budget of event text, oldest first, the newest always kept.</summary>
 public sealed class RetainedRunLogsTests
 {
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
     private readonly ConcurrentDictionary<string, RunLog> _logs = new(StringComparer.Ordinal);
+    private readonly FakeTimeProvider _clock = new();
 
     [Fact]
     public void PastTheBudget_TheOldestGoFirst_AndTheNewestStays()
     {
-        var retained = new RetainedRunLogs(_logs, budgetChars: 250);
+        using var retained = new RetainedRunLogs(_logs, Hour, budgetChars: 250, _clock);
 
         foreach (var runId in new[] { "a", "b", "c" })
         {
@@ -24,35 +27,47 @@ public sealed class RetainedRunLogsTests
     }
 
     [Fact]
-    public void ALogLetGoAtItsTime_NoLongerWeighs_SoTheOthersStay()
+    public void EachLogGoesWhenItsRetentionIsUp_AndNoLongerWeighs()
     {
-        var retained = new RetainedRunLogs(_logs, budgetChars: 250);
-        var first = Finished("a", chars: 100);
-        retained.Keep(first);
+        using var retained = new RetainedRunLogs(_logs, Hour, budgetChars: 250, _clock);
+        retained.Keep(Finished("a", chars: 100));
+        _clock.Advance(TimeSpan.FromMinutes(40));
         retained.Keep(Finished("b", chars: 100));
 
-        retained.Expire(first);
-        retained.Keep(Finished("c", chars: 100));
-
+        _clock.Advance(TimeSpan.FromMinutes(20));
+        Assert.Equal(["b"], _logs.Keys);
+        retained.Keep(Finished("c", chars: 100)); // b and c weigh 200: both stay
         Assert.Equal(["b", "c"], _logs.Keys.Order());
+
+        _clock.Advance(TimeSpan.FromMinutes(40));
+        Assert.Equal(["c"], _logs.Keys);
+        _clock.Advance(TimeSpan.FromMinutes(20));
+        Assert.Empty(_logs);
+        Assert.Equal(0, _clock.PendingTimers);
     }
 
     [Fact]
-    public void AnExpiredLogOutOfOrder_IsGone_AndStillCountedOnlyUntilTheOnesBeforeItGo()
+    public void ALogLetGoForTheBudget_LeavesNoTimerBehind()
     {
-        var retained = new RetainedRunLogs(_logs, budgetChars: 250);
-        var first = Finished("a", chars: 100);
-        var second = Finished("b", chars: 100);
-        retained.Keep(first);
-        retained.Keep(second);
+        using var retained = new RetainedRunLogs(_logs, Hour, budgetChars: 250, _clock);
+        for (var i = 0; i < 10; i++)
+        {
+            retained.Keep(Finished($"run{i}", chars: 200));
+        }
 
-        retained.Expire(second);
-        Assert.Equal(["a"], _logs.Keys);
-        retained.Expire(first);
-        retained.Keep(Finished("c", chars: 100));
-        retained.Keep(Finished("d", chars: 100));
+        // One timer for all of them, not one per run holding its log for the whole hour.
+        Assert.Equal(1, _clock.PendingTimers);
+        Assert.Equal(["run9"], _logs.Keys);
+    }
 
-        Assert.Equal(["c", "d"], _logs.Keys.Order());
+    [Fact]
+    public void WithNoRetention_ALogGoesAsItEnds()
+    {
+        using var retained = new RetainedRunLogs(_logs, TimeSpan.Zero, budgetChars: 250, _clock);
+
+        retained.Keep(Finished("a", chars: 100));
+
+        Assert.Empty(_logs);
     }
 
     /// <summary>A log whose one event holds <paramref name="chars"/> characters of name and data, registered live.</summary>

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Gateway.Runs;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Tests.Runs;
+
+/// <summary>A finished run's log let go for the retention budget is free to be collected: the budget bounds memory.</summary>
+public sealed class RunLogRetentionTests
+{
+    [Fact]
+    public async Task ALogLetGoForTheBudget_IsCollected_NotHeldForTheWholeRetention()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Streaming:EventRetentionMegabytes"] = "0.01"; // ~5,000 characters of event text
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var liveRuns = gateway.Services.GetRequiredService<LiveRuns>();
+
+        var first = await RunAsync(gateway, "first");
+        var firstLog = WeakLog(liveRuns, first);
+        await RunAsync(gateway, "second");           // past the budget: the first run's log is let go
+
+        // The second run is kept as it ends, just after its answer: the first goes then.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (liveRuns.TryGet(first, out _) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(liveRuns.TryGet(first, out _));
+        while (IsAlive(firstLog) && DateTime.UtcNow < deadline)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(10);
+        }
+
+        // Its expiry's timer, an hour away, held it (and every run's events) for the whole retention.
+        Assert.False(IsAlive(firstLog), "the let-go log is still reachable");
+    }
+
+    private static async Task<string> RunAsync(GatewayHost gateway, string word)
+    {
+        var input = word + new string('x', 20_000);
+        // A connection of its own, closed after: curl's way.
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+        client.DefaultRequestHeaders.ConnectionClose = true;
+        using var response = await client.PostAsync("/api/runs", Json.Body($$"""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"echo","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"{{input}}"}
+            """));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response.Headers.GetValues("X-Run-Id").Single();
+    }
+
+    // Not inlined, so that no strong reference to the log is left in the test's own frame (a debug build keeps every
+    // local, the discarded target of TryGetTarget too, alive to the method's end).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool IsAlive(WeakReference<RunLog> log) => log.TryGetTarget(out _);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference<RunLog> WeakLog(LiveRuns liveRuns, string runId)
+    {
+        Assert.True(liveRuns.TryGet(runId, out var log));
+        return new WeakReference<RunLog>(log);
+    }
+}
