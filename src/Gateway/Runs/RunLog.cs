@@ -16,7 +16,7 @@ internal sealed class RunLog : IDisposable
     private readonly TimeSpan _grace;
     private readonly TimeProvider _timeProvider;
     private readonly long _startsAfter;
-    private readonly Func<string, bool>? _acceptCancel;
+    private Func<string, bool>? _acceptCancel;
     private ITimer? _graceTimer;
 
     /// <summary>Counts the grace timers armed and disarmed: one that fires after its moment has passed does nothing.</summary>
@@ -113,6 +113,10 @@ internal sealed class RunLog : IDisposable
         {
             _isEnded = true;
             _hasTerminal = finished is not null;
+
+            // Bound to the run: a finished log kept for its events would keep the whole run (its flow, every
+            // template's text) in memory, outside the retention budget. No cancel is accepted once the log has ended.
+            _acceptCancel = null;
             _graceTimer?.Dispose();
             _graceTimer = null;
             foreach (var watcher in _watchers)

@@ -6,7 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Runs;
 
-/// <summary>A finished run's log let go for the retention budget is free to be collected: the budget bounds memory.</summary>
+/// <summary>
+/// A finished run's log let go for the retention budget is free to be collected, and a kept one holds its events
+/// alone: the budget bounds memory.
+/// </summary>
 public sealed class RunLogRetentionTests
 {
     [Fact]
@@ -40,6 +43,40 @@ public sealed class RunLogRetentionTests
         Assert.False(IsAlive(firstLog), "the let-go log is still reachable");
     }
 
+    [Fact]
+    public async Task AnEndedLog_LetsGoOfItsRun_WhichItHeldOnlyToAskWhetherACancelMayEndIt()
+    {
+        var (log, run) = StartedLog();
+
+        log.End(finished: null);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (IsAlive(run) && DateTime.UtcNow < deadline)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(10);
+        }
+
+        // A kept log held its whole run (the flow, a 400 KB system prompt) outside the retention budget.
+        Assert.False(IsAlive(run), "the ended log still holds its run");
+        Assert.False(log.Cancel());
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (RunLog Log, WeakReference<RunStandIn> Run) StartedLog()
+    {
+        var run = new RunStandIn();
+        return (new RunLog("run-1", grace: null, TimeProvider.System, acceptCancel: run.TryAcceptCancel), new WeakReference<RunStandIn>(run));
+    }
+
+    /// <summary>Stands in for a <c>FlowRun</c>: what the log's delegate is bound to.</summary>
+    private sealed class RunStandIn
+    {
+        public int CancelsAsked { get; private set; }
+
+        public bool TryAcceptCancel(string reason) => ++CancelsAsked > 0;
+    }
+
     private static async Task<string> RunAsync(GatewayHost gateway, string word)
     {
         var input = word + new string('x', 20_000);
@@ -57,7 +94,8 @@ public sealed class RunLogRetentionTests
     // Not inlined, so that no strong reference to the log is left in the test's own frame (a debug build keeps every
     // local, the discarded target of TryGetTarget too, alive to the method's end).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool IsAlive(WeakReference<RunLog> log) => log.TryGetTarget(out _);
+    private static bool IsAlive<T>(WeakReference<T> reference)
+        where T : class => reference.TryGetTarget(out _);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference<RunLog> WeakLog(LiveRuns liveRuns, string runId)
