@@ -40,6 +40,20 @@ internal static class RunInputs
         return inputs;
     }
 
+    /// <summary>
+    /// The checks that need no graph, for a request whose flow is missing or not valid: its own problems are reported
+    /// with the flow's, not one round trip later.
+    /// </summary>
+    public static void CheckShapes(JsonElement request, ValidationErrors errors)
+    {
+        ReadStrings(request, "inputs", errors);
+        ReadStrings(request, "variables", errors);
+        if (request.TryGetProperty("input", out var input) && input.ValueKind != JsonValueKind.String)
+        {
+            errors.Add("input", "Must be a string.");
+        }
+    }
+
     /// <summary>An optional object whose values must all be strings.</summary>
     public static Dictionary<string, string> ReadStrings(JsonElement request, string field, ValidationErrors errors)
     {

@@ -38,6 +38,7 @@ internal sealed class RunPlanner(FlowValidator validator)
         if (flow is not { } flowDocument)
         {
             errors.Add("flow", "Required: the flow to run.");
+            RunInputs.CheckShapes(request, errors);
             return new RunPlanning(null, errors);
         }
 
@@ -49,6 +50,7 @@ internal sealed class RunPlanner(FlowValidator validator)
         var validation = validator.Validate(flowDocument, savedFlow is null ? "flow" : "");
         if (validation.Graph is not { } graph)
         {
+            RunInputs.CheckShapes(request, errors);
             if (savedFlow is not { } saved)
             {
                 return new RunPlanning(null, Merge(errors, validation.Errors));

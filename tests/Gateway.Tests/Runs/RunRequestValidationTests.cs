@@ -50,6 +50,23 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
     }
 
     [Fact]
+    public async Task AnInvalidFlow_DoesNotHideTheRequestsOwnProblems()
+    {
+        using var invalidFlow = await gateway.Client.PostAsync("/api/runs", Json.Body("""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"gpt-9","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":5,"variables":{"language":1},"inputs":[]}
+            """));
+        using var noFlow = await gateway.Client.PostAsync("/api/runs", Json.Body("""{"input":["x"]}"""));
+
+        var errors = await Problems.ReadValidationErrorsAsync(invalidFlow);
+        Assert.Equal(["flow.nodes[1].model", "input", "inputs", "variables.language"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["Must be a string."], Problems.At(errors, "input"));
+        Assert.Equal(["Must be an object of strings."], Problems.At(errors, "inputs"));
+        var missing = await Problems.ReadValidationErrorsAsync(noFlow);
+        Assert.Equal(["flow", "input"], missing.Select(e => e.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task SavedFlowTweakedIntoACycle_IsReportedUnderTweaks_NamingWhereInTheFlow()
     {
         using var saved = await gateway.Client.PostAsync("/api/flows", Json.Body(Flow.Replace("""{"nodes":""", """{"id":"tweak-cycle","nodes":""", StringComparison.Ordinal)));
