@@ -28,6 +28,7 @@ internal sealed record ChunkDelta
 {
     [JsonPropertyName("role")] public string? Role { get; init; }
     [JsonPropertyName("content")] public string? Content { get; init; }
+    [JsonPropertyName("reasoning_content")] public string? ReasoningContent { get; init; }
 }
 
 /// <summary>A whole <c>chat.completion</c>, the non-streaming answer.</summary>

@@ -29,6 +29,8 @@ internal sealed class ChatCompletionStream(
     /// <summary>The call was stopped by the shutdown drain, not by the caller leaving.</summary>
     private bool IsShuttingDown(CancellationToken callerToken) => call.IsCancellationRequested && !callerToken.IsCancellationRequested;
 
+    private static string? NullIfEmpty(string text) => text.Length > 0 ? text : null;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var cancellationToken = httpContext.RequestAborted;
@@ -39,7 +41,8 @@ internal sealed class ChatCompletionStream(
         var first = updates.Current;
         var finishReason = first.FinishReason;
         var usage = UpdateUsage.Of(first);
-        var textChunks = first.Text.Length > 0 ? 1L : 0L;
+        var firstReasoning = UpdateUsage.Reasoning(first);
+        var textChunks = first.Text.Length > 0 || firstReasoning.Length > 0 ? 1L : 0L;
         var completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
         var keepAlive = new SseKeepAlive(
             sse,
@@ -51,7 +54,8 @@ internal sealed class ChatCompletionStream(
         {
             // The first chunk carries the role, and whatever text the first update has. The keep-alives are not armed
             // until it is out, so nothing else writes yet and this write needs no gate.
-            await sse.WriteDataAsync(new ChunkFields(id, created, alias, "assistant", first.Text, null), ChunkJson.Write, cancellationToken);
+            await sse.WriteDataAsync(
+                new ChunkFields(id, created, alias, "assistant", first.Text, null, NullIfEmpty(firstReasoning)), ChunkJson.Write, cancellationToken);
             keepAlive.Start();
             while (await updates.MoveNextAsync())
             {
@@ -59,12 +63,14 @@ internal sealed class ChatCompletionStream(
                 finishReason ??= update.FinishReason;
                 usage = UpdateUsage.Of(update) ?? usage;
                 var text = update.Text;
+                var reasoning = UpdateUsage.Reasoning(update);
                 completion?.Append(text);
-                if (text.Length > 0)
+                if (text.Length > 0 || reasoning.Length > 0)
                 {
                     textChunks++;
                     await keepAlive.EnterAsync(cancellationToken);
-                    await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, text, null), ChunkJson.Write, cancellationToken);
+                    await sse.WriteDataAsync(
+                        new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning)), ChunkJson.Write, cancellationToken);
                     keepAlive.Exit();
                 }
             }

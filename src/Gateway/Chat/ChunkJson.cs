@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Gateway.Chat;
 
 /// <summary>The fields of one <c>chat.completion.chunk</c> with a single choice: what a token's event carries.</summary>
-internal readonly ref struct ChunkFields(string id, long created, string model, string? role, string? content, string? finishReason)
+internal readonly ref struct ChunkFields(string id, long created, string model, string? role, string? content, string? finishReason, string? reasoning = null)
 {
     public string Id { get; } = id;
     public long Created { get; } = created;
@@ -11,6 +11,9 @@ internal readonly ref struct ChunkFields(string id, long created, string model, 
     public string? Role { get; } = role;
     public string? Content { get; } = content;
     public string? FinishReason { get; } = finishReason;
+
+    /// <summary>A reasoning model's thinking, as <c>reasoning_content</c> (DeepSeek's name, which clients of such models read).</summary>
+    public string? Reasoning { get; } = reasoning;
 }
 
 /// <summary>
@@ -39,6 +42,11 @@ internal static class ChunkJson
         if (chunk.Content is not null)
         {
             writer.WriteString("content"u8, chunk.Content);
+        }
+
+        if (chunk.Reasoning is not null)
+        {
+            writer.WriteString("reasoning_content"u8, chunk.Reasoning);
         }
 
         writer.WriteEndObject();

@@ -2,7 +2,10 @@ using Microsoft.Extensions.AI;
 
 namespace Gateway.Providers;
 
-/// <summary>The token usage a streamed update carries: OpenAI-compatible servers send it on a chunk of its own.</summary>
+/// <summary>
+/// What a streamed update carries besides its text: the token usage (OpenAI-compatible servers send it on a chunk of
+/// its own) and a reasoning model's thinking.
+/// </summary>
 internal static class UpdateUsage
 {
     /// <summary>The update's usage, or null; indexed, as an interface enumerator would allocate for every token.</summary>
@@ -19,5 +22,20 @@ internal static class UpdateUsage
         }
 
         return usage;
+    }
+
+    /// <summary>The reasoning text the update carries (a reasoning model's thinking), or "".</summary>
+    public static string Reasoning(ChatResponseUpdate update)
+    {
+        var contents = update.Contents;
+        for (var i = 0; i < contents.Count; i++)
+        {
+            if (contents[i] is TextReasoningContent { Text.Length: > 0 } reasoning)
+            {
+                return reasoning.Text;
+            }
+        }
+
+        return "";
     }
 }

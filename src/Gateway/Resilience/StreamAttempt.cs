@@ -6,9 +6,10 @@ namespace Gateway.Resilience;
 
 /// <summary>
 /// One try at streaming from one deployment. It owns the upstream enumerator and the clocks that bound it: the
-/// first-token timeout until the first token has arrived, then the idle timeout between chunks, under the
-/// request's total timeout. The first token is peeked before anything reaches the caller, so a failure up to then
-/// can still be retried; a failure after it surfaces as <see cref="UpstreamException"/> and is never retried.
+/// first-token timeout until the first token (or a reasoning model's first thinking) has arrived, then the idle
+/// timeout between chunks, under the request's total timeout. The first token is peeked before anything reaches the
+/// caller, so a failure up to then can still be retried; a failure after it surfaces as <see cref="UpstreamException"/>
+/// and is never retried.
 /// </summary>
 internal sealed class StreamAttempt : IAsyncDisposable
 {
@@ -63,7 +64,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
         {
             var update = _upstream.Current;
             _peeked.Add(update);
-            if (update.FinishReason is not null || HasText(update))
+            if (update.FinishReason is not null || HasOutput(update))
             {
                 _started = true;
                 return;
@@ -116,11 +117,15 @@ internal sealed class StreamAttempt : IAsyncDisposable
         }
     }
 
-    private static bool HasText(ChatResponseUpdate update)
+    /// <summary>
+    /// Text, or a reasoning model's thinking: a model that thinks for longer than the first-token timeout before it
+    /// answers is healthy, and its stream has started (the thinking goes to the caller).
+    /// </summary>
+    private static bool HasOutput(ChatResponseUpdate update)
     {
         foreach (var content in update.Contents)
         {
-            if (content is TextContent { Text.Length: > 0 })
+            if (content is TextContent { Text.Length: > 0 } or TextReasoningContent { Text.Length: > 0 })
             {
                 return true;
             }

@@ -88,6 +88,12 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                     output.Append(text);
                     onToken(text);
                 }
+                else if (UpdateUsage.Reasoning(update).Length > 0)
+                {
+                    // A reasoning model's thinking: not the node's output, but tokens its key pays for.
+                    recorder.FirstToken();
+                    textChunks++;
+                }
             }
 
             ended = true;
@@ -104,8 +110,8 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         }
         catch (UpstreamException exception)
         {
-            recorder.Failed(output.Length == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, textChunks, usage);
-            if (output.Length == 0)
+            recorder.Failed(textChunks == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, textChunks, usage);
+            if (textChunks == 0)
             {
                 // The model answered nothing: nothing was spent. (As on /v1.)
                 tokens.Settle(0);

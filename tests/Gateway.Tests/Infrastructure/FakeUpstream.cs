@@ -114,7 +114,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         var tokens = script.Tokens ?? EchoTokens(request);
         var model = request["model"]!.GetValue<string>();
-        var stream = request["stream"]?.GetValue<bool>() == true;
+        var stream = request["stream"]?.GetValue<bool>() == true && !script.IgnoreStream;
         if (!stream)
         {
             SetContentType(context, script, "application/json");
@@ -128,6 +128,19 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (script.EmptyChoicesChunkFirst)
         {
             await WriteEventAsync(context, Chunk(script, model, null, null, null), cancellationToken);
+        }
+
+        if (script.Thinking is { } thinking)
+        {
+            foreach (var part in thinking.Parts)
+            {
+                await Task.Delay(thinking.Delay, cancellationToken);
+                var chunk = Chunk(script, model, "assistant", null, null);
+                var delta = chunk["choices"]![0]!["delta"]!.AsObject();
+                delta.Remove("role");
+                delta[thinking.Field] = part;
+                await WriteEventAsync(context, chunk, cancellationToken);
+            }
         }
 
         for (var i = 0; i < tokens.Count; i++)
@@ -179,7 +192,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
         if (script.SendDone)
         {
-            await context.Response.WriteAsync("data: [DONE]\n\n", cancellationToken);
+            await context.Response.WriteAsync(script.DoneLine, cancellationToken);
         }
     }
 

@@ -13,6 +13,9 @@ public sealed record UpstreamScript
     /// <summary>The content type of a 200 (null: OpenAI's, <c>text/event-stream</c> or <c>application/json</c>; "": none).</summary>
     public string? ContentType { get; init; }
 
+    /// <summary>Answers a streamed request as a non-streamed one (the whole completion, or <see cref="CompletionBody"/>), as some servers do.</summary>
+    public bool IgnoreStream { get; init; }
+
     /// <summary>A non-streamed 200's body, sent verbatim in place of the completion.</summary>
     public string? CompletionBody { get; init; }
 
@@ -44,6 +47,15 @@ public sealed record UpstreamScript
     public int? DropAfterTokens { get; init; }
 
     public bool SendDone { get; init; } = true;
+
+    /// <summary>The <c>[DONE]</c> line as sent, when <see cref="SendDone"/> (some servers pad it).</summary>
+    public string DoneLine { get; init; } = "data: [DONE]\n\n";
+
+    /// <summary>
+    /// A reasoning model's thinking, streamed before the tokens, one part per <c>Delay</c>, in a delta member named
+    /// <c>Field</c> (<c>reasoning_content</c>, DeepSeek's; <c>reasoning</c>, Ollama's).
+    /// </summary>
+    public (IReadOnlyList<string> Parts, TimeSpan Delay, string Field)? Thinking { get; init; }
 
     /// <summary>Resets the connection before sending any response headers.</summary>
     public bool ResetBeforeHeaders { get; init; }

@@ -8,9 +8,9 @@ namespace Gateway.Providers.OpenAI;
 /// <see cref="Utf8JsonReader"/>, mapping what the SDK's streaming update would have carried but without the SDK's
 /// per-chunk document, model objects and copies. Only the first choice's content is read, as the SDK's update
 /// exposes only that one. It is also where a stream's upstream oddities are caught, in the same single pass over
-/// each payload: finish reasons outside OpenAI's set are mapped (<see cref="FinishReasons"/>), and an
-/// <c>error</c> reported inside the 200 (a top-level <c>error</c> member, or <c>finish_reason: "error"</c>) throws
-/// <see cref="UpstreamException"/>. A payload that is not a well-formed chunk throws <see cref="JsonException"/>,
+/// each payload: finish reasons outside OpenAI's set are mapped (<see cref="FinishReasons"/>), and an error reported
+/// inside the 200 (a top-level <c>error</c> member, <c>finish_reason: "error"</c>, or a flat
+/// <c>{"object":"error","message":…}</c>) throws <see cref="UpstreamException"/>. A payload that is not a well-formed chunk throws <see cref="JsonException"/>,
 /// reported like the SDK's own parse failures. One instance per stream: the id and model strings, the same on
 /// every chunk, are kept and reused instead of allocated per token.
 /// </summary>
@@ -28,7 +28,8 @@ internal sealed class StreamingChunkReader
     /// <summary>The update for a <c>data:</c> payload, or null for <c>[DONE]</c>.</summary>
     public ChatResponseUpdate? Parse(string eventType, ReadOnlySpan<byte> data)
     {
-        if (data.SequenceEqual("[DONE]"u8))
+        // Some servers pad it ("[DONE] "): the SDKs only look at how the line starts.
+        if (data.Trim(" \t"u8).SequenceEqual("[DONE]"u8))
         {
             return null;
         }
@@ -42,6 +43,8 @@ internal sealed class StreamingChunkReader
         Expect(ref reader, JsonTokenType.StartObject);
         var update = new ChatResponseUpdate { Contents = new List<AIContent>(1) };
         var finishedWithError = false;
+        var isErrorObject = false;
+        string? message = null;
         while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("id"u8))
@@ -73,6 +76,17 @@ internal sealed class StreamingChunkReader
                 reader.Read();
                 ThrowIfError(ref reader);
             }
+            else if (reader.ValueTextEquals("object"u8))
+            {
+                reader.Read();
+                isErrorObject = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("error"u8);
+            }
+            else if (reader.ValueTextEquals("message"u8))
+            {
+                reader.Read();
+                message = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                reader.Skip();
+            }
             else if (reader.ValueTextEquals("usage"u8))
             {
                 reader.Read();
@@ -86,6 +100,12 @@ internal sealed class StreamingChunkReader
                 reader.Read();
                 reader.Skip();
             }
+        }
+
+        // Older vLLM, TensorRT-LLM and FastChat report a failure mid-stream (out of memory, say) as a flat error object.
+        if (isErrorObject)
+        {
+            throw ReportedErrors.Flat(message);
         }
 
         // Only now: an error member anywhere in the chunk names the failure better than the finish reason does.
@@ -133,7 +153,8 @@ internal sealed class StreamingChunkReader
         Expect(ref reader, JsonTokenType.StartObject, read: false);
         while (NextProperty(ref reader))
         {
-            if (update is not null && reader.ValueTextEquals("delta"u8))
+            // A whole completion's "message", from a server that answered a streamed request unstreamed (UnstreamedAnswer).
+            if (update is not null && (reader.ValueTextEquals("delta"u8) || reader.ValueTextEquals("message"u8)))
             {
                 reader.Read();
                 ReadDelta(ref reader, update);
@@ -185,6 +206,20 @@ internal sealed class StreamingChunkReader
                 if (reader.TokenType != JsonTokenType.Null && reader.GetString() is { Length: > 0 } text)
                 {
                     update.Contents.Insert(0, new TextContent(text));
+                }
+            }
+            else if (reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8))
+            {
+                // A reasoning model's thinking (DeepSeek's, vLLM's and SGLang's name; Ollama's, OpenRouter's and
+                // Groq's): it comes before the answer, for as long as the model thinks, and is the stream's progress.
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    reader.Skip(); // null, or a shape that is not text
+                }
+                else if (reader.GetString() is { Length: > 0 } reasoning)
+                {
+                    update.Contents.Add(new TextReasoningContent(reasoning));
                 }
             }
             else if (reader.ValueTextEquals("role"u8))

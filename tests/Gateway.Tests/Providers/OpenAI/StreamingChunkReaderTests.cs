@@ -211,8 +211,43 @@ public class StreamingChunkReaderTests
         Assert.Equal("a", update.Text);
     }
 
+    [Theory]
+    [InlineData("[DONE]")]
+    [InlineData("[DONE] ")]
+    [InlineData("[DONE]\t")]
+    public void Done_IsNull(string done) => Assert.Null(Parse(done));
+
+    [Theory]
+    [InlineData("""{"object":"error","message":"CUDA out of memory","type":"InternalServerError","code":500}""", "CUDA out of memory")]
+    [InlineData("""{"message":"ignored until the object says error","object":"error"}""", "ignored until the object says error")]
+    [InlineData("""{"object":"error"}""", "(no message)")]
+    public void AFlatErrorObject_AsOlderVllmSendsMidStream_IsAStreamErrorWithItsMessage(string json, string message)
+    {
+        var exception = Assert.Throws<UpstreamException>(() => Parse(json));
+
+        Assert.Equal(UpstreamFailure.StreamError, exception.Failure);
+        Assert.Equal($"The upstream reported an error: {message}", exception.Message);
+    }
+
+    [Theory]
+    [InlineData("reasoning_content")]
+    [InlineData("reasoning")]
+    public void ReasoningDeltas_AreReasoning_NotText(string field)
+    {
+        var update = Parse($$$"""{"choices":[{"delta":{"role":"assistant","content":null,"{{{field}}}":"Hmm,"}}]}""")!;
+
+        Assert.Equal("", update.Text);
+        Assert.Equal("Hmm,", Assert.Single(update.Contents.OfType<TextReasoningContent>()).Text);
+    }
+
     [Fact]
-    public void Done_IsNull() => Assert.Null(Parse("[DONE]"));
+    public void AReasoningMemberThatIsNotText_IsSkipped()
+    {
+        var update = Parse("""{"choices":[{"delta":{"reasoning":{"effort":"high"},"content":"ok"}}]}""")!;
+
+        Assert.Equal("ok", update.Text);
+        Assert.Empty(update.Contents.OfType<TextReasoningContent>());
+    }
 
     [Theory]
     [InlineData("""{"choices": [ {"delta": """)]

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Resilience;
+
+/// <summary>
+/// Reasoning models (DeepSeek-R1 on vLLM or SGLang, Ollama's thinking models) stream their thinking before the answer,
+/// often for longer than the first-token timeout: that is a healthy stream, and the thinking is its first token.
+/// </summary>
+public sealed class ReasoningStreamTests : IAsyncLifetime
+{
+    private static readonly string[] Thoughts = ["Let", " me", " think", "."];
+    private FaultBed _bed = null!;
+
+    public async Task InitializeAsync() => _bed = await FaultBed.StartAsync(firstTokenTimeoutSeconds: 1, idleTimeoutSeconds: 1);
+
+    public async Task DisposeAsync() => await _bed.DisposeAsync();
+
+    /// <summary>1.6 s of thinking, past the first-token timeout of 1 s, each part well within the idle timeout.</summary>
+    private static UpstreamScript ThinksThenAnswers(string field) => new()
+    {
+        Tokens = ["Hello", " world"],
+        Thinking = (Thoughts, TimeSpan.FromMilliseconds(400), field),
+    };
+
+    [Theory]
+    [InlineData("reasoning_content")]
+    [InlineData("reasoning")]
+    public async Task ThinkingLongerThanTheFirstTokenTimeout_IsStreamedAsReasoningContent_AndNotRetried(string field)
+    {
+        _bed.Primary.Enqueue(ThinksThenAnswers(field));
+
+        var (response, data) = await _bed.StreamAsync("solo", "hi");
+
+        FaultBed.AssertCompleted(data, "Hello world");
+        var deltas = data.SkipLast(1).Select(d => JsonNode.Parse(d)!["choices"]![0]!["delta"]!).ToList();
+        Assert.Equal("assistant", deltas[0]["role"]!.GetValue<string>());
+        Assert.Equal("Let me think.", string.Concat(deltas.Select(d => d["reasoning_content"]?.GetValue<string>())));
+        // The thinking comes first, each part as it was thought, in chunks of its own.
+        Assert.Equal(Thoughts, deltas.Take(4).Select(d => d["reasoning_content"]!.GetValue<string>()));
+        Assert.All(deltas.Skip(1).Take(3), d => Assert.Null(d["content"]));
+        Assert.Equal("1", FaultBed.Attempts(response));
+        Assert.Single(_bed.Primary.Requests);
+    }
+
+    [Fact]
+    public async Task ANodeOfAReasoningModel_OutputsTheAnswerAlone_AfterThinkingPastTheFirstTokenTimeout()
+    {
+        _bed.Primary.Enqueue(ThinksThenAnswers("reasoning_content"));
+
+        var (_, events) = await RunClient.RunAsync(_bed.Gateway.Client, "/api/runs", """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"solo","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"hi"}
+            """);
+
+        Assert.Equal("run.completed", events[^1].Name);
+        Assert.DoesNotContain(events, e => e.Name == "node.retrying");
+        Assert.Equal("Hello world", string.Concat(events.Where(e => e.Name == "token").Select(e => e.Data["text"]!.GetValue<string>())));
+        Assert.Equal("Hello world", events[^1].Data["outputs"]!["say"]!.GetValue<string>());
+        Assert.Single(_bed.Primary.Requests);
+    }
+
+    [Fact]
+    public async Task ADoneLinePaddedWithSpaces_EndsTheStream_AsTheSdksRead_It()
+    {
+        _bed.Primary.Enqueue(new UpstreamScript { Tokens = ["a", " b"], DoneLine = "data: [DONE] \t\n\n" });
+
+        var (_, data) = await _bed.StreamAsync("solo", "hi");
+
+        FaultBed.AssertCompleted(data, "a b");
+    }
+}
