@@ -2,14 +2,26 @@ using System.Globalization;
 
 namespace Gateway.Providers;
 
-/// <summary>Reads <c>Retry-After</c>, which is either a number of seconds or an HTTP date.</summary>
+/// <summary>
+/// Reads how long an upstream asks to be left alone: OpenAI's <c>retry-after-ms</c> (milliseconds, which its SDKs read
+/// first), else <c>Retry-After</c>, either a number of seconds or an HTTP date.
+/// </summary>
 internal static class RetryAfterHeader
 {
+    public const string MillisecondsName = "retry-after-ms";
     /// <summary>
     /// The longest wait read from the header: an upstream's "not for 10^14 s" (or "Infinity", which parses as a
     /// number) means "not any time soon", and a TimeSpan cannot hold every number a header can.
     /// </summary>
     internal static readonly TimeSpan Longest = TimeSpan.FromDays(1);
+
+    /// <param name="milliseconds"><c>retry-after-ms</c>'s value, if any.</param>
+    /// <param name="value"><c>Retry-After</c>'s value, if any.</param>
+    /// <param name="now">The time an HTTP date is counted from.</param>
+    public static TimeSpan? Parse(string? milliseconds, string? value, DateTimeOffset now) =>
+        double.TryParse(milliseconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0
+            ? (ms < Longest.TotalMilliseconds ? TimeSpan.FromMilliseconds(ms) : Longest)
+            : Parse(value, now);
 
     public static TimeSpan? Parse(string? value, DateTimeOffset now)
     {

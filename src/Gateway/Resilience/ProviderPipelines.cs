@@ -156,15 +156,17 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         context.Properties.TryGetValue(CallKey, out var call) ? call : null;
 
     /// <summary>
-    /// The upstream's <c>Retry-After</c>, capped by <c>MaxDelayMs</c>. Read from the raw header as the error translator
+    /// The upstream's <c>retry-after-ms</c> or <c>Retry-After</c>, capped by <c>MaxDelayMs</c>. Read from the raw header as the error translator
     /// reads it: the typed header takes only whole seconds below 2^31, so "1.5" or "1e20" would mean no wait at all.
     /// </summary>
     private TimeSpan? RetryAfterDelay(HttpResponseMessage? response, ResilienceOptions settings) =>
         response is not null
-        && response.Headers.NonValidated.TryGetValues("Retry-After", out var values)
-        && RetryAfterHeader.Parse(values.ToString(), timeProvider.GetUtcNow()) is { } wait
+        && RetryAfterHeader.Parse(Header(response, RetryAfterHeader.MillisecondsName), Header(response, "Retry-After"), timeProvider.GetUtcNow()) is { } wait
             ? Min(wait, settings.MaxDelay)
             : null;
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.NonValidated.TryGetValues(name, out var values) ? values.ToString() : null;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

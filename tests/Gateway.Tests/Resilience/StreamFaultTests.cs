@@ -63,6 +63,36 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AServerThatIgnoresStreamTrue_IsStreamedItsWholeAnswer_AtTheFirstAttempt()
+    {
+        _primary.Enqueue(new UpstreamScript { IgnoreStream = true });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal("1", Attempts(response));
+        Assert.Single(_primary.Requests);
+    }
+
+    [Fact]
+    public async Task RetryAfterMs_AsOpenAiSendsIt_IsHonouredBeforeRetryAfter()
+    {
+        _primary.Enqueue(new UpstreamScript
+        {
+            Status = 429,
+            RetryAfter = "0",
+            Headers = new Dictionary<string, string> { ["retry-after-ms"] = "800" },
+        });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        var requests = _primary.Requests;
+        Assert.Equal(2, requests.Count);
+        Assert.True(requests[1].ReceivedAt - requests[0].ReceivedAt >= TimeSpan.FromSeconds(0.78), $"the retry ignored retry-after-ms: {requests[1].ReceivedAt - requests[0].ReceivedAt}");
+    }
+
+    [Fact]
     public async Task RetryAfterLongerThanMaxDelay_IsCappedByMaxDelay()
     {
         _primary.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "120" });

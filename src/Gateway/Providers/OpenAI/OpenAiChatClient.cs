@@ -60,9 +60,20 @@ internal sealed class OpenAiChatClient : IChatClient
 
         using var response = await SendStreamingAsync(messages, options, cancellationToken).ConfigureAwait(false);
         var chunks = new StreamingChunkReader();
-        var body = new ZeroByteReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
-        var events = SseParser.Create(body, chunks.Parse).EnumerateAsync(cancellationToken);
-        await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
+        Stream body = new ZeroByteReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        if (!string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            var (whole, events) = await ReadUnstreamedAsync(body, chunks, cancellationToken).ConfigureAwait(false);
+            if (whole is not null)
+            {
+                yield return whole;
+                yield break;
+            }
+
+            body = events;
+        }
+
+        await using var enumerator = SseParser.Create(body, chunks.Parse).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (await MoveNextAsync(enumerator, cancellationToken).ConfigureAwait(false))
         {
             if (enumerator.Current.Data is not { } update)
@@ -77,6 +88,34 @@ internal sealed class OpenAiChatClient : IChatClient
         {
             // The connection closed cleanly, but the completion never finished: that upstream died.
             throw new UpstreamException(UpstreamFailure.Connection, "The upstream stream ended before the completion finished.");
+        }
+    }
+
+    /// <summary>
+    /// A body not labelled as events may be one JSON document (<see cref="UnstreamedAnswer"/>): then the whole answer,
+    /// as one update, or the error it reports; else the stream to read events from.
+    /// </summary>
+    private async ValueTask<(ChatResponseUpdate? Whole, Stream Events)> ReadUnstreamedAsync(
+        Stream body, StreamingChunkReader chunks, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (document, events) = await UnstreamedAnswer.ReadAsync(body, cancellationToken).ConfigureAwait(false);
+            if (document is null)
+            {
+                return (null, events);
+            }
+
+            if (chunks.Parse("", document) is not { } whole || !chunks.SawFinishReason)
+            {
+                throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
+            }
+
+            return (whole, events);
+        }
+        catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
+        {
+            throw upstream;
         }
     }
 
@@ -98,6 +137,7 @@ internal sealed class OpenAiChatClient : IChatClient
             throw _errors.FromStatus(
                 (int)response.StatusCode,
                 body,
+                response.Headers.TryGetValues(RetryAfterHeader.MillisecondsName, out var retryAfterMs) ? string.Join(",", retryAfterMs) : null,
                 response.Headers.TryGetValues("Retry-After", out var retryAfter) ? string.Join(",", retryAfter) : null);
         }
         catch (Exception exception) when (Dispose(response) && _errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)

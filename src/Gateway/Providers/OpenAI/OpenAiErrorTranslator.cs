@@ -28,6 +28,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 return FromStatus(
                     clientResult.Status,
                     response?.Content?.ToMemory() ?? default,
+                    response is not null && response.Headers.TryGetValue(RetryAfterHeader.MillisecondsName, out var retryAfterMs) ? retryAfterMs : null,
                     response is not null && response.Headers.TryGetValue("Retry-After", out var retryAfter) ? retryAfter : null);
             case HttpRequestException request:
                 // The runtime's message names the host and port ("Name or service not known (llm.internal:8000)"):
@@ -80,8 +81,8 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         _ => "an error in the transport",
     };
 
-    /// <summary>An upstream's error status, with its body and its <c>Retry-After</c> header if any.</summary>
-    public UpstreamException FromStatus(int statusCode, ReadOnlyMemory<byte> body, string? retryAfter)
+    /// <summary>An upstream's error status, with its body and its <c>retry-after-ms</c> and <c>Retry-After</c> headers if any.</summary>
+    public UpstreamException FromStatus(int statusCode, ReadOnlyMemory<byte> body, string? retryAfterMs, string? retryAfter)
     {
         var status = (HttpStatusCode)statusCode;
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
@@ -101,7 +102,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         {
             UpstreamCode = SafeOrNull(code),
             UpstreamParam = SafeOrNull(param),
-            RetryAfter = RetryAfterHeader.Parse(retryAfter, DateTimeOffset.UtcNow),
+            RetryAfter = RetryAfterHeader.Parse(retryAfterMs, retryAfter, DateTimeOffset.UtcNow),
         };
     }
 
@@ -115,8 +116,13 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         try
         {
             using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("error", out var error))
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return (null, null, null);
+            }
+
+            if (root.TryGetProperty("error", out var error))
             {
                 if (error.ValueKind == JsonValueKind.String)
                 {
@@ -125,11 +131,22 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
 
                 if (error.ValueKind == JsonValueKind.Object)
                 {
-                    var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-                    var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-                    var param = error.TryGetProperty("param", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-                    return (message, code, param);
+                    return (StringOf(error, "message"), StringOf(error, "code"), StringOf(error, "param"));
                 }
+            }
+
+            // The flat shape of older vLLM, TensorRT-LLM and FastChat ({"object":"error","message":…}), and a FastAPI
+            // server's own refusal ({"detail":"…"}, or its validation errors, [{"msg":"…"}]).
+            if (StringOf(root, "message") is { } flat)
+            {
+                return (flat, StringOf(root, "code"), StringOf(root, "param"));
+            }
+
+            if (root.TryGetProperty("detail", out var detail))
+            {
+                return (detail.ValueKind == JsonValueKind.String ? detail.GetString()
+                    : detail.ValueKind == JsonValueKind.Array && detail.GetArrayLength() > 0 && detail[0].ValueKind == JsonValueKind.Object ? StringOf(detail[0], "msg")
+                    : null, null, null);
             }
         }
         catch (JsonException)
@@ -138,6 +155,9 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
 
         return (null, null, null);
     }
+
+    private static string? StringOf(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>
     /// Errors raised below the SDK (an error event inside a 200 stream) quote the upstream's own words, which may

@@ -67,6 +67,9 @@ internal static class ReportedErrors
         return Reported(text.Length > 0 ? text : NoMessage);
     }
 
+    /// <summary>The flat error object older vLLM, TensorRT-LLM and FastChat send as a chunk: <c>{"object":"error","message":…}</c>.</summary>
+    public static UpstreamException Flat(string? message) => Reported(message ?? NoMessage);
+
     private static UpstreamException Reported(string message, string? code = null) =>
         new(UpstreamFailure.StreamError, $"The upstream reported an error: {message}") { UpstreamCode = code };
 }

@@ -218,6 +218,61 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stream_AnsweredWithTheWholeCompletion_ByAServerThatIgnoresStreamTrue_IsThatAnswer()
+    {
+        _upstream.Enqueue(new UpstreamScript { IgnoreStream = true });
+
+        var updates = await StreamAsync();
+
+        var whole = Assert.Single(updates);
+        Assert.Equal("hello big world", whole.Text);
+        Assert.Equal(ChatFinishReason.Stop, whole.FinishReason);
+        Assert.Equal(3, Assert.Single(whole.Contents.OfType<UsageContent>()).Details.OutputTokenCount);
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"The model is overloaded","type":"server_error","code":"overloaded"}}""", "The upstream reported an error: The model is overloaded")]
+    [InlineData("""{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cut"},"finish_reason":null}]}""",
+        "The upstream answered a streamed request with a document that is not a finished chat completion.")]
+    public async Task Stream_AnsweredWithOneJsonDocumentThatIsNoAnswer_SaysWhatItWas(string body, string message)
+    {
+        _upstream.Enqueue(new UpstreamScript { IgnoreStream = true, CompletionBody = body });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(message, exception.Message);
+    }
+
+    [Fact]
+    public async Task Stream_RetryAfterMilliseconds_IsRead_BeforeRetryAfter()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Status = 429,
+            RetryAfter = "7",
+            Headers = new Dictionary<string, string> { ["retry-after-ms"] = "2500" },
+        });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(TimeSpan.FromMilliseconds(2500), exception.RetryAfter);
+    }
+
+    [Theory]
+    [InlineData("""{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","param":null,"code":404}""", "The model `x` does not exist.")]
+    [InlineData("""{"detail":"Not authenticated for this model"}""", "Not authenticated for this model")]
+    [InlineData("""{"detail":[{"loc":["body","messages"],"msg":"field required","type":"value_error.missing"}]}""", "field required")]
+    public async Task Stream_ErrorStatus_WithTheFlatBodiesOfVllmAndFastApi_CarriesTheirMessage(string body, string message)
+    {
+        _upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = body });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
+
+        Assert.Equal(HttpStatusCode.BadRequest, exception.Status);
+        Assert.Equal(message, exception.Message);
+    }
+
+    [Fact]
     public async Task Unauthorized_NeverQuotesTheUpstreamMessage()
     {
         _upstream.Enqueue(new UpstreamScript
