@@ -11,7 +11,8 @@ namespace Gateway.Chat;
 /// Writes a streamed completion whose first upstream update has already arrived: chunks as OpenAI sends them,
 /// then the usage chunk if asked for, then <c>[DONE]</c>. A failure after the first byte becomes one final
 /// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error; so does the
-/// end of the shutdown drain (<paramref name="call"/>, which it disposes of, is cancelled by either that or the caller).
+/// end of the shutdown drain (<paramref name="call"/>, which it disposes of, is cancelled by either that or the caller),
+/// and a client that is no longer reading by then is cut off when the drain closes (<see cref="ShutdownDrain.Closing"/>).
 /// A stream that ends has a finish reason: <see cref="RoutedChat"/> fails one that has none.
 /// </summary>
 internal sealed class ChatCompletionStream(
@@ -34,6 +35,11 @@ internal sealed class ChatCompletionStream(
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var cancellationToken = httpContext.RequestAborted;
+        // A client that stopped reading holds the write under way, and with it the upstream call and the gateway's
+        // stop, until the host gives up (the drain plus ShutdownDrain.Margin): a few seconds after the drain has run
+        // out, time its error event had to go out, the connection is cut.
+        using var cut = httpContext.RequestServices.GetRequiredService<ShutdownDrain>().Closing
+            .UnsafeRegister(static context => ((HttpContext)context!).Abort(), httpContext);
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
         var id = CompletionIds.Next();

@@ -34,6 +34,13 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
     public RunRecord Snapshot() => state.Snapshot();
 
+    /// <summary>
+    /// The most token events waiting for the store at once. A model that sends faster than the store takes events
+    /// (tokens with no delay, a slow disk) is read only as fast as they are stored: an unbounded backlog grew by
+    /// hundreds of thousands of events, and held the run's end behind it past the shutdown drain.
+    /// </summary>
+    private const int TokenBacklog = 1024;
+
     /// <summary>What an interrupted run's error says when its gateway shut down while it ran.</summary>
     public const string ShutDown = "The gateway shut down before the run finished.";
 
@@ -49,12 +56,13 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
         yield return new RunStartedEvent(RunId, FlowId);
 
         var events = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+        using var backlog = new SemaphoreSlim(TokenBacklog, TokenBacklog);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var nodes = new Dictionary<string, Task<bool>>(StringComparer.Ordinal);
         foreach (var node in plan.Graph.Order)
         {
             Task<bool>[] inputs = [.. plan.Graph.Dependencies[node.Id].Select(id => nodes[id])];
-            nodes[node.Id] = RunNodeAsync(node, inputs, events.Writer, stop.Token);
+            nodes[node.Id] = RunNodeAsync(node, inputs, events.Writer, backlog, stop.Token);
         }
 
         var allDone = Task.WhenAll(nodes.Values);
@@ -64,6 +72,11 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
             // Not the caller's token: after a cancel the nodes still report how they ended, and the terminal event follows.
             await foreach (var runEvent in events.Reader.ReadAllAsync(CancellationToken.None))
             {
+                if (runEvent is TokenEvent)
+                {
+                    backlog.Release();
+                }
+
                 yield return runEvent;
             }
 
@@ -80,7 +93,8 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
     }
 
     /// <returns>True when the node completed; never throws.</returns>
-    private async Task<bool> RunNodeAsync(FlowNode node, Task<bool>[] inputs, ChannelWriter<RunEvent> events, CancellationToken cancellationToken)
+    private async Task<bool> RunNodeAsync(
+        FlowNode node, Task<bool>[] inputs, ChannelWriter<RunEvent> events, SemaphoreSlim backlog, CancellationToken cancellationToken)
     {
         var inputsCompleted = (await Task.WhenAll(inputs)).All(completed => completed);
         if (!inputsCompleted || cancellationToken.IsCancellationRequested)
@@ -117,7 +131,13 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
                 ComponentCatalog.Prompt => new NodeOutcome(Render(node.Id)),
                 ComponentCatalog.Llm => await llm.RunAsync(
                     node, node.System is null ? null : Render(node.Id), state.OutputOf(node.Prompt!) ?? "", trace, owner, _modelText,
-                    text => events.TryWrite(new TokenEvent(node.Id, text)), spent => cutSpend = spent, cancellationToken),
+                    async text =>
+                    {
+                        await backlog.WaitAsync(cancellationToken);
+                        events.TryWrite(new TokenEvent(node.Id, text));
+                    },
+                    spent => cutSpend = spent,
+                    cancellationToken),
                 _ => new NodeOutcome(Output: null),
             };
 

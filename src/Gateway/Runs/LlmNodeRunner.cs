@@ -20,14 +20,14 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
     /// <param name="trace">Its attempts, for the record and the retry events.</param>
     /// <param name="owner">The key that started the run: its token budget pays.</param>
     /// <param name="modelText">What the run's llm nodes may still send and receive.</param>
-    /// <param name="onToken">Each token, as it arrives.</param>
+    /// <param name="onToken">Each token, as it arrives; the call reads on once it completes (the run's backlog has room).</param>
     /// <param name="onCut">
     /// Told what a call that ends without an outcome (cancelled, or failed after its first token) was counted with,
     /// so that its node's record shows it as the key's budget and the metrics count it; not told when it spent nothing.
     /// </param>
     /// <param name="cancellationToken">The run's: cancelling it aborts the upstream call.</param>
     public async Task<NodeOutcome> RunAsync(
-        FlowNode node, string? system, string user, RouteTrace trace, string owner, TextBudget modelText, Action<string> onToken,
+        FlowNode node, string? system, string user, RouteTrace trace, string owner, TextBudget modelText, Func<string, Task> onToken,
         Action<TokenUsage> onCut, CancellationToken cancellationToken)
     {
         if (!router.TryGetRoute(node.Model!, out var route))
@@ -86,7 +86,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                     recorder.FirstToken();
                     textChunks++;
                     output.Append(text);
-                    onToken(text);
+                    await onToken(text);
                 }
                 else if (UpdateUsage.Reasoning(update).Length > 0)
                 {

@@ -7,7 +7,8 @@ namespace Gateway.Streaming;
 /// stop (SIGTERM), the streams under way get <c>Gateway:Streaming:ShutdownDrainSeconds</c> to finish on their own.
 /// Then <see cref="Stopped"/> is cancelled: a /v1 stream still open ends with its error event, a run still going
 /// ends <c>interrupted</c> with its terminal event. <see cref="Closing"/> follows: the run watchers still open (a run
-/// another replica executes) are closed cleanly, for their clients to resume elsewhere with <c>Last-Event-ID</c>.
+/// another replica executes) are closed cleanly, for their clients to resume elsewhere with <c>Last-Event-ID</c>, and a
+/// /v1 stream whose client stopped reading (so its error event could not go out) is cut off.
 /// The host waits <see cref="Margin"/> past the drain for all of it.
 /// </summary>
 internal sealed partial class ShutdownDrain(
@@ -27,7 +28,7 @@ internal sealed partial class ShutdownDrain(
     /// <summary>Cancelled when the drain has run out: streams still open are ended now.</summary>
     public CancellationToken Stopped => _stopped.Token;
 
-    /// <summary>Cancelled a few seconds after <see cref="Stopped"/>: watchers still open are closed.</summary>
+    /// <summary>Cancelled a few seconds after <see cref="Stopped"/>: watchers still open are closed, /v1 streams still open cut off.</summary>
     public CancellationToken Closing => _closing.Token;
 
     public Task StartAsync(CancellationToken cancellationToken)

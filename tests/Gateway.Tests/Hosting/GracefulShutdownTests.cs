@@ -112,5 +112,64 @@ public sealed class GracefulShutdownTests : IDisposable
         Assert.True((await upstream.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
     }
 
+    [Fact]
+    public async Task Sigterm_WithAClientThatStoppedReading_CutsItOffSoonAfterTheDrain_AndClosesTheUpstreamCall()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        // Far more than the sockets buffer: the client below never reads, so the gateway's write to it waits.
+        upstream.DefaultScript = new UpstreamScript { Tokens = [.. Enumerable.Range(0, 3000).Select(i => $" {i}{new string('x', 8000)}")] };
+        var settings = GatewayHost.WithUpstream(Settings(), upstream);
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
+        var gateway = await GatewayProcess.StartAsync(settings);
+        int exitCode;
+        TimeSpan stopping;
+        await using (gateway)
+        {
+            using var response = await gateway.Client.SendAsync(
+                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) },
+                HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await Task.Delay(1000); // the buffers fill
+
+            var clock = Stopwatch.StartNew();
+            exitCode = await gateway.TerminateAsync(TimeSpan.FromSeconds(30));
+            stopping = clock.Elapsed;
+        }
+
+        Assert.Equal(0, exitCode);
+        // The drain (1 s), then the 5 s its error event had to go out. It held the stop to the host's limit before
+        // (the drain plus 10 s), and the upstream call open with it.
+        Assert.InRange(stopping, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(9));
+        Assert.True((await upstream.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
+    }
+
+    [Fact]
+    public async Task Sigterm_DuringARunWhoseModelOutpacesTheStore_StillEndsItsStreamWithTheTerminalEvent()
+    {
+        // Tokens with no delay at all: far faster than SQLite stores events.
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 0);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
+        var gateway = await GatewayProcess.StartAsync(settings);
+        List<RunEventItem> run;
+        int exitCode;
+        await using (gateway)
+        {
+            using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", RunClient.LoremRun(maxTokens: 1_000_000)), HttpCompletionOption.ResponseHeadersRead);
+            var reading = RunClient.ReadAllAsync(response);
+            await Task.Delay(2000);
+
+            exitCode = await gateway.TerminateAsync(TimeSpan.FromSeconds(30));
+            run = await reading.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.Equal(0, exitCode);
+        // The events waiting for the store were unbounded: hundreds of thousands at the drain's end, still being stored
+        // when the host gave up, so the stream stopped on a token, with no terminal event.
+        Assert.Equal(Enumerable.Range(1, run.Count).Select(id => (long)id), run.Select(e => e.Id));
+        Assert.Equal("run.failed", run[^1].Name);
+        Assert.Equal("interrupted", run[^1].Data["status"]!.GetValue<string>());
+    }
+
     public void Dispose() => GatewayHost.DeleteDatabase(_database);
 }
