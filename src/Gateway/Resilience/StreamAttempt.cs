@@ -119,7 +119,8 @@ internal sealed class StreamAttempt : IAsyncDisposable
 
     /// <summary>
     /// Text, or a reasoning model's thinking: a model that thinks for longer than the first-token timeout before it
-    /// answers is healthy, and its stream has started (the thinking goes to the caller).
+    /// answers is healthy, and its stream has started (a /v1 caller is sent the thinking; a flow node's call, which
+    /// sends it nowhere, is not retried from scratch either, as the model's work so far is paid for).
     /// </summary>
     private static bool HasOutput(ChatResponseUpdate update)
     {

@@ -9,8 +9,8 @@ namespace Gateway.Runs;
 /// around it take.
 /// </summary>
 /// <remarks>
-/// This queue is the only thing that holds a finished log: expiry is one timer, armed for the oldest log's moment,
-/// not a timer per run. A timer per run held its log for the whole retention, so a log let go early for the budget
+/// Nothing of the expiry holds a finished log but this queue: it is one timer, armed for the oldest log's moment, not a
+/// timer per run. A timer per run held its log for the whole retention, so a log let go early for the budget
 /// stayed in memory anyway, and the budget bounded nothing.
 /// </remarks>
 internal sealed class RetainedRunLogs : IDisposable
@@ -50,7 +50,7 @@ internal sealed class RetainedRunLogs : IDisposable
                 return;
             }
 
-            _kept.Enqueue(new Kept(log, chars, _timeProvider.GetUtcNow() + _retention));
+            _kept.Enqueue(new Kept(log, chars, _timeProvider.GetTimestamp()));
             _keptChars += chars;
             while (_keptChars > _budgetChars && _kept.Count > 1)
             {
@@ -74,8 +74,7 @@ internal sealed class RetainedRunLogs : IDisposable
             }
 
             // Logs are kept as they end, with one retention: the queue is in the order they expire.
-            var now = _timeProvider.GetUtcNow();
-            while (_kept.TryPeek(out var oldest) && oldest.ExpiresAt <= now)
+            while (_kept.TryPeek(out var oldest) && _timeProvider.GetElapsedTime(oldest.KeptAt) >= _retention)
             {
                 LetGo(Dequeue());
             }
@@ -88,7 +87,7 @@ internal sealed class RetainedRunLogs : IDisposable
     private void ArmForOldest()
     {
         var due = _kept.TryPeek(out var oldest)
-            ? TimeSpan.FromTicks(Math.Max(0, (oldest.ExpiresAt - _timeProvider.GetUtcNow()).Ticks))
+            ? TimeSpan.FromTicks(Math.Max(0, (_retention - _timeProvider.GetElapsedTime(oldest.KeptAt)).Ticks))
             : Timeout.InfiniteTimeSpan;
         _expiry.Change(due, Timeout.InfiniteTimeSpan);
     }
@@ -120,5 +119,8 @@ internal sealed class RetainedRunLogs : IDisposable
         _expiry.Dispose();
     }
 
-    private readonly record struct Kept(RunLog Log, long Chars, DateTimeOffset ExpiresAt);
+    /// <param name="Log">A finished log.</param>
+    /// <param name="Chars">What it weighs.</param>
+    /// <param name="KeptAt">A timestamp (<see cref="TimeProvider.GetTimestamp"/>): a step of the wall clock moves no expiry.</param>
+    private readonly record struct Kept(RunLog Log, long Chars, long KeptAt);
 }

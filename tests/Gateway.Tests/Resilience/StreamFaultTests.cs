@@ -379,7 +379,7 @@ public sealed class StreamFaultTests : IAsyncLifetime
 
     [Theory]
     [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[]}""")]
-    [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":null}]}""")]
+    [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":7}]}""")]
     public async Task NonStreaming_AMalformedCompletion_Is502_InTheGatewaysWords_NotTheRuntimes(string body)
     {
         _primary.DefaultScript = new UpstreamScript { CompletionBody = body };

@@ -37,9 +37,17 @@ internal static class ChunkInspector
 
             var valueStart = SkipToValue(payload, offset + found + FinishReasonKey.Length);
             offset = valueStart;
+            if (payload[valueStart..].StartsWith("null"u8))
+            {
+                // A whole completion is finished, whatever it says: the SDK would throw on a null, and the call be
+                // retried, the answer generated (and paid for) again.
+                (rewritten ??= []).Add((valueStart, 4, "\"stop\""));
+                continue;
+            }
+
             if (valueStart >= payload.Length || payload[valueStart] != (byte)'"')
             {
-                continue; // null (the usual case mid-stream) or malformed, which the SDK reports itself
+                continue; // malformed, which the SDK reports itself
             }
 
             var valueEnd = payload[(valueStart + 1)..].IndexOf((byte)'"');

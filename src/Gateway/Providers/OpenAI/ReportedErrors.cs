@@ -68,7 +68,7 @@ internal static class ReportedErrors
     }
 
     /// <summary>The flat error object older vLLM, TensorRT-LLM and FastChat send as a chunk: <c>{"object":"error","message":…}</c>.</summary>
-    public static UpstreamException Flat(string? message) => Reported(message ?? NoMessage);
+    public static UpstreamException Flat(string? message) => Reported(string.IsNullOrEmpty(message) ? NoMessage : message);
 
     private static UpstreamException Reported(string message, string? code = null) =>
         new(UpstreamFailure.StreamError, $"The upstream reported an error: {message}") { UpstreamCode = code };

@@ -80,6 +80,7 @@ internal sealed class StreamingChunkReader
             {
                 reader.Read();
                 isErrorObject = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("error"u8);
+                reader.Skip();
             }
             else if (reader.ValueTextEquals("message"u8))
             {

@@ -20,15 +20,27 @@ internal static class UnstreamedAnswer
     /// </summary>
     public static async ValueTask<(byte[]? Document, Stream Events)> ReadAsync(Stream body, CancellationToken cancellationToken)
     {
-        var buffer = new byte[4096];
-        var read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        if (!StartsAnObject(buffer.AsSpan(0, read)))
+        // Until the first byte that tells (a server may send a byte order mark or white space in writes of their own).
+        var head = new byte[4096];
+        var length = 0;
+        int read;
+        while ((read = await body.ReadAsync(head.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
         {
-            return (null, new ReplayStream(buffer.AsMemory(0, read), body));
+            length += read;
+            if (WithoutPreamble(head.AsSpan(0, length)).Length > 0 || length == head.Length)
+            {
+                break;
+            }
         }
 
-        var document = new ArrayBufferWriter<byte>(Math.Max(read * 2, 4096));
-        document.Write(buffer.AsSpan(0, read));
+        var start = length - WithoutPreamble(head.AsSpan(0, length)).Length;
+        if (start == length || head[start] != (byte)'{')
+        {
+            return (null, new ReplayStream(head.AsMemory(0, length), body));
+        }
+
+        var document = new ArrayBufferWriter<byte>(Math.Max(length * 2, 4096));
+        document.Write(head.AsSpan(start, length - start)); // the JSON reader refuses a byte order mark
         while ((read = await body.ReadAsync(document.GetMemory(16 * 1024), cancellationToken).ConfigureAwait(false)) > 0)
         {
             document.Advance(read);
@@ -41,16 +53,18 @@ internal static class UnstreamedAnswer
         return (document.WrittenSpan.ToArray(), Stream.Null);
     }
 
-    /// <summary>Whether the first byte past a byte order mark and white space is <c>{</c>.</summary>
-    private static bool StartsAnObject(ReadOnlySpan<byte> head)
+    /// <summary>What follows a byte order mark (or the start of one) and white space: empty while nothing tells yet.</summary>
+    private static ReadOnlySpan<byte> WithoutPreamble(ReadOnlySpan<byte> head)
     {
-        if (head.StartsWith("\xEF\xBB\xBF"u8))
+        var bom = "\uFEFF"u8;
+        var marked = head.Length < bom.Length ? bom.StartsWith(head) : head.StartsWith(bom);
+        if (marked)
         {
-            head = head[3..];
+            head = head[Math.Min(bom.Length, head.Length)..];
         }
 
         var start = head.IndexOfAnyExcept(" \t\r\n"u8);
-        return start >= 0 && head[start] == (byte)'{';
+        return start < 0 ? [] : head[start..];
     }
 
     /// <summary>The bytes already read, then the rest of the body.</summary>
@@ -58,17 +72,18 @@ internal static class UnstreamedAnswer
     {
         private ReadOnlyMemory<byte> _head = head;
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        // Not async: once the head is given back, each read is the body's own, with nothing allocated per token.
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (_head.IsEmpty)
             {
-                return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                return rest.ReadAsync(buffer, cancellationToken);
             }
 
             var count = Math.Min(buffer.Length, _head.Length);
             _head.Span[..count].CopyTo(buffer.Span);
             _head = _head[count..];
-            return count;
+            return ValueTask.FromResult(count);
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -22,6 +22,11 @@ internal sealed class UpstreamNormalizingHandler : DelegatingHandler
         }
 
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        if (body.AsSpan().StartsWith("\uFEFF"u8))
+        {
+            body = body[3..]; // a byte order mark, which some servers write and the SDK's parser refuses
+        }
+
         var inspected = ChunkInspector.Inspect(body) ?? body;
         var normalized = WholeNumbers.In(inspected) ?? inspected;
         var original = response.Content;

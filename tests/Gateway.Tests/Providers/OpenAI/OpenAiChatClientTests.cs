@@ -230,6 +230,21 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Equal(3, Assert.Single(whole.Contents.OfType<UsageContent>()).Details.OutputTokenCount);
     }
 
+    [Fact]
+    public async Task Stream_AnsweredWithAWholeCompletionAfterAByteOrderMark_IsThatAnswer()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            IgnoreStream = true,
+            CompletionBody = "\uFEFF\n" + """{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"length"}]}""",
+        });
+
+        var updates = await StreamAsync();
+
+        Assert.Equal("whole", Assert.Single(updates).Text);
+        Assert.Equal(ChatFinishReason.Length, updates[0].FinishReason);
+    }
+
     [Theory]
     [InlineData("""{"error":{"message":"The model is overloaded","type":"server_error","code":"overloaded"}}""", "The upstream reported an error: The model is overloaded")]
     [InlineData("""{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cut"},"finish_reason":null}]}""",
@@ -309,6 +324,20 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
             // The gateway's own log keeps the transport's words, address included.
             Assert.Contains("127.0.0.1:1", exception.LogText, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("\uFEFF{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"with a BOM\"},\"finish_reason\":\"stop\"}]}", "with a BOM")]
+    [InlineData("""{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"never said"},"finish_reason":null}]}""", "never said")]
+    public async Task NonStreaming_ABodyTheSdkWouldRefuse_ButWhole_IsTheAnswer_AtTheFirstAttempt(string body, string text)
+    {
+        _upstream.Enqueue(new UpstreamScript { CompletionBody = body });
+
+        var response = await _client.GetResponseAsync(Messages("hi"), Options);
+
+        Assert.Equal(text, response.Text);
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        Assert.Single(_upstream.Requests);
     }
 
     [Fact]

@@ -221,6 +221,7 @@ public class StreamingChunkReaderTests
     [InlineData("""{"object":"error","message":"CUDA out of memory","type":"InternalServerError","code":500}""", "CUDA out of memory")]
     [InlineData("""{"message":"ignored until the object says error","object":"error"}""", "ignored until the object says error")]
     [InlineData("""{"object":"error"}""", "(no message)")]
+    [InlineData("""{"object":"error","message":""}""", "(no message)")]
     public void AFlatErrorObject_AsOlderVllmSendsMidStream_IsAStreamErrorWithItsMessage(string json, string message)
     {
         var exception = Assert.Throws<UpstreamException>(() => Parse(json));
@@ -238,6 +239,23 @@ public class StreamingChunkReaderTests
 
         Assert.Equal("", update.Text);
         Assert.Equal("Hmm,", Assert.Single(update.Contents.OfType<TextReasoningContent>()).Text);
+    }
+
+    [Fact]
+    public void AChunkWithThinkingAndText_CarriesBoth()
+    {
+        var update = Parse("""{"choices":[{"delta":{"reasoning_content":"so,","content":"Yes"}}]}""")!;
+
+        Assert.Equal("Yes", update.Text);
+        Assert.Equal("so,", Assert.Single(update.Contents.OfType<TextReasoningContent>()).Text);
+    }
+
+    [Fact]
+    public void AnObjectMemberThatIsNotText_IsSkipped_NotReadInto()
+    {
+        var update = Parse("""{"object":{"kind":"chunk","choices":[]},"choices":[{"delta":{"content":"ok"}}]}""")!;
+
+        Assert.Equal("ok", update.Text);
     }
 
     [Fact]
