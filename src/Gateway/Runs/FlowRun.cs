@@ -120,7 +120,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
             Attempts = trace.Attempts,
             Model = trace.Deployment?.Model,
             Provider = trace.Deployment?.Provider,
-            Usage = n.Usage ?? cutSpend,
+            Usage = cutSpend ?? n.Usage,
         };
 
         try
@@ -136,6 +136,13 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
                         await backlog.WaitAsync(cancellationToken);
                         events.TryWrite(new TokenEvent(node.Id, text));
                     },
+                    spent => state.Update(node.Id, n => n with
+                    {
+                        Attempts = trace.Attempts,
+                        Model = trace.Deployment?.Model,
+                        Provider = trace.Deployment?.Provider,
+                        Usage = spent,
+                    }),
                     spent => cutSpend = spent,
                     cancellationToken),
                 _ => new NodeOutcome(Output: null),

@@ -21,6 +21,10 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
     /// <param name="owner">The key that started the run: its token budget pays.</param>
     /// <param name="modelText">What the run's llm nodes may still send and receive.</param>
     /// <param name="onToken">Each token, as it arrives; the call reads on once it completes (the run's backlog has room).</param>
+    /// <param name="onStreaming">
+    /// Told, at the call's first token, what it has spent so far (its prompt, estimated): saved with the run, so that a
+    /// run cut off with its process still shows the node's route and spend.
+    /// </param>
     /// <param name="onCut">
     /// Told what a call that ends without an outcome (cancelled, or failed after its first token) was counted with,
     /// so that its node's record shows it as the key's budget and the metrics count it; not told when it spent nothing.
@@ -28,7 +32,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
     /// <param name="cancellationToken">The run's: cancelling it aborts the upstream call.</param>
     public async Task<NodeOutcome> RunAsync(
         FlowNode node, string? system, string user, RouteTrace trace, string owner, TextBudget modelText, Func<string, Task> onToken,
-        Action<TokenUsage> onCut, CancellationToken cancellationToken)
+        Action<TokenUsage> onStreaming, Action<TokenUsage> onCut, CancellationToken cancellationToken)
     {
         if (!router.TryGetRoute(node.Model!, out var route))
         {
@@ -75,24 +79,28 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                 usage = UpdateUsage.Of(update) ?? usage;
 
                 var text = update.Text;
+                if (text.Length > 0 && !modelText.TryDraw(text.Length))
+                {
+                    // Leaving the loop disposes the stream, which aborts the upstream call.
+                    throw new ModelTextTooLargeException();
+                }
+
+                // A reasoning model's thinking is not the node's output, but tokens its key pays for.
+                if (text.Length == 0 && UpdateUsage.Reasoning(update).Length == 0)
+                {
+                    continue;
+                }
+
+                if (textChunks++ == 0)
+                {
+                    recorder.FirstToken();
+                    onStreaming(Priced(route, recorder.Counted(null, 0).InputTokenCount ?? 0, 0));
+                }
+
                 if (text.Length > 0)
                 {
-                    if (!modelText.TryDraw(text.Length))
-                    {
-                        // Leaving the loop disposes the stream, which aborts the upstream call.
-                        throw new ModelTextTooLargeException();
-                    }
-
-                    recorder.FirstToken();
-                    textChunks++;
                     output.Append(text);
                     await onToken(text);
-                }
-                else if (UpdateUsage.Reasoning(update).Length > 0)
-                {
-                    // A reasoning model's thinking: not the node's output, but tokens its key pays for.
-                    recorder.FirstToken();
-                    textChunks++;
                 }
             }
 

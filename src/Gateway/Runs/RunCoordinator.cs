@@ -11,8 +11,8 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// <summary>
 /// Runs a <see cref="FlowRun"/> and keeps its log: every event gets the next id (1, 2, 3, ... with no gaps) and is
 /// stored before anyone sees it, so what a client was sent can always be replayed from the store. The record is
-/// saved when the run is registered, whenever a node starts or ends (so a run cut off with its replica shows which
-/// nodes were under way), and at the end.
+/// saved when the run is registered, whenever a node starts or ends and at an llm node's first token (so a run cut off
+/// with its replica shows which nodes were under way, where their calls went and what they spent), and at the end.
 /// </summary>
 internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
@@ -30,6 +30,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     public async IAsyncEnumerable<LoggedRunEvent> ExecuteAsync(FlowRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var id = 0L;
+        HashSet<string>? streaming = null;
         await foreach (var runEvent in run.ExecuteAsync(cancellationToken))
         {
             // The log must be complete even when the client that started the run has gone, hence no token here.
@@ -46,6 +47,9 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
             switch (runEvent)
             {
                 case NodeStartedEvent or NodeCompletedEvent or NodeFailedEvent:
+                // A node's first token: its llm call's route and prompt spend are in the record now (LlmNodeRunner's
+                // onStreaming), so that a run cut off with its process shows them, and what its tokens cost.
+                case TokenEvent token when (streaming ??= new(StringComparer.Ordinal)).Add(token.Node):
                     // Saving a record again is harmless: no event to compare.
                     await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), run.Snapshot(), run.RunId, written: null);
                     break;

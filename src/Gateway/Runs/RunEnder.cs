@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json;
 using Gateway.Storage;
 
 namespace Gateway.Runs;
@@ -97,26 +98,65 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             return finished;
         }
 
-        var ended = run.Status == RunStatus.Running ? Interrupted(run, message, timeProvider.GetUtcNow()) : run;
+        var ended = run.Status == RunStatus.Running ? Interrupted(run, message, TokensByNode(events), timeProvider.GetUtcNow()) : run;
         var terminal = new RunFinishedEvent(ended);
         var lastId = events.Count == 0 ? 0 : events[^1].Id;
         await store.FinishAsync(ended, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
         return ended;
     }
 
-    private static RunRecord Interrupted(RunRecord run, string message, DateTimeOffset now) => run with
+    /// <param name="run">The run as last stored.</param>
+    /// <param name="message">Why it stopped.</param>
+    /// <param name="tokens">How many token events each node logged.</param>
+    /// <param name="now">When it ended.</param>
+    private static RunRecord Interrupted(RunRecord run, string message, IReadOnlyDictionary<string, long> tokens, DateTimeOffset now)
     {
-        Status = RunStatus.Interrupted,
-        CompletedAt = now,
-        Error = new RunError("interrupted", message, null),
-        Nodes = run.Nodes.ToDictionary(
+        var nodes = run.Nodes.ToDictionary(
             pair => pair.Key,
             pair => pair.Value.Status switch
             {
-                NodeStatus.Running => pair.Value with { Status = NodeStatus.Cancelled, CompletedAt = now },
+                NodeStatus.Running => pair.Value with
+                {
+                    Status = NodeStatus.Cancelled,
+                    CompletedAt = now,
+                    Usage = CutSpend(pair.Value.Usage, tokens.GetValueOrDefault(pair.Key)),
+                },
                 NodeStatus.Pending => pair.Value with { Status = NodeStatus.Skipped },
                 _ => pair.Value,
             },
-            StringComparer.Ordinal),
-    };
+            StringComparer.Ordinal);
+        return run with
+        {
+            Status = RunStatus.Interrupted,
+            CompletedAt = now,
+            Error = new RunError("interrupted", message, null),
+            Nodes = nodes,
+            Usage = nodes.Values.Aggregate(TokenUsage.Zero, (total, node) => total.Add(node.Usage)),
+        };
+    }
+
+    /// <summary>
+    /// What a call cut off with its process spent, as a cancelled call is counted: its prompt, saved at its first
+    /// token, and a token a chunk it logged. The price of those is the configuration's, which is not here: a cost
+    /// known for the prompt alone would say less than it seems, so there is none.
+    /// </summary>
+    private static TokenUsage? CutSpend(TokenUsage? atFirstToken, long tokens) => tokens == 0
+        ? atFirstToken
+        : new TokenUsage((atFirstToken?.InputTokens ?? 0), (atFirstToken?.OutputTokens ?? 0) + tokens);
+
+    /// <summary>The token events in a run's log, by node.</summary>
+    private static Dictionary<string, long> TokensByNode(IReadOnlyList<RunEventEntry> events)
+    {
+        var tokens = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var entry in events.Where(entry => entry.Name == "token"))
+        {
+            using var data = JsonDocument.Parse(entry.Data);
+            if (data.RootElement.TryGetProperty("node", out var node) && node.GetString() is { } id)
+            {
+                tokens[id] = tokens.GetValueOrDefault(id) + 1;
+            }
+        }
+
+        return tokens;
+    }
 }

@@ -120,5 +120,87 @@ public sealed class RestartTests : IDisposable
         Assert.True(JsonNode.DeepEquals(record, JsonNode.Parse(events[^1].Data)));
     }
 
+    [Fact]
+    public async Task ACallCutOffByACrash_CountsItsPromptAndTheTokensItLogged_InTheRecordAndTheUsageReport()
+    {
+        const string runId = "run-crashed-mid-call";
+        await using (var first = await GatewayHost.StartAsync(Settings()))
+        {
+            // What a crash mid-call leaves: the node's route and prompt spend, saved at its first token, and its tokens.
+            var store = first.Services.GetRequiredService<IRunStore>();
+            await store.CreateAsync(new RunRecord
+            {
+                RunId = runId,
+                Status = RunStatus.Running,
+                CreatedAt = DateTimeOffset.UtcNow,
+                Outputs = new Dictionary<string, string>(),
+                Nodes = new Dictionary<string, NodeRecord>
+                {
+                    ["in"] = new() { Status = NodeStatus.Completed, Output = "go" },
+                    ["say"] = new()
+                    {
+                        Status = NodeStatus.Running,
+                        StartedAt = DateTimeOffset.UtcNow,
+                        Model = "lorem",
+                        Provider = "simulated",
+                        Attempts = 1,
+                        Usage = new TokenUsage(5, 0),
+                    },
+                },
+                Usage = new TokenUsage(5, 0),
+            }, owner: "anonymous", new RunLease("crashed-replica", DateTimeOffset.UtcNow.AddMinutes(1)), CancellationToken.None);
+            var id = 0L;
+            foreach (var (name, data) in new[]
+            {
+                ("run.started", """{"runId":"run-crashed-mid-call","flowId":null}"""),
+                ("node.started", """{"node":"say","type":"llm"}"""),
+                ("token", """{"node":"say","text":"lorem"}"""),
+                ("token", """{"node":"say","text":" ipsum"}"""),
+                ("token", """{"node":"say","text":" dolor"}"""),
+            })
+            {
+                await store.AppendEventAsync(runId, new RunEventEntry(++id, name, data), CancellationToken.None);
+            }
+        }
+
+        await using var second = await GatewayHost.StartAsync(Settings());
+
+        using var response = await second.Client.GetAsync($"/api/runs/{runId}");
+        var record = await Json.ReadAsync(response);
+        var say = record["nodes"]!["say"]!;
+        Assert.Equal("cancelled", say["status"]!.GetValue<string>());
+        Assert.Equal(("lorem", "simulated"), (say["model"]!.GetValue<string>(), say["provider"]!.GetValue<string>()));
+        Assert.Equal((5, 3), (say["usage"]!["inputTokens"]!.GetValue<long>(), say["usage"]!["outputTokens"]!.GetValue<long>()));
+        Assert.Equal((5, 3), (record["usage"]!["inputTokens"]!.GetValue<long>(), record["usage"]!["outputTokens"]!.GetValue<long>()));
+        // It was left out of the report: its record said it had spent nothing.
+        using var usage = await second.Client.GetAsync("/api/usage?groupBy=model");
+        var group = Assert.Single((await Json.ReadAsync(usage))["groups"]!.AsArray())!;
+        Assert.Equal((1, 3), (group["runs"]!.GetValue<int>(), group["outputTokens"]!.GetValue<long>()));
+    }
+
+    [Fact]
+    public async Task ARunningNodesRouteAndPromptSpend_AreStoredAtItsFirstToken()
+    {
+        var settings = Settings();
+        settings["Gateway:Providers:simulated:TokenDelayMs"] = "200";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", RunClient.LoremRun(maxTokens: 50)), HttpCompletionOption.ResponseHeadersRead);
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        await foreach (var item in RunClient.ReadAsync(response))
+        {
+            if (item.Name == "token")
+            {
+                break;
+            }
+        }
+
+        var stored = await gateway.Services.GetRequiredService<IRunStore>().GetAsync(runId, CancellationToken.None);
+
+        var talk = stored!.Nodes["talk"];
+        Assert.Equal(NodeStatus.Running, talk.Status);
+        Assert.Equal(("lorem", "simulated", 1), (talk.Model, talk.Provider, talk.Attempts));
+        Assert.True(talk.Usage is { InputTokens: > 0, OutputTokens: 0 }, $"usage {talk.Usage}");
+    }
+
     public void Dispose() => GatewayHost.DeleteDatabase(_database);
 }
