@@ -68,7 +68,7 @@ internal static class UnstreamedAnswer
     }
 
     /// <summary>The bytes already read, then the rest of the body.</summary>
-    private sealed class ReplayStream(ReadOnlyMemory<byte> head, Stream rest) : Stream
+    private sealed class ReplayStream(ReadOnlyMemory<byte> head, Stream rest) : AsyncReadStream(rest)
     {
         private ReadOnlyMemory<byte> _head = head;
 
@@ -77,7 +77,7 @@ internal static class UnstreamedAnswer
         {
             if (_head.IsEmpty)
             {
-                return rest.ReadAsync(buffer, cancellationToken);
+                return Inner.ReadAsync(buffer, cancellationToken);
             }
 
             var count = Math.Min(buffer.Length, _head.Length);
@@ -85,30 +85,5 @@ internal static class UnstreamedAnswer
             _head = _head[count..];
             return ValueTask.FromResult(count);
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                rest.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -9,7 +9,7 @@ namespace Gateway.Providers.OpenAI;
 /// every read that has to wait for the next token (most of them: tokens are milliseconds apart) also allocates the
 /// connection's <c>FillAsync</c> state machine.
 /// </summary>
-internal sealed class ZeroByteReadStream(Stream inner) : Stream
+internal sealed class ZeroByteReadStream(Stream inner) : AsyncReadStream(inner)
 {
     // Once per token, usually completing asynchronously: the pooling builder reuses its state machine box.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -17,35 +17,9 @@ internal sealed class ZeroByteReadStream(Stream inner) : Stream
     {
         if (buffer.Length > 0)
         {
-            await inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            await Inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
 
-        return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    // Only ever read asynchronously here; a blocking read would tie up a thread on I/O.
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
