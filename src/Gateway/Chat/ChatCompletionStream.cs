@@ -46,9 +46,9 @@ internal sealed class ChatCompletionStream(
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var first = updates.Current;
         var finishReason = first.FinishReason;
-        var usage = UpdateUsage.Of(first);
-        var firstReasoning = UpdateUsage.Reasoning(first);
-        var textChunks = first.Text.Length > 0 || firstReasoning.Length > 0 ? 1L : 0L;
+        var usage = UpdateContents.Of(first);
+        var firstReasoning = UpdateContents.Reasoning(first);
+        var outputChunks = first.Text.Length > 0 || firstReasoning.Length > 0 ? 1L : 0L;
         var completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
         var keepAlive = new SseKeepAlive(
             sse,
@@ -67,13 +67,13 @@ internal sealed class ChatCompletionStream(
             {
                 var update = updates.Current;
                 finishReason ??= update.FinishReason;
-                usage = UpdateUsage.Of(update) ?? usage;
+                usage = UpdateContents.Of(update) ?? usage;
                 var text = update.Text;
-                var reasoning = UpdateUsage.Reasoning(update);
+                var reasoning = UpdateContents.Reasoning(update);
                 completion?.Append(text);
                 if (text.Length > 0 || reasoning.Length > 0)
                 {
-                    textChunks++;
+                    outputChunks++;
                     await keepAlive.EnterAsync(cancellationToken);
                     await sse.WriteDataAsync(
                         new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning)), ChunkJson.Write, cancellationToken);
@@ -83,7 +83,7 @@ internal sealed class ChatCompletionStream(
 
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason!.Value.Value), ChunkJson.Write, cancellationToken);
-            var counted = recorder.Counted(usage, textChunks);
+            var counted = recorder.Counted(usage, outputChunks);
             if (includeUsage)
             {
                 await sse.WriteDataAsync(
@@ -98,20 +98,20 @@ internal sealed class ChatCompletionStream(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away; cancelling the token has already aborted the upstream call.
-            recorder.Cancelled(textChunks, usage);
+            recorder.Cancelled(outputChunks, usage);
         }
         catch (UpstreamException exception) when (!IsShuttingDown(cancellationToken))
         {
             ChatLog.FailedWhileStreaming(logger, alias, exception.Message);
             var (_, error) = ChatErrors.FromUpstream(exception, alias);
-            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception), textChunks, usage);
+            recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception), outputChunks, usage);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
         catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && IsShuttingDown(cancellationToken))
         {
             // Not the caller: the gateway is stopping and its drain ran out (the abort may surface as an upstream error).
-            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, textChunks, usage);
+            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, outputChunks, usage);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
         }
@@ -122,7 +122,7 @@ internal sealed class ChatCompletionStream(
             await keepAlive.DisposeAsync();
 
             // Ends the record if something unexpected (a write to a vanished client) ended the stream.
-            recorder.Failed(Outcomes.StreamError, "gateway_error", textChunks, usage);
+            recorder.Failed(Outcomes.StreamError, "gateway_error", outputChunks, usage);
             metrics.StreamClosed(Surfaces.V1);
             await updates.DisposeAsync();
             call.Dispose();
@@ -133,7 +133,7 @@ internal sealed class ChatCompletionStream(
             else
             {
                 // The caller left, the stream broke, or the upstream reports no usage: it pays for what it was seen to spend.
-                tokens.SettleCut(textChunks);
+                tokens.SettleCut(outputChunks);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Headers;
 
 namespace Gateway.Providers;
 
@@ -14,6 +15,14 @@ internal static class RetryAfterHeader
     /// number) means "not any time soon", and a TimeSpan cannot hold every number a header can.
     /// </summary>
     internal static readonly TimeSpan Longest = TimeSpan.FromDays(1);
+
+    /// <summary>The wait a response's headers ask for, if any.</summary>
+    public static TimeSpan? Of(HttpResponseHeaders headers, DateTimeOffset now) =>
+        Parse(Value(headers, MillisecondsName), Value(headers, "Retry-After"), now);
+
+    // The raw values: the typed Retry-After takes only whole seconds below 2^31, so "1.5" or "1e20" would be no wait.
+    private static string? Value(HttpResponseHeaders headers, string name) =>
+        headers.NonValidated.TryGetValues(name, out var values) ? values.ToString() : null;
 
     /// <param name="milliseconds"><c>retry-after-ms</c>'s value, if any.</param>
     /// <param name="value"><c>Retry-After</c>'s value, if any.</param>

@@ -156,17 +156,12 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         context.Properties.TryGetValue(CallKey, out var call) ? call : null;
 
     /// <summary>
-    /// The upstream's <c>retry-after-ms</c> or <c>Retry-After</c>, capped by <c>MaxDelayMs</c>. Read from the raw header as the error translator
-    /// reads it: the typed header takes only whole seconds below 2^31, so "1.5" or "1e20" would mean no wait at all.
+    /// The upstream's <c>retry-after-ms</c> or <c>Retry-After</c>, capped by <c>MaxDelayMs</c>.
     /// </summary>
     private TimeSpan? RetryAfterDelay(HttpResponseMessage? response, ResilienceOptions settings) =>
-        response is not null
-        && RetryAfterHeader.Parse(Header(response, RetryAfterHeader.MillisecondsName), Header(response, "Retry-After"), timeProvider.GetUtcNow()) is { } wait
+        response is not null && RetryAfterHeader.Of(response.Headers, timeProvider.GetUtcNow()) is { } wait
             ? Min(wait, settings.MaxDelay)
             : null;
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.NonValidated.TryGetValues(name, out var values) ? values.ToString() : null;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -69,14 +69,14 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         var output = new StringBuilder();
         ChatFinishReason? finishReason = null;
         UsageDetails? usage = null;
-        var textChunks = 0L;
+        var outputChunks = 0L;
         var ended = false; // with an outcome, or with nothing spent: either way, not a cut call to report
         try
         {
             await foreach (var update in chat.StreamAsync(route, messages, options, trace, cancellationToken))
             {
                 finishReason ??= update.FinishReason;
-                usage = UpdateUsage.Of(update) ?? usage;
+                usage = UpdateContents.Of(update) ?? usage;
 
                 var text = update.Text;
                 if (text.Length > 0 && !modelText.TryDraw(text.Length))
@@ -86,12 +86,12 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                 }
 
                 // A reasoning model's thinking is not the node's output, but tokens its key pays for.
-                if (text.Length == 0 && UpdateUsage.Reasoning(update).Length == 0)
+                if (text.Length == 0 && UpdateContents.Reasoning(update).Length == 0)
                 {
                     continue;
                 }
 
-                if (textChunks++ == 0)
+                if (outputChunks++ == 0)
                 {
                     recorder.FirstToken();
                     onStreaming(Priced(route, recorder.Counted(null, 0).InputTokenCount ?? 0, 0));
@@ -108,18 +108,18 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            recorder.Cancelled(textChunks, usage);
+            recorder.Cancelled(outputChunks, usage);
             throw;
         }
         catch (ModelTextTooLargeException)
         {
-            recorder.Failed(Outcomes.StreamError, NodeErrors.ModelTextTooLargeCode, textChunks, usage);
+            recorder.Failed(Outcomes.StreamError, NodeErrors.ModelTextTooLargeCode, outputChunks, usage);
             throw;
         }
         catch (UpstreamException exception)
         {
-            recorder.Failed(textChunks == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, textChunks, usage);
-            if (textChunks == 0)
+            recorder.Failed(outputChunks == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, outputChunks, usage);
+            if (outputChunks == 0)
             {
                 // The model answered nothing: nothing was spent. (As on /v1.)
                 tokens.Settle(0);
@@ -137,19 +137,19 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             }
             else
             {
-                tokens.SettleCut(textChunks);
+                tokens.SettleCut(outputChunks);
             }
 
-            if (!ended && (usage is not null || textChunks > 0))
+            if (!ended && (usage is not null || outputChunks > 0))
             {
-                var spent = recorder.Counted(usage, textChunks);
+                var spent = recorder.Counted(usage, outputChunks);
                 onCut(Priced(route, spent.InputTokenCount ?? 0, spent.OutputTokenCount ?? 0));
             }
         }
 
         // For a provider that reports no usage, what the call was counted with: the record and /api/usage agree with
         // the key's budget and the metrics.
-        var counted = recorder.Counted(usage, textChunks);
+        var counted = recorder.Counted(usage, outputChunks);
         recorder.Succeeded(counted, recorder.CapturesContent ? output.ToString() : null);
         var nodeUsage = Priced(route, counted.InputTokenCount ?? 0, counted.OutputTokenCount ?? 0);
         // RoutedChat fails a stream that ends without a finish reason.

@@ -134,11 +134,7 @@ internal sealed class OpenAiChatClient : IChatClient
             }
 
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            throw _errors.FromStatus(
-                (int)response.StatusCode,
-                body,
-                response.Headers.TryGetValues(RetryAfterHeader.MillisecondsName, out var retryAfterMs) ? string.Join(",", retryAfterMs) : null,
-                response.Headers.TryGetValues("Retry-After", out var retryAfter) ? string.Join(",", retryAfter) : null);
+            throw _errors.FromStatus((int)response.StatusCode, body, RetryAfterHeader.Of(response.Headers, DateTimeOffset.UtcNow));
         }
         catch (Exception exception) when (Dispose(response) && _errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
         {

@@ -28,8 +28,10 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 return FromStatus(
                     clientResult.Status,
                     response?.Content?.ToMemory() ?? default,
-                    response is not null && response.Headers.TryGetValue(RetryAfterHeader.MillisecondsName, out var retryAfterMs) ? retryAfterMs : null,
-                    response is not null && response.Headers.TryGetValue("Retry-After", out var retryAfter) ? retryAfter : null);
+                    response is null ? null : RetryAfterHeader.Parse(
+                        response.Headers.TryGetValue(RetryAfterHeader.MillisecondsName, out var retryAfterMs) ? retryAfterMs : null,
+                        response.Headers.TryGetValue("Retry-After", out var retryAfter) ? retryAfter : null,
+                        DateTimeOffset.UtcNow));
             case HttpRequestException request:
                 // The runtime's message names the host and port ("Name or service not known (llm.internal:8000)"):
                 // the caller is told what went wrong, not where the gateway's providers live.
@@ -81,8 +83,8 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         _ => "an error in the transport",
     };
 
-    /// <summary>An upstream's error status, with its body and its <c>retry-after-ms</c> and <c>Retry-After</c> headers if any.</summary>
-    public UpstreamException FromStatus(int statusCode, ReadOnlyMemory<byte> body, string? retryAfterMs, string? retryAfter)
+    /// <summary>An upstream's error status, with its body and the wait it asks for (<see cref="RetryAfterHeader"/>), if any.</summary>
+    public UpstreamException FromStatus(int statusCode, ReadOnlyMemory<byte> body, TimeSpan? retryAfter)
     {
         var status = (HttpStatusCode)statusCode;
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
@@ -102,7 +104,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         {
             UpstreamCode = SafeOrNull(code),
             UpstreamParam = SafeOrNull(param),
-            RetryAfter = RetryAfterHeader.Parse(retryAfterMs, retryAfter, DateTimeOffset.UtcNow),
+            RetryAfter = retryAfter,
         };
     }
 

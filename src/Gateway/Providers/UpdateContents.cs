@@ -6,7 +6,7 @@ namespace Gateway.Providers;
 /// What a streamed update carries besides its text: the token usage (OpenAI-compatible servers send it on a chunk of
 /// its own) and a reasoning model's thinking.
 /// </summary>
-internal static class UpdateUsage
+internal static class UpdateContents
 {
     /// <summary>The update's usage, or null; indexed, as an interface enumerator would allocate for every token.</summary>
     public static UsageDetails? Of(ChatResponseUpdate update)
