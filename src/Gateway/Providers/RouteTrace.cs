@@ -18,6 +18,13 @@ internal sealed class RouteTrace
     /// <summary>Called before every retry or fallback, on the routing thread.</summary>
     public Action<RouteRetry>? OnRetrying { get; init; }
 
+    /// <summary>
+    /// Whether a reasoning model's thinking reaches the caller (a /v1 stream passes it on), so that it starts the stream
+    /// as its first token and nothing is retried after it. A flow node's call sends it nowhere: a failure while the model
+    /// thinks is still retried.
+    /// </summary>
+    public bool ThinkingReachesCaller { get; init; } = true;
+
     /// <summary>Upstream attempts made so far, across deployments.</summary>
     public int Attempts { get; internal set; }
 

@@ -22,6 +22,9 @@ internal sealed class StreamAttempt : IAsyncDisposable
     private int _peekedIndex;
     private bool _started;
 
+    /// <summary>The model has begun to think, where its thinking reaches no one: the idle clock times it.</summary>
+    private bool _thinking;
+
     private StreamAttempt(UpstreamCall call, TimeProvider timeProvider, CancellationToken callerToken, CancellationToken totalToken)
     {
         _call = call;
@@ -64,10 +67,18 @@ internal sealed class StreamAttempt : IAsyncDisposable
         {
             var update = _upstream.Current;
             _peeked.Add(update);
-            if (update.FinishReason is not null || HasOutput(update))
+            if (update.FinishReason is not null || HasText(update) || (HasThinking(update) && _call.ThinkingReachesCaller))
             {
                 _started = true;
                 return;
+            }
+
+            if (HasThinking(update))
+            {
+                // Thinking that reaches no one: a failure now is still retried, as nothing has gone out. The model is
+                // working, though, so from here the idle clock times it, not the first-token clock.
+                _thinking = true;
+                _timer.CancelAfter(_call.Options.IdleTimeout);
             }
         }
 
@@ -111,22 +122,17 @@ internal sealed class StreamAttempt : IAsyncDisposable
             var provider = _call.Deployment.Provider;
             throw _totalToken.IsCancellationRequested
                 ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' did not finish within the total timeout of {options.TotalTimeoutSeconds:0.###} s.", inner: exception) { Reason = UpstreamException.TotalTimeoutReason }
-                : _started
+                : _started || _thinking
                     ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent nothing for {options.IdleTimeoutSeconds:0.###} s mid-stream.", inner: exception) { Reason = "idle timeout" }
                     : new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent no first token within {options.FirstTokenTimeoutSeconds:0.###} s.", inner: exception) { Reason = "first-token timeout" };
         }
     }
 
-    /// <summary>
-    /// Text, or a reasoning model's thinking: a model that thinks for longer than the first-token timeout before it
-    /// answers is healthy, and its stream has started (a /v1 caller is sent the thinking; a flow node's call, which
-    /// sends it nowhere, is not retried from scratch either, as the model's work so far is paid for).
-    /// </summary>
-    private static bool HasOutput(ChatResponseUpdate update)
+    private static bool HasText(ChatResponseUpdate update)
     {
         foreach (var content in update.Contents)
         {
-            if (content is TextContent { Text.Length: > 0 } or TextReasoningContent { Text.Length: > 0 })
+            if (content is TextContent { Text.Length: > 0 })
             {
                 return true;
             }
@@ -134,6 +140,12 @@ internal sealed class StreamAttempt : IAsyncDisposable
 
         return false;
     }
+
+    /// <summary>
+    /// A reasoning model's thinking: a model that thinks for longer than the first-token timeout before it answers is
+    /// healthy. Where the thinking reaches the caller, it is the stream's first token.
+    /// </summary>
+    private static bool HasThinking(ChatResponseUpdate update) => UpdateContents.Reasoning(update).Length > 0;
 
     public async ValueTask DisposeAsync()
     {

@@ -39,6 +39,9 @@ internal sealed class UpstreamCall(
 
     public bool IsStreaming { get; } = isStreaming;
 
+    /// <summary><see cref="RouteTrace.ThinkingReachesCaller"/>.</summary>
+    public bool ThinkingReachesCaller => trace.ThinkingReachesCaller;
+
     public int RetriesUsed { get; private set; }
 
     public bool CanRetry => RetriesUsed < Options.MaxRetries;

@@ -60,6 +60,42 @@ public sealed class ReasoningStreamTests : IAsyncLifetime
         Assert.Single(_bed.Primary.Requests);
     }
 
+    private static UpstreamScript DropsWhileThinking() => new()
+    {
+        Tokens = ["never"],
+        Thinking = (["Hmm,"], TimeSpan.FromMilliseconds(50), "reasoning_content"),
+        Stall = (0, TimeSpan.FromMilliseconds(300)), // so that the thinking is read before the reset, which would drop it
+        DropAfterTokens = 0,
+    };
+
+    [Fact]
+    public async Task ANodeWhoseModelDropsWhileThinking_IsRetried_AsItsThinkingWentNowhere()
+    {
+        _bed.Primary.Enqueue(DropsWhileThinking(), ThinksThenAnswers("reasoning_content"));
+
+        var (_, events) = await RunClient.RunAsync(_bed.Gateway.Client, "/api/runs", """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"solo","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"hi"}
+            """);
+
+        Assert.Equal("run.completed", events[^1].Name);
+        Assert.Single(events, e => e.Name == "node.retrying");
+        Assert.Equal("Hello world", events[^1].Data["outputs"]!["say"]!.GetValue<string>());
+        Assert.Equal(2, _bed.Primary.Requests.Count);
+    }
+
+    [Fact]
+    public async Task AV1StreamWhoseModelDropsWhileThinking_EndsWithAnErrorEvent_AsItsThinkingWentOut()
+    {
+        _bed.Primary.Enqueue(DropsWhileThinking());
+
+        var (_, data) = await _bed.StreamAsync("solo", "hi");
+
+        FaultBed.AssertEndedWithError(data, "");
+        Assert.Equal("Hmm,", JsonNode.Parse(data[0])!["choices"]![0]!["delta"]!["reasoning_content"]!.GetValue<string>());
+        Assert.Single(_bed.Primary.Requests);
+    }
+
     [Fact]
     public async Task ADoneLinePaddedWithSpaces_EndsTheStream_AsTheSdksRead_It()
     {
