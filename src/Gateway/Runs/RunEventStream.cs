@@ -37,6 +37,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
         var batch = new List<RunEventEntry>();
+        var writing = false;
         try
         {
             await sse.WriteRetryAsync(StreamingOptions.RetryMilliseconds, aborted);
@@ -45,7 +46,18 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                 var ended = watcher.Read(batch);
                 foreach (var entry in batch)
                 {
-                    if (await sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, aborted) is { IsCompleted: true } or { IsCanceled: true })
+                    // A write waits only while the client is behind by a full buffer: one still waiting as the gateway
+                    // closes is cut off below, or it would hold the shutdown to the host's limit.
+                    writing = true;
+                    var written = await sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, open.Token);
+                    writing = false;
+                    if (written.IsCanceled && !aborted.IsCancellationRequested)
+                    {
+                        httpContext.Abort();
+                        return;
+                    }
+
+                    if (written.IsCompleted || written.IsCanceled)
                     {
                         return;
                     }
@@ -66,7 +78,12 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException)
         {
-            // The client went away, or the gateway is closing; the watcher detaches as this returns.
+            // The client went away, or the gateway is closing; the watcher detaches as this returns. A client that
+            // was not reading what it was sent would not read a clean end either: it is cut off.
+            if (writing && !aborted.IsCancellationRequested)
+            {
+                httpContext.Abort();
+            }
         }
     }
 }

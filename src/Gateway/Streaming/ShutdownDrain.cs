@@ -8,7 +8,7 @@ namespace Gateway.Streaming;
 /// Then <see cref="Stopped"/> is cancelled: a /v1 stream still open ends with its error event, a run still going
 /// ends <c>interrupted</c> with its terminal event. <see cref="Closing"/> follows: the run watchers still open (a run
 /// another replica executes) are closed cleanly, for their clients to resume elsewhere with <c>Last-Event-ID</c>, and a
-/// /v1 stream whose client stopped reading (so its error event could not go out) is cut off.
+/// stream whose client stopped reading (so its last event could not go out) is cut off.
 /// The host waits <see cref="Margin"/> past the drain for all of it.
 /// </summary>
 internal sealed partial class ShutdownDrain(

@@ -144,6 +144,32 @@ public sealed class GracefulShutdownTests : IDisposable
     }
 
     [Fact]
+    public async Task Sigterm_WithARunWatcherThatStoppedReading_CutsItOffSoonAfterTheDrain()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 0);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
+        var gateway = await GatewayProcess.StartAsync(settings);
+        int exitCode;
+        TimeSpan stopping;
+        await using (gateway)
+        {
+            // Events far faster than a client that never reads takes them: the gateway's write to it waits.
+            using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", RunClient.LoremRun(maxTokens: 1_000_000)), HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await Task.Delay(5000); // the sockets' buffers fill (several MB on loopback)
+
+            var clock = Stopwatch.StartNew();
+            exitCode = await gateway.TerminateAsync(TimeSpan.FromSeconds(30));
+            stopping = clock.Elapsed;
+        }
+
+        Assert.Equal(0, exitCode);
+        // The drain (1 s), then the 5 s to the close. It held the stop to the host's limit before (the drain plus 10 s).
+        Assert.InRange(stopping, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(9));
+    }
+
+    [Fact]
     public async Task Sigterm_DuringARunWhoseModelOutpacesTheStore_StillEndsItsStreamWithTheTerminalEvent()
     {
         // Tokens with no delay at all: far faster than SQLite stores events.
