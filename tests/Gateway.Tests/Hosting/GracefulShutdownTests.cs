@@ -24,6 +24,15 @@ public sealed class GracefulShutdownTests : IDisposable
         return settings;
     }
 
+    /// <summary>Tokens with no delay at all (far faster than SQLite stores events), and a drain of 1 s.</summary>
+    private Dictionary<string, string?> FloodSettings()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 0);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
+        return settings;
+    }
+
     [Fact]
     public async Task Sigterm_LetsAShortStreamFinish_EndsALongOneWithItsErrorEvent_AndRunsInterrupted_ThenExitsCleanly()
     {
@@ -146,10 +155,7 @@ public sealed class GracefulShutdownTests : IDisposable
     [Fact]
     public async Task Sigterm_WithARunWatcherThatStoppedReading_CutsItOffSoonAfterTheDrain()
     {
-        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 0);
-        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
-        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
-        var gateway = await GatewayProcess.StartAsync(settings);
+        var gateway = await GatewayProcess.StartAsync(FloodSettings());
         int exitCode;
         TimeSpan stopping;
         await using (gateway)
@@ -172,11 +178,7 @@ public sealed class GracefulShutdownTests : IDisposable
     [Fact]
     public async Task Sigterm_DuringARunWhoseModelOutpacesTheStore_StillEndsItsStreamWithTheTerminalEvent()
     {
-        // Tokens with no delay at all: far faster than SQLite stores events.
-        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 0);
-        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
-        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
-        var gateway = await GatewayProcess.StartAsync(settings);
+        var gateway = await GatewayProcess.StartAsync(FloodSettings());
         List<RunEventItem> run;
         int exitCode;
         await using (gateway)

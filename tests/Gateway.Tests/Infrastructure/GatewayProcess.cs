@@ -12,6 +12,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
+    private string? _ownDatabase;
+
     private GatewayProcess(Process process, Uri baseAddress)
     {
         _process = process;
@@ -64,8 +66,17 @@ public sealed class GatewayProcess : IAsyncDisposable
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
+        // A database of its own, as GatewayHost gives: the default gateway.db in the working directory is one file for
+        // every such process, and one refuses to start on a file another holds (a test then fails for another's reason).
+        string? ownDatabase = null;
+        if (!settings.ContainsKey(GatewayHost.StorageKey))
+        {
+            ownDatabase = GatewayHost.NewDatabasePath();
+            start.Environment[GatewayHost.StorageKey.Replace(":", "__", StringComparison.Ordinal)] = GatewayHost.ConnectionString(ownDatabase);
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}")) { _ownDatabase = ownDatabase };
         process.OutputDataReceived += (_, line) => gateway.Append(line.Data);
         process.ErrorDataReceived += (_, line) => gateway.Append(line.Data);
         process.BeginOutputReadLine();
@@ -164,5 +175,9 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_ownDatabase is not null)
+        {
+            GatewayHost.DeleteDatabase(_ownDatabase);
+        }
     }
 }
