@@ -26,9 +26,18 @@ internal sealed class CallTelemetry(
     internal void Write(in ModelCallRecord call, CallRecorder recorder, string? completion)
     {
         metrics.ModelCallCompleted(call);
-        TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, recorder.Key, call.Outcome, call.Attempts,
-            call.TimeToFirstToken?.TotalMilliseconds, call.InputTokens, call.OutputTokens, call.CostUsd,
-            call.Duration.TotalMilliseconds, call.ErrorType ?? "");
+        if (call.TimeToFirstToken is { } timeToFirstToken)
+        {
+            TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, recorder.Key, call.Outcome, call.Attempts,
+                timeToFirstToken.TotalMilliseconds, call.InputTokens, call.OutputTokens, call.CostUsd,
+                call.Duration.TotalMilliseconds, call.ErrorType ?? "");
+        }
+        else
+        {
+            TelemetryLog.WithoutFirstToken.CallCompleted(logger, call.Surface, call.Model, call.Provider, recorder.Key, call.Outcome,
+                call.Attempts, call.InputTokens, call.OutputTokens, call.CostUsd, call.Duration.TotalMilliseconds, call.ErrorType ?? "");
+        }
+
         if (LogContent)
         {
             var promptText = recorder.Prompt();

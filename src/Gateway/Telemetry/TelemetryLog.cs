@@ -7,7 +7,21 @@ internal static partial class TelemetryLog
         Message = "{Surface} {Model} via {Provider} for key {Key}: {Outcome} after {Attempts} attempt(s), TTFT {TtftMs} ms, {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms {ErrorType}")]
     public static partial void CallCompleted(
         ILogger logger, string surface, string model, string provider, string key, string outcome, int attempts,
-        double? ttftMs, long inputTokens, long outputTokens, double costUsd, double durationMs, string errorType);
+        double ttftMs, long inputTokens, long outputTokens, double costUsd, double durationMs, string errorType);
+
+    /// <summary>
+    /// The summary line of a call that brought no first token (non-streamed, or failed before one): the same event,
+    /// without a time to first token, which would print as "TTFT  ms". It lives in a class of its own because the
+    /// generator refuses one event id on two methods of one class.
+    /// </summary>
+    internal static partial class WithoutFirstToken
+    {
+        [LoggerMessage(EventId = 900, Level = LogLevel.Information,
+            Message = "{Surface} {Model} via {Provider} for key {Key}: {Outcome} after {Attempts} attempt(s), {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms {ErrorType}")]
+        public static partial void CallCompleted(
+            ILogger logger, string surface, string model, string provider, string key, string outcome, int attempts,
+            long inputTokens, long outputTokens, double costUsd, double durationMs, string errorType);
+    }
 
     /// <summary>Only with <c>Gateway:Telemetry:LogContent</c> on.</summary>
     [LoggerMessage(EventId = 901, Level = LogLevel.Information, Message = "{Surface} {Model} content: prompt {Prompt} completion {Completion}")]

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
 
@@ -22,7 +20,7 @@ public sealed class PrometheusScrapeTests
         }
 
         var directory = Directory.CreateTempSubdirectory("gateway-prometheus-");
-        var port = FreePort();
+        var port = FreePort.Next();
         var config = Path.Combine(directory.FullName, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
@@ -82,12 +80,5 @@ public sealed class PrometheusScrapeTests
         }
 
         throw new TimeoutException($"Prometheus never answered '{query}' with a sample; last answer: {last}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

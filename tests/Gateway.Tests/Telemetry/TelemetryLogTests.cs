@@ -40,6 +40,11 @@ public sealed class TelemetryLogTests
         Assert.IsType<double>(success["DurationMs"]);
         Assert.Equal("error", summaries[1].Values["Outcome"]);
         Assert.Equal("upstream_auth_failed", summaries[1].Values["ErrorType"]);
+        // A call that brought no first token says nothing of one, rather than "TTFT  ms".
+        Assert.Matches(@", TTFT \d+(\.\d+)? ms, 3\+6 tokens", summaries[0].Message);
+        Assert.DoesNotContain("TTFT", summaries[1].Message, StringComparison.Ordinal);
+        Assert.Contains("error after 1 attempt(s), ", summaries[1].Message, StringComparison.Ordinal);
+        Assert.False(summaries[1].Values.ContainsKey("TtftMs"));
 
         Assert.NotEmpty(logs.Lines);
         Assert.All(logs.Lines, line =>
