@@ -57,6 +57,8 @@ internal static class ChatErrors
                 Param = exception.UpstreamParam,
             }),
             (UpstreamErrorCodes.AuthFailed, _) => (StatusCodes.Status502BadGateway, Upstream(exception.Message, UpstreamErrorCodes.AuthFailed)),
+            (UpstreamErrorCodes.QuotaExhausted, _) => (StatusCodes.Status502BadGateway,
+                Upstream($"Every deployment of model '{alias}' has run out of quota: {exception.Message}", UpstreamErrorCodes.QuotaExhausted)),
             (UpstreamErrorCodes.RateLimited, _) => (StatusCodes.Status503ServiceUnavailable,
                 Upstream($"Every deployment of model '{alias}' is rate limited: {exception.Message}", UpstreamErrorCodes.RateLimited)),
             (UpstreamErrorCodes.Unavailable, _) => (StatusCodes.Status503ServiceUnavailable,

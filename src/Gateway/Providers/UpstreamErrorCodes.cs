@@ -11,6 +11,9 @@ internal static class UpstreamErrorCodes
     /// <summary>The provider refused the gateway's key.</summary>
     public const string AuthFailed = "upstream_auth_failed";
 
+    /// <summary>The provider's account has run out of quota (a 429 with <c>insufficient_quota</c>): not a wait away.</summary>
+    public const string QuotaExhausted = "upstream_quota_exhausted";
+
     /// <summary>The last deployment tried answered 429.</summary>
     public const string RateLimited = "upstream_rate_limited";
 
@@ -32,6 +35,7 @@ internal static class UpstreamErrorCodes
     public static string Of(UpstreamException exception) => exception switch
     {
         { Failure: UpstreamFailure.Status, Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } => AuthFailed,
+        _ when QuotaExhaustion.Of(exception) => QuotaExhausted,
         { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests } => RateLimited,
         // 408 is the upstream giving up on the request, not judging it: retried, then an error like a 5xx.
         { Failure: UpstreamFailure.Status, Status: { } status } when (int)status is >= 400 and < 500 && status != HttpStatusCode.RequestTimeout => Rejected,

@@ -66,8 +66,11 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         {
             builder.AddRetry(WithBackoff<HttpResponseMessage>(settings, new RetryStrategyOptions<HttpResponseMessage>
             {
-                ShouldHandle = args => ValueTask.FromResult(
-                    FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception) && CallOf(args.Context)?.CanRetry != false),
+                ShouldHandle = async args =>
+                    FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)
+                    && CallOf(args.Context)?.CanRetry != false
+                    && !(args.Outcome.Result is { } response
+                        && await QuotaExhaustion.IsReportedByAsync(response, settings.FirstTokenTimeout, timeProvider, args.Context.CancellationToken).ConfigureAwait(false)),
                 DelayGenerator = args => ValueTask.FromResult(RetryAfterDelay(args.Outcome.Result, settings)),
                 OnRetry = args =>
                 {

@@ -39,6 +39,18 @@ public sealed class UpstreamErrorCodesTests
         Assert.Equal((code, Failed), (node.Code, node.Message));
     }
 
+    [Fact]
+    public void AnExhaustedQuota_HasItsOwnCodeOnV1AndInAFlowNode_NotARateLimits()
+    {
+        var exception = new UpstreamException(UpstreamFailure.Status, "it went wrong", HttpStatusCode.TooManyRequests) { UpstreamCode = "insufficient_quota" };
+
+        var (status, error) = ChatErrors.FromUpstream(exception, "m");
+        var node = NodeErrors.FromUpstream(exception, "m");
+
+        Assert.Equal((502, "upstream_quota_exhausted"), (status, error.Code));
+        Assert.Equal(("upstream_quota_exhausted", Failed), (node.Code, node.Message));
+    }
+
     [Theory]
     [InlineData(404, "model_not_found")]
     [InlineData(400, null)]

@@ -104,6 +104,59 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.InRange(requests[1].ReceivedAt - requests[0].ReceivedAt, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
     }
 
+    private const string QuotaBody =
+        """{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}""";
+
+    [Fact]
+    public async Task Status429InsufficientQuota_IsNotRetried_ButFallsBackToTheNextDeployment()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "1", ErrorBody = QuotaBody };
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Single(_primary.Requests); // no retry: waiting does not bring credit back
+        Assert.Single(_secondary.Requests);
+        Assert.Equal("2", Attempts(response));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Status429InsufficientQuota_Alone_Is502QuotaExhausted_WithTheUpstreamsWords_AndNoInvitationToRetry(bool stream)
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "1", ErrorBody = QuotaBody };
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: stream));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("upstream_quota_exhausted", error["code"]!.GetValue<string>());
+        Assert.Equal(
+            "Every deployment of model 'solo' has run out of quota: You exceeded your current quota, please check your plan and billing details.",
+            error["message"]!.GetValue<string>());
+        Assert.Null(response.Headers.RetryAfter);
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
+        Assert.Single(_primary.Requests);
+    }
+
+    [Fact]
+    public async Task Status429RateLimit_WithAnotherCode_IsStillRetried()
+    {
+        _primary.Enqueue(new UpstreamScript
+        {
+            Status = 429,
+            RetryAfter = "0",
+            ErrorBody = """{"error":{"message":"Rate limit reached; quota is fine","type":"requests","param":null,"code":"rate_limit_exceeded"}}""",
+        });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Equal(2, _primary.Requests.Count);
+        Assert.Empty(_secondary.Requests);
+    }
+
     [Fact]
     public async Task Status5xxOnEveryAttempt_FallsBackToTheNextDeployment()
     {
