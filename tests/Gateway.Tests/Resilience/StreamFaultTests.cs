@@ -407,6 +407,18 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Contains("more characters)", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnEventThatNeverEnds_EndsTheStreamWithAnErrorEvent_AtTheLimit_NotWhenMemoryRunsOut()
+    {
+        // 17 MiB of one line after two tokens; before, the parser kept it all (a 500 MB line cost a gigabyte).
+        _primary.DefaultScript = new UpstreamScript { Inject = (2, "data: " + new string('a', 17 * 1024 * 1024)) };
+
+        var (response, data) = await StreamAsync("solo");
+
+        var error = AssertEndedWithError(data, "one two");
+        Assert.Equal("Model 'solo' failed: The upstream sent an event of more than 16 MiB without ending it.", error["message"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("1717000000.5", "7.0", "5e0")]
     [InlineData("1717000000123", "7", "5")]
