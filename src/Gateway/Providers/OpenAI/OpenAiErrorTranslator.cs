@@ -117,7 +117,9 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
 
         try
         {
-            using var document = JsonDocument.Parse(body);
+            // A byte order mark (some Windows-hosted servers write one) is not JSON: read past it, or the message is lost.
+            var bom = "\uFEFF"u8;
+            using var document = JsonDocument.Parse(body.Span.StartsWith(bom) ? body[bom.Length..] : body);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {

@@ -33,15 +33,29 @@ internal static class ReportedErrors
         return Reported(message ?? NoMessage, code);
     }
 
-    /// <summary>The failure a payload's top-level <c>error</c> member reports; null when it has none, or is not a JSON object.</summary>
+    /// <summary>
+    /// The failure a payload reports: its top-level <c>error</c> member, or the flat <c>{"object":"error"}</c> shape
+    /// (<see cref="Flat"/>); null when it has neither, or is not a JSON object.
+    /// </summary>
     public static UpstreamException? InPayload(ReadOnlySpan<byte> payload)
     {
         try
         {
             var reader = new Utf8JsonReader(payload);
             using var document = JsonDocument.ParseValue(ref reader);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error)
-                ? FromMember(error)
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            if (root.TryGetProperty("error", out var error))
+            {
+                return FromMember(error);
+            }
+
+            return root.TryGetProperty("object", out var kind) && kind.ValueKind == JsonValueKind.String && kind.ValueEquals("error")
+                ? Flat(root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String ? message.GetString() : null)
                 : null;
         }
         catch (JsonException)

@@ -247,7 +247,8 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
 
     [Theory]
     [InlineData("""{"error":{"message":"The model is overloaded","type":"server_error","code":"overloaded"}}""", "The upstream reported an error: The model is overloaded")]
-    [InlineData("""{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cut"},"finish_reason":null}]}""",
+    [InlineData("""{"object":"error","message":"The model is overloaded","type":"ServiceUnavailableError","code":503}""", "The upstream reported an error: The model is overloaded")]
+    [InlineData("""{"id":"c1","object":"chat.completion","choices":[]}""",
         "The upstream answered a streamed request with a document that is not a finished chat completion.")]
     public async Task Stream_AnsweredWithOneJsonDocumentThatIsNoAnswer_SaysWhatItWas(string body, string message)
     {
@@ -256,6 +257,52 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         var exception = await Assert.ThrowsAsync<UpstreamException>(() => StreamAsync());
 
         Assert.Equal(message, exception.Message);
+    }
+
+    [Fact]
+    public async Task Stream_AnsweredWithAWholeCompletionWhoseFinishReasonIsNull_IsThatAnswer_AsANonStreamedOneIs()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            IgnoreStream = true,
+            CompletionBody = """{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":null}]}""",
+        });
+
+        var updates = await StreamAsync();
+
+        Assert.Equal("whole", Assert.Single(updates).Text);
+        Assert.Equal(ChatFinishReason.Stop, updates[0].FinishReason);
+        Assert.Single(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task NonStreamed_A200WithTheFlatErrorObject_CarriesItsMessage()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = """{"object":"error","message":"The model is overloaded","type":"ServiceUnavailableError","param":null,"code":503}""",
+        });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => _client.GetResponseAsync(Messages("hi"), Options));
+
+        Assert.Equal("The upstream reported an error: The model is overloaded", exception.Message);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnErrorBodyAfterAByteOrderMark_CarriesItsMessage(bool stream)
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Status = 400,
+            ErrorBody = "\uFEFF" + """{"error":{"message":"messages is too long","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""",
+        });
+
+        var exception = await Assert.ThrowsAsync<UpstreamException>(() => stream ? StreamAsync() : _client.GetResponseAsync(Messages("hi"), Options));
+
+        Assert.Equal(HttpStatusCode.BadRequest, exception.Status);
+        Assert.Equal(("messages is too long", "context_length_exceeded", "messages"), (exception.Message, exception.UpstreamCode, exception.UpstreamParam));
     }
 
     [Fact]
