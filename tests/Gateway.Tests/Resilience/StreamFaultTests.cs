@@ -408,6 +408,21 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEmojiThatAJavaScriptServerCutInTwo_ReachesTheClientWhole()
+    {
+        const string Half = """data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"x","choices":[{"index":0,"delta":{"content":"HALF"},"finish_reason":null}]}""";
+        _primary.DefaultScript = new UpstreamScript
+        {
+            Tokens = ["a", "b"],
+            Inject = (1, Half.Replace("HALF", "\\ud83d", StringComparison.Ordinal) + "\n\n" + Half.Replace("HALF", "\\ude00", StringComparison.Ordinal) + "\n\n"),
+        };
+
+        var (response, data) = await StreamAsync("solo");
+
+        AssertCompleted(data, "a\U0001F600b");
+    }
+
+    [Fact]
     public async Task AnEventThatNeverEnds_EndsTheStreamWithAnErrorEvent_AtTheLimit_NotWhenMemoryRunsOut()
     {
         // 17 MiB of one line after two tokens; before, the parser kept it all (a 500 MB line cost a gigabyte).

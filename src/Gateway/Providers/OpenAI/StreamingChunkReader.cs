@@ -18,6 +18,8 @@ internal sealed class StreamingChunkReader
 {
     private string? _id;
     private string? _model;
+    private readonly SplitSurrogates _content = new();
+    private readonly SplitSurrogates _reasoning = new();
 
     /// <summary>
     /// Whether any chunk so far carried a finish reason: a stream that ends with neither that nor <c>[DONE]</c> was
@@ -191,7 +193,7 @@ internal sealed class StreamingChunkReader
         return finishedWithError;
     }
 
-    private static void ReadDelta(ref Utf8JsonReader reader, ChatResponseUpdate update)
+    private void ReadDelta(ref Utf8JsonReader reader, ChatResponseUpdate update)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -204,7 +206,7 @@ internal sealed class StreamingChunkReader
             if (reader.ValueTextEquals("content"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Null && reader.GetString() is { Length: > 0 } text)
+                if (reader.TokenType != JsonTokenType.Null && _content.Read(ref reader) is { Length: > 0 } text)
                 {
                     update.Contents.Insert(0, new TextContent(text));
                 }
@@ -218,7 +220,7 @@ internal sealed class StreamingChunkReader
                 {
                     reader.Skip(); // null, or a shape that is not text
                 }
-                else if (reader.GetString() is { Length: > 0 } reasoning)
+                else if (_reasoning.Read(ref reader) is { Length: > 0 } reasoning)
                 {
                     update.Contents.Add(new TextReasoningContent(reasoning));
                 }

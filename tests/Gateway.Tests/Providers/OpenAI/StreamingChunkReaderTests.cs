@@ -25,6 +25,35 @@ public class StreamingChunkReaderTests
         Assert.Null(update.FinishReason);
     }
 
+    private string Content(string escapedText) =>
+        Parse($$"""{"choices":[{"index":0,"delta":{"content":"{{escapedText}}"},"finish_reason":null}]}""")!.Text;
+
+    [Fact]
+    public void AnEmojiCutInTwoAcrossChunks_IsJoined_NotAFailure()
+    {
+        var texts = new[] { Content("smile \\ud83d"), Content("\\ude00 and \\n\\\"more\\\"\\ud83c"), Content("\\udf89!") };
+
+        Assert.Equal(["smile ", "\U0001F600 and \n\"more\"", "\U0001F389!"], texts);
+    }
+
+    [Fact]
+    public void AHalfWithoutItsPartner_BecomesTheReplacementCharacter()
+    {
+        var texts = new[] { Content("a\\ude00b"), Content("c\\ud83d"), Content("d") };
+
+        Assert.Equal(["a\uFFFDb", "c", "\uFFFDd"], texts);
+    }
+
+    [Fact]
+    public void ThinkingCutInTwo_IsJoinedApartFromTheAnswer()
+    {
+        var first = Parse("""{"choices":[{"index":0,"delta":{"reasoning_content":"hm \ud83e","content":"x\ud83d"},"finish_reason":null}]}""")!;
+        var second = Parse("""{"choices":[{"index":0,"delta":{"reasoning_content":"\udd14","content":"\ude00"},"finish_reason":null}]}""")!;
+
+        Assert.Equal(("hm ", "x"), (UpdateContents.Reasoning(first), first.Text));
+        Assert.Equal(("\U0001F914", "\U0001F600"), (UpdateContents.Reasoning(second), second.Text));
+    }
+
     [Fact]
     public void SameIdOnLaterChunks_IsTheSameString()
     {
