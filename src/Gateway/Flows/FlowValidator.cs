@@ -34,6 +34,11 @@ internal sealed class FlowValidator(ModelRouter router)
         foreach (var property in flow.EnumerateObject())
         {
             var propertyPath = Join(path, property.Name);
+            if (property.Value.ValueKind == JsonValueKind.Null && property.Name is "id" or "name" or "description")
+            {
+                continue; // not given (GivenFields); "nodes": null is reported as missing below
+            }
+
             switch (property.Name)
             {
                 case "id":
@@ -62,7 +67,7 @@ internal sealed class FlowValidator(ModelRouter router)
         var nodesPath = Join(path, "nodes");
         if (nodes is not { ValueKind: JsonValueKind.Array } nodeArray)
         {
-            errors.Add(nodesPath, nodes is null ? "Required." : "Must be an array of nodes.");
+            errors.Add(nodesPath, nodes is null or { ValueKind: JsonValueKind.Null } ? "Required." : "Must be an array of nodes.");
             return new FlowValidation(null, errors);
         }
 

@@ -30,7 +30,8 @@ internal static class NodeReader
         var validFields = new JsonObject { ["id"] = id, ["type"] = component.Type };
         foreach (var property in element.EnumerateObject())
         {
-            if (property.Name is "id" or "type")
+            // Not given (GivenFields): clients generated from the one node schema send every field, null where unset.
+            if (property.Name is "id" or "type" || (property.Value.ValueKind == JsonValueKind.Null && ComponentCatalog.IsParameterOfAny(property.Name)))
             {
                 continue;
             }
@@ -50,7 +51,7 @@ internal static class NodeReader
             }
         }
 
-        foreach (var parameter in component.Parameters.Where(p => p.Required && !element.TryGetProperty(p.Name, out _)))
+        foreach (var parameter in component.Parameters.Where(p => p.Required && !element.IsGiven(p.Name)))
         {
             errors.Add($"{path}.{parameter.Name}", $"Required for a '{component.Type}' node.");
         }
@@ -79,7 +80,7 @@ internal static class NodeReader
 
     private static Component? ReadComponent(JsonElement element, string path, ValidationErrors errors)
     {
-        if (!element.TryGetProperty("type", out var value))
+        if (!element.TryGetGiven("type", out var value))
         {
             errors.Add($"{path}.type", $"Required: one of {string.Join(", ", ComponentCatalog.Types)}.");
         }

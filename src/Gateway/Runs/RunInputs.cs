@@ -14,7 +14,7 @@ internal static class RunInputs
             errors.Add($"inputs.{id}", "Not an input node of this flow.");
         }
 
-        if (request.TryGetProperty("input", out var input))
+        if (request.TryGetGiven("input", out var input))
         {
             if (input.ValueKind != JsonValueKind.String)
             {
@@ -32,7 +32,7 @@ internal static class RunInputs
             }
         }
 
-        foreach (var id in graph.InputNodes.Where(id => !inputs.ContainsKey(id) && !request.TryGetProperty("input", out _)))
+        foreach (var id in graph.InputNodes.Where(id => !inputs.ContainsKey(id) && !request.IsGiven("input")))
         {
             errors.Add(graph.InputNodes.Count == 1 ? "input" : $"inputs.{id}", $"Required: the text for input node '{id}'.");
         }
@@ -48,7 +48,7 @@ internal static class RunInputs
     {
         ReadStrings(request, "inputs", errors);
         ReadStrings(request, "variables", errors);
-        if (request.TryGetProperty("input", out var input) && input.ValueKind != JsonValueKind.String)
+        if (request.TryGetGiven("input", out var input) && input.ValueKind != JsonValueKind.String)
         {
             errors.Add("input", "Must be a string.");
         }
@@ -58,7 +58,7 @@ internal static class RunInputs
     public static Dictionary<string, string> ReadStrings(JsonElement request, string field, ValidationErrors errors)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!request.TryGetProperty(field, out var element))
+        if (!request.TryGetGiven(field, out var element))
         {
             return values;
         }

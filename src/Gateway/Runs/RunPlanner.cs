@@ -34,7 +34,7 @@ internal sealed class RunPlanner(FlowValidator validator)
             errors.Add(property.Name, $"Unknown field; a run request has {string.Join(", ", fields)}.");
         }
 
-        var flow = savedFlow ?? (request.TryGetProperty("flow", out var inline) ? inline : default(JsonElement?));
+        var flow = savedFlow ?? (request.TryGetGiven("flow", out var inline) ? inline : default(JsonElement?));
         if (flow is not { } flowDocument)
         {
             errors.Add("flow", "Required: the flow to run.");
@@ -42,7 +42,7 @@ internal sealed class RunPlanner(FlowValidator validator)
             return new RunPlanning(null, errors);
         }
 
-        if (request.TryGetProperty("tweaks", out var tweaks))
+        if (request.TryGetGiven("tweaks", out var tweaks))
         {
             flowDocument = Tweaks.Apply(flowDocument, tweaks, validator.ModelAliases, errors);
         }
@@ -70,7 +70,7 @@ internal sealed class RunPlanner(FlowValidator validator)
     private static Dictionary<string, string> ReadVariables(JsonElement request, FlowGraph graph, ValidationErrors errors)
     {
         var variables = RunInputs.ReadStrings(request, "variables", errors);
-        var given = request.TryGetProperty("variables", out var element) && element.ValueKind == JsonValueKind.Object
+        var given = request.TryGetGiven("variables", out var element) && element.ValueKind == JsonValueKind.Object
             ? element.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal)
             : [];
         foreach (var (name, nodeId) in graph.Variables.Where(v => !given.Contains(v.Key)))

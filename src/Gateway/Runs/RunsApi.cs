@@ -268,7 +268,7 @@ internal static class RunsApi
         }
 
         var start = await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted);
-        if (start is WatchStart.Watching or WatchStart.AllSent)
+        if (start is WatchStart.Watching or WatchStart.AllSent or WatchStart.NotSentYet)
         {
             MarkRun(httpContext, runId);
         }

@@ -37,7 +37,8 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
     [InlineData(Input + """,{"id":"x","type":"llm","model":"lorem","prompt":"in","maxTokens":2147483647},""" + Output, "nodes[1].maxTokens", "Must be a whole number from 1 to 1000000.")]
     [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","stop":["a","b","c","d","e"]},""" + Output, "nodes[1].stop", "May hold at most 4 strings.")]
     [InlineData(Input + """,{"id":"x","type":"llm","model":"echo","prompt":"in","stop":"END"},""" + Output, "nodes[1].stop", "Must be an array of strings.")]
-    [InlineData(Input + """,{"id":"p","type":"prompt","template":null},""" + Output, "nodes[1].template", "Must be a string.")]
+    [InlineData(Input + """,{"id":"p","type":"prompt","template":null},""" + Output, "nodes[1].template", "Required for a 'prompt' node.")]
+    [InlineData(Input + """,{"id":"p","type":"prompt","template":"x","secret":null},""" + Output, "nodes[1].secret", "Unknown field for a 'prompt' node; it takes id, type, template.")]
     [InlineData(Input + """,{"id":"out","type":"output","from":[]}""", "nodes[1].from", "Must name at least one node.")]
     [InlineData(Input + """,{"id":"out","type":"output","from":"in"}""", "nodes[1].from", "Must be an array of strings.")]
     [InlineData(Input + """,{"id":"p","type":"prompt","template":"{{in}}"}""", "nodes", "A flow needs at least one output node.")]
@@ -95,6 +96,31 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
 
         using var accepted = await gateway.Client.PostAsync("/api/flows", Json.Body(Chain(256)));
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+    }
+
+    [Fact]
+    public async Task OptionalFieldsSentAsNull_AreFieldsNotSent_AsAClientGeneratedFromTheOneNodeSchemaSendsThem()
+    {
+        // The OpenAPI document has one schema for every node type, its optional members nullable: NSwag and
+        // openapi-generator clients send every member, null where unset.
+        const string Unset = """
+            "template":null,"model":null,"prompt":null,"system":null,"temperature":null,"topP":null,"maxTokens":null,"stop":null,"from":null
+            """;
+        var flow = $$"""
+            {"id":null,"name":null,"description":null,"nodes":[
+              {"id":"in","type":"input",{{Unset.Replace("\"prompt\":null,", "", StringComparison.Ordinal)}},"prompt":null},
+              {"id":"out","type":"output",{{Unset.Replace("\"from\":null", "\"from\":[\"in\"]", StringComparison.Ordinal)}}}]}
+            """;
+
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body(flow));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var saved = await Json.ReadAsync(created);
+        Assert.Matches("^[A-Za-z0-9_-]{1,64}$", saved["id"]!.GetValue<string>()); // generated, as for a flow sent without one
+        using var run = await gateway.Client.PostAsync(
+            $"/api/flows/{saved["id"]}/run", Json.Body("""{"input":"hello","inputs":null,"variables":null,"tweaks":null}"""));
+        Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        Assert.Equal("hello", (await Json.ReadAsync(run))["outputs"]!["in"]!.GetValue<string>());
     }
 
     [Fact]

@@ -27,6 +27,8 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
     [InlineData("""{"input":"hi","variables":{"language":"French"},"tweaks":{"say":1}}""", "tweaks.say", "Must be an object of parameter values.")]
     [InlineData("""{"input":"hi","variables":{"language":"French"},"stream":true}""", "stream", "Unknown field; a run request has flow, input, inputs, variables, tweaks.")]
     [InlineData("""[]""", "$", "The run request must be a JSON object.")]
+    [InlineData("""{"input":null,"variables":{"language":"French"}}""", "input", "Required: the text for input node 'in'.")]
+    [InlineData("""{"input":"hi","variables":null}""", "variables.language", "Required: node 'p' uses {{language}}, which is not a node id, so the run must supply it.")]
     public async Task InvalidRunRequest_Returns400AtThePath_AndStartsNoRun(string request, string path, string message)
     {
         var body = request.StartsWith('{') ? """{"flow":""" + Flow + "," + request[1..] : request;

@@ -155,6 +155,7 @@ public sealed class RunWatchTests
         Assert.Equal(
             "The run has sent no event with id 100000: ids count up from 1 as events are sent.",
             (await Json.ReadAsync(past))["errors"]!["after"]![0]!.GetValue<string>());
+        Assert.Equal(runId, past.Headers.GetValues("X-Run-Id").Single()); // an answer about the run, as its 200 and 204 are
         Assert.Equal(HttpStatusCode.BadRequest, pastByHeader.StatusCode);
         Assert.NotNull((await Json.ReadAsync(pastByHeader))["errors"]!["Last-Event-ID"]);
         var events = new List<RunEventItem>();
