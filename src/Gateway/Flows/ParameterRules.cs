@@ -46,7 +46,8 @@ internal static class ParameterRules
 
                 break;
             case ParameterKind.Integer:
-                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var integer) || integer < parameter.Minimum || integer > parameter.Maximum)
+                if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || !WholeNumberConverter.TryWhole(number, out var integer)
+                    || integer < parameter.Minimum || integer > parameter.Maximum)
                 {
                     errors.Add(path, $"Must be a whole number from {Format(parameter.Minimum)} to {Format(parameter.Maximum ?? int.MaxValue)}.");
                 }

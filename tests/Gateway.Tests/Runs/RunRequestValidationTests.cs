@@ -91,6 +91,26 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
         Assert.Equal(["Required: the flow to run."], Problems.At(await Problems.ReadValidationErrorsAsync(response), "flow"));
     }
 
+    [Theory]
+    [InlineData("2.0", "2e0")]
+    [InlineData("2", "2.00")]
+    public async Task AWholeNumberWrittenWithAFraction_IsThatNumber_InAFlowAndInATweak(string saved, string tweak)
+    {
+        // What Python's json.dumps writes for a float, and JSON Schema's integer (what /api/components publishes) allows.
+        var flow = Flow.Replace("\"prompt\":\"p\"}", $$"""
+            "prompt":"p","maxTokens":{{saved}}}
+            """.Trim(), StringComparison.Ordinal);
+
+        using var plain = await gateway.Client.PostAsync("/api/runs", Json.Body($$$"""{"flow":{{{flow}}},"input":"one two three","variables":{"language":"French"}}"""));
+        using var tweaked = await gateway.Client.PostAsync(
+            "/api/runs", Json.Body($$$$"""{"flow":{{{{flow}}}},"input":"one two three","variables":{"language":"French"},"tweaks":{"say":{"maxTokens":{{{{tweak}}}}}}}"""));
+
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Equal("one two", (await Json.ReadAsync(plain))["outputs"]!["say"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, tweaked.StatusCode);
+        Assert.Equal("one two", (await Json.ReadAsync(tweaked))["outputs"]!["say"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Tweaks_ChangeOnlyThisRun()
     {
