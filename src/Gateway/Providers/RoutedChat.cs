@@ -116,6 +116,8 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         Activity? routing,
         CancellationToken callerToken)
     {
+        string? firstFailure = null;
+        var mixedFailures = false;
         try
         {
             for (var i = 0; ; i++)
@@ -153,8 +155,12 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                     }
 
                     Failed(attempt, call, trace, exception);
+                    var failure = UpstreamErrorCodes.Of(exception);
+                    firstFailure ??= failure;
+                    mixedFailures |= failure != firstFailure;
                     if (i + 1 >= route.Deployments.Count || !FailureClassifier.ShouldFallBack(exception))
                     {
+                        exception.EarlierFailedOtherwise = mixedFailures;
                         throw;
                     }
 

@@ -35,11 +35,13 @@ internal static class UpstreamErrorCodes
     public static string Of(UpstreamException exception) => exception switch
     {
         { Failure: UpstreamFailure.Status, Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } => AuthFailed,
-        _ when QuotaExhaustion.Of(exception) => QuotaExhausted,
-        { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests } => RateLimited,
-        // 408 is the upstream giving up on the request, not judging it: retried, then an error like a 5xx.
-        { Failure: UpstreamFailure.Status, Status: { } status } when (int)status is >= 400 and < 500 && status != HttpStatusCode.RequestTimeout => Rejected,
-        { Failure: UpstreamFailure.CircuitOpen } => Unavailable,
+        { EarlierFailedOtherwise: false } when QuotaExhaustion.Of(exception) => QuotaExhausted,
+        { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests, EarlierFailedOtherwise: false } => RateLimited,
+        // 408 is the upstream giving up on the request, not judging it: retried, then an error like a 5xx; so is a 429
+        // after other failures (EarlierFailedOtherwise).
+        { Failure: UpstreamFailure.Status, Status: { } status } when (int)status is >= 400 and < 500
+            && status is not HttpStatusCode.RequestTimeout and not HttpStatusCode.TooManyRequests => Rejected,
+        { Failure: UpstreamFailure.CircuitOpen, EarlierFailedOtherwise: false } => Unavailable,
         { Failure: UpstreamFailure.Timeout } => Timeout,
         _ => Error,
     };

@@ -46,6 +46,13 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
 
     public bool IsTotalTimeout => Reason == TotalTimeoutReason;
 
+    /// <summary>
+    /// Set on a routed call's last failure when an earlier deployment failed another way (a 500, then a 429): "every
+    /// deployment is rate limited" would be untrue, and a caller told so, with a <c>Retry-After</c>, retries the whole
+    /// chain (an SDK's two retries made one call of 500 then 429 reach the upstreams 18 times).
+    /// </summary>
+    public bool EarlierFailedOtherwise { get; set; }
+
     /// <summary>The upstream's own error code (e.g. <c>model_not_found</c>), when it gave one.</summary>
     public string? UpstreamCode { get; init; }
 

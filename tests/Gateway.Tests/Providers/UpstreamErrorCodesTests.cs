@@ -39,6 +39,22 @@ public sealed class UpstreamErrorCodesTests
         Assert.Equal((code, Failed), (node.Code, node.Message));
     }
 
+    [Theory]
+    [InlineData(429)]
+    [InlineData(null)]
+    public void ARateLimitOrOpenCircuit_AfterOtherFailures_IsAnError_NotEveryDeploymentRateLimitedOrUnavailable(int? status)
+    {
+        var exception = new UpstreamException(status is null ? UpstreamFailure.CircuitOpen : UpstreamFailure.Status, "it went wrong", (HttpStatusCode?)status)
+        {
+            EarlierFailedOtherwise = true,
+        };
+
+        var (v1Status, error) = ChatErrors.FromUpstream(exception, "m");
+
+        Assert.Equal((502, "upstream_error", Failed), (v1Status, error.Code, error.Message));
+        Assert.Equal("upstream_error", NodeErrors.FromUpstream(exception, "m").Code);
+    }
+
     [Fact]
     public void AnExhaustedQuota_HasItsOwnCodeOnV1AndInAFlowNode_NotARateLimits()
     {

@@ -157,6 +157,38 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Empty(_secondary.Requests);
     }
 
+    [Theory]
+    [InlineData(500)]
+    [InlineData(401)]
+    public async Task AFailureAndThenARateLimit_IsNotCalledEveryDeploymentRateLimited_NorInvitedToBeRetried(int first)
+    {
+        // The caller told "rate limited, retry after 1 s" retried the whole chain: the SDK's two retries made 18 calls.
+        _primary.DefaultScript = new UpstreamScript { Status = first };
+        _secondary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "0" };
+
+        var (response, _) = await StreamAsync();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
+        Assert.Equal("Model 'up' failed: scripted failure", error["message"]!.GetValue<string>());
+        Assert.Null(response.Headers.RetryAfter);
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
+    }
+
+    [Fact]
+    public async Task ARateLimitOnEveryDeployment_IsStill503RateLimited_WithRetryAfter()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "0" };
+        _secondary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "0" };
+
+        var (response, _) = await StreamAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("upstream_rate_limited", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
+        Assert.False(response.Headers.Contains("x-should-retry"));
+    }
+
     [Fact]
     public async Task Status5xxOnEveryAttempt_FallsBackToTheNextDeployment()
     {
