@@ -46,6 +46,7 @@ test('a model outside the key allowlist raises PermissionDeniedError', async () 
   await assert.rejects(ask(clientFor(keys.echoOnly), 'lorem'), (error) => error instanceof PermissionDeniedError && error.code === 'model_not_allowed');
   const models = await clientFor(keys.echoOnly).models.list();
   assert.deepEqual(models.data.map((model) => model.id), ['echo']);
+  await assert.rejects(clientFor(keys.echoOnly).models.retrieve('lorem'), (error) => error instanceof PermissionDeniedError && error.code === 'model_not_allowed');
 });
 
 test('over RequestsPerMinute raises RateLimitError with Retry-After', async () => {

@@ -78,6 +78,12 @@ test('models.list names the aliases', async () => {
   assert.deepEqual(ids.sort(), ['echo', 'gpt-4o-mini', 'lorem']);
 });
 
+test('models.retrieve describes a served alias, and raises NotFoundError for another', async () => {
+  const echo = await client.models.retrieve('echo');
+  assert.deepEqual({ ...echo }, { id: 'echo', object: 'model', created: 0, owned_by: 'gateway' });
+  await assert.rejects(client.models.retrieve('no-such-model'), (error) => error instanceof NotFoundError && error.code === 'model_not_found');
+});
+
 test('an unknown model raises NotFoundError with the model_not_found code', async () => {
   await assert.rejects(
     client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),

@@ -10,7 +10,7 @@ using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
 
-/// <summary>The OpenAI-compatible surface: <c>/v1/chat/completions</c> and <c>/v1/models</c>.</summary>
+/// <summary>The OpenAI-compatible surface: <c>/v1/chat/completions</c>, <c>/v1/models</c> and <c>/v1/models/{model}</c>.</summary>
 internal static class ChatApi
 {
     public const string AttemptsHeader = "X-Gateway-Attempts";
@@ -51,8 +51,23 @@ internal static class ChatApi
             .Produces<ModelList>(StatusCodes.Status200OK)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized);
 
+        // What the OpenAI SDKs' models.retrieve asks: a tool that checks a model before using it was told a served one
+        // did not exist.
+        group.MapGet("/models/{model}", GetModel)
+            .WithName("GetModel")
+            .WithSummary("Describes one model alias, as the list does.")
+            .Produces<ModelInfo>(StatusCodes.Status200OK)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status403Forbidden)
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound);
+
         return group;
     }
+
+    private static IResult GetModel(string model, ModelRouter router, CallerIdentity caller) =>
+        !router.TryGetRoute(model, out _) ? ChatErrors.ModelNotFound(model)
+        : !caller.CanUseModel(model) ? ChatErrors.ModelNotAllowed(model)
+        : TypedResults.Json(new ModelInfo { Id = model }, ChatJsonContext.Wire.ModelInfo);
 
     private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller) =>
         TypedResults.Json(

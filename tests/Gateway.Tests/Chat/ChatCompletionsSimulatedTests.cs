@@ -350,6 +350,18 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
             models);
     }
 
+    [Fact]
+    public async Task AModel_IsDescribedAsTheListDescribesIt_AndAnUnknownOneIs404ModelNotFound()
+    {
+        var echo = await _gateway.Client.GetStringAsync("/v1/models/echo");
+        using var unknown = await _gateway.Client.GetAsync("/v1/models/gpt-9");
+
+        Assert.Equal("""{"id":"echo","object":"model","created":0,"owned_by":"gateway"}""", echo);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var error = (await Json.ReadAsync(unknown))["error"]!;
+        Assert.Equal(("model_not_found", "model"), (error["code"]!.GetValue<string>(), error["param"]!.GetValue<string>()));
+    }
+
     [Theory]
     [InlineData("/healthz")]
     [InlineData("/readyz")]
