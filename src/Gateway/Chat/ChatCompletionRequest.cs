@@ -46,4 +46,10 @@ internal sealed record ChatRequestMessage
     public string? Content { get; init; }
 
     [JsonPropertyName("name")] public string? Name { get; init; }
+
+    /// <summary>An assistant turn's tool calls: refused, as <c>tools</c> are, not dropped from the conversation.</summary>
+    [JsonPropertyName("tool_calls")] public JsonElement? ToolCalls { get; init; }
+
+    /// <summary>The older form of the same.</summary>
+    [JsonPropertyName("function_call")] public JsonElement? FunctionCall { get; init; }
 }

@@ -26,7 +26,19 @@ internal static class ChatRequestMapper
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i];
-            if (message is null || message.Role is null || !KnownRoles.Contains(message.Role))
+            if (message is null)
+            {
+                return Invalid($"messages[{i}] must be a message object, not null.", $"messages[{i}]");
+            }
+
+            // Answered without them, the model would see a conversation the caller did not send.
+            if (AsksForToolCalls(message.ToolCalls) || AsksForToolCalls(message.FunctionCall))
+            {
+                var field = AsksForToolCalls(message.ToolCalls) ? "tool_calls" : "function_call";
+                return Invalid("Tool calls are not supported by this gateway.", $"messages[{i}].{field}") with { Code = UnsupportedParameters.Code };
+            }
+
+            if (message.Role is null || !KnownRoles.Contains(message.Role))
             {
                 return Invalid($"messages[{i}].role must be one of: {string.Join(", ", KnownRoles)}.", $"messages[{i}].role");
             }
@@ -38,6 +50,10 @@ internal static class ChatRequestMapper
                 return Invalid($"Missing required parameter: 'messages[{i}].content'.", $"messages[{i}].content") with { Code = "missing_required_parameter" };
             }
         }
+
+        static bool AsksForToolCalls(System.Text.Json.JsonElement? value) =>
+            value is { ValueKind: not System.Text.Json.JsonValueKind.Null } calls
+            && !(calls.ValueKind == System.Text.Json.JsonValueKind.Array && calls.GetArrayLength() == 0);
 
         if (request.Temperature is < 0 or > 2)
         {

@@ -31,6 +31,9 @@ internal static class UnsupportedParameters
         ("prediction", _ => false),
         ("reasoning_effort", _ => false),
         ("web_search_options", _ => false),
+        ("verbosity", _ => false),
+        ("service_tier", value => IsString(value, "auto") || IsString(value, "default")),
+        ("store", value => value.ValueKind == JsonValueKind.False),
     ];
 
     /// <summary>The first parameter in <paramref name="extra"/> that asks for something the gateway does not do, or null.</summary>

@@ -243,6 +243,9 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("modalities", "[1]")]
     [InlineData("presence_penalty", "1e400")]
     [InlineData("frequency_penalty", "\"0\"")]
+    [InlineData("verbosity", "\"low\"")]
+    [InlineData("service_tier", "\"flex\"")]
+    [InlineData("store", "true")]
     public async Task AParameterAskingForWhatTheGatewayDoesNotDo_Is400NamingIt_NotSilentlyDropped(string param, string value)
     {
         using var response = await _gateway.Client.PostAsync(
@@ -255,13 +258,37 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         Assert.Equal($"'{param}' is not supported by this gateway; the request would not get what it asks for.", error["message"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("""{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]}""", "messages[1].tool_calls")]
+    [InlineData("""{"role":"assistant","content":"","function_call":{"name":"f","arguments":"{}"}}""", "messages[1].function_call")]
+    public async Task AnAssistantTurnWithToolCalls_Is400_NotSentOnWithoutThem(string turn, string param)
+    {
+        using var response = await _gateway.Client.PostAsync(
+            "/v1/chat/completions", Json.Body($$"""{"model":"echo","messages":[{"role":"user","content":"x"},{{turn}},{"role":"user","content":"y"}]}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal((param, "unsupported_parameter", "Tool calls are not supported by this gateway."),
+            (error["param"]!.GetValue<string>(), error["code"]!.GetValue<string>(), error["message"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task ANullMessage_IsNamedAsOne_NotAsAWrongRole()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""{"model":"echo","messages":[null]}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(("messages[0] must be a message object, not null.", "messages[0]"), (error["message"]!.GetValue<string>(), error["param"]!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task TheNeutralValuesClientsSendByDefault_AndFieldsNobodyKnows_Pass()
     {
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""
-            {"model":"echo","messages":[{"role":"user","content":"two words"}],"logprobs":false,"top_logprobs":0,
+            {"model":"echo","messages":[{"role":"user","content":"two words"},{"role":"assistant","content":"ok","tool_calls":[]},{"role":"user","content":"two words"}],"logprobs":false,"top_logprobs":0,
              "presence_penalty":0,"frequency_penalty":0.0,"logit_bias":{},"response_format":{"type":"text"},"tool_choice":"none",
-             "parallel_tool_calls":true,"functions":[],"modalities":["text"],"audio":null,"metadata":{"k":"v"},"store":false,
+             "parallel_tool_calls":true,"functions":[],"modalities":["text"],"audio":null,"metadata":{"k":"v"},"store":false,"verbosity":null,
              "service_tier":"auto","some_future_field":{"x":1}}
             """));
 
