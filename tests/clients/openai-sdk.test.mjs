@@ -78,6 +78,14 @@ test('models.list names the aliases', async () => {
   assert.deepEqual(ids.sort(), ['echo', 'gpt-4o-mini', 'lorem']);
 });
 
+test('a completion carries a request id, as the SDK reads it', async () => {
+  const { data, request_id } = await client.chat.completions
+    .create({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] })
+    .withResponse();
+  assert.equal(data.choices[0].message.content, 'hi');
+  assert.match(request_id ?? '', /\S/);
+});
+
 test('models.retrieve describes a served alias, and raises NotFoundError for another', async () => {
   const echo = await client.models.retrieve('echo');
   assert.deepEqual({ ...echo }, { id: 'echo', object: 'model', created: 0, owned_by: 'gateway' });

@@ -15,6 +15,9 @@ internal static class ChatApi
 {
     public const string AttemptsHeader = "X-Gateway-Attempts";
 
+    /// <summary>OpenAI's name for a request's id.</summary>
+    public const string RequestIdHeader = "x-request-id";
+
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization(GatewayPolicies.Client);
@@ -40,6 +43,7 @@ internal static class ChatApi
             .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout)
             .NamesModels()
             .ProducesHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
+            .ProducesHeader(RequestIdHeader, "The request's id, as the gateway's logs name it (`RequestId`); the OpenAI SDKs expose it as `request_id`.", 200, 400, 502, 503, 504)
             .ProducesHeader(
                 ChatErrors.ShouldRetryHeader,
                 "`false` on a failure the gateway has already retried and fallen back from, so that the OpenAI SDKs do not run it all again.",
@@ -79,6 +83,9 @@ internal static class ChatApi
         ShutdownDrain drain, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
+        // OpenAI's header, which its SDKs hand to the caller (request_id) for a bug report: the id ASP.NET Core's logs
+        // name the request by (RequestId).
+        httpContext.Response.Headers[RequestIdHeader] = httpContext.TraceIdentifier;
         if (!httpContext.Request.HasJsonContentType())
         {
             return ChatErrors.Result(StatusCodes.Status415UnsupportedMediaType,

@@ -22,13 +22,20 @@ internal static class ErrorResponses
         return TypedResults.Problem(detail: message, statusCode: status, title: ReasonPhrase(status), type: TypeOf(status), extensions: extensions).ExecuteAsync(http);
     }
 
-    /// <summary>Sets <c>Retry-After</c> to <paramref name="delay"/> in whole seconds, rounded up and at least 1; returns them.</summary>
+    /// <summary>
+    /// Sets <c>Retry-After</c> to <paramref name="delay"/> in whole seconds, rounded up and at least 1, and
+    /// <c>retry-after-ms</c> to it in milliseconds (at least 1), which the OpenAI SDKs read first: a wait of 300 ms
+    /// need not become a second. Returns the seconds.
+    /// </summary>
     public static long SetRetryAfter(this HttpResponse response, TimeSpan delay)
     {
         var seconds = Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds));
         response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers[RetryAfterMsHeader] = Math.Max(1, (long)Math.Ceiling(delay.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return seconds;
     }
+
+    public const string RetryAfterMsHeader = "retry-after-ms";
 
     /// <summary>
     /// A problem's <c>type</c> for the statuses ASP.NET Core's defaults leave without one, so that every problem body

@@ -62,7 +62,7 @@ internal sealed class AccessOperationFilter : IOperationFilter
         }
     }
 
-    /// <summary>A 429 (declared here or by the endpoint) always carries <c>Retry-After</c>.</summary>
+    /// <summary>A 429 (declared here or by the endpoint) always carries <c>Retry-After</c> and <c>retry-after-ms</c>.</summary>
     private static void RetryAfterOn(IOpenApiResponse response)
     {
         if (response is OpenApiResponse concrete)
@@ -71,6 +71,11 @@ internal sealed class AccessOperationFilter : IOperationFilter
             concrete.Headers["Retry-After"] = new OpenApiHeader
             {
                 Description = "Seconds to wait before trying again.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+            };
+            concrete.Headers[Hosting.ErrorResponses.RetryAfterMsHeader] = new OpenApiHeader
+            {
+                Description = "The same wait in milliseconds, which the OpenAI SDKs read first.",
                 Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
             };
         }

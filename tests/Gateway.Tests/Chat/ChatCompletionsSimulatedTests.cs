@@ -378,6 +378,18 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryCompletion_CarriesItsOwnRequestId_AsOpenAiSendsOne()
+    {
+        using var first = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "one", stream: false));
+        using var second = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "two", stream: true));
+        using var refused = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""{"model":"echo"}"""));
+
+        var ids = new[] { first, second, refused }.Select(response => response.Headers.GetValues("x-request-id").Single()).ToList();
+        Assert.All(ids, id => Assert.False(string.IsNullOrWhiteSpace(id)));
+        Assert.Equal(3, ids.Distinct().Count());
+    }
+
+    [Fact]
     public async Task AModel_IsDescribedAsTheListDescribesIt_AndAnUnknownOneIs404ModelNotFound()
     {
         var echo = await _gateway.Client.GetStringAsync("/v1/models/echo");

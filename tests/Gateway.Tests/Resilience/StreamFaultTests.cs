@@ -177,16 +177,19 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ARateLimitOnEveryDeployment_IsStill503RateLimited_WithRetryAfter()
+    public async Task ARateLimitOnEveryDeployment_IsStill503RateLimited_WithTheWaitAskedFor_ToTheMillisecond()
     {
-        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "0" };
-        _secondary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "0" };
+        var wait = new Dictionary<string, string> { ["retry-after-ms"] = "300" };
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "1", Headers = wait };
+        _secondary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "1", Headers = wait };
 
         var (response, _) = await StreamAsync();
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("upstream_rate_limited", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
         Assert.False(response.Headers.Contains("x-should-retry"));
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        Assert.Equal("300", response.Headers.GetValues("retry-after-ms").Single()); // the SDKs read it first: not a whole second
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class RateLimitTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);
+        Assert.InRange(long.Parse(limited.Headers.GetValues("retry-after-ms").Single(), System.Globalization.CultureInfo.InvariantCulture), 29_001, 30_000);
         var error = (await Json.ReadAsync(limited))["error"]!;
         Assert.Equal("rate_limit_exceeded", error["code"]!.GetValue<string>());
         Assert.Equal("requests", error["type"]!.GetValue<string>());
