@@ -32,9 +32,11 @@ internal static class RunInputs
             }
         }
 
-        foreach (var id in graph.InputNodes.Where(id => !inputs.ContainsKey(id) && !request.IsGiven("input")))
+        // An input given with the wrong type has its error already; one missing is named where the caller gave the others.
+        var givenInputs = request.TryGetGiven("inputs", out var given) && given.ValueKind == JsonValueKind.Object ? given : default(JsonElement?);
+        foreach (var id in graph.InputNodes.Where(id => !inputs.ContainsKey(id) && !request.IsGiven("input") && givenInputs?.TryGetProperty(id, out _) != true))
         {
-            errors.Add(graph.InputNodes.Count == 1 ? "input" : $"inputs.{id}", $"Required: the text for input node '{id}'.");
+            errors.Add(graph.InputNodes.Count == 1 && givenInputs is null ? "input" : $"inputs.{id}", $"Required: the text for input node '{id}'.");
         }
 
         return inputs;

@@ -28,6 +28,8 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
     [InlineData("""{"input":"hi","variables":{"language":"French"},"stream":true}""", "stream", "Unknown field; a run request has flow, input, inputs, variables, tweaks.")]
     [InlineData("""[]""", "$", "The run request must be a JSON object.")]
     [InlineData("""{"input":null,"variables":{"language":"French"}}""", "input", "Required: the text for input node 'in'.")]
+    [InlineData("""{"inputs":{"in":1},"variables":{"language":"French"}}""", "inputs.in", "Must be a string.")]
+    [InlineData("""{"inputs":{"nput":"hi"},"variables":{"language":"French"}}""", "inputs.in", "Required: the text for input node 'in'.")]
     [InlineData("""{"input":"hi","variables":null}""", "variables.language", "Required: node 'p' uses {{language}}, which is not a node id, so the run must supply it.")]
     public async Task InvalidRunRequest_Returns400AtThePath_AndStartsNoRun(string request, string path, string message)
     {
