@@ -40,8 +40,8 @@ internal static class ComponentCatalog
 
     public static Component? Find(string type) => All.FirstOrDefault(c => c.Type == type);
 
-    private static readonly HashSet<string> s_parameterNames = [.. All.SelectMany(c => c.Parameters).Select(p => p.Name)];
+    private static readonly HashSet<string> ParameterNames = [.. All.SelectMany(c => c.Parameters).Select(p => p.Name)];
 
     /// <summary>Whether some node type takes a parameter of this name (all share one schema in the OpenAPI document).</summary>
-    public static bool IsParameterOfAny(string name) => s_parameterNames.Contains(name);
+    public static bool IsParameterOfAny(string name) => ParameterNames.Contains(name);
 }

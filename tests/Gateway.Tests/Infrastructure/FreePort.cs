@@ -11,14 +11,14 @@ public static class FreePort
     // the range, only listeners compete; each port is handed out once per test process, from a start of its own.
     private const int First = 21000;
     private const int Count = 11000;
-    private static int s_next = Environment.ProcessId * 7919 % Count;
+    private static int _next = Environment.ProcessId * 7919 % Count;
 
     /// <summary>A loopback port free at the time of asking, for tools that cannot bind port 0 and report back.</summary>
     public static int Next()
     {
         for (var tries = 0; tries < Count; tries++)
         {
-            var port = First + (Interlocked.Increment(ref s_next) % Count);
+            var port = First + (Interlocked.Increment(ref _next) % Count);
             if (IsFree(port))
             {
                 return port;
