@@ -46,7 +46,10 @@ test('a model outside the key allowlist raises PermissionDeniedError', async () 
   await assert.rejects(ask(clientFor(keys.echoOnly), 'lorem'), (error) => error instanceof PermissionDeniedError && error.code === 'model_not_allowed');
   const models = await clientFor(keys.echoOnly).models.list();
   assert.deepEqual(models.data.map((model) => model.id), ['echo']);
-  await assert.rejects(clientFor(keys.echoOnly).models.retrieve('lorem'), (error) => error instanceof PermissionDeniedError && error.code === 'model_not_allowed');
+  // The allowlist first, as for a completion: a restricted key learns nothing of which other aliases exist.
+  for (const other of ['lorem', 'no-such-model']) {
+    await assert.rejects(clientFor(keys.echoOnly).models.retrieve(other), (error) => error instanceof PermissionDeniedError && error.code === 'model_not_allowed');
+  }
 });
 
 test('over RequestsPerMinute raises RateLimitError with Retry-After', async () => {

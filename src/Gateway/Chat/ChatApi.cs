@@ -43,7 +43,10 @@ internal static class ChatApi
             .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout)
             .NamesModels()
             .ProducesHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
-            .ProducesHeader(RequestIdHeader, "The request's id, as the gateway's logs name it (`RequestId`); the OpenAI SDKs expose it as `request_id`.", 200, 400, 502, 503, 504)
+            .ProducesHeader(
+                RequestIdHeader,
+                "The request's trace id, as its JSON log lines (`TraceId`) and spans carry it; the OpenAI SDKs expose it as `request_id`.",
+                200, 400, 403, 404, 413, 415, 429, 502, 503, 504)
             .ProducesHeader(
                 ChatErrors.ShouldRetryHeader,
                 "`false` on a failure the gateway has already retried and fallen back from, so that the OpenAI SDKs do not run it all again.",
@@ -57,7 +60,8 @@ internal static class ChatApi
 
         // What the OpenAI SDKs' models.retrieve asks: a tool that checks a model before using it was told a served one
         // did not exist.
-        group.MapGet("/models/{model}", GetModel)
+        // A catch-all: aliases such as meta-llama/Llama-3.1-8B-Instruct hold a slash.
+        group.MapGet("/models/{**model}", GetModel)
             .WithName("GetModel")
             .WithSummary("Describes one model alias, as the list does.")
             .Produces<ModelInfo>(StatusCodes.Status200OK)
@@ -68,9 +72,10 @@ internal static class ChatApi
         return group;
     }
 
+    /// <summary>The key's allowlist first, as for a completion: a restricted key learns nothing of aliases outside it.</summary>
     private static IResult GetModel(string model, ModelRouter router, CallerIdentity caller) =>
-        !router.TryGetRoute(model, out _) ? ChatErrors.ModelNotFound(model)
-        : !caller.CanUseModel(model) ? ChatErrors.ModelNotAllowed(model)
+        !caller.CanUseModel(model) ? ChatErrors.ModelNotAllowed(model)
+        : !router.TryGetRoute(model, out _) ? ChatErrors.ModelNotFound(model)
         : TypedResults.Json(new ModelInfo { Id = model }, ChatJsonContext.Wire.ModelInfo);
 
     private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller) =>
@@ -83,9 +88,10 @@ internal static class ChatApi
         ShutdownDrain drain, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
-        // OpenAI's header, which its SDKs hand to the caller (request_id) for a bug report: the id ASP.NET Core's logs
-        // name the request by (RequestId).
-        httpContext.Response.Headers[RequestIdHeader] = httpContext.TraceIdentifier;
+        // OpenAI's header, which its SDKs hand to the caller (request_id) for a bug report: the request's trace id, which
+        // its JSON log lines (TraceId), its spans and the traceparent sent upstream carry; without a trace, the id
+        // ASP.NET Core's log scopes name it by (RequestId).
+        httpContext.Response.Headers[RequestIdHeader] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? httpContext.TraceIdentifier;
         if (!httpContext.Request.HasJsonContentType())
         {
             return ChatErrors.Result(StatusCodes.Status415UnsupportedMediaType,

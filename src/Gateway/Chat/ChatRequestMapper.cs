@@ -44,16 +44,12 @@ internal static class ChatRequestMapper
             }
 
             // As OpenAI: only an assistant turn may come without text (it would carry tool calls, which are refused
-            // below); a user message without any was answered as if it were empty.
+            // above); a user message without any was answered as if it were empty.
             if (message.Content is null && message.Role != "assistant")
             {
                 return Invalid($"Missing required parameter: 'messages[{i}].content'.", $"messages[{i}].content") with { Code = "missing_required_parameter" };
             }
         }
-
-        static bool AsksForToolCalls(System.Text.Json.JsonElement? value) =>
-            value is { ValueKind: not System.Text.Json.JsonValueKind.Null } calls
-            && !(calls.ValueKind == System.Text.Json.JsonValueKind.Array && calls.GetArrayLength() == 0);
 
         if (request.Temperature is < 0 or > 2)
         {
@@ -103,6 +99,10 @@ internal static class ChatRequestMapper
 
         return null;
     }
+
+    /// <summary>A message's <c>tool_calls</c> (or <c>function_call</c>) that holds any: an empty array or null asks for nothing.</summary>
+    private static bool AsksForToolCalls(JsonElement? value) =>
+        value is { ValueKind: not JsonValueKind.Null } calls && !(calls.ValueKind == JsonValueKind.Array && calls.GetArrayLength() == 0);
 
     public static List<ChatMessage> ToMessages(ChatCompletionRequest request)
     {

@@ -31,7 +31,7 @@ internal static class UnsupportedParameters
         ("prediction", _ => false),
         ("reasoning_effort", _ => false),
         ("web_search_options", _ => false),
-        ("verbosity", _ => false),
+        ("verbosity", value => IsString(value, "medium")),
         ("service_tier", value => IsString(value, "auto") || IsString(value, "default")),
         ("store", value => value.ValueKind == JsonValueKind.False),
     ];

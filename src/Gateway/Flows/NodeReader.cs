@@ -62,7 +62,7 @@ internal static class NodeReader
 
     private static string? ReadId(JsonElement element, string path, ValidationErrors errors)
     {
-        if (!element.TryGetProperty("id", out var value))
+        if (!element.TryGetGiven("id", out var value))
         {
             errors.Add($"{path}.id", "Required.");
         }

@@ -6,13 +6,14 @@ namespace Gateway.Flows;
 /// <summary>
 /// An integer parameter written as <c>2.0</c> or <c>2e0</c> (Python's <c>json.dumps(2.0)</c>) is the whole number it
 /// names, as JSON Schema's <c>integer</c> (what <c>/api/components</c> publishes) has it; <c>1.5</c> is not one.
+/// Strict, unlike <c>Providers.OpenAI.WholeNumbers</c>, which truncates what an upstream sends rather than fail an answer.
 /// </summary>
 internal sealed class WholeNumberConverter : JsonConverter<int>
 {
     public override int Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        reader.TryGetInt32(out var whole) ? whole
-        : reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var number) && TryWhole(number, out whole) ? whole
-        : throw new JsonException("Must be a whole number.");
+        reader.TokenType == JsonTokenType.Number && (reader.TryGetInt32(out var whole) || (reader.TryGetDouble(out var number) && TryWhole(number, out whole)))
+            ? whole
+            : throw new JsonException("Must be a whole number.");
 
     public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
 

@@ -1,45 +1,83 @@
 using System.Net;
+using System.Text.Json;
 
 namespace Gateway.Providers;
 
 /// <summary>
 /// A 429 that is not a rate limit: OpenAI answers <c>insufficient_quota</c> when the account has run out of credit.
 /// Waiting does not cure it, so it is not retried (three more refusals, and the backoff, for nothing) and the caller is
-/// not told to come back later; the next deployment is tried, as for a refused key, and alone it is a 502.
+/// not told to come back later; the next deployment is tried, as for a refused key, and alone it is a 502. One reading
+/// of the body (<see cref="InBody"/>) decides it for the HTTP retry, which sees the response first, and for the
+/// exception the adapter makes of it.
 /// </summary>
 internal static class QuotaExhaustion
 {
-    public const string UpstreamCode = "insufficient_quota";
+    private const string Name = "insufficient_quota";
 
-    /// <summary>How much of a 429's body is read to find the code: OpenAI's is a few hundred bytes.</summary>
+    /// <summary>How much of a 429's body is read to find out: OpenAI's is a few hundred bytes.</summary>
     private const int MaxBodyBytes = 64 * 1024;
 
-    public static bool Of(UpstreamException exception) =>
-        exception is { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests, UpstreamCode: UpstreamCode };
+    /// <summary>How long a 429's body may take to arrive; past it the answer is a rate limit, as before.</summary>
+    private static readonly TimeSpan BodyWait = TimeSpan.FromSeconds(2);
 
-    /// <summary>
-    /// Whether a 429 says the quota is gone, for the HTTP retry, which sees the response before anything parses it.
-    /// The body is buffered (so the adapter still reads it whole), within <paramref name="wait"/>; a body that is too
-    /// long, too slow or broken is taken for a rate limit, as before.
-    /// </summary>
-    public static async ValueTask<bool> IsReportedByAsync(HttpResponseMessage response, TimeSpan wait, TimeProvider timeProvider, CancellationToken cancellationToken)
+    public static bool Of(UpstreamException exception) =>
+        exception is { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests, QuotaExhausted: true };
+
+    /// <summary>Whether an error body names the exhausted quota, as its <c>code</c> or its <c>type</c> (OpenAI sends both).</summary>
+    public static bool InBody(ReadOnlySpan<byte> body)
     {
-        if (response.StatusCode != HttpStatusCode.TooManyRequests)
+        var bom = "\uFEFF"u8;
+        if (body.StartsWith(bom))
         {
-            return false;
+            body = body[bom.Length..];
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var timer = timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), deadline, wait, Timeout.InfiniteTimeSpan);
+        if (body.IndexOf("insufficient_quota"u8) < 0)
+        {
+            return false; // the common 429, without a parse
+        }
+
         try
         {
-            await response.Content.LoadIntoBufferAsync(MaxBodyBytes, deadline.Token).ConfigureAwait(false);
-            var body = await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false);
-            return body.AsSpan().IndexOf("\"insufficient_quota\""u8) >= 0;
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            var error = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var member) ? member : root;
+            return error.ValueKind == JsonValueKind.Object && (Names(error, "code") || Names(error, "type"));
         }
-        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or IOException && !cancellationToken.IsCancellationRequested)
+        catch (JsonException)
         {
             return false;
         }
     }
+
+    /// <summary>
+    /// Reads a 429's body, for the HTTP retry to decide on before the adapter reads it: buffered, so the adapter still
+    /// reads it whole. A body too long, too slow or broken is a rate limit's, and is replaced by an empty one, so no
+    /// half-read body is passed on.
+    /// </summary>
+    public static async ValueTask<bool> IsReportedByAsync(HttpResponseMessage response, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var timer = timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), deadline, BodyWait, Timeout.InfiniteTimeSpan);
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(MaxBodyBytes, deadline.Token).ConfigureAwait(false);
+            return InBody(await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false));
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or IOException)
+        {
+            response.Content.Dispose();
+            response.Content = new ByteArrayContent([]);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            return false;
+        }
+    }
+
+    private static bool Names(JsonElement error, string member) =>
+        error.TryGetProperty(member, out var value) && value.ValueKind == JsonValueKind.String && value.ValueEquals(Name);
 }

@@ -53,6 +53,9 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
     /// </summary>
     public bool EarlierFailedOtherwise { get; set; }
 
+    /// <summary>A 429 whose body says the account is out of credit (<see cref="QuotaExhaustion"/>).</summary>
+    public bool QuotaExhausted { get; init; }
+
     /// <summary>The upstream's own error code (e.g. <c>model_not_found</c>), when it gave one.</summary>
     public string? UpstreamCode { get; init; }
 

@@ -17,6 +17,11 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
 {
     private static readonly ResiliencePropertyKey<UpstreamCall?> CallKey = new("gateway.upstream-call");
 
+    /// <summary>The last attempt's 429 said the quota is gone (read by <see cref="ResilienceHandler"/>).</summary>
+    private static readonly ResiliencePropertyKey<bool> QuotaKey = new("gateway.quota-exhausted");
+
+    public static void SetQuotaExhausted(ResilienceContext context, bool exhausted) => context.Properties.Set(QuotaKey, exhausted);
+
     private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _http = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _streamStart = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _circuits = new(StringComparer.OrdinalIgnoreCase);
@@ -66,11 +71,10 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         {
             builder.AddRetry(WithBackoff<HttpResponseMessage>(settings, new RetryStrategyOptions<HttpResponseMessage>
             {
-                ShouldHandle = async args =>
+                ShouldHandle = args => ValueTask.FromResult(
                     FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)
                     && CallOf(args.Context)?.CanRetry != false
-                    && !(args.Outcome.Result is { } response
-                        && await QuotaExhaustion.IsReportedByAsync(response, settings.FirstTokenTimeout, timeProvider, args.Context.CancellationToken).ConfigureAwait(false)),
+                    && !(args.Outcome.Result is { StatusCode: System.Net.HttpStatusCode.TooManyRequests } && args.Context.Properties.GetValue(QuotaKey, false))),
                 DelayGenerator = args => ValueTask.FromResult(RetryAfterDelay(args.Outcome.Result, settings)),
                 OnRetry = args =>
                 {

@@ -1,3 +1,4 @@
+using System.Net;
 using Gateway.Providers;
 using Polly;
 using Polly.CircuitBreaker;
@@ -26,6 +27,10 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
                     {
                         var response = await state.self.SendOnceAsync(state.request, context.CancellationToken).ConfigureAwait(false);
                         state.call?.HttpHeadersReceived(response.IsSuccessStatusCode);
+                        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                        {
+                            await ReadQuotaVerdictAsync(response, context, state.self.TimeProvider).ConfigureAwait(false);
+                        }
                         if (!response.IsSuccessStatusCode)
                         {
                             ForgetTraceContext(state.request);
@@ -62,6 +67,26 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
 
     private Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         base.SendAsync(request, cancellationToken);
+
+    private TimeProvider TimeProvider => pipelines.TimeProvider;
+
+    /// <summary>
+    /// Whether a 429 says the quota is gone (<see cref="QuotaExhaustion"/>), for the retry's <c>ShouldHandle</c>, which
+    /// must not read a body itself (what it throws escapes Polly with the response undisposed). A response whose body
+    /// could not be read is disposed before the failure goes on.
+    /// </summary>
+    private static async ValueTask ReadQuotaVerdictAsync(HttpResponseMessage response, ResilienceContext context, TimeProvider timeProvider)
+    {
+        try
+        {
+            ProviderPipelines.SetQuotaExhausted(context, await QuotaExhaustion.IsReportedByAsync(response, timeProvider, context.CancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// A retry sends the same request again, and <see cref="HttpClient"/> leaves a <c>traceparent</c> already on it:

@@ -37,8 +37,11 @@ internal static class SecurityServiceCollectionExtensions
                 .AllowAnyMethod()
                 // The origin is the boundary; SDKs in browsers send headers of their own (x-stainless-*, OpenAI-Beta).
                 .AllowAnyHeader()
-                // x-should-retry too: without it the OpenAI SDK in a browser cannot see it, and re-runs what was retried here.
-                .WithExposedHeaders("Retry-After", "Location", "X-Run-Id", Chat.ChatApi.AttemptsHeader, Chat.ChatErrors.ShouldRetryHeader)));
+                // x-should-retry too: without it the OpenAI SDK in a browser cannot see it, and re-runs what was retried
+                // here; retry-after-ms, which it reads first, and x-request-id, its request_id.
+                .WithExposedHeaders(
+                    "Retry-After", Hosting.ErrorResponses.RetryAfterMsHeader, "Location", "X-Run-Id", Chat.ChatApi.AttemptsHeader,
+                    Chat.ChatErrors.ShouldRetryHeader, Chat.ChatApi.RequestIdHeader)));
 
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();

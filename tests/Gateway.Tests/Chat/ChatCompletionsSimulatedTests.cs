@@ -288,7 +288,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""
             {"model":"echo","messages":[{"role":"user","content":"two words"},{"role":"assistant","content":"ok","tool_calls":[]},{"role":"user","content":"two words"}],"logprobs":false,"top_logprobs":0,
              "presence_penalty":0,"frequency_penalty":0.0,"logit_bias":{},"response_format":{"type":"text"},"tool_choice":"none",
-             "parallel_tool_calls":true,"functions":[],"modalities":["text"],"audio":null,"metadata":{"k":"v"},"store":false,"verbosity":null,
+             "parallel_tool_calls":true,"functions":[],"modalities":["text"],"audio":null,"metadata":{"k":"v"},"store":false,"verbosity":"medium",
              "service_tier":"auto","some_future_field":{"x":1}}
             """));
 
@@ -375,6 +375,17 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         Assert.Equal(
             """{"object":"list","data":[{"id":"echo","object":"model","created":0,"owned_by":"gateway"},{"id":"lorem","object":"model","created":0,"owned_by":"gateway"}]}""",
             models);
+    }
+
+    [Fact]
+    public async Task AnAliasWithASlash_IsDescribedToo_AsHuggingFaceNamesAre()
+    {
+        var settings = GatewayHost.WithAlias(GatewayHost.SimulatedSettings(), "meta-llama/Llama-3.1-8B-Instruct", "simulated", "echo");
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        var model = await gateway.Client.GetStringAsync("/v1/models/meta-llama/Llama-3.1-8B-Instruct");
+
+        Assert.Equal("""{"id":"meta-llama/Llama-3.1-8B-Instruct","object":"model","created":0,"owned_by":"gateway"}""", model);
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public sealed class UpstreamErrorCodesTests
     [Fact]
     public void AnExhaustedQuota_HasItsOwnCodeOnV1AndInAFlowNode_NotARateLimits()
     {
-        var exception = new UpstreamException(UpstreamFailure.Status, "it went wrong", HttpStatusCode.TooManyRequests) { UpstreamCode = "insufficient_quota" };
+        var exception = new UpstreamException(UpstreamFailure.Status, "it went wrong", HttpStatusCode.TooManyRequests) { QuotaExhausted = true };
 
         var (status, error) = ChatErrors.FromUpstream(exception, "m");
         var node = NodeErrors.FromUpstream(exception, "m");

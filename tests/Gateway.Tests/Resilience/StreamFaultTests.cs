@@ -141,6 +141,44 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Status429InsufficientQuota_NamedByItsTypeAlone_IsNotRetriedEither()
+    {
+        // OpenAI sends the name as both code and type; OpenAI-compatible proxies keep one or the other.
+        _primary.DefaultScript = new UpstreamScript
+        {
+            Status = 429,
+            RetryAfter = "0",
+            ErrorBody = """{"error":{"message":"Out of credit.","type":"insufficient_quota","code":null}}""",
+        };
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: true));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_quota_exhausted", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
+        Assert.Single(_primary.Requests);
+    }
+
+    [Fact]
+    public async Task Status429WithABodyTooLongToRead_IsARateLimit_RetriedAndThenSaidSo()
+    {
+        // Past 64 KiB the body is not read for the quota's name: a rate limit, as before, and no half-read body passed on.
+        _primary.DefaultScript = new UpstreamScript
+        {
+            Status = 429,
+            RetryAfter = "0",
+            ErrorBody = "{\"error\":{\"message\":\"" + new string('x', 70_000) + "\",\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}",
+        };
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: true));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("upstream_rate_limited", error["code"]!.GetValue<string>());
+        Assert.Equal("Every deployment of model 'solo' is rate limited: Provider 'p0' answered HTTP 429.", error["message"]!.GetValue<string>());
+        Assert.Equal(3, _primary.Requests.Count);
+    }
+
+    [Fact]
     public async Task Status429RateLimit_WithAnotherCode_IsStillRetried()
     {
         _primary.Enqueue(new UpstreamScript
@@ -458,7 +496,7 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnEventThatNeverEnds_EndsTheStreamWithAnErrorEvent_AtTheLimit_NotWhenMemoryRunsOut()
+    public async Task AnEventThatNeverEnds_EndsTheStreamWithAnErrorEvent_AtTheLimit()
     {
         // 17 MiB of one line after two tokens; before, the parser kept it all (a 500 MB line cost a gigabyte).
         _primary.DefaultScript = new UpstreamScript { Inject = (2, "data: " + new string('a', 17 * 1024 * 1024)) };
@@ -466,7 +504,7 @@ public sealed class StreamFaultTests : IAsyncLifetime
         var (response, data) = await StreamAsync("solo");
 
         var error = AssertEndedWithError(data, "one two");
-        Assert.Equal("Model 'solo' failed: The upstream sent an event of more than 16 MiB without ending it.", error["message"]!.GetValue<string>());
+        Assert.Equal("Model 'solo' failed: The upstream sent more than 16 MiB without ending an event (no blank line).", error["message"]!.GetValue<string>());
     }
 
     [Theory]

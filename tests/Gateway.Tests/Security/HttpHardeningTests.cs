@@ -53,7 +53,7 @@ public sealed class HttpHardeningTests : IAsyncLifetime
 
         Assert.Equal(AllowedOrigin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Equal(
-            ["Retry-After", "Location", "X-Run-Id", "X-Gateway-Attempts", "x-should-retry"],
+            ["Retry-After", "retry-after-ms", "Location", "X-Run-Id", "X-Gateway-Attempts", "x-should-retry", "x-request-id"],
             string.Join(",", response.Headers.GetValues("Access-Control-Expose-Headers")).Split(','));
     }
 

@@ -106,7 +106,7 @@ internal sealed class OpenAiChatClient : IChatClient
                 return (null, events);
             }
 
-            if (chunks.Parse("", document) is not { } whole || !(chunks.SawFinishReason || whole.Contents.Count > 0))
+            if (chunks.Parse("", document) is not { } whole || !(chunks.SawFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent)))
             {
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
             }

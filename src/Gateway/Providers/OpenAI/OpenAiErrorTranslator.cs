@@ -105,6 +105,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
             UpstreamCode = SafeOrNull(code),
             UpstreamParam = SafeOrNull(param),
             RetryAfter = retryAfter,
+            QuotaExhausted = status == HttpStatusCode.TooManyRequests && QuotaExhaustion.InBody(body.Span),
         };
     }
 
@@ -176,6 +177,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
             : new UpstreamException(exception.Failure, message, exception.Status)
             {
                 RetryAfter = exception.RetryAfter,
+                QuotaExhausted = exception.QuotaExhausted,
                 Reason = exception.Reason,
                 UpstreamCode = code,
                 UpstreamParam = param,

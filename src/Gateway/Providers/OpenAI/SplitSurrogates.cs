@@ -48,6 +48,18 @@ internal sealed class SplitSurrogates
         return Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text));
     }
 
+    /// <summary>At the stream's end: U+FFFD for a first half still held, whose second never came; else null.</summary>
+    public string? Flush()
+    {
+        if (_held == '\0')
+        {
+            return null;
+        }
+
+        _held = '\0';
+        return "\uFFFD";
+    }
+
     /// <summary>A JSON string's escaped bytes as text, where a lone <c>\uD800</c>-<c>\uDFFF</c> is kept as it is.</summary>
     private static string UnescapeKeepingHalves(ReadOnlySpan<byte> escaped)
     {

@@ -117,7 +117,26 @@ internal sealed class StreamingChunkReader
             throw FinishReasons.ErrorFinish();
         }
 
+        if (update.FinishReason is not null)
+        {
+            FlushHeldHalves(update);
+        }
+
         return update;
+    }
+
+    /// <summary>A character's first half held for a second that never came is U+FFFD in the last text, not dropped.</summary>
+    private void FlushHeldHalves(ChatResponseUpdate update)
+    {
+        if (_content.Flush() is { } content)
+        {
+            update.Contents.Insert(0, new TextContent(content));
+        }
+
+        if (_reasoning.Flush() is { } reasoning)
+        {
+            update.Contents.Add(new TextReasoningContent(reasoning));
+        }
     }
 
     /// <summary>Reads the choices into <paramref name="update"/>; true when any of them finished with <c>"error"</c>.</summary>

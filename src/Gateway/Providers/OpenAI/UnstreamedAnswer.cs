@@ -12,7 +12,7 @@ namespace Gateway.Providers.OpenAI;
 internal static class UnstreamedAnswer
 {
     /// <summary>The most of a whole answer read into memory: a flow caps a model's text at 4 Mi characters.</summary>
-    private const int MaxBytes = 16 * 1024 * 1024;
+    private const int MaxBytes = EventSizeLimit.MaxBytes;
 
     /// <summary>
     /// The body's first bytes, read to see what it is: the whole JSON document when it is one, or else a stream that

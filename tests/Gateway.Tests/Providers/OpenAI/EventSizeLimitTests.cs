@@ -6,52 +6,76 @@ namespace Gateway.Tests.Providers.OpenAI;
 
 public class EventSizeLimitTests
 {
-    [Theory]
-    [InlineData("\n", 1)]
-    [InlineData("\n", 4096)]
-    [InlineData("\r\n", 1)]
-    [InlineData("\r\n", 4093)]
-    [InlineData("\r", 4096)]
-    public async Task EventsTotallingFarMoreThanTheLimit_PassThroughWhole_WhereverTheReadsCutThem(string lineBreak, int readSize)
-    {
-        var chunk = $"data: {{\"choices\":[{{\"delta\":{{\"content\":\"{new string('x', 1000)}\"}}}}]}}{lineBreak}{lineBreak}";
-        var count = (EventSizeLimit.MaxBytes / chunk.Length) + 50;
-        var input = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(chunk, readSize == 1 ? count / 50 : count)));
+    private const int SmallLimit = 2048;
 
-        Assert.Equal(input.Length, await ReadAllAsync(input, readSize));
+    // How many bytes the reads had given before the one that failed.
+    private long _readBefore;
+
+    [Theory]
+    [InlineData("\n", "\n")]
+    [InlineData("\r\n", "\r\n")]
+    [InlineData("\r", "\r")]
+    [InlineData("\n", "\r")] // an LF line, then a CR blank line
+    [InlineData("\r\n", "\r")]
+    [InlineData("\n", "\r\n")]
+    public async Task EventsTotallingFarMoreThanTheLimit_PassThroughWhole_WhereverTheReadsCutThem(string lineBreak, string blankLine)
+    {
+        // 1,500-byte events against a 2,048-byte limit: a blank line missed anywhere, in a read or across two, fails it.
+        var input = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat($"data: {new string('x', 1500)}{lineBreak}{blankLine}", 50)));
+
+        foreach (var readSize in new[] { 1, 2, 3, 7, 1499, 1503, 4096 })
+        {
+            Assert.Equal(input.Length, (await ReadAllAsync(input, readSize, SmallLimit)).Total);
+        }
     }
 
-    [Fact]
-    public async Task AnEventLongerThanTheLimit_IsAProtocolFailure_BeforeItIsAllRead()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64 * 1024)]
+    public async Task AnEventLongerThanTheLimit_IsAProtocolFailure_BeforeTheRestIsRead(int readSize)
     {
-        var input = Encoding.UTF8.GetBytes("data: {}\n\ndata: " + new string('a', EventSizeLimit.MaxBytes + 100));
+        var input = Encoding.UTF8.GetBytes("data: {}\n\ndata: " + new string('a', 100_000));
 
-        var failure = await Assert.ThrowsAsync<UpstreamException>(() => ReadAllAsync(input, 64 * 1024));
+        var failure = await Assert.ThrowsAsync<UpstreamException>(() => ReadAllAsync(input, readSize, SmallLimit));
 
         Assert.Equal(UpstreamFailure.Protocol, failure.Failure);
-        Assert.Equal("The upstream sent an event of more than 16 MiB without ending it.", failure.Message);
+        Assert.StartsWith("The upstream sent more than 0 MiB without ending an event", failure.Message, StringComparison.Ordinal);
+        Assert.InRange(_readBefore, 0, SmallLimit + readSize + 20); // stopped at the limit, not at the end of the 100 KB
     }
 
     [Fact]
     public async Task ManyLinesOfOneEvent_CountTogether()
     {
-        var line = "data: " + new string('a', 1000) + "\n";
-        var input = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(line, (EventSizeLimit.MaxBytes / line.Length) + 10)));
+        var input = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("data: " + new string('a', 100) + "\n", 40)));
 
-        await Assert.ThrowsAsync<UpstreamException>(() => ReadAllAsync(input, 4096));
+        await Assert.ThrowsAsync<UpstreamException>(() => ReadAllAsync(input, 64, SmallLimit));
     }
 
-    private static async Task<long> ReadAllAsync(byte[] input, int readSize)
+    [Fact]
+    public async Task AtTheRealLimit_TheMessageNamesIt()
     {
-        using var stream = new EventSizeLimit(new MemoryStream(input));
+        var input = Encoding.UTF8.GetBytes("data: " + new string('a', EventSizeLimit.MaxBytes + 10));
+
+        var failure = await Assert.ThrowsAsync<UpstreamException>(() => ReadAllAsync(input, 1024 * 1024, EventSizeLimit.MaxBytes));
+
+        Assert.Equal("The upstream sent more than 16 MiB without ending an event (no blank line).", failure.Message);
+    }
+
+    private async Task<(long Total, int Reads)> ReadAllAsync(byte[] input, int readSize, int limit)
+    {
+        using var stream = new EventSizeLimit(new MemoryStream(input), limit);
         var buffer = new byte[readSize];
         long total = 0;
+        var reads = 0;
         int read;
+        _readBefore = 0;
         while ((read = await stream.ReadAsync(buffer)) > 0)
         {
             total += read;
+            _readBefore = total;
+            reads++;
         }
 
-        return total;
+        return (total, reads);
     }
 }

@@ -250,6 +250,8 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     [InlineData("""{"object":"error","message":"The model is overloaded","type":"ServiceUnavailableError","code":503}""", "The upstream reported an error: The model is overloaded")]
     [InlineData("""{"id":"c1","object":"chat.completion","choices":[]}""",
         "The upstream answered a streamed request with a document that is not a finished chat completion.")]
+    [InlineData("""{"id":"c1","object":"chat.completion","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":0,"total_tokens":3}}""",
+        "The upstream answered a streamed request with a document that is not a finished chat completion.")]
     public async Task Stream_AnsweredWithOneJsonDocumentThatIsNoAnswer_SaysWhatItWas(string body, string message)
     {
         _upstream.Enqueue(new UpstreamScript { IgnoreStream = true, CompletionBody = body });

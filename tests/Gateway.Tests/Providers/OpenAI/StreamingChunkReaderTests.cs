@@ -45,6 +45,15 @@ public class StreamingChunkReaderTests
     }
 
     [Fact]
+    public void AFirstHalfStillHeldWhenTheAnswerFinishes_IsTheReplacementCharacter_NotDropped()
+    {
+        var first = Content("end \\ud83d");
+        var last = Parse("""{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""")!;
+
+        Assert.Equal(("end ", "\uFFFD"), (first, last.Text));
+    }
+
+    [Fact]
     public void ThinkingCutInTwo_IsJoinedApartFromTheAnswer()
     {
         var first = Parse("""{"choices":[{"index":0,"delta":{"reasoning_content":"hm \ud83e","content":"x\ud83d"},"finish_reason":null}]}""")!;
