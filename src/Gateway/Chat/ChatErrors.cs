@@ -85,9 +85,14 @@ internal static class ChatErrors
     /// <c>Retry-After</c> and no such header: waiting that long and trying again is what it asks for.
     /// </summary>
     public static IResult UpstreamFailed(int status, OpenAiError error, TimeSpan? retryAfter) =>
-        retryAfter is null && status >= StatusCodes.Status500InternalServerError
-            ? new WithoutClientRetry(Result(status, error))
-            : Result(status, error, retryAfter);
+        retryAfter is null && status >= StatusCodes.Status500InternalServerError ? new WithoutClientRetry(Result(status, error))
+        // The SDKs ignore a wait past a minute and retry within seconds instead (an upstream's day-long Retry-After
+        // made one call reach it 9 times): the wait is passed on, for whoever reads it, and the SDK told not to retry.
+        : retryAfter > SdkLongestWait ? new WithoutClientRetry(Result(status, error, retryAfter))
+        : Result(status, error, retryAfter);
+
+    /// <summary>The longest Retry-After the OpenAI SDKs wait out; past it they retry on their own backoff.</summary>
+    private static readonly TimeSpan SdkLongestWait = TimeSpan.FromSeconds(60);
 
     /// <summary>The header the OpenAI SDKs read before deciding to retry a failed request themselves.</summary>
     public const string ShouldRetryHeader = "x-should-retry";

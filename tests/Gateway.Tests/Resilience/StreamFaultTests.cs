@@ -231,6 +231,19 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARateLimitAskingForLongerThanTheSdksWait_IsPassedOn_WithNoInvitationToRetry()
+    {
+        // The SDKs retry within seconds past a 60 s Retry-After: a day-long one made one call reach the upstream 9 times.
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "120" };
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: true));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(120), response.Headers.RetryAfter?.Delta);
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
+    }
+
+    [Fact]
     public async Task Status5xxOnEveryAttempt_FallsBackToTheNextDeployment()
     {
         _primary.DefaultScript = new UpstreamScript { Status = 500 };

@@ -73,7 +73,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         HttpRequestError.NameResolutionError => "its host name did not resolve",
         HttpRequestError.ConnectionError => "it could not be connected to",
         HttpRequestError.SecureConnectionError => "the TLS handshake failed",
-        HttpRequestError.ResponseEnded => "it closed the connection before answering",
+        HttpRequestError.ResponseEnded => "it closed the connection before its answer was complete",
         HttpRequestError.InvalidResponse => "its response was not valid HTTP",
         HttpRequestError.ProxyTunnelError => "the proxy to it refused the tunnel",
         HttpRequestError.HttpProtocolError => "an HTTP protocol error",
