@@ -107,6 +107,13 @@ public sealed class StreamFaultTests : IAsyncLifetime
     private const string QuotaBody =
         """{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}""";
 
+    /// <summary>The one-deployment alias, its provider answering every request 429 with <paramref name="errorBody"/>.</summary>
+    private Task<HttpResponseMessage> SoloAnswered429Async(string errorBody, bool stream = true)
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "0", ErrorBody = errorBody };
+        return _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: stream));
+    }
+
     [Fact]
     public async Task Status429InsufficientQuota_IsNotRetried_ButFallsBackToTheNextDeployment()
     {
@@ -125,9 +132,7 @@ public sealed class StreamFaultTests : IAsyncLifetime
     [InlineData(false)]
     public async Task Status429InsufficientQuota_Alone_Is502QuotaExhausted_WithTheUpstreamsWords_AndNoInvitationToRetry(bool stream)
     {
-        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "1", ErrorBody = QuotaBody };
-
-        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: stream));
+        using var response = await SoloAnswered429Async(QuotaBody, stream);
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
@@ -144,14 +149,7 @@ public sealed class StreamFaultTests : IAsyncLifetime
     public async Task Status429InsufficientQuota_NamedByItsTypeAlone_IsNotRetriedEither()
     {
         // OpenAI sends the name as both code and type; OpenAI-compatible proxies keep one or the other.
-        _primary.DefaultScript = new UpstreamScript
-        {
-            Status = 429,
-            RetryAfter = "0",
-            ErrorBody = """{"error":{"message":"Out of credit.","type":"insufficient_quota","code":null}}""",
-        };
-
-        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: true));
+        using var response = await SoloAnswered429Async("""{"error":{"message":"Out of credit.","type":"insufficient_quota","code":null}}""");
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("upstream_quota_exhausted", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
@@ -162,14 +160,8 @@ public sealed class StreamFaultTests : IAsyncLifetime
     public async Task Status429WithABodyTooLongToRead_IsARateLimit_RetriedAndThenSaidSo()
     {
         // Past 64 KiB the body is not read for the quota's name: a rate limit, as before, and no half-read body passed on.
-        _primary.DefaultScript = new UpstreamScript
-        {
-            Status = 429,
-            RetryAfter = "0",
-            ErrorBody = "{\"error\":{\"message\":\"" + new string('x', 70_000) + "\",\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}",
-        };
-
-        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("solo", "hi", stream: true));
+        using var response = await SoloAnswered429Async(
+            "{\"error\":{\"message\":\"" + new string('x', 70_000) + "\",\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
