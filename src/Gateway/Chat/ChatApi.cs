@@ -45,7 +45,7 @@ internal static class ChatApi
             .ProducesHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
             .ProducesHeader(
                 RequestIdHeader,
-                "The request's trace id, as its JSON log lines (`TraceId`) and spans carry it; the OpenAI SDKs expose it as `request_id`.",
+                "The request's trace and span ids (`{traceId}-{spanId}`), as its JSON log lines and spans carry them; the OpenAI SDKs expose it as `request_id`.",
                 200, 400, 403, 404, 413, 415, 429, 502, 503, 504)
             .ProducesHeader(
                 ChatErrors.ShouldRetryHeader,
@@ -72,11 +72,27 @@ internal static class ChatApi
         return group;
     }
 
-    /// <summary>The key's allowlist first, as for a completion: a restricted key learns nothing of aliases outside it.</summary>
-    private static IResult GetModel(string model, ModelRouter router, CallerIdentity caller) =>
-        !caller.CanUseModel(model) ? ChatErrors.ModelNotAllowed(model)
-        : !router.TryGetRoute(model, out _) ? ChatErrors.ModelNotFound(model)
-        : TypedResults.Json(new ModelInfo { Id = model }, ChatJsonContext.Wire.ModelInfo);
+    /// <summary>
+    /// OpenAI's header, which its SDKs hand to the caller (<c>request_id</c>) for a bug report: the request's trace and
+    /// span ids, which its JSON log lines (TraceId, SpanId) and its spans carry (the trace id alone is shared by every
+    /// request a caller sends under one traceparent); without a trace, the id ASP.NET Core's log scopes name it by.
+    /// </summary>
+    private static string RequestId(HttpContext httpContext) =>
+        System.Diagnostics.Activity.Current is { } request
+            ? $"{request.TraceId.ToHexString()}-{request.SpanId.ToHexString()}"
+            : httpContext.TraceIdentifier;
+
+    /// <summary>
+    /// The key's allowlist first, as for a completion: a restricted key learns nothing of aliases outside it. The SDKs
+    /// send an alias's slash as <c>%2F</c>, which routing leaves encoded.
+    /// </summary>
+    private static IResult GetModel(string model, ModelRouter router, CallerIdentity caller)
+    {
+        model = model.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        return !caller.CanUseModel(model) ? ChatErrors.ModelNotAllowed(model)
+            : !router.TryGetRoute(model, out _) ? ChatErrors.ModelNotFound(model)
+            : TypedResults.Json(new ModelInfo { Id = model }, ChatJsonContext.Wire.ModelInfo);
+    }
 
     private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller) =>
         TypedResults.Json(
@@ -88,10 +104,7 @@ internal static class ChatApi
         ShutdownDrain drain, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
-        // OpenAI's header, which its SDKs hand to the caller (request_id) for a bug report: the request's trace id, which
-        // its JSON log lines (TraceId), its spans and the traceparent sent upstream carry; without a trace, the id
-        // ASP.NET Core's log scopes name it by (RequestId).
-        httpContext.Response.Headers[RequestIdHeader] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? httpContext.TraceIdentifier;
+        httpContext.Response.Headers[RequestIdHeader] = RequestId(httpContext);
         if (!httpContext.Request.HasJsonContentType())
         {
             return ChatErrors.Result(StatusCodes.Status415UnsupportedMediaType,

@@ -32,9 +32,12 @@ internal static class RunInputs
             }
         }
 
-        // An input given with the wrong type has its error already; one missing is named where the caller gave the others.
-        var givenInputs = request.TryGetGiven("inputs", out var given) && given.ValueKind == JsonValueKind.Object ? given : default(JsonElement?);
-        foreach (var id in graph.InputNodes.Where(id => !inputs.ContainsKey(id) && !request.IsGiven("input") && givenInputs?.TryGetProperty(id, out _) != true))
+        // An input given with the wrong type has its error already (so have inputs that are no object); one missing is
+        // named where the caller gave the others.
+        var inputsGiven = request.TryGetGiven("inputs", out var given);
+        var givenInputs = inputsGiven && given.ValueKind == JsonValueKind.Object ? given : default(JsonElement?);
+        foreach (var id in graph.InputNodes.Where(id => !inputs.ContainsKey(id) && !request.IsGiven("input") && givenInputs?.TryGetProperty(id, out _) != true
+            && !(inputsGiven && givenInputs is null)))
         {
             errors.Add(graph.InputNodes.Count == 1 && givenInputs is null ? "input" : $"inputs.{id}", $"Required: the text for input node '{id}'.");
         }

@@ -70,9 +70,13 @@ internal sealed class RunPlanner(FlowValidator validator)
     private static Dictionary<string, string> ReadVariables(JsonElement request, FlowGraph graph, ValidationErrors errors)
     {
         var variables = RunInputs.ReadStrings(request, "variables", errors);
-        var given = request.TryGetGiven("variables", out var element) && element.ValueKind == JsonValueKind.Object
-            ? element.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal)
-            : [];
+        var variablesGiven = request.TryGetGiven("variables", out var element);
+        if (variablesGiven && element.ValueKind != JsonValueKind.Object)
+        {
+            return variables; // its shape's error says it all
+        }
+
+        var given = variablesGiven ? element.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal) : [];
         foreach (var (name, nodeId) in graph.Variables.Where(v => !given.Contains(v.Key)))
         {
             errors.Add($"variables.{name}", $"Required: node '{nodeId}' uses {{{{{name}}}}}, which is not a node id, so the run must supply it.");

@@ -253,18 +253,24 @@ internal static class RunsApi
         string runId, string? after, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, CallerIdentity caller, IRunStore runs,
         HttpContext httpContext, LiveRuns liveRuns)
     {
+        if (!await VisibleAsync(runId, caller, runs, httpContext.RequestAborted))
+        {
+            return RunNotFound(runId);
+        }
+
         // An empty id is no id, as the SSE spec has it: from the start.
         var (name, value) = !string.IsNullOrEmpty(lastEventId) ? (LastEventIdHeader, lastEventId) : ("after", after);
         var afterId = 0L;
         if (!string.IsNullOrEmpty(value) && !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out afterId))
         {
+            if (await runs.GetWithOwnerAsync(runId, httpContext.RequestAborted) is null)
+            {
+                return RunNotFound(runId);
+            }
+
+            MarkRun(httpContext, runId); // an answer about a run the caller may see
             return TypedResults.ValidationProblem(
                 new Dictionary<string, string[]> { [name] = ["Must be an event id: a whole number, 0 or more."] }, detail: "The request is invalid.");
-        }
-
-        if (!await VisibleAsync(runId, caller, runs, httpContext.RequestAborted))
-        {
-            return RunNotFound(runId);
         }
 
         var start = await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted);

@@ -384,8 +384,10 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         await using var gateway = await GatewayHost.StartAsync(settings);
 
         var model = await gateway.Client.GetStringAsync("/v1/models/meta-llama/Llama-3.1-8B-Instruct");
+        var asTheSdksSendIt = await gateway.Client.GetStringAsync("/v1/models/meta-llama%2FLlama-3.1-8B-Instruct");
 
         Assert.Equal("""{"id":"meta-llama/Llama-3.1-8B-Instruct","object":"model","created":0,"owned_by":"gateway"}""", model);
+        Assert.Equal(model, asTheSdksSendIt);
     }
 
     [Fact]
@@ -394,10 +396,21 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         using var first = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "one", stream: false));
         using var second = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "two", stream: true));
         using var refused = await _gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""{"model":"echo"}"""));
+        // Two requests of one caller's trace: the trace id is theirs to share, the request id is not.
+        const string Traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var traced = new List<HttpResponseMessage>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("echo", "three", stream: false) };
+            request.Headers.Add("traceparent", Traceparent);
+            traced.Add(await _gateway.Client.SendAsync(request));
+        }
 
-        var ids = new[] { first, second, refused }.Select(response => response.Headers.GetValues("x-request-id").Single()).ToList();
+        var ids = new[] { first, second, refused, traced[0], traced[1] }.Select(response => response.Headers.GetValues("x-request-id").Single()).ToList();
         Assert.All(ids, id => Assert.False(string.IsNullOrWhiteSpace(id)));
-        Assert.Equal(3, ids.Distinct().Count());
+        Assert.Equal(5, ids.Distinct().Count());
+        Assert.All(traced, response => Assert.StartsWith("0af7651916cd43dd8448eb211c80319c-", response.Headers.GetValues("x-request-id").Single(), StringComparison.Ordinal));
+        traced.ForEach(response => response.Dispose());
     }
 
     [Fact]

@@ -43,6 +43,18 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
     }
 
     [Fact]
+    public async Task InputsOrVariablesOfTheWrongShape_AreThatOneError_NotAlsoEveryTextTheyWouldHold()
+    {
+        var body = """{"flow":""" + Flow + ""","inputs":"hi","variables":"French"}""";
+
+        using var response = await gateway.Client.PostAsync("/api/runs", Json.Body(body));
+
+        var errors = await Problems.ReadValidationErrorsAsync(response);
+        Assert.Equal(["inputs", "variables"], errors.Select(error => error.Key).Order());
+        Assert.Equal(["Must be an object of strings."], Problems.At(errors, "inputs"));
+    }
+
+    [Fact]
     public async Task InlineFlowProblems_AreKeyedUnderFlow()
     {
         using var response = await gateway.Client.PostAsync("/api/runs", Json.Body("""

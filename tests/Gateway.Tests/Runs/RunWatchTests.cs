@@ -270,6 +270,7 @@ public sealed class RunWatchTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.NotNull((await Json.ReadAsync(response))["errors"]![parameter]);
+        Assert.Equal(runId, response.Headers.GetValues("X-Run-Id").Single()); // an answer about a run the caller may see
     }
 
     [Fact]
@@ -278,7 +279,9 @@ public sealed class RunWatchTests
         await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0));
 
         using var response = await gateway.Client.GetAsync("/api/runs/run-missing/events");
+        using var badResume = await gateway.Client.GetAsync("/api/runs/run-missing/events?after=-1");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, badResume.StatusCode); // not a 400 that tells nothing of whether it exists
     }
 }

@@ -25,7 +25,7 @@ internal static class ChunkInspector
             throw failure;
         }
 
-        var rewritten = default(List<(int Start, int Length, string Replacement)>);
+        var rewritten = LoneHalves(payload);
         var offset = 0;
         while (true)
         {
@@ -66,8 +66,59 @@ internal static class ChunkInspector
             offset = valueStart + valueEnd + 2;
         }
 
-        return rewritten is null ? null : Rewrite(payload, rewritten);
+        return rewritten is null ? null : Rewrite(payload, [.. rewritten.OrderBy(edit => edit.Start)]);
     }
+
+    /// <summary>
+    /// A character's UTF-16 half escaped without its partner (<c>"\ud83d"</c> at the end of an answer a JavaScript server
+    /// cut by length): the SDK's parser refuses it, and the call was retried, generated and paid for again. Each becomes
+    /// <c>\ufffd</c>, as a streamed answer's does (<see cref="SplitSurrogates"/>). Null when there is none (the common body:
+    /// one search for <c>\ud</c>).
+    /// </summary>
+    private static List<(int Start, int Length, string Replacement)>? LoneHalves(ReadOnlySpan<byte> payload)
+    {
+        var edits = default(List<(int, int, string)>);
+        var offset = 0;
+        while (IndexOfSurrogateEscape(payload[offset..]) is var found and >= 0)
+        {
+            var at = offset + found;
+            var high = IsHigh(payload[(at + 3)..]);
+            var paired = high && IndexOfSurrogateEscape(payload[(at + 6)..]) == 0 && !IsHigh(payload[(at + 9)..]);
+            if (paired)
+            {
+                offset = at + 12;
+                continue;
+            }
+
+            (edits ??= []).Add((at, 6, "\\ufffd"));
+            offset = at + 6;
+        }
+
+        return edits;
+    }
+
+    /// <summary>Where <c>\uD800</c>-<c>\uDFFF</c> starts (either case), or -1. An escaped backslash before it is not
+    /// told apart: <c>\\ud83d</c> is rewritten too, a harmless change to text that is itself odd.</summary>
+    private static int IndexOfSurrogateEscape(ReadOnlySpan<byte> payload)
+    {
+        var offset = 0;
+        while (payload[offset..].IndexOf("\\u"u8) is var found and >= 0)
+        {
+            var at = offset + found;
+            if (at + 6 <= payload.Length && payload[at + 2] is (byte)'d' or (byte)'D' && payload[at + 3] is >= (byte)'8' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F')
+            {
+                return at;
+            }
+
+            offset = at + 2;
+        }
+
+        return -1;
+    }
+
+    /// <summary>Whether the escape's third hex digit (<c>\uD8..</c>-<c>\uDB..</c>) makes it a first half.</summary>
+    private static bool IsHigh(ReadOnlySpan<byte> fromThirdDigit) =>
+        fromThirdDigit.Length > 0 && fromThirdDigit[0] is (byte)'8' or (byte)'9' or (byte)'a' or (byte)'b' or (byte)'A' or (byte)'B';
 
     /// <summary>Null when the SDK knows the value; otherwise the value it should see instead.</summary>
     private static string? MapFinishReason(ReadOnlySpan<byte> value) =>

@@ -277,6 +277,24 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Single(_upstream.Requests);
     }
 
+    [Theory]
+    [InlineData("""cut \ud83d""", "cut \uFFFD")]
+    [InlineData("""\ude00 lone, \ud83d\ude00 whole, \uD83D\uDE00 too""", "\uFFFD lone, \U0001F600 whole, \U0001F600 too")]
+    public async Task NonStreamed_AnAnswerHoldingHalfACharacter_IsTheAnswerWithAReplacementCharacter_AtTheFirstAttempt(string escaped, string expected)
+    {
+        // A JavaScript server that cuts its answer by length can end it on a first half: the SDK's parser refused the
+        // whole answer, and it was asked for (and paid for) three times.
+        _upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = $$"""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"{{escaped}}"},"finish_reason":"length"}]}""",
+        });
+
+        var response = await _client.GetResponseAsync(Messages("hi"), Options);
+
+        Assert.Equal(expected, response.Text);
+        Assert.Single(_upstream.Requests);
+    }
+
     [Fact]
     public async Task NonStreamed_A200WithTheFlatErrorObject_CarriesItsMessage()
     {

@@ -44,6 +44,15 @@ public class StreamingChunkReaderTests
         Assert.Equal(["a\uFFFDb", "c", "\uFFFDd"], texts);
     }
 
+    [Theory]
+    [InlineData("""{"choices":[{"index":0,"delta":{"content":"A"}}]}""" + "\n" + """{"choices":[{"index":0,"delta":{"content":"B"}}]}""")]
+    [InlineData("""{"choices":[{"index":0,"delta":{"content":"A"}}]}garbage""")]
+    public void AnEventHoldingMoreThanOneJsonValue_IsMalformed_NotItsFirstValueWithTheRestLost(string data)
+    {
+        // Two data: lines without a blank line between are one event, their lines joined: "B" was dropped without a word.
+        Assert.ThrowsAny<JsonException>(() => Parse(data));
+    }
+
     [Fact]
     public void AFirstHalfStillHeldWhenTheAnswerFinishes_IsTheReplacementCharacter_NotDropped()
     {
