@@ -247,7 +247,7 @@ internal static class ChatApi
         }
 
         recorder.FirstToken();
-        return new ChatCompletionStream(updates, call, route.Alias, includeUsage, tokens, recorder, metrics, logger);
+        return new ChatCompletionStream(updates, call, route.Alias, includeUsage, tokens, recorder, metrics, logger, trace.Deadline);
     }
 
     private static async Task<IResult> CompleteAsync(

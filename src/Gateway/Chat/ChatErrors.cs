@@ -29,7 +29,13 @@ internal static class ChatErrors
     /// <summary>The key's <c>TokensPerMinute</c> cannot cover the request's estimate yet.</summary>
     public static IResult TokenLimitReached(TimeSpan retryAfter) => Result(
         StatusCodes.Status429TooManyRequests,
-        new OpenAiError { Message = "Token rate limit reached for this API key.", Type = "tokens", Code = RequestRateLimiting.LimitExceededCode },
+        new OpenAiError
+        {
+            // The seconds as Retry-After says them (rounded up, at least 1), as the other limits' messages do.
+            Message = $"Token rate limit reached for this API key. Retry after {Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds))} s.",
+            Type = "tokens",
+            Code = RequestRateLimiting.LimitExceededCode,
+        },
         retryAfter);
 
     public const string ShuttingDownCode = "gateway_shutting_down";

@@ -25,6 +25,13 @@ internal sealed class RouteTrace
     /// </summary>
     public bool ThinkingReachesCaller { get; init; } = true;
 
+    /// <summary>
+    /// Cancelled when a streamed call's total timeout runs out (or its caller's token is cancelled): set by
+    /// <see cref="RoutedChat"/> as the stream starts, for a writer that may be blocked on a client no longer reading,
+    /// where the stream's own clocks cannot reach it.
+    /// </summary>
+    public CancellationToken Deadline { get; internal set; }
+
     /// <summary>Upstream attempts made so far, across deployments.</summary>
     public int Attempts { get; internal set; }
 

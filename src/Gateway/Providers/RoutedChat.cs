@@ -23,6 +23,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         trace ??= new RouteTrace();
         using var routing = GatewayActivities.StartRouting(route.Alias);
         using var total = TotalTimeout(route, cancellationToken);
+        trace.Deadline = total.Token;
         await using var attempt = await FirstSucceedingAsync(
             route,
             trace,

@@ -34,10 +34,14 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
             return TokenReservation.Unlimited;
         }
 
+        // At most a minute's budget is set aside: an estimate past it (max_tokens: 1000000 on a key of 500 a minute) put
+        // the key a day and more into debt, told every other call of it to come back in 33 hours while it ran, and kept
+        // that debt for good when its caller left a non-streamed call. What the call really spends is settled as before.
+        var reserved = Math.Min(estimatedTokens, perMinute);
         var bucket = key.TokensBucket;
-        return await buckets.TryTakeAsync(bucket, perMinute, Window, estimatedTokens, cancellationToken) is { } retryAfter
+        return await buckets.TryTakeAsync(bucket, perMinute, Window, reserved, cancellationToken) is { } retryAfter
             ? TokenReservation.Denied(retryAfter)
-            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), estimatedTokens, promptTokens);
+            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), reserved, Math.Min(promptTokens, reserved));
     }
 
     /// <summary>Settling happens as a call ends, whoever is still waiting: it must not fail or delay the call.</summary>

@@ -277,6 +277,29 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AClientThatStopsReadingButKeepsItsSocket_IsCutOffAtTheTotalTimeout_AndItsUpstreamCallWithIt()
+    {
+        // The stream's clocks are read between writes; a client that never reads holds a write. It held the upstream
+        // generation for as long as it kept the socket open (300 s under a 20 s total timeout, in a probe).
+        await using var upstream = await FakeUpstream.StartAsync();
+        upstream.DefaultScript = new UpstreamScript { Tokens = [.. Enumerable.Range(0, 3000).Select(i => $" {i}{new string('x', 8000)}")] };
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Resilience:TotalTimeoutSeconds"] = "3";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        var started = DateTimeOffset.UtcNow;
+        using var response = await gateway.Client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) },
+            HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        // Never read: the buffers fill, and the gateway's write waits.
+        var closed = await Assert.Single(upstream.Requests).Closed.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.True(closed.Aborted, "the upstream response should have been cut off, not finished");
+        Assert.InRange(closed.At - started, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task ClientDisconnectsMidStream_UpstreamSeesItsConnectionClosedWithinOneSecond()
     {
         var tokens = Enumerable.Range(0, 200).Select(i => $" t{i}").ToArray();

@@ -113,6 +113,23 @@ public sealed class TokenSettlementTests
     /// A call reserving 1 + 900 of the key's 1,000, tried for up to 3 s while the first call is settled (settling is
     /// not awaited by the call it ends): OK once it fits, 429 if it never does (1,000 a minute refill ~50 in that time).
     /// </summary>
+    [Fact]
+    public async Task ACallAskingForFarMoreThanTheKeysMinute_SetsAsideAMinutesBudget_NotADaysDebt()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 1000);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        // Its estimate is a million tokens: reserved whole, it told every other call of the key to come back in 16 hours.
+        using var huge = await SendAsync(gateway, maxTokens: 1_000_000, stream: true);
+        Assert.Equal(HttpStatusCode.OK, huge.StatusCode);
+        using var next = await SendAsync(gateway, maxTokens: 10, stream: false, model: "echo");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, next.StatusCode);
+        Assert.InRange(next.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        var message = (await Json.ReadAsync(next))["error"]!["message"]!.GetValue<string>();
+        Assert.Equal($"Token rate limit reached for this API key. Retry after {(long)next.Headers.RetryAfter.Delta.Value.TotalSeconds} s.", message);
+    }
+
     private static async Task<HttpStatusCode> AnotherOf901Async(GatewayHost gateway)
     {
         var status = HttpStatusCode.TooManyRequests;
