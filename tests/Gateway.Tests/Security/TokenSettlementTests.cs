@@ -92,8 +92,7 @@ public sealed class TokenSettlementTests
     public async Task ARunItsKeyCannotPayFor_Is429WithRetryAfter_AtTheDoor_AndNoRunStarts()
     {
         // 60 a minute: one a second comes back, so the run below stays refused for many seconds, however slow the machine.
-        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 200).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 60);
-        await using var gateway = await GatewayHost.StartAsync(settings);
+        await using var gateway = await StartWithBudgetAsync(tokenDelayMs: 200, tokensPerMinute: 60);
         // A stream under way (55 words, 11 s) holds 1 + 55 of the 60 while it lasts.
         using var holding = await SendAsync(gateway, maxTokens: 55, stream: true);
         Assert.Equal(HttpStatusCode.OK, holding.StatusCode);
@@ -109,15 +108,10 @@ public sealed class TokenSettlementTests
         Assert.False(run.Headers.Contains("X-Run-Id"), "no run should have started");
     }
 
-    /// <summary>
-    /// A call reserving 1 + 900 of the key's 1,000, tried for up to 3 s while the first call is settled (settling is
-    /// not awaited by the call it ends): OK once it fits, 429 if it never does (1,000 a minute refill ~50 in that time).
-    /// </summary>
     [Fact]
     public async Task ACallAskingForFarMoreThanTheKeysMinute_SetsAsideAMinutesBudget_NotADaysDebt()
     {
-        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 1000);
-        await using var gateway = await GatewayHost.StartAsync(settings);
+        await using var gateway = await StartWithBudgetAsync(tokenDelayMs: 50, tokensPerMinute: 1000);
 
         // Its estimate is a million tokens: reserved whole, it told every other call of the key to come back in 16 hours.
         using var huge = await SendAsync(gateway, maxTokens: 1_000_000, stream: true);
@@ -130,6 +124,10 @@ public sealed class TokenSettlementTests
         Assert.Equal($"Token rate limit reached for this API key. Retry after {(long)next.Headers.RetryAfter.Delta.Value.TotalSeconds} s.", message);
     }
 
+    /// <summary>
+    /// A call reserving 1 + 900 of the key's 1,000, tried for up to 3 s while the first call is settled (settling is
+    /// not awaited by the call it ends): OK once it fits, 429 if it never does (1,000 a minute refill ~50 in that time).
+    /// </summary>
     private static async Task<HttpStatusCode> AnotherOf901Async(GatewayHost gateway)
     {
         var status = HttpStatusCode.TooManyRequests;
@@ -142,6 +140,10 @@ public sealed class TokenSettlementTests
 
         return status;
     }
+
+    /// <summary>The simulated models, and the client key with a budget of <paramref name="tokensPerMinute"/>.</summary>
+    private static Task<GatewayHost> StartWithBudgetAsync(int tokenDelayMs, int tokensPerMinute) =>
+        GatewayHost.StartAsync(GatewayHost.SimulatedSettings(tokenDelayMs).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: tokensPerMinute));
 
     private static Task<HttpResponseMessage> SendAsync(GatewayHost gateway, int maxTokens, bool stream, string model = "lorem") =>
         gateway.Client.SendAsync(
