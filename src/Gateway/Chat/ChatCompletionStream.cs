@@ -13,9 +13,7 @@ namespace Gateway.Chat;
 /// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error; so does the
 /// end of the shutdown drain (<paramref name="call"/>, which it disposes of, is cancelled by either that or the caller),
 /// and a client that is no longer reading by then is cut off when the drain closes (<see cref="ShutdownDrain.Closing"/>).
-/// A client that stops reading holds a write, and the stream's clocks are read only between writes: at the call's
-/// <paramref name="deadline"/> (its total timeout) a stream still open a second later is cut off, and its upstream call
-/// with it (a client that never read held its upstream generation for as long as it kept the socket open).
+/// A client that stops reading is cut off at the call's total timeout (<paramref name="deadline"/>, <see cref="StalledClientCut"/>).
 /// A stream that ends has a finish reason: <see cref="RoutedChat"/> fails one that has none.
 /// </summary>
 internal sealed class ChatCompletionStream(
@@ -31,31 +29,10 @@ internal sealed class ChatCompletionStream(
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
 
-    /// <summary>How long a stream may stay open past its deadline: a reading client gets its error event within it.</summary>
-    private static readonly TimeSpan DeadlineGrace = TimeSpan.FromSeconds(1);
-
     /// <summary>The call was stopped by the shutdown drain, not by the caller leaving.</summary>
     private bool IsShuttingDown(CancellationToken callerToken) => call.IsCancellationRequested && !callerToken.IsCancellationRequested;
 
     private static string? NullIfEmpty(string text) => text.Length > 0 ? text : null;
-
-    /// <summary>At the deadline: a stream not ended <see cref="DeadlineGrace"/> later is held by a client not reading.</summary>
-    private static void CutOffIfStillOpenSoon(object? state)
-    {
-        var (httpContext, clock, ended) = ((HttpContext, TimeProvider, CancellationToken))state!;
-        clock.CreateTimer(
-            static inner =>
-            {
-                var (httpContext, ended) = ((HttpContext, CancellationToken))inner!;
-                if (!ended.IsCancellationRequested)
-                {
-                    httpContext.Abort();
-                }
-            },
-            (httpContext, ended),
-            DeadlineGrace,
-            Timeout.InfiniteTimeSpan);
-    }
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -65,9 +42,7 @@ internal sealed class ChatCompletionStream(
         // out, time its error event had to go out, the connection is cut.
         using var cut = httpContext.RequestServices.GetRequiredService<ShutdownDrain>().Closing
             .UnsafeRegister(static context => ((HttpContext)context!).Abort(), httpContext);
-        using var ended = new CancellationTokenSource();
-        using var cutAtDeadline = deadline.UnsafeRegister(
-            CutOffIfStillOpenSoon, (httpContext, httpContext.RequestServices.GetRequiredService<TimeProvider>(), ended.Token));
+        using var stalled = new StalledClientCut(httpContext, httpContext.RequestServices.GetRequiredService<TimeProvider>(), deadline, call.Token);
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
         var id = CompletionIds.Next();
@@ -123,6 +98,12 @@ internal sealed class ChatCompletionStream(
             await sse.WriteDataAsync(Done, cancellationToken);
             recorder.Succeeded(counted, completion?.ToString());
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && stalled.CutOff)
+        {
+            // Cut off at the total timeout, its client not reading: a timeout, not a caller who left.
+            ChatLog.FailedWhileStreaming(logger, alias, "the total timeout ran out while the client was not reading");
+            recorder.Failed(Outcomes.StreamError, UpstreamErrorCodes.Timeout, outputChunks, usage);
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away; cancelling the token has already aborted the upstream call.
@@ -145,7 +126,7 @@ internal sealed class ChatCompletionStream(
         }
         finally
         {
-            await ended.CancelAsync();
+            stalled.Dispose();
 
             // First, so nothing below can leave the timer beating; and before the writer (the using above), as a
             // keep-alive may still be being written.

@@ -41,7 +41,7 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
         var bucket = key.TokensBucket;
         return await buckets.TryTakeAsync(bucket, perMinute, Window, reserved, cancellationToken) is { } retryAfter
             ? TokenReservation.Denied(retryAfter)
-            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), reserved, Math.Min(promptTokens, reserved));
+            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), reserved, promptTokens);
     }
 
     /// <summary>Settling happens as a call ends, whoever is still waiting: it must not fail or delay the call.</summary>

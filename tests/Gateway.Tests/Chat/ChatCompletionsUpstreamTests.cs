@@ -297,6 +297,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         var closed = await Assert.Single(upstream.Requests).Closed.WaitAsync(TimeSpan.FromSeconds(15));
         Assert.True(closed.Aborted, "the upstream response should have been cut off, not finished");
         Assert.InRange(closed.At - started, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(10));
+        // The client's connection was cut too: what it reads now ends in a reset, not in an error event and a clean end.
+        await using var body = await response.Content.ReadAsStreamAsync();
+        await Assert.ThrowsAnyAsync<IOException>(() => body.CopyToAsync(Stream.Null));
     }
 
     [Fact]

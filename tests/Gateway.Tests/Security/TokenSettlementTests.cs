@@ -116,7 +116,8 @@ public sealed class TokenSettlementTests
         // Its estimate is a million tokens: reserved whole, it told every other call of the key to come back in 16 hours.
         using var huge = await SendAsync(gateway, maxTokens: 1_000_000, stream: true);
         Assert.Equal(HttpStatusCode.OK, huge.StatusCode);
-        using var next = await SendAsync(gateway, maxTokens: 10, stream: false, model: "echo");
+        // 601 tokens: more than a few seconds' refill, so a slow machine's gap between the two calls cannot let it in.
+        using var next = await SendAsync(gateway, maxTokens: 600, stream: false, model: "echo");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, next.StatusCode);
         Assert.InRange(next.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));

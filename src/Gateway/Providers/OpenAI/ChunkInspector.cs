@@ -72,18 +72,16 @@ internal static class ChunkInspector
     /// <summary>
     /// A character's UTF-16 half escaped without its partner (<c>"\ud83d"</c> at the end of an answer a JavaScript server
     /// cut by length): the SDK's parser refuses it, and the call was retried, generated and paid for again. Each becomes
-    /// <c>\ufffd</c>, as a streamed answer's does (<see cref="SplitSurrogates"/>). Null when there is none (the common body:
-    /// one search for <c>\ud</c>).
+    /// <c>\ufffd</c>, as a streamed answer's does (<see cref="SplitSurrogates"/>). Null when there is none.
     /// </summary>
     private static List<(int Start, int Length, string Replacement)>? LoneHalves(ReadOnlySpan<byte> payload)
     {
         var edits = default(List<(int, int, string)>);
         var offset = 0;
-        while (IndexOfSurrogateEscape(payload[offset..]) is var found and >= 0)
+        while (IndexOfSurrogateEscape(payload, offset) is var at and >= 0)
         {
-            var at = offset + found;
             var high = IsHigh(payload[(at + 3)..]);
-            var paired = high && IndexOfSurrogateEscape(payload[(at + 6)..]) == 0 && !IsHigh(payload[(at + 9)..]);
+            var paired = high && IndexOfSurrogateEscape(payload, at + 6) == at + 6 && !IsHigh(payload[(at + 9)..]);
             if (paired)
             {
                 offset = at + 12;
@@ -97,15 +95,18 @@ internal static class ChunkInspector
         return edits;
     }
 
-    /// <summary>Where <c>\uD800</c>-<c>\uDFFF</c> starts (either case), or -1. An escaped backslash before it is not
-    /// told apart: <c>\\ud83d</c> is rewritten too, a harmless change to text that is itself odd.</summary>
-    private static int IndexOfSurrogateEscape(ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Where the escape <c>\uD800</c>-<c>\uDFFF</c> (either case) starts at or after <paramref name="from"/>, or -1. Not
+    /// a backslash that is itself escaped: <c>\\uD83D</c> is the text "\uD83D" (a regex, code), and stays.
+    /// </summary>
+    private static int IndexOfSurrogateEscape(ReadOnlySpan<byte> payload, int from)
     {
-        var offset = 0;
+        var offset = from;
         while (payload[offset..].IndexOf("\\u"u8) is var found and >= 0)
         {
             var at = offset + found;
-            if (at + 6 <= payload.Length && payload[at + 2] is (byte)'d' or (byte)'D' && payload[at + 3] is >= (byte)'8' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F')
+            if (at + 6 <= payload.Length && !IsEscaped(payload, at)
+                && payload[at + 2] is (byte)'d' or (byte)'D' && payload[at + 3] is >= (byte)'8' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F')
             {
                 return at;
             }
@@ -114,6 +115,18 @@ internal static class ChunkInspector
         }
 
         return -1;
+    }
+
+    /// <summary>Whether the backslash at <paramref name="at"/> is escaped: an odd number of backslashes right before it.</summary>
+    private static bool IsEscaped(ReadOnlySpan<byte> payload, int at)
+    {
+        var backslashes = 0;
+        while (at - backslashes - 1 >= 0 && payload[at - backslashes - 1] == (byte)'\\')
+        {
+            backslashes++;
+        }
+
+        return backslashes % 2 == 1;
     }
 
     /// <summary>Whether the escape's third hex digit (<c>\uD8..</c>-<c>\uDB..</c>) makes it a first half.</summary>
@@ -142,6 +155,11 @@ internal static class ChunkInspector
         var position = 0;
         foreach (var (start, length, replacement) in edits)
         {
+            if (start < position)
+            {
+                continue; // inside an edit already made (a half in a finish reason that is mapped whole)
+            }
+
             output.AddRange(payload[position..start]);
             output.AddRange(Encoding.UTF8.GetBytes(replacement));
             position = start + length;

@@ -106,11 +106,9 @@ internal sealed class StreamingChunkReader
         }
 
         // One chunk is one JSON value: what follows it (a second data: line's object, joined to the first by the event
-        // parser, or garbage) was read past and lost without a word. The SDKs refuse such an event; so does this.
-        if (reader.Read())
-        {
-            throw new JsonException("A chat.completion.chunk event holds more than one JSON value.");
-        }
+        // parser, or garbage) was read past and lost without a word. The SDKs refuse such an event; so does this: the
+        // reader throws on anything but white space after the value.
+        reader.Read();
 
         // Older vLLM, TensorRT-LLM and FastChat report a failure mid-stream (out of memory, say) as a flat error object.
         if (isErrorObject)

@@ -280,6 +280,8 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     [Theory]
     [InlineData("""cut \ud83d""", "cut \uFFFD")]
     [InlineData("""\ude00 lone, \ud83d\ude00 whole, \uD83D\uDE00 too""", "\uFFFD lone, \U0001F600 whole, \U0001F600 too")]
+    [InlineData("""a regex: /[\\uD800-\\uDBFF][\\uDC00-\\uDFFF]/""", "a regex: /[\\uD800-\\uDBFF][\\uDC00-\\uDFFF]/")] // escaped backslashes: text, not halves
+    [InlineData("""\\\ud83d""", "\\\uFFFD")] // a backslash, then a lone half
     public async Task NonStreamed_AnAnswerHoldingHalfACharacter_IsTheAnswerWithAReplacementCharacter_AtTheFirstAttempt(string escaped, string expected)
     {
         // A JavaScript server that cuts its answer by length can end it on a first half: the SDK's parser refused the
@@ -293,6 +295,19 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
 
         Assert.Equal(expected, response.Text);
         Assert.Single(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task NonStreamed_AHalfInsideAFinishReasonMappedWhole_IsNoFailure()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = """{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"eos\ud83d"}]}""",
+        });
+
+        var response = await _client.GetResponseAsync(Messages("hi"), Options);
+
+        Assert.Equal(("ok", ChatFinishReason.Stop), (response.Text, response.FinishReason));
     }
 
     [Fact]
