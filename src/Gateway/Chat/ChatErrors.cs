@@ -31,8 +31,7 @@ internal static class ChatErrors
         StatusCodes.Status429TooManyRequests,
         new OpenAiError
         {
-            // The seconds as Retry-After says them (rounded up, at least 1), as the other limits' messages do.
-            Message = $"Token rate limit reached for this API key. Retry after {Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds))} s.",
+            Message = $"Token rate limit reached for this API key. Retry after {ErrorResponses.RetryAfterSeconds(retryAfter)} s.",
             Type = "tokens",
             Code = RequestRateLimiting.LimitExceededCode,
         },

@@ -29,13 +29,16 @@ internal static class ErrorResponses
     /// </summary>
     public static long SetRetryAfter(this HttpResponse response, TimeSpan delay)
     {
-        var seconds = Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds));
+        var seconds = RetryAfterSeconds(delay);
         response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers[RetryAfterMsHeader] = Math.Max(1, (long)Math.Ceiling(delay.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return seconds;
     }
 
     public const string RetryAfterMsHeader = "retry-after-ms";
+
+    /// <summary>A wait as <c>Retry-After</c> says it: whole seconds, rounded up, at least 1.</summary>
+    public static long RetryAfterSeconds(TimeSpan delay) => Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds));
 
     /// <summary>
     /// A problem's <c>type</c> for the statuses ASP.NET Core's defaults leave without one, so that every problem body

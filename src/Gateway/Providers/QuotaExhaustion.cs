@@ -6,9 +6,9 @@ namespace Gateway.Providers;
 /// <summary>
 /// A 429 that is not a rate limit: OpenAI answers <c>insufficient_quota</c> when the account has run out of credit.
 /// Waiting does not cure it, so it is not retried (three more refusals, and the backoff, for nothing) and the caller is
-/// not told to come back later; the next deployment is tried, as for a refused key, and alone it is a 502. One reading
-/// of the body (<see cref="InBody"/>) decides it for the HTTP retry, which sees the response first, and for the
-/// exception the adapter makes of it.
+/// not told to come back later; the next deployment is tried, as for a refused key, and alone it is a 502. One rule
+/// (<see cref="IsNamedIn"/>) decides it for the HTTP retry, which sees the response first (<see cref="InBody"/>), and
+/// for the exception the adapter makes of it, from the error it parses anyway.
 /// </summary>
 internal static class QuotaExhaustion
 {
@@ -26,12 +26,7 @@ internal static class QuotaExhaustion
     /// <summary>Whether an error body names the exhausted quota, as its <c>code</c> or its <c>type</c> (OpenAI sends both).</summary>
     public static bool InBody(ReadOnlySpan<byte> body)
     {
-        var bom = "\uFEFF"u8;
-        if (body.StartsWith(bom))
-        {
-            body = body[bom.Length..];
-        }
-
+        body = ByteOrderMark.Skip(body);
         if (body.IndexOf("insufficient_quota"u8) < 0)
         {
             return false; // the common 429, without a parse
@@ -42,8 +37,7 @@ internal static class QuotaExhaustion
             var reader = new Utf8JsonReader(body);
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
-            var error = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var member) ? member : root;
-            return error.ValueKind == JsonValueKind.Object && (Names(error, "code") || Names(error, "type"));
+            return IsNamedIn(root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error) ? error : root);
         }
         catch (JsonException)
         {
@@ -77,6 +71,10 @@ internal static class QuotaExhaustion
             return false;
         }
     }
+
+    /// <summary>Whether an error object (a body's <c>error</c>, or a flat body itself) names the quota as its code or type.</summary>
+    public static bool IsNamedIn(JsonElement error) =>
+        error.ValueKind == JsonValueKind.Object && (Names(error, "code") || Names(error, "type"));
 
     private static bool Names(JsonElement error, string member) =>
         error.TryGetProperty(member, out var value) && value.ValueKind == JsonValueKind.String && value.ValueEquals(Name);

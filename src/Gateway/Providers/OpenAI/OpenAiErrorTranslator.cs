@@ -96,7 +96,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 status);
         }
 
-        var (message, code, param) = ReadError(body);
+        var (message, code, param, quota) = ReadError(body);
         return new UpstreamException(
             UpstreamFailure.Status,
             message is null ? $"Provider '{providerName}' answered HTTP {(int)status}." : Safe(message),
@@ -105,38 +105,39 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
             UpstreamCode = SafeOrNull(code),
             UpstreamParam = SafeOrNull(param),
             RetryAfter = retryAfter,
-            QuotaExhausted = status == HttpStatusCode.TooManyRequests && QuotaExhaustion.InBody(body.Span),
+            QuotaExhausted = status == HttpStatusCode.TooManyRequests && quota,
         };
     }
 
-    private static (string? Message, string? Code, string? Param) ReadError(ReadOnlyMemory<byte> body)
+    /// <summary>An error body's message, code and param, and whether it names an exhausted quota (<see cref="QuotaExhaustion"/>).</summary>
+    private static (string? Message, string? Code, string? Param, bool Quota) ReadError(ReadOnlyMemory<byte> body)
     {
         if (body.IsEmpty)
         {
-            return (null, null, null);
+            return (null, null, null, false);
         }
 
         try
         {
-            // A byte order mark (some Windows-hosted servers write one) is not JSON: read past it, or the message is lost.
-            var bom = "\uFEFF"u8;
-            using var document = JsonDocument.Parse(body.Span.StartsWith(bom) ? body[bom.Length..] : body);
+            using var document = JsonDocument.Parse(ByteOrderMark.Skip(body));
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return (null, null, null);
+                return (null, null, null, false);
             }
 
-            if (root.TryGetProperty("error", out var error))
+            var hasError = root.TryGetProperty("error", out var error);
+            var quota = QuotaExhaustion.IsNamedIn(hasError ? error : root);
+            if (hasError)
             {
                 if (error.ValueKind == JsonValueKind.String)
                 {
-                    return (error.GetString(), null, null);
+                    return (error.GetString(), null, null, quota);
                 }
 
                 if (error.ValueKind == JsonValueKind.Object)
                 {
-                    return (StringOf(error, "message"), StringOf(error, "code"), StringOf(error, "param"));
+                    return (StringOf(error, "message"), StringOf(error, "code"), StringOf(error, "param"), quota);
                 }
             }
 
@@ -144,21 +145,23 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
             // server's own refusal ({"detail":"…"}, or its validation errors, [{"msg":"…"}]).
             if (StringOf(root, "message") is { } flat)
             {
-                return (flat, StringOf(root, "code"), StringOf(root, "param"));
+                return (flat, StringOf(root, "code"), StringOf(root, "param"), quota);
             }
 
             if (root.TryGetProperty("detail", out var detail))
             {
                 return (detail.ValueKind == JsonValueKind.String ? detail.GetString()
                     : detail.ValueKind == JsonValueKind.Array && detail.GetArrayLength() > 0 && detail[0].ValueKind == JsonValueKind.Object ? StringOf(detail[0], "msg")
-                    : null, null, null);
+                    : null, null, null, quota);
             }
+
+            return (null, null, null, quota);
         }
         catch (JsonException)
         {
         }
 
-        return (null, null, null);
+        return (null, null, null, false);
     }
 
     private static string? StringOf(JsonElement element, string name) =>

@@ -56,7 +56,7 @@ internal static class UnstreamedAnswer
     /// <summary>What follows a byte order mark (or the start of one) and white space: empty while nothing tells yet.</summary>
     private static ReadOnlySpan<byte> WithoutPreamble(ReadOnlySpan<byte> head)
     {
-        var bom = "\uFEFF"u8;
+        var bom = ByteOrderMark.Utf8;
         var marked = head.Length < bom.Length ? bom.StartsWith(head) : head.StartsWith(bom);
         if (marked)
         {

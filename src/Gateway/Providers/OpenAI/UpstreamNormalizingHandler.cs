@@ -22,9 +22,9 @@ internal sealed class UpstreamNormalizingHandler : DelegatingHandler
         }
 
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        if (body.AsSpan().StartsWith("\uFEFF"u8))
+        if (ByteOrderMark.Skip(body.AsMemory()) is var unmarked && unmarked.Length != body.Length)
         {
-            body = body[3..]; // a byte order mark, which some servers write and the SDK's parser refuses
+            body = unmarked.ToArray(); // the SDK's parser refuses a byte order mark
         }
 
         var inspected = ChunkInspector.Inspect(body) ?? body;
