@@ -48,6 +48,14 @@ internal static class ChatApi
                 "The request's trace and span ids (`{traceId}-{spanId}`), as its JSON log lines and spans carry them; the OpenAI SDKs expose it as `request_id`.",
                 200, 400, 403, 404, 413, 415, 429, 502, 503, 504)
             .ProducesHeader(
+                "Retry-After",
+                "On a 503 (`upstream_rate_limited`, `upstream_unavailable`), when known: whole seconds until the upstream may answer again.",
+                503)
+            .ProducesHeader(
+                Hosting.ErrorResponses.RetryAfterMsHeader,
+                "With `Retry-After`: the same wait in milliseconds, which the OpenAI SDKs read first.",
+                503)
+            .ProducesHeader(
                 ChatErrors.ShouldRetryHeader,
                 "`false` on a failure the gateway has already retried and fallen back from, so that the OpenAI SDKs do not run it all again.",
                 502, 503, 504);

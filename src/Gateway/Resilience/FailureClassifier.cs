@@ -46,6 +46,8 @@ internal static class FailureClassifier
 
     public static string Describe(UpstreamException exception) => exception.Reason ?? exception.Failure switch
     {
+        // Not a plain 429 (a rate limit, a wait away): the account is out of credit, and the log should say which.
+        UpstreamFailure.Status when QuotaExhaustion.Of(exception) => "quota exhausted (HTTP 429)",
         UpstreamFailure.Status => $"HTTP {(int)(exception.Status ?? 0)}",
         UpstreamFailure.Connection => "connection failed",
         UpstreamFailure.StreamError => "error event",

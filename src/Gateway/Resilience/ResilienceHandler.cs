@@ -50,9 +50,14 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
             return outcome.Exception switch
             {
                 null => outcome.Result!,
-                BrokenCircuitException => throw new UpstreamException(
+                BrokenCircuitException broken => throw new UpstreamException(
                     UpstreamFailure.CircuitOpen, $"Provider '{provider}' is failing and skipped for now (circuit open).", inner: outcome.Exception)
-                { Reason = "circuit open" },
+                {
+                    Reason = "circuit open",
+                    // When the provider is tried again: a caller told 503 can wait that long rather than guess. An
+                    // isolation (StreamStartHealth) is the breaker's manual control, for which Polly knows no end.
+                    RetryAfter = broken.RetryAfter ?? pipelines.StreamHealthOf(provider).IsolationLeft,
+                },
                 TimeoutRejectedException => throw new UpstreamException(
                     UpstreamFailure.Timeout, $"Provider '{provider}' sent no response headers in time.", inner: outcome.Exception)
                 { Reason = "response headers timeout" },

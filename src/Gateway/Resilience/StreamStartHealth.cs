@@ -21,6 +21,22 @@ internal sealed class StreamStartHealth(CircuitBreakerOptions settings, CircuitB
     /// <summary>When the isolation ends, as a timestamp; 0 when the breaker is not isolated by this.</summary>
     private long _isolatedUntil;
 
+    /// <summary>How long the isolation has left, while there is one.</summary>
+    public TimeSpan? IsolationLeft
+    {
+        get
+        {
+            var until = Volatile.Read(ref _isolatedUntil);
+            if (until == 0)
+            {
+                return null;
+            }
+
+            var left = timeProvider.GetElapsedTime(timeProvider.GetTimestamp(), until);
+            return left > TimeSpan.Zero ? left : null;
+        }
+    }
+
     /// <summary>A stream whose headers came in brought its first token.</summary>
     public ValueTask StartedAsync() => RecordAsync(failed: false);
 

@@ -91,6 +91,40 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WhileOpen_The503SaysWhenTheProviderIsTriedAgain()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 500 };
+        (await SendAsync("solo")).Dispose();
+        (await SendAsync("solo")).Dispose();
+        _clock.Advance(TimeSpan.FromSeconds(10.5));
+
+        using var whileOpen = await SendAsync("solo");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, whileOpen.StatusCode);
+        // 4.5 s of the 15 s break are left: whole seconds rounded up, and the milliseconds the OpenAI SDKs read first.
+        Assert.Equal("5", whileOpen.Headers.GetValues("Retry-After").Single());
+        Assert.Equal("4500", whileOpen.Headers.GetValues("retry-after-ms").Single());
+        Assert.False(whileOpen.Headers.Contains("x-should-retry"));
+    }
+
+    [Fact]
+    public async Task WhileIsolatedForStreamsThatFailPastTheirHeaders_The503SaysWhenTheProviderIsTriedAgain()
+    {
+        _primary.DefaultScript = new UpstreamScript { Inject = (0, "data: {\"error\":{\"message\":\"overloaded\"}}\n\n") };
+        (await SendAsync("solo")).Dispose();
+        (await SendAsync("solo")).Dispose();
+        _clock.Advance(TimeSpan.FromSeconds(3));
+
+        using var whileIsolated = await SendAsync("solo");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, whileIsolated.StatusCode);
+        Assert.Equal("upstream_unavailable", (await Json.ReadAsync(whileIsolated))["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("12", whileIsolated.Headers.GetValues("Retry-After").Single());
+        Assert.Equal("12000", whileIsolated.Headers.GetValues("retry-after-ms").Single());
+        Assert.Equal(2, _primary.Requests.Count);
+    }
+
+    [Fact]
     public async Task StreamsThatFailPastTheirHeaders_OpenTheCircuitToo_SoLaterCallersFallBackAtOnce()
     {
         // A 200, then an error event where the first token should be: the HTTP call succeeded, the stream did not.

@@ -127,6 +127,21 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal("2", Attempts(response));
     }
 
+    [Fact]
+    public async Task Status429InsufficientQuota_FallingBack_IsReportedAsTheQuota_NotAsARateLimit()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 429, ErrorBody = QuotaBody };
+
+        var (_, events) = await RunClient.RunAsync(_bed.Gateway.Client, "/api/runs", """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"up","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"one two three"}
+            """);
+
+        Assert.Equal("run.completed", events[^1].Name);
+        var retrying = Assert.Single(events, e => e.Name == "node.retrying");
+        Assert.Equal("quota exhausted (HTTP 429)", retrying.Data["reason"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
