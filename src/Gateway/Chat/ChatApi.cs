@@ -18,6 +18,9 @@ internal static class ChatApi
     /// <summary>OpenAI's name for a request's id.</summary>
     public const string RequestIdHeader = "x-request-id";
 
+    private const string RequestIdDescription =
+        "The request's trace and span ids (`{traceId}-{spanId}`), as its JSON log lines and spans carry them; the OpenAI SDKs expose it as `request_id`.";
+
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization(GatewayPolicies.Client);
@@ -43,10 +46,7 @@ internal static class ChatApi
             .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout)
             .NamesModels()
             .ProducesHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
-            .ProducesHeader(
-                RequestIdHeader,
-                "The request's trace and span ids (`{traceId}-{spanId}`), as its JSON log lines and spans carry them; the OpenAI SDKs expose it as `request_id`.",
-                200, 400, 403, 404, 413, 415, 429, 502, 503, 504)
+            .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
             .ProducesHeader(
                 "Retry-After",
                 "On a 503 (`upstream_rate_limited`, `upstream_unavailable`), when known: whole seconds until the upstream may answer again.",
@@ -64,7 +64,8 @@ internal static class ChatApi
             .WithName("ListModels")
             .WithSummary("Lists the model aliases this gateway serves that the caller's key may use.")
             .Produces<ModelList>(StatusCodes.Status200OK)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized);
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)
+            .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 401);
 
         // What the OpenAI SDKs' models.retrieve asks: a tool that checks a model before using it was told a served one
         // did not exist.
@@ -75,7 +76,8 @@ internal static class ChatApi
             .Produces<ModelInfo>(StatusCodes.Status200OK)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status403Forbidden)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound);
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
+            .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 401, 403, 404);
 
         return group;
     }
@@ -85,8 +87,9 @@ internal static class ChatApi
     /// span ids, which its JSON log lines (TraceId, SpanId) and its spans carry (the trace id alone is shared by every
     /// request a caller sends under one traceparent); without a trace, the id ASP.NET Core's log scopes name it by.
     /// </summary>
-    private static string RequestId(HttpContext httpContext) =>
-        System.Diagnostics.Activity.Current is { } request
+    /// <remarks>On every <c>/v1</c> response: the endpoints' own, and the errors written before them (a refused key).</remarks>
+    public static void SetRequestId(HttpContext httpContext) =>
+        httpContext.Response.Headers[RequestIdHeader] = System.Diagnostics.Activity.Current is { } request
             ? $"{request.TraceId.ToHexString()}-{request.SpanId.ToHexString()}"
             : httpContext.TraceIdentifier;
 
@@ -94,25 +97,29 @@ internal static class ChatApi
     /// The key's allowlist first, as for a completion: a restricted key learns nothing of aliases outside it. The SDKs
     /// send an alias's slash as <c>%2F</c>, which routing leaves encoded.
     /// </summary>
-    private static IResult GetModel(string model, ModelRouter router, CallerIdentity caller)
+    private static IResult GetModel(string model, ModelRouter router, CallerIdentity caller, HttpContext httpContext)
     {
+        SetRequestId(httpContext);
         model = model.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         return !caller.CanUseModel(model) ? ChatErrors.ModelNotAllowed(model)
             : !router.TryGetRoute(model, out _) ? ChatErrors.ModelNotFound(model)
             : TypedResults.Json(new ModelInfo { Id = model }, ChatJsonContext.Wire.ModelInfo);
     }
 
-    private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller) =>
-        TypedResults.Json(
+    private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller, HttpContext httpContext)
+    {
+        SetRequestId(httpContext);
+        return TypedResults.Json(
             new ModelList { Data = [.. router.Aliases.Where(caller.CanUseModel).Select(alias => new ModelInfo { Id = alias })] },
             ChatJsonContext.Wire.ModelList);
+    }
 
     private static async Task<IResult> CreateChatCompletionAsync(
         HttpContext httpContext, CallerIdentity caller, ModelRouter router, RoutedChat chat, TokenBudgets budgets, CallTelemetry telemetry,
         ShutdownDrain drain, ILoggerFactory loggerFactory)
     {
         var cancellationToken = httpContext.RequestAborted;
-        httpContext.Response.Headers[RequestIdHeader] = RequestId(httpContext);
+        SetRequestId(httpContext);
         if (!httpContext.Request.HasJsonContentType())
         {
             return ChatErrors.Result(StatusCodes.Status415UnsupportedMediaType,

@@ -12,6 +12,7 @@ internal static class ErrorResponses
     {
         if (http.Request.Path.StartsWithSegments("/v1"))
         {
+            ChatApi.SetRequestId(http);
             var type = openAiType ?? (status < 500 ? "invalid_request_error" : "server_error");
             return ChatErrors.Result(status, new OpenAiError { Message = message, Type = type, Code = code }).ExecuteAsync(http);
         }

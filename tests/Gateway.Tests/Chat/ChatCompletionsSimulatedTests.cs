@@ -413,6 +413,17 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         traced.ForEach(response => response.Dispose());
     }
 
+    [Theory]
+    [InlineData("/v1/models")]
+    [InlineData("/v1/models/echo")]
+    [InlineData("/v1/models/no-such-model")]
+    public async Task ModelRequests_CarryARequestIdToo(string path)
+    {
+        using var response = await _gateway.Client.GetAsync(path);
+
+        Assert.Matches("^[0-9a-f]{32}-[0-9a-f]{16}$", response.Headers.GetValues("x-request-id").Single());
+    }
+
     [Fact]
     public async Task AModel_IsDescribedAsTheListDescribesIt_AndAnUnknownOneIs404ModelNotFound()
     {

@@ -25,6 +25,8 @@ public sealed class AuthenticationTests : IAsyncLifetime
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal("invalid_api_key", error["code"]!.GetValue<string>());
         Assert.Contains("Missing API key", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        // What the OpenAI SDKs report as the failed request's request_id, refused before any endpoint ran.
+        Assert.Matches("^[0-9a-f]{32}-[0-9a-f]{16}$", response.Headers.GetValues("x-request-id").Single());
     }
 
     [Theory]
