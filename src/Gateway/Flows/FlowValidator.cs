@@ -14,7 +14,7 @@ internal sealed class FlowValidator(ModelRouter router)
 {
     private static readonly string[] FlowFields = ["id", "name", "description", "nodes"];
 
-    private readonly HashSet<string> _modelAliases = new(router.Aliases, StringComparer.Ordinal);
+    private readonly HashSet<string> _modelAliases = new(router.Aliases, ModelRouter.AliasComparer);
 
     public IReadOnlySet<string> ModelAliases => _modelAliases;
 

@@ -12,7 +12,15 @@ internal sealed record ModelRoute(string Alias, IReadOnlyList<Deployment> Deploy
 /// <summary>Resolves model aliases to their deployments.</summary>
 internal sealed class ModelRouter
 {
-    private readonly Dictionary<string, ModelRoute> _routes = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How aliases compare: ignoring case, as configuration keys do. The sources merge an alias's keys so (an override
+    /// <c>GATEWAY__MODELS__ECHO__PRICING__...</c> and the file's <c>echo</c> are one alias), and the merged alias is
+    /// spelled as any one of them: matched by exact case, an override of one price renamed <c>echo</c> to <c>ECHO</c>,
+    /// and every caller, flow and key naming <c>echo</c> was refused. Two aliases can never differ by case alone.
+    /// </summary>
+    public static readonly StringComparer AliasComparer = StringComparer.OrdinalIgnoreCase;
+
+    private readonly Dictionary<string, ModelRoute> _routes = new(AliasComparer);
 
     public ModelRouter(IOptions<RoutingOptions> options, ProviderRegistry providers)
     {

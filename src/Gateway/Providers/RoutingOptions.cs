@@ -7,5 +7,5 @@ internal sealed class RoutingOptions
 
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, ModelOptions> Models { get; set; } = new(ModelRouter.AliasComparer);
 }

@@ -51,7 +51,7 @@ internal sealed class CallerIdentity
             throw new InvalidOperationException("The caller is not authenticated: the endpoint must require a GatewayPolicies policy.");
         }
 
-        var models = user.FindAll(ModelClaim).Select(claim => claim.Value).ToHashSet(StringComparer.Ordinal);
+        var models = user.FindAll(ModelClaim).Select(claim => claim.Value).ToHashSet(Providers.ModelRouter.AliasComparer);
         return new CallerIdentity(name, user.FindFirst(ClaimTypes.Role)?.Value ?? GatewayRoles.Client, models.Count == 0 ? null : models);
     }
 

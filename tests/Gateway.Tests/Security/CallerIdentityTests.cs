@@ -45,7 +45,8 @@ public sealed class CallerIdentityTests
 
         Assert.True(caller.CanUseModel("echo"));
         Assert.False(caller.CanUseModel("lorem"));
-        Assert.False(caller.CanUseModel("Echo"));
+        // Aliases match ignoring case, as the router matches them (ModelRouter.AliasComparer): the same model.
+        Assert.True(caller.CanUseModel("Echo"));
         Assert.Equal("lorem", caller.FirstDisallowedModel(["echo", "lorem", "other"]));
     }
 
