@@ -56,6 +56,7 @@ internal static class GatewayHostingExtensions
         // behind every other check refuses a value it cannot convert by quoting it, and a value may be a secret.
         _ = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Providers.RoutingOptions>>().Value;
         app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
+        ListenAddresses.Check(app.Configuration);
         var bindGuard = app.Services.GetRequiredService<Security.AnonymousAccessGuard>();
         bindGuard.CheckConfigured();
         foreach (var preparation in app.Services.GetServices<IStartupPreparation>())

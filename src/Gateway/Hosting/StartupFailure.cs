@@ -12,19 +12,39 @@ internal static class StartupFailure
         AggregateException { InnerExceptions: var inner } when inner.All(e => Describe(e) is not null) =>
             string.Join(Environment.NewLine, inner.Select(e => Describe(e))),
         StartupRefusedException refused => "  " + refused.Message,
+        // The store answered the start-up's first checks, then failed one of its services' first queries: a file whose
+        // pages are damaged ("database disk image is malformed"), say. The operator's to mend (restore a backup).
+        System.Data.Common.DbException { Message: var message } => $"  The store failed while the gateway started: {message}",
         // The configuration binder's refusal of a value it cannot convert, which names the key (and quotes the value,
         // which may be a secret: said in the gateway's words instead).
         InvalidOperationException { Message: var message } when message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
             "  " + Unconvertible(message, exception),
-        // appsettings.json that is not JSON. The file named is the copy next to the binaries; the one to fix is its source.
+        // appsettings.json that is not JSON: where in it, which the parser's own exception, two levels in, says.
         InvalidDataException { Message: var message } when message.StartsWith("Failed to load configuration from file", StringComparison.Ordinal) =>
-            $"  {message} {exception.InnerException?.Message}{Environment.NewLine}" +
-            "  (Under `dotnet run` that file is a copy, made at build, of appsettings.json at the repository root: fix the root file.)",
+            $"  {message} {exception.InnerException?.Message} {exception.InnerException?.InnerException?.Message}".TrimEnd() + BuildCopyHint(message),
         // Kestrel could not listen: another process has the port, or the address is not this machine's.
         IOException { Message: var message } when message.StartsWith("Failed to bind to address", StringComparison.Ordinal) =>
-            $"  {message}. Is another process listening there? Choose another address with --urls (e.g. --urls http://127.0.0.1:9090).",
+            $"  {message.TrimEnd('.')}. Is another process listening there? Choose another address with --urls (e.g. --urls http://127.0.0.1:9090).",
+        System.Net.Sockets.SocketException { Message: var message } =>
+            $"  Could not listen on an address --urls names: {message}. Choose another address (e.g. --urls http://127.0.0.1:9090).",
+        // https in --urls without a certificate: Kestrel's message says what to do.
+        InvalidOperationException { Message: var message } when message.StartsWith("Unable to configure HTTPS endpoint", StringComparison.Ordinal) =>
+            "  " + message.ReplaceLineEndings(" "),
+        // A Logging:LogLevel value that is not a level; the logging options name neither the key nor the levels.
+        InvalidOperationException { Message: var message } when message.StartsWith("Configuration value '", StringComparison.Ordinal)
+            && message.EndsWith("' is not supported.", StringComparison.Ordinal) =>
+            $"  {message} A Logging:LogLevel value must be Trace, Debug, Information, Warning, Error, Critical or None.",
         _ => null,
     };
+
+    /// <summary>
+    /// Under <c>dotnet run</c> the file named is a copy, made at build, of the one at the repository root: the hint says
+    /// which to fix. A published gateway's file is its own.
+    /// </summary>
+    private static string BuildCopyHint(string message) =>
+        message.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+            ? Environment.NewLine + "  (Under `dotnet run` that file is a copy, made at build, of appsettings.json at the repository root: fix the root file.)"
+            : "";
 
     /// <summary>
     /// "Failed to convert configuration value '…' at 'Gateway:Streaming:EventRetentionMinutes' to type 'System.Double'."
@@ -68,8 +88,17 @@ internal static class StartupFailure
             return failure[(named + 2)..];
         }
 
-        return !failure.StartsWith("Gateway:", StringComparison.Ordinal) && optionsType.GetField("Section")?.GetRawConstantValue() is string section
-            ? $"{section}:{failure}"
-            : failure;
+        if (failure.StartsWith("Gateway:", StringComparison.Ordinal) || optionsType.GetField("Section")?.GetRawConstantValue() is not string section)
+        {
+            return failure;
+        }
+
+        // "ShutdownDrainSeconds: The field StreamingOptions.ShutdownDrainSeconds must be between 0 and 3600." names a C#
+        // type; said as the key: "Gateway:Streaming:ShutdownDrainSeconds must be between 0 and 3600."
+        var colon = failure.IndexOf(": ", StringComparison.Ordinal);
+        var mustBe = failure.IndexOf(" must be ", StringComparison.Ordinal);
+        return colon > 0 && mustBe > colon
+            ? $"{section}:{failure[..colon].Replace('.', ':')}{failure[mustBe..]}"
+            : $"{section}:{failure}";
     }
 }

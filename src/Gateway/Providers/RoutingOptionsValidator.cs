@@ -27,7 +27,7 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
                 case ProviderOptions.OpenAiType:
                     if (!Uri.TryCreate(provider.BaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                     {
-                        failures.Add($"{key}:BaseUrl must be an absolute http or https URL (got '{provider.BaseUrl}').");
+                        failures.Add($"{key}:BaseUrl must be an absolute http or https URL (got {Hosting.ConfigValue.Quoted(provider.BaseUrl)}).");
                     }
 
                     // Empty (an override blanking the shipped value) is the default.
@@ -38,7 +38,7 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
 
                     break;
                 default:
-                    failures.Add($"{key}:Type must be '{ProviderOptions.OpenAiType}' or '{ProviderOptions.SimulatedType}' (got '{provider.Type}').");
+                    failures.Add($"{key}:Type must be '{ProviderOptions.OpenAiType}' or '{ProviderOptions.SimulatedType}' (got {Hosting.ConfigValue.Quoted(provider.Type)}).");
                     break;
             }
         }
@@ -51,6 +51,12 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
         foreach (var (alias, model) in options.Models)
         {
             var key = $"Gateway:Models:{alias}";
+            if (string.IsNullOrWhiteSpace(alias) || alias != alias.Trim())
+            {
+                // Served, but no caller could name it: 'model' of "" is missing, and "x " is easily sent as "x".
+                failures.Add($"{key} is not a usable alias: an alias may not be empty or begin or end with spaces (got {Hosting.ConfigValue.Quoted(alias)}).");
+            }
+
             if (model.Deployments.Count == 0)
             {
                 failures.Add($"{key}:Deployments must list at least one deployment.");
@@ -89,7 +95,7 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
                 }
                 else if (provider.Type == ProviderOptions.SimulatedType && !SimulatedModels.IsKnown(deployment.Model))
                 {
-                    failures.Add($"{deploymentKey}:Model must be one of the simulated models ({string.Join(", ", SimulatedModels.All)}); got '{deployment.Model}'.");
+                    failures.Add($"{deploymentKey}:Model must be one of the simulated models ({string.Join(", ", SimulatedModels.All)}); got {Hosting.ConfigValue.Quoted(deployment.Model)}.");
                 }
             }
         }

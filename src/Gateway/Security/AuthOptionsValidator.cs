@@ -42,7 +42,7 @@ internal sealed class AuthOptionsValidator(IOptions<RoutingOptions> routing) : I
 
             if (key.Role is not (GatewayRoles.Admin or GatewayRoles.Client))
             {
-                failures.Add($"{path}:Role must be '{GatewayRoles.Admin}' or '{GatewayRoles.Client}' (got '{key.Role}').");
+                failures.Add($"{path}:Role must be '{GatewayRoles.Admin}' or '{GatewayRoles.Client}' (got {Hosting.ConfigValue.Quoted(key.Role)}).");
             }
 
             for (var m = 0; m < key.Models.Count; m++)

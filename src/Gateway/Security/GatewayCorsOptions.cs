@@ -22,7 +22,13 @@ internal sealed class GatewayCorsOptionsValidator : IValidateOptions<GatewayCors
             if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
                 || uri.PathAndQuery != "/" || origin.EndsWith('/') || origin.Contains('*', StringComparison.Ordinal))
             {
-                failures.Add($"{GatewayCorsOptions.Section}:AllowedOrigins:{i} must be an origin such as https://app.example.com (got '{origin}').");
+                failures.Add($"{GatewayCorsOptions.Section}:AllowedOrigins:{i} must be an origin such as https://app.example.com (got {Hosting.ConfigValue.Quoted(origin)}).");
+            }
+            else if (uri.IsDefaultPort && origin.EndsWith($":{uri.Port}", StringComparison.Ordinal))
+            {
+                // A browser's Origin never names its scheme's own port: this one would match no request, in silence.
+                failures.Add($"{GatewayCorsOptions.Section}:AllowedOrigins:{i} names the default port {uri.Port}, which browsers leave out of their Origin: "
+                    + $"write {uri.Scheme}://{uri.Host} (got {Hosting.ConfigValue.Quoted(origin)}).");
             }
         }
 

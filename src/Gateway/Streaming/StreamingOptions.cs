@@ -9,29 +9,29 @@ internal sealed class StreamingOptions
     public const string Section = "Gateway:Streaming";
 
     /// <summary>How long a stream may stay silent before a <c>: keep-alive</c> comment is sent; below proxies' read timeouts.</summary>
-    [Range(0.01, 3_600, ErrorMessage = "Gateway:Streaming:HeartbeatSeconds must be between 0.01 and 3600.")]
+    [Range(0.01, 3_600)]
     public double HeartbeatSeconds { get; set; } = 15;
 
     /// <summary>How long a run without watchers keeps running, waiting for one to re-attach (background runs excepted).</summary>
-    [Range(0, 3_600, ErrorMessage = "Gateway:Streaming:DisconnectGraceSeconds must be between 0 and 3600.")]
+    [Range(0d, 3_600d)]
     public double DisconnectGraceSeconds { get; set; } = 10;
 
     /// <summary>How long a finished run's live log stays in memory; later its events are replayed from the store.</summary>
-    [Range(0, 10_080, ErrorMessage = "Gateway:Streaming:EventRetentionMinutes must be between 0 and 10080.")]
+    [Range(0d, 10_080d)]
     public double EventRetentionMinutes { get; set; } = 60;
 
     /// <summary>
     /// How much of finished runs' logs stays in memory at most, in MiB of event text: past it the oldest are let go
     /// before their time (and replayed from the store). A busy gateway's hour of runs was held whatever it weighed.
     /// </summary>
-    [Range(0, 65_536, ErrorMessage = "Gateway:Streaming:EventRetentionMegabytes must be between 0 and 65536.")]
+    [Range(0d, 65_536d)]
     public double EventRetentionMegabytes { get; set; } = 64;
 
     /// <summary>
     /// When the gateway is told to stop (SIGTERM), how long the streams under way get to finish on their own before
     /// they are ended as failures are: a /v1 stream with its error event, a run <c>interrupted</c>.
     /// </summary>
-    [Range(0, 3_600, ErrorMessage = "Gateway:Streaming:ShutdownDrainSeconds must be between 0 and 3600.")]
+    [Range(0d, 3_600d)]
     public double ShutdownDrainSeconds { get; set; } = 20;
 
     /// <summary>The <c>retry:</c> hint sent first on run streams: how long an <c>EventSource</c> waits before it reconnects.</summary>

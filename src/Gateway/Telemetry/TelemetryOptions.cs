@@ -27,12 +27,12 @@ internal sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOpti
         if (!string.IsNullOrEmpty(options.OtlpEndpoint)
             && (!Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
         {
-            failures.Add($"{TelemetryOptions.Section}:OtlpEndpoint must be an absolute http or https URL (got '{options.OtlpEndpoint}').");
+            failures.Add($"{TelemetryOptions.Section}:OtlpEndpoint must be an absolute http or https URL (got {Hosting.ConfigValue.Quoted(options.OtlpEndpoint)}).");
         }
 
         if (options.LogFormat is not (TelemetryOptions.TextFormat or TelemetryOptions.JsonFormat))
         {
-            failures.Add($"{TelemetryOptions.Section}:LogFormat must be '{TelemetryOptions.TextFormat}' or '{TelemetryOptions.JsonFormat}' (got '{options.LogFormat}').");
+            failures.Add($"{TelemetryOptions.Section}:LogFormat must be '{TelemetryOptions.TextFormat}' or '{TelemetryOptions.JsonFormat}' (got {Hosting.ConfigValue.Quoted(options.LogFormat)}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,5 +1,6 @@
 using Gateway.Hosting;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Hosting;
@@ -12,6 +13,9 @@ public sealed class StartupValidationTests
     [InlineData("Gateway:Providers:simulated:Type", "carrier-pigeon", "Gateway:Providers:simulated:Type must be")]
     [InlineData("Gateway:Providers:remote:BaseUrl", "not a url", "Gateway:Providers:remote:BaseUrl must be an absolute http or https URL")]
     [InlineData("Gateway:Providers:remote:MaxTokensField", "max_length", "Gateway:Providers:remote:MaxTokensField must be 'max_completion_tokens' or 'max_tokens'.")]
+    // Served, until 2026-12-06, under a name no caller could send: "" is a missing model, "x " is sent as "x".
+    [InlineData("Gateway:Models: :Deployments:0:Provider", "simulated", "Gateway:Models:  is not a usable alias")]
+    [InlineData("Gateway:Models:padded :Deployments:0:Provider", "simulated", "Gateway:Models:padded  is not a usable alias: an alias may not be empty or begin or end with spaces (got 'padded ').")]
     public async Task BadConfiguration_StopsStartUpNamingTheKey(string key, string value, string expectedMessage)
     {
         var settings = GatewayHost.SimulatedSettings();
@@ -22,6 +26,23 @@ public sealed class StartupValidationTests
         var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
 
         Assert.Contains(expectedMessage, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Gateway:Providers:remote:BaseUrl", "ftp://user:sk-secret-1234@llm.internal/v1", "(got 'ftp://***@llm.internal/v1')")]
+    [InlineData("Gateway:Telemetry:OtlpEndpoint", "grpc://collector:4317/?api-key=sk-secret-1234", "(got 'grpc://collector:4317/?***')")]
+    [InlineData("Gateway:Providers:remote:Type", "sk-proj-secret-1234-abcdefghijklmnopqrstuvwxyz0123", "(got a value of 50 characters, not shown)")]
+    public async Task AStartUpError_QuotesABadValue_ButNeverTheSecretInIt(string key, string value, string expected)
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Providers:remote:Type"] = "openai";
+        settings["Gateway:Providers:remote:BaseUrl"] = "http://127.0.0.1:9/v1";
+        settings[key] = value;
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-1234", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -57,19 +78,84 @@ public sealed class StartupValidationTests
         Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
         Assert.Contains("Failed to bind to address", exception.Message, StringComparison.Ordinal);
         Assert.Contains("Is another process listening there?", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("..", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("bin", true)]
+    [InlineData("published", false)]
+    public void AnAppSettingsFileThatIsNotJson_IsDescribed_WithWhereInIt_AndTheRootFileUnderDotnetRun(string folder, bool copiedAtBuild)
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}", folder));
+        try
+        {
+            File.WriteAllText(Path.Combine(directory.FullName, "appsettings.json"), "{\n  \"Gateway\": {\n    \"Models\": ,\n  }\n}\n");
+            // What the host's own loading of a broken file throws.
+            var exception = Assert.Throws<InvalidDataException>(() =>
+                new ConfigurationBuilder().AddJsonFile(Path.Combine(directory.FullName, "appsettings.json")).Build());
+
+            var reasons = StartupFailure.Describe(exception);
+
+            Assert.NotNull(reasons);
+            Assert.Contains("Could not parse the JSON file.", reasons, StringComparison.Ordinal);
+            // Where: until 2026-12-06 the message stopped at "Could not parse the JSON file."
+            Assert.Contains("LineNumber: 2", reasons, StringComparison.Ordinal);
+            Assert.Equal(copiedAtBuild, reasons.Contains("appsettings.json at the repository root", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory.Parent!.FullName, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:8080", "'127.0.0.1:8080' is not a URL: it needs a scheme, a host and a port")]
+    [InlineData("http://127.0.0.1:99999", "'http://127.0.0.1:99999' has the port 99999; a port is between 0 and 65535")]
+    [InlineData("http://127.0.0.1:8080; http://[::1]:8080", "' http://[::1]:8080' has spaces around it")]
+    // Kestrel reads this as the host "127.0.0.1:abc" and listens on every interface, on port 80.
+    [InlineData("http://127.0.0.1:abc", "'http://127.0.0.1:abc' has a port that is not a number")]
+    public async Task TheProcess_WithAnAddressItCannotListenOn_ExitsWith1_SayingWhichAndWhy(string urls, string expected)
+    {
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings["Urls"] = urls;
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayProcess.StartAsync(settings));
+
+        // Until 2026-12-06: an unhandled exception, exit code 134 (or, for the last, a gateway on every interface).
+        Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void AnAppSettingsFileThatIsNotJson_IsDescribed_PointingAtTheRootFile()
+    public async Task TheProcess_WithALogLevelThatIsNone_ExitsWith1_ListingTheLevels()
     {
-        var exception = new InvalidDataException(
-            "Failed to load configuration from file '/app/bin/appsettings.json'.", new FormatException("Could not parse the JSON file."));
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings["Logging:LogLevel:Default"] = "Verbose";
 
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayProcess.StartAsync(settings));
+
+        Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("A Logging:LogLevel value must be Trace, Debug, Information, Warning, Error, Critical or None.", exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // The range was checked as whole numbers: -0.4 passed as 0, and past int's range the check itself threw.
+    [InlineData("Gateway:Streaming:ShutdownDrainSeconds", "-0.4", "Gateway:Streaming:ShutdownDrainSeconds must be between 0 and 3600.")]
+    [InlineData("Gateway:Streaming:DisconnectGraceSeconds", "3600.4", "Gateway:Streaming:DisconnectGraceSeconds must be between 0 and 3600.")]
+    [InlineData("Gateway:Streaming:EventRetentionMinutes", "3000000000", "Gateway:Streaming:EventRetentionMinutes must be between 0 and 10080.")]
+    [InlineData("Gateway:Streaming:EventRetentionMegabytes", "1e309", "Gateway:Streaming:EventRetentionMegabytes must be between 0 and 65536.")]
+    public async Task AStreamingSettingOutOfItsRange_ByAFraction_OrFarOut_StopsStartUpNamingIt(string key, string value, string expected)
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings[key] = value;
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        // As the process says it: the key, not the C# type ("The field StreamingOptions.ShutdownDrainSeconds ...").
         var reasons = StartupFailure.Describe(exception);
-
-        Assert.NotNull(reasons);
-        Assert.Contains("Could not parse the JSON file.", reasons, StringComparison.Ordinal);
-        Assert.Contains("appsettings.json at the repository root", reasons, StringComparison.Ordinal);
+        Assert.Equal("  " + expected, reasons);
     }
 
     [Theory]

@@ -79,6 +79,8 @@ public sealed class SecurityStartupTests
     [InlineData("Gateway:Auth:Keys:0:TokensPerMinute", "-5", "Gateway:Auth:Keys:0:TokensPerMinute must be at least 1")]
     [InlineData("Gateway:Cors:AllowedOrigins:0", "*", "Gateway:Cors:AllowedOrigins:0 must be an origin")]
     [InlineData("Gateway:Cors:AllowedOrigins:0", "https://app.example.com/path", "Gateway:Cors:AllowedOrigins:0 must be an origin")]
+    [InlineData("Gateway:Cors:AllowedOrigins:0", "https://app.example.com:443", "Gateway:Cors:AllowedOrigins:0 names the default port 443, which browsers leave out of their Origin: write https://app.example.com")]
+    [InlineData("Gateway:Cors:AllowedOrigins:0", "http://app.example.com:80", "write http://app.example.com (got")]
     [InlineData("Gateway:Limits:MaxRequestBytes", "10", "MaxRequestBytes")]
     public async Task BadSecurityConfiguration_StopsStartUpNamingTheKey(string key, string value, string expected)
     {

@@ -1,0 +1,69 @@
+using System.Net;
+
+namespace Gateway.Hosting;
+
+/// <summary>
+/// Checks the addresses <c>--urls</c> (or <c>Urls</c>, <c>ASPNETCORE_URLS</c>) names before Kestrel reads them. Kestrel
+/// refuses a malformed one with an unhandled exception and a stack trace, halfway through start-up, and reads one with
+/// a port that is not a number (<c>http://127.0.0.1:abc</c>) as a host name: it then listens on every interface, on
+/// port 80.
+/// </summary>
+internal static class ListenAddresses
+{
+    private const string Example = "e.g. --urls http://127.0.0.1:8080";
+
+    public static void Check(IConfiguration configuration)
+    {
+        var urls = configuration[WebHostDefaults.ServerUrlsKey];
+        if (string.IsNullOrEmpty(urls))
+        {
+            return;
+        }
+
+        // As Kestrel splits them: empty entries dropped, spaces kept (and refused by it).
+        var problems = urls.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(Problem).OfType<string>().ToList();
+        if (problems.Count > 0)
+        {
+            throw new StartupRefusedException(
+                $"The addresses to listen on (--urls, Urls or ASPNETCORE_URLS) are not all usable: {string.Join(" ", problems)}");
+        }
+    }
+
+    private static string? Problem(string url)
+    {
+        if (url != url.Trim())
+        {
+            return $"'{url}' has spaces around it (separate addresses with ';' alone).";
+        }
+
+        BindingAddress address;
+        try
+        {
+            address = BindingAddress.Parse(url);
+        }
+        catch (FormatException)
+        {
+            return $"'{url}' is not a URL: it needs a scheme, a host and a port ({Example}).";
+        }
+
+        if (address.IsUnixPipe || address.IsNamedPipe)
+        {
+            return null;
+        }
+
+        if (address.Scheme is not ("http" or "https"))
+        {
+            return $"'{url}' has the scheme '{address.Scheme}'; only http and https are served ({Example}).";
+        }
+
+        // An IPv6 address keeps its brackets here; any other colon in the host is a port that was not a number.
+        if (!address.Host.StartsWith('[') && address.Host.Contains(':', StringComparison.Ordinal))
+        {
+            return $"'{url}' has a port that is not a number ({Example}).";
+        }
+
+        return address.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort
+            ? $"'{url}' has the port {address.Port}; a port is between 0 and 65535 ({Example})."
+            : null;
+    }
+}
