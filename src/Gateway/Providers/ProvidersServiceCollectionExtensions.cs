@@ -17,6 +17,7 @@ internal static class ProvidersServiceCollectionExtensions
             .BindConfiguration(RoutingOptions.Section)
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
+        services.AddSingleton<Hosting.IStartupPreparation, ProviderKeyCheck>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<UpstreamNormalizingHandler>();
         services.AddGatewayResilience(configuration);

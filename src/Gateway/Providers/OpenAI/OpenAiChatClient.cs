@@ -31,7 +31,7 @@ internal sealed class OpenAiChatClient : IChatClient
             : ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new System.ClientModel.ApiKeyCredential(provider.ApiKey));
         _options = new OpenAIClientOptions
         {
-            Endpoint = new Uri(provider.BaseUrl!),
+            Endpoint = ApiRoot(provider.BaseUrl!),
             Transport = new HttpClientPipelineTransport(httpClient),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = Timeout.InfiniteTimeSpan,
@@ -40,6 +40,18 @@ internal sealed class OpenAiChatClient : IChatClient
         _httpClient = httpClient;
         _capAsMaxTokens = provider.MaxTokensField == ProviderOptions.MaxTokensName;
         _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey, _capAsMaxTokens);
+    }
+
+    /// <summary>
+    /// The API root without the slashes its path may end in: the SDK joins <c>chat/completions</c> to it after one
+    /// slash, and a BaseUrl ending in <c>//</c> sent unstreamed calls to <c>/v1//chat/completions</c> while streamed
+    /// ones went to <c>/v1/chat/completions</c>.
+    /// </summary>
+    private static Uri ApiRoot(string baseUrl)
+    {
+        var builder = new UriBuilder(baseUrl);
+        builder.Path = builder.Path.TrimEnd('/');
+        return builder.Uri;
     }
 
     /// <summary>

@@ -89,10 +89,13 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         var status = (HttpStatusCode)statusCode;
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
-            // The upstream's own text may quote part of our key; describe the failure instead.
+            // The upstream's own text may quote part of our key; describe the failure instead. A provider configured with
+            // no key at all (the shipped 'openai' before its key is set) is said to have none: the fix is one setting.
             return new UpstreamException(
                 UpstreamFailure.Status,
-                $"Provider '{providerName}' refused the gateway's credentials (HTTP {(int)status}).",
+                string.IsNullOrEmpty(apiKey)
+                    ? $"Provider '{providerName}' refused the gateway's credentials (HTTP {(int)status}): it has no API key configured (Gateway:Providers:{providerName}:ApiKey)."
+                    : $"Provider '{providerName}' refused the gateway's credentials (HTTP {(int)status}).",
                 status);
         }
 
