@@ -45,11 +45,15 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
+        var presented = PresentedKey(Request);
         var message = keys.IsAnonymous
             ? "This gateway has no API keys, so it serves only clients on its own machine, and this request came from another (through a proxy, or to a non-loopback address)."
-            : PresentedKey(Request) is null
+            : presented is null
                 ? "Missing API key: send it as 'Authorization: Bearer <key>' or in the 'x-api-key' header."
-                : "Invalid API key.";
+                // Two headers of one name are read as one value, joined by a comma: even the right key twice is no key.
+                : presented.Contains(',', StringComparison.Ordinal)
+                    ? "Send the API key once: this request carries several Authorization or x-api-key values."
+                    : "Invalid API key.";
         return Context.WriteErrorAsync(StatusCodes.Status401Unauthorized, message, "invalid_api_key");
     }
 

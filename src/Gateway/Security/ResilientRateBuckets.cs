@@ -7,12 +7,28 @@ namespace Gateway.Security;
 /// reached: a database outage then loosens a key's limits (each replica counts alone, up to N times the limit with N
 /// replicas) instead of failing every request of every limited key, on /v1 too, which otherwise never needs the store.
 /// </summary>
-internal sealed partial class ResilientRateBuckets(IRateBuckets shared, LocalRateBuckets local, ILogger<ResilientRateBuckets> logger) : IRateBuckets
+/// <remarks>
+/// Once the shared buckets have failed, requests go to the local ones at once, and one request at a time (every
+/// <see cref="RetryInterval"/>) tries the shared ones again. A database that does not answer (stalled, or its network
+/// black-holed) made every request of a limited key wait out the command's timeout first: 5 to 10 s per /v1 call.
+/// </remarks>
+internal sealed partial class ResilientRateBuckets(IRateBuckets shared, LocalRateBuckets local, TimeProvider time, ILogger<ResilientRateBuckets> logger)
+    : IRateBuckets
 {
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
+
     private int _degraded;
+
+    /// <summary>While degraded, the timestamp from which one request may try the shared buckets again.</summary>
+    private long _retryAt;
 
     public async ValueTask<TimeSpan?> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
     {
+        if (!MayTryShared())
+        {
+            return await local.TryTakeAsync(bucket, capacity, window, permits, cancellationToken);
+        }
+
         try
         {
             var retryAfter = await shared.TryTakeAsync(bucket, capacity, window, permits, cancellationToken);
@@ -28,6 +44,12 @@ internal sealed partial class ResilientRateBuckets(IRateBuckets shared, LocalRat
 
     public async ValueTask AdjustAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
     {
+        if (!MayTryShared())
+        {
+            await local.AdjustAsync(bucket, capacity, window, permits, cancellationToken);
+            return;
+        }
+
         try
         {
             await shared.AdjustAsync(bucket, capacity, window, permits, cancellationToken);
@@ -40,6 +62,21 @@ internal sealed partial class ResilientRateBuckets(IRateBuckets shared, LocalRat
         }
     }
 
+    /// <summary>Not degraded, or degraded and this caller is the one that tries the shared buckets again now.</summary>
+    private bool MayTryShared()
+    {
+        if (Volatile.Read(ref _degraded) == 0)
+        {
+            return true;
+        }
+
+        var retryAt = Volatile.Read(ref _retryAt);
+        var now = time.GetTimestamp();
+        return now >= retryAt && Interlocked.CompareExchange(ref _retryAt, now + Interval, retryAt) == retryAt;
+    }
+
+    private long Interval => (long)(RetryInterval.TotalSeconds * time.TimestampFrequency);
+
     private static bool IsUnreachable(Exception exception, CancellationToken cancellationToken) =>
         exception is DbException or TimeoutException or IOException
         || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested);
@@ -47,6 +84,7 @@ internal sealed partial class ResilientRateBuckets(IRateBuckets shared, LocalRat
     /// <summary>Logged once per outage, not per request.</summary>
     private void Degraded(Exception exception)
     {
+        Volatile.Write(ref _retryAt, time.GetTimestamp() + Interval);
         if (Interlocked.Exchange(ref _degraded, 1) == 0)
         {
             LogDegraded(logger, exception);

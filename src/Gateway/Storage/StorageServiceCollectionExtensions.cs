@@ -32,6 +32,7 @@ internal static class StorageServiceCollectionExtensions
             services.AddSingleton<IRateBuckets>(provider => new ResilientRateBuckets(
                 provider.GetRequiredService<PostgresRateBuckets>(),
                 new LocalRateBuckets(provider.GetRequiredService<TimeProvider>()),
+                provider.GetRequiredService<TimeProvider>(),
                 provider.GetRequiredService<ILogger<ResilientRateBuckets>>()));
             services.AddSingleton<PostgresRunSignals>();
             services.AddSingleton<IRunSignals>(provider => provider.GetRequiredService<PostgresRunSignals>());

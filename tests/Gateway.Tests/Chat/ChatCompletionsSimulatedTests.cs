@@ -425,6 +425,16 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABodyRefusedBeforeTheEndpoint_CarriesARequestIdToo()
+    {
+        // Refused by routing (the endpoint accepts JSON alone), before the endpoint could set the header.
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", new StringContent("hi", System.Text.Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Matches("^[0-9a-f]{32}-[0-9a-f]{16}$", response.Headers.GetValues("x-request-id").Single());
+    }
+
+    [Fact]
     public async Task AModel_IsDescribedAsTheListDescribesIt_AndAnUnknownOneIs404ModelNotFound()
     {
         var echo = await _gateway.Client.GetStringAsync("/v1/models/echo");

@@ -30,6 +30,22 @@ public sealed class AuthenticationTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("Authorization")]
+    [InlineData("x-api-key")]
+    public async Task TheRightKeySentTwice_Is401_SayingToSendItOnce(string header)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("echo", "hi", stream: false) };
+        var value = header == "Authorization" ? $"Bearer {TestKeys.Client}" : TestKeys.Client;
+        request.Headers.TryAddWithoutValidation(header, [value, value]);
+
+        using var response = await _gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var message = (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>();
+        Assert.Equal("Send the API key once: this request carries several Authorization or x-api-key values.", message);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task WrongKey_Is401AndNeverQuotesTheKey(bool asApiKeyHeader)
