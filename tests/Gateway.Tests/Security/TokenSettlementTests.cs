@@ -52,15 +52,19 @@ public sealed class TokenSettlementTests
     [Fact]
     public async Task ACallerWhoLeavesAWholeAnswer_KeepsItsEstimate_ForItsGenerationWasNotSeen()
     {
-        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 1000);
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl)
+            .WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 1000);
         await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.Enqueue(new UpstreamScript { HeadersDelay = TimeSpan.FromSeconds(20) });
 
-        // Not streamed: the answer is 45 s away, and what the model generated before the caller left is not known.
+        // Not streamed: the answer is 20 s away, and what the model generated before the caller left is not known.
         using var leaving = new CancellationTokenSource();
         var left = gateway.Client.SendAsync(
-            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("lorem", "hi", stream: false, maxTokens: 900)),
+            TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("up", "hi", stream: false, maxTokens: 900)),
             leaving.Token);
-        await AssertHeldAsync(gateway, () => true);
+        // Once the call has reached the upstream it holds its reservation (probed before, a probe could take it first).
+        await AssertHeldAsync(gateway, () => upstream.Requests.Count == 1);
         await leaving.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left);
 
