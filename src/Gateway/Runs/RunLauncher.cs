@@ -33,6 +33,8 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
         }
 
         var run = engine.Create(plan, owner);
+        // Before the run is stored, so that a store failing it is logged, and answered, with the run's id.
+        httpContext.Items[GatewayExceptionHandler.RunIdItem] = run.RunId;
         var log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
 

@@ -14,4 +14,10 @@ internal interface IStoreSchema
 
     /// <summary>The version the database is at; throws a <see cref="System.Data.Common.DbException"/> when it cannot be reached.</summary>
     Task<int> ReadVersionAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Why the database, which answered a read, would refuse a write now (locked by another process, read-only), without
+    /// writing anything; null when it would take one.
+    /// </summary>
+    Task<string?> WriteRefusalAsync(CancellationToken cancellationToken);
 }

@@ -98,6 +98,15 @@ internal sealed class PostgresSchema(PostgresDatabase database) : IStoreSchema
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>A server that takes reads only: a standby, as after a failover that left the gateway on the old primary.</summary>
+    public async Task<string?> WriteRefusalAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command("SHOW transaction_read_only;");
+        return await command.ExecuteScalarAsync(cancellationToken) is "on"
+            ? $"{Description} takes reads only (transaction_read_only is on: a standby?)."
+            : null;
+    }
+
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.Command(transaction, sql);

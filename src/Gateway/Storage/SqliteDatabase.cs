@@ -16,6 +16,14 @@ namespace Gateway.Storage;
 /// </remarks>
 internal sealed class SqliteDatabase : IDisposable
 {
+    /// <summary>
+    /// How long a write waits for the file's lock (another process holding it: a backup, the sqlite3 shell), and at
+    /// most as long again for this process's write gate. Microsoft.Data.Sqlite retries a busy statement for the command
+    /// timeout on top of SQLite's own busy timeout, 30 s by default, and the gate let every write queue behind it
+    /// without a bound: four writes waited 30, 60, 90 and 118 s.
+    /// </summary>
+    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(10);
+
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly string _connectionString;
 
@@ -30,7 +38,7 @@ internal sealed class SqliteDatabase : IDisposable
         SqliteConnectionStringBuilder builder;
         try
         {
-            builder = new SqliteConnectionStringBuilder(options.Value.ConnectionString) { Pooling = true };
+            builder = new SqliteConnectionStringBuilder(options.Value.ConnectionString) { Pooling = true, DefaultTimeout = (int)BusyTimeout.TotalSeconds };
             _connectionString = builder.ToString();
         }
         catch (Exception exception) when (exception is ArgumentException or FormatException)
@@ -145,9 +153,14 @@ internal sealed class SqliteDatabase : IDisposable
 
     private async Task<T> WriteInTransactionAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken);
+        if (!await _writeGate.WaitAsync(BusyTimeout, cancellationToken))
+        {
+            throw new TimeoutException($"The SQLite store did not take a write within {BusyTimeout.TotalSeconds:0} s: the writes before it are waiting for its lock.");
+        }
+
         try
         {
+            RefuseIfDeleted();
             await using var connection = await OpenAsync(cancellationToken);
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             var result = await write(connection, transaction);
@@ -160,6 +173,23 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// Refuses a write once the file has been deleted under the gateway (a reset by <c>rm gateway.db</c>): the pooled
+    /// connections still hold the deleted file open, so writes went on succeeding into it and were lost at the next
+    /// start, without a word. A file that was never created yet (in memory) is not checked.
+    /// </summary>
+    private void RefuseIfDeleted()
+    {
+        if (_claim is not null && !File.Exists(DataSource))
+        {
+            throw new SqliteException(
+                $"The SQLite file '{DataSource}' was deleted while the gateway ran: what it writes now would be lost. Restore the file, or restart the gateway to begin a new one.",
+                SqliteCantOpen);
+        }
+    }
+
+    private const int SqliteCantOpen = 14;
+
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
@@ -169,7 +199,7 @@ internal sealed class SqliteDatabase : IDisposable
             await using var pragmas = connection.CreateCommand();
             // Per connection: in WAL, NORMAL syncs at checkpoints rather than on every commit, which keeps one
             // insert per streamed token cheap; a power cut may lose the last commits but never corrupts the file.
-            pragmas.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;";
+            pragmas.CommandText = $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = NORMAL;";
             await pragmas.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }

@@ -106,6 +106,42 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
         return database.IsFile ? database.ProbeAsync(ReadAsync, cancellationToken) : database.ReadAsync(ReadAsync, cancellationToken);
     }
 
+    /// <summary>
+    /// Takes the write lock and lets it go (<c>BEGIN IMMEDIATE</c>, then <c>ROLLBACK</c>): refused when another process
+    /// holds it (a second's wait: this process's own writes hold it for a moment) or the file cannot be written.
+    /// </summary>
+    public Task<string?> WriteRefusalAsync(CancellationToken cancellationToken)
+    {
+        async Task<string?> TryLockAsync(SqliteConnection connection)
+        {
+            try
+            {
+                // One statement a command: a busy BEGIN inside a batch was passed over in silence once the timeout ran out.
+                await using var command = connection.CreateCommand();
+                command.CommandTimeout = 2;
+                command.CommandText = "PRAGMA busy_timeout = 1000;";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                command.CommandText = "BEGIN IMMEDIATE;";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                command.CommandText = "ROLLBACK;";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                return null;
+            }
+            catch (SqliteException exception) when (exception.SqliteErrorCode is SqliteBusy or SqliteLocked)
+            {
+                return $"{Description} is locked by another process: writes wait, then fail.";
+            }
+            catch (SqliteException exception) when (exception.SqliteErrorCode is SqliteReadOnly)
+            {
+                return $"{Description} cannot be written: {exception.Message}";
+            }
+        }
+
+        return database.IsFile ? database.ProbeAsync(TryLockAsync, cancellationToken) : Task.FromResult<string?>(null);
+    }
+
+    private const int SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8;
+
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();

@@ -11,9 +11,15 @@ internal sealed class StorageHealthCheck(IStoreSchema schema) : IHealthCheck
         try
         {
             var version = await schema.ReadVersionAsync(cancellationToken);
-            return version == schema.Version
-                ? HealthCheckResult.Healthy($"{schema.Description} schema version {version}")
-                : HealthCheckResult.Unhealthy($"{schema.Description} schema version {version}, expected {schema.Version}.");
+            if (version != schema.Version)
+            {
+                return HealthCheckResult.Unhealthy($"{schema.Description} schema version {version}, expected {schema.Version}.");
+            }
+
+            // A store that answers reads but refuses writes fails every run: not ready either.
+            return await schema.WriteRefusalAsync(cancellationToken) is { } refusal
+                ? HealthCheckResult.Unhealthy(refusal)
+                : HealthCheckResult.Healthy($"{schema.Description} schema version {version}");
         }
         catch (Exception exception) when (exception is DbException or IOException or UnauthorizedAccessException or TimeoutException)
         {

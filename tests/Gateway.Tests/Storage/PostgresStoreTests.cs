@@ -211,6 +211,35 @@ public sealed class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Gateway_OnADatabaseThatTakesReadsOnly_IsNotReady()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Storage:Provider"] = StorageOptions.Postgres;
+        var connectionString = await PostgresServer.CreateDatabaseAsync();
+        settings[GatewayHost.StorageKey] = connectionString;
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        // As a standby answers (after a failover that left the gateway on the old primary): every write refused.
+        var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using (var admin = new NpgsqlConnection(connectionString))
+        {
+            await admin.OpenAsync();
+            await using var readOnly = new NpgsqlCommand($"ALTER DATABASE {database} SET default_transaction_read_only = on;", admin);
+            await readOnly.ExecuteNonQueryAsync();
+        }
+
+        NpgsqlConnection.ClearAllPools();
+        gateway.Services.GetRequiredService<PostgresDatabase>().DataSource.Clear();
+
+        using var ready = await gateway.Client.GetAsync("/readyz");
+        // Until 2026-12-06: 200 Healthy, from a read alone, while every run failed.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        using var refused = await gateway.Client.PostAsync(
+            "/api/flows", Json.Body("""{"id":"ro","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}"""));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task AMalformedConnectionString_StopsStartUpNamingTheKey()
     {
         var settings = GatewayHost.SimulatedSettings();

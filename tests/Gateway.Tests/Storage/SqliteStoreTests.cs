@@ -1,6 +1,7 @@
 using System.Net;
 using Gateway.Hosting;
 using Gateway.Runs;
+using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -115,7 +116,7 @@ public sealed class SqliteStoreTests
     }
 
     [Fact]
-    public async Task ReadyzIsUnhealthy_OnceTheDatabaseFileIsGone()
+    public async Task ReadyzIsUnhealthy_AndWritesAre503s_OnceTheDatabaseFileIsGone()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}");
         var settings = GatewayHost.SimulatedSettings();
@@ -131,6 +132,104 @@ public sealed class SqliteStoreTests
 
         using var after = await gateway.Client.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, after.StatusCode);
+        // Until 2026-12-06: 201, into the deleted file, and gone at the next start.
+        using var lost = await gateway.Client.PostAsync("/api/flows", Json.Body("""
+            {"id":"into-the-void","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}
+            """));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, lost.StatusCode);
+    }
+
+    [Fact]
+    public async Task WhileAnotherProcessHoldsTheWriteLock_ReadyzSaysSo_AndWritesAre503sWithinTheBusyTimeout_ThenWorkAgain()
+    {
+        var database = GatewayHost.NewDatabasePath();
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        // Another holder of the file's lock (a backup, the sqlite3 shell): a connection of the test's own.
+        await using (var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+        {
+            await holder.OpenAsync();
+            await using (var exclusive = holder.CreateCommand())
+            {
+                exclusive.CommandText = "BEGIN EXCLUSIVE;";
+                await exclusive.ExecuteNonQueryAsync();
+            }
+
+            using (var ready = await gateway.Client.GetAsync("/readyz"))
+            {
+                // Until 2026-12-06: 200 Healthy, from a read alone.
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            }
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var flow = gateway.Client.PostAsync("/api/flows", Json.Body("""
+                {"id":"locked","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}
+                """));
+            var run = gateway.Client.PostAsync("/api/runs", Json.Body("""
+                {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]},"input":"x"}
+                """));
+            using var flowRefused = await flow;
+            using var runRefused = await run;
+
+            // Until 2026-12-06: a 500 after 30 s for the first, and 30 s more for each write queued behind it.
+            Assert.InRange(clock.Elapsed, TimeSpan.Zero, SqliteDatabase.BusyTimeout * 2 + TimeSpan.FromSeconds(3));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, flowRefused.StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, runRefused.StatusCode);
+            Assert.Equal(
+                "The gateway's store cannot be used right now (busy, full or unreachable). Retry shortly.",
+                (await Json.ReadAsync(runRefused))["detail"]!.GetValue<string>());
+            // The run had its id before the store refused it: the answer names it, as the log line does.
+            Assert.Matches("^run-[0-9a-f]{32}$", runRefused.Headers.GetValues(RunLauncher.RunIdHeader).Single());
+        }
+
+        using (var readyAgain = await gateway.Client.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, readyAgain.StatusCode);
+        }
+
+        using var saved = await gateway.Client.PostAsync("/api/flows", Json.Body("""
+            {"id":"unlocked","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}
+            """));
+        Assert.Equal(HttpStatusCode.Created, saved.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheProcess_OnAFileWhosePagesAreDamaged_ExitsWith1_SayingSo_NotAnUnhandledException()
+    {
+        var database = GatewayHost.NewDatabasePath();
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        await using (var first = await GatewayHost.StartAsync(settings))
+        {
+            using var run = await first.Client.PostAsync("/api/runs", Json.Body("""
+                {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]},"input":"x"}
+                """));
+            Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        }
+
+        try
+        {
+            // The header and the schema (page 1) intact, every table's pages noise: the store opens, then its first query fails.
+            await using (var file = new FileStream(database, FileMode.Open, FileAccess.ReadWrite))
+            {
+                var noise = new byte[file.Length - 4096];
+                new Random(7).NextBytes(noise);
+                file.Position = 4096;
+                await file.WriteAsync(noise);
+            }
+
+            var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => GatewayProcess.StartAsync(settings));
+
+            // Until 2026-12-06: "Store ready", then an unhandled exception and exit code 134.
+            Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
+            Assert.Contains("The store failed while the gateway started:", exception.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", exception.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            GatewayHost.DeleteDatabase(database);
+        }
     }
 
     [Fact]
