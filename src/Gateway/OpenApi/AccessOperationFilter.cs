@@ -47,8 +47,12 @@ internal sealed class AccessOperationFilter : IOperationFilter
             Add(operation, "403", forAdmins ? "The key's role is not admin." : "The key's model allowlist does not permit a model named.", errorSchema, contentType);
         }
 
-        Add(operation, "429", "Over the key's request or token limit; see Retry-After.", errorSchema, contentType);
-        RetryAfterOn(operation.Responses["429"]);
+        // Not where the request limit does not count (re-attaching to a run, cancelling one) and the endpoint names none.
+        if (!metadata.OfType<Microsoft.AspNetCore.RateLimiting.DisableRateLimitingAttribute>().Any() || operation.Responses.ContainsKey("429"))
+        {
+            Add(operation, "429", "Over the key's request or token limit; see Retry-After.", errorSchema, contentType);
+            RetryAfterOn(operation.Responses["429"]);
+        }
         if (hasBody)
         {
             Add(operation, "400", "The body is not valid (every problem listed).", errorSchema, contentType);

@@ -60,12 +60,17 @@ internal static class RunsApi
         group.MapGet("/", ListRunsAsync).WithName("ListRuns").WithSummary("Lists recent runs, newest first.");
         group.MapGet("/{runId}", GetRunAsync).WithName("GetRun").WithSummary("Returns a run record.")
             .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK);
+        // Re-attaching and cancelling are not counted against a key's RequestsPerMinute: a key at its limit was refused
+        // its way back to a run after a dropped connection (so the run was cancelled when the grace ran out, its
+        // watcher turned away) and refused the cancel of a run it meant to stop (which then ran on, spending tokens).
         group.MapGet("/{runId}/events", WatchRunAsync)
+            .DisableRateLimiting()
             .WithName("WatchRun")
             .WithSummary("Streams a run's events after Last-Event-ID (header) or ?after=N, then follows live ones through the terminal event; 204 when the run has ended and the caller has them all.")
             .ProducesEventStream(RunEventTypes)
             .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status204NoContent);
         group.MapPost("/{runId}/cancel", CancelRunAsync)
+            .DisableRateLimiting()
             .WithName("CancelRun")
             .WithSummary("Cancels a running run: 202, and the run ends with run.cancelled.")
             .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted)

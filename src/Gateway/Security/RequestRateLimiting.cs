@@ -6,7 +6,7 @@ namespace Gateway.Security;
 /// <summary>
 /// Each key's <c>RequestsPerMinute</c>: one bucket per key name in <see cref="IRateBuckets"/> (shared by every replica
 /// on PostgreSQL), refilled continuously. Callers without a limit (and the anonymous caller) are not counted, nor
-/// are requests to endpoints marked <c>DisableRateLimiting()</c> (the probes).
+/// are requests to endpoints marked <c>DisableRateLimiting()</c> (the probes, and re-attaching to or cancelling a run).
 /// </summary>
 internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys, IRateBuckets buckets)
 {

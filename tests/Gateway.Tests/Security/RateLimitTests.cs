@@ -38,6 +38,28 @@ public sealed class RateLimitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AKeyAtItsRequestLimit_MayStillReattachToItsRun_AndCancelOne()
+    {
+        using var started = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/runs?background=true", TestKeys.Limited, Json.Body("""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"echo","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"still mine"}
+            """)));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var runId = started.Headers.GetValues("X-Run-Id").Single();
+        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+
+        // Until 2026-12-06 both were 429: the watcher turned away until the grace cancelled its run, the cancel refused.
+        using var reattached = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, $"/api/runs/{runId}/events", TestKeys.Limited));
+        Assert.Equal(HttpStatusCode.OK, reattached.StatusCode);
+        Assert.Contains("event: run.", await reattached.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var cancel = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, $"/api/runs/{runId}/cancel", TestKeys.Limited));
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, cancel.StatusCode);
+        // Ended by now (the simulated model answers at once): refused as too late, not as too many.
+        Assert.Equal(HttpStatusCode.Conflict, cancel.StatusCode);
+    }
+
+    [Fact]
     public async Task RequestLimit_IsPerKey_AndRefillsWithTime()
     {
         for (var i = 0; i < 3; i++)
