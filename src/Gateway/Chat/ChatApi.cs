@@ -101,9 +101,10 @@ internal static class ChatApi
     {
         SetRequestId(httpContext);
         model = model.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        // The alias as the list and a completion spell it, however the caller cased it.
         return !caller.CanUseModel(model) ? ChatErrors.ModelNotAllowed(model)
-            : !router.TryGetRoute(model, out _) ? ChatErrors.ModelNotFound(model)
-            : TypedResults.Json(new ModelInfo { Id = model }, ChatJsonContext.Wire.ModelInfo);
+            : !router.TryGetRoute(model, out var route) ? ChatErrors.ModelNotFound(model)
+            : TypedResults.Json(new ModelInfo { Id = route.Alias }, ChatJsonContext.Wire.ModelInfo);
     }
 
     private static JsonHttpResult<ModelList> ListModels(ModelRouter router, CallerIdentity caller, HttpContext httpContext)

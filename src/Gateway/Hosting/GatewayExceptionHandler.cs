@@ -1,12 +1,12 @@
-using System.Data.Common;
+using Gateway.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Gateway.Hosting;
 
 /// <summary>
 /// The last line of defence: a caller's bad request that the framework rejected (too large, unreadable) keeps
-/// its 4xx, a store that cannot be used (locked, full, unreachable) is a 503 to retry, anything else is a logged 500
-/// that names nothing of the exception. The body is the surface's error shape: the OpenAI error under /v1,
+/// its 4xx, a store that cannot be used for now (locked, full, unreachable) is a 503 to retry, anything else is a
+/// logged 500 that names nothing of the exception. The body is the surface's error shape: the OpenAI error under /v1,
 /// ProblemDetails (the reason phrase as title, the message as detail) elsewhere. A failure about a run is logged with
 /// its id and answered with <c>X-Run-Id</c>.
 /// </summary>
@@ -17,27 +17,30 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var storeFailed = exception is DbException or TimeoutException;
+        var storeUnavailable = StoreErrors.IsUnavailable(exception);
         var status = exception is BadHttpRequestException badRequest ? badRequest.StatusCode
-            : storeFailed ? StatusCodes.Status503ServiceUnavailable
+            : storeUnavailable ? StatusCodes.Status503ServiceUnavailable
             : StatusCodes.Status500InternalServerError;
         var message = status < 500 ? exception.Message
-            : storeFailed ? "The gateway's store cannot be used right now (busy, full or unreachable). Retry shortly."
+            : storeUnavailable ? "The gateway's store cannot be used right now (busy, full or unreachable). Retry shortly."
             : "The gateway failed to handle the request.";
-        // The exception handler cleared the response's headers: the run's id is put back.
-        var runId = httpContext.Items[RunIdItem] as string ?? httpContext.GetRouteValue("runId") as string;
+        var runId = RunIdOf(httpContext);
         if (runId is not null)
         {
+            // The exception handler cleared the response's headers: the run's id is put back.
             httpContext.Response.Headers[Runs.RunLauncher.RunIdHeader] = runId;
         }
 
-        if (status >= 500 && runId is null)
+        if (status >= 500)
         {
-            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
-        }
-        else if (status >= 500)
-        {
-            LogUnhandledForRun(logger, exception, httpContext.Request.Method, httpContext.Request.Path, runId!);
+            if (runId is null)
+            {
+                LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+            }
+            else
+            {
+                LogUnhandledForRun(logger, exception, httpContext.Request.Method, httpContext.Request.Path, runId);
+            }
         }
 
         // The same writer as every other error: the surface's shape, and a body even when the caller's Accept
@@ -45,6 +48,16 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
         await httpContext.WriteErrorAsync(status, message);
         return true;
     }
+
+    /// <summary>
+    /// The run a request made (<see cref="RunIdItem"/>) or names in its path: the feature's copy of the route values, as
+    /// the handler clears the request's own. Only an id of the gateway's own shape: a path may hold any text.
+    /// </summary>
+    private static string? RunIdOf(HttpContext httpContext) =>
+        (httpContext.Items[RunIdItem] ?? httpContext.Features.Get<IExceptionHandlerFeature>()?.RouteValues?["runId"]) is string runId
+            && Runs.RunIds.IsWellFormed(runId)
+            ? runId
+            : null;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, PathString path);

@@ -12,16 +12,13 @@ internal static class ListenAddresses
 {
     private const string Example = "e.g. --urls http://127.0.0.1:8080";
 
+    /// <summary>The addresses as Kestrel splits them: empty entries dropped, spaces kept (and refused by <see cref="Check"/>).</summary>
+    public static string[] Configured(IConfiguration configuration) =>
+        (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries);
+
     public static void Check(IConfiguration configuration)
     {
-        var urls = configuration[WebHostDefaults.ServerUrlsKey];
-        if (string.IsNullOrEmpty(urls))
-        {
-            return;
-        }
-
-        // As Kestrel splits them: empty entries dropped, spaces kept (and refused by it).
-        var problems = urls.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(Problem).OfType<string>().ToList();
+        var problems = Configured(configuration).Select(Problem).OfType<string>().ToList();
         if (problems.Count > 0)
         {
             throw new StartupRefusedException(
@@ -51,15 +48,23 @@ internal static class ListenAddresses
             return null;
         }
 
-        if (address.Scheme is not ("http" or "https"))
+        // Kestrel reads the scheme in any case (HTTP://...).
+        if (!address.Scheme.Equals("http", StringComparison.OrdinalIgnoreCase) && !address.Scheme.Equals("https", StringComparison.OrdinalIgnoreCase))
         {
             return $"'{url}' has the scheme '{address.Scheme}'; only http and https are served ({Example}).";
         }
 
-        // An IPv6 address keeps its brackets here; any other colon in the host is a port that was not a number.
-        if (!address.Host.StartsWith('[') && address.Host.Contains(':', StringComparison.Ordinal))
+        // Past the host, a colon is a port that was not a number: an IPv6 address keeps its brackets, and ends with one.
+        var host = address.Host;
+        var portNotANumber = host.StartsWith('[') ? !host.EndsWith(']') : host.Contains(':', StringComparison.Ordinal);
+        if (portNotANumber)
         {
             return $"'{url}' has a port that is not a number ({Example}).";
+        }
+
+        if (address.PathBase.Length > 0)
+        {
+            return $"'{url}' has a path ('{address.PathBase}'); the gateway listens at the root: remove it ({Example}).";
         }
 
         return address.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort

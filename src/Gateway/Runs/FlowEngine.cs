@@ -7,7 +7,7 @@ internal sealed class FlowEngine(LlmNodeRunner llm, TimeProvider timeProvider, I
     {
         var graph = plan.Graph;
         var state = new RunState(
-            "run-" + Guid.NewGuid().ToString("N"), graph.Flow.Id, timeProvider.GetUtcNow(), graph.Flow.Nodes.Select(n => n.Id), graph.OutputIds);
+            RunIds.New(), graph.Flow.Id, timeProvider.GetUtcNow(), graph.Flow.Nodes.Select(n => n.Id), graph.OutputIds);
         return new FlowRun(plan, state, owner, llm, timeProvider, logger);
     }
 }

@@ -17,7 +17,8 @@ internal sealed class AnonymousAccessGuard(ApiKeyStore keys, IServer server, ICo
     /// <summary>Before the host starts: the addresses the configuration names.</summary>
     public void CheckConfigured()
     {
-        var urls = (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Checked before this (ListenAddresses.Check): every one is an address Kestrel can read.
+        var urls = ListenAddresses.Configured(configuration);
         var endpoints = configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(endpoint => endpoint["Url"]).OfType<string>();
         Refuse([.. urls, .. endpoints]);
     }

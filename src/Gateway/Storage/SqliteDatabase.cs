@@ -33,6 +33,9 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>Held open, locked, while this process uses the file: see <see cref="ClaimAlone"/>.</summary>
     private FileStream? _claim;
 
+    /// <summary>Whether the file has been seen at its path, and whether it has gone since (<see cref="RefuseIfDeleted"/>).</summary>
+    private bool _fileSeen, _deleted;
+
     public SqliteDatabase(IOptions<StorageOptions> options)
     {
         SqliteConnectionStringBuilder builder;
@@ -155,7 +158,10 @@ internal sealed class SqliteDatabase : IDisposable
     {
         if (!await _writeGate.WaitAsync(BusyTimeout, cancellationToken))
         {
-            throw new TimeoutException($"The SQLite store did not take a write within {BusyTimeout.TotalSeconds:0} s: the writes before it are waiting for its lock.");
+            // As SQLite says a lock it waited for in vain: busy, which a run's store writes try again (RunCoordinator).
+            throw new SqliteException(
+                $"The SQLite store did not take a write within {BusyTimeout.TotalSeconds:0} s: the writes before it are waiting for its lock.",
+                StoreErrors.SqliteBusy);
         }
 
         try
@@ -174,21 +180,28 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>
-    /// Refuses a write once the file has been deleted under the gateway (a reset by <c>rm gateway.db</c>): the pooled
+    /// Refuses every write once the file has been deleted under the gateway (a reset by <c>rm gateway.db</c>): the pooled
     /// connections still hold the deleted file open, so writes went on succeeding into it and were lost at the next
-    /// start, without a word. A file that was never created yet (in memory) is not checked.
+    /// start, without a word. Until the process restarts: a file put back in its place is not the one the connections
+    /// and the old write-ahead log hold, and what was written between would be lost again. Called under the write gate.
     /// </summary>
     private void RefuseIfDeleted()
     {
-        if (_claim is not null && !File.Exists(DataSource))
+        if (!_deleted && _claim is not null)
+        {
+            // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
+            var there = File.Exists(DataSource);
+            _deleted = _fileSeen && !there;
+            _fileSeen |= there;
+        }
+
+        if (_deleted)
         {
             throw new SqliteException(
-                $"The SQLite file '{DataSource}' was deleted while the gateway ran: what it writes now would be lost. Restore the file, or restart the gateway to begin a new one.",
-                SqliteCantOpen);
+                $"The SQLite file '{DataSource}' was deleted while the gateway ran: what it wrote since went into the deleted file. Restart the gateway (after putting a copy back, if there is one).",
+                StoreErrors.SqliteCantOpen);
         }
     }
-
-    private const int SqliteCantOpen = 14;
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

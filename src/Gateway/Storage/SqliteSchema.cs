@@ -127,11 +127,12 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
                 await command.ExecuteNonQueryAsync(cancellationToken);
                 return null;
             }
-            catch (SqliteException exception) when (exception.SqliteErrorCode is SqliteBusy or SqliteLocked)
+            catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteBusy or StoreErrors.SqliteLocked)
             {
-                return $"{Description} is locked by another process: writes wait, then fail.";
+                // Another process's lock, or (for more than the second waited) this one's writes queued behind one.
+                return $"{Description} is locked: writes wait, then fail.";
             }
-            catch (SqliteException exception) when (exception.SqliteErrorCode is SqliteReadOnly)
+            catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteReadOnly)
             {
                 return $"{Description} cannot be written: {exception.Message}";
             }
@@ -139,8 +140,6 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
 
         return database.IsFile ? database.ProbeAsync(TryLockAsync, cancellationToken) : Task.FromResult<string?>(null);
     }
-
-    private const int SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8;
 
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {

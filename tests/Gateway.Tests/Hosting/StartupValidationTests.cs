@@ -30,7 +30,10 @@ public sealed class StartupValidationTests
 
     [Theory]
     [InlineData("Gateway:Providers:remote:BaseUrl", "ftp://user:sk-secret-1234@llm.internal/v1", "(got 'ftp://***@llm.internal/v1')")]
-    [InlineData("Gateway:Telemetry:OtlpEndpoint", "grpc://collector:4317/?api-key=sk-secret-1234", "(got 'grpc://collector:4317/?***')")]
+    [InlineData("Gateway:Telemetry:OtlpEndpoint", "grpc://collector:4317/?api-key=sk-secret-1234", "(got 'grpc://collector:4317/***')")]
+    [InlineData("Gateway:Providers:remote:BaseUrl", "ftp://user:pa/ss-secret-1234@llm.internal/v1#key=secret-1234", "(got 'ftp://***@llm.internal/v1***')")]
+    // An Azure OpenAI key's shape: 32 hex digits, under the 40 characters shown.
+    [InlineData("Gateway:Providers:remote:Type", "0123456789abcdef0secret-1234cdef", "(got a value of 32 characters, not shown)")]
     [InlineData("Gateway:Providers:remote:Type", "sk-proj-secret-1234-abcdefghijklmnopqrstuvwxyz0123", "(got a value of 50 characters, not shown)")]
     public async Task AStartUpError_QuotesABadValue_ButNeverTheSecretInIt(string key, string value, string expected)
     {
@@ -114,6 +117,8 @@ public sealed class StartupValidationTests
     [InlineData("http://127.0.0.1:8080; http://[::1]:8080", "' http://[::1]:8080' has spaces around it")]
     // Kestrel reads this as the host "127.0.0.1:abc" and listens on every interface, on port 80.
     [InlineData("http://127.0.0.1:abc", "'http://127.0.0.1:abc' has a port that is not a number")]
+    [InlineData("http://[::1]:abc", "'http://[::1]:abc' has a port that is not a number")]
+    [InlineData("http://127.0.0.1:8080/base", "'http://127.0.0.1:8080/base' has a path ('/base')")]
     public async Task TheProcess_WithAnAddressItCannotListenOn_ExitsWith1_SayingWhichAndWhy(string urls, string expected)
     {
         var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
@@ -125,6 +130,17 @@ public sealed class StartupValidationTests
         Assert.Contains("exited with 1:", exception.Message, StringComparison.Ordinal);
         Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // Kestrel reads a scheme in any case; an IPv6 loopback keeps its brackets.
+    [InlineData("HTTP://127.0.0.1:0")]
+    [InlineData("http://[::1]:0")]
+    public async Task AnAddressKestrelReads_IsNotRefused(string url)
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), url: url);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await gateway.Client.GetAsync("/healthz")).StatusCode);
     }
 
     [Fact]

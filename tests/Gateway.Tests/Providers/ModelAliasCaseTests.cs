@@ -36,6 +36,18 @@ public sealed class ModelAliasCaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheModel_AskedForInOtherCapitals_IsDescribedAsTheListSpellsIt()
+    {
+        using var listed = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models", TestKeys.Admin));
+        var spelled = (await Json.ReadAsync(listed))["data"]!.AsArray().Select(model => model!["id"]!.GetValue<string>())
+            .Single(id => id.Equals("echo", StringComparison.OrdinalIgnoreCase));
+
+        using var described = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models/eChO", TestKeys.Admin));
+
+        Assert.Equal(spelled, (await Json.ReadAsync(described))["id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task AFlowNamingTheAliasAsTheFileDoes_IsValid()
     {
         using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/api/flows", TestKeys.Admin, Json.Body("""

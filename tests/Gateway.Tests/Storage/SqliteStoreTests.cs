@@ -116,27 +116,91 @@ public sealed class SqliteStoreTests
     }
 
     [Fact]
-    public async Task ReadyzIsUnhealthy_AndWritesAre503s_OnceTheDatabaseFileIsGone()
+    public async Task ReadyzIsUnhealthy_AndWritesAre503s_OnceTheDatabaseFileIsGone_EvenAfterACopyIsPutBack()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}");
+        var database = Path.Combine(folder, "gateway.db");
         var settings = GatewayHost.SimulatedSettings();
-        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(Path.Combine(folder, "gateway.db"));
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        // A finished run's log is let go at once: a cancel of it then asks the store.
+        settings["Gateway:Streaming:EventRetentionMinutes"] = "0";
         await using var gateway = await GatewayHost.StartAsync(settings);
         using (var before = await gateway.Client.GetAsync("/readyz"))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
+        using var ran = await gateway.Client.PostAsync("/api/runs", Json.Body("""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]},"input":"x"}
+            """));
+        var runId = (await Json.ReadAsync(ran))["runId"]!.GetValue<string>();
+        var copy = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}.db");
+        File.Copy(database, copy);
+
         // The pooled connections still hold the deleted file open, and writes to it would be lost at the next start.
         Directory.Delete(folder, recursive: true);
 
-        using var after = await gateway.Client.GetAsync("/readyz");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, after.StatusCode);
+        using (var after = await gateway.Client.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, after.StatusCode);
+        }
+
         // Until 2026-12-06: 201, into the deleted file, and gone at the next start.
-        using var lost = await gateway.Client.PostAsync("/api/flows", Json.Body("""
-            {"id":"into-the-void","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-void")).StatusCode);
+        // A failure about a run names it, from the path's route values (which the exception handler clears).
+        using (var cancel = await gateway.Client.PostAsync($"/api/runs/{runId}/cancel", null))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, cancel.StatusCode);
+            Assert.Equal(runId, cancel.Headers.GetValues(RunLauncher.RunIdHeader).Single());
+        }
+
+        // A copy put back is not the file the connections and the old write-ahead log hold: still refused until a restart.
+        Directory.CreateDirectory(folder);
+        File.Move(copy, database);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-copy")).StatusCode);
+    }
+
+    private static Task<HttpResponseMessage> SaveFlowAsync(GatewayHost gateway, string id) =>
+        gateway.Client.PostAsync("/api/flows", Json.Body($$"""
+            {"id":"{{id}}","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}
             """));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, lost.StatusCode);
+
+    [Fact]
+    public async Task AConnectionStringNamingTheFileAsAUri_Works()
+    {
+        var database = GatewayHost.NewDatabasePath();
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = $"Data Source=file:{database}";
+        try
+        {
+            await using var gateway = await GatewayHost.StartAsync(settings);
+
+            Assert.Equal(HttpStatusCode.Created, (await SaveFlowAsync(gateway, "by-uri")).StatusCode);
+        }
+        finally
+        {
+            GatewayHost.DeleteDatabase(database);
+        }
+    }
+
+    [Fact]
+    public async Task AStoreFaultNoWaitCures_IsA500_NotAnInvitationToRetry()
+    {
+        var database = GatewayHost.NewDatabasePath();
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        await using (var outside = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+        {
+            await outside.OpenAsync();
+            await using var rename = outside.CreateCommand();
+            rename.CommandText = "ALTER TABLE runs RENAME TO runs_gone;";
+            await rename.ExecuteNonQueryAsync();
+        }
+
+        using var listed = await gateway.Client.GetAsync("/api/runs");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, listed.StatusCode);
     }
 
     [Fact]
