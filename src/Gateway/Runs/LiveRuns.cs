@@ -68,7 +68,10 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     /// <param name="cancellationToken">Cancels the registration only; the run's lifetime is its log's.</param>
     public async Task<RunLog> StartAsync(FlowRun run, bool background, CancellationToken cancellationToken)
     {
-        var log = new RunLog(run.RunId, background ? null : _options.Value.DisconnectGrace, _timeProvider, acceptCancel: run.TryAcceptCancel);
+        var log = new RunLog(run.RunId, background ? null : _options.Value.DisconnectGrace, _timeProvider, acceptCancel: run.TryAcceptCancel)
+        {
+            Owner = run.Owner,
+        };
         // Live before it is stored: whoever finds the run in the store finds its live log too.
         _logs[run.RunId] = log;
         try

@@ -44,6 +44,9 @@ internal sealed class RunLog : IDisposable
 
     public string RunId { get; }
 
+    /// <summary>The key that started the run, while it executes here: who may cancel it without asking the store.</summary>
+    public string? Owner { get; init; }
+
     /// <summary>Cancelled by <see cref="Cancel"/>, or when the grace after the last watcher ran out.</summary>
     public CancellationToken Cancellation => _cancel.Token;
 

@@ -85,7 +85,7 @@ internal static class RunsApi
         .ProducesEventStream(RunEventTypes)
         .ProducesProblemWhen(
             StatusCodes.Status503ServiceUnavailable,
-            "JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
+            $"{AccessOperationFilter.StoreUnavailable} Or, in JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
         .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status202Accepted, StatusCodes.Status503ServiceUnavailable)
         .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted);
 
@@ -300,6 +300,22 @@ internal static class RunsApi
         string runId, CallerIdentity caller, LiveRuns liveRuns, IRunStore runs, HttpContext httpContext)
     {
         var cancellationToken = httpContext.RequestAborted;
+        // A run executing here is cancelled without asking the store, which may be what is failing: with the database
+        // down, the cancel was a 5xx while the run's upstream calls went on.
+        if (liveRuns.TryGet(runId, out var live) && live.Owner is { } owner)
+        {
+            if (!caller.CanSee(owner))
+            {
+                return RunNotFound(runId);
+            }
+
+            if (live.Cancel())
+            {
+                MarkRun(httpContext, runId);
+                return TypedResults.Accepted($"/api/runs/{runId}");
+            }
+        }
+
         if (!await VisibleAsync(runId, caller, runs, cancellationToken))
         {
             return RunNotFound(runId);

@@ -35,7 +35,11 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
         inner.CreateAsync(run, owner, lease, cancellationToken);
 
-    public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) => inner.GetOwnerAsync(runId, cancellationToken);
+    /// <summary>Whether reads of a run's owner fail, as every read does while the database is down.</summary>
+    public bool FailOwnerReads { get; set; }
+
+    public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) =>
+        FailOwnerReads ? throw new FailoverException() : inner.GetOwnerAsync(runId, cancellationToken);
 
     public Task SaveAsync(RunRecord run, CancellationToken cancellationToken) => inner.SaveAsync(run, cancellationToken);
 
@@ -53,7 +57,7 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     }
 
     public Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken) =>
-        inner.GetWithOwnerAsync(runId, cancellationToken);
+        FailOwnerReads ? throw new FailoverException() : inner.GetWithOwnerAsync(runId, cancellationToken);
 
     public Task<IReadOnlyList<string>> ListIdsAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
         inner.ListIdsAsync(flowId, owner, limit, cancellationToken);

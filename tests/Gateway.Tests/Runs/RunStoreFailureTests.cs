@@ -1,3 +1,4 @@
+using System.Net;
 using Gateway.Runs;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
@@ -51,6 +52,29 @@ public sealed class RunStoreFailureTests : IDisposable
         Assert.Equal("interrupted", seen[^1].Data["status"]!.GetValue<string>());
         Assert.Equal("interrupted", (await store.GetAsync(runId, CancellationToken.None))!.Status);
         Assert.Equal(RunClient.Lines(seen), RunClient.Lines(await ReplayAsync(gateway, runId)));
+    }
+
+    [Fact]
+    public async Task WhileTheStoreCannotBeRead_ARunExecutingHere_IsStillCancelled()
+    {
+        FlakyRunStore? flaky = null;
+        await using var gateway = await GatewayHost.StartAsync(Settings(), services =>
+        {
+            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
+            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+        });
+        using var started = await gateway.Client.PostAsync("/api/runs?background=true", Json.Body(LongRun));
+        var runId = started.Headers.GetValues(RunLauncher.RunIdHeader).Single();
+
+        flaky!.FailOwnerReads = true;
+        using var cancel = await gateway.Client.PostAsync($"/api/runs/{runId}/cancel", null);
+        flaky.FailOwnerReads = false;
+
+        // Until 2026-12-06 the owner was read from the store first: a 5xx, and the run went on calling its model.
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        using var watched = await gateway.Client.GetAsync($"/api/runs/{runId}/events");
+        var events = await RunClient.ReadAllAsync(watched);
+        Assert.Equal("run.cancelled", events[^1].Name);
     }
 
     [Fact]
