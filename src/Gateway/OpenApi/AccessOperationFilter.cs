@@ -14,6 +14,9 @@ namespace Gateway.OpenApi;
 internal sealed class AccessOperationFilter : IOperationFilter
 {
     public const string BearerScheme = "bearer";
+
+    /// <summary>The store's 503 (<see cref="Hosting.GatewayExceptionHandler"/>), as every /api operation may answer it.</summary>
+    public const string StoreUnavailable = "The gateway's store cannot be used right now (busy, full or unreachable): retry shortly.";
     public const string ApiKeyScheme = "apiKey";
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
@@ -56,8 +59,22 @@ internal sealed class AccessOperationFilter : IOperationFilter
         if (hasBody)
         {
             Add(operation, "400", "The body is not valid (every problem listed).", errorSchema, contentType);
+            Add(operation, "408", "The body came too slowly (under 240 bytes a second, after 5 s).", errorSchema, contentType);
             Add(operation, "413", "The body is larger than Gateway:Limits:MaxRequestBytes.", errorSchema, contentType);
             Add(operation, "415", "The body is not JSON.", errorSchema, contentType);
+        }
+
+        // Every /api operation reads or writes the store (flows, runs, usage); /v1 needs it for no answer.
+        if (!isOpenAi)
+        {
+            Add(operation, "503", StoreUnavailable, errorSchema, contentType);
+        }
+
+        // A completion passes an upstream's verdict on the request on with its own status (422, 409, ...), as OpenAI's
+        // clients expect: a range, for what no list can name in advance.
+        if (operation.OperationId == "CreateChatCompletion")
+        {
+            Add(operation, "4XX", "The upstream's verdict on the request (422, 409, ...), passed on with its status, message, code and param.", errorSchema, contentType);
         }
 
         if (path.Contains('{', StringComparison.Ordinal))

@@ -58,6 +58,30 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(ids.Count, ids.Distinct().Count());
     }
 
+    /// <summary>What a client generated from the document is told to expect, beside each operation's own answers.</summary>
+    [Fact]
+    public async Task TheDocument_DeclaresTheStoresAnswer_TheUpstreamsVerdicts_AndTheSlowBodyTimeout()
+    {
+        var document = JsonNode.Parse(await ServedAsync())!;
+        var paths = document["paths"]!.AsObject();
+
+        // Until 2026-12-06 a store that could not be used answered undeclared 503s (and on the run operations, a 503
+        // described as the shutdown's alone).
+        foreach (var (path, item) in paths.Where(pair => pair.Key.StartsWith("/api/", StringComparison.Ordinal)))
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                var unavailable = operation!["responses"]!["503"]?["description"]?.GetValue<string>();
+                Assert.True(unavailable?.Contains("store cannot be used", StringComparison.Ordinal) == true, $"{method} {path}: {unavailable}");
+            }
+        }
+
+        var chat = paths["/v1/chat/completions"]!["post"]!["responses"]!;
+        Assert.NotNull(chat["4XX"]); // an upstream's 422 or 409, passed on
+        Assert.NotNull(chat["408"]); // a body that came too slowly
+        Assert.Null(paths["/v1/models"]!["get"]!["responses"]!["503"]);
+    }
+
     [Fact]
     public async Task StreamingOperations_DescribeTheirEventPayloadsNotAWrapper()
     {
