@@ -40,7 +40,7 @@ internal static class GatewayHostingExtensions
         services.AddRuns();
         services.AddHealthChecks()
             .AddCheck<RoutingHealthCheck>("routing", tags: [HealthEndpoints.ReadyTag])
-            .AddCheck<StorageHealthCheck>("store", tags: [HealthEndpoints.ReadyTag]);
+            .AddCheck<StorageHealthCheck>("store", failureStatus: null, tags: [HealthEndpoints.ReadyTag], timeout: StorageHealthCheck.Timeout);
         return builder;
     }
 

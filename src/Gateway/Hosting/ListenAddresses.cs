@@ -43,23 +43,33 @@ internal static class ListenAddresses
             return $"'{url}' is not a URL: it needs a scheme, a host and a port ({Example}).";
         }
 
-        if (address.IsUnixPipe || address.IsNamedPipe)
-        {
-            return null;
-        }
-
         // Kestrel reads the scheme in any case (HTTP://...).
         if (!address.Scheme.Equals("http", StringComparison.OrdinalIgnoreCase) && !address.Scheme.Equals("https", StringComparison.OrdinalIgnoreCase))
         {
             return $"'{url}' has the scheme '{address.Scheme}'; only http and https are served ({Example}).";
         }
 
-        // Past the host, a colon is a port that was not a number: an IPv6 address keeps its brackets, and ends with one.
+        if (address.IsUnixPipe || address.IsNamedPipe)
+        {
+            return null;
+        }
+
+        // Past the host, a colon is a port that was not a number; an IPv6 address keeps its brackets, and a bracketed
+        // host that is not one (http://[zz]:8080) Kestrel also takes for "every interface".
         var host = address.Host;
-        var portNotANumber = host.StartsWith('[') ? !host.EndsWith(']') : host.Contains(':', StringComparison.Ordinal);
+        if (host.StartsWith("unix:", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"'{url}' names a Unix socket by a relative path; give it whole (http://unix:/run/gateway.sock).";
+        }
+
+        var portNotANumber = host.StartsWith('[')
+            ? !host.EndsWith(']') || !IPAddress.TryParse(host[1..^1], out var v6) || v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6
+            : host.Contains(':', StringComparison.Ordinal);
         if (portNotANumber)
         {
-            return $"'{url}' has a port that is not a number ({Example}).";
+            return host.StartsWith('[') && host.EndsWith(']')
+                ? $"'{url}' has a bracketed host that is not an IPv6 address ({Example})."
+                : $"'{url}' has a port that is not a number ({Example}).";
         }
 
         if (address.PathBase.Length > 0)

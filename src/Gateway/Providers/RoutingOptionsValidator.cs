@@ -93,7 +93,8 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
                         failures.Add($"{deploymentKey}:Provider names unknown provider '{deployment.Provider}'.");
                     }
                 }
-                else if (provider.Type == ProviderOptions.SimulatedType && !SimulatedModels.IsKnown(deployment.Model))
+                // A missing model is said once, above.
+                else if (provider.Type == ProviderOptions.SimulatedType && !string.IsNullOrWhiteSpace(deployment.Model) && !SimulatedModels.IsKnown(deployment.Model))
                 {
                     failures.Add($"{deploymentKey}:Model must be one of the simulated models ({string.Join(", ", SimulatedModels.All)}); got {Hosting.ConfigValue.Quoted(deployment.Model)}.");
                 }

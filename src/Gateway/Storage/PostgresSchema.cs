@@ -95,6 +95,7 @@ internal sealed class PostgresSchema(PostgresDatabase database) : IStoreSchema
     public async Task<int> ReadVersionAsync(CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command("SELECT coalesce(max(version), 0) FROM schema_version;");
+        command.CommandTimeout = (int)StorageHealthCheck.Timeout.TotalSeconds;
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -102,6 +103,7 @@ internal sealed class PostgresSchema(PostgresDatabase database) : IStoreSchema
     public async Task<string?> WriteRefusalAsync(CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command("SHOW transaction_read_only;");
+        command.CommandTimeout = (int)StorageHealthCheck.Timeout.TotalSeconds;
         return await command.ExecuteScalarAsync(cancellationToken) is "on"
             ? $"{Description} takes reads only (transaction_read_only is on: a standby?)."
             : null;

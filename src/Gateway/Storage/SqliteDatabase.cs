@@ -66,6 +66,9 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>Whether the database is a file (not in memory).</summary>
     public bool IsFile { get; }
 
+    /// <summary>Whether the file was seen deleted under the gateway: every write is refused until a restart.</summary>
+    public bool WasDeleted => Volatile.Read(ref _deleted);
+
     /// <summary>
     /// Takes the file for this process alone, or refuses start-up. SQLite serves one gateway process: a second one on
     /// the same file would take the first one's running runs for cut off (nothing renews leases across processes on

@@ -138,7 +138,10 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
             }
         }
 
-        return database.IsFile ? database.ProbeAsync(TryLockAsync, cancellationToken) : Task.FromResult<string?>(null);
+        // A copy put back answers the probe, but not this process's writes, which stay refused until a restart.
+        return database.WasDeleted ? Task.FromResult<string?>($"{Description} was deleted while the gateway ran: restart it.")
+            : database.IsFile ? database.ProbeAsync(TryLockAsync, cancellationToken)
+            : Task.FromResult<string?>(null);
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)

@@ -6,6 +6,12 @@ namespace Gateway.Storage;
 /// <summary>Ready when the database answers and its schema is the one this build expects.</summary>
 internal sealed class StorageHealthCheck(IStoreSchema schema) : IHealthCheck
 {
+    /// <summary>
+    /// How long the check may take: a database that does not answer (stalled, its network black-holed) made the first
+    /// <c>/readyz</c> wait out Npgsql's 30 s command timeout and more, where a probe wants an answer.
+    /// </summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try

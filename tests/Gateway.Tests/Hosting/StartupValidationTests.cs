@@ -49,6 +49,18 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public async Task ASimulatedDeploymentWithoutAModel_IsOneProblem_SaidOnce()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Models:echo:Deployments:0:Model"] = "";
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        // Until 2026-12-06 also "must be one of the simulated models; got ''".
+        Assert.Equal(["Gateway:Models:echo:Deployments:0:Model is required."], exception.Failures);
+    }
+
+    [Fact]
     public async Task AliasWithoutDeployments_StopsStartUp()
     {
         var settings = GatewayHost.SimulatedSettings();
@@ -118,6 +130,9 @@ public sealed class StartupValidationTests
     // Kestrel reads this as the host "127.0.0.1:abc" and listens on every interface, on port 80.
     [InlineData("http://127.0.0.1:abc", "'http://127.0.0.1:abc' has a port that is not a number")]
     [InlineData("http://[::1]:abc", "'http://[::1]:abc' has a port that is not a number")]
+    [InlineData("http://[zz]:8080", "'http://[zz]:8080' has a bracketed host that is not an IPv6 address")]
+    [InlineData("ftp://unix:/tmp/gateway.sock", "'ftp://unix:/tmp/gateway.sock' has the scheme 'ftp'")]
+    [InlineData("http://unix:gateway.sock", "'http://unix:gateway.sock' names a Unix socket by a relative path")]
     [InlineData("http://127.0.0.1:8080/base", "'http://127.0.0.1:8080/base' has a path ('/base')")]
     public async Task TheProcess_WithAnAddressItCannotListenOn_ExitsWith1_SayingWhichAndWhy(string urls, string expected)
     {

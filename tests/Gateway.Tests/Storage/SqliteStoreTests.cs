@@ -134,8 +134,15 @@ public sealed class SqliteStoreTests
             {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]},"input":"x"}
             """));
         var runId = (await Json.ReadAsync(ran))["runId"]!.GetValue<string>();
+        // A backup as SQLite takes one: the write-ahead log's pages included.
         var copy = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}.db");
-        File.Copy(database, copy);
+        await using (var source = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+        await using (var backup = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={copy};Pooling=False"))
+        {
+            await source.OpenAsync();
+            await backup.OpenAsync();
+            source.BackupDatabase(backup);
+        }
 
         // The pooled connections still hold the deleted file open, and writes to it would be lost at the next start.
         Directory.Delete(folder, recursive: true);
@@ -158,12 +165,57 @@ public sealed class SqliteStoreTests
         Directory.CreateDirectory(folder);
         File.Move(copy, database);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-copy")).StatusCode);
+        using var readyAfterTheCopy = await gateway.Client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, readyAfterTheCopy.StatusCode);
     }
 
     private static Task<HttpResponseMessage> SaveFlowAsync(GatewayHost gateway, string id) =>
         gateway.Client.PostAsync("/api/flows", Json.Body($$"""
             {"id":"{{id}}","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}
             """));
+
+    [Fact]
+    public async Task ReadyzAnswers_WhenTheStoreDoesNotAnswer_WithinTheChecksTimeout()
+    {
+        HangingSchema? schema = null;
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+        {
+            services.AddSingleton<SqliteSchema>();
+            services.AddSingleton<IStoreSchema>(provider => schema = new HangingSchema(provider.GetRequiredService<SqliteSchema>()));
+        });
+        schema!.Hang = true;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        using var ready = await gateway.Client.GetAsync("/readyz");
+
+        // Until 2026-12-06 a stalled PostgreSQL held the first probe for 40 s.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.InRange(clock.Elapsed, StorageHealthCheck.Timeout - TimeSpan.FromSeconds(0.5), StorageHealthCheck.Timeout + TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>The real schema, whose reads for /readyz wait, when told to, for as long as they are let: a stalled database.</summary>
+    private sealed class HangingSchema(IStoreSchema inner) : IStoreSchema
+    {
+        public bool Hang { get; set; }
+
+        public string Description => inner.Description;
+
+        public int Version => inner.Version;
+
+        public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
+
+        public async Task<int> ReadVersionAsync(CancellationToken cancellationToken)
+        {
+            if (Hang)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return await inner.ReadVersionAsync(cancellationToken);
+        }
+
+        public Task<string?> WriteRefusalAsync(CancellationToken cancellationToken) => inner.WriteRefusalAsync(cancellationToken);
+    }
 
     [Fact]
     public async Task AConnectionStringNamingTheFileAsAUri_Works()
