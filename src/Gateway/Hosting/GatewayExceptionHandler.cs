@@ -15,6 +15,9 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
     /// <summary>Where a request that made a run keeps its id (<see cref="HttpContext.Items"/>) until its answer is written.</summary>
     public static readonly object RunIdItem = new();
 
+    /// <summary>What a caller is told of a store that cannot be used for now; the OpenAPI document's 503 says the same.</summary>
+    public const string StoreUnavailableMessage = "The gateway's store cannot be used right now (busy, full or unreachable). Retry shortly.";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var storeUnavailable = StoreErrors.IsUnavailable(exception);
@@ -22,7 +25,7 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
             : storeUnavailable ? StatusCodes.Status503ServiceUnavailable
             : StatusCodes.Status500InternalServerError;
         var message = status < 500 ? exception.Message
-            : storeUnavailable ? "The gateway's store cannot be used right now (busy, full or unreachable). Retry shortly."
+            : storeUnavailable ? StoreUnavailableMessage
             : "The gateway failed to handle the request.";
         var runId = RunIdOf(httpContext);
         if (runId is not null)

@@ -15,8 +15,6 @@ internal sealed class AccessOperationFilter : IOperationFilter
 {
     public const string BearerScheme = "bearer";
 
-    /// <summary>The store's 503 (<see cref="Hosting.GatewayExceptionHandler"/>), as every /api operation may answer it.</summary>
-    public const string StoreUnavailable = "The gateway's store cannot be used right now (busy, full or unreachable): retry shortly.";
     public const string ApiKeyScheme = "apiKey";
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
@@ -67,7 +65,7 @@ internal sealed class AccessOperationFilter : IOperationFilter
         // Every /api operation reads or writes the store (flows, runs, usage); /v1 needs it for no answer.
         if (!isOpenAi)
         {
-            Add(operation, "503", StoreUnavailable, errorSchema, contentType);
+            Add(operation, "503", Hosting.GatewayExceptionHandler.StoreUnavailableMessage, errorSchema, contentType);
         }
 
         // A completion passes an upstream's verdict on the request on with its own status (422, 409, ...), as OpenAI's

@@ -85,7 +85,7 @@ internal static class RunsApi
         .ProducesEventStream(RunEventTypes)
         .ProducesProblemWhen(
             StatusCodes.Status503ServiceUnavailable,
-            $"{AccessOperationFilter.StoreUnavailable} Or, in JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
+            $"{GatewayExceptionHandler.StoreUnavailableMessage} Or, in JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
         .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status202Accepted, StatusCodes.Status503ServiceUnavailable)
         .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted);
 
@@ -300,23 +300,13 @@ internal static class RunsApi
         string runId, CallerIdentity caller, LiveRuns liveRuns, IRunStore runs, HttpContext httpContext)
     {
         var cancellationToken = httpContext.RequestAborted;
-        // A run executing here is cancelled without asking the store, which may be what is failing: with the database
-        // down, the cancel was a 5xx while the run's upstream calls went on.
-        if (liveRuns.TryGet(runId, out var live) && live.Owner is { } owner)
-        {
-            if (!caller.CanSee(owner))
-            {
-                return RunNotFound(runId);
-            }
-
-            if (live.Cancel())
-            {
-                MarkRun(httpContext, runId);
-                return TypedResults.Accepted($"/api/runs/{runId}");
-            }
-        }
-
-        if (!await VisibleAsync(runId, caller, runs, cancellationToken))
+        // The owner of a run executing here is known here: its cancel asks nothing of the store, which may be what is
+        // failing (with the database down, the cancel was a 5xx while the run's upstream calls went on). LiveRuns
+        // cancels such a run without the store too.
+        var visible = liveRuns.TryGet(runId, out var live) && live.Owner is { } owner
+            ? caller.CanSee(owner)
+            : await VisibleAsync(runId, caller, runs, cancellationToken);
+        if (!visible)
         {
             return RunNotFound(runId);
         }
