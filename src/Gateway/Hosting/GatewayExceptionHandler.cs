@@ -18,6 +18,12 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
     /// <summary>What a caller is told of a store that cannot be used for now; the OpenAPI document's 503 says the same.</summary>
     public const string StoreUnavailableMessage = "The gateway's store cannot be used right now (busy, full or unreachable). Retry shortly.";
 
+    /// <summary>
+    /// The wait a store's 503 suggests: a lock held elsewhere or a failover passes in seconds, and the SDKs, which retry a
+    /// 503 by themselves, wait this long rather than their own sub-second backoff.
+    /// </summary>
+    public static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(2);
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var storeUnavailable = StoreErrors.IsUnavailable(exception);
@@ -32,6 +38,11 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
         {
             // The exception handler cleared the response's headers: the run's id is put back.
             httpContext.Response.Headers[Runs.RunLauncher.RunIdHeader] = runId;
+        }
+
+        if (storeUnavailable)
+        {
+            httpContext.Response.SetRetryAfter(StoreRetryAfter);
         }
 
         if (status >= 500)

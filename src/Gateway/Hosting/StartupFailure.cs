@@ -14,7 +14,9 @@ internal static class StartupFailure
         StartupRefusedException refused => "  " + refused.Message,
         // The store answered the start-up's first checks, then failed one of its services' first queries: a file whose
         // pages are damaged ("database disk image is malformed"), say. The operator's to mend (restore a backup).
-        System.Data.Common.DbException { Message: var message } => $"  The store failed while the gateway started: {message}",
+        // The setting is named, not its value: a connection string may hold a password.
+        System.Data.Common.DbException { Message: var message } =>
+            $"  The store failed while the gateway started: {message.TrimEnd('.')}. Check the store Gateway:Storage:ConnectionString names (a damaged file is mended from a backup).",
         // The configuration binder's refusal of a value it cannot convert, which names the key (and quotes the value,
         // which may be a secret: said in the gateway's words instead).
         InvalidOperationException { Message: var message } when message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>

@@ -66,6 +66,7 @@ internal sealed class AccessOperationFilter : IOperationFilter
         if (!isOpenAi)
         {
             Add(operation, "503", Hosting.GatewayExceptionHandler.StoreUnavailableMessage, errorSchema, contentType);
+            RetryAfterOn(operation.Responses["503"]);
         }
 
         // A completion passes an upstream's verdict on the request on with its own status (422, 409, ...), as OpenAI's
@@ -81,7 +82,7 @@ internal sealed class AccessOperationFilter : IOperationFilter
         }
     }
 
-    /// <summary>A 429 (declared here or by the endpoint) always carries <c>Retry-After</c> and <c>retry-after-ms</c>.</summary>
+    /// <summary>A 429 (declared here or by the endpoint) and the store's 503 carry <c>Retry-After</c> and <c>retry-after-ms</c>.</summary>
     private static void RetryAfterOn(IOpenApiResponse response)
     {
         if (response is OpenApiResponse concrete)

@@ -7,7 +7,9 @@ namespace Gateway.OpenApi;
 
 /// <summary>
 /// What reflection cannot see in the wire types: fields that take a string or an array (custom converters),
-/// requests that tolerate unknown fields (the OpenAI SDKs send them), and an example for each.
+/// requests that tolerate unknown fields (the OpenAI SDKs send them), members a request must carry (declared nullable
+/// in C# so that the validator, not the parser, names what is missing), the statuses a run and a node can have,
+/// and an example for each.
 /// </summary>
 internal sealed class WireSchemaFilter : ISchemaFilter
 {
@@ -22,20 +24,53 @@ internal sealed class WireSchemaFilter : ISchemaFilter
         {
             concrete.AdditionalPropertiesAllowed = true;
             concrete.AdditionalProperties = null;
-            concrete.Required = new HashSet<string> { "model", "messages" };
+            RequireNonNull(concrete, "model", "messages");
             ReplaceProperty(concrete, "stop", StringOrArray("Up to 4 sequences where the model stops.", new OpenApiSchema { Type = JsonSchemaType.String }));
         }
         else if (context.Type == typeof(ChatRequestMessage))
         {
             concrete.AdditionalPropertiesAllowed = true;
             concrete.AdditionalProperties = null;
-            concrete.Required = new HashSet<string> { "role" };
+            RequireNonNull(concrete, "role");
             ReplaceProperty(concrete, "content", StringOrArray("A string, or text parts (`{\"type\":\"text\",\"text\":...}`) joined into one.", TextPart()));
+        }
+        else if (context.Type == typeof(Runs.RunRecord))
+        {
+            OneOf(concrete, "status", typeof(Runs.RunStatus));
+        }
+        else if (context.Type == typeof(Runs.NodeRecord))
+        {
+            OneOf(concrete, "status", typeof(Runs.NodeStatus));
         }
 
         if (WireExamples.For(context.Type) is { } example)
         {
             concrete.Examples = [example];
+        }
+    }
+
+    /// <summary>Members the request must carry, and not as <c>null</c> (which is a 400, as a missing one is).</summary>
+    private static void RequireNonNull(OpenApiSchema schema, params string[] names)
+    {
+        schema.Required = new HashSet<string>(names);
+        foreach (var name in names)
+        {
+            if (schema.Properties?.TryGetValue(name, out var property) == true && property is OpenApiSchema member && member.Type is { } type)
+            {
+                member.Type = type & ~JsonSchemaType.Null;
+            }
+        }
+    }
+
+    /// <summary>A string member's values: the constants of the class that names them, so that the two cannot drift apart.</summary>
+    private static void OneOf(OpenApiSchema schema, string name, Type constants)
+    {
+        if (schema.Properties?.TryGetValue(name, out var property) == true && property is OpenApiSchema member)
+        {
+            member.Enum = [.. constants
+                .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+                .Where(field => field.IsLiteral)
+                .Select(field => (JsonNode)JsonValue.Create((string)field.GetRawConstantValue()!))];
         }
     }
 

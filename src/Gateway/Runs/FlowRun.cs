@@ -111,7 +111,8 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
         var trace = new RouteTrace
         {
-            OnRetrying = retry => events.TryWrite(new NodeRetryingEvent(node.Id, retry.Attempt, (long)retry.Delay.TotalMilliseconds, retry.Reason)),
+            OnRetrying = retry => events.TryWrite(new NodeRetryingEvent(
+                node.Id, retry.Attempt, (long)retry.Delay.TotalMilliseconds, retry.Reason, retry.Provider, retry.Model, retry.IsFallback)),
             ThinkingReachesCaller = false, // a node's output is the answer alone
         };
         TokenUsage? cutSpend = null; // what an llm call cut off had spent: its record shows it, as the key's budget counts it

@@ -33,11 +33,18 @@ internal sealed record TokenEvent(
     [JsonIgnore] public override string Name => "token";
 }
 
+/// <summary>
+/// Before a retry or a fallback. Beyond DESIGN's members, the deployment the next attempt calls (<c>provider</c>,
+/// <c>model</c>): the same one for a retry, the alias's next for a fallback, which <c>fallback</c> says.
+/// </summary>
 internal sealed record NodeRetryingEvent(
     [property: JsonPropertyName("node")] string Node,
     [property: JsonPropertyName("attempt")] int Attempt,
     [property: JsonPropertyName("delayMs")] long DelayMs,
-    [property: JsonPropertyName("reason")] string Reason) : RunEvent
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("provider")] string Provider,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("fallback")] bool Fallback) : RunEvent
 {
     [JsonIgnore] public override string Name => "node.retrying";
 }

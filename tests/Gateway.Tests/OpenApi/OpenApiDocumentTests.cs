@@ -73,6 +73,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             {
                 var unavailable = operation!["responses"]!["503"]?["description"]?.GetValue<string>();
                 Assert.True(unavailable?.Contains("store cannot be used", StringComparison.Ordinal) == true, $"{method} {path}: {unavailable}");
+                Assert.NotNull(operation["responses"]!["503"]!["headers"]?["Retry-After"]);
             }
         }
 

@@ -23,8 +23,9 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
 
     /// <summary>
     /// Compares every property of every component with the C# property it describes: nullable in the document exactly
-    /// when its type is (a free-form one admits any value). A bare $ref cannot say nullable in OAS 3.0, so a nullable
-    /// one is wrapped in allOf.
+    /// when its type is (a free-form one admits any value), unless the document requires it: a request's <c>model</c>
+    /// is nullable in C# so that the validator names it missing, and a <c>null</c> is refused as a missing one is.
+    /// A bare $ref cannot say nullable in OAS 3.0, so a nullable one is wrapped in allOf.
     /// </summary>
     [Fact]
     public void EveryProperty_IsNullableInTheDocument_ExactlyWhenItsTypeIs()
@@ -39,7 +40,8 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
                 continue;
             }
 
-            foreach (var (propertyName, property) in schema!["properties"]?.AsObject() ?? [])
+            var required = schema!["required"]?.AsArray().Select(item => item!.GetValue<string>()).ToHashSet() ?? [];
+            foreach (var (propertyName, property) in schema["properties"]?.AsObject() ?? [])
             {
                 if (property is null || SchemaValidator.IsFreeForm(property))
                 {
@@ -47,7 +49,7 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
                 }
 
                 var member = type.GetProperties().Single(p => (p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? p.Name) == propertyName);
-                var mayBeNull = nullability.Create(member).ReadState == NullabilityState.Nullable;
+                var mayBeNull = nullability.Create(member).ReadState == NullabilityState.Nullable && !required.Contains(propertyName);
                 var where = $"{name}.{propertyName}";
                 Assert.True(mayBeNull == (property["nullable"]?.GetValue<bool>() == true), $"{where}: nullable in C# is {mayBeNull}, not so in the document");
                 Assert.True(property["$ref"] is null || property.AsObject().Count == 1, $"{where}: beside a $ref, OAS 3.0 ignores {property.ToJsonString()}");
@@ -59,7 +61,20 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
         Assert.Contains("NodeRecord.usage", compared);
         Assert.Contains("NodeCompletedEvent.usage", compared);
         Assert.Contains("NodeFailedEvent.error", compared);
+        // Until 2026-12-06 (later): nullable, so generated clients typed them `string | null`; a null is a 400.
+        Assert.Contains("ChatCompletionRequest.model", compared);
+        Assert.Contains("ChatRequestMessage.role", compared);
         Assert.Equal("#/components/schemas/RunError", Schemas["RunRecord"]!["properties"]!["error"]!["allOf"]![0]!["$ref"]!.GetValue<string>());
+    }
+
+    /// <summary>Until 2026-12-06 (later) a status was any string to a generated client, which could not switch on it.</summary>
+    [Theory]
+    [InlineData("RunRecord", "running completed failed cancelled interrupted")]
+    [InlineData("NodeRecord", "pending running completed failed skipped cancelled")]
+    public void Statuses_AreListed(string schema, string statuses)
+    {
+        var listed = Schemas[schema]!["properties"]!["status"]!["enum"]!.AsArray().Select(item => item!.GetValue<string>());
+        Assert.Equal(statuses.Split(' '), listed);
     }
 
     [Fact]

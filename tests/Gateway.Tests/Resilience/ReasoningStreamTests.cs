@@ -79,7 +79,10 @@ public sealed class ReasoningStreamTests : IAsyncLifetime
             """);
 
         Assert.Equal("run.completed", events[^1].Name);
-        Assert.Single(events, e => e.Name == "node.retrying");
+        var retrying = Assert.Single(events, e => e.Name == "node.retrying");
+        // A retry goes to the same deployment.
+        Assert.Equal(("p0", "solo-model", false), (
+            retrying.Data["provider"]!.GetValue<string>(), retrying.Data["model"]!.GetValue<string>(), retrying.Data["fallback"]!.GetValue<bool>()));
         Assert.Equal("Hello world", events[^1].Data["outputs"]!["say"]!.GetValue<string>());
         Assert.Equal(2, _bed.Primary.Requests.Count);
     }

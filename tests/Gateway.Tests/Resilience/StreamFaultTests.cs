@@ -140,6 +140,10 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal("run.completed", events[^1].Name);
         var retrying = Assert.Single(events, e => e.Name == "node.retrying");
         Assert.Equal("quota exhausted (HTTP 429)", retrying.Data["reason"]!.GetValue<string>());
+        // Until 2026-12-06 (later) the event did not say where the run went next.
+        Assert.Equal("p1", retrying.Data["provider"]!.GetValue<string>());
+        Assert.Equal("model-1", retrying.Data["model"]!.GetValue<string>());
+        Assert.True(retrying.Data["fallback"]!.GetValue<bool>());
     }
 
     [Theory]
