@@ -60,7 +60,17 @@ internal sealed record CompletionUsage
     [JsonPropertyName("prompt_tokens")] public long PromptTokens { get; init; }
     [JsonPropertyName("completion_tokens")] public long CompletionTokens { get; init; }
     [JsonPropertyName("total_tokens")] public long TotalTokens { get; init; }
+
+    /// <summary>Of the prompt, how much the provider served from its cache (billed lower), when it said so.</summary>
+    [JsonPropertyName("prompt_tokens_details")] public PromptTokensDetails? PromptTokensDetails { get; init; }
+
+    /// <summary>Of the completion, how much was a reasoning model's hidden thinking, when the provider said so.</summary>
+    [JsonPropertyName("completion_tokens_details")] public CompletionTokensDetails? CompletionTokensDetails { get; init; }
 }
+
+internal sealed record PromptTokensDetails([property: JsonPropertyName("cached_tokens")] long CachedTokens);
+
+internal sealed record CompletionTokensDetails([property: JsonPropertyName("reasoning_tokens")] long ReasoningTokens);
 
 /// <summary>The <c>GET /v1/models</c> answer.</summary>
 internal sealed record ModelList

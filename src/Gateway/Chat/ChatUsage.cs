@@ -13,6 +13,9 @@ internal static class ChatUsage
             PromptTokens = input,
             CompletionTokens = output,
             TotalTokens = usage?.TotalTokenCount ?? input + output,
+            // Passed on as the provider gave them: what a caller reconciles its bill with.
+            PromptTokensDetails = usage?.CachedInputTokenCount is { } cached ? new PromptTokensDetails(cached) : null,
+            CompletionTokensDetails = usage?.ReasoningTokenCount is { } reasoning ? new CompletionTokensDetails(reasoning) : null,
         };
     }
 }

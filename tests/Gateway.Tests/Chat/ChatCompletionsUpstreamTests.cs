@@ -68,6 +68,50 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         Assert.Equal(8, body["usage"]!["total_tokens"]!.GetValue<int>());
     }
 
+    /// <summary>Until 2026-12-06 (later) the details were dropped: a caller could not reconcile cached input or hidden reasoning.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheUpstreamsCachedAndReasoningTokens_ArePassedOn(bool stream)
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Usage = """
+                {"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,
+                 "prompt_tokens_details":{"cached_tokens":900,"audio_tokens":0},
+                 "completion_tokens_details":{"reasoning_tokens":250,"audio_tokens":0}}
+                """,
+        });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream, includeUsage: stream));
+
+        var usage = stream ? JsonNode.Parse((await Sse.ReadAllDataAsync(response))[^2])!["usage"]! : (await Json.ReadAsync(response))["usage"]!;
+        Assert.Equal(
+            """{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":900},"completion_tokens_details":{"reasoning_tokens":250}}""",
+            usage.ToJsonString());
+    }
+
+    /// <summary>
+    /// <c>"usage": {}</c> or zeros is a server that keeps no counts: counted as one that sends none is. Until 2026-12-06
+    /// (later) it was taken at its word, and every such call was free to its key's token budget.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "{}")]
+    [InlineData(false, "{}")]
+    [InlineData(true, """{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}""")]
+    [InlineData(false, """{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}""")]
+    public async Task AnUpstreamUsageThatCountsNothing_IsCountedAsTheGatewaySawIt(bool stream, string reported)
+    {
+        _upstream.Enqueue(new UpstreamScript { Usage = reported });
+
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream, includeUsage: stream));
+
+        var usage = stream ? JsonNode.Parse((await Sse.ReadAllDataAsync(response))[^2])!["usage"]! : (await Json.ReadAsync(response))["usage"]!;
+        // The prompt's 16 characters at about four a token; the answer's three chunks streamed, or its 16 characters.
+        Assert.Equal(4, usage["prompt_tokens"]!.GetValue<int>());
+        Assert.Equal(stream ? 3 : 4, usage["completion_tokens"]!.GetValue<int>());
+    }
+
     [Fact]
     public async Task Stream_UpstreamWhoseFirstChunkHasNoText_SendsTheRoleFirst_ThenEveryToken()
     {

@@ -62,6 +62,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), context.Request.Headers.TraceParent.ToString(), DateTimeOffset.UtcNow)
         {
             Cookie = context.Request.Headers.Cookie.ToString(),
+            Baggage = context.Request.Headers.Baggage.ToString(),
+            TraceState = context.Request.Headers["tracestate"].ToString(),
             ConnectionId = context.Connection.Id,
         };
         context.RequestAborted.Register(() => request.MarkClosed(aborted: true));
@@ -184,7 +186,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         await WriteEventAsync(context, Chunk(script, model, null, null, script.FinishReason), cancellationToken);
         if (!script.OmitUsage)
         {
-            var usage = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokens.Count, ["total_tokens"] = 3 + tokens.Count };
+            var usage = script.Usage is { } given ? JsonNode.Parse(given)
+                : new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokens.Count, ["total_tokens"] = 3 + tokens.Count };
             var usageChunk = Chunk(script, model, null, null, null);
             usageChunk["choices"] = new JsonArray();
             usageChunk["usage"] = usage;
@@ -251,7 +254,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         });
         if (!script.OmitUsage)
         {
-            completion["usage"] = new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokenCount, ["total_tokens"] = 3 + tokenCount };
+            completion["usage"] = script.Usage is { } given ? JsonNode.Parse(given)
+                : new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokenCount, ["total_tokens"] = 3 + tokenCount };
         }
 
         return completion.ToJsonString();
@@ -300,6 +304,11 @@ public sealed class RecordedRequest(string body, string authorization, string tr
     public string TraceParent { get; } = traceParent;
 
     public string Cookie { get; init; } = "";
+
+    /// <summary>The W3C <c>baggage</c> and <c>tracestate</c> headers, or empty.</summary>
+    public string Baggage { get; init; } = "";
+
+    public string TraceState { get; init; } = "";
 
     /// <summary>Kestrel's id of the connection the request came on: equal for requests on a reused connection.</summary>
     public string ConnectionId { get; init; } = "";

@@ -37,6 +37,9 @@ public sealed record UpstreamScript
     /// <summary>Reports no usage, streamed or not, as some servers do.</summary>
     public bool OmitUsage { get; init; }
 
+    /// <summary>The usage object to report (raw JSON) instead of the one made from the tokens sent.</summary>
+    public string? Usage { get; init; }
+
     /// <summary>Sends a chunk with <c>choices: []</c> and no usage before the first token, as some servers do.</summary>
     public bool EmptyChoicesChunkFirst { get; init; }
 

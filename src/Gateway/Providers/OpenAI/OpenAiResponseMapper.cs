@@ -19,7 +19,7 @@ internal static class OpenAiResponseMapper
             ModelId = completion.Model,
             CreatedAt = completion.CreatedAt == default ? null : completion.CreatedAt,
             FinishReason = ToFinishReason(completion.FinishReason),
-            Usage = completion.Usage is { } usage ? ToUsage(usage) : null,
+            Usage = completion.Usage is { } usage ? UsageCounts.Reported(ToUsage(usage)) : null,
         };
     }
 
@@ -36,5 +36,7 @@ internal static class OpenAiResponseMapper
         InputTokenCount = usage.InputTokenCount,
         OutputTokenCount = usage.OutputTokenCount,
         TotalTokenCount = usage.TotalTokenCount,
+        CachedInputTokenCount = usage.InputTokenDetails?.CachedTokenCount,
+        ReasoningTokenCount = usage.OutputTokenDetails?.ReasoningTokenCount,
     };
 }

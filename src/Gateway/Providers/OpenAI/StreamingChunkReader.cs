@@ -93,9 +93,9 @@ internal sealed class StreamingChunkReader
             else if (reader.ValueTextEquals("usage"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Null)
+                if (reader.TokenType != JsonTokenType.Null && UsageCounts.Reported(ReadUsage(ref reader)) is { } usage)
                 {
-                    update.Contents.Add(new UsageContent(ReadUsage(ref reader)));
+                    update.Contents.Add(new UsageContent(usage));
                 }
             }
             else
@@ -283,6 +283,14 @@ internal sealed class StreamingChunkReader
             {
                 usage.TotalTokenCount = ReadCount(ref reader);
             }
+            else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+            {
+                usage.CachedInputTokenCount = ReadDetail(ref reader, "cached_tokens"u8);
+            }
+            else if (reader.ValueTextEquals("completion_tokens_details"u8))
+            {
+                usage.ReasoningTokenCount = ReadDetail(ref reader, "reasoning_tokens"u8);
+            }
             else
             {
                 reader.Read();
@@ -291,6 +299,33 @@ internal sealed class StreamingChunkReader
         }
 
         return usage;
+    }
+
+    /// <summary>One count of a usage's details object (<c>{"cached_tokens": 900, ...}</c>); null when it has none.</summary>
+    private static long? ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        long? count = null;
+        while (NextProperty(ref reader))
+        {
+            if (reader.ValueTextEquals(name))
+            {
+                count = ReadCount(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return count;
     }
 
     /// <summary>A token count; null (some servers send it for a count they do not keep) is no count.</summary>
