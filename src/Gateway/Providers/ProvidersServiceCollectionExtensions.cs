@@ -44,6 +44,8 @@ internal static class ProvidersServiceCollectionExtensions
                     // up to 2 s, while the model goes on generating. After [DONE] only the body's last bytes are left,
                     // so a short drain still keeps the connection of every stream that ended well.
                     ResponseDrainTimeout = TimeSpan.FromMilliseconds(100),
+                    // The trace goes upstream; the caller's baggage does not.
+                    ActivityHeadersPropagator = TraceContextOnly.Propagator,
                 })
                 .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
                 // The factory's per-request log scope and timings (two handlers, a scope and a state machine per call)

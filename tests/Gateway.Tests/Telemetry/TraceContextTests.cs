@@ -34,6 +34,27 @@ public sealed class TraceContextTests : IAsyncLifetime
         Assert.DoesNotContain("00f067aa0ba902b7", traceParent, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheCallersTraceState_GoesUpstream_ButNotItsBaggage(bool stream)
+    {
+        const string traceId = "6e0c63257de34c92bf9efcd03927272e";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream) };
+        request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+        request.Headers.Add("tracestate", "vendor=callerstate");
+        request.Headers.Add("baggage", "userid=alice,session=SECRETSESSION");
+
+        using var response = await _gateway.Client.SendAsync(request);
+        await response.Content.ReadAsStringAsync();
+
+        var sent = Assert.Single(_upstream.Requests);
+        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-01$", sent.TraceParent);
+        Assert.Equal("vendor=callerstate", sent.TraceState);
+        // Until 2026-12-06 (later): "userid = alice, session = SECRETSESSION", to a third-party provider.
+        Assert.Equal("", sent.Baggage);
+    }
+
     [Fact]
     public async Task ATraceTheCallerDoesNotRecord_IsNotRecordedUpstream()
     {
