@@ -75,10 +75,14 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)
                     && CallOf(args.Context)?.CanRetry != false
                     && !(args.Outcome.Result is { StatusCode: System.Net.HttpStatusCode.TooManyRequests } && args.Context.Properties.GetValue(QuotaKey, false))),
-                DelayGenerator = args => ValueTask.FromResult(RetryAfterDelay(args.Outcome.Result, settings)),
+                DelayGenerator = args => ValueTask.FromResult(Refuses(provider) ? TimeSpan.Zero : RetryAfterDelay(args.Outcome.Result, settings)),
                 OnRetry = args =>
                 {
-                    CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe(args.Outcome.Result, args.Outcome.Exception));
+                    if (!Refuses(provider))
+                    {
+                        CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe(args.Outcome.Result, args.Outcome.Exception));
+                    }
+
                     args.Outcome.Result?.Dispose();
                     return ValueTask.CompletedTask;
                 },
@@ -132,14 +136,19 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     && FailureClassifier.IsRetryable(upstream)
                     && CallOf(args.Context)?.CanRetry != false),
                 DelayGenerator = args => ValueTask.FromResult(
-                    args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : (TimeSpan?)null),
+                    Refuses(provider) ? TimeSpan.Zero
+                    : args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : (TimeSpan?)null),
                 OnRetry = async args =>
                 {
                     var call = CallOf(args.Context);
-                    call?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
                     if (call is { StreamOpened: true })
                     {
                         await StreamHealthOf(provider).FailedAfterHeadersAsync().ConfigureAwait(false);
+                    }
+
+                    if (!Refuses(provider))
+                    {
+                        call?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
                     }
                 },
             }));
@@ -158,6 +167,14 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         options.MaxDelay = settings.MaxDelay;
         return options;
     }
+
+    /// <summary>
+    /// Whether the provider's breaker refuses calls now, the failure just seen having opened it, say. The retry still
+    /// runs, at once, to be refused unsent (the refusal is what falls back, or tells the caller when to come back),
+    /// but is not announced: no <c>node.retrying</c>, retry metric or log line for an attempt no upstream sees.
+    /// </summary>
+    private bool Refuses(string provider) =>
+        _circuits.TryGetValue(provider, out var circuit) && circuit.CircuitState is CircuitState.Open or CircuitState.Isolated;
 
     private static UpstreamCall? CallOf(ResilienceContext context) =>
         context.Properties.TryGetValue(CallKey, out var call) ? call : null;

@@ -49,7 +49,7 @@ internal sealed class UpstreamCall(
     /// <summary>
     /// Whether the attempt last counted in the trace sent its request. Not when an open circuit refused it before the
     /// send: a first attempt, or a stream-level retry (counted as it starts). An HTTP-level retry is counted only as it
-    /// sends, so one the circuit refuses was never counted.
+    /// sends, and a retry the circuit had already refused when it was due is not announced, so neither is counted.
     /// </summary>
     public bool AttemptSent { get; private set; }
 
@@ -123,20 +123,28 @@ internal sealed class UpstreamCall(
     /// <summary>A new attempt at the same deployment starts after a stream-level retry: the first-token clock restarts.</summary>
     public void StreamAttemptStarting()
     {
-        CountAnnouncedRetry();
-        AttemptSent = false;
+        // A retry that the provider's open circuit will refuse is not announced, so not counted: the attempt last
+        // counted, which was sent, stays the one AttemptSent speaks of.
+        if (CountAnnouncedRetry())
+        {
+            AttemptSent = false;
+        }
+
         StreamOpened = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }
 
     /// <summary>The retry announced by <see cref="Retrying"/> has started: it is now one of the trace's attempts.</summary>
-    private void CountAnnouncedRetry()
+    private bool CountAnnouncedRetry()
     {
-        if (_retryAnnounced)
+        if (!_retryAnnounced)
         {
-            _retryAnnounced = false;
-            trace.Attempts++;
+            return false;
         }
+
+        _retryAnnounced = false;
+        trace.Attempts++;
+        return true;
     }
 }

@@ -202,6 +202,47 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         Assert.Equal("1", second.Headers.GetValues("X-Gateway-Attempts").Single());
     }
 
+    /// <summary>
+    /// The retry due after the failure that opened the circuit is refused unsent: it is not announced as a retry (no
+    /// node.retrying, retry metric or log line) and falls back at once. Until 2026-12-06 (later) it was announced and
+    /// counted, after its backoff, and a flow's watchers saw attempt 2 twice (a retry, then the fallback).
+    /// </summary>
+    [Fact]
+    public async Task ARetryTheCircuitWillRefuse_IsNotAnnounced_TheCallFallsBackAtOnce()
+    {
+        await using var failing = await FakeUpstream.StartAsync();
+        await using var healthy = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", failing.BaseUrl, healthy.BaseUrl);
+        settings["Gateway:Resilience:MaxRetries"] = "2";
+        settings["Gateway:Resilience:BaseDelayMs"] = "0";
+        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
+        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
+        var logs = new CapturedLogs();
+        await using var gateway = await GatewayHost.StartAsync(settings, services =>
+        {
+            services.AddSingleton<TimeProvider>(new FakeTimeProvider());
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+        });
+        failing.DefaultScript = new UpstreamScript { Status = 500 };
+
+        // The first attempt fails (1 of 1, under the throughput), its retry fails too and opens the circuit.
+        var (_, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"up","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"are you there"}
+            """);
+
+        Assert.Equal("run.completed", events[^1].Name);
+        Assert.Equal(2, failing.Requests.Count);
+        var retries = events.Where(e => e.Name == "node.retrying")
+            .Select(e => (e.Data["attempt"]!.GetValue<int>(), e.Data["reason"]!.GetValue<string>(), e.Data["fallback"]!.GetValue<bool>()))
+            .ToList();
+        Assert.Equal([(2, "HTTP 500", false), (3, "circuit open", true)], retries);
+        Assert.Equal(3, events[^1].Data["nodes"]!["say"]!["attempts"]!.GetValue<int>());
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        Assert.Equal(1, Exposition.Of(samples, "gateway_retries_total").Values.Sum());
+        Assert.Single(logs.Lines, line => line.Values.ContainsKey("DelayMs"));
+    }
+
     [Fact]
     public async Task AnOpenCircuit_SkipsItsDeploymentAtOnceAndFallsBack()
     {
