@@ -42,6 +42,15 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                 {
                     TransportDetail = Scrub(request.Message),
                 };
+            case HttpIOException broken:
+                // A stream cut mid-body: the runtime's message ends with its enum's name ("... prematurely. (ResponseEnded)").
+                return new UpstreamException(
+                    UpstreamFailure.Connection,
+                    $"The connection to provider '{providerName}' failed: {Describe(broken.HttpRequestError)}.",
+                    inner: exception)
+                {
+                    TransportDetail = Scrub(broken.Message),
+                };
             case IOException:
                 return new UpstreamException(
                     UpstreamFailure.Connection,

@@ -177,6 +177,21 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Equal(UpstreamFailure.Connection, exception.Failure);
     }
 
+    /// <summary>An upstream that closes its connection mid-body (no RST): the runtime names its error kind in the message.</summary>
+    [Fact]
+    public void AStreamEndedEarly_IsDescribedInWords_NotByTheRuntimesEnumName()
+    {
+        var translator = new OpenAiErrorTranslator("upstream", apiKey: null);
+
+        var exception = translator.Translate(
+            new HttpIOException(HttpRequestError.ResponseEnded, "The response ended prematurely."), CancellationToken.None)!;
+
+        Assert.Equal(UpstreamFailure.Connection, exception.Failure);
+        // Until 2026-12-06 (later): "... failed: The response ended prematurely. (ResponseEnded)".
+        Assert.Equal("The connection to provider 'upstream' failed: it closed the connection before its answer was complete.", exception.Message);
+        Assert.Equal("The response ended prematurely. (ResponseEnded)", exception.TransportDetail);
+    }
+
     [Fact]
     public async Task Stream_EndingCleanlyWithoutFinishReasonOrDone_IsAConnectionError()
     {
