@@ -37,4 +37,20 @@ internal sealed class RouteTrace
 
     /// <summary>The deployment that produced the first token (or the last one tried, after a failure).</summary>
     public Deployment? Deployment { get; internal set; }
+
+    /// <summary>
+    /// Attempts that failed while their model was still thinking, where the thinking reaches no one (a flow node's call,
+    /// which is then retried), and the thinking they had brought, a token a chunk: spent and billed by the provider,
+    /// which reports no usage for them. The call's counts add them (<c>CallRecorder</c>).
+    /// </summary>
+    public int AttemptsLostWhileThinking { get; private set; }
+
+    /// <inheritdoc cref="AttemptsLostWhileThinking"/>
+    public long ThinkingTokensLost { get; private set; }
+
+    internal void LostWhileThinking(long thinkingChunks)
+    {
+        AttemptsLostWhileThinking++;
+        ThinkingTokensLost += thinkingChunks;
+    }
 }

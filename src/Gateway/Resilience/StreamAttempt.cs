@@ -25,6 +25,9 @@ internal sealed class StreamAttempt : IAsyncDisposable
     /// <summary>The model has begun to think, where its thinking reaches no one: the idle clock times it.</summary>
     private bool _thinking;
 
+    /// <summary>The chunks of that thinking: what this attempt spent, if it fails before its first token.</summary>
+    private long _thinkingChunks;
+
     private StreamAttempt(UpstreamCall call, TimeProvider timeProvider, CancellationToken callerToken, CancellationToken totalToken)
     {
         _call = call;
@@ -53,6 +56,11 @@ internal sealed class StreamAttempt : IAsyncDisposable
         }
         catch
         {
+            if (attempt._thinkingChunks > 0)
+            {
+                call.LostWhileThinking(attempt._thinkingChunks);
+            }
+
             await attempt.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -78,6 +86,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
                 // Thinking that reaches no one: a failure now is still retried, as nothing has gone out. The model is
                 // working, though, so from here the idle clock times it, not the first-token clock.
                 _thinking = true;
+                _thinkingChunks++;
                 _timer.CancelAfter(_call.Options.IdleTimeout);
             }
         }

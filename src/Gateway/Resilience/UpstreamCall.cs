@@ -135,6 +135,9 @@ internal sealed class UpstreamCall(
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }
 
+    /// <summary>This attempt failed while its model thought, where the thinking reaches no one (<see cref="RouteTrace.ThinkingTokensLost"/>).</summary>
+    public void LostWhileThinking(long thinkingChunks) => trace.LostWhileThinking(thinkingChunks);
+
     /// <summary>The retry announced by <see cref="Retrying"/> has started: it is now one of the trace's attempts.</summary>
     private bool CountAnnouncedRetry()
     {

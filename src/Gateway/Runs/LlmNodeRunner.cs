@@ -119,9 +119,9 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         catch (UpstreamException exception)
         {
             recorder.Failed(outputChunks == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.FromUpstream(exception, route.Alias).Code, outputChunks, usage);
-            if (outputChunks == 0)
+            if (outputChunks == 0 && recorder.LostTokens == 0)
             {
-                // The model answered nothing: nothing was spent. (As on /v1.)
+                // The model answered nothing, and no attempt thought: nothing was spent. (As on /v1.)
                 tokens.Settle(0);
                 ended = true;
             }
@@ -131,18 +131,23 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
         finally
         {
             // A call cancelled or broken mid-stream has no usage: it pays for what was seen of it (TokenReservation.SettleCut).
+            // Attempts that failed while their model thought are paid for too (RouteTrace.ThinkingTokensLost).
             if (usage is not null)
             {
-                tokens.Settle((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0));
+                tokens.Settle((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0) + recorder.LostTokens);
+            }
+            else if (outputChunks == 0 && recorder.LostTokens > 0)
+            {
+                tokens.Settle(recorder.LostTokens);
             }
             else
             {
-                tokens.SettleCut(outputChunks);
+                tokens.SettleCut(outputChunks + recorder.LostTokens);
             }
 
-            if (!ended && (usage is not null || outputChunks > 0))
+            if (!ended && (usage is not null || outputChunks > 0 || recorder.LostTokens > 0))
             {
-                var spent = recorder.Counted(usage, outputChunks);
+                var spent = usage is null && outputChunks == 0 ? recorder.LostOnly : recorder.Counted(usage, outputChunks);
                 onCut(Priced(route, spent.InputTokenCount ?? 0, spent.OutputTokenCount ?? 0));
             }
         }

@@ -88,7 +88,40 @@ internal sealed class CallRecorder(
     /// </summary>
     /// <param name="reported">What the provider reported, if it did.</param>
     /// <param name="outputTokens">The answer's tokens as seen.</param>
-    public UsageDetails Counted(UsageDetails? reported, long outputTokens) => reported ?? SeenUsage(outputTokens);
+    public UsageDetails Counted(UsageDetails? reported, long outputTokens) => WithLost(reported ?? SeenUsage(outputTokens));
+
+    /// <summary>
+    /// What attempts that failed while their model thought spent (<see cref="RouteTrace.ThinkingTokensLost"/>): a prompt's
+    /// estimate each, and their thinking. Counted on top of the attempt that answered, as the provider bills both.
+    /// </summary>
+    public long LostTokens => trace.AttemptsLostWhileThinking == 0 ? 0 : (trace.AttemptsLostWhileThinking * PromptEstimate()) + trace.ThinkingTokensLost;
+
+    /// <summary>
+    /// What a call whose every attempt brought nothing but thinking, then failed or was left, is counted with: those
+    /// attempts' spend alone (<see cref="LostTokens"/>), no prompt beyond theirs.
+    /// </summary>
+    public UsageDetails LostOnly => WithLost(new UsageDetails());
+
+    private UsageDetails WithLost(UsageDetails usage)
+    {
+        if (trace.AttemptsLostWhileThinking == 0)
+        {
+            return usage;
+        }
+
+        var input = (usage.InputTokenCount ?? 0) + (trace.AttemptsLostWhileThinking * PromptEstimate());
+        var output = (usage.OutputTokenCount ?? 0) + trace.ThinkingTokensLost;
+        return new UsageDetails
+        {
+            InputTokenCount = input,
+            OutputTokenCount = output,
+            TotalTokenCount = input + output,
+            CachedInputTokenCount = usage.CachedInputTokenCount,
+            ReasoningTokenCount = usage.ReasoningTokenCount is { } reasoning ? reasoning + trace.ThinkingTokensLost : null,
+        };
+    }
+
+    private long PromptEstimate() => TokenEstimate.Prompt(messages.Select(message => message.Text));
 
     /// <summary>
     /// A call whose provider reported no usage (a stream cut off after its first token, a server that reports none)
@@ -98,7 +131,7 @@ internal sealed class CallRecorder(
     /// </summary>
     private UsageDetails SeenUsage(long outputTokens)
     {
-        var input = TokenEstimate.Prompt(messages.Select(message => message.Text));
+        var input = PromptEstimate();
         return new UsageDetails { InputTokenCount = input, OutputTokenCount = outputTokens, TotalTokenCount = input + outputTokens };
     }
 
@@ -110,8 +143,11 @@ internal sealed class CallRecorder(
         }
 
         _ended = true;
-        // A call cut off before it brought any text counts nothing unless its provider said otherwise.
-        var usage = reported ?? (outputTokens == 0 ? null : SeenUsage(outputTokens));
+        // A call cut off before it brought any text counts nothing unless its provider said otherwise (or attempts before
+        // it thought and failed).
+        var usage = reported is not null || outputTokens > 0 ? Counted(reported, outputTokens)
+            : trace.AttemptsLostWhileThinking > 0 ? LostOnly
+            : null;
         var input = usage?.InputTokenCount ?? 0;
         var output = usage?.OutputTokenCount ?? 0;
         var call = new ModelCallRecord(

@@ -85,6 +85,27 @@ public sealed class ReasoningStreamTests : IAsyncLifetime
             retrying.Data["provider"]!.GetValue<string>(), retrying.Data["model"]!.GetValue<string>(), retrying.Data["fallback"]!.GetValue<bool>()));
         Assert.Equal("Hello world", events[^1].Data["outputs"]!["say"]!.GetValue<string>());
         Assert.Equal(2, _bed.Primary.Requests.Count);
+        // The answer's reported usage (3 + 2) and what the dropped attempt spent, which no usage reports: the prompt
+        // ("hi", a token) and a token of thinking. Until 2026-12-06 (later) the dropped attempt was free.
+        var usage = events[^1].Data["nodes"]!["say"]!["usage"]!;
+        Assert.Equal((4, 3), (usage["inputTokens"]!.GetValue<int>(), usage["outputTokens"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task ANodeWhoseEveryAttemptDropsWhileThinking_FailsCountingWhatTheyThought()
+    {
+        _bed.Primary.Enqueue(DropsWhileThinking(), DropsWhileThinking(), DropsWhileThinking());
+
+        var (_, events) = await RunClient.RunAsync(_bed.Gateway.Client, "/api/runs", """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"solo","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"hi"}
+            """);
+
+        Assert.Equal("run.failed", events[^1].Name);
+        Assert.Equal(3, _bed.Primary.Requests.Count);
+        // Three prompts and three tokens of thinking, paid for; until 2026-12-06 (later) the node had no usage at all.
+        var usage = events[^1].Data["nodes"]!["say"]!["usage"]!;
+        Assert.Equal((3, 3), (usage["inputTokens"]!.GetValue<int>(), usage["outputTokens"]!.GetValue<int>()));
     }
 
     [Fact]
