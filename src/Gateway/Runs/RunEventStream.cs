@@ -1,5 +1,7 @@
+using System.IO.Pipelines;
 using Gateway.Streaming;
 using Gateway.Telemetry;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Runs;
 
@@ -7,7 +9,8 @@ namespace Gateway.Runs;
 /// Sends a run's events as SSE to one watcher: a <c>retry:</c> hint, then <c>id</c>, <c>event</c> and one JSON
 /// <c>data</c> line per event, from the watcher's cursor through the terminal event, with a <c>: keep-alive</c>
 /// comment whenever the stream has been idle for <c>HeartbeatSeconds</c>. A client that goes away only detaches
-/// its watcher; the run goes on (see <see cref="RunLog"/> for when it is cancelled).
+/// its watcher; the run goes on (see <see cref="RunLog"/> for when it is cancelled). One that stops reading, its socket
+/// still open, is cut off once a write has waited on it for <c>StalledWatcherSeconds</c>.
 /// </summary>
 internal sealed class RunEventStream(RunWatcher watcher) : IResult
 {
@@ -31,9 +34,13 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
     private async Task SendAsync(HttpContext httpContext)
     {
         var aborted = httpContext.RequestAborted;
+        var stallLimit = httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.StalledWatcher;
+        // Armed only while a write waits on the client: most complete at once, into the connection's buffers.
+        using var stalled = new CancellationTokenSource();
         // A watcher still open as the gateway closes (its run goes on elsewhere, or ended without it) is closed
         // cleanly: an EventSource then resumes, with Last-Event-ID, wherever the load balancer sends it.
-        using var open = CancellationTokenSource.CreateLinkedTokenSource(aborted, httpContext.RequestServices.GetRequiredService<ShutdownDrain>().Closing);
+        using var open = CancellationTokenSource.CreateLinkedTokenSource(
+            aborted, httpContext.RequestServices.GetRequiredService<ShutdownDrain>().Closing, stalled.Token);
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
         var batch = new List<RunEventEntry>();
@@ -49,7 +56,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                     // A write waits only while the client is behind by a full buffer: one still waiting as the gateway
                     // closes is cut off below, or it would hold the shutdown to the host's limit.
                     writing = true;
-                    var written = await sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, open.Token);
+                    var written = await WithinStallLimit(sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, open.Token));
                     writing = false;
                     if (written.IsCanceled && !aborted.IsCancellationRequested)
                     {
@@ -70,7 +77,9 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
 
                 if (batch.Count == 0 && watcher.TakeHeartbeat())
                 {
-                    await sse.WriteKeepAliveAsync(aborted);
+                    writing = true;
+                    await WithinStallLimit(sse.WriteKeepAliveAsync(open.Token));
+                    writing = false;
                 }
 
                 await watcher.WaitAsync(open.Token);
@@ -79,11 +88,32 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
         catch (Exception exception) when (exception is OperationCanceledException or IOException)
         {
             // The client went away, or the gateway is closing; the watcher detaches as this returns. A client that
-            // was not reading what it was sent would not read a clean end either: it is cut off.
-            if (writing && !aborted.IsCancellationRequested)
+            // was not reading what it was sent would not read a clean end either: it is cut off. (A write cancelled
+            // for the stall may have aborted the request already.)
+            if (stalled.IsCancellationRequested)
+            {
+                var logger = httpContext.RequestServices.GetRequiredService<ILogger<RunEventStream>>();
+                RunsLog.WatcherStalled(logger, watcher.RunId, stallLimit.TotalSeconds);
+                httpContext.Abort();
+            }
+            else if (writing && !aborted.IsCancellationRequested)
             {
                 httpContext.Abort();
             }
+        }
+
+        // A write that completed at once costs no timer; one that waits has StalledWatcherSeconds to complete.
+        async ValueTask<FlushResult> WithinStallLimit(ValueTask<FlushResult> write)
+        {
+            if (write.IsCompleted)
+            {
+                return write.Result;
+            }
+
+            stalled.CancelAfter(stallLimit);
+            var written = await write;
+            stalled.CancelAfter(Timeout.InfiniteTimeSpan);
+            return written;
         }
     }
 }

@@ -25,6 +25,9 @@ internal sealed class RunWatcher : IDisposable
         _heartbeatTimer = timeProvider.CreateTimer(static state => ((RunWatcher)state!).HeartbeatDue(), this, heartbeat, heartbeat);
     }
 
+    /// <summary>The run watched.</summary>
+    public string RunId => _log.RunId;
+
     /// <summary>The id of the last event read (or the one the watcher resumed after).</summary>
     public long LastId { get; private set; }
 

@@ -46,4 +46,7 @@ internal static partial class RunsLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: cancel asked through another replica")]
     public static partial void CancelledElsewhere(ILogger logger, string runId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: a watcher that stopped reading was cut off after {Seconds} s of a write waiting on it; it may resume with Last-Event-ID")]
+    public static partial void WatcherStalled(ILogger logger, string runId, double seconds);
 }

@@ -34,6 +34,14 @@ internal sealed class StreamingOptions
     [Range(0d, 3_600d)]
     public double ShutdownDrainSeconds { get; set; } = 20;
 
+    /// <summary>
+    /// How long a run stream's write may wait on a client that has stopped reading (its socket open, its buffers full)
+    /// before the stream is cut off; the client resumes with <c>Last-Event-ID</c>. Such a watcher held its connection,
+    /// and for a run read back from the store a copy of every event, for as long as its socket stayed open.
+    /// </summary>
+    [Range(0.01, 3_600)]
+    public double StalledWatcherSeconds { get; set; } = 30;
+
     /// <summary>The <c>retry:</c> hint sent first on run streams: how long an <c>EventSource</c> waits before it reconnects.</summary>
     public const int RetryMilliseconds = 1_000;
 
@@ -47,6 +55,8 @@ internal sealed class StreamingOptions
     public long EventRetentionChars => (long)(EventRetentionMegabytes * 1024 * 1024 / 2);
 
     public TimeSpan ShutdownDrain => TimeSpan.FromSeconds(ShutdownDrainSeconds);
+
+    public TimeSpan StalledWatcher => TimeSpan.FromSeconds(StalledWatcherSeconds);
 }
 
 [OptionsValidator]
