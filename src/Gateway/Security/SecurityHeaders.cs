@@ -3,7 +3,9 @@ namespace Gateway.Security;
 /// <summary>
 /// Headers that keep a browser from sniffing, framing or leaking what the gateway returns. Every response is JSON
 /// or an event stream read by code, so the content policy allows nothing; only Swagger UI, an HTML page with
-/// scripts and styles, is left to its own.
+/// scripts and styles, is left to its own. And no cache may keep an answer: nginx's <c>proxy_cache</c> ignores
+/// <c>Authorization</c>, and served one key's flows and runs to callers with no key at all. (Event streams say
+/// <c>no-cache</c> themselves, as DESIGN has them.)
 /// </summary>
 internal static class SecurityHeaders
 {
@@ -24,6 +26,10 @@ internal static class SecurityHeaders
         if (!context.Request.Path.StartsWithSegments("/swagger"))
         {
             headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+            if (headers.CacheControl.Count == 0)
+            {
+                headers.CacheControl = "no-store";
+            }
         }
 
         return Task.CompletedTask;

@@ -73,6 +73,8 @@ public sealed class HttpHardeningTests : IAsyncLifetime
         Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
         Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
         Assert.Contains("default-src 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        // Until 2026-12-06 (later) JSON answers said nothing, and a caching proxy served them to callers without a key.
+        Assert.True(stream ? response.Headers.CacheControl!.NoCache : response.Headers.CacheControl!.NoStore, response.Headers.CacheControl?.ToString());
         if (stream)
         {
             Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
