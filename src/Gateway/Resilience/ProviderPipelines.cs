@@ -22,10 +22,16 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
 
     public static void SetQuotaExhausted(ResilienceContext context, bool exhausted) => context.Properties.Set(QuotaKey, exhausted);
 
+    /// <summary>The retry about to be made will be refused unsent (<see cref="Refuses"/>): decided once, as its delay is.</summary>
+    private static readonly ResiliencePropertyKey<bool> RefusedKey = new("gateway.retry-refused");
+
     private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _http = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _streamStart = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _circuits = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, StreamStartHealth> _streamHealth = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>When each provider's last break ends (Polly's own state says Open until a call arrives after it).</summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _openUntil = new(StringComparer.OrdinalIgnoreCase);
 
     public TimeProvider TimeProvider => timeProvider;
 
@@ -75,10 +81,11 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)
                     && CallOf(args.Context)?.CanRetry != false
                     && !(args.Outcome.Result is { StatusCode: System.Net.HttpStatusCode.TooManyRequests } && args.Context.Properties.GetValue(QuotaKey, false))),
-                DelayGenerator = args => ValueTask.FromResult(Refuses(provider) ? TimeSpan.Zero : RetryAfterDelay(args.Outcome.Result, settings)),
+                DelayGenerator = args => ValueTask.FromResult(
+                    DecideRefused(args.Context, provider) ? TimeSpan.Zero : RetryAfterDelay(args.Outcome.Result, settings)),
                 OnRetry = args =>
                 {
-                    if (!Refuses(provider))
+                    if (!args.Context.Properties.GetValue(RefusedKey, false))
                     {
                         CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe(args.Outcome.Result, args.Outcome.Exception));
                     }
@@ -104,6 +111,7 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
             {
                 // Isolated by StreamStartHealth, Polly gives the longest duration there is: the break is BreakSeconds.
                 var breakFor = args.IsManual ? TimeSpan.FromSeconds(settings.CircuitBreaker.BreakSeconds) : args.BreakDuration;
+                _openUntil[provider] = timeProvider.GetUtcNow() + breakFor;
                 RetryLog.CircuitOpened(logger, provider, (long)breakFor.TotalMilliseconds);
                 return ValueTask.CompletedTask;
             },
@@ -135,21 +143,26 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     args.Outcome.Exception is UpstreamException upstream
                     && FailureClassifier.IsRetryable(upstream)
                     && CallOf(args.Context)?.CanRetry != false),
-                DelayGenerator = args => ValueTask.FromResult(
-                    Refuses(provider) ? TimeSpan.Zero
-                    : args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : (TimeSpan?)null),
-                OnRetry = async args =>
+                DelayGenerator = async args =>
                 {
-                    var call = CallOf(args.Context);
-                    if (call is { StreamOpened: true })
+                    // A stream that failed past its headers counts against the provider first: it may isolate it, which
+                    // decides whether this retry is refused.
+                    if (CallOf(args.Context) is { StreamOpened: true })
                     {
                         await StreamHealthOf(provider).FailedAfterHeadersAsync().ConfigureAwait(false);
                     }
 
-                    if (!Refuses(provider))
+                    return DecideRefused(args.Context, provider) ? TimeSpan.Zero
+                        : args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : null;
+                },
+                OnRetry = args =>
+                {
+                    if (!args.Context.Properties.GetValue(RefusedKey, false))
                     {
-                        call?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
+                        CallOf(args.Context)?.Retrying(args.RetryDelay, FailureClassifier.Describe((UpstreamException)args.Outcome.Exception!));
                     }
+
+                    return ValueTask.CompletedTask;
                 },
             }));
         }
@@ -174,7 +187,22 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
     /// but is not announced: no <c>node.retrying</c>, retry metric or log line for an attempt no upstream sees.
     /// </summary>
     private bool Refuses(string provider) =>
-        _circuits.TryGetValue(provider, out var circuit) && circuit.CircuitState is CircuitState.Open or CircuitState.Isolated;
+        _circuits.TryGetValue(provider, out var circuit) && circuit.CircuitState switch
+        {
+            // Isolated by StreamStartHealth, or a half-open probe already out: every other call is refused.
+            CircuitState.Isolated or CircuitState.HalfOpen => true,
+            // Polly moves an open circuit on to half-open only as a call arrives after its break: that call is let through.
+            CircuitState.Open => _openUntil.TryGetValue(provider, out var until) && timeProvider.GetUtcNow() < until,
+            _ => false,
+        };
+
+    /// <summary>Whether the retry now due will be refused, decided once for its delay and its announcement alike.</summary>
+    private bool DecideRefused(ResilienceContext context, string provider)
+    {
+        var refused = Refuses(provider);
+        context.Properties.Set(RefusedKey, refused);
+        return refused;
+    }
 
     private static UpstreamCall? CallOf(ResilienceContext context) =>
         context.Properties.TryGetValue(CallKey, out var call) ? call : null;

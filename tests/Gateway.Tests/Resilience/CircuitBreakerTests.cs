@@ -204,8 +204,9 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
 
     /// <summary>
     /// The retry due after the failure that opened the circuit is refused unsent: it is not announced as a retry (no
-    /// node.retrying, retry metric or log line) and falls back at once. Until 2026-12-06 (later) it was announced and
-    /// counted, after its backoff, and a flow's watchers saw attempt 2 twice (a retry, then the fallback).
+    /// node.retrying, retry metric or log line), and the call falls back at once, not after its backoff (5 s here, on a
+    /// clock that never moves: the old code waited for ever). Until 2026-12-06 (later) it was announced and counted after
+    /// its backoff, and a flow's watchers saw attempt 2 twice: a retry, then the fallback.
     /// </summary>
     [Fact]
     public async Task ARetryTheCircuitWillRefuse_IsNotAnnounced_TheCallFallsBackAtOnce()
@@ -214,7 +215,8 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         await using var healthy = await FakeUpstream.StartAsync();
         var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", failing.BaseUrl, healthy.BaseUrl);
         settings["Gateway:Resilience:MaxRetries"] = "2";
-        settings["Gateway:Resilience:BaseDelayMs"] = "0";
+        settings["Gateway:Resilience:BaseDelayMs"] = "5000";
+        settings["Gateway:Resilience:MaxDelayMs"] = "5000";
         settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
         settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
         var logs = new CapturedLogs();
@@ -223,24 +225,69 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
             services.AddSingleton<TimeProvider>(new FakeTimeProvider());
             services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
         });
-        failing.DefaultScript = new UpstreamScript { Status = 500 };
+        using (var first = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true)))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
 
-        // The first attempt fails (1 of 1, under the throughput), its retry fails too and opens the circuit.
+        // One success, then a failure: 1 of 2, the ratio that opens the circuit, on this call's first attempt.
+        failing.DefaultScript = new UpstreamScript { Status = 500 };
         var (_, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", """
             {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"up","prompt":"in"},
               {"id":"out","type":"output","from":["say"]}]},"input":"are you there"}
-            """);
+            """).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal("run.completed", events[^1].Name);
         Assert.Equal(2, failing.Requests.Count);
         var retries = events.Where(e => e.Name == "node.retrying")
             .Select(e => (e.Data["attempt"]!.GetValue<int>(), e.Data["reason"]!.GetValue<string>(), e.Data["fallback"]!.GetValue<bool>()))
             .ToList();
-        Assert.Equal([(2, "HTTP 500", false), (3, "circuit open", true)], retries);
-        Assert.Equal(3, events[^1].Data["nodes"]!["say"]!["attempts"]!.GetValue<int>());
+        Assert.Equal([(2, "circuit open", true)], retries);
+        Assert.Equal(2, events[^1].Data["nodes"]!["say"]!["attempts"]!.GetValue<int>());
         var (_, samples) = await Exposition.ScrapeAsync(gateway);
-        Assert.Equal(1, Exposition.Of(samples, "gateway_retries_total").Values.Sum());
-        Assert.Single(logs.Lines, line => line.Values.ContainsKey("DelayMs"));
+        Assert.Equal(0, Exposition.Of(samples, "gateway_retries_total").Values.Sum());
+        Assert.DoesNotContain(logs.Lines, line => line.Values.ContainsKey("DelayMs"));
+    }
+
+    /// <summary>
+    /// Past the break, Polly still says Open until a call arrives, and that call is let through as the half-open probe.
+    /// A retry due then is a real one: announced, counted and sent.
+    /// </summary>
+    [Fact]
+    public async Task ARetryDueAfterTheBreakHasPassed_IsAnnouncedAndSent()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl);
+        settings["Gateway:Resilience:MaxRetries"] = "1";
+        settings["Gateway:Resilience:BaseDelayMs"] = "0";
+        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
+        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
+        settings["Gateway:Resilience:CircuitBreaker:BreakSeconds"] = "15";
+        var clock = new FakeTimeProvider();
+        await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(clock));
+        // A slow failure; a call whose attempt and retry fail quickly, opening the circuit while the first is still out;
+        // then the probe's answer.
+        upstream.Enqueue(
+            new UpstreamScript { Status = 500, HeadersDelay = TimeSpan.FromSeconds(2) },
+            new UpstreamScript { Status = 500 },
+            new UpstreamScript { Status = 500 },
+            new UpstreamScript());
+        var slow = gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "are you there", stream: true));
+        await ReplicaPair.WaitUntilAsync(() => Task.FromResult(upstream.Requests.Count == 1));
+        using (var opening = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true)))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, opening.StatusCode); // its attempt and its retry: 2 of 2 failed
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(15.1)); // the break is over; nothing has asked the breaker since
+
+        using var answered = await slow;
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(answered)));
+        Assert.Equal("2", answered.Headers.GetValues("X-Gateway-Attempts").Single());
+        Assert.Equal(4, upstream.Requests.Count);
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        Assert.Equal(2, Exposition.Of(samples, "gateway_retries_total").Values.Sum()); // the opening call's, and this one
     }
 
     [Fact]
