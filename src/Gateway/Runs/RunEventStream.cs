@@ -10,7 +10,8 @@ namespace Gateway.Runs;
 /// <c>data</c> line per event, from the watcher's cursor through the terminal event, with a <c>: keep-alive</c>
 /// comment whenever the stream has been idle for <c>HeartbeatSeconds</c>. A client that goes away only detaches
 /// its watcher; the run goes on (see <see cref="RunLog"/> for when it is cancelled). One that stops reading, its socket
-/// still open, is cut off once a write has waited on it for <c>StalledWatcherSeconds</c>.
+/// still open, is cut off once a write has waited on it for <c>StalledWatcherSeconds</c>, and a second more for each
+/// 64 KiB the event holds: a slow reader still reading is given the time a large event (a run's record) takes.
 /// </summary>
 internal sealed class RunEventStream(RunWatcher watcher) : IResult
 {
@@ -36,7 +37,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
         var aborted = httpContext.RequestAborted;
         var stallLimit = httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.StalledWatcher;
         // Armed only while a write waits on the client: most complete at once, into the connection's buffers.
-        using var stalled = new CancellationTokenSource();
+        using var stalled = new CancellationTokenSource(Timeout.InfiniteTimeSpan, httpContext.RequestServices.GetRequiredService<TimeProvider>());
         // A watcher still open as the gateway closes (its run goes on elsewhere, or ended without it) is closed
         // cleanly: an EventSource then resumes, with Last-Event-ID, wherever the load balancer sends it.
         using var open = CancellationTokenSource.CreateLinkedTokenSource(
@@ -56,7 +57,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                     // A write waits only while the client is behind by a full buffer: one still waiting as the gateway
                     // closes is cut off below, or it would hold the shutdown to the host's limit.
                     writing = true;
-                    var written = await WithinStallLimit(sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, open.Token));
+                    var written = await WithinStallLimit(sse.WriteEventAsync(entry.Id, entry.Name, entry.Data, open.Token), entry.Data.Length);
                     writing = false;
                     if (written.IsCanceled && !aborted.IsCancellationRequested)
                     {
@@ -78,7 +79,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                 if (batch.Count == 0 && watcher.TakeHeartbeat())
                 {
                     writing = true;
-                    await WithinStallLimit(sse.WriteKeepAliveAsync(open.Token));
+                    await WithinStallLimit(sse.WriteKeepAliveAsync(open.Token), 0);
                     writing = false;
                 }
 
@@ -89,8 +90,9 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
         {
             // The client went away, or the gateway is closing; the watcher detaches as this returns. A client that
             // was not reading what it was sent would not read a clean end either: it is cut off. (A write cancelled
-            // for the stall may have aborted the request already.)
-            if (stalled.IsCancellationRequested)
+            // for the stall may have aborted the request already. A stall timer that fired just as its write completed
+            // ends the stream at the wait that follows, cleanly: the client resumes.)
+            if (writing && stalled.IsCancellationRequested)
             {
                 var logger = httpContext.RequestServices.GetRequiredService<ILogger<RunEventStream>>();
                 RunsLog.WatcherStalled(logger, watcher.RunId, stallLimit.TotalSeconds);
@@ -102,15 +104,16 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
             }
         }
 
-        // A write that completed at once costs no timer; one that waits has StalledWatcherSeconds to complete.
-        async ValueTask<FlushResult> WithinStallLimit(ValueTask<FlushResult> write)
+        // A write that completed at once costs no timer; one that waits has StalledWatcherSeconds to complete, and a
+        // second more for each 64 KiB of its event.
+        async ValueTask<FlushResult> WithinStallLimit(ValueTask<FlushResult> write, int characters)
         {
             if (write.IsCompleted)
             {
                 return write.Result;
             }
 
-            stalled.CancelAfter(stallLimit);
+            stalled.CancelAfter(stallLimit + TimeSpan.FromSeconds(characters / 65_536.0));
             var written = await write;
             stalled.CancelAfter(Timeout.InfiniteTimeSpan);
             return written;
