@@ -26,8 +26,9 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
     /// run cut off with its process still shows the node's route and spend.
     /// </param>
     /// <param name="onCut">
-    /// Told what a call that ends without an outcome (cancelled, or failed after its first token) was counted with,
-    /// so that its node's record shows it as the key's budget and the metrics count it; not told when it spent nothing.
+    /// Told what a call that ends without an outcome (cancelled, or failed after its first token, or failed before it
+    /// after attempts lost while thinking) was counted with, so that its node's record shows it as the key's budget and
+    /// the metrics count it; not told when it spent nothing.
     /// </param>
     /// <param name="cancellationToken">The run's: cancelling it aborts the upstream call.</param>
     public async Task<NodeOutcome> RunAsync(
@@ -94,7 +95,8 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
                 if (outputChunks++ == 0)
                 {
                     recorder.FirstToken();
-                    onStreaming(Priced(route, recorder.Counted(null, 0).InputTokenCount ?? 0, 0));
+                    var soFar = recorder.Counted(null, 0); // the prompt's estimate, and what attempts lost while thinking spent
+                    onStreaming(Priced(route, soFar.InputTokenCount ?? 0, soFar.OutputTokenCount ?? 0));
                 }
 
                 if (text.Length > 0)
@@ -136,7 +138,7 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
             {
                 tokens.Settle((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0) + recorder.LostTokens);
             }
-            else if (outputChunks == 0 && recorder.LostTokens > 0)
+            else if (!ended && outputChunks == 0 && recorder.LostTokens > 0)
             {
                 tokens.Settle(recorder.LostTokens);
             }
