@@ -13,9 +13,11 @@ internal static class ChatUsage
             PromptTokens = input,
             CompletionTokens = output,
             TotalTokens = usage?.TotalTokenCount ?? input + output,
-            // Passed on as the provider gave them: what a caller reconciles its bill with.
-            PromptTokensDetails = usage?.CachedInputTokenCount is { } cached ? new PromptTokensDetails(cached) : null,
-            CompletionTokensDetails = usage?.ReasoningTokenCount is { } reasoning ? new CompletionTokensDetails(reasoning) : null,
+            // Passed on as the provider gave them: what a caller reconciles its bill with. A zero is left out, as one not
+            // given is: the SDK reads an absent count in a details object as 0, so a streamed and an unstreamed answer of
+            // the same upstream would otherwise differ in shape.
+            PromptTokensDetails = usage?.CachedInputTokenCount is long cached and > 0 ? new PromptTokensDetails(cached) : null,
+            CompletionTokensDetails = usage?.ReasoningTokenCount is long reasoning and > 0 ? new CompletionTokensDetails(reasoning) : null,
         };
     }
 }

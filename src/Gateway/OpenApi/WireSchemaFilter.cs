@@ -13,6 +13,13 @@ namespace Gateway.OpenApi;
 /// </summary>
 internal sealed class WireSchemaFilter : ISchemaFilter
 {
+    /// <summary>Request members that must be sent, and not as null, by wire type.</summary>
+    public static readonly IReadOnlyDictionary<Type, string[]> RequiredNonNull = new Dictionary<Type, string[]>
+    {
+        [typeof(ChatCompletionRequest)] = ["model", "messages"],
+        [typeof(ChatRequestMessage)] = ["role"],
+    };
+
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
         if (schema is not OpenApiSchema concrete)
@@ -24,14 +31,14 @@ internal sealed class WireSchemaFilter : ISchemaFilter
         {
             concrete.AdditionalPropertiesAllowed = true;
             concrete.AdditionalProperties = null;
-            RequireNonNull(concrete, "model", "messages");
+            RequireNonNull(concrete, RequiredNonNull[typeof(ChatCompletionRequest)]);
             ReplaceProperty(concrete, "stop", StringOrArray("Up to 4 sequences where the model stops.", new OpenApiSchema { Type = JsonSchemaType.String }));
         }
         else if (context.Type == typeof(ChatRequestMessage))
         {
             concrete.AdditionalPropertiesAllowed = true;
             concrete.AdditionalProperties = null;
-            RequireNonNull(concrete, "role");
+            RequireNonNull(concrete, RequiredNonNull[typeof(ChatRequestMessage)]);
             ReplaceProperty(concrete, "content", StringOrArray("A string, or text parts (`{\"type\":\"text\",\"text\":...}`) joined into one.", TextPart()));
         }
         else if (context.Type == typeof(Runs.RunRecord))
@@ -50,7 +57,7 @@ internal sealed class WireSchemaFilter : ISchemaFilter
     }
 
     /// <summary>Members the request must carry, and not as <c>null</c> (which is a 400, as a missing one is).</summary>
-    private static void RequireNonNull(OpenApiSchema schema, params string[] names)
+    private static void RequireNonNull(OpenApiSchema schema, string[] names)
     {
         schema.Required = new HashSet<string>(names);
         foreach (var name in names)

@@ -32,24 +32,17 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                         response.Headers.TryGetValue(RetryAfterHeader.MillisecondsName, out var retryAfterMs) ? retryAfterMs : null,
                         response.Headers.TryGetValue("Retry-After", out var retryAfter) ? retryAfter : null,
                         DateTimeOffset.UtcNow));
-            case HttpRequestException request:
-                // The runtime's message names the host and port ("Name or service not known (llm.internal:8000)"):
-                // the caller is told what went wrong, not where the gateway's providers live.
+            case HttpRequestException or HttpIOException:
+                // The runtime's message names the host and port ("Name or service not known (llm.internal:8000)"), or,
+                // for a stream cut mid-body, ends with its enum's name ("... prematurely. (ResponseEnded)"): the caller
+                // is told what went wrong, in words, not where the gateway's providers live.
+                var error = exception is HttpRequestException request ? request.HttpRequestError : ((HttpIOException)exception).HttpRequestError;
                 return new UpstreamException(
                     UpstreamFailure.Connection,
-                    $"The connection to provider '{providerName}' failed: {Describe(request.HttpRequestError)}.",
+                    $"The connection to provider '{providerName}' failed: {Describe(error)}.",
                     inner: exception)
                 {
-                    TransportDetail = Scrub(request.Message),
-                };
-            case HttpIOException broken:
-                // A stream cut mid-body: the runtime's message ends with its enum's name ("... prematurely. (ResponseEnded)").
-                return new UpstreamException(
-                    UpstreamFailure.Connection,
-                    $"The connection to provider '{providerName}' failed: {Describe(broken.HttpRequestError)}.",
-                    inner: exception)
-                {
-                    TransportDetail = Scrub(broken.Message),
+                    TransportDetail = Scrub(exception.Message),
                 };
             case IOException:
                 return new UpstreamException(
