@@ -26,16 +26,23 @@ internal static class ChatErrors
     private static IResult ModelError(int status, string message, string code) =>
         Result(status, new OpenAiError { Message = message, Type = "invalid_request_error", Param = "model", Code = code });
 
-    /// <summary>The key's <c>TokensPerMinute</c> cannot cover the request's estimate yet.</summary>
-    public static IResult TokenLimitReached(TimeSpan retryAfter) => Result(
-        StatusCodes.Status429TooManyRequests,
-        new OpenAiError
-        {
-            Message = $"Token rate limit reached for this API key. Retry after {ErrorResponses.RetryAfterSeconds(retryAfter)} s.",
-            Type = "tokens",
-            Code = RequestRateLimiting.LimitExceededCode,
-        },
-        retryAfter);
+    /// <summary>
+    /// The key's <c>TokensPerMinute</c> cannot cover the request's estimate yet. A wait longer than the SDKs honour
+    /// tells them not to retry (<see cref="UpstreamFailed"/> says why).
+    /// </summary>
+    public static IResult TokenLimitReached(TimeSpan retryAfter)
+    {
+        var refused = Result(
+            StatusCodes.Status429TooManyRequests,
+            new OpenAiError
+            {
+                Message = $"Token rate limit reached for this API key. Retry after {ErrorResponses.RetryAfterSeconds(retryAfter)} s.",
+                Type = "tokens",
+                Code = RequestRateLimiting.LimitExceededCode,
+            },
+            retryAfter);
+        return retryAfter > SdkLongestWait ? new WithoutClientRetry(refused) : refused;
+    }
 
     public const string ShuttingDownCode = "gateway_shutting_down";
 

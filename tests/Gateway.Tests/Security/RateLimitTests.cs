@@ -32,6 +32,7 @@ public sealed class RateLimitTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);
         Assert.InRange(long.Parse(limited.Headers.GetValues("retry-after-ms").Single(), System.Globalization.CultureInfo.InvariantCulture), 29_001, 30_000);
+        Assert.False(limited.Headers.Contains("x-should-retry")); // a wait the SDKs honour
         var error = (await Json.ReadAsync(limited))["error"]!;
         Assert.Equal("rate_limit_exceeded", error["code"]!.GetValue<string>());
         Assert.Equal("requests", error["type"]!.GetValue<string>());
@@ -105,6 +106,25 @@ public sealed class RateLimitTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromSeconds(30));
         using var again = await ChatAsync(TestKeys.Client, "one two three", maxTokens: 5);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    /// <summary>
+    /// The OpenAI SDKs wait out a Retry-After of a minute at most; past it they retry on their own backoff, within
+    /// seconds, into the same 429. Until 2026-12-06 (later) a key's own long wait did not tell them not to.
+    /// </summary>
+    [Fact]
+    public async Task AWaitLongerThanTheSdksHonour_TellsThemNotToRetry()
+    {
+        // 40 words in and out against 10 tokens a minute: the debt takes minutes to refill.
+        var words = string.Join(' ', Enumerable.Repeat("word", 40));
+        using var first = await ChatAsync(TestKeys.Client, words, maxTokens: 50);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        using var limited = await ChatAsync(TestKeys.Client, "one", maxTokens: 5);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.FromSeconds(60), limited.Headers.RetryAfter?.ToString());
+        Assert.Equal("false", limited.Headers.GetValues("x-should-retry").Single());
     }
 
     [Fact]
