@@ -63,6 +63,18 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         Assert.Equal(0, closed[Circuit("p0", "open")]);
     }
 
+    /// <summary>Alias <c>up</c> on <paramref name="baseUrls"/>, for a gateway of a test's own: its breaker judges after two calls.</summary>
+    private static Dictionary<string, string?> OwnBreaker(int maxRetries, int baseDelayMs, string failureRatio, params string[] baseUrls)
+    {
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", baseUrls);
+        settings["Gateway:Resilience:MaxRetries"] = maxRetries.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Gateway:Resilience:BaseDelayMs"] = baseDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Gateway:Resilience:MaxDelayMs"] = Math.Max(baseDelayMs, 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
+        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = failureRatio;
+        return settings;
+    }
+
     private static string Circuit(string provider, string state) =>
         $"gateway_circuit_breaker_state{{gateway_circuit_state=\"{state}\",gen_ai_provider_name=\"{provider}\"}}";
 
@@ -180,11 +192,7 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
     public async Task ACircuitOpenedByARequestsOwnFailure_RefusesItsRetry_AndTheSentAttemptStillCounts()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl);
-        settings["Gateway:Resilience:MaxRetries"] = "1";
-        settings["Gateway:Resilience:BaseDelayMs"] = "0";
-        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
-        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.6";
+        var settings = OwnBreaker(maxRetries: 1, baseDelayMs: 0, failureRatio: "0.6", upstream.BaseUrl);
         await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(new FakeTimeProvider()));
         // One failure and one success: a ratio of 0.5, under the 0.6 that opens the circuit.
         upstream.Enqueue(new UpstreamScript { Status = 500 });
@@ -213,12 +221,7 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
     {
         await using var failing = await FakeUpstream.StartAsync();
         await using var healthy = await FakeUpstream.StartAsync();
-        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", failing.BaseUrl, healthy.BaseUrl);
-        settings["Gateway:Resilience:MaxRetries"] = "2";
-        settings["Gateway:Resilience:BaseDelayMs"] = "5000";
-        settings["Gateway:Resilience:MaxDelayMs"] = "5000";
-        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
-        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
+        var settings = OwnBreaker(maxRetries: 2, baseDelayMs: 5000, failureRatio: "0.5", failing.BaseUrl, healthy.BaseUrl);
         var logs = new CapturedLogs();
         await using var gateway = await GatewayHost.StartAsync(settings, services =>
         {
@@ -257,11 +260,7 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
     public async Task ARetryDueAfterTheBreakHasPassed_IsAnnouncedAndSent()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", upstream.BaseUrl);
-        settings["Gateway:Resilience:MaxRetries"] = "1";
-        settings["Gateway:Resilience:BaseDelayMs"] = "0";
-        settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
-        settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
+        var settings = OwnBreaker(maxRetries: 1, baseDelayMs: 0, failureRatio: "0.5", upstream.BaseUrl);
         settings["Gateway:Resilience:CircuitBreaker:BreakSeconds"] = "15";
         var clock = new FakeTimeProvider();
         await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<TimeProvider>(clock));
