@@ -81,8 +81,12 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)
                     && CallOf(args.Context)?.CanRetry != false
                     && !(args.Outcome.Result is { StatusCode: System.Net.HttpStatusCode.TooManyRequests } && args.Context.Properties.GetValue(QuotaKey, false))),
-                DelayGenerator = args => ValueTask.FromResult(
-                    DecideRefused(args.Context, provider) ? TimeSpan.Zero : RetryAfterDelay(args.Outcome.Result, settings)),
+                DelayGenerator = args =>
+                {
+                    var asked = RetryAfterDelay(args.Outcome.Result, settings);
+                    return ValueTask.FromResult(
+                        DecideRefused(args.Context, provider, asked ?? Backoff(settings, args.AttemptNumber)) ? TimeSpan.Zero : asked);
+                },
                 OnRetry = args =>
                 {
                     if (!args.Context.Properties.GetValue(RefusedKey, false))
@@ -152,8 +156,8 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                         await StreamHealthOf(provider).FailedAfterHeadersAsync().ConfigureAwait(false);
                     }
 
-                    return DecideRefused(args.Context, provider) ? TimeSpan.Zero
-                        : args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : null;
+                    TimeSpan? asked = args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : null;
+                    return DecideRefused(args.Context, provider, asked ?? Backoff(settings, args.AttemptNumber)) ? TimeSpan.Zero : asked;
                 },
                 OnRetry = args =>
                 {
@@ -186,23 +190,32 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
     /// runs, at once, to be refused unsent (the refusal is what falls back, or tells the caller when to come back),
     /// but is not announced: no <c>node.retrying</c>, retry metric or log line for an attempt no upstream sees.
     /// </summary>
-    private bool Refuses(string provider) =>
+    /// <param name="provider">The provider retried.</param>
+    /// <param name="delay">When the retry would be sent: a retry that waits past the break is the half-open probe, and goes.</param>
+    private bool Refuses(string provider, TimeSpan delay) =>
         _circuits.TryGetValue(provider, out var circuit) && circuit.CircuitState switch
         {
-            // Isolated by StreamStartHealth, or a half-open probe already out: every other call is refused.
+            // Isolated by StreamStartHealth (until a routed call finds its time up), or a half-open probe already out.
             CircuitState.Isolated or CircuitState.HalfOpen => true,
             // Polly moves an open circuit on to half-open only as a call arrives after its break: that call is let through.
-            CircuitState.Open => _openUntil.TryGetValue(provider, out var until) && timeProvider.GetUtcNow() < until,
+            CircuitState.Open => _openUntil.TryGetValue(provider, out var until) && timeProvider.GetUtcNow() + delay < until,
             _ => false,
         };
 
     /// <summary>Whether the retry now due will be refused, decided once for its delay and its announcement alike.</summary>
-    private bool DecideRefused(ResilienceContext context, string provider)
+    private bool DecideRefused(ResilienceContext context, string provider, TimeSpan delay)
     {
-        var refused = Refuses(provider);
+        var refused = Refuses(provider, delay);
         context.Properties.Set(RefusedKey, refused);
         return refused;
     }
+
+    /// <summary>
+    /// The backoff a retry without a <c>Retry-After</c> waits, as <see cref="WithBackoff{TResult}"/> sets it, before
+    /// Polly's jitter: only to judge whether it falls after a break.
+    /// </summary>
+    private static TimeSpan Backoff(ResilienceOptions settings, int attemptNumber) =>
+        Min(settings.MaxDelay, settings.BaseDelay * Math.Pow(2, Math.Min(attemptNumber, 30)));
 
     private static UpstreamCall? CallOf(ResilienceContext context) =>
         context.Properties.TryGetValue(CallKey, out var call) ? call : null;

@@ -289,6 +289,29 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         Assert.Equal(2, Exposition.Of(samples, "gateway_retries_total").Values.Sum()); // the opening call's, and this one
     }
 
+    /// <summary>
+    /// A retry whose wait (the upstream's Retry-After) ends after the break that its own failure opened is the half-open
+    /// probe, not a refusal. Until the review's mend of the mend, such a retry was refused at once and the call failed
+    /// 503 though the upstream answered on the next try. On the real clock: 1 s of break, 2 s of Retry-After.
+    /// </summary>
+    [Fact]
+    public async Task ARetryThatWaitsPastTheBreakItsFailureOpened_IsSentAsTheProbe()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = OwnBreaker(maxRetries: 2, baseDelayMs: 0, failureRatio: "0.5", upstream.BaseUrl);
+        settings["Gateway:Resilience:MaxDelayMs"] = "5000";
+        settings["Gateway:Resilience:CircuitBreaker:BreakSeconds"] = "1";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "2" }, new UpstreamScript { Status = 429, RetryAfter = "2" });
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "are you there", stream: true));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(response)));
+        Assert.Equal(3, upstream.Requests.Count);
+        Assert.Equal("3", response.Headers.GetValues("X-Gateway-Attempts").Single());
+    }
+
     [Fact]
     public async Task AnOpenCircuit_SkipsItsDeploymentAtOnceAndFallsBack()
     {
