@@ -122,6 +122,8 @@ internal sealed class SqliteDatabase : IDisposable
         Task.Run(
             async () =>
             {
+                // A connection opened afresh on a deleted file's path makes a new, empty file there: "no such table".
+                RefuseIfDeleted();
                 await using var connection = await OpenAsync(cancellationToken);
                 return await read(connection);
             },
@@ -186,7 +188,9 @@ internal sealed class SqliteDatabase : IDisposable
     /// Refuses every write once the file has been deleted under the gateway (a reset by <c>rm gateway.db</c>): the pooled
     /// connections still hold the deleted file open, so writes went on succeeding into it and were lost at the next
     /// start, without a word. Until the process restarts: a file put back in its place is not the one the connections
-    /// and the old write-ahead log hold, and what was written between would be lost again. Called under the write gate.
+    /// and the old write-ahead log hold, and what was written between would be lost again. Reads are refused too: once
+    /// the pool let its connections go, a read's new connection made an empty file at the path (and answered 500s).
+    /// Called by readers and writers at once: the latch is only ever set.
     /// </summary>
     private void RefuseIfDeleted()
     {
@@ -194,8 +198,14 @@ internal sealed class SqliteDatabase : IDisposable
         {
             // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
             var there = File.Exists(DataSource);
-            _deleted = _fileSeen && !there;
-            _fileSeen |= there;
+            if (there)
+            {
+                _fileSeen = true;
+            }
+            else if (_fileSeen)
+            {
+                Volatile.Write(ref _deleted, true);
+            }
         }
 
         if (_deleted)

@@ -169,6 +169,33 @@ public sealed class SqliteStoreTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyAfterTheCopy.StatusCode);
     }
 
+    /// <summary>
+    /// Once the pool has let its connections go, a read opens a new one, which made an empty file at the deleted
+    /// file's path; every read was then a 500 ("no such table"). Until 2026-12-06 (later): reads were not refused.
+    /// </summary>
+    [Fact]
+    public async Task AfterTheDatabaseFileIsDeleted_ReadsAre503s_AndMakeNoEmptyFileInItsPlace()
+    {
+        var database = GatewayHost.NewDatabasePath();
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        Assert.Equal(HttpStatusCode.Created, (await SaveFlowAsync(gateway, "before")).StatusCode);
+
+        foreach (var file in new[] { database, database + "-wal", database + "-shm" }.Where(File.Exists))
+        {
+            File.Delete(file);
+        }
+
+        // What an idle pool does after a while: the connections holding the deleted file are closed.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        using var listed = await gateway.Client.GetAsync("/api/flows");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, listed.StatusCode);
+        Assert.Equal("2", listed.Headers.GetValues("Retry-After").Single());
+        Assert.False(File.Exists(database), "a read made an empty file where the database was");
+    }
+
     private static Task<HttpResponseMessage> SaveFlowAsync(GatewayHost gateway, string id) =>
         gateway.Client.PostAsync("/api/flows", Json.Body($$"""
             {"id":"{{id}}","nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]}
