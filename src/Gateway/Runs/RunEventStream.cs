@@ -46,6 +46,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
         sse.StartResponse();
         var batch = new List<RunEventEntry>();
         var writing = false;
+        var waitedFor = stallLimit; // the last write's allowance, for the log line of a cut
         try
         {
             await sse.WriteRetryAsync(StreamingOptions.RetryMilliseconds, aborted);
@@ -95,7 +96,8 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
             if (writing && stalled.IsCancellationRequested)
             {
                 var logger = httpContext.RequestServices.GetRequiredService<ILogger<RunEventStream>>();
-                RunsLog.WatcherStalled(logger, watcher.RunId, stallLimit.TotalSeconds);
+                var seconds = Math.Round(waitedFor.TotalSeconds, 1);
+                RunsLog.WatcherStalled(logger, watcher.RunId, seconds);
                 httpContext.Abort();
             }
             else if (writing && !aborted.IsCancellationRequested)
@@ -113,7 +115,8 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                 return write.Result;
             }
 
-            stalled.CancelAfter(stallLimit + TimeSpan.FromSeconds(characters / 65_536.0));
+            waitedFor = stallLimit + TimeSpan.FromSeconds(characters / 65_536.0);
+            stalled.CancelAfter(waitedFor);
             var written = await write;
             stalled.CancelAfter(Timeout.InfiniteTimeSpan);
             return written;
