@@ -146,21 +146,46 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 return new WatchStart.Watching(RunFollower.Start(
                     runId, afterId, _store, _signals, _cluster.Value.Poll, _options.Value.DisconnectGrace, _options.Value.Heartbeat, _timeProvider, _logger));
             default:
-                var events = await _store.GetEventsAsync(runId, afterId, cancellationToken);
-                if (events.Count == 0)
-                {
-                    return new WatchStart.AllSent();
-                }
-
-                var stored = new RunLog(runId, grace: null, _timeProvider, startsAfter: afterId);
-                foreach (var entry in events)
-                {
-                    stored.Append(entry);
-                }
-
-                stored.End(finished: null);
-                return new WatchStart.Watching(stored.Attach(afterId, _options.Value.Heartbeat));
+                return await WatchStoredAsync(runId, afterId, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// A watcher of a run that has ended, its log read back from the store once and shared: kept among the finished
+    /// runs' logs (within <c>EventRetentionMegabytes</c>), where the next watcher finds it. Each watcher loaded a copy
+    /// of its own: 20 readers of one large run at once took a gateway under a 768 MB limit to OutOfMemoryException.
+    /// </summary>
+    private async Task<WatchStart> WatchStoredAsync(string runId, long afterId, CancellationToken cancellationToken)
+    {
+        var events = await _store.GetEventsAsync(runId, 0, cancellationToken);
+        if (events.Count == 0 || events[^1].Id <= afterId)
+        {
+            return new WatchStart.AllSent();
+        }
+
+        var stored = new RunLog(runId, grace: null, _timeProvider);
+        foreach (var entry in events)
+        {
+            stored.Append(entry);
+        }
+
+        stored.End(finished: null);
+        // Another watcher may have read it back meanwhile: the first copy kept is the one read. Not a log still here
+        // that ended without its terminal event (the store's has it, written later, as RunEnder does).
+        var kept = _logs.GetOrAdd(runId, stored);
+        var (_, _, keptIsWhole) = kept.Position;
+        var reading = keptIsWhole ? kept : stored;
+        var watcher = reading.Attach(afterId, _options.Value.Heartbeat);
+        if (ReferenceEquals(kept, stored))
+        {
+            _finished.Keep(stored);
+        }
+        else if (!ReferenceEquals(reading, stored))
+        {
+            stored.Dispose();
+        }
+
+        return new WatchStart.Watching(watcher);
     }
 
     /// <summary>Cancels the run wherever it executes: here at once, on another replica through the store and a signal.</summary>

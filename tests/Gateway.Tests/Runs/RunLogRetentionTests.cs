@@ -43,6 +43,40 @@ public sealed class RunLogRetentionTests
         Assert.False(IsAlive(firstLog), "the let-go log is still reachable");
     }
 
+    /// <summary>
+    /// A run's log read back from the store is kept, as a finished run's is, and the next watcher reads the same copy.
+    /// Until 2026-12-06 (later) every watcher loaded a copy of its own (20 of one large run, a gateway under a 768 MB
+    /// limit answered others with OutOfMemoryException).
+    /// </summary>
+    [Fact]
+    public async Task AFinishedRunReadBackFromTheStore_IsReadByItsWatchersFromOneCopy()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Streaming:EventRetentionMegabytes"] = "0.01"; // ~5,000 characters of event text
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var liveRuns = gateway.Services.GetRequiredService<LiveRuns>();
+        var first = await RunAsync(gateway, "first");
+        await RunAsync(gateway, "second");           // past the budget: the first run's log is let go
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (liveRuns.TryGet(first, out _) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(liveRuns.TryGet(first, out _));
+
+        using var one = await RunClient.WatchAsync(gateway.Client, first);
+        Assert.True(liveRuns.TryGet(first, out var readBack), "the log read back is not kept");
+        using var two = await RunClient.WatchAsync(gateway.Client, first, lastEventId: 2);
+        Assert.True(liveRuns.TryGet(first, out var readAgain));
+        Assert.Same(readBack, readAgain);
+
+        var all = await RunClient.ReadAllAsync(one);
+        var rest = await RunClient.ReadAllAsync(two);
+        Assert.Equal("run.completed", all[^1].Name);
+        Assert.Equal(RunClient.Lines(all.Skip(2)), RunClient.Lines(rest));
+    }
+
     [Fact]
     public async Task AnEndedLog_LetsGoOfItsRun_WhichItHeldOnlyToAskWhetherACancelMayEndIt()
     {
