@@ -15,23 +15,15 @@ public sealed class RunLogRetentionTests
     [Fact]
     public async Task ALogLetGoForTheBudget_IsCollected_NotHeldForTheWholeRetention()
     {
-        var settings = GatewayHost.SimulatedSettings();
-        settings["Gateway:Streaming:EventRetentionMegabytes"] = "0.01"; // ~5,000 characters of event text
-        await using var gateway = await GatewayHost.StartAsync(settings);
+        await using var gateway = await GatewayHost.StartAsync(SmallBudget());
         var liveRuns = gateway.Services.GetRequiredService<LiveRuns>();
 
         var first = await RunAsync(gateway, "first");
         var firstLog = WeakLog(liveRuns, first);
         await RunAsync(gateway, "second");           // past the budget: the first run's log is let go
 
-        // The second run is kept as it ends, just after its answer: the first goes then.
+        await LetGoAsync(liveRuns, first);
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (liveRuns.TryGet(first, out _) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.False(liveRuns.TryGet(first, out _));
         while (IsAlive(firstLog) && DateTime.UtcNow < deadline)
         {
             GC.Collect();
@@ -51,19 +43,11 @@ public sealed class RunLogRetentionTests
     [Fact]
     public async Task AFinishedRunReadBackFromTheStore_IsReadByItsWatchersFromOneCopy()
     {
-        var settings = GatewayHost.SimulatedSettings();
-        settings["Gateway:Streaming:EventRetentionMegabytes"] = "0.01"; // ~5,000 characters of event text
-        await using var gateway = await GatewayHost.StartAsync(settings);
+        await using var gateway = await GatewayHost.StartAsync(SmallBudget());
         var liveRuns = gateway.Services.GetRequiredService<LiveRuns>();
         var first = await RunAsync(gateway, "first");
         await RunAsync(gateway, "second");           // past the budget: the first run's log is let go
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (liveRuns.TryGet(first, out _) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.False(liveRuns.TryGet(first, out _));
+        await LetGoAsync(liveRuns, first);
 
         using var one = await RunClient.WatchAsync(gateway.Client, first);
         Assert.True(liveRuns.TryGet(first, out var readBack), "the log read back is not kept");
@@ -109,6 +93,26 @@ public sealed class RunLogRetentionTests
         public int CancelsAsked { get; private set; }
 
         public bool TryAcceptCancel(string reason) => ++CancelsAsked > 0;
+    }
+
+    /// <summary>A retention budget of ~5,000 characters of event text: one run of <see cref="RunAsync"/> fills it.</summary>
+    private static Dictionary<string, string?> SmallBudget()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Streaming:EventRetentionMegabytes"] = "0.01";
+        return settings;
+    }
+
+    /// <summary>Waits until the run's log has been let go (the next run is kept as it ends, just after its answer).</summary>
+    private static async Task LetGoAsync(LiveRuns liveRuns, string runId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (liveRuns.TryGet(runId, out _) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(liveRuns.TryGet(runId, out _));
     }
 
     private static async Task<string> RunAsync(GatewayHost gateway, string word)
