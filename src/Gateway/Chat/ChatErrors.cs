@@ -28,11 +28,10 @@ internal static class ChatErrors
 
     /// <summary>
     /// The key's <c>TokensPerMinute</c> cannot cover the request's estimate yet. A wait longer than the SDKs honour
-    /// tells them not to retry (<see cref="UpstreamFailed"/> says why).
+    /// tells them not to retry (<see cref="NotRetriedPastSdkWait"/>).
     /// </summary>
-    public static IResult TokenLimitReached(TimeSpan retryAfter)
-    {
-        var refused = Result(
+    public static IResult TokenLimitReached(TimeSpan retryAfter) => NotRetriedPastSdkWait(
+        Result(
             StatusCodes.Status429TooManyRequests,
             new OpenAiError
             {
@@ -40,9 +39,8 @@ internal static class ChatErrors
                 Type = "tokens",
                 Code = RequestRateLimiting.LimitExceededCode,
             },
-            retryAfter);
-        return retryAfter > SdkLongestWait ? new WithoutClientRetry(refused) : refused;
-    }
+            retryAfter),
+        retryAfter);
 
     public const string ShuttingDownCode = "gateway_shutting_down";
 
@@ -98,10 +96,14 @@ internal static class ChatErrors
     /// </summary>
     public static IResult UpstreamFailed(int status, OpenAiError error, TimeSpan? retryAfter) =>
         retryAfter is null && status >= StatusCodes.Status500InternalServerError ? new WithoutClientRetry(Result(status, error))
-        // The SDKs ignore a wait past a minute and retry within seconds instead (an upstream's day-long Retry-After
-        // made one call reach it 9 times): the wait is passed on, for whoever reads it, and the SDK told not to retry.
-        : retryAfter > SdkLongestWait ? new WithoutClientRetry(Result(status, error, retryAfter))
-        : Result(status, error, retryAfter);
+        : NotRetriedPastSdkWait(Result(status, error, retryAfter), retryAfter);
+
+    /// <summary>
+    /// The SDKs ignore a wait past a minute and retry within seconds instead (an upstream's day-long Retry-After made one
+    /// call reach it 9 times): the wait is passed on, for whoever reads it, and the SDK told not to retry.
+    /// </summary>
+    private static IResult NotRetriedPastSdkWait(IResult result, TimeSpan? retryAfter) =>
+        retryAfter > SdkLongestWait ? new WithoutClientRetry(result) : result;
 
     /// <summary>The longest Retry-After the OpenAI SDKs wait out; past it they retry on their own backoff.</summary>
     private static readonly TimeSpan SdkLongestWait = TimeSpan.FromSeconds(60);

@@ -81,12 +81,8 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)
                     && CallOf(args.Context)?.CanRetry != false
                     && !(args.Outcome.Result is { StatusCode: System.Net.HttpStatusCode.TooManyRequests } && args.Context.Properties.GetValue(QuotaKey, false))),
-                DelayGenerator = args =>
-                {
-                    var asked = RetryAfterDelay(args.Outcome.Result, settings);
-                    return ValueTask.FromResult(
-                        DecideRefused(args.Context, provider, asked ?? Backoff(settings, args.AttemptNumber)) ? TimeSpan.Zero : asked);
-                },
+                DelayGenerator = args => ValueTask.FromResult(
+                    DelayUnlessRefused(args.Context, provider, settings, RetryAfterDelay(args.Outcome.Result, settings), args.AttemptNumber)),
                 OnRetry = args =>
                 {
                     if (!args.Context.Properties.GetValue(RefusedKey, false))
@@ -157,7 +153,7 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
                     }
 
                     TimeSpan? asked = args.Outcome.Exception is UpstreamException { RetryAfter: { } after } ? Min(after, settings.MaxDelay) : null;
-                    return DecideRefused(args.Context, provider, asked ?? Backoff(settings, args.AttemptNumber)) ? TimeSpan.Zero : asked;
+                    return DelayUnlessRefused(args.Context, provider, settings, asked, args.AttemptNumber);
                 },
                 OnRetry = args =>
                 {
@@ -202,12 +198,15 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
             _ => false,
         };
 
-    /// <summary>Whether the retry now due will be refused, decided once for its delay and its announcement alike.</summary>
-    private bool DecideRefused(ResilienceContext context, string provider, TimeSpan delay)
+    /// <summary>
+    /// The retry's delay: none when it will be refused (made at once, to fall back), else the one the upstream asked for
+    /// (null: Polly's backoff). Decided once for its delay and its announcement alike (<see cref="RefusedKey"/>).
+    /// </summary>
+    private TimeSpan? DelayUnlessRefused(ResilienceContext context, string provider, ResilienceOptions settings, TimeSpan? asked, int attemptNumber)
     {
-        var refused = Refuses(provider, delay);
+        var refused = Refuses(provider, asked ?? Backoff(settings, attemptNumber));
         context.Properties.Set(RefusedKey, refused);
-        return refused;
+        return refused ? TimeSpan.Zero : asked;
     }
 
     /// <summary>
