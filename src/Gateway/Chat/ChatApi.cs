@@ -2,6 +2,7 @@ using System.Text.Json;
 using Gateway.Hosting;
 using Gateway.OpenApi;
 using Gateway.Providers;
+using Gateway.Providers.Tools;
 using Gateway.Security;
 using Gateway.Streaming;
 using Gateway.Telemetry;
@@ -139,7 +140,7 @@ internal static class ChatApi
         }
         catch (JsonException exception)
         {
-            return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestMapper.FromJsonException(exception));
+            return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestJsonErrors.From(exception));
         }
 
         if (request is null)
@@ -165,7 +166,7 @@ internal static class ChatApi
 
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
-        var tokens = await budgets.ReserveAsync(caller.KeyName, messages.Select(message => message.Text), options.MaxOutputTokens, cancellationToken);
+        var tokens = await budgets.ReserveAsync(caller.KeyName, PromptText.Of(messages, options), options.MaxOutputTokens, cancellationToken);
         if (!tokens.IsGranted)
         {
             return ChatErrors.TokenLimitReached(tokens.RetryAfter);
@@ -173,7 +174,7 @@ internal static class ChatApi
 
         var logger = loggerFactory.CreateLogger(typeof(ChatApi));
         var trace = new RouteTrace();
-        var recorder = telemetry.Begin(Surfaces.V1, caller.KeyName, route, trace, messages);
+        var recorder = telemetry.Begin(Surfaces.V1, caller.KeyName, route, trace, messages, options);
         // The upstream call stops when the caller leaves or when the gateway's shutdown drain runs out. A stream
         // takes this source with it, and disposes of it when it ends.
         var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, drain.Stopped);
@@ -283,7 +284,7 @@ internal static class ChatApi
         }
 
         // For an upstream that reports no usage: the answer's estimate, as the prompt's is made.
-        var answerTokens = response.Usage is null ? TokenEstimate.Prompt([response.Text]) : 0;
+        var answerTokens = response.Usage is null ? TokenEstimate.Prompt(PromptText.Of(response.Messages)) : 0;
         var counted = recorder.Counted(response.Usage, answerTokens);
         var usage = ChatUsage.From(counted);
         if (response.Usage is not null)
@@ -295,7 +296,8 @@ internal static class ChatApi
             tokens.SettleCut(answerTokens);
         }
 
-        recorder.Succeeded(counted, recorder.CapturesContent ? response.Text : null);
+        recorder.Succeeded(counted, recorder.CapturesContent ? ToolCallText.Of(response) : null);
+        var message = ToolCallWire.Message(response);
         var completion = new ChatCompletion
         {
             Id = CompletionIds.Next(),
@@ -305,8 +307,8 @@ internal static class ChatApi
             [
                 new CompletionChoice
                 {
-                    Message = new CompletionMessage { Content = response.Text },
-                    FinishReason = (response.FinishReason ?? ChatFinishReason.Stop).Value,
+                    Message = message,
+                    FinishReason = ToolCallWire.FinishReason(response.FinishReason ?? ChatFinishReason.Stop, message.ToolCalls is not null),
                 },
             ],
             Usage = usage,

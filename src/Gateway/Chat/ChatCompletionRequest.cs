@@ -23,8 +23,13 @@ internal sealed record ChatCompletionRequest
     [JsonPropertyName("user")] public string? User { get; init; }
     [JsonPropertyName("n")] public int? N { get; init; }
 
-    /// <summary>Read only to refuse it clearly: the gateway does not route tool calls.</summary>
-    [JsonPropertyName("tools")] public JsonElement? Tools { get; init; }
+    /// <summary>Functions the model may call (at most 128); the caller runs them, not the gateway.</summary>
+    [JsonPropertyName("tools")] public List<ChatTool>? Tools { get; init; }
+
+    [JsonPropertyName("tool_choice")] public JsonElement? ToolChoice { get; init; }
+
+    /// <summary>Whether the model may call several functions in one turn (sent on only with <c>tools</c>).</summary>
+    [JsonPropertyName("parallel_tool_calls")] public bool? ParallelToolCalls { get; init; }
 
     /// <summary>Every other field, kept only to be checked by <see cref="UnsupportedParameters"/>; null when there is none.</summary>
     /// <remarks>A setter, not init: the serializer fills extension data after construction, not through its initializer.</remarks>
@@ -47,9 +52,46 @@ internal sealed record ChatRequestMessage
 
     [JsonPropertyName("name")] public string? Name { get; init; }
 
-    /// <summary>An assistant turn's tool calls: refused, as <c>tools</c> are, not dropped from the conversation.</summary>
-    [JsonPropertyName("tool_calls")] public JsonElement? ToolCalls { get; init; }
+    /// <summary>An assistant turn's calls to the caller's functions.</summary>
+    [JsonPropertyName("tool_calls")] public List<ChatToolCall>? ToolCalls { get; init; }
 
-    /// <summary>The older form of the same.</summary>
+    /// <summary>In a <c>tool</c> message: the id of the call whose result it gives, from an earlier assistant message.</summary>
+    [JsonPropertyName("tool_call_id")] public string? ToolCallId { get; init; }
+
+    /// <summary>The form of tool calls OpenAI deprecated: refused, not dropped from the conversation; use <c>tool_calls</c>.</summary>
     [JsonPropertyName("function_call")] public JsonElement? FunctionCall { get; init; }
+}
+
+/// <summary>One of <c>tools</c>: a function the model may call.</summary>
+internal sealed record ChatTool
+{
+    [JsonPropertyName("type")] public string? Type { get; init; }
+    [JsonPropertyName("function")] public ChatFunction? Function { get; init; }
+}
+
+internal sealed record ChatFunction
+{
+    [JsonPropertyName("name")] public string? Name { get; init; }
+    [JsonPropertyName("description")] public string? Description { get; init; }
+
+    /// <summary>The arguments' JSON schema, an object; sent on as written.</summary>
+    [JsonPropertyName("parameters")] public JsonElement? Parameters { get; init; }
+
+    [JsonPropertyName("strict")] public bool? Strict { get; init; }
+}
+
+/// <summary>One call of an assistant turn's <c>tool_calls</c>, as the model made it and the caller sends it back.</summary>
+internal sealed record ChatToolCall
+{
+    [JsonPropertyName("id")] public string? Id { get; init; }
+    [JsonPropertyName("type")] public string? Type { get; init; }
+    [JsonPropertyName("function")] public ChatFunctionCall? Function { get; init; }
+}
+
+internal sealed record ChatFunctionCall
+{
+    [JsonPropertyName("name")] public string? Name { get; init; }
+
+    /// <summary>The arguments as the model wrote them: JSON text, in a string.</summary>
+    [JsonPropertyName("arguments")] public string? Arguments { get; init; }
 }

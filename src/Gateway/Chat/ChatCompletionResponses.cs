@@ -29,6 +29,29 @@ internal sealed record ChunkDelta
     [JsonPropertyName("role")] public string? Role { get; init; }
     [JsonPropertyName("content")] public string? Content { get; init; }
     [JsonPropertyName("reasoning_content")] public string? ReasoningContent { get; init; }
+
+    /// <summary>Pieces of the model's calls to the caller's functions: the first of a call names it, the next add arguments.</summary>
+    [JsonPropertyName("tool_calls")] public IReadOnlyList<WireToolCall>? ToolCalls { get; init; }
+}
+
+/// <summary>
+/// A tool call as OpenAI writes it: whole in a message (no <c>index</c>), or a piece of one in a chunk's delta, where only
+/// the first piece has the <c>id</c>, <c>type</c> and the function's <c>name</c>.
+/// </summary>
+internal sealed record WireToolCall
+{
+    [JsonPropertyName("index")] public int? Index { get; init; }
+    [JsonPropertyName("id")] public string? Id { get; init; }
+    [JsonPropertyName("type")] public string? Type { get; init; }
+    [JsonPropertyName("function")] public WireFunctionCall? Function { get; init; }
+}
+
+internal sealed record WireFunctionCall
+{
+    [JsonPropertyName("name")] public string? Name { get; init; }
+
+    /// <summary>The arguments as the model wrote them (JSON text, which may not parse), or the next piece of them.</summary>
+    [JsonPropertyName("arguments")] public string? Arguments { get; init; }
 }
 
 /// <summary>A whole <c>chat.completion</c>, the non-streaming answer.</summary>
@@ -52,7 +75,13 @@ internal sealed record CompletionChoice
 internal sealed record CompletionMessage
 {
     [JsonPropertyName("role")] public string Role { get; init; } = "assistant";
-    [JsonPropertyName("content")] public required string Content { get; init; }
+
+    /// <summary>The answer's text; null, as OpenAI writes it, for a turn that only calls tools.</summary>
+    [JsonPropertyName("content")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public required string? Content { get; init; }
+
+    [JsonPropertyName("tool_calls")] public IReadOnlyList<WireToolCall>? ToolCalls { get; init; }
 }
 
 internal sealed record CompletionUsage

@@ -1,4 +1,5 @@
 using Gateway.Providers;
+using Gateway.Providers.Tools;
 using Gateway.Security;
 using Gateway.Streaming;
 using Gateway.Telemetry;
@@ -51,8 +52,15 @@ internal sealed class ChatCompletionStream(
         var finishReason = first.FinishReason;
         var usage = UpdateContents.Of(first);
         var firstReasoning = UpdateContents.Reasoning(first);
-        var outputChunks = first.Text.Length > 0 || firstReasoning.Length > 0 ? 1L : 0L;
+        var firstCalls = RawToolCall.AnyIn(first.Contents) ? first.Contents : null;
+        var calledFunctions = firstCalls is not null;
+        var outputChunks = first.Text.Length > 0 || firstReasoning.Length > 0 || firstCalls is not null ? 1L : 0L;
         var completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
+        if (completion is not null && firstCalls is not null)
+        {
+            ToolCallText.Append(completion, firstCalls);
+        }
+
         var keepAlive = new SseKeepAlive(
             sse,
             httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat,
@@ -64,7 +72,9 @@ internal sealed class ChatCompletionStream(
             // The first chunk carries the role, and whatever text the first update has. The keep-alives are not armed
             // until it is out, so nothing else writes yet and this write needs no gate.
             await sse.WriteDataAsync(
-                new ChunkFields(id, created, alias, "assistant", first.Text, null, NullIfEmpty(firstReasoning)), ChunkJson.Write, cancellationToken);
+                new ChunkFields(id, created, alias, "assistant", firstCalls is null ? first.Text : NullIfEmpty(first.Text), null, NullIfEmpty(firstReasoning), firstCalls),
+                ChunkJson.Write,
+                cancellationToken);
             keepAlive.Start();
             while (await updates.MoveNextAsync())
             {
@@ -73,19 +83,26 @@ internal sealed class ChatCompletionStream(
                 usage = UpdateContents.Of(update) ?? usage;
                 var text = update.Text;
                 var reasoning = UpdateContents.Reasoning(update);
+                var calls = RawToolCall.AnyIn(update.Contents) ? update.Contents : null;
+                calledFunctions |= calls is not null;
                 completion?.Append(text);
-                if (text.Length > 0 || reasoning.Length > 0)
+                if (completion is not null && calls is not null)
+                {
+                    ToolCallText.Append(completion, calls);
+                }
+
+                if (text.Length > 0 || reasoning.Length > 0 || calls is not null)
                 {
                     outputChunks++;
                     await keepAlive.EnterAsync(cancellationToken);
                     await sse.WriteDataAsync(
-                        new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning)), ChunkJson.Write, cancellationToken);
+                        new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning), calls), ChunkJson.Write, cancellationToken);
                     keepAlive.Exit();
                 }
             }
 
             await keepAlive.StopAsync();
-            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, finishReason!.Value.Value), ChunkJson.Write, cancellationToken);
+            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, ToolCallWire.FinishReason(finishReason!.Value, calledFunctions)), ChunkJson.Write, cancellationToken);
             var counted = recorder.Counted(usage, outputChunks);
             if (includeUsage)
             {

@@ -1,9 +1,12 @@
 using System.Text.Json;
+using Gateway.Providers.Tools;
+using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
 
 /// <summary>The fields of one <c>chat.completion.chunk</c> with a single choice: what a token's event carries.</summary>
-internal readonly ref struct ChunkFields(string id, long created, string model, string? role, string? content, string? finishReason, string? reasoning = null)
+internal readonly ref struct ChunkFields(
+    string id, long created, string model, string? role, string? content, string? finishReason, string? reasoning = null, IList<AIContent>? contentsWithCalls = null)
 {
     public string Id { get; } = id;
     public long Created { get; } = created;
@@ -14,6 +17,12 @@ internal readonly ref struct ChunkFields(string id, long created, string model, 
 
     /// <summary>A reasoning model's thinking, as <c>reasoning_content</c> (DeepSeek's name, which clients of such models read).</summary>
     public string? Reasoning { get; } = reasoning;
+
+    /// <summary>
+    /// An update's contents (all of them: text and usage too), when they hold pieces of tool calls
+    /// (<see cref="RawToolCall"/>), which are written as <c>tool_calls</c>; null when they hold none.
+    /// </summary>
+    public IList<AIContent>? ContentsWithCalls { get; } = contentsWithCalls;
 }
 
 /// <summary>
@@ -47,6 +56,11 @@ internal static class ChunkJson
         if (chunk.Reasoning is not null)
         {
             writer.WriteString("reasoning_content"u8, chunk.Reasoning);
+        }
+
+        if (chunk.ContentsWithCalls is { } contents)
+        {
+            ToolJson.WriteCalls(writer, contents, indexed: true);
         }
 
         writer.WriteEndObject();

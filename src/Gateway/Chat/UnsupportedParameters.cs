@@ -22,8 +22,6 @@ internal static class UnsupportedParameters
         ("presence_penalty", IsZero),
         ("frequency_penalty", IsZero),
         ("logit_bias", value => value.ValueKind == JsonValueKind.Object && !value.EnumerateObject().Any()),
-        ("tool_choice", value => IsString(value, "none") || IsString(value, "auto")),
-        ("parallel_tool_calls", _ => true),
         ("functions", value => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0),
         ("function_call", value => IsString(value, "none") || IsString(value, "auto")),
         ("modalities", value => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(m => IsString(m, "text"))),

@@ -18,7 +18,15 @@ internal sealed class WireSchemaFilter : ISchemaFilter
     {
         [typeof(ChatCompletionRequest)] = ["model", "messages"],
         [typeof(ChatRequestMessage)] = ["role"],
+        [typeof(ChatTool)] = ["type", "function"],
+        [typeof(ChatFunction)] = ["name"],
+        [typeof(ChatToolCall)] = ["id", "type", "function"],
+        [typeof(ChatFunctionCall)] = ["name", "arguments"],
     };
+
+    /// <summary>Request types whose unknown members are ignored, as the OpenAI SDKs expect of a server older than they are.</summary>
+    private static readonly HashSet<Type> Tolerant =
+        [typeof(ChatCompletionRequest), typeof(ChatRequestMessage), typeof(ChatTool), typeof(ChatFunction), typeof(ChatToolCall), typeof(ChatFunctionCall)];
 
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
@@ -27,18 +35,37 @@ internal sealed class WireSchemaFilter : ISchemaFilter
             return;
         }
 
-        if (context.Type == typeof(ChatCompletionRequest))
+        // Also called for a member that refers to the type (a nullable $ref's allOf wrapper), which keeps its example
+        // but takes none of the type's own rules: those are in the type's schema.
+        if (concrete.AllOf is { Count: > 0 })
+        {
+            AddExample(concrete, context.Type);
+            return;
+        }
+
+        if (Tolerant.Contains(context.Type))
         {
             concrete.AdditionalPropertiesAllowed = true;
             concrete.AdditionalProperties = null;
-            RequireNonNull(concrete, RequiredNonNull[typeof(ChatCompletionRequest)]);
+            RequireNonNull(concrete, RequiredNonNull[context.Type]);
+        }
+
+        if (context.Type == typeof(ChatCompletionRequest))
+        {
             ReplaceProperty(concrete, "stop", StringOrArray("Up to 4 sequences where the model stops.", new OpenApiSchema { Type = JsonSchemaType.String }));
+            ReplaceProperty(concrete, "tool_choice", ToolChoice());
+        }
+        else if (context.Type == typeof(ChatTool) || context.Type == typeof(ChatToolCall))
+        {
+            Constrain(concrete, "type", new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("function")] });
+        }
+        else if (context.Type == typeof(ChatFunction))
+        {
+            Constrain(concrete, "name", new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[a-zA-Z0-9_-]{1,64}$" });
+            Constrain(concrete, "parameters", new OpenApiSchema { Type = JsonSchemaType.Object | JsonSchemaType.Null, Description = "The arguments' JSON schema; sent on as written." });
         }
         else if (context.Type == typeof(ChatRequestMessage))
         {
-            concrete.AdditionalPropertiesAllowed = true;
-            concrete.AdditionalProperties = null;
-            RequireNonNull(concrete, RequiredNonNull[typeof(ChatRequestMessage)]);
             ReplaceProperty(concrete, "content", StringOrArray("A string, or text parts (`{\"type\":\"text\",\"text\":...}`) joined into one.", TextPart()));
         }
         else if (context.Type == typeof(Runs.RunRecord))
@@ -50,9 +77,14 @@ internal sealed class WireSchemaFilter : ISchemaFilter
             OneOf(concrete, "status", typeof(Runs.NodeStatus));
         }
 
-        if (WireExamples.For(context.Type) is { } example)
+        AddExample(concrete, context.Type);
+    }
+
+    private static void AddExample(OpenApiSchema schema, Type type)
+    {
+        if (WireExamples.For(type) is { } example)
         {
-            concrete.Examples = [example];
+            schema.Examples = [example];
         }
     }
 
@@ -81,6 +113,21 @@ internal sealed class WireSchemaFilter : ISchemaFilter
         }
     }
 
+    /// <summary>A member's schema made narrower than its C# type says (a string's values, a free-form member's kind).</summary>
+    private static void Constrain(OpenApiSchema schema, string name, OpenApiSchema narrower)
+    {
+        if (schema.Properties?.TryGetValue(name, out var generated) == true && generated is OpenApiSchema member)
+        {
+            narrower.Description ??= member.Description;
+            if (member.Type?.HasFlag(JsonSchemaType.Null) == true && !(schema.Required?.Contains(name) ?? false))
+            {
+                narrower.Type |= JsonSchemaType.Null;
+            }
+
+            schema.Properties[name] = narrower;
+        }
+    }
+
     private static void ReplaceProperty(OpenApiSchema schema, string name, OpenApiSchema replacement)
     {
         if (schema.Properties?.TryGetValue(name, out var generated) == true)
@@ -99,6 +146,31 @@ internal sealed class WireSchemaFilter : ISchemaFilter
     {
         Description = description,
         OneOf = [new OpenApiSchema { Type = JsonSchemaType.String }, new OpenApiSchema { Type = JsonSchemaType.Array, Items = item }],
+    };
+
+    private static OpenApiSchema ToolChoice() => new()
+    {
+        Description = "Whether the model may, must, or must not call one of `tools`, or which one it must call.",
+        Type = JsonSchemaType.Null, // may be null, which asks for nothing (the oneOf says what else it may be)
+        OneOf =
+        [
+            new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("none"), JsonValue.Create("auto"), JsonValue.Create("required")] },
+            new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Required = new HashSet<string> { "type", "function" },
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("function")] },
+                    ["function"] = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Required = new HashSet<string> { "name" },
+                        Properties = new Dictionary<string, IOpenApiSchema> { ["name"] = new OpenApiSchema { Type = JsonSchemaType.String } },
+                    },
+                },
+            },
+        ],
     };
 
     private static OpenApiSchema TextPart() => new()

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Gateway.Providers;
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Resilience;
@@ -75,7 +76,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
         {
             var update = _upstream.Current;
             _peeked.Add(update);
-            if (update.FinishReason is not null || HasText(update) || (HasThinking(update) && _call.ThinkingReachesCaller))
+            if (update.FinishReason is not null || HasOutput(update) || (HasThinking(update) && _call.ThinkingReachesCaller))
             {
                 _started = true;
                 return;
@@ -137,11 +138,12 @@ internal sealed class StreamAttempt : IAsyncDisposable
         }
     }
 
-    private static bool HasText(ChatResponseUpdate update)
+    /// <summary>Whether the update carries the answer: text, or a call to one of the caller's functions.</summary>
+    private static bool HasOutput(ChatResponseUpdate update)
     {
         foreach (var content in update.Contents)
         {
-            if (content is TextContent { Text.Length: > 0 })
+            if (content is TextContent { Text.Length: > 0 } or RawToolCall)
             {
                 return true;
             }

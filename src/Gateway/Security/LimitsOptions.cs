@@ -8,8 +8,11 @@ internal sealed class LimitsOptions
 {
     public const string Section = "Gateway:Limits";
 
-    /// <summary>How deeply request JSON may nest; OpenAI requests and flows need a handful of levels.</summary>
-    public const int MaxJsonDepth = 32;
+    /// <summary>
+    /// How deeply request JSON may nest: System.Text.Json's default. Most requests need a handful of levels, but a
+    /// function's JSON schema starts five deep and OpenAI's Structured Outputs allow ten levels of objects in it.
+    /// </summary>
+    public const int MaxJsonDepth = 64;
 
     /// <summary>
     /// The most tokens a call may ask a model for (<c>max_tokens</c>, a node's <c>maxTokens</c>). Models stop far

@@ -1,4 +1,5 @@
 using Gateway.Providers;
+using Gateway.Providers.Tools;
 using Gateway.Security;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -15,9 +16,10 @@ internal sealed class CallTelemetry(
     /// <param name="key">The name of the caller's API key, for the summary line (never the key).</param>
     /// <param name="route">The alias called.</param>
     /// <param name="trace">Its attempts.</param>
-    /// <param name="messages">The prompt, for the content line when that is on.</param>
-    public CallRecorder Begin(string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages) =>
-        new(this, surface, key, route, trace, messages, timeProvider.GetTimestamp());
+    /// <param name="messages">The prompt, for the content line when that is on, and the usage estimated without the provider's count.</param>
+    /// <param name="chatOptions">The call's options when it offers functions, which the estimate counts in the prompt.</param>
+    public CallRecorder Begin(string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions = null) =>
+        new(this, surface, key, route, trace, messages, chatOptions, timeProvider.GetTimestamp());
 
     internal bool LogContent => options.Value.LogContent;
 
@@ -51,7 +53,7 @@ internal sealed class CallTelemetry(
 /// ends it; later calls are ignored, so a <c>finally</c> may end it defensively.
 /// </summary>
 internal sealed class CallRecorder(
-    CallTelemetry telemetry, string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, long startedAt)
+    CallTelemetry telemetry, string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions, long startedAt)
 {
     /// <summary>The name of the caller's API key.</summary>
     public string Key => key;
@@ -121,7 +123,7 @@ internal sealed class CallRecorder(
         };
     }
 
-    private long PromptEstimate() => TokenEstimate.Prompt(messages.Select(message => message.Text));
+    private long PromptEstimate() => TokenEstimate.Prompt(PromptText.Of(messages, chatOptions));
 
     /// <summary>
     /// A call whose provider reported no usage (a stream cut off after its first token, a server that reports none)
@@ -165,5 +167,5 @@ internal sealed class CallRecorder(
         telemetry.Write(call, this, completion);
     }
 
-    internal string Prompt() => string.Join("\n", messages.Select(m => $"{m.Role}: {m.Text}"));
+    internal string Prompt() => string.Join("\n", messages.Select(ToolCallText.Line));
 }

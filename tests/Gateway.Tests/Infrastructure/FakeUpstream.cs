@@ -175,10 +175,14 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (script.Inject is { } last && last.AfterTokens >= tokens.Count)
         {
             await context.Response.WriteAsync(last.Raw, cancellationToken);
+            await context.Response.Body.FlushAsync(cancellationToken); // out before a drop that may follow
         }
 
         if (script.DropAfterTokens >= tokens.Count)
         {
+            // A reset can discard what was sent just before it but not yet read: a script that injected its last
+            // chunk may wait until the test has seen it arrive.
+            await (script.DropWhen ?? Task.CompletedTask).WaitAsync(cancellationToken);
             context.Abort();
             return;
         }

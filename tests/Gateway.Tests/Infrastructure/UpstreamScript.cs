@@ -49,6 +49,9 @@ public sealed record UpstreamScript
     /// <summary>Aborts the connection after this many tokens, without finishing the response.</summary>
     public int? DropAfterTokens { get; init; }
 
+    /// <summary>What a drop after the last token (and <see cref="Inject"/>) waits for first.</summary>
+    public Task? DropWhen { get; init; }
+
     public bool SendDone { get; init; } = true;
 
     /// <summary>The <c>[DONE]</c> line as sent, when <see cref="SendDone"/> (some servers pad it).</summary>

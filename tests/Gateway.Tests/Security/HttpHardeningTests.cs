@@ -156,7 +156,7 @@ public sealed class HttpHardeningTests : IAsyncLifetime
 
     /// <summary>A valid chat request with one more member: <paramref name="levels"/> arrays, each inside the last.</summary>
     private static string ChatRequestWithArraysNested(int levels) =>
-        "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":"
+        "{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"x_nested\":"
         + new string('[', levels) + new string(']', levels) + "}";
 
     [Fact]

@@ -96,6 +96,32 @@ public sealed class TelemetryLogTests
         Assert.Equal(Prompt, content.Values["Completion"]);
     }
 
+    /// <summary>Until 2026-12-06 a turn that only called functions logged an empty completion, and a tool message no call id.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WithLogContent_ToolCallsAndResultsAreLogged(bool stream)
+    {
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Telemetry:LogContent"] = "true";
+        await using (var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs)))
+        {
+            using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.Body($$$"""
+                {"model":"echo","stream":{{{(stream ? "true" : "false")}}},"tool_choice":"required",
+                 "tools":[{"type":"function","function":{"name":"get_time"}}],
+                 "messages":[{"role":"user","content":"time?"},
+                             {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]},
+                             {"role":"tool","tool_call_id":"c1","content":"noon"}]}
+                """));
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var content = Assert.Single(logs.Lines, line => line.EventId == 901);
+        Assert.Equal("user: time?\nassistant: → get_time {\"tz\":\"CET\"}\ntool (c1): noon", content.Values["Prompt"]);
+        Assert.Equal("→ get_time {}", content.Values["Completion"]);
+    }
+
     [Fact]
     public void RunLogScope_PutsTheRunIdOnEveryLineInside()
     {

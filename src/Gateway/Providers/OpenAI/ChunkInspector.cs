@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 
 namespace Gateway.Providers.OpenAI;
 
@@ -12,6 +13,7 @@ internal static class ChunkInspector
 {
     private static ReadOnlySpan<byte> FinishReasonKey => "\"finish_reason\""u8;
     private static ReadOnlySpan<byte> ErrorKey => "\"error\""u8;
+    private static ReadOnlySpan<byte> ArgumentsKey => "\"arguments\""u8;
 
     /// <summary>
     /// Returns a rewritten payload when a finish reason must be mapped onto the SDK's enum, or null when the
@@ -26,6 +28,11 @@ internal static class ChunkInspector
         }
 
         var rewritten = LoneHalves(payload);
+        if (payload.IndexOf(ArgumentsKey) >= 0)
+        {
+            ObjectArguments(payload, ref rewritten);
+        }
+
         var offset = 0;
         while (true)
         {
@@ -67,6 +74,40 @@ internal static class ChunkInspector
         }
 
         return rewritten is null ? null : Rewrite(payload, [.. rewritten.OrderBy(edit => edit.Start)]);
+    }
+
+    /// <summary>
+    /// A tool call's <c>arguments</c> written as the object itself (older Ollama), where OpenAI writes its text in a
+    /// string: the SDK's parser refuses it, and the call was retried, generated and paid for again. Each becomes the
+    /// string of its text, as a streamed one is read (<see cref="StreamingChunkReader"/>).
+    /// </summary>
+    private static void ObjectArguments(ReadOnlySpan<byte> payload, ref List<(int Start, int Length, string Replacement)>? edits)
+    {
+        var offset = 0;
+        while (payload[offset..].IndexOf(ArgumentsKey) is var found and >= 0)
+        {
+            var valueStart = SkipToValue(payload, offset + found + ArgumentsKey.Length);
+            offset = valueStart;
+            if (valueStart >= payload.Length || payload[valueStart] is not ((byte)'{' or (byte)'['))
+            {
+                continue;
+            }
+
+            var reader = new Utf8JsonReader(payload[valueStart..]);
+            try
+            {
+                reader.Read();
+                reader.Skip();
+            }
+            catch (JsonException)
+            {
+                return; // malformed, which the SDK reports itself
+            }
+
+            var length = (int)reader.BytesConsumed;
+            (edits ??= []).Add((valueStart, length, JsonSerializer.Serialize(Encoding.UTF8.GetString(payload.Slice(valueStart, length)))));
+            offset = valueStart + length;
+        }
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Chat;
@@ -118,7 +119,7 @@ internal sealed class OpenAiChatClient : IChatClient
                 return (null, events);
             }
 
-            if (chunks.Parse("", document) is not { } whole || !(chunks.SawFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent)))
+            if (chunks.Parse("", document) is not { } whole || !(chunks.SawFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall)))
             {
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
             }

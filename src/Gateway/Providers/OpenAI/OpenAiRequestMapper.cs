@@ -1,3 +1,4 @@
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 using OpenAI.Chat;
 using SdkChatMessage = OpenAI.Chat.ChatMessage;
@@ -17,13 +18,35 @@ internal static class OpenAiRequestMapper
             {
                 "system" => new SystemChatMessage(text) { ParticipantName = name },
                 "developer" => new DeveloperChatMessage(text) { ParticipantName = name },
+                "assistant" when RawToolCall.AnyIn(message.Contents) => AssistantCalling(message),
                 "assistant" => new AssistantChatMessage(text) { ParticipantName = name },
+                "tool" when ToolResults.CallId(message) is { } callId => new ToolChatMessage(callId, text),
                 _ => new UserChatMessage(text) { ParticipantName = name },
             };
             result.Add(mapped);
         }
 
         return result;
+    }
+
+    private static AssistantChatMessage AssistantCalling(Microsoft.Extensions.AI.ChatMessage message)
+    {
+        var calls = new List<ChatToolCall>();
+        foreach (var content in message.Contents)
+        {
+            if (content is RawToolCall call)
+            {
+                calls.Add(ChatToolCall.CreateFunctionToolCall(call.CallId, call.Name, BinaryData.FromString(call.Arguments ?? "")));
+            }
+        }
+
+        var mapped = new AssistantChatMessage(calls) { ParticipantName = message.AuthorName };
+        if (message.Text is { Length: > 0 } text)
+        {
+            mapped.Content.Add(ChatMessageContentPart.CreateTextPart(text));
+        }
+
+        return mapped;
     }
 
     /// <param name="options">The abstraction's options.</param>
@@ -64,6 +87,32 @@ internal static class OpenAiRequestMapper
             sdk.EndUserId = endUser;
         }
 
+        AddTools(sdk, options);
         return sdk;
+    }
+
+    private static void AddTools(ChatCompletionOptions sdk, ChatOptions options)
+    {
+        foreach (var tool in options.Tools ?? [])
+        {
+            if (tool is FunctionTool function)
+            {
+                sdk.Tools.Add(ChatTool.CreateFunctionTool(
+                    function.Name,
+                    function.HasDescription ? function.Description : null,
+                    function.Parameters is { } parameters ? BinaryData.FromString(parameters.GetRawText()) : null,
+                    function.Strict));
+            }
+        }
+
+        sdk.ToolChoice = options.ToolMode switch
+        {
+            null => null,
+            NoneChatToolMode => ChatToolChoice.CreateNoneChoice(),
+            RequiredChatToolMode { RequiredFunctionName: { } name } => ChatToolChoice.CreateFunctionChoice(name),
+            RequiredChatToolMode => ChatToolChoice.CreateRequiredChoice(),
+            _ => ChatToolChoice.CreateAutoChoice(),
+        };
+        sdk.AllowParallelToolCalls = options.AllowMultipleToolCalls;
     }
 }

@@ -1,3 +1,4 @@
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 using OpenAI.Chat;
 using MeaiFinishReason = Microsoft.Extensions.AI.ChatFinishReason;
@@ -13,7 +14,16 @@ internal static class OpenAiResponseMapper
         var text = string.Concat(completion.Content
             .Where(part => part.Kind == ChatMessageContentPartKind.Text)
             .Select(part => part.Text));
-        return new ChatResponse(new Microsoft.Extensions.AI.ChatMessage(ChatRole.Assistant, text))
+        var message = new Microsoft.Extensions.AI.ChatMessage(ChatRole.Assistant, text);
+        for (var i = 0; i < completion.ToolCalls.Count; i++)
+        {
+            var call = completion.ToolCalls[i];
+            // A call without an id gets one, as a streamed one does (ToolCallPieces): the caller must send it back.
+            var id = string.IsNullOrEmpty(call.Id) ? RawToolCall.NewId() : call.Id;
+            message.Contents.Add(new RawToolCall(i, id, call.FunctionName, call.FunctionArguments?.ToString() ?? ""));
+        }
+
+        return new ChatResponse(message)
         {
             ResponseId = completion.Id,
             ModelId = completion.Model,

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Providers.OpenAI;
@@ -58,11 +59,27 @@ internal sealed class StreamingChatRequest
         foreach (var message in messages)
         {
             writer.WriteStartObject();
-            writer.WriteString("role"u8, RoleOf(message.Role));
-            writer.WriteString("content"u8, message.Text);
+            writer.WriteString("role"u8, RoleOf(message));
+            var calls = RawToolCall.AnyIn(message.Contents);
+            var text = message.Text;
+            if (!calls || text.Length > 0)
+            {
+                writer.WriteString("content"u8, text); // a turn that only called functions has none, as the SDK sends it
+            }
+
             if (message.AuthorName is { } name)
             {
                 writer.WriteString("name"u8, name);
+            }
+
+            if (calls)
+            {
+                ToolJson.WriteCalls(writer, message.Contents, indexed: false);
+            }
+
+            if (ToolResults.CallId(message) is { } callId)
+            {
+                writer.WriteString("tool_call_id"u8, callId);
             }
 
             writer.WriteEndObject();
@@ -106,6 +123,7 @@ internal sealed class StreamingChatRequest
             writer.WriteString("user"u8, endUser);
         }
 
+        ToolJson.WriteOptions(writer, options);
         writer.WriteBoolean("stream"u8, true);
         writer.WriteStartObject("stream_options"u8);
         writer.WriteBoolean("include_usage"u8, true);
@@ -113,12 +131,14 @@ internal sealed class StreamingChatRequest
         writer.WriteEndObject();
     }
 
-    // The roles the SDK's messages serialise as; any other role went out as a user message.
-    private static string RoleOf(ChatRole role) => role.Value switch
+    // The roles the SDK's messages serialise as; any other role went out as a user message. A tool message is one
+    // that answers a call (flows make none).
+    private static string RoleOf(ChatMessage message) => message.Role.Value switch
     {
         "system" => "system",
         "developer" => "developer",
         "assistant" => "assistant",
+        "tool" when ToolResults.CallId(message) is not null => "tool",
         _ => "user",
     };
 }

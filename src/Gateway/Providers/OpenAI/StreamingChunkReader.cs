@@ -20,6 +20,7 @@ internal sealed class StreamingChunkReader
     private string? _model;
     private readonly SplitSurrogates _content = new();
     private readonly SplitSurrogates _reasoning = new();
+    private readonly ToolCallPieces _toolCalls = new();
 
     /// <summary>
     /// Whether any chunk so far carried a finish reason: a stream that ends with neither that nor <c>[DONE]</c> was
@@ -142,6 +143,11 @@ internal sealed class StreamingChunkReader
         {
             update.Contents.Add(new TextReasoningContent(reasoning));
         }
+
+        foreach (var held in _toolCalls.Flush())
+        {
+            update.Contents.Add(held);
+        }
     }
 
     /// <summary>Reads the choices into <paramref name="update"/>; true when any of them finished with <c>"error"</c>.</summary>
@@ -257,12 +263,105 @@ internal sealed class StreamingChunkReader
                     update.Role = ToRole(ref reader);
                 }
             }
+            else if (reader.ValueTextEquals("tool_calls"u8))
+            {
+                reader.Read();
+                ReadToolCalls(ref reader, update);
+            }
             else
             {
                 reader.Read();
                 reader.Skip();
             }
         }
+    }
+
+    /// <summary>Pieces of the model's calls to the caller's functions, passed on as they come (<see cref="ToolCallPieces"/>).</summary>
+    private void ReadToolCalls(ref Utf8JsonReader reader, ChatResponseUpdate update)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return;
+        }
+
+        Expect(ref reader, JsonTokenType.StartArray, read: false);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            Expect(ref reader, JsonTokenType.StartObject, read: false);
+            int? index = null;
+            string? id = null, name = null, argumentsText = null;
+            byte[]? arguments = null;
+            while (NextProperty(ref reader))
+            {
+                if (reader.ValueTextEquals("index"u8))
+                {
+                    reader.Read();
+                    index = reader.TokenType == JsonTokenType.Null ? null : (int)WholeNumber(ref reader);
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    id = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+                }
+                else if (reader.ValueTextEquals("function"u8))
+                {
+                    reader.Read();
+                    (name, arguments, argumentsText) = ReadFunction(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            update.Contents.Add(_toolCalls.Next(index, id, name, arguments, argumentsText));
+        }
+    }
+
+    /// <summary>A piece's function: its name, and its arguments as the string token's bytes, or as an object's text.</summary>
+    private static (string? Name, byte[]? Arguments, string? ArgumentsText) ReadFunction(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return (null, null, null);
+        }
+
+        Expect(ref reader, JsonTokenType.StartObject, read: false);
+        string? name = null, argumentsText = null;
+        byte[]? arguments = null;
+        while (NextProperty(ref reader))
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                name = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+            }
+            else if (reader.ValueTextEquals("arguments"u8))
+            {
+                reader.Read();
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.Null:
+                        break;
+                    case JsonTokenType.String:
+                        // Read once the piece's call is known: a character cut in two is joined within its own call.
+                        arguments = reader.ValueSpan.ToArray();
+                        break;
+                    default:
+                        // Some servers (older Ollama) write the arguments as the object itself: its text is what OpenAI sends.
+                        argumentsText = JsonElement.ParseValue(ref reader).GetRawText();
+                        break;
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return (name, arguments, argumentsText);
     }
 
     private static UsageDetails ReadUsage(ref Utf8JsonReader reader)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Providers.Simulated;
@@ -17,28 +18,39 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
         var model = options?.ModelId ?? SimulatedModels.Echo;
         var messageList = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
         var (tokens, finishReason) = Plan(model, messageList, options?.MaxOutputTokens);
+
         var responseId = "sim-" + Guid.NewGuid().ToString("N");
         var createdAt = timeProvider.GetUtcNow();
+        ChatResponseUpdate Update(AIContent content) => new(ChatRole.Assistant, [content]) { ResponseId = responseId, ModelId = model, CreatedAt = createdAt };
+        ChatResponseUpdate Finished(ChatFinishReason reason, int outputWords)
+        {
+            var finished = Update(new UsageContent(Usage(messageList, outputWords)));
+            finished.FinishReason = reason;
+            return finished;
+        }
+
+        if (FunctionToCall(options) is { } function)
+        {
+            await DelayAsync(cancellationToken).ConfigureAwait(false);
+            yield return Update(new RawToolCall(0, RawToolCall.NewId(), function, CallArguments));
+            yield return Finished(ChatFinishReason.ToolCalls, outputWords: 1);
+            yield break;
+        }
+
         var stops = StopSequenceCutter.For(options?.StopSequences);
-        ChatResponseUpdate Update(string text) => new(ChatRole.Assistant, text) { ResponseId = responseId, ModelId = model, CreatedAt = createdAt };
 
         // Usage counts the words sent: each token is one, unless a stop sequence cuts the text (then counted as sent).
         var wordsSent = 0;
         var inWord = false;
         for (var i = 0; i < tokens.Count; i++)
         {
-            if (tokenDelay > TimeSpan.Zero)
-            {
-                await Task.Delay(tokenDelay, timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
+            await DelayAsync(cancellationToken).ConfigureAwait(false);
             var stopped = false;
             var text = stops is null ? tokens[i] : stops.Take(tokens[i], out stopped);
             wordsSent += stops is null ? 1 : WordTokens.Count(text, ref inWord);
             if (text.Length > 0)
             {
-                yield return Update(text);
+                yield return Update(new TextContent(text));
             }
 
             if (stopped)
@@ -51,34 +63,49 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
         if (stops is { Rest.Length: > 0 })
         {
             wordsSent += WordTokens.Count(stops.Rest, ref inWord);
-            yield return Update(stops.Rest);
+            yield return Update(new TextContent(stops.Rest));
         }
 
+        yield return Finished(finishReason, wordsSent);
+    }
+
+    private async Task DelayAsync(CancellationToken cancellationToken)
+    {
+        if (tokenDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(tokenDelay, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Usage in words: the prompt's, and the answer's as sent.</summary>
+    private static UsageDetails Usage(IReadOnlyList<ChatMessage> messages, int outputWords)
+    {
         var inputWords = 0;
-        foreach (var message in messageList)
+        foreach (var message in messages)
         {
             inputWords += WordTokens.Count(message.Text);
         }
 
-        yield return new ChatResponseUpdate
-        {
-            Role = ChatRole.Assistant,
-            ResponseId = responseId,
-            ModelId = model,
-            CreatedAt = createdAt,
-            FinishReason = finishReason,
-            Contents = [new UsageContent(new UsageDetails
-            {
-                InputTokenCount = inputWords,
-                OutputTokenCount = wordsSent,
-                TotalTokenCount = inputWords + wordsSent,
-            })],
-        };
+        return new UsageDetails { InputTokenCount = inputWords, OutputTokenCount = outputWords, TotalTokenCount = inputWords + outputWords };
     }
 
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
         await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>What a simulated model passes the function it is told to call: it knows nothing of the function's schema.</summary>
+    private const string CallArguments = "{}";
+
+    /// <summary>
+    /// The function a simulated model calls: the one <c>tool_choice</c> names, or the first when it requires a call.
+    /// Left to choose, it answers in text, as a model that needs no tool does.
+    /// </summary>
+    private static string? FunctionToCall(ChatOptions? options) =>
+        options is { ToolMode: RequiredChatToolMode mode, Tools: { Count: > 0 } tools }
+            ? mode.RequiredFunctionName ?? tools[0].Name
+            : null;
 
     private (IReadOnlyList<string> Tokens, ChatFinishReason FinishReason) Plan(string model, IReadOnlyList<ChatMessage> messages, int? maxTokens)
     {

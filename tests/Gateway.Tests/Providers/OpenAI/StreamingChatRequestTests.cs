@@ -2,9 +2,11 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Providers;
 using Gateway.Providers.OpenAI;
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Chat;
@@ -18,7 +20,8 @@ public sealed class StreamingChatRequestTests
     private const string BaseUrl = "http://127.0.0.1:9/v1";
     private const string Key = "sk-test-key";
 
-    public static TheoryData<string> Cases => ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name"];
+    public static TheoryData<string> Cases =>
+        ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name", "tools and tool turns", "a named function", "required, no description"];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -86,8 +89,34 @@ public sealed class StreamingChatRequestTests
             [new(ChatRole.System, "be terse"), new(new ChatRole("developer"), "dev note"), new(ChatRole.User, "q1"),
              new(ChatRole.Assistant, "a1"), new(ChatRole.User, "q2")],
             new ChatOptions { ModelId = "gpt-test", Temperature = 0f, StopSequences = [] }),
+        "tools and tool turns" => (
+            [new(ChatRole.User, "weather?"),
+             new(ChatRole.Assistant, [new RawToolCall(0, "call_a", "get_weather", "{\"city\":\"Zürich\"}"), new RawToolCall(1, "call_b", "get_time", "{}")]),
+             ToolResults.Message("call_a", "rain"),
+             ToolResults.Message("call_b", "noon"),
+             new(ChatRole.Assistant, [new TextContent("Checking."), new RawToolCall(0, "call_c", "get_time", "{}")]),
+             ToolResults.Message("call_c", "1 pm")],
+            new ChatOptions
+            {
+                ModelId = "gpt-test",
+                Tools = [Weather, new FunctionTool("get_time", null, null, null)],
+                ToolMode = ChatToolMode.Auto,
+                AllowMultipleToolCalls = false,
+            }),
+        "a named function" => (
+            [new(ChatRole.User, "weather?")],
+            new ChatOptions { ModelId = "gpt-test", Tools = [Weather], ToolMode = ChatToolMode.RequireSpecific("get_weather") }),
+        "required, no description" => (
+            [new(ChatRole.User, "weather?")],
+            new ChatOptions { ModelId = "gpt-test", Tools = [new FunctionTool("f", "", JsonDocument.Parse("{}").RootElement, false)], ToolMode = ChatToolMode.RequireAny }),
         _ => ([new(ChatRole.System, ""), new(ChatRole.User, "héllo \"wörld\" <tag> & \u2028 😀")], new ChatOptions { ModelId = "gpt-test" }),
     };
+
+    private static readonly FunctionTool Weather = new(
+        "get_weather",
+        "The weather in a city.",
+        JsonDocument.Parse("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}""").RootElement,
+        strict: true);
 
     /// <summary>The provider's <c>MaxTokensField</c> in each case.</summary>
     private static string FieldFor(string name) =>

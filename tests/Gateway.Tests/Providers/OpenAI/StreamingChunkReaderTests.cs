@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Gateway.Providers;
 using Gateway.Providers.OpenAI;
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Tests.Providers.OpenAI;
@@ -89,6 +90,89 @@ public class StreamingChunkReaderTests
         var usage = Assert.IsType<UsageContent>(Assert.Single(update.Contents)).Details;
         Assert.Equal((3L, 5L, 8L), (usage.InputTokenCount!.Value, usage.OutputTokenCount!.Value, usage.TotalTokenCount!.Value));
         Assert.Null(update.CreatedAt);
+    }
+
+    private static (int Index, string? Id, string? Name, string? Arguments)[] Calls(ChatResponseUpdate update) =>
+        [.. update.Contents.OfType<RawToolCall>().Select(call => (call.Index, call.CallId, call.Name, call.Arguments))];
+
+    [Fact]
+    public void ToolCallPieces_AreReadAsTheyCome_ArgumentsAsText()
+    {
+        var first = Parse("""{"choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":""}}]}}]}""")!;
+        var next = Parse("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":\"\ud83d"}}]}}]}""")!;
+        var last = Parse("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\ude00\"}"}},{"index":1,"id":"call_b","function":{"name":"g","arguments":"{}"}}]}}]}""")!;
+
+        Assert.Equal([(0, "call_a", "f", "")], Calls(first));
+        Assert.Equal("", first.Text);
+        Assert.Equal([(0, null, null, "{\"a\":\"")], Calls(next));
+        Assert.Equal([(0, null, null, "\U0001F600\"}"), (1, "call_b", "g", "{}")], Calls(last));
+    }
+
+    /// <summary>Until the probe of 2026-12-06 each chunk's calls were numbered from 0: two whole calls in two chunks became one call.</summary>
+    [Fact]
+    public void UnnumberedCallsInChunksOfTheirOwn_AreNumberedAsTheStreamGoes_AndARepeatedIdIsTheSameCall()
+    {
+        string[] chunks =
+        [
+            """{"choices":[{"delta":{"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"id":"c1","function":{"arguments":"\"Paris\"}"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"id":"c2","type":"function","function":{"name":"get_time","arguments":"{}"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":" "}}]}}]}""",
+        ];
+        var updates = chunks.Select(chunk => Calls(Parse(chunk)!)).ToArray();
+
+        Assert.Equal(
+            [[(0, "c1", "get_weather", "{\"city\":")], [(0, null, null, "\"Paris\"}")], [(1, "c2", "get_time", "{}")], [(1, null, null, " ")]],
+            updates);
+    }
+
+    /// <summary>
+    /// A call's id and name go on once, on its first piece: the Python SDK joins what it is sent again ("c1c1"). A call
+    /// that came without an id gets one: the SDKs' stream helpers require it, and the caller sends it back.
+    /// </summary>
+    [Fact]
+    public void ACallsIdAndName_GoOnOnce_AndACallWithoutAnId_GetsOne()
+    {
+        string[] chunks =
+        [
+            """{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"}"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"","function":{"name":"g","arguments":"{}"}}]}}]}""",
+        ];
+        var pieces = chunks.Select(chunk => Assert.Single(Calls(Parse(chunk)!))).ToArray();
+
+        Assert.Equal((0, "c1", "f", "{"), pieces[0]);
+        Assert.Equal((0, null, null, "}"), pieces[1]);
+        Assert.Matches("^call_[0-9a-f]{24}$", pieces[2].Id);
+        Assert.Equal((1, "g", "{}"), (pieces[2].Index, pieces[2].Name, pieces[2].Arguments));
+    }
+
+    /// <summary>A character cut in two at the end of one call's arguments is that call's, not the start of the next call's.</summary>
+    [Fact]
+    public void ACharacterCutInTwo_IsJoinedWithinItsOwnCall()
+    {
+        string[] chunks =
+        [
+            """{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"\"\ud83d"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\ude00\""}}]}}]}""",
+        ];
+        var pieces = chunks.Select(chunk => Assert.Single(Calls(Parse(chunk)!))).ToArray();
+
+        Assert.Equal(["\"", "{}", "\U0001F600\""], pieces.Select(piece => piece.Arguments));
+    }
+
+    [Fact]
+    public void WholeCallsWithoutAnIndex_AreNumberedByTheirPlace_AndArgumentsGivenAsAnObject_AreItsText()
+    {
+        // Older Ollama: whole calls, no index, and the arguments as the object itself.
+        var update = Parse("""{"choices":[{"index":0,"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"city":"Zürich"}}},{"id":"c2","function":{"name":"g","arguments":null}}]},"finish_reason":"tool_calls"}]}""")!;
+
+        var calls = Calls(update);
+        Assert.Equal([(0, "f", """{"city":"Zürich"}"""), (1, "g", null)], calls.Select(call => (call.Index, call.Name, call.Arguments)));
+        Assert.StartsWith("call_", calls[0].Id);
+        Assert.Equal("c2", calls[1].Id);
+        Assert.Equal("tool_calls", update.FinishReason!.Value.Value);
     }
 
     [Theory]
