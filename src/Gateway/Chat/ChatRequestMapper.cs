@@ -98,6 +98,11 @@ internal static class ChatRequestMapper
             return toolsError;
         }
 
+        if (PassedOnParameters.Validate(request.Extra) is { } passedOnError)
+        {
+            return passedOnError;
+        }
+
         if (UnsupportedParameters.FirstAskedFor(request.Extra) is { } unsupported)
         {
             return Invalid($"'{unsupported}' is not supported by this gateway; the request would not get what it asks for.", unsupported) with { Code = UnsupportedParameters.Code };
@@ -152,6 +157,11 @@ internal static class ChatRequestMapper
         if (request.User is not null)
         {
             (options.AdditionalProperties ??= [])[ChatOptionKeys.User] = request.User;
+        }
+
+        if (PassedOnParameters.Of(request.Extra) is { } passedOn)
+        {
+            (options.AdditionalProperties ??= [])[ChatOptionKeys.PassedOn] = passedOn;
         }
 
         return options;

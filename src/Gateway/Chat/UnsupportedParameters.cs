@@ -3,11 +3,13 @@ using System.Text.Json;
 namespace Gateway.Chat;
 
 /// <summary>
-/// OpenAI parameters the gateway does not pass on. A request that asks for what one of them does (JSON output, log
-/// probabilities, penalties, audio...) is refused by name: answered as if it had not asked, it would get plain text
-/// where the caller parses JSON, or no <c>logprobs</c> where it reads them. The neutral values that clients send by
-/// default (<c>logprobs: false</c>, a penalty of 0, <c>response_format</c> text) ask for nothing and pass. Fields
-/// OpenAI does not know either are ignored, as the OpenAI SDKs expect of a server newer or older than they are.
+/// OpenAI parameters the gateway does not pass on, because what they ask for comes back in parts of the answer it does
+/// not relay (log probabilities, audio, web search's citations) or in a form it has dropped (the deprecated
+/// <c>functions</c>). A request that asks for one is refused by name: answered as if it had not asked, it would get no
+/// <c>logprobs</c> where it reads them. The neutral values that clients send by default (<c>logprobs: false</c>)
+/// ask for nothing and pass. Fields OpenAI does not know either are ignored, as the OpenAI SDKs expect of a server
+/// newer or older than they are. (The parameters that only change what the model writes are passed on:
+/// <see cref="PassedOnParameters"/>.)
 /// </summary>
 internal static class UnsupportedParameters
 {
@@ -16,22 +18,13 @@ internal static class UnsupportedParameters
 
     private static readonly (string Name, Func<JsonElement, bool> AsksForNothing)[] Rules =
     [
-        ("response_format", value => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type) && IsString(type, "text")),
         ("logprobs", value => value.ValueKind == JsonValueKind.False),
         ("top_logprobs", IsZero),
-        ("presence_penalty", IsZero),
-        ("frequency_penalty", IsZero),
-        ("logit_bias", value => value.ValueKind == JsonValueKind.Object && !value.EnumerateObject().Any()),
         ("functions", value => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0),
         ("function_call", value => IsString(value, "none") || IsString(value, "auto")),
         ("modalities", value => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(m => IsString(m, "text"))),
         ("audio", _ => false),
-        ("prediction", _ => false),
-        ("reasoning_effort", _ => false),
         ("web_search_options", _ => false),
-        ("verbosity", value => IsString(value, "medium")),
-        ("service_tier", value => IsString(value, "auto") || IsString(value, "default")),
-        ("store", value => value.ValueKind == JsonValueKind.False),
     ];
 
     /// <summary>The first parameter in <paramref name="extra"/> that asks for something the gateway does not do, or null.</summary>

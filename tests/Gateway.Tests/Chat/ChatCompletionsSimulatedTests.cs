@@ -224,25 +224,14 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("response_format", """{"type":"json_object"}""")]
-    [InlineData("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{}}}""")]
     [InlineData("logprobs", "true")]
     [InlineData("top_logprobs", "3")]
-    [InlineData("presence_penalty", "0.5")]
-    [InlineData("frequency_penalty", "-1")]
-    [InlineData("logit_bias", """{"50256":-100}""")]
     [InlineData("functions", """[{"name":"f","parameters":{}}]""")]
     [InlineData("function_call", """{"name":"f"}""")]
     [InlineData("modalities", """["text","audio"]""")]
     [InlineData("audio", """{"voice":"alloy","format":"mp3"}""")]
-    [InlineData("reasoning_effort", "\"high\"")]
-    [InlineData("response_format", """{"type":1}""")]
     [InlineData("modalities", "[1]")]
-    [InlineData("presence_penalty", "1e400")]
-    [InlineData("frequency_penalty", "\"0\"")]
-    [InlineData("verbosity", "\"low\"")]
-    [InlineData("service_tier", "\"flex\"")]
-    [InlineData("store", "true")]
+    [InlineData("web_search_options", "{}")]
     public async Task AParameterAskingForWhatTheGatewayDoesNotDo_Is400NamingIt_NotSilentlyDropped(string param, string value)
     {
         using var response = await _gateway.Client.PostAsync(

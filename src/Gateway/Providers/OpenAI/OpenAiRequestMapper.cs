@@ -88,6 +88,12 @@ internal static class OpenAiRequestMapper
         }
 
         AddTools(sdk, options);
+#pragma warning disable SCME0001 // the SDK's JSON patch: the caller's own JSON, where its models would retype it
+        foreach (var (name, value) in ChatOptionKeys.PassedOnOf(options))
+        {
+            sdk.Patch.Set(System.Text.Encoding.UTF8.GetBytes("$." + name), BinaryData.FromString(value.GetRawText()));
+        }
+#pragma warning restore SCME0001
         return sdk;
     }
 

@@ -124,6 +124,12 @@ internal sealed class StreamingChatRequest
         }
 
         ToolJson.WriteOptions(writer, options);
+        foreach (var (name, value) in ChatOptionKeys.PassedOnOf(options))
+        {
+            writer.WritePropertyName(name);
+            writer.WriteRawValue(value.GetRawText(), skipInputValidation: true); // the caller's bytes (PassedOnParameters)
+        }
+
         writer.WriteBoolean("stream"u8, true);
         writer.WriteStartObject("stream_options"u8);
         writer.WriteBoolean("include_usage"u8, true);

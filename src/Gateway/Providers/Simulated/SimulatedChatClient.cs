@@ -18,6 +18,13 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
         var model = options?.ModelId ?? SimulatedModels.Echo;
         var messageList = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
         var (tokens, finishReason) = Plan(model, messageList, options?.MaxOutputTokens);
+        if (ChatOptionKeys.AsksForJson(options))
+        {
+            // Its answers are words, not JSON: refused as a provider refuses what a model does not do, not answered unasked.
+            throw new UpstreamException(
+                UpstreamFailure.Status, $"The simulated model '{model}' answers in words: it cannot answer in JSON ('response_format').", System.Net.HttpStatusCode.BadRequest)
+            { UpstreamCode = "unsupported_parameter", UpstreamParam = "response_format" };
+        }
 
         var responseId = "sim-" + Guid.NewGuid().ToString("N");
         var createdAt = timeProvider.GetUtcNow();

@@ -21,7 +21,7 @@ public sealed class StreamingChatRequestTests
     private const string Key = "sk-test-key";
 
     public static TheoryData<string> Cases =>
-        ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name", "tools and tool turns", "a named function", "required, no description"];
+        ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name", "tools and tool turns", "a named function", "required, no description", "passed-on parameters"];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -109,6 +109,22 @@ public sealed class StreamingChatRequestTests
         "required, no description" => (
             [new(ChatRole.User, "weather?")],
             new ChatOptions { ModelId = "gpt-test", Tools = [new FunctionTool("f", "", JsonDocument.Parse("{}").RootElement, false)], ToolMode = ChatToolMode.RequireAny }),
+        "passed-on parameters" => (
+            [new(ChatRole.User, "weather?")],
+            new ChatOptions
+            {
+                ModelId = "gpt-test",
+                AdditionalProperties = new AdditionalPropertiesDictionary
+                {
+                    [ChatOptionKeys.PassedOn] = new List<KeyValuePair<string, JsonElement>>
+                    {
+                        new("response_format", JsonDocument.Parse("""{"type":"json_schema","json_schema":{"name":"w","strict":true,"schema":{"type":"object"}}}""").RootElement),
+                        new("presence_penalty", JsonDocument.Parse("0.1").RootElement),
+                        new("logit_bias", JsonDocument.Parse("""{"50256":-100}""").RootElement),
+                        new("store", JsonDocument.Parse("true").RootElement),
+                    },
+                },
+            }),
         _ => ([new(ChatRole.System, ""), new(ChatRole.User, "héllo \"wörld\" <tag> & \u2028 😀")], new ChatOptions { ModelId = "gpt-test" }),
     };
 
