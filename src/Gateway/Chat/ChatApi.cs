@@ -297,7 +297,7 @@ internal static class ChatApi
         }
 
         recorder.Succeeded(counted, recorder.CapturesContent ? ToolCallText.Of(response) : null);
-        var message = ToolCallWire.Message(response);
+        var message = CompletionMessages.Message(response);
         var completion = new ChatCompletion
         {
             Id = CompletionIds.Next(),
@@ -308,7 +308,7 @@ internal static class ChatApi
                 new CompletionChoice
                 {
                     Message = message,
-                    FinishReason = ToolCallWire.FinishReason(response.FinishReason ?? ChatFinishReason.Stop, message.ToolCalls is not null),
+                    FinishReason = CompletionMessages.FinishReason(response.FinishReason ?? ChatFinishReason.Stop, message.ToolCalls is not null),
                 },
             ],
             Usage = usage,

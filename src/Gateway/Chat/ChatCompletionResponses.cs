@@ -30,6 +30,9 @@ internal sealed record ChunkDelta
     [JsonPropertyName("content")] public string? Content { get; init; }
     [JsonPropertyName("reasoning_content")] public string? ReasoningContent { get; init; }
 
+    /// <summary>The model's refusal, piece by piece (with Structured Outputs, in place of the JSON asked for).</summary>
+    [JsonPropertyName("refusal")] public string? Refusal { get; init; }
+
     /// <summary>Pieces of the model's calls to the caller's functions: the first of a call names it, the next add arguments.</summary>
     [JsonPropertyName("tool_calls")] public IReadOnlyList<WireToolCall>? ToolCalls { get; init; }
 }
@@ -82,6 +85,9 @@ internal sealed record CompletionMessage
     public required string? Content { get; init; }
 
     [JsonPropertyName("tool_calls")] public IReadOnlyList<WireToolCall>? ToolCalls { get; init; }
+
+    /// <summary>The model's refusal (with Structured Outputs, in place of the JSON asked for); then content is null.</summary>
+    [JsonPropertyName("refusal")] public string? Refusal { get; init; }
 }
 
 internal sealed record CompletionUsage

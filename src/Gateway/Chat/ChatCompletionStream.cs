@@ -54,7 +54,8 @@ internal sealed class ChatCompletionStream(
         var firstReasoning = UpdateContents.Reasoning(first);
         var firstCalls = RawToolCall.AnyIn(first.Contents) ? first.Contents : null;
         var calledFunctions = firstCalls is not null;
-        var outputChunks = first.Text.Length > 0 || firstReasoning.Length > 0 || firstCalls is not null ? 1L : 0L;
+        var firstRefusal = RefusalContent.Of(first.Contents);
+        var outputChunks = first.Text.Length > 0 || firstReasoning.Length > 0 || firstCalls is not null || firstRefusal.Length > 0 ? 1L : 0L;
         var completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
         if (completion is not null && firstCalls is not null)
         {
@@ -72,7 +73,9 @@ internal sealed class ChatCompletionStream(
             // The first chunk carries the role, and whatever text the first update has. The keep-alives are not armed
             // until it is out, so nothing else writes yet and this write needs no gate.
             await sse.WriteDataAsync(
-                new ChunkFields(id, created, alias, "assistant", firstCalls is null ? first.Text : NullIfEmpty(first.Text), null, NullIfEmpty(firstReasoning), firstCalls),
+                new ChunkFields(
+                    id, created, alias, "assistant", firstCalls is null && firstRefusal.Length == 0 ? first.Text : NullIfEmpty(first.Text), null,
+                    NullIfEmpty(firstReasoning), firstCalls, NullIfEmpty(firstRefusal)),
                 ChunkJson.Write,
                 cancellationToken);
             keepAlive.Start();
@@ -85,24 +88,27 @@ internal sealed class ChatCompletionStream(
                 var reasoning = UpdateContents.Reasoning(update);
                 var calls = RawToolCall.AnyIn(update.Contents) ? update.Contents : null;
                 calledFunctions |= calls is not null;
+                var refusal = RefusalContent.Of(update.Contents);
                 completion?.Append(text);
                 if (completion is not null && calls is not null)
                 {
                     ToolCallText.Append(completion, calls);
                 }
 
-                if (text.Length > 0 || reasoning.Length > 0 || calls is not null)
+                if (text.Length > 0 || reasoning.Length > 0 || calls is not null || refusal.Length > 0)
                 {
                     outputChunks++;
                     await keepAlive.EnterAsync(cancellationToken);
                     await sse.WriteDataAsync(
-                        new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning), calls), ChunkJson.Write, cancellationToken);
+                        new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning), calls, NullIfEmpty(refusal)),
+                        ChunkJson.Write,
+                        cancellationToken);
                     keepAlive.Exit();
                 }
             }
 
             await keepAlive.StopAsync();
-            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, ToolCallWire.FinishReason(finishReason!.Value, calledFunctions)), ChunkJson.Write, cancellationToken);
+            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, CompletionMessages.FinishReason(finishReason!.Value, calledFunctions)), ChunkJson.Write, cancellationToken);
             var counted = recorder.Counted(usage, outputChunks);
             if (includeUsage)
             {

@@ -30,8 +30,15 @@ internal static class ChatRequestJsonErrors
             // A known member by its path; one the gateway ignores (at "$") by the name the message quotes first, which
             // the runtime shortens past 15 characters ("presence_penalt..."): such a name is not repeated as if whole.
             var duplicated = exception.Path is { } at && at.StartsWith("$.", StringComparison.Ordinal) ? at[2..] : QuotedName(exception.Message);
-            return duplicated is null || duplicated.EndsWith("...", StringComparison.Ordinal)
-                ? ChatRequestMapper.Invalid("The request body names a member more than once.")
+            if (duplicated is null || duplicated.EndsWith("...", StringComparison.Ordinal))
+            {
+                return ChatRequestMapper.Invalid("The request body names a member more than once.");
+            }
+
+            // Inside a member taken as JSON (metadata, a schema), the path ends at that member, and the name is one of its own.
+            return QuotedName(exception.Message) is { } inner && !inner.EndsWith("...", StringComparison.Ordinal)
+                && !duplicated.EndsWith(inner, StringComparison.Ordinal)
+                ? ChatRequestMapper.Invalid($"The request body names '{inner}' more than once in '{duplicated}'.", duplicated)
                 : ChatRequestMapper.Invalid($"The request body names '{duplicated}' more than once.", duplicated);
         }
 

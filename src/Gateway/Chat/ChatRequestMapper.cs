@@ -24,7 +24,7 @@ internal static class ChatRequestMapper
             return Invalid("'messages' must be a non-empty array.", "messages");
         }
 
-        var callIds = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? callIds = null; // made at the first tool call or tool message: most requests have none
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i];
@@ -44,7 +44,8 @@ internal static class ChatRequestMapper
                 return Invalid($"messages[{i}].role must be one of: {string.Join(", ", KnownRoles)}.", $"messages[{i}].role");
             }
 
-            if (ToolRequestRules.MessageError(message, i, callIds) is { } toolError)
+            if ((message.ToolCalls is { Count: > 0 } || message.Role == "tool")
+                && ToolRequestRules.MessageError(message, i, callIds ??= new(StringComparer.Ordinal)) is { } toolError)
             {
                 return toolError;
             }

@@ -6,7 +6,7 @@ namespace Gateway.Chat;
 
 /// <summary>The fields of one <c>chat.completion.chunk</c> with a single choice: what a token's event carries.</summary>
 internal readonly ref struct ChunkFields(
-    string id, long created, string model, string? role, string? content, string? finishReason, string? reasoning = null, IList<AIContent>? contentsWithCalls = null)
+    string id, long created, string model, string? role, string? content, string? finishReason, string? reasoning = null, IList<AIContent>? contentsWithCalls = null, string? refusal = null)
 {
     public string Id { get; } = id;
     public long Created { get; } = created;
@@ -23,6 +23,9 @@ internal readonly ref struct ChunkFields(
     /// (<see cref="RawToolCall"/>), which are written as <c>tool_calls</c>; null when they hold none.
     /// </summary>
     public IList<AIContent>? ContentsWithCalls { get; } = contentsWithCalls;
+
+    /// <summary>The model's refusal, or the next piece of it.</summary>
+    public string? Refusal { get; } = refusal;
 }
 
 /// <summary>
@@ -56,6 +59,11 @@ internal static class ChunkJson
         if (chunk.Reasoning is not null)
         {
             writer.WriteString("reasoning_content"u8, chunk.Reasoning);
+        }
+
+        if (chunk.Refusal is not null)
+        {
+            writer.WriteString("refusal"u8, chunk.Refusal);
         }
 
         if (chunk.ContentsWithCalls is { } contents)

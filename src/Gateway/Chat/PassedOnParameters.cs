@@ -29,6 +29,9 @@ internal static class PassedOnParameters
         ("safety_identifier", value => Kind(value, JsonValueKind.String, "a string")),
     ];
 
+    /// <summary>Their names, as the request writes them.</summary>
+    public static IEnumerable<string> Names => Rules.Select(rule => rule.Name);
+
     /// <summary>The first of them that is not of its kind, as a 400; null when all are fine.</summary>
     public static OpenAiError? Validate(IReadOnlyDictionary<string, JsonElement>? extra)
     {

@@ -54,6 +54,7 @@ internal sealed class WireSchemaFilter : ISchemaFilter
         {
             ReplaceProperty(concrete, "stop", StringOrArray("Up to 4 sequences where the model stops.", new OpenApiSchema { Type = JsonSchemaType.String }));
             ReplaceProperty(concrete, "tool_choice", ToolChoice());
+            PassedOnSchemas.AddTo(concrete);
         }
         else if (context.Type == typeof(ChatTool) || context.Type == typeof(ChatToolCall))
         {

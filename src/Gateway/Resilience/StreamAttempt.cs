@@ -138,12 +138,12 @@ internal sealed class StreamAttempt : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether the update carries the answer: text, or a call to one of the caller's functions.</summary>
+    /// <summary>Whether the update carries the answer: text, a call to one of the caller's functions, or a refusal.</summary>
     private static bool HasOutput(ChatResponseUpdate update)
     {
         foreach (var content in update.Contents)
         {
-            if (content is TextContent { Text.Length: > 0 } or RawToolCall)
+            if (content is TextContent { Text.Length: > 0 } or RawToolCall or RefusalContent)
             {
                 return true;
             }

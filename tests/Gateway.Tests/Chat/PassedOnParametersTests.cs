@@ -68,6 +68,62 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
         }
     }
 
+    /// <summary>With Structured Outputs a model may refuse instead of writing the JSON: until 2026-12-06 the refusal was dropped, an empty answer.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AModelsRefusal_ReachesTheCaller(bool stream)
+    {
+        _upstream.Enqueue(stream
+            ? new UpstreamScript
+            {
+                Tokens = [],
+                Inject = (0, """
+                    data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":"I can't "}}]}
+
+                    data: {"choices":[{"index":0,"delta":{"refusal":"help with that."}}]}
+
+
+                    """.ReplaceLineEndings("\n")),
+            }
+            : new UpstreamScript
+            {
+                CompletionBody = """
+                    {"id":"u7","object":"chat.completion","created":1,"model":"test-model","choices":[{"index":0,"message":{"role":"assistant","content":null,
+                     "refusal":"I can't help with that."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":6,"total_tokens":15}}
+                    """,
+            });
+
+        using var response = await _gateway.Client.PostAsync(
+            "/v1/chat/completions", Request("up", stream, $",\"response_format\":{Parameters[0].Json}"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        if (stream)
+        {
+            var deltas = (await Sse.ReadAllDataAsync(response)).SkipLast(1).Select(d => JsonNode.Parse(d)!["choices"]![0]!["delta"]!).ToList();
+            Assert.Equal("I can't help with that.", string.Concat(deltas.Select(d => d["refusal"]?.GetValue<string>())));
+            Assert.All(deltas, d => Assert.True(string.IsNullOrEmpty(d["content"]?.GetValue<string>())));
+        }
+        else
+        {
+            var message = (await Json.ReadAsync(response))["choices"]![0]!["message"]!;
+            Assert.Equal("I can't help with that.", message["refusal"]!.GetValue<string>());
+            Assert.Null(message["content"]);
+        }
+    }
+
+    /// <summary>A name repeated inside a member taken as JSON is named, with the member; it was reported as the member repeated.</summary>
+    [Fact]
+    public async Task ANameRepeatedInsideOne_IsNamedWithIt()
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Request("up", stream: false, ""","metadata":{"team":"a","team":"b"}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(("The request body names 'team' more than once in 'metadata'.", "metadata"), (error["message"]!.GetValue<string>(), error["param"]!.GetValue<string>()));
+        Assert.Empty(_upstream.Requests);
+    }
+
     [Fact]
     public async Task ANullValue_IsNotSentOn()
     {

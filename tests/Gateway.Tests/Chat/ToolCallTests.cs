@@ -170,15 +170,21 @@ public sealed class ToolCallTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
     }
 
-    /// <summary>Older Ollama writes a call's arguments as the object itself; the SDK's parser refused it, and the call was retried, generated again.</summary>
-    [Fact]
-    public async Task Complete_ArgumentsWrittenAsAnObject_AreItsText_AndTheCallIsMadeOnce()
+    /// <summary>
+    /// Older Ollama writes a call's arguments as the object itself (and servers have sent a number, or null): the SDK's
+    /// parser refused it, and the call was retried, generated again, then failed 502.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"city": "Zürich", "days": [1, 2]}""", """{"city": "Zürich", "days": [1, 2]}""")]
+    [InlineData("42", "42")]
+    [InlineData("null", "")]
+    public async Task Complete_ArgumentsWrittenAsAnythingButAString_AreItsText_AndTheCallIsMadeOnce(string written, string expected)
     {
         _upstream.Enqueue(new UpstreamScript
         {
-            CompletionBody = """
+            CompletionBody = $$$"""
                 {"id":"u5","object":"chat.completion","created":1,"model":"test-model","choices":[{"index":0,"message":{"role":"assistant","content":"",
-                 "tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":{"city": "Zürich", "days": [1, 2]}}}]},"finish_reason":"tool_calls"}]}
+                 "tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":{{{written}}}}}]},"finish_reason":"tool_calls"}]}
                 """,
         });
 
@@ -186,7 +192,7 @@ public sealed class ToolCallTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var call = (await Json.ReadAsync(response))["choices"]![0]!["message"]!["tool_calls"]![0]!;
-        Assert.Equal("""{"city": "Zürich", "days": [1, 2]}""", call["function"]!["arguments"]!.GetValue<string>());
+        Assert.Equal(expected, call["function"]!["arguments"]!.GetValue<string>());
         Assert.Single(_upstream.Requests);
     }
 

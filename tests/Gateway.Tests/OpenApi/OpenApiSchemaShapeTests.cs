@@ -44,7 +44,9 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
             var required = Gateway.OpenApi.WireSchemaFilter.RequiredNonNull.TryGetValue(type, out var names) ? names : [];
             foreach (var (propertyName, property) in schema!["properties"]?.AsObject() ?? [])
             {
-                if (property is null || SchemaValidator.IsFreeForm(property))
+                // Declared for generated clients (PassedOnSchemas), read from the request's extension data: no member.
+                if (property is null || SchemaValidator.IsFreeForm(property)
+                    || (type == typeof(Gateway.Chat.ChatCompletionRequest) && Gateway.Chat.PassedOnParameters.Names.Contains(propertyName)))
                 {
                     continue;
                 }
@@ -66,6 +68,20 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
         Assert.Contains("ChatCompletionRequest.model", compared);
         Assert.Contains("ChatRequestMessage.role", compared);
         Assert.Equal("#/components/schemas/RunError", Schemas["RunRecord"]!["properties"]!["error"]!["allOf"]![0]!["$ref"]!.GetValue<string>());
+    }
+
+    /// <summary>Every parameter the gateway sends on as written is declared, may be null, and has a type, so generated clients type it.</summary>
+    [Fact]
+    public void ThePassedOnParameters_AreDeclaredOnTheChatRequest()
+    {
+        var properties = Schemas["ChatCompletionRequest"]!["properties"]!.AsObject();
+
+        Assert.All(Gateway.Chat.PassedOnParameters.Names, name =>
+        {
+            Assert.True(properties.ContainsKey(name), name);
+            Assert.True(properties[name]!["nullable"]?.GetValue<bool>() == true, name);
+            Assert.True(properties[name]!["type"] is not null || properties[name]!["oneOf"] is not null, name);
+        });
     }
 
     /// <summary>Until 2026-12-06 (later) a status was any string to a generated client, which could not switch on it.</summary>

@@ -30,7 +30,7 @@ internal static class ChunkInspector
         var rewritten = LoneHalves(payload);
         if (payload.IndexOf(ArgumentsKey) >= 0)
         {
-            ObjectArguments(payload, ref rewritten);
+            ArgumentsNotAString(payload, ref rewritten);
         }
 
         var offset = 0;
@@ -77,18 +77,19 @@ internal static class ChunkInspector
     }
 
     /// <summary>
-    /// A tool call's <c>arguments</c> written as the object itself (older Ollama), where OpenAI writes its text in a
-    /// string: the SDK's parser refuses it, and the call was retried, generated and paid for again. Each becomes the
-    /// string of its text, as a streamed one is read (<see cref="StreamingChunkReader"/>).
+    /// A tool call's <c>arguments</c> written as the object itself (older Ollama), or as a number, a boolean or null,
+    /// where OpenAI writes its text in a string: the SDK's parser refuses it, and the call was retried, generated and
+    /// paid for again. Each becomes the string of its text (null, an empty one), as a streamed one is read
+    /// (<see cref="StreamingChunkReader"/>).
     /// </summary>
-    private static void ObjectArguments(ReadOnlySpan<byte> payload, ref List<(int Start, int Length, string Replacement)>? edits)
+    private static void ArgumentsNotAString(ReadOnlySpan<byte> payload, ref List<(int Start, int Length, string Replacement)>? edits)
     {
         var offset = 0;
         while (payload[offset..].IndexOf(ArgumentsKey) is var found and >= 0)
         {
             var valueStart = SkipToValue(payload, offset + found + ArgumentsKey.Length);
             offset = valueStart;
-            if (valueStart >= payload.Length || payload[valueStart] is not ((byte)'{' or (byte)'['))
+            if (valueStart >= payload.Length || payload[valueStart] == (byte)'"')
             {
                 continue;
             }
@@ -105,7 +106,8 @@ internal static class ChunkInspector
             }
 
             var length = (int)reader.BytesConsumed;
-            (edits ??= []).Add((valueStart, length, JsonSerializer.Serialize(Encoding.UTF8.GetString(payload.Slice(valueStart, length)))));
+            var text = reader.TokenType == JsonTokenType.Null ? "" : Encoding.UTF8.GetString(payload.Slice(valueStart, length));
+            (edits ??= []).Add((valueStart, length, JsonSerializer.Serialize(text)));
             offset = valueStart + length;
         }
     }

@@ -23,6 +23,11 @@ internal static class OpenAiResponseMapper
             message.Contents.Add(new RawToolCall(i, id, call.FunctionName, call.FunctionArguments?.ToString() ?? ""));
         }
 
+        if (completion.Refusal is { Length: > 0 } refusal)
+        {
+            message.Contents.Add(new RefusalContent(refusal));
+        }
+
         return new ChatResponse(message)
         {
             ResponseId = completion.Id,

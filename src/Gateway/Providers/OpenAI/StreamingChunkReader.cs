@@ -20,7 +20,8 @@ internal sealed class StreamingChunkReader
     private string? _model;
     private readonly SplitSurrogates _content = new();
     private readonly SplitSurrogates _reasoning = new();
-    private readonly ToolCallPieces _toolCalls = new();
+    private readonly SplitSurrogates _refusal = new();
+    private ToolCallPieces? _toolCalls; // made at a stream's first tool call: most streams have none
 
     /// <summary>
     /// Whether any chunk so far carried a finish reason: a stream that ends with neither that nor <c>[DONE]</c> was
@@ -144,7 +145,12 @@ internal sealed class StreamingChunkReader
             update.Contents.Add(new TextReasoningContent(reasoning));
         }
 
-        foreach (var held in _toolCalls.Flush())
+        if (_refusal.Flush() is { } refusal)
+        {
+            update.Contents.Add(new RefusalContent(refusal));
+        }
+
+        foreach (var held in _toolCalls?.Flush() ?? [])
         {
             update.Contents.Add(held);
         }
@@ -268,6 +274,18 @@ internal sealed class StreamingChunkReader
                 reader.Read();
                 ReadToolCalls(ref reader, update);
             }
+            else if (reader.ValueTextEquals("refusal"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    reader.Skip(); // null, on every chunk of an answer that is not a refusal
+                }
+                else if (_refusal.Read(ref reader) is { Length: > 0 } refusal)
+                {
+                    update.Contents.Add(new RefusalContent(refusal));
+                }
+            }
             else
             {
                 reader.Read();
@@ -315,7 +333,7 @@ internal sealed class StreamingChunkReader
                 }
             }
 
-            update.Contents.Add(_toolCalls.Next(index, id, name, arguments, argumentsText));
+            update.Contents.Add((_toolCalls ??= new()).Next(index, id, name, arguments, argumentsText));
         }
     }
 

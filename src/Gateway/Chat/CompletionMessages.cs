@@ -1,10 +1,11 @@
+using Gateway.Providers;
 using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
 
-/// <summary>An answer's calls to the caller's functions, as OpenAI writes them.</summary>
-internal static class ToolCallWire
+/// <summary>An answer's message as OpenAI writes it: its text, its calls to the caller's functions, its refusal.</summary>
+internal static class CompletionMessages
 {
     public static CompletionMessage Message(ChatResponse response)
     {
@@ -25,9 +26,16 @@ internal static class ToolCallWire
             }
         }
 
-        // As OpenAI: a turn that only calls functions has no text, and says so with null.
+        var refusal = string.Concat(response.Messages.SelectMany(message => message.Contents.OfType<RefusalContent>()).Select(part => part.Text));
+
+        // As OpenAI: a turn that only calls functions, or refuses, has no text, and says so with null.
         var text = response.Text;
-        return new CompletionMessage { Content = calls is not null && text.Length == 0 ? null : text, ToolCalls = calls };
+        return new CompletionMessage
+        {
+            Content = (calls is not null || refusal.Length > 0) && text.Length == 0 ? null : text,
+            ToolCalls = calls,
+            Refusal = refusal.Length > 0 ? refusal : null,
+        };
     }
 
     /// <summary>
