@@ -166,7 +166,8 @@ internal static class ChatApi
 
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
-        var tokens = await budgets.ReserveAsync(caller.KeyName, PromptText.Of(messages, options), options.MaxOutputTokens, cancellationToken);
+        var prompt = TokenEstimate.Prompt(PromptText.Characters(messages, options));
+        var tokens = await budgets.ReserveAsync(caller.KeyName, TokenEstimate.WithCompletion(prompt, options.MaxOutputTokens), prompt, cancellationToken);
         if (!tokens.IsGranted)
         {
             return ChatErrors.TokenLimitReached(tokens.RetryAfter);
@@ -284,7 +285,7 @@ internal static class ChatApi
         }
 
         // For an upstream that reports no usage: the answer's estimate, as the prompt's is made.
-        var answerTokens = response.Usage is null ? TokenEstimate.Prompt(PromptText.Of(response.Messages)) : 0;
+        var answerTokens = response.Usage is null ? TokenEstimate.Prompt(PromptText.Characters([.. response.Messages])) : 0;
         var counted = recorder.Counted(response.Usage, answerTokens);
         var usage = ChatUsage.From(counted);
         if (response.Usage is not null)

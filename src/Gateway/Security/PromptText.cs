@@ -4,35 +4,41 @@ using Microsoft.Extensions.AI;
 namespace Gateway.Security;
 
 /// <summary>
-/// What the model reads of a conversation, as text, for the token estimates (<see cref="TokenEstimate"/>) made before (or without) the provider's
-/// count: each message's text, the calls an assistant turn made (their functions' names and arguments), and the
-/// functions offered (name, description, parameters' schema), which providers count in the prompt too.
+/// How much the model reads of a conversation, in characters, for the token estimates (<see cref="TokenEstimate"/>)
+/// made before (or without) the provider's count: each message's text, the calls an assistant turn made (their
+/// functions' names and arguments), and the functions offered (name, description, parameters' schema), which providers
+/// count in the prompt too. Indexed loops: this runs for every request, and an enumerator would be allocated per message.
 /// </summary>
 internal static class PromptText
 {
-    public static IEnumerable<string> Of(IEnumerable<ChatMessage> messages, ChatOptions? options = null)
+    public static long Characters(IReadOnlyList<ChatMessage> messages, ChatOptions? options = null)
     {
-        foreach (var message in messages)
+        long characters = 0;
+        for (var m = 0; m < messages.Count; m++)
         {
-            yield return message.Text;
-            foreach (var content in message.Contents)
+            var message = messages[m];
+            characters += message.Text.Length;
+            var contents = message.Contents;
+            for (var c = 0; c < contents.Count; c++)
             {
-                if (content is RawToolCall call)
+                if (contents[c] is RawToolCall call)
                 {
-                    yield return call.Name ?? "";
-                    yield return call.Arguments ?? "";
+                    characters += (call.Name?.Length ?? 0) + (call.Arguments?.Length ?? 0);
                 }
             }
         }
 
-        foreach (var tool in options?.Tools ?? [])
+        if (options?.Tools is { } tools)
         {
-            if (tool is FunctionTool function)
+            for (var t = 0; t < tools.Count; t++)
             {
-                yield return function.Name;
-                yield return function.Description;
-                yield return function.Parameters?.GetRawText() ?? "";
+                if (tools[t] is FunctionTool function)
+                {
+                    characters += function.Name.Length + function.Description.Length + (function.Parameters?.GetRawText().Length ?? 0);
+                }
             }
         }
+
+        return characters;
     }
 }

@@ -14,9 +14,8 @@ internal static class TokenEstimate
         (int)Math.Min((long)promptTokens + (maxCompletionTokens ?? DefaultCompletionTokens), int.MaxValue);
 
     /// <summary>About four characters per token for English text with common tokenizers; a guess, settled later.</summary>
-    public static int Prompt(IEnumerable<string?> promptTexts)
-    {
-        long characters = promptTexts.Sum(text => (long)(text?.Length ?? 0));
-        return (int)Math.Min((characters + 3) / 4, int.MaxValue);
-    }
+    public static int Prompt(IEnumerable<string?> promptTexts) => Prompt(promptTexts.Sum(text => (long)(text?.Length ?? 0)));
+
+    /// <summary>The tokens of a prompt of <paramref name="characters"/> characters (<see cref="PromptText"/>).</summary>
+    public static int Prompt(long characters) => (int)Math.Min((characters + 3) / 4, int.MaxValue);
 }

@@ -123,7 +123,7 @@ internal sealed class CallRecorder(
         };
     }
 
-    private long PromptEstimate() => TokenEstimate.Prompt(PromptText.Of(messages, chatOptions));
+    private long PromptEstimate() => TokenEstimate.Prompt(PromptText.Characters(messages, chatOptions));
 
     /// <summary>
     /// A call whose provider reported no usage (a stream cut off after its first token, a server that reports none)

@@ -5,41 +5,26 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Chat;
 
 /// <summary>/v1 through the real gateway to a real OpenAI-compatible server on loopback.</summary>
-public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
+public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
 {
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     [Fact]
     public async Task Stream_RelaysTheUpstreamTextUnderTheAlias()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: true, includeUsage: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: true, includeUsage: true));
 
         var data = await Sse.ReadAllDataAsync(response);
         Assert.Equal("relay every word", Sse.Text(data));
         Assert.All(data.SkipLast(1), d => Assert.Equal("up", JsonNode.Parse(d)!["model"]!.GetValue<string>()));
         Assert.Equal(3, JsonNode.Parse(data[^2])!["usage"]!["completion_tokens"]!.GetValue<int>());
-        Assert.Equal("test-model", Assert.Single(_upstream.Requests).Json["model"]!.GetValue<string>());
+        Assert.Equal("test-model", Assert.Single(Upstream.Requests).Json["model"]!.GetValue<string>());
     }
 
     [Fact]
     public async Task Stream_UpstreamThatReportsNoUsage_StillEndsWithTheUsageChunkAskedFor_CountedAsTheBudgetCountsIt()
     {
-        _upstream.Enqueue(new UpstreamScript { OmitUsage = true });
+        Upstream.Enqueue(new UpstreamScript { OmitUsage = true });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: true, includeUsage: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: true, includeUsage: true));
 
         var data = await Sse.ReadAllDataAsync(response);
         Assert.Equal("relay every word", Sse.Text(data));
@@ -55,9 +40,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task Complete_UpstreamThatReportsNoUsage_ShowsTheEstimate_NotZeros()
     {
-        _upstream.Enqueue(new UpstreamScript { OmitUsage = true });
+        Upstream.Enqueue(new UpstreamScript { OmitUsage = true });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: false));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream: false));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await Json.ReadAsync(response);
@@ -74,7 +59,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [InlineData(false)]
     public async Task TheUpstreamsCachedAndReasoningTokens_ArePassedOn(bool stream)
     {
-        _upstream.Enqueue(new UpstreamScript
+        Upstream.Enqueue(new UpstreamScript
         {
             Usage = """
                 {"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,
@@ -83,7 +68,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
                 """,
         });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream, includeUsage: stream));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream, includeUsage: stream));
 
         var usage = stream ? JsonNode.Parse((await Sse.ReadAllDataAsync(response))[^2])!["usage"]! : (await Json.ReadAsync(response))["usage"]!;
         Assert.Equal(
@@ -102,9 +87,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [InlineData(false, """{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}""")]
     public async Task AnUpstreamUsageThatCountsNothing_IsCountedAsTheGatewaySawIt(bool stream, string reported)
     {
-        _upstream.Enqueue(new UpstreamScript { Usage = reported });
+        Upstream.Enqueue(new UpstreamScript { Usage = reported });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream, includeUsage: stream));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream, includeUsage: stream));
 
         var usage = stream ? JsonNode.Parse((await Sse.ReadAllDataAsync(response))[^2])!["usage"]! : (await Json.ReadAsync(response))["usage"]!;
         // The prompt's 16 characters at about four a token; the answer's three chunks streamed, or its 16 characters.
@@ -115,9 +100,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task Stream_UpstreamWhoseFirstChunkHasNoText_SendsTheRoleFirst_ThenEveryToken()
     {
-        _upstream.Enqueue(new UpstreamScript { Tokens = ["", "Hello", " world"] });
+        Upstream.Enqueue(new UpstreamScript { Tokens = ["", "Hello", " world"] });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "ignored", stream: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "ignored", stream: true));
 
         var data = await Sse.ReadAllDataAsync(response);
         Assert.Equal(5, data.Count); // role, two tokens, finish, [DONE]
@@ -132,9 +117,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task Stream_UpstreamWithUnknownFinishReasonAndNoCreated_EndsNormally()
     {
-        _upstream.Enqueue(new UpstreamScript { FinishReason = "eos", OmitCreated = true, OmitId = true });
+        Upstream.Enqueue(new UpstreamScript { FinishReason = "eos", OmitCreated = true, OmitId = true });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "odd but fine", stream: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "odd but fine", stream: true));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var data = await Sse.ReadAllDataAsync(response);
@@ -147,9 +132,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     public async Task Stream_UpstreamDropsMidway_EndsWithErrorEventAndNoDone()
     {
         // The pause lets the tokens reach the gateway before the reset, as they would from a real server.
-        _upstream.Enqueue(new UpstreamScript { DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(30) });
+        Upstream.Enqueue(new UpstreamScript { DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(30) });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one two three four", stream: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one two three four", stream: true));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var data = await Sse.ReadAllDataAsync(response);
@@ -163,9 +148,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task UpstreamErrorBeforeFirstToken_Returns502WithTheOpenAiErrorBody()
     {
-        _upstream.DefaultScript = new UpstreamScript { Status = 500 };
+        Upstream.DefaultScript = new UpstreamScript { Status = 500 };
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
@@ -177,45 +162,45 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task CookiesAnUpstreamSets_NeverRideOnLaterCallersRequests()
     {
-        _upstream.Enqueue(new UpstreamScript { Headers = new Dictionary<string, string> { ["Set-Cookie"] = "lb=replica-7; Path=/" } });
+        Upstream.Enqueue(new UpstreamScript { Headers = new Dictionary<string, string> { ["Set-Cookie"] = "lb=replica-7; Path=/" } });
 
-        using (var first = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "first caller", stream: true)))
+        using (var first = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "first caller", stream: true)))
         {
             Assert.Equal("first caller", Sse.Text(await Sse.ReadAllDataAsync(first)));
         }
 
-        using var second = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "second caller", stream: false));
+        using var second = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "second caller", stream: false));
 
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
-        Assert.Equal(["", ""], _upstream.Requests.Select(request => request.Cookie));
+        Assert.Equal(["", ""], Upstream.Requests.Select(request => request.Cookie));
     }
 
     [Fact]
     public async Task UpstreamRedirect_IsReportedNotFollowed()
     {
-        _upstream.DefaultScript = new UpstreamScript
+        Upstream.DefaultScript = new UpstreamScript
         {
             Status = 307,
-            Headers = new Dictionary<string, string> { ["Location"] = _upstream.BaseUrl + "/chat/completions" },
+            Headers = new Dictionary<string, string> { ["Location"] = Upstream.BaseUrl + "/chat/completions" },
         };
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("upstream_error", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
-        Assert.Single(_upstream.Requests);
+        Assert.Single(Upstream.Requests);
     }
 
     [Fact]
     public async Task UpstreamRejectsOurKey_Returns502UpstreamAuthFailedWithoutTheKey()
     {
-        _upstream.Enqueue(new UpstreamScript
+        Upstream.Enqueue(new UpstreamScript
         {
             Status = 401,
             ErrorBody = "{\"error\":{\"message\":\"Incorrect API key provided: " + FakeUpstream.ApiKey + "\"}}",
         });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
@@ -226,13 +211,13 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task UpstreamRejectsTheRequest_PassesItsStatusAndMessageOn()
     {
-        _upstream.Enqueue(new UpstreamScript
+        Upstream.Enqueue(new UpstreamScript
         {
             Status = 422,
             ErrorBody = """{"error":{"message":"temperature too spicy","type":"invalid_request_error","param":"temperature","code":"bad_temperature"}}""",
         });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: true));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
@@ -247,9 +232,9 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     public async Task AnUpstreamRejectionQuotingTheWholeRequest_IsPassedOnCapped(bool stream)
     {
         var quoted = new string('q', 3_000_000);
-        _upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{quoted}}}","type":"invalid_request_error"}}""" });
+        Upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{quoted}}}","type":"invalid_request_error"}}""" });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var message = (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>();
@@ -259,7 +244,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     [Fact]
     public async Task NonStreaming_ThroughTheUpstream()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "whole answer", stream: false));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "whole answer", stream: false));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var completion = await Json.ReadAsync(response);
@@ -274,7 +259,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     public async Task TheCompletionCap_GoesUpstreamUnderTheProvidersName_WhateverTheCallerCalledIt_AndAMessagesNameGoesToo(
         string? maxTokensField, string sent, string notSent)
     {
-        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream);
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), Upstream);
         if (maxTokensField is not null)
         {
             settings["Gateway:Providers:upstream:MaxTokensField"] = maxTokensField;
@@ -298,10 +283,10 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
             Assert.Equal("completed", (await Json.ReadAsync(run))["status"]!.GetValue<string>());
         }
 
-        Assert.Equal(5, _upstream.Requests.Count);
-        Assert.All(_upstream.Requests, request => Assert.Equal(7, request.Json[sent]!.GetValue<int>()));
-        Assert.All(_upstream.Requests, request => Assert.Null(request.Json[notSent]));
-        Assert.All(_upstream.Requests.SkipLast(1), request => Assert.Equal("alice", request.Json["messages"]![0]!["name"]!.GetValue<string>()));
+        Assert.Equal(5, Upstream.Requests.Count);
+        Assert.All(Upstream.Requests, request => Assert.Equal(7, request.Json[sent]!.GetValue<int>()));
+        Assert.All(Upstream.Requests, request => Assert.Null(request.Json[notSent]));
+        Assert.All(Upstream.Requests.SkipLast(1), request => Assert.Equal("alice", request.Json["messages"]![0]!["name"]!.GetValue<string>()));
     }
 
     [Fact]
@@ -309,13 +294,13 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     {
         for (var i = 0; i < 2; i++)
         {
-            using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one two", stream: true));
+            using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one two", stream: true));
             Assert.Equal("one two", Sse.Text(await Sse.ReadAllDataAsync(response)));
             // Longer than the handler's drain of the body's last bytes: the connection is back in the pool, or closed.
             await Task.Delay(TimeSpan.FromMilliseconds(300));
         }
 
-        var requests = _upstream.Requests.ToArray();
+        var requests = Upstream.Requests.ToArray();
         Assert.Equal(2, requests.Length);
         Assert.Equal(requests[0].ConnectionId, requests[1].ConnectionId);
     }
@@ -350,11 +335,11 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
     public async Task ClientDisconnectsMidStream_UpstreamSeesItsConnectionClosedWithinOneSecond()
     {
         var tokens = Enumerable.Range(0, 200).Select(i => $" t{i}").ToArray();
-        _upstream.Enqueue(new UpstreamScript { Tokens = tokens, TokenDelay = TimeSpan.FromMilliseconds(50) });
+        Upstream.Enqueue(new UpstreamScript { Tokens = tokens, TokenDelay = TimeSpan.FromMilliseconds(50) });
 
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "x", stream: true) };
         // No draining: disposing the response then closes the connection, as a closed browser tab does.
-        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _gateway.BaseAddress };
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = Host.BaseAddress };
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var received = 0;
         await foreach (var _ in Sse.ReadAsync(response))
@@ -368,7 +353,7 @@ public sealed class ChatCompletionsUpstreamTests : IAsyncLifetime
         var disconnectedAt = DateTimeOffset.UtcNow;
         response.Dispose();
 
-        var upstreamRequest = Assert.Single(_upstream.Requests);
+        var upstreamRequest = Assert.Single(Upstream.Requests);
         var closed = await upstreamRequest.Closed.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(closed.Aborted, "the upstream response should have been cut off, not finished");
         Assert.InRange(closed.At - disconnectedAt, TimeSpan.Zero - TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));

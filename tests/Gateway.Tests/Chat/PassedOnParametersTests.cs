@@ -9,7 +9,7 @@ namespace Gateway.Tests.Chat;
 /// model's effort, OpenAI's own request options) go on to a real OpenAI-compatible server on loopback as the caller
 /// wrote them. Until 2026-12-06 each was refused with a 400 <c>unsupported_parameter</c>.
 /// </summary>
-public sealed class PassedOnParametersTests : IAsyncLifetime
+public sealed class PassedOnParametersTests : UpstreamGatewayTests
 {
     // Each as the caller writes it; the schema's order, white space and numbers must survive the trip.
     private static readonly (string Name, string Json)[] Parameters =
@@ -28,21 +28,6 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
         ("safety_identifier", "\"user-7\""),
     ];
 
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     private static HttpContent Request(string model, bool stream, string extra) =>
         Json.Body($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"Weather in Zürich?"}]{{extra}}}""");
 
@@ -52,14 +37,14 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
     public async Task TheyReachTheUpstream_AsTheCallerWroteThem(bool stream)
     {
         var extra = string.Concat(Parameters.Select(p => $",\"{p.Name}\":{p.Json}"));
-        _upstream.Enqueue(new UpstreamScript { Tokens = ["""{"city":"Zürich",""", """ "degrees":7}"""] });
+        Upstream.Enqueue(new UpstreamScript { Tokens = ["""{"city":"Zürich",""", """ "degrees":7}"""] });
 
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Request("up", stream, extra));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream, extra));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var text = stream ? Sse.Text(await Sse.ReadAllDataAsync(response)) : (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>();
         Assert.Equal("""{"city":"Zürich", "degrees":7}""", text);
-        var sent = Assert.Single(_upstream.Requests);
+        var sent = Assert.Single(Upstream.Requests);
         Assert.All(Parameters, p => Assert.True(JsonNode.DeepEquals(JsonNode.Parse(p.Json), sent.Json[p.Name]), $"{p.Name}: {sent.Json[p.Name]?.ToJsonString()}"));
         if (stream)
         {
@@ -74,7 +59,7 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
     [InlineData(false)]
     public async Task AModelsRefusal_ReachesTheCaller(bool stream)
     {
-        _upstream.Enqueue(stream
+        Upstream.Enqueue(stream
             ? new UpstreamScript
             {
                 Tokens = [],
@@ -94,7 +79,7 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
                     """,
             });
 
-        using var response = await _gateway.Client.PostAsync(
+        using var response = await Host.Client.PostAsync(
             "/v1/chat/completions", Request("up", stream, $",\"response_format\":{Parameters[0].Json}"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -116,21 +101,21 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
     [Fact]
     public async Task ANameRepeatedInsideOne_IsNamedWithIt()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Request("up", stream: false, ""","metadata":{"team":"a","team":"b"}"""));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: false, ""","metadata":{"team":"a","team":"b"}"""));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal(("The request body names 'team' more than once in 'metadata'.", "metadata"), (error["message"]!.GetValue<string>(), error["param"]!.GetValue<string>()));
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
     public async Task ANullValue_IsNotSentOn()
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Request("up", stream: false, ""","response_format":null,"presence_penalty":null"""));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: false, ""","response_format":null,"presence_penalty":null"""));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var sent = Assert.Single(_upstream.Requests).Json.AsObject();
+        var sent = Assert.Single(Upstream.Requests).Json.AsObject();
         Assert.False(sent.ContainsKey("response_format") || sent.ContainsKey("presence_penalty"), sent.ToJsonString());
     }
 
@@ -140,7 +125,7 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
     [InlineData(false, """{"type":"json_schema","json_schema":{"name":"x","schema":{}}}""")]
     public async Task ASimulatedModelAskedForJson_Is400NamingResponseFormat(bool stream, string format)
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Request("echo", stream, $",\"response_format\":{format}"));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("echo", stream, $",\"response_format\":{format}"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
@@ -151,7 +136,7 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
     [Fact]
     public async Task ASimulatedModel_IgnoresTheSamplingOnes_AsItIgnoresTemperature()
     {
-        using var response = await _gateway.Client.PostAsync(
+        using var response = await Host.Client.PostAsync(
             "/v1/chat/completions", Request("echo", stream: false, ""","response_format":{"type":"text"},"presence_penalty":1,"logit_bias":{"1":1},"reasoning_effort":"high" """));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -172,12 +157,12 @@ public sealed class PassedOnParametersTests : IAsyncLifetime
     [InlineData("metadata", "[]")]
     public async Task OneOfTheWrongKind_Is400NamingIt_AndNeverReachesTheUpstream(string name, string value)
     {
-        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Request("up", stream: true, $",\"{name}\":{value}"));
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: true, $",\"{name}\":{value}"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal(name, error["param"]!.GetValue<string>());
         Assert.StartsWith($"'{name}' ", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 }

@@ -3,7 +3,7 @@ using Gateway.Tests.Infrastructure;
 namespace Gateway.Tests.Runs;
 
 /// <summary>A branch that fails while the other one succeeds, against a real OpenAI-compatible upstream.</summary>
-public sealed class RunFailureTests : IAsyncLifetime
+public sealed class RunFailureTests : UpstreamGatewayTests
 {
     private const string TwoBranches = """
         {"flow":{"id":"branches","nodes":[
@@ -15,28 +15,13 @@ public sealed class RunFailureTests : IAsyncLifetime
          "input":"one two three four"}
         """;
 
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), _upstream));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     [Fact]
     public async Task UpstreamDropsMidStream_NodeFailedThenRunFailed_AndTheOtherBranchsOutputIsKept()
     {
         // The pause lets the tokens reach the gateway before the reset, as they would from a real server.
-        _upstream.Enqueue(new UpstreamScript { DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(30) });
+        Upstream.Enqueue(new UpstreamScript { DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(30) });
 
-        var (response, events) = await RunClient.RunAsync(_gateway.Client, "/api/runs", TwoBranches);
+        var (response, events) = await RunClient.RunAsync(Host.Client, "/api/runs", TwoBranches);
         response.Dispose();
 
         Assert.Equal("one two", RunClient.Tokens(events, "bad"));
@@ -65,14 +50,14 @@ public sealed class RunFailureTests : IAsyncLifetime
         Assert.Equal("bad", record["error"]!["node"]!.GetValue<string>());
         Assert.Equal("upstream_error", record["error"]!["code"]!.GetValue<string>());
 
-        using var stored = await _gateway.Client.GetAsync($"/api/runs/{record["runId"]}");
+        using var stored = await Host.Client.GetAsync($"/api/runs/{record["runId"]}");
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(record, await Json.ReadAsync(stored)));
     }
 
     [Fact]
     public async Task AnUpstreamThatReportsNoUsage_TheNodeRecordsWhatItWasCountedWith_NotNothing()
     {
-        _upstream.Enqueue(new UpstreamScript { OmitUsage = true });
+        Upstream.Enqueue(new UpstreamScript { OmitUsage = true });
         const string OneNode = """
             {"flow":{"id":"quiet","nodes":[
               {"id":"in","type":"input"},
@@ -81,7 +66,7 @@ public sealed class RunFailureTests : IAsyncLifetime
              "input":"one two three four"}
             """;
 
-        var (response, events) = await RunClient.RunAsync(_gateway.Client, "/api/runs", OneNode);
+        var (response, events) = await RunClient.RunAsync(Host.Client, "/api/runs", OneNode);
         response.Dispose();
 
         Assert.Equal("run.completed", events[^1].Name);
@@ -99,9 +84,9 @@ public sealed class RunFailureTests : IAsyncLifetime
     public async Task UpstreamFailsBeforeTheFirstToken_NodeFailedWithoutTokens_ThenRunFailed()
     {
         // Every attempt fails, so the outcome does not depend on how many retries the router makes.
-        _upstream.DefaultScript = new UpstreamScript { Status = 500 };
+        Upstream.DefaultScript = new UpstreamScript { Status = 500 };
 
-        var (response, events) = await RunClient.RunAsync(_gateway.Client, "/api/runs", TwoBranches);
+        var (response, events) = await RunClient.RunAsync(Host.Client, "/api/runs", TwoBranches);
         response.Dispose();
 
         Assert.DoesNotContain(events, e => e.Name == "token" && e.Node == "bad");
@@ -113,13 +98,13 @@ public sealed class RunFailureTests : IAsyncLifetime
     [Fact]
     public async Task UpstreamRefusesOurKey_NodeFailedAsAuthFailure_WithoutTheKeyAnywhere()
     {
-        _upstream.DefaultScript = new UpstreamScript
+        Upstream.DefaultScript = new UpstreamScript
         {
             Status = 401,
             ErrorBody = "{\"error\":{\"message\":\"Incorrect API key provided: " + FakeUpstream.ApiKey + "\"}}",
         };
 
-        using var response = await _gateway.Client.PostAsync("/api/runs", Json.Body(TwoBranches));
+        using var response = await Host.Client.PostAsync("/api/runs", Json.Body(TwoBranches));
 
         var body = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain(FakeUpstream.ApiKey, body, StringComparison.Ordinal);
