@@ -55,6 +55,12 @@ internal sealed record ChatRequestMessage
     /// <summary>An assistant turn's calls to the caller's functions.</summary>
     [JsonPropertyName("tool_calls")] public List<ChatToolCall>? ToolCalls { get; init; }
 
+    /// <summary>
+    /// An assistant turn's thinking, as the gateway streamed it (<c>delta.reasoning_content</c>): DeepSeek's thinking
+    /// mode requires it back on a turn that called tools, and the SDKs that keep it send it.
+    /// </summary>
+    [JsonPropertyName("reasoning_content")] public string? ReasoningContent { get; init; }
+
     /// <summary>In a <c>tool</c> message: the id of the call whose result it gives, from an earlier assistant message.</summary>
     [JsonPropertyName("tool_call_id")] public string? ToolCallId { get; init; }
 

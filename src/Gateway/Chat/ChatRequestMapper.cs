@@ -119,12 +119,19 @@ internal static class ChatRequestMapper
         {
             if (message.Role == "tool")
             {
-                messages.Add(ToolResults.Message(message.ToolCallId!, message.Content!));
+                var result = ToolResults.Message(message.ToolCallId!, message.Content!);
+                result.AuthorName = message.Name;
+                messages.Add(result);
             }
-            else if (message.ToolCalls is { Count: > 0 } calls)
+            else if (message.Role == "assistant" && (message.ToolCalls is { Count: > 0 } || !string.IsNullOrEmpty(message.ReasoningContent)))
             {
-                List<AIContent> contents = string.IsNullOrEmpty(message.Content) ? [] : [new TextContent(message.Content)];
-                ToolRequestMapper.AddCalls(contents, calls);
+                List<AIContent> contents = string.IsNullOrEmpty(message.ReasoningContent) ? [] : [new TextReasoningContent(message.ReasoningContent)];
+                if (!string.IsNullOrEmpty(message.Content))
+                {
+                    contents.Add(new TextContent(message.Content));
+                }
+
+                ToolRequestMapper.AddCalls(contents, message.ToolCalls ?? []);
                 messages.Add(new ChatMessage(ChatRole.Assistant, contents) { AuthorName = message.Name });
             }
             else

@@ -25,9 +25,11 @@ internal static class UpdateContents
     }
 
     /// <summary>The reasoning text the update carries (a reasoning model's thinking), or "".</summary>
-    public static string Reasoning(ChatResponseUpdate update)
+    public static string Reasoning(ChatResponseUpdate update) => Reasoning(update.Contents);
+
+    /// <summary>The reasoning text among <paramref name="contents"/> (an update's, or an assistant turn's sent back), or "".</summary>
+    public static string Reasoning(IList<AIContent> contents)
     {
-        var contents = update.Contents;
         for (var i = 0; i < contents.Count; i++)
         {
             if (contents[i] is TextReasoningContent { Text.Length: > 0 } reasoning)

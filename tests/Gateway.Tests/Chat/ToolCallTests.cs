@@ -233,7 +233,10 @@ public sealed class ToolCallTests : UpstreamGatewayTests
         Assert.Equal(("get_weather".Length + arguments.Length + 3) / 4, usage["completion_tokens"]!.GetValue<int>());
     }
 
-    /// <summary>The conversation after the calls: the assistant's calls and each function's result go on as the caller sent them.</summary>
+    /// <summary>
+    /// The conversation after the calls: the assistant's calls (and its thinking) and each function's result (and its
+    /// name) go on as the caller sent them; the thinking and the name were dropped until the frameworks probe.
+    /// </summary>
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -241,8 +244,8 @@ public sealed class ToolCallTests : UpstreamGatewayTests
     {
         const string conversation = """
             [{"role":"user","content":"Weather in Zürich?"},
-             {"role":"assistant","content":null,"tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Zürich\"}"}}]},
-             {"role":"tool","tool_call_id":"call_a","content":"rain, 7 °C"}]
+             {"role":"assistant","content":null,"reasoning_content":"The weather tool knows.","tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Zürich\"}"}}]},
+             {"role":"tool","tool_call_id":"call_a","name":"get_weather","content":"rain, 7 °C"}]
             """;
         Upstream.Enqueue(new UpstreamScript { Tokens = ["It ", "rains."] });
 
@@ -261,6 +264,10 @@ public sealed class ToolCallTests : UpstreamGatewayTests
                 messages[1]!["tool_calls"]),
             messages[1]!.ToJsonString());
         Assert.Equal(("tool", "call_a", "rain, 7 °C"), (messages[2]!["role"]!.GetValue<string>(), messages[2]!["tool_call_id"]!.GetValue<string>(), messages[2]!["content"]!.GetValue<string>()));
+
+        // DeepSeek's thinking mode refuses a turn that called tools without its thinking (sent back as the gateway streamed it).
+        Assert.Equal("The weather tool knows.", messages[1]!["reasoning_content"]!.GetValue<string>());
+        Assert.Equal("get_weather", messages[2]!["name"]!.GetValue<string>());
     }
 
     /// <summary>A call is the answer's first token: once a piece of it is out, a failure is not retried into a second call.</summary>

@@ -20,10 +20,10 @@ internal static class OpenAiRequestMapper
                 "developer" => new DeveloperChatMessage(text) { ParticipantName = name },
                 "assistant" when RawToolCall.AnyIn(message.Contents) => AssistantCalling(message),
                 "assistant" => new AssistantChatMessage(text) { ParticipantName = name },
-                "tool" when ToolResults.CallId(message) is { } callId => new ToolChatMessage(callId, text),
+                "tool" when ToolResults.CallId(message) is { } callId => NamedIfSo(new ToolChatMessage(callId, text), name),
                 _ => new UserChatMessage(text) { ParticipantName = name },
             };
-            result.Add(mapped);
+            result.Add(message.Role == Microsoft.Extensions.AI.ChatRole.Assistant ? WithReasoning(mapped, message) : mapped);
         }
 
         return result;
@@ -48,6 +48,29 @@ internal static class OpenAiRequestMapper
 
         return mapped;
     }
+
+    // The SDK's JSON patch adds what its message models have no member for, as the streamed body writes it (StreamingChatRequest).
+#pragma warning disable SCME0001
+    private static ToolChatMessage NamedIfSo(ToolChatMessage message, string? name)
+    {
+        if (name is not null)
+        {
+            message.Patch.Set("$.name"u8, name);
+        }
+
+        return message;
+    }
+
+    private static SdkChatMessage WithReasoning(SdkChatMessage mapped, Microsoft.Extensions.AI.ChatMessage message)
+    {
+        if (UpdateContents.Reasoning(message.Contents) is { Length: > 0 } reasoning)
+        {
+            mapped.Patch.Set("$.reasoning_content"u8, reasoning);
+        }
+
+        return mapped;
+    }
+#pragma warning restore SCME0001
 
     /// <param name="options">The abstraction's options.</param>
     /// <param name="capAsMaxTokens">Whether the completion's cap goes in <c>max_tokens</c> (<see cref="ProviderOptions.MaxTokensField"/>).</param>

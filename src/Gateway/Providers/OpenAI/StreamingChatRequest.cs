@@ -82,6 +82,11 @@ internal sealed class StreamingChatRequest
                 writer.WriteString("tool_call_id"u8, callId);
             }
 
+            if (UpdateContents.Reasoning(message.Contents) is { Length: > 0 } reasoning)
+            {
+                writer.WriteString("reasoning_content"u8, reasoning);
+            }
+
             writer.WriteEndObject();
         }
 

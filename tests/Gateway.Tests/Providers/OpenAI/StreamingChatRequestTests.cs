@@ -91,8 +91,8 @@ public sealed class StreamingChatRequestTests
             new ChatOptions { ModelId = "gpt-test", Temperature = 0f, StopSequences = [] }),
         "tools and tool turns" => (
             [new(ChatRole.User, "weather?"),
-             new(ChatRole.Assistant, [new RawToolCall(0, "call_a", "get_weather", "{\"city\":\"Zürich\"}"), new RawToolCall(1, "call_b", "get_time", "{}")]),
-             ToolResults.Message("call_a", "rain"),
+             new(ChatRole.Assistant, [new TextReasoningContent("Weather, then time."), new RawToolCall(0, "call_a", "get_weather", "{\"city\":\"Zürich\"}"), new RawToolCall(1, "call_b", "get_time", "{}")]),
+             NamedResult("call_a", "rain", "get_weather"),
              ToolResults.Message("call_b", "noon"),
              new(ChatRole.Assistant, [new TextContent("Checking."), new RawToolCall(0, "call_c", "get_time", "{}")]),
              ToolResults.Message("call_c", "1 pm")],
@@ -127,6 +127,13 @@ public sealed class StreamingChatRequestTests
             }),
         _ => ([new(ChatRole.System, ""), new(ChatRole.User, "héllo \"wörld\" <tag> & \u2028 😀")], new ChatOptions { ModelId = "gpt-test" }),
     };
+
+    private static ChatMessage NamedResult(string callId, string text, string name)
+    {
+        var result = ToolResults.Message(callId, text);
+        result.AuthorName = name;
+        return result;
+    }
 
     private static readonly FunctionTool Weather = new(
         "get_weather",
