@@ -88,6 +88,9 @@ internal sealed record CompletionMessage
 
     /// <summary>The model's refusal (with Structured Outputs, in place of the JSON asked for); then content is null.</summary>
     [JsonPropertyName("refusal")] public string? Refusal { get; init; }
+
+    /// <summary>A reasoning model's thinking, under DeepSeek's name, when the provider sent it.</summary>
+    [JsonPropertyName("reasoning_content")] public string? ReasoningContent { get; init; }
 }
 
 internal sealed record CompletionUsage

@@ -35,7 +35,21 @@ internal static class CompletionMessages
             Content = (calls is not null || refusal.Length > 0) && text.Length == 0 ? null : text,
             ToolCalls = calls,
             Refusal = refusal.Length > 0 ? refusal : null,
+            ReasoningContent = Thinking(response) is { Length: > 0 } thinking ? thinking : null,
         };
+    }
+
+    private static string Thinking(ChatResponse response)
+    {
+        foreach (var message in response.Messages)
+        {
+            if (UpdateContents.Reasoning(message.Contents) is { Length: > 0 } thinking)
+            {
+                return thinking;
+            }
+        }
+
+        return "";
     }
 
     /// <summary>

@@ -117,6 +117,32 @@ public sealed class ToolCallTests : UpstreamGatewayTests
         Assert.Equal("tool_calls", choice["finish_reason"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A whole answer's thinking comes back as <c>message.reasoning_content</c>, so that a caller can send it back with the
+    /// calls, as DeepSeek's thinking mode requires; the SDK does not read it, and it was dropped.
+    /// </summary>
+    [Theory]
+    [InlineData("reasoning_content")]
+    [InlineData("reasoning")]
+    public async Task Complete_TheModelsThinking_ComesBackWithTheCalls(string field)
+    {
+        Upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = $$$"""
+                {"id":"u8","object":"chat.completion","created":1,"model":"test-model","choices":[{"index":0,"message":{"role":"assistant","content":null,
+                 "{{{field}}}":"The weather tool knows.","tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+                 "finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":6,"total_tokens":15}}
+                """,
+        });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: false));
+
+        var message = (await Json.ReadAsync(response))["choices"]![0]!["message"]!;
+        Assert.Equal("The weather tool knows.", message["reasoning_content"]!.GetValue<string>());
+        Assert.Null(message["content"]);
+        Assert.Equal("call_a", message["tool_calls"]![0]!["id"]!.GetValue<string>());
+    }
+
     /// <summary>A call the server made without an id gets one: the SDKs require it, and the caller sends it back with the call's result.</summary>
     [Theory]
     [InlineData(true)]

@@ -173,11 +173,40 @@ internal sealed class OpenAiChatClient : IChatClient
         {
             var completion = await ChatClientFor(options).CompleteChatAsync(
                 OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options, _capAsMaxTokens), cancellationToken).ConfigureAwait(false);
-            return ToResponse(completion.Value);
+            var response = ToResponse(completion.Value);
+            if (Thinking(completion.GetRawResponse().Content) is { Length: > 0 } thinking)
+            {
+                response.Messages[0].Contents.Insert(0, new TextReasoningContent(thinking));
+            }
+
+            return response;
         }
         catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
         {
             throw upstream;
+        }
+    }
+
+    /// <summary>
+    /// A reasoning model's thinking in a whole answer (<c>message.reasoning_content</c>, or <c>reasoning</c>), which the
+    /// SDK does not read: DeepSeek's thinking mode requires it back on a turn that called tools. Read as a streamed
+    /// answer's message is (<see cref="StreamingChunkReader"/>), only when the body names it; "" when there is none.
+    /// </summary>
+    private static string Thinking(BinaryData body)
+    {
+        var bytes = body.ToMemory().Span;
+        if (bytes.IndexOf("\"reasoning"u8) < 0)
+        {
+            return "";
+        }
+
+        try
+        {
+            return new StreamingChunkReader().Parse("", bytes) is { } whole ? UpdateContents.Reasoning(whole) : "";
+        }
+        catch (Exception exception) when (exception is System.Text.Json.JsonException or UpstreamException)
+        {
+            return ""; // the SDK read the answer; what it could not say about thinking is not worth failing it for
         }
     }
 
