@@ -37,7 +37,7 @@ internal static class ChatRequestJsonErrors
 
             // Inside a member taken as JSON (metadata, a schema), the path ends at that member, and the name is one of its own.
             return QuotedName(exception.Message) is { } inner && !inner.EndsWith("...", StringComparison.Ordinal)
-                && !duplicated.EndsWith(inner, StringComparison.Ordinal)
+                && duplicated != inner && !duplicated.EndsWith("." + inner, StringComparison.Ordinal)
                 ? ChatRequestMapper.Invalid($"The request body names '{inner}' more than once in '{duplicated}'.", duplicated)
                 : ChatRequestMapper.Invalid($"The request body names '{duplicated}' more than once.", duplicated);
         }

@@ -23,6 +23,13 @@ internal sealed class ProviderOptions
     /// </summary>
     public string MaxTokensField { get; set; } = MaxCompletionTokensName;
 
+    /// <summary>
+    /// OpenAI-compatible only: whether an assistant turn's thinking sent back by the caller (<c>reasoning_content</c>)
+    /// goes on to this server. DeepSeek's thinking mode requires it on a turn that called tools; other servers
+    /// (OpenAI, Cerebras) refuse a message member they do not know, so it is off unless set.
+    /// </summary>
+    public bool SendsReasoningBack { get; set; }
+
     public const string MaxCompletionTokensName = "max_completion_tokens";
     public const string MaxTokensName = "max_tokens";
 

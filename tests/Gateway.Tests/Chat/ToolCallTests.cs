@@ -143,6 +143,48 @@ public sealed class ToolCallTests : UpstreamGatewayTests
         Assert.Equal("call_a", message["tool_calls"]![0]!["id"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// Most answers' usage names <c>reasoning_tokens</c>: that is not thinking to read, and reading it failed an answer
+    /// whose content came as parts (a retry, then a 502), for a commit's while.
+    /// </summary>
+    [Fact]
+    public async Task Complete_AnAnswerWhoseUsageCountsReasoning_AndWhoseContentIsParts_IsAnsweredAtOnce()
+    {
+        Upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = """
+                {"id":"u9","object":"chat.completion","created":1,"model":"test-model","choices":[{"index":0,"message":{"role":"assistant",
+                 "content":[{"type":"text","text":"hello"}]},"finish_reason":"stop"}],
+                 "usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10,"completion_tokens_details":{"reasoning_tokens":0}}}
+                """,
+        });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(Upstream.Requests);
+    }
+
+    /// <summary>A function named "arguments" is not a call's arguments: the object arguments after it are still made text.</summary>
+    [Fact]
+    public async Task Complete_AFunctionNamedArguments_DoesNotStopTheObjectArgumentsAfterItBeingText()
+    {
+        Upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = """
+                {"id":"u10","object":"chat.completion","created":1,"model":"test-model","choices":[{"index":0,"message":{"role":"assistant","content":null,
+                 "tool_calls":[{"id":"call_a","type":"function","function":{"name":"arguments","arguments":{"a":1}}}]},"finish_reason":"tool_calls"}]}
+                """,
+        });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var call = (await Json.ReadAsync(response))["choices"]![0]!["message"]!["tool_calls"]![0]!["function"]!;
+        Assert.Equal(("arguments", """{"a":1}"""), (call["name"]!.GetValue<string>(), call["arguments"]!.GetValue<string>()));
+        Assert.Single(Upstream.Requests);
+    }
+
     /// <summary>A call the server made without an id gets one: the SDKs require it, and the caller sends it back with the call's result.</summary>
     [Theory]
     [InlineData(true)]
@@ -291,9 +333,31 @@ public sealed class ToolCallTests : UpstreamGatewayTests
             messages[1]!.ToJsonString());
         Assert.Equal(("tool", "call_a", "rain, 7 °C"), (messages[2]!["role"]!.GetValue<string>(), messages[2]!["tool_call_id"]!.GetValue<string>(), messages[2]!["content"]!.GetValue<string>()));
 
-        // DeepSeek's thinking mode refuses a turn that called tools without its thinking (sent back as the gateway streamed it).
-        Assert.Equal("The weather tool knows.", messages[1]!["reasoning_content"]!.GetValue<string>());
+        // The thinking goes only to a provider set to take it back (SendsReasoningBack): OpenAI and others refuse it.
+        Assert.Null(messages[1]!["reasoning_content"]);
         Assert.Equal("get_weather", messages[2]!["name"]!.GetValue<string>());
+    }
+
+    /// <summary>DeepSeek's thinking mode refuses a turn that called tools without its thinking: a provider set so gets it back.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AProviderThatTakesThinkingBack_GetsTheAssistantsThinking(bool stream)
+    {
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), Upstream);
+        settings["Gateway:Providers:upstream:SendsReasoningBack"] = "true";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        Upstream.Enqueue(new UpstreamScript { Tokens = ["ok"] });
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Request("up", stream, """
+            [{"role":"user","content":"Weather?"},
+             {"role":"assistant","content":null,"reasoning_content":"The weather tool knows.","tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+             {"role":"tool","tool_call_id":"call_a","content":"rain"}]
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var messages = Assert.Single(Upstream.Requests).Json["messages"]!.AsArray();
+        Assert.Equal("The weather tool knows.", messages[1]!["reasoning_content"]!.GetValue<string>());
     }
 
     /// <summary>A call is the answer's first token: once a piece of it is out, a failure is not retried into a second call.</summary>

@@ -87,9 +87,12 @@ internal static class ChunkInspector
         var offset = 0;
         while (payload[offset..].IndexOf(ArgumentsKey) is var found and >= 0)
         {
-            var valueStart = SkipToValue(payload, offset + found + ArgumentsKey.Length);
+            var keyEnd = offset + found + ArgumentsKey.Length;
+            var valueStart = SkipToValue(payload, keyEnd);
             offset = valueStart;
-            if (valueStart >= payload.Length || payload[valueStart] == (byte)'"')
+
+            // A member's name has a colon after it; a string that reads "arguments" (a function's name) has not.
+            if (valueStart >= payload.Length || payload[valueStart] == (byte)'"' || payload[keyEnd..valueStart].IndexOf((byte)':') < 0)
             {
                 continue;
             }
@@ -102,7 +105,7 @@ internal static class ChunkInspector
             }
             catch (JsonException)
             {
-                return; // malformed, which the SDK reports itself
+                continue; // malformed here, which the SDK reports itself; later ones are still looked at
             }
 
             var length = (int)reader.BytesConsumed;

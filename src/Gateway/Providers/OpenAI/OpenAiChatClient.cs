@@ -24,6 +24,7 @@ internal sealed class OpenAiChatClient : IChatClient
     private readonly HttpClient _httpClient;
     private readonly StreamingChatRequest _streamingRequest;
     private readonly bool _capAsMaxTokens;
+    private readonly bool _sendsReasoningBack;
 
     public OpenAiChatClient(string providerName, ProviderOptions provider, HttpClient httpClient)
     {
@@ -40,6 +41,7 @@ internal sealed class OpenAiChatClient : IChatClient
         _errors = new OpenAiErrorTranslator(providerName, provider.ApiKey);
         _httpClient = httpClient;
         _capAsMaxTokens = provider.MaxTokensField == ProviderOptions.MaxTokensName;
+        _sendsReasoningBack = provider.SendsReasoningBack;
         _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey, _capAsMaxTokens);
     }
 
@@ -119,7 +121,7 @@ internal sealed class OpenAiChatClient : IChatClient
                 return (null, events);
             }
 
-            if (chunks.Parse("", document) is not { } whole || !(chunks.SawFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall)))
+            if (chunks.Parse("", document) is not { } whole || !(chunks.SawFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall or RefusalContent)))
             {
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
             }
@@ -143,7 +145,7 @@ internal sealed class OpenAiChatClient : IChatClient
         HttpResponseMessage? response = null;
         try
         {
-            using var request = _streamingRequest.Create(messages, options);
+            using var request = _streamingRequest.Create(Sendable(messages), options);
             response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
@@ -172,7 +174,7 @@ internal sealed class OpenAiChatClient : IChatClient
         try
         {
             var completion = await ChatClientFor(options).CompleteChatAsync(
-                OpenAiRequestMapper.ToSdkMessages(messages), OpenAiRequestMapper.ToSdkOptions(options, _capAsMaxTokens), cancellationToken).ConfigureAwait(false);
+                OpenAiRequestMapper.ToSdkMessages(Sendable(messages)), OpenAiRequestMapper.ToSdkOptions(options, _capAsMaxTokens), cancellationToken).ConfigureAwait(false);
             var response = ToResponse(completion.Value);
             if (Thinking(completion.GetRawResponse().Content) is { Length: > 0 } thinking)
             {
@@ -188,14 +190,35 @@ internal sealed class OpenAiChatClient : IChatClient
     }
 
     /// <summary>
+    /// The messages as this server takes them: without the thinking of assistant turns unless it takes that back
+    /// (<see cref="ProviderOptions.SendsReasoningBack"/>). The same messages, not a copy, when none carries any.
+    /// </summary>
+    private IEnumerable<MeaiChatMessage> Sendable(IEnumerable<MeaiChatMessage> messages)
+    {
+        if (_sendsReasoningBack || !messages.Any(message => message.Contents.Any(content => content is TextReasoningContent)))
+        {
+            return messages;
+        }
+
+        return messages.Select(message => message.Contents.Any(content => content is TextReasoningContent)
+            ? new MeaiChatMessage(message.Role, [.. message.Contents.Where(content => content is not TextReasoningContent)])
+            {
+                AuthorName = message.AuthorName,
+                AdditionalProperties = message.AdditionalProperties,
+            }
+            : message);
+    }
+
+    /// <summary>
     /// A reasoning model's thinking in a whole answer (<c>message.reasoning_content</c>, or <c>reasoning</c>), which the
     /// SDK does not read: DeepSeek's thinking mode requires it back on a turn that called tools. Read as a streamed
     /// answer's message is (<see cref="StreamingChunkReader"/>), only when the body names it; "" when there is none.
     /// </summary>
     private static string Thinking(BinaryData body)
     {
+        // The members' names with their closing quotes: "reasoning_tokens", in most answers' usage, is not thinking.
         var bytes = body.ToMemory().Span;
-        if (bytes.IndexOf("\"reasoning"u8) < 0)
+        if (bytes.IndexOf("\"reasoning_content\""u8) < 0 && bytes.IndexOf("\"reasoning\""u8) < 0)
         {
             return "";
         }
@@ -204,9 +227,11 @@ internal sealed class OpenAiChatClient : IChatClient
         {
             return new StreamingChunkReader().Parse("", bytes) is { } whole ? UpdateContents.Reasoning(whole) : "";
         }
-        catch (Exception exception) when (exception is System.Text.Json.JsonException or UpstreamException)
+        catch (Exception)
         {
-            return ""; // the SDK read the answer; what it could not say about thinking is not worth failing it for
+            // The SDK has read the answer (content as parts, say, which this reader does not take): what could not be
+            // said about its thinking is not worth failing it for, and generating it again.
+            return "";
         }
     }
 
