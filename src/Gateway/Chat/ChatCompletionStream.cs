@@ -57,6 +57,7 @@ internal sealed class ChatCompletionStream(
         var firstRefusal = RefusalContent.Of(first.Contents);
         var outputChunks = first.Text.Length > 0 || firstReasoning.Length > 0 || firstCalls is not null || firstRefusal.Length > 0 ? 1L : 0L;
         var completion = recorder.CapturesContent ? new System.Text.StringBuilder(first.Text) : null;
+        completion?.Append(firstRefusal);
         if (completion is not null && firstCalls is not null)
         {
             ToolCallText.Append(completion, firstCalls);
@@ -89,7 +90,7 @@ internal sealed class ChatCompletionStream(
                 var calls = RawToolCall.AnyIn(update.Contents) ? update.Contents : null;
                 calledFunctions |= calls is not null;
                 var refusal = RefusalContent.Of(update.Contents);
-                completion?.Append(text);
+                completion?.Append(text).Append(refusal);
                 if (completion is not null && calls is not null)
                 {
                     ToolCallText.Append(completion, calls);

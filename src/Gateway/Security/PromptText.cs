@@ -1,12 +1,13 @@
+using Gateway.Providers;
 using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Security;
 
 /// <summary>
-/// How much the model reads of a conversation, in characters, for the token estimates (<see cref="TokenEstimate"/>)
-/// made before (or without) the provider's count: each message's text, the calls an assistant turn made (their
-/// functions' names and arguments), and the functions offered (name, description, parameters' schema), which providers
+/// How much the model reads (or wrote) of a conversation, in characters, for the token estimates (<see cref="TokenEstimate"/>)
+/// made before (or without) the provider's count: each message's text, thinking and refusal, the calls an assistant
+/// turn made (their functions' names and arguments), and the functions offered (name, description, parameters' schema), which providers
 /// count in the prompt too. Indexed loops: this runs for every request, and an enumerator would be allocated per message.
 /// </summary>
 internal static class PromptText
@@ -21,10 +22,13 @@ internal static class PromptText
             var contents = message.Contents;
             for (var c = 0; c < contents.Count; c++)
             {
-                if (contents[c] is RawToolCall call)
+                characters += contents[c] switch
                 {
-                    characters += (call.Name?.Length ?? 0) + (call.Arguments?.Length ?? 0);
-                }
+                    RawToolCall call => (call.Name?.Length ?? 0) + (call.Arguments?.Length ?? 0),
+                    RefusalContent refusal => refusal.Text.Length,
+                    TextReasoningContent thinking => thinking.Text.Length,
+                    _ => 0,
+                };
             }
         }
 

@@ -97,6 +97,27 @@ public sealed class PassedOnParametersTests : UpstreamGatewayTests
         }
     }
 
+    /// <summary>Without the provider's count, a refusal is estimated as the text it is; it was counted as no answer at all.</summary>
+    [Fact]
+    public async Task AnUnstreamedRefusal_WithoutUsage_IsCountedAsTheTextItIs()
+    {
+        const string refusal = "I can't help with that.";
+        Upstream.Enqueue(new UpstreamScript
+        {
+            OmitUsage = true,
+            CompletionBody = $$"""
+                {"id":"u11","object":"chat.completion","created":1,"model":"test-model","choices":[{"index":0,"message":{"role":"assistant","content":null,
+                 "refusal":"{{refusal}}"},"finish_reason":"stop"}]}
+                """,
+        });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: false, ""","response_format":{"type":"json_object"}"""));
+
+        var body = await Json.ReadAsync(response);
+        Assert.Equal(refusal, body["choices"]![0]!["message"]!["refusal"]!.GetValue<string>());
+        Assert.Equal((refusal.Length + 3) / 4, body["usage"]!["completion_tokens"]!.GetValue<int>());
+    }
+
     /// <summary>A name repeated inside a member taken as JSON is named, with the member; it was reported as the member repeated.</summary>
     [Theory]
     [InlineData("team")]

@@ -26,12 +26,13 @@ internal static class ToolCallText
         }
     }
 
-    /// <summary>A whole answer's text and calls.</summary>
+    /// <summary>A whole answer's text (or refusal) and calls.</summary>
     public static string Of(ChatResponse response)
     {
         var text = new StringBuilder(response.Text);
         foreach (var message in response.Messages)
         {
+            text.Append(RefusalContent.Of(message.Contents));
             Append(text, message.Contents);
         }
 
