@@ -195,18 +195,38 @@ internal sealed class OpenAiChatClient : IChatClient
     /// </summary>
     private IEnumerable<MeaiChatMessage> Sendable(IEnumerable<MeaiChatMessage> messages)
     {
-        if (_sendsReasoningBack || !messages.Any(message => message.Contents.Any(content => content is TextReasoningContent)))
+        if (_sendsReasoningBack || !CarriesThinking(messages))
         {
             return messages;
         }
 
-        return messages.Select(message => message.Contents.Any(content => content is TextReasoningContent)
-            ? new MeaiChatMessage(message.Role, [.. message.Contents.Where(content => content is not TextReasoningContent)])
+        var sendable = new List<MeaiChatMessage>();
+        foreach (var message in messages)
+        {
+            sendable.Add(UpdateContents.Reasoning(message.Contents).Length == 0
+                ? message
+                : new MeaiChatMessage(message.Role, [.. message.Contents.Where(content => content is not TextReasoningContent)])
+                {
+                    AuthorName = message.AuthorName,
+                    AdditionalProperties = message.AdditionalProperties,
+                });
+        }
+
+        return sendable;
+    }
+
+    // Asked of every request to every such provider: no enumerator per message (nested Any allocated one each).
+    private static bool CarriesThinking(IEnumerable<MeaiChatMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (UpdateContents.Reasoning(message.Contents).Length > 0)
             {
-                AuthorName = message.AuthorName,
-                AdditionalProperties = message.AdditionalProperties,
+                return true;
             }
-            : message);
+        }
+
+        return false;
     }
 
     /// <summary>
