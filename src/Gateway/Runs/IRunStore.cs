@@ -48,6 +48,14 @@ internal interface IRunStore
     Task VisitCreatedBetweenAsync(
         DateTimeOffset from, DateTimeOffset to, string? owner, Action<RunRecord, string?> visit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> runs created before <paramref name="cutoff"/> that have ended, oldest
+    /// first, with their event logs; a run still running is kept however old. Bounded, so that one call never holds
+    /// the store's writes up for long.
+    /// </summary>
+    /// <returns>How many runs were deleted: fewer than <paramref name="limit"/> when no more are due.</returns>
+    Task<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken);
+
     /// <summary>Runs in <paramref name="status"/>, oldest first.</summary>
     Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken);
 

@@ -113,6 +113,26 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
             cancellationToken);
     }
 
+    /// <summary>
+    /// One statement: the events and the runs go together. Rows another replica is deleting at the same moment are
+    /// skipped, not waited for.
+    /// </summary>
+    public async Task<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.Command(
+            """
+            WITH due AS (
+                SELECT run_id FROM runs
+                WHERE created_at < @cutoff AND status <> 'running'
+                ORDER BY created_at, seq LIMIT @limit
+                FOR UPDATE SKIP LOCKED),
+            events AS (DELETE FROM run_events USING due WHERE run_events.run_id = due.run_id)
+            DELETE FROM runs USING due WHERE runs.run_id = due.run_id;
+            """,
+            ("cutoff", cutoff.ToUnixTimeMilliseconds()), ("limit", limit));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         ReadAsync(
             "SELECT record FROM runs WHERE status = @status ORDER BY created_at, seq;",

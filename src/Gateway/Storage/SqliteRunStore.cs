@@ -124,6 +124,24 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
                 cancellationToken);
         }, cancellationToken);
 
+    /// <summary>
+    /// Both deletes pick the same runs: they run in one transaction behind the single writer, so nothing changes the
+    /// runs between them.
+    /// </summary>
+    public Task<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            const string Due = "SELECT run_id FROM runs WHERE created_at < $cutoff AND status <> 'running' ORDER BY created_at, rowid LIMIT $limit";
+            (string, object?)[] parameters = [("$cutoff", cutoff.ToUnixTimeMilliseconds()), ("$limit", limit)];
+            await using (var events = connection.Command(transaction, $"DELETE FROM run_events WHERE run_id IN ({Due});", parameters))
+            {
+                await events.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var runs = connection.Command(transaction, $"DELETE FROM runs WHERE run_id IN ({Due});", parameters);
+            return await runs.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         QueryRecordsAsync("SELECT record FROM runs WHERE status = $status ORDER BY created_at, rowid;", cancellationToken, ("$status", status));
 

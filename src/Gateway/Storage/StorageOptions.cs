@@ -21,6 +21,15 @@ internal sealed class StorageOptions
     /// </summary>
     [Required(ErrorMessage = "Gateway:Storage:ConnectionString is required.")]
     public string ConnectionString { get; set; } = "Data Source=gateway.db";
+
+    /// <summary>
+    /// How many days an ended run (its record and its events) is kept, counted from its start; 0 keeps runs for good.
+    /// Each run weighs ~10 KB and more with its outputs, so a busy gateway's store otherwise grows without end.
+    /// </summary>
+    [Range(0d, 36_500d)]
+    public double RunRetentionDays { get; set; }
+
+    public TimeSpan? RunRetention => RunRetentionDays > 0 ? TimeSpan.FromDays(RunRetentionDays) : null;
 }
 
 [OptionsValidator]

@@ -53,6 +53,7 @@ internal static class StorageServiceCollectionExtensions
             services.AddPreparedHostedService<ReplicaIdLock>();
         }
 
+        services.AddHostedService<RunPruner>();
         return services;
     }
 }

@@ -177,7 +177,8 @@ public sealed class StartupValidationTests
     [InlineData("Gateway:Streaming:DisconnectGraceSeconds", "3600.4", "Gateway:Streaming:DisconnectGraceSeconds must be between 0 and 3600.")]
     [InlineData("Gateway:Streaming:EventRetentionMinutes", "3000000000", "Gateway:Streaming:EventRetentionMinutes must be between 0 and 10080.")]
     [InlineData("Gateway:Streaming:EventRetentionMegabytes", "1e309", "Gateway:Streaming:EventRetentionMegabytes must be between 0 and 65536.")]
-    public async Task AStreamingSettingOutOfItsRange_ByAFraction_OrFarOut_StopsStartUpNamingIt(string key, string value, string expected)
+    [InlineData("Gateway:Storage:RunRetentionDays", "-0.5", "Gateway:Storage:RunRetentionDays must be between 0 and 36500.")]
+    public async Task ASettingOutOfItsRange_ByAFraction_OrFarOut_StopsStartUpNamingIt(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings();
         settings[key] = value;

@@ -66,6 +66,9 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         DateTimeOffset from, DateTimeOffset to, string? owner, Action<RunRecord, string?> visit, CancellationToken cancellationToken) =>
         inner.VisitCreatedBetweenAsync(from, to, owner, visit, cancellationToken);
 
+    public Task<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
+        inner.DeleteEndedBeforeAsync(cutoff, limit, cancellationToken);
+
     public Task<IReadOnlyList<RunRecord>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         inner.ListByStatusAsync(status, cancellationToken);
 

@@ -131,6 +131,32 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeleteEndedBefore_TakesEndedRunsStartedBeforeTheCutoff_OldestFirst_WithTheirEvents()
+    {
+        // Three ended before the cutoff, in every ending state; one running as long; one ended just at the cutoff.
+        await EndedAsync("completed", T0.AddDays(-3), RunStatus.Completed);
+        await EndedAsync("failed", T0.AddDays(-2), RunStatus.Failed);
+        await EndedAsync("interrupted", T0.AddDays(-1), RunStatus.Interrupted);
+        await Runs.CreateAsync(Run("running", "f", T0.AddDays(-4)), "alice", Lease("A", T0), None);
+        await Runs.AppendEventAsync("running", new RunEventEntry(1, "run.started", "{}"), None);
+        await EndedAsync("at-cutoff", T0, RunStatus.Cancelled);
+
+        Assert.Equal(2, await Runs.DeleteEndedBeforeAsync(T0, 2, None));
+        Assert.Null(await Runs.GetAsync("completed", None));
+        Assert.Null(await Runs.GetAsync("failed", None));
+        Assert.Empty(await Runs.GetEventsAsync("completed", 0, None));
+        Assert.Empty(await Runs.GetEventsAsync("failed", 0, None));
+        Assert.NotNull(await Runs.GetAsync("interrupted", None));
+
+        Assert.Equal(1, await Runs.DeleteEndedBeforeAsync(T0, 2, None));
+        Assert.Equal(0, await Runs.DeleteEndedBeforeAsync(T0, 2, None));
+
+        Assert.Equal(["at-cutoff", "running"], await ListIdsAsync(null, null, 10));
+        Assert.Equal(["run.started"], (await Runs.GetEventsAsync("running", 0, None)).Select(entry => entry.Name));
+        Assert.Equal(["run.started", "run.cancelled"], (await Runs.GetEventsAsync("at-cutoff", 0, None)).Select(entry => entry.Name));
+    }
+
+    [Fact]
     public async Task Events_ReadBackInOrderAfterAnId_AndADuplicateIdIsRejected()
     {
         await Runs.CreateAsync(Run("r1", "f", T0), "alice", Lease("A", T0), None);
@@ -270,6 +296,14 @@ public abstract class StoreContractTests : IAsyncLifetime
         [.. await Runs.ListIdsAsync(flowId, owner, limit, None)];
 
     private static RunLease Lease(string replica, DateTimeOffset expiresAt) => new(replica, expiresAt);
+
+    /// <summary>A run that started at <paramref name="createdAt"/> and ended <paramref name="status"/>, with its two events.</summary>
+    private async Task EndedAsync(string id, DateTimeOffset createdAt, string status)
+    {
+        await Runs.CreateAsync(Run(id, "f", createdAt), "alice", Lease("A", T0), None);
+        await Runs.AppendEventAsync(id, new RunEventEntry(1, "run.started", "{}"), None);
+        await Runs.FinishAsync(Run(id, "f", createdAt) with { Status = status }, new RunEventEntry(2, $"run.{status}", "{}"), None);
+    }
 
     private static Flow Flow(string id, string name) => new()
     {
