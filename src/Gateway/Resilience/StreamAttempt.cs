@@ -78,6 +78,10 @@ internal sealed class StreamAttempt : IAsyncDisposable
             _peeked.Add(update);
             if (update.FinishReason is not null || HasOutput(update) || (HasThinking(update) && _call.ThinkingReachesCaller))
             {
+                // The first-token clock has done its work. Left running, it ran out while the caller wrote this token
+                // to a client slow to take it, and the next read failed as "sent nothing mid-stream". The idle clock
+                // starts at that read.
+                _timer.CancelAfter(Timeout.InfiniteTimeSpan);
                 _started = true;
                 return;
             }

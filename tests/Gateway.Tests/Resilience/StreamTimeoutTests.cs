@@ -73,6 +73,23 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AClientThatPausesReadingTheFirstToken_IsNoFirstTokenTimeout()
+    {
+        // 12 MB in the first token, which the gateway writes while the client pauses for longer than was left of the
+        // first-token timeout (1 s). Until 2026-12-06 that clock ran on once the first token was in: it ran out during
+        // the write, and the healthy stream ended with "sent nothing for 1 s mid-stream" after its first token.
+        // The next tokens follow 0.4 s apart: the gateway reads them from the socket, not from what it read before.
+        _primary.Enqueue(new UpstreamScript { Tokens = [" " + new string('x', 12_000_000), " two", " three"], TokenDelay = TimeSpan.FromMilliseconds(400) });
+
+        var rest = await ReadWithAPauseAsync(TimeSpan.FromSeconds(3));
+
+        Assert.DoesNotContain("\"error\"", rest, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
+        Assert.Contains("\" three\"", rest, StringComparison.Ordinal);
+        Assert.Single(_primary.Requests);
+    }
+
+    [Fact]
     public async Task AClientThatPausesReading_IsNoIdleUpstream()
     {
         // 24 MB as fast as the upstream can send it: far more than the sockets buffer, so while the client pauses the
@@ -80,14 +97,20 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
         var tokens = Enumerable.Range(0, 3000).Select(i => $" {i}{new string('x', 8000)}").ToArray();
         _primary.Enqueue(new UpstreamScript { Tokens = tokens });
 
+        var rest = await ReadWithAPauseAsync(TimeSpan.FromSeconds(3));
+
+        Assert.DoesNotContain("\"error\"", rest, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
+    }
+
+    /// <summary>Streams from alias <c>up</c>, reading 4 KB, then nothing for <paramref name="pause"/>, then the rest.</summary>
+    private async Task<string> ReadWithAPauseAsync(TimeSpan pause)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "x", stream: true) };
         using var response = await _bed.Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         await using var body = await response.Content.ReadAsStreamAsync();
         await body.ReadExactlyAsync(new byte[4096]);
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var rest = await new StreamReader(body).ReadToEndAsync();
-
-        Assert.DoesNotContain("\"error\"", rest, StringComparison.Ordinal);
-        Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
+        await Task.Delay(pause);
+        return await new StreamReader(body).ReadToEndAsync();
     }
 }
