@@ -12,7 +12,8 @@ internal static class ChatUsage
         {
             PromptTokens = input,
             CompletionTokens = output,
-            TotalTokens = usage?.TotalTokenCount ?? input + output,
+            // Saturated: an upstream's absurd counts (2^63 - 1 each) summed to -2, which the key's token budget was settled with.
+            TotalTokens = usage?.TotalTokenCount ?? (input > long.MaxValue - output ? long.MaxValue : input + output),
             // Passed on as the provider gave them: what a caller reconciles its bill with. A zero is left out, as one not
             // given is: the SDK reads an absent count in a details object as 0, so a streamed and an unstreamed answer of
             // the same upstream would otherwise differ in shape.

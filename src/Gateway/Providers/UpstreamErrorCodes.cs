@@ -8,7 +8,7 @@ namespace Gateway.Providers;
 /// </summary>
 internal static class UpstreamErrorCodes
 {
-    /// <summary>The provider refused the gateway's key.</summary>
+    /// <summary>The provider refused the gateway's key, or a proxy on the way to it wants credentials (407).</summary>
     public const string AuthFailed = "upstream_auth_failed";
 
     /// <summary>The provider's account has run out of quota (a 429 with <c>insufficient_quota</c>): not a wait away.</summary>
@@ -34,7 +34,7 @@ internal static class UpstreamErrorCodes
 
     public static string Of(UpstreamException exception) => exception switch
     {
-        { Failure: UpstreamFailure.Status, Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } => AuthFailed,
+        { Failure: UpstreamFailure.Status, Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.ProxyAuthenticationRequired } => AuthFailed,
         { EarlierFailedOtherwise: false } when QuotaExhaustion.Of(exception) => QuotaExhausted,
         { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests, EarlierFailedOtherwise: false } => RateLimited,
         // 408 is the upstream giving up on the request, not judging it: retried, then an error like a 5xx; so is a 429

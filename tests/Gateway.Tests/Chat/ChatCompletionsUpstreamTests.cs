@@ -208,6 +208,23 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         Assert.DoesNotContain(FakeUpstream.ApiKey, body, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AProxyOnTheWayOutAsksForCredentials_Is502UpstreamAuthFailed_NotA407ForTheCaller(bool stream)
+    {
+        // Passed on as it came (until 2026-12-06), a 407 told the caller's HTTP client that its own proxy wanted credentials.
+        Upstream.Enqueue(new UpstreamScript { Status = 407, ErrorBody = "<html>Proxy Authentication Required</html>" });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("upstream_auth_failed", error["code"]!.GetValue<string>());
+        Assert.Equal("A proxy between the gateway and provider 'upstream' asks for credentials (HTTP 407).", error["message"]!.GetValue<string>());
+        Assert.Single(Upstream.Requests);
+    }
+
     [Fact]
     public async Task UpstreamRejectsTheRequest_PassesItsStatusAndMessageOn()
     {

@@ -14,6 +14,7 @@ public sealed class UpstreamErrorCodesTests
     {
         { "Status", 401, 502, "upstream_auth_failed", "it went wrong" },
         { "Status", 403, 502, "upstream_auth_failed", "it went wrong" },
+        { "Status", 407, 502, "upstream_auth_failed", "it went wrong" },
         { "Status", 429, 503, "upstream_rate_limited", "Every deployment of model 'm' is rate limited: it went wrong" },
         { "Status", 408, 502, "upstream_error", Failed },
         { "Status", 500, 502, "upstream_error", Failed },

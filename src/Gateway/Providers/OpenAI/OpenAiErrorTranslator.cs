@@ -89,6 +89,16 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
     public UpstreamException FromStatus(int statusCode, ReadOnlyMemory<byte> body, TimeSpan? retryAfter)
     {
         var status = (HttpStatusCode)statusCode;
+        if (status is HttpStatusCode.ProxyAuthenticationRequired)
+        {
+            // A forward proxy on the gateway's way out, not the provider, wants credentials: the gateway's to fix. Passed
+            // on as it came, the caller's HTTP client read it as its own proxy asking.
+            return new UpstreamException(
+                UpstreamFailure.Status,
+                $"A proxy between the gateway and provider '{providerName}' asks for credentials (HTTP 407).",
+                status);
+        }
+
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
             // The upstream's own text may quote part of our key; describe the failure instead. A provider configured with
