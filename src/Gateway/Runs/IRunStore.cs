@@ -12,7 +12,10 @@ internal interface IRunStore
     /// <param name="cancellationToken">The caller's.</param>
     Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken);
 
-    /// <summary>The name of the API key that started the run; null for an unknown run.</summary>
+    /// <summary>
+    /// The name of the API key that started the run ("" for one stored before owners were: every admin's); null for an
+    /// unknown run, also one whose log this process still keeps (deleted past its retention, or by another replica).
+    /// </summary>
     Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken);
 
     /// <summary>

@@ -145,8 +145,8 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
                 return new WatchStart.Watching(RunFollower.Start(
                     runId, afterId, _store, _signals, _cluster.Value.Poll, _options.Value.DisconnectGrace, _options.Value.Heartbeat, _timeProvider, _logger));
-            default:
-                return await WatchStoredAsync(runId, afterId, cancellationToken);
+            case var ended:
+                return await WatchStoredAsync(ended, afterId, cancellationToken);
         }
     }
 
@@ -155,8 +155,9 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     /// runs' logs (within <c>EventRetentionMegabytes</c>), where the next watcher finds it. Each watcher loaded a copy
     /// of its own: 20 readers of one large run at once took a gateway under a 768 MB limit to OutOfMemoryException.
     /// </summary>
-    private async Task<WatchStart> WatchStoredAsync(string runId, long afterId, CancellationToken cancellationToken)
+    private async Task<WatchStart> WatchStoredAsync(RunRecord ended, long afterId, CancellationToken cancellationToken)
     {
+        var runId = ended.RunId;
         var events = await _store.GetEventsAsync(runId, 0, cancellationToken);
         if (events.Count == 0 || events[^1].Id <= afterId)
         {
@@ -169,7 +170,9 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             stored.Append(entry);
         }
 
-        stored.End(finished: null);
+        // Ended with its terminal event, as the store's log of an ended run is: ended without one, the copy kept was
+        // taken for a live log still waiting for its end, and every later watcher read a copy of its own again.
+        stored.End(RunFinishedEvent.IsTerminal(events[^1].Name) ? ended : null);
         // Another watcher may have read it back meanwhile: the first copy kept is the one read. Not a log still here
         // that ended without its terminal event (the store's has it, written later, as RunEnder does).
         var kept = _logs.GetOrAdd(runId, stored);

@@ -244,8 +244,12 @@ internal static class RunsApi
 
     public static ProblemHttpResult RunNotFound(string runId) => ApiProblems.NotFound($"No run has the id '{runId}'.");
 
+    /// <summary>
+    /// Whether the store knows the run and the caller may see it. The store, not this process's memory: a finished run's
+    /// log is kept here after the run left the store (past <c>RunRetentionDays</c>), and was streamed to admins from it.
+    /// </summary>
     private static async Task<bool> VisibleAsync(string runId, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken) =>
-        caller.CanSee(await runs.GetOwnerAsync(runId, cancellationToken));
+        await runs.GetOwnerAsync(runId, cancellationToken) is { } owner && caller.CanSee(owner);
 
     /// <param name="runId">The run.</param>
     /// <param name="after">The id of the last event the caller has.</param>

@@ -81,7 +81,7 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
 
     public async Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken)
     {
-        await using var command = database.DataSource.Command("SELECT owner FROM runs WHERE run_id = @id;", ("id", runId));
+        await using var command = database.DataSource.Command("SELECT coalesce(owner, '') FROM runs WHERE run_id = @id;", ("id", runId));
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 

@@ -5,7 +5,7 @@ namespace Gateway.Storage;
 
 /// <summary>
 /// Deletes ended runs older than <c>Gateway:Storage:RunRetentionDays</c> from the store, with their events: once
-/// shortly after start-up, then every hour (more often for a retention under a day), a few hundred runs at a time so
+/// shortly after start-up, then every hour (more often for a retention under a day), a hundred runs at a time so
 /// that the runs being written never wait long behind it. Does nothing when the retention is 0. On a shared store
 /// every replica prunes; they skip the rows another is deleting.
 /// </summary>
@@ -13,7 +13,7 @@ internal sealed partial class RunPruner(IRunStore store, IOptions<StorageOptions
     : BackgroundService
 {
     /// <summary>Runs deleted per store call.</summary>
-    internal const int BatchSize = 500;
+    internal const int BatchSize = 100;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -87,7 +87,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) =>
         database.ReadAsync(async connection =>
         {
-            await using var command = connection.Command("SELECT owner FROM runs WHERE run_id = $id;", ("$id", runId));
+            await using var command = connection.Command("SELECT coalesce(owner, '') FROM runs WHERE run_id = $id;", ("$id", runId));
             return await command.ExecuteScalarAsync(cancellationToken) as string;
         }, cancellationToken);
 

@@ -11,6 +11,7 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 {
     private int _appendsToRefuse;
     private int _refused;
+    private int _eventReads;
 
     public int Refused => Volatile.Read(ref _refused);
 
@@ -74,8 +75,14 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public Task<bool> HasEventAsync(string runId, long eventId, CancellationToken cancellationToken) => inner.HasEventAsync(runId, eventId, cancellationToken);
 
-    public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken) =>
-        inner.GetEventsAsync(runId, afterId, cancellationToken);
+    /// <summary>How many times a run's events were read.</summary>
+    public int EventReads => Volatile.Read(ref _eventReads);
+
+    public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _eventReads);
+        return inner.GetEventsAsync(runId, afterId, cancellationToken);
+    }
 
     public Task<IReadOnlyList<string>> RenewLeasesAsync(
         string replica, IReadOnlyCollection<string>? runIds, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
