@@ -82,6 +82,15 @@ internal sealed class StreamAttempt : IAsyncDisposable
                 // to a client slow to take it, and the next read failed as "sent nothing mid-stream". The idle clock
                 // starts at that read.
                 _timer.CancelAfter(Timeout.InfiniteTimeSpan);
+                if (_timer.IsCancellationRequested)
+                {
+                    // It ran out between the read and the line above: the upstream's connection is closing under the
+                    // token, and the stream cannot go on. Nothing has gone out, so this is a first token too late, which
+                    // is retried, not a stream that breaks after its first token.
+                    _callerToken.ThrowIfCancellationRequested();
+                    throw TimedOut(inner: null);
+                }
+
                 _started = true;
                 return;
             }
@@ -132,14 +141,20 @@ internal sealed class StreamAttempt : IAsyncDisposable
         }
         catch (OperationCanceledException exception) when (!_callerToken.IsCancellationRequested && _timer.IsCancellationRequested)
         {
-            var options = _call.Options;
-            var provider = _call.Deployment.Provider;
-            throw _totalToken.IsCancellationRequested
-                ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' did not finish within the total timeout of {options.TotalTimeoutSeconds:0.###} s.", inner: exception) { Reason = UpstreamException.TotalTimeoutReason }
-                : _started || _thinking
-                    ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent nothing for {options.IdleTimeoutSeconds:0.###} s mid-stream.", inner: exception) { Reason = "idle timeout" }
-                    : new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent no first token within {options.FirstTokenTimeoutSeconds:0.###} s.", inner: exception) { Reason = "first-token timeout" };
+            throw TimedOut(exception);
         }
+    }
+
+    /// <summary>The failure of a clock that ran out: the total timeout's, the idle clock's or the first-token clock's.</summary>
+    private UpstreamException TimedOut(Exception? inner)
+    {
+        var options = _call.Options;
+        var provider = _call.Deployment.Provider;
+        return _totalToken.IsCancellationRequested
+            ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' did not finish within the total timeout of {options.TotalTimeoutSeconds:0.###} s.", inner: inner) { Reason = UpstreamException.TotalTimeoutReason }
+            : _started || _thinking
+                ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent nothing for {options.IdleTimeoutSeconds:0.###} s mid-stream.", inner: inner) { Reason = "idle timeout" }
+                : new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent no first token within {options.FirstTokenTimeoutSeconds:0.###} s.", inner: inner) { Reason = "first-token timeout" };
     }
 
     /// <summary>Whether the update carries the answer: text, a call to one of the caller's functions, or a refusal.</summary>

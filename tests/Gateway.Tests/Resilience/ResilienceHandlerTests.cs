@@ -2,7 +2,6 @@ using System.Net;
 using Gateway.Resilience;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Resilience;
 
@@ -13,7 +12,7 @@ public sealed class ResilienceHandlerTests
 
     private HttpClient Client(ScriptedHandler inner, ResilienceOptions options)
     {
-        var pipelines = new ProviderPipelines(new StaticOptionsMonitor(options), _clock, NullLogger<ProviderPipelines>.Instance);
+        var pipelines = new ProviderPipelines(new StaticOptionsMonitor<ResilienceOptions>(options), _clock, NullLogger<ProviderPipelines>.Instance);
         return new HttpClient(new ResilienceHandler("p", pipelines) { InnerHandler = inner });
     }
 
@@ -114,14 +113,5 @@ public sealed class ResilienceHandlerTests
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
             Task.FromResult(responses[Interlocked.Increment(ref _calls) - 1]);
-    }
-
-    private sealed class StaticOptionsMonitor(ResilienceOptions options) : IOptionsMonitor<ResilienceOptions>
-    {
-        public ResilienceOptions CurrentValue => options;
-
-        public ResilienceOptions Get(string? name) => options;
-
-        public IDisposable? OnChange(Action<ResilienceOptions, string?> listener) => null;
     }
 }
