@@ -94,6 +94,11 @@ internal static class ChatRequestMapper
             return Invalid("Only n = 1 is supported.", "n") with { Code = UnsupportedParameters.Code };
         }
 
+        if (FirstInvalidRawText(request) is { } notText)
+        {
+            return Invalid($"The text at '{notText}' is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00).", notText);
+        }
+
         if (ToolRequestRules.Validate(request) is { } toolsError)
         {
             return toolsError;
@@ -107,6 +112,37 @@ internal static class ChatRequestMapper
         if (UnsupportedParameters.FirstAskedFor(request.Extra) is { } unsupported)
         {
             return Invalid($"'{unsupported}' is not supported by this gateway; the request would not get what it asks for.", unsupported) with { Code = UnsupportedParameters.Code };
+        }
+
+        return null;
+    }
+
+    /// <summary>Where a member kept as raw JSON holds text that does not decode (<see cref="RawJsonText"/>); null for none.</summary>
+    private static string? FirstInvalidRawText(ChatCompletionRequest request)
+    {
+        if (request.ToolChoice is { } toolChoice && RawJsonText.FirstInvalid(toolChoice, "tool_choice") is { } inChoice)
+        {
+            return inChoice;
+        }
+
+        for (var i = 0; i < (request.Tools?.Count ?? 0); i++)
+        {
+            if (request.Tools![i]?.Function?.Parameters is { } parameters
+                && RawJsonText.FirstInvalid(parameters, $"tools[{i}].function.parameters") is { } inParameters)
+            {
+                return inParameters;
+            }
+        }
+
+        if (request.Extra is { } extra)
+        {
+            foreach (var (name, value) in extra)
+            {
+                if (RawJsonText.FirstInvalid(value, name) is { } inExtra)
+                {
+                    return inExtra;
+                }
+            }
         }
 
         return null;

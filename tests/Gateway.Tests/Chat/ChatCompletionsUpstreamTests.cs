@@ -85,6 +85,10 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
     [InlineData(false, "{}")]
     [InlineData(true, """{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}""")]
     [InlineData(false, """{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}""")]
+    // A negative count refilled the key's token budget (until 2026-12-06, evening), and went back as a negative total.
+    [InlineData(true, """{"prompt_tokens":-100000,"completion_tokens":1,"total_tokens":-99999}""")]
+    [InlineData(false, """{"prompt_tokens":-100000,"completion_tokens":1,"total_tokens":-99999}""")]
+    [InlineData(false, """{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8,"completion_tokens_details":{"reasoning_tokens":-1}}""")]
     public async Task AnUpstreamUsageThatCountsNothing_IsCountedAsTheGatewaySawIt(bool stream, string reported)
     {
         Upstream.Enqueue(new UpstreamScript { Usage = reported });

@@ -250,16 +250,18 @@ public sealed class ToolCallTests : UpstreamGatewayTests
     }
 
     /// <summary>
-    /// A schema goes on as the caller's bytes: its white space and text unescaped, an escape that is not a whole
-    /// character included (which failed the streamed request as the provider's "invalid completion", three times),
-    /// and ten levels of objects, which OpenAI's Structured Outputs allow (refused as "not valid JSON" at 32 levels).
+    /// A schema goes on as the caller's bytes: its white space, its text unescaped and its escapes as escaped, and ten
+    /// levels of objects, which OpenAI's Structured Outputs allow (refused as "not valid JSON" at 32 levels). An escape
+    /// that is not a whole character failed the streamed request as the provider's "invalid completion", three times;
+    /// it is a 400 now, as in any other member (<c>HostileInputTests</c>).
     /// </summary>
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task TheParametersSchema_GoesOnAsTheCallersBytes_TenLevelsDeepToo(bool stream)
     {
-        var deep = "{\"type\":\"string\",\"description\":\"Zürich <&> \\ud800\"}";
+        // An escaped pair (an emoji) stays as escaped; a lone half (\ud800) is no text, and a 400 (HostileInputTests).
+        var deep = "{\"type\":\"string\",\"description\":\"Zürich <&> \\ud83d\\ude00\"}";
         for (var level = 0; level < 10; level++)
         {
             deep = $$$"""{ "type": "object", "properties": { "l{{{level}}}": {"type":"array","items":{{{deep}}}} } }""";
