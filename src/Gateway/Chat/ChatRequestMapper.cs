@@ -11,6 +11,9 @@ internal static class ChatRequestMapper
 {
     private static readonly HashSet<string> KnownRoles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool" };
 
+    /// <summary>The members outside the typed request that the gateway reads (to refuse them) or passes on.</summary>
+    private static readonly string[] ReadMembers = [.. PassedOnParameters.Names, .. UnsupportedParameters.Names];
+
     /// <summary>The first problem with the request, as an OpenAI error; null when it is fine.</summary>
     public static OpenAiError? Validate(ChatCompletionRequest request)
     {
@@ -134,11 +137,12 @@ internal static class ChatRequestMapper
             }
         }
 
+        // The members the gateway reads or passes on; any other is ignored, whatever it holds.
         if (request.Extra is { } extra)
         {
-            foreach (var (name, value) in extra)
+            foreach (var name in ReadMembers)
             {
-                if (RawJsonText.FirstInvalid(value, name) is { } inExtra)
+                if (extra.TryGetValue(name, out var value) && RawJsonText.FirstInvalid(value, name) is { } inExtra)
                 {
                     return inExtra;
                 }

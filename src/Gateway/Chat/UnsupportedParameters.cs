@@ -27,6 +27,9 @@ internal static class UnsupportedParameters
         ("web_search_options", _ => false),
     ];
 
+    /// <summary>Their names, as the request writes them.</summary>
+    public static IEnumerable<string> Names => Rules.Select(rule => rule.Name);
+
     /// <summary>The first parameter in <paramref name="extra"/> that asks for something the gateway does not do, or null.</summary>
     /// <param name="extra">The request's fields that <see cref="ChatCompletionRequest"/> does not model.</param>
     public static string? FirstAskedFor(IReadOnlyDictionary<string, JsonElement>? extra)

@@ -175,6 +175,15 @@ public sealed class HostileInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMemberOpenAiDoesNotKnow_IsIgnored_WhateverTextItHolds()
+    {
+        using var response = await _gateway.Client.SendAsync(TestKeys.Request(
+            HttpMethod.Post, Chat, TestKeys.Client, Json.Body("""{"model":"echo","x_extra":{"deep":["\udc00"]},"messages":[{"role":"user","content":"hi"}]}""")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task ALoneSurrogateInATopLevelMembersName_Is400_SayingTheNameIsNotUnicode()
     {
         using var response = await _gateway.Client.SendAsync(TestKeys.Request(
