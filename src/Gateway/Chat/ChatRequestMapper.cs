@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Hosting;
 using Gateway.Providers;
 using Gateway.Providers.Tools;
 using Gateway.Security;
@@ -120,20 +121,24 @@ internal static class ChatRequestMapper
         return null;
     }
 
-    /// <summary>Where a member kept as raw JSON holds text that does not decode (<see cref="RawJsonText"/>); null for none.</summary>
+    /// <summary>
+    /// Where a member kept as raw JSON (<c>tool_choice</c>, a function's <c>parameters</c>, the passed-on members) holds
+    /// text that does not decode; null for none. The serializer decodes every typed string, and a lone surrogate there is
+    /// a 400; raw members were decoded only when a check read them, which threw (a 500), or when the provider's request
+    /// was written (a 502 blamed on the provider).
+    /// </summary>
     private static string? FirstInvalidRawText(ChatCompletionRequest request)
     {
-        if (request.ToolChoice is { } toolChoice && RawJsonText.FirstInvalid(toolChoice, "tool_choice") is { } inChoice)
+        if (request.ToolChoice is { } toolChoice && JsonText.BrokenTextBelow(toolChoice) is { } inChoice)
         {
-            return inChoice;
+            return "tool_choice" + inChoice;
         }
 
         for (var i = 0; i < (request.Tools?.Count ?? 0); i++)
         {
-            if (request.Tools![i]?.Function?.Parameters is { } parameters
-                && RawJsonText.FirstInvalid(parameters, $"tools[{i}].function.parameters") is { } inParameters)
+            if (request.Tools![i]?.Function?.Parameters is { } parameters && JsonText.BrokenTextBelow(parameters) is { } inParameters)
             {
-                return inParameters;
+                return $"tools[{i}].function.parameters{inParameters}";
             }
         }
 
@@ -142,9 +147,9 @@ internal static class ChatRequestMapper
         {
             foreach (var name in ReadMembers)
             {
-                if (extra.TryGetValue(name, out var value) && RawJsonText.FirstInvalid(value, name) is { } inExtra)
+                if (extra.TryGetValue(name, out var value) && JsonText.BrokenTextBelow(value) is { } inExtra)
                 {
-                    return inExtra;
+                    return name + inExtra;
                 }
             }
         }

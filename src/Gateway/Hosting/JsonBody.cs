@@ -45,7 +45,7 @@ internal static class JsonBody
         try
         {
             using var document = await JsonDocument.ParseAsync(request.Body, Options, request.HttpContext.RequestAborted);
-            return BrokenTextBelow(document.RootElement) is { } path
+            return JsonText.BrokenTextBelow(document.RootElement) is { } path
                 ? new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: the text at ${path} is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00)."))
                 : new JsonBodyResult(document.RootElement.Clone(), null);
         }
@@ -57,78 +57,6 @@ internal static class JsonBody
         {
             // The duplicate-key check decodes property names while parsing, and throws this on one that is not text.
             return new JsonBodyResult(default, ApiProblems.BadRequest("The request body is not valid JSON: a property name is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00)."));
-        }
-    }
-
-    /// <summary>
-    /// The path below <paramref name="element"/> to its first string or property name that does not decode to text
-    /// ("" for itself), or null. The parser does not decode strings, so without this check the first validator to read
-    /// one would throw, and the caller would get a 500 for what a browser's <c>JSON.stringify</c> sends for half an
-    /// emoji. The path is built only for the broken text, from the inside out: built on the way down, a long key over a
-    /// wide array cost a copy per item.
-    /// </summary>
-    private static string? BrokenTextBelow(JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String when !Decodes(element):
-                return "";
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    if (!Decodes(property))
-                    {
-                        return "";
-                    }
-
-                    if (BrokenTextBelow(property.Value) is { } below)
-                    {
-                        return $".{property.Name}{below}";
-                    }
-                }
-
-                return null;
-            case JsonValueKind.Array:
-                var index = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    if (BrokenTextBelow(item) is { } below)
-                    {
-                        return $"[{index}]{below}";
-                    }
-
-                    index++;
-                }
-
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private static bool Decodes(JsonElement text)
-    {
-        try
-        {
-            _ = text.GetString();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    private static bool Decodes(JsonProperty property)
-    {
-        try
-        {
-            _ = property.Name;
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
         }
     }
 }

@@ -34,8 +34,9 @@ internal static class FailureClassifier
     /// <summary>
     /// Whether the next deployment should be tried. Not for the caller's own mistakes (400, 404, 422, ...):
     /// another deployment would refuse them too, and the caller must see the reason. A deployment that answers
-    /// 401/403, 407 (its way out goes through a proxy that wants credentials) or redirects (3xx: redirects are not followed) is misconfigured, and the next one may not be; one whose
-    /// account has run out of quota (<see cref="QuotaExhaustion"/>) cannot serve, and the next one may.
+    /// 401/403, 407 (its way out goes through a proxy that wants credentials) or redirects (3xx: redirects are not
+    /// followed) is misconfigured, and the next one may not be; one whose account has run out of quota
+    /// (<see cref="QuotaExhaustion"/>) cannot serve, and the next one may.
     /// </summary>
     public static bool ShouldFallBack(UpstreamException exception) =>
         (!exception.IsTotalTimeout && exception.Failure != UpstreamFailure.Status)

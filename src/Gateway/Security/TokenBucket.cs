@@ -41,9 +41,20 @@ internal sealed class TokenBucket
                 return null;
             }
 
-            return TimeSpan.FromSeconds(Math.Ceiling((needed - _available) / _permitsPerSecond));
+            return WaitFor(needed - _available, _permitsPerSecond);
         }
     }
+
+    /// <summary>The longest wait a bucket names: a debt however deep is a long wait, never a time that overflows.</summary>
+    public static readonly TimeSpan LongestWait = TimeSpan.FromDays(365);
+
+    /// <summary>
+    /// How long until <paramref name="deficit"/> permits have refilled at <paramref name="permitsPerSecond"/>, in whole
+    /// seconds, at most <see cref="LongestWait"/>. Unbounded, a debt of ~1e15 (an upstream's absurd usage, settled)
+    /// overflowed <see cref="TimeSpan"/>, and every later call of the key was a 500.
+    /// </summary>
+    public static TimeSpan WaitFor(double deficit, double permitsPerSecond) =>
+        TimeSpan.FromSeconds(Math.Min(Math.Ceiling(deficit / permitsPerSecond), LongestWait.TotalSeconds));
 
     /// <summary>Gives back (positive) or charges (negative) permits once the real cost of a take is known.</summary>
     public void Adjust(long permits)

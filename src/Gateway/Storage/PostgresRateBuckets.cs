@@ -44,7 +44,7 @@ internal sealed class PostgresRateBuckets(PostgresDatabase database) : IRateBuck
             """,
             ("name", bucket), ("capacity", (double)capacity), ("rate", rate));
         return await read.ExecuteScalarAsync(cancellationToken) is double available && available < needed
-            ? TimeSpan.FromSeconds(Math.Ceiling((needed - available) / rate))
+            ? TokenBucket.WaitFor(needed - available, rate)
             : TimeSpan.FromSeconds(1);
     }
 

@@ -89,6 +89,8 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
     [InlineData(true, """{"prompt_tokens":-100000,"completion_tokens":1,"total_tokens":-99999}""")]
     [InlineData(false, """{"prompt_tokens":-100000,"completion_tokens":1,"total_tokens":-99999}""")]
     [InlineData(false, """{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8,"completion_tokens_details":{"reasoning_tokens":-1}}""")]
+    // 2^63 - 1 summed past long, or settled a key's budget into a debt whose wait overflowed (every later call a 500).
+    [InlineData(true, """{"prompt_tokens":9223372036854775807,"completion_tokens":9223372036854775807}""")]
     public async Task AnUpstreamUsageThatCountsNothing_IsCountedAsTheGatewaySawIt(bool stream, string reported)
     {
         Upstream.Enqueue(new UpstreamScript { Usage = reported });

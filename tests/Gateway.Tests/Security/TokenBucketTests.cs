@@ -32,6 +32,15 @@ public sealed class TokenBucketTests
     }
 
     [Fact]
+    public void ADebtHoweverDeep_IsALongWait_NotATimeThatOverflows()
+    {
+        var bucket = new TokenBucket(60, TimeSpan.FromMinutes(1), _clock);
+        bucket.Adjust(-long.MaxValue / 2);
+
+        Assert.Equal(TokenBucket.LongestWait, bucket.TryTake(1));
+    }
+
+    [Fact]
     public void MoreThanCapacity_IsGrantedFromAFullBucket_AndLeavesDebt()
     {
         var bucket = new TokenBucket(60, TimeSpan.FromMinutes(1), _clock);

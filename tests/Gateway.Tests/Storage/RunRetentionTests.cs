@@ -3,6 +3,7 @@ using Gateway.Runs;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Gateway.Tests.Storage;
 
@@ -56,8 +57,10 @@ public sealed class RunRetentionTests
         _clock.Advance(TimeSpan.FromDays(3650));
         var younger = await RunAsync(gateway, "younger");
 
-        // A pass would have run by the time a second run has been made and listed: the store keeps both.
         Assert.Equal([younger, old], await ListedAsync(gateway));
+        // No pass runs at all: the pruner stopped at start-up, so nothing can delete the old run later either.
+        var pruner = gateway.Services.GetServices<IHostedService>().OfType<RunPruner>().Single();
+        Assert.True(pruner.ExecuteTask is { IsCompletedSuccessfully: true }, "the pruner is still running with a retention of 0");
     }
 
     [Fact]

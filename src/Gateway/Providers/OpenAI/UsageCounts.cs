@@ -11,13 +11,20 @@ internal static class UsageCounts
     /// A real call is never all zeros: a prompt is at least a token.
     /// </summary>
     /// <remarks>
-    /// A negative count is no count either: taken at its word, a broken or hostile upstream's <c>-100000</c> refilled the
-    /// caller's token budget, and went back to the caller as a negative total.
+    /// A count below 0 or above <see cref="MostTokens"/> is no count either. Taken at its word, a broken or hostile
+    /// upstream's <c>-100000</c> refilled the caller's token budget and went back to the caller as a negative total; its
+    /// 2^63 - 1 summed past <c>long</c> (a negative total again), or put the key's budget so deep in debt that every later
+    /// call of the key failed.
     /// </remarks>
     public static UsageDetails? Reported(UsageDetails usage) =>
         (usage.InputTokenCount is null or 0 && usage.OutputTokenCount is null or 0 && usage.TotalTokenCount is null or 0)
-        || usage.InputTokenCount < 0 || usage.OutputTokenCount < 0 || usage.TotalTokenCount < 0
-        || usage.CachedInputTokenCount < 0 || usage.ReasoningTokenCount < 0
+        || !Plausible(usage.InputTokenCount) || !Plausible(usage.OutputTokenCount) || !Plausible(usage.TotalTokenCount)
+        || !Plausible(usage.CachedInputTokenCount) || !Plausible(usage.ReasoningTokenCount)
             ? null
             : usage;
+
+    /// <summary>More tokens than any model reads or writes in one call, by orders of magnitude; sums of a few stay far inside <c>long</c>.</summary>
+    public const long MostTokens = int.MaxValue;
+
+    private static bool Plausible(long? count) => count is null or (>= 0 and <= MostTokens);
 }
