@@ -55,6 +55,14 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                 var ended = watcher.Read(batch);
                 foreach (var entry in batch)
                 {
+                    // Closing (or gone) before this write began: the stream ends cleanly here, for the client to resume.
+                    // Begun with the token already cancelled, the write failed at once, and the watcher was cut off as
+                    // one whose client had stopped reading (a reset, where an event came in the instant the gateway closed).
+                    if (open.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
                     // A write waits only while the client is behind by a full buffer: one still waiting as the gateway
                     // closes is cut off below, or it would hold the shutdown to the host's limit.
                     writing = true;
@@ -77,7 +85,7 @@ internal sealed class RunEventStream(RunWatcher watcher) : IResult
                     return;
                 }
 
-                if (batch.Count == 0 && watcher.TakeHeartbeat())
+                if (batch.Count == 0 && !open.IsCancellationRequested && watcher.TakeHeartbeat())
                 {
                     writing = true;
                     await WithinStallLimit(sse.WriteKeepAliveAsync(open.Token), 0);
