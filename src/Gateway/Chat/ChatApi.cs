@@ -166,8 +166,7 @@ internal static class ChatApi
 
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
-        var prompt = TokenEstimate.Prompt(PromptText.Characters(messages, options));
-        var tokens = await budgets.ReserveAsync(caller.KeyName, TokenEstimate.WithCompletion(prompt, options.MaxOutputTokens), prompt, cancellationToken);
+        var tokens = await budgets.ReserveAsync(caller.KeyName, messages, options, cancellationToken);
         if (!tokens.IsGranted)
         {
             return ChatErrors.TokenLimitReached(tokens.RetryAfter);

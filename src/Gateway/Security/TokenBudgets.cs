@@ -1,3 +1,5 @@
+using Microsoft.Extensions.AI;
+
 namespace Gateway.Security;
 
 /// <summary>
@@ -21,6 +23,21 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
 
         var prompt = TokenEstimate.Prompt(promptTexts);
         return ReserveAsync(keyName, TokenEstimate.WithCompletion(prompt, maxCompletionTokens), prompt, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reserves a chat call's estimate, its prompt counted (<see cref="PromptText"/>) only for a key with a budget: the
+    /// count walks every message and function schema, which a key without one never needs before the call.
+    /// </summary>
+    public ValueTask<TokenReservation> ReserveAsync(string keyName, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken cancellationToken)
+    {
+        if (keys.Get(keyName) is not { TokensPerMinute: not null })
+        {
+            return ValueTask.FromResult(TokenReservation.Unlimited);
+        }
+
+        var prompt = TokenEstimate.Prompt(PromptText.Characters(messages, options));
+        return ReserveAsync(keyName, TokenEstimate.WithCompletion(prompt, options.MaxOutputTokens), prompt, cancellationToken);
     }
 
     /// <param name="keyName">The caller's key.</param>
