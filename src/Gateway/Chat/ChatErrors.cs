@@ -69,14 +69,18 @@ internal static class ChatErrors
             (UpstreamErrorCodes.AuthFailed, _) => (StatusCodes.Status502BadGateway, Upstream(exception.Message, UpstreamErrorCodes.AuthFailed)),
             (UpstreamErrorCodes.QuotaExhausted, _) => (StatusCodes.Status502BadGateway,
                 Upstream($"Every deployment of model '{alias}' has run out of quota: {exception.Message}", UpstreamErrorCodes.QuotaExhausted)),
-            (UpstreamErrorCodes.RateLimited, _) => (StatusCodes.Status503ServiceUnavailable,
-                Upstream($"Every deployment of model '{alias}' is rate limited: {exception.Message}", UpstreamErrorCodes.RateLimited)),
-            (UpstreamErrorCodes.Unavailable, _) => (StatusCodes.Status503ServiceUnavailable,
-                Upstream($"Every deployment of model '{alias}' is unavailable: {exception.Message}", UpstreamErrorCodes.Unavailable)),
+            (UpstreamErrorCodes.RateLimited or UpstreamErrorCodes.Unavailable, _) and (var code, _) => (StatusCodes.Status503ServiceUnavailable,
+                Upstream($"Every deployment of model '{alias}' is {Waiting(exception)}: {exception.Message}", code)),
             (UpstreamErrorCodes.Timeout, _) => (StatusCodes.Status504GatewayTimeout,
                 Upstream($"Model '{alias}' did not answer in time: {exception.Message}", UpstreamErrorCodes.Timeout)),
             _ => (StatusCodes.Status502BadGateway, Upstream($"Model '{alias}' failed: {exception.Message}", UpstreamErrorCodes.Error)),
         };
+
+    /// <summary>Why every deployment is a wait away: the last one's reason, or both when the others waited otherwise.</summary>
+    private static string Waiting(UpstreamException exception) =>
+        exception.WaitedOtherwise ? "rate limited or unavailable"
+        : exception.Failure == UpstreamFailure.CircuitOpen ? "unavailable"
+        : "rate limited";
 
     /// <summary>
     /// What metrics and the call's summary line call an upstream failure's <c>error.type</c>: one of the gateway's own

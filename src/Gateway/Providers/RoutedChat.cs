@@ -117,8 +117,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
         Activity? routing,
         CancellationToken callerToken)
     {
-        string? firstFailure = null;
-        var mixedFailures = false;
+        var failures = default(RouteFailures);
         try
         {
             for (var i = 0; ; i++)
@@ -156,12 +155,10 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                     }
 
                     Failed(attempt, call, trace, exception);
-                    var failure = UpstreamErrorCodes.Of(exception);
-                    firstFailure ??= failure;
-                    mixedFailures |= failure != firstFailure;
+                    failures.Add(exception);
                     if (i + 1 >= route.Deployments.Count || !FailureClassifier.ShouldFallBack(exception))
                     {
-                        exception.EarlierFailedOtherwise = mixedFailures;
+                        failures.MarkLast(exception);
                         throw;
                     }
 

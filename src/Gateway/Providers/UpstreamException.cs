@@ -35,8 +35,11 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
     /// <summary>The upstream's HTTP status, for <see cref="UpstreamFailure.Status"/>.</summary>
     public HttpStatusCode? Status { get; } = status;
 
-    /// <summary>The delay the upstream asked for, if it sent <c>Retry-After</c>.</summary>
-    public TimeSpan? RetryAfter { get; init; }
+    /// <summary>
+    /// The delay the upstream asked for, if it sent <c>Retry-After</c> (or the break an open circuit has left). On a
+    /// routed call's last failure, when every deployment was a wait, the shortest any of them named (<see cref="RouteFailures"/>).
+    /// </summary>
+    public TimeSpan? RetryAfter { get; set; }
 
     /// <summary>A short name for the failure (e.g. <c>first-token timeout</c>), used in retry reports.</summary>
     public string? Reason { get; init; }
@@ -52,6 +55,12 @@ internal sealed class UpstreamException(UpstreamFailure failure, string message,
     /// chain (an SDK's two retries made one call of 500 then 429 reach the upstreams 18 times).
     /// </summary>
     public bool EarlierFailedOtherwise { get; set; }
+
+    /// <summary>
+    /// Set on a routed call's last failure, a 429 or an open circuit, when an earlier deployment was the other of the
+    /// two: every deployment is a wait away, but not every one is rate limited (or unavailable).
+    /// </summary>
+    public bool WaitedOtherwise { get; set; }
 
     /// <summary>A 429 whose body says the account is out of credit (<see cref="QuotaExhaustion"/>).</summary>
     public bool QuotaExhausted { get; init; }

@@ -29,6 +29,9 @@ internal sealed class StreamAttempt : IAsyncDisposable
     /// <summary>The chunks of that thinking: what this attempt spent, if it fails before its first token.</summary>
     private long _thinkingChunks;
 
+    /// <summary>A chunk carried the answer's <c>finish_reason</c>: the answer is whole, whatever comes after it.</summary>
+    private bool _finished;
+
     private StreamAttempt(UpstreamCall call, TimeProvider timeProvider, CancellationToken callerToken, CancellationToken totalToken)
     {
         _call = call;
@@ -131,13 +134,28 @@ internal sealed class StreamAttempt : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Moves the upstream on, naming the clock that ran out when a timeout cancels it.</summary>
+    /// <summary>
+    /// Moves the upstream on, naming the clock that ran out when a timeout cancels it. Once the answer has its
+    /// <c>finish_reason</c>, a failure (the connection reset or stalled before the usage chunk or <c>[DONE]</c>) ends
+    /// the stream instead: the answer is whole, and its usage is estimated as for a server that reports none. Until
+    /// 2026-12-06 such an answer ended in an error, and a flow's node failed and lost its whole output.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> NextFromUpstreamAsync()
     {
         try
         {
-            return await _upstream!.MoveNextAsync().ConfigureAwait(false);
+            if (!await _upstream!.MoveNextAsync().ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _finished |= _upstream.Current.FinishReason is not null;
+            return true;
+        }
+        catch (Exception exception) when (exception is UpstreamException or OperationCanceledException && _finished && !_callerToken.IsCancellationRequested)
+        {
+            return false;
         }
         catch (OperationCanceledException exception) when (!_callerToken.IsCancellationRequested && _timer.IsCancellationRequested)
         {

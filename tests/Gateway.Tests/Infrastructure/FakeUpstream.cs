@@ -188,6 +188,17 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         await WriteEventAsync(context, Chunk(script, model, null, null, script.FinishReason), cancellationToken);
+        if (script.AfterFinish is { } afterFinish)
+        {
+            // Long enough for the gateway to have read the finish chunk, which a reset could otherwise discard unread.
+            await Task.Delay(afterFinish.Wait, cancellationToken);
+            if (afterFinish.Drop)
+            {
+                context.Abort();
+                return;
+            }
+        }
+
         if (!script.OmitUsage)
         {
             var usage = script.Usage is { } given ? JsonNode.Parse(given)

@@ -71,4 +71,10 @@ public sealed record UpstreamScript
 
     /// <summary>After this many tokens (0: right after the headers), goes silent for the given time.</summary>
     public (int AfterTokens, TimeSpan For)? Stall { get; init; }
+
+    /// <summary>
+    /// After the chunk with the finish reason: goes silent for <c>Wait</c>, then resets the connection (<c>Drop</c>)
+    /// or sends the usage and <c>[DONE]</c> as usual.
+    /// </summary>
+    public (TimeSpan Wait, bool Drop)? AfterFinish { get; init; }
 }

@@ -19,6 +19,11 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         _secondary = await FakeUpstream.StartAsync();
         var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", _primary.BaseUrl, _secondary.BaseUrl);
         GatewayHost.WithAlias(settings, "solo", "p0", "solo-model");
+        // The two providers of "up" the other way round: p1 first, then p0.
+        settings["Gateway:Models:back:Deployments:0:Provider"] = "p1";
+        settings["Gateway:Models:back:Deployments:0:Model"] = "back-1";
+        settings["Gateway:Models:back:Deployments:1:Provider"] = "p0";
+        settings["Gateway:Models:back:Deployments:1:Model"] = "back-0";
         settings["Gateway:Resilience:MaxRetries"] = "0";
         settings["Gateway:Resilience:CircuitBreaker:MinimumThroughput"] = "2";
         settings["Gateway:Resilience:CircuitBreaker:FailureRatio"] = "0.5";
@@ -117,6 +122,46 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         Assert.Equal("5", whileOpen.Headers.GetValues("Retry-After").Single());
         Assert.Equal("4500", whileOpen.Headers.GetValues("retry-after-ms").Single());
         Assert.False(whileOpen.Headers.Contains("x-should-retry"));
+    }
+
+    [Theory]
+    [InlineData("up", "upstream_rate_limited")] // p0's circuit open, then p1 rate limited
+    [InlineData("back", "upstream_unavailable")] // p1 rate limited, then p0's circuit open
+    public async Task AnOpenCircuitAndARateLimit_AreBothAWait_The503SaysTheShorterOne(string model, string code)
+    {
+        // Told 502 "failed" with x-should-retry: false, a caller gave up on a call that two seconds would have answered.
+        _primary.DefaultScript = new UpstreamScript { Status = 500 };
+        (await SendAsync("solo")).Dispose();
+        (await SendAsync("solo")).Dispose();
+        _secondary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "2" };
+
+        using var response = await SendAsync(model);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(code, error["code"]!.GetValue<string>());
+        Assert.StartsWith($"Every deployment of model '{model}' is rate limited or unavailable: ", error["message"]!.GetValue<string>());
+        // The rate limit's 2 s, not the 15 s the break has left.
+        Assert.Equal("2", response.Headers.GetValues("Retry-After").Single());
+        Assert.Equal("2000", response.Headers.GetValues("retry-after-ms").Single());
+        Assert.False(response.Headers.Contains("x-should-retry"));
+        Assert.Single(_secondary.Requests);
+    }
+
+    [Fact]
+    public async Task AnOpenCircuitAndAFailure_AreNoWait_The502IsNotInvitedToBeRetried()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 500 };
+        (await SendAsync("solo")).Dispose();
+        (await SendAsync("solo")).Dispose();
+        _secondary.DefaultScript = new UpstreamScript { Status = 500 };
+
+        using var response = await SendAsync("up");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_error", (await Json.ReadAsync(response))["error"]!["code"]!.GetValue<string>());
+        Assert.False(response.Headers.Contains("Retry-After"));
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
     }
 
     [Fact]

@@ -395,6 +395,40 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal("1", Attempts(response));
     }
 
+    /// <summary>
+    /// The answer and its finish_reason are in; the connection breaks before the usage chunk and [DONE]. Until
+    /// 2026-12-06 the whole answer ended in an error event, and the SDKs threw it away.
+    /// </summary>
+    [Fact]
+    public async Task AResetAfterTheFinishReason_EndsTheAnswerWhole_NotInAnError()
+    {
+        _primary.Enqueue(new UpstreamScript { AfterFinish = (TimeSpan.FromSeconds(1), Drop: true) });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Contains(data, d => d.Contains("\"finish_reason\":\"stop\"", StringComparison.Ordinal));
+        Assert.Equal("1", Attempts(response));
+    }
+
+    /// <summary>The same in a flow run: until 2026-12-06 the node failed, and the run lost its whole output.</summary>
+    [Fact]
+    public async Task AResetAfterTheFinishReason_CompletesAFlowsNode_WithItsWholeOutput()
+    {
+        _primary.Enqueue(new UpstreamScript { AfterFinish = (TimeSpan.FromSeconds(1), Drop: true) });
+
+        using var response = await _bed.Gateway.Client.PostAsync("/api/runs", Json.Body("""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"solo","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"one two three"}
+            """));
+
+        var record = await Json.ReadAsync(response);
+        Assert.Equal("completed", record["status"]!.GetValue<string>());
+        Assert.Equal("one two three", record["outputs"]!["say"]!.GetValue<string>());
+        Assert.Equal("stop", record["nodes"]!["say"]!["finishReason"]!.GetValue<string>());
+        Assert.Single(_primary.Requests);
+    }
+
     [Fact]
     public async Task MalformedFirstChunk_IsRetried()
     {

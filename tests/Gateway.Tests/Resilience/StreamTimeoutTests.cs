@@ -34,6 +34,28 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
         Assert.True((await _primary.Requests[0].Closed).Aborted, "the stalled attempt's connection should have been closed");
     }
 
+    /// <summary>
+    /// Silence after the finish_reason (no usage, no [DONE], the connection open) ends the answer whole at the idle
+    /// timeout, with the usage the gateway counted, and closes the upstream's connection; until 2026-12-06 an error event.
+    /// </summary>
+    [Fact]
+    public async Task AStallAfterTheFinishReason_EndsTheAnswerWhole_AtTheIdleTimeout()
+    {
+        _primary.Enqueue(new UpstreamScript { AfterFinish = (TimeSpan.FromSeconds(20), Drop: false) });
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        using var response = await _bed.Gateway.Client.PostAsync(
+            "/v1/chat/completions", Json.Body("""{"model":"up","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"one two three"}]}"""));
+        var data = await Sse.ReadAllDataAsync(response);
+
+        AssertCompleted(data, "one two three");
+        Assert.Contains(data, d => d.Contains("\"finish_reason\":\"stop\"", StringComparison.Ordinal));
+        var usage = System.Text.Json.Nodes.JsonNode.Parse(data[^2])!["usage"]!;
+        Assert.Equal(3, usage["completion_tokens"]!.GetValue<int>()); // a token a chunk: the upstream's count never came
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(15), "the stream waited out the upstream's silence");
+        Assert.True((await Assert.Single(_primary.Requests).Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted, "the silent connection was left open");
+    }
+
     [Fact]
     public async Task StallBeforeTheFirstChunk_IsAFirstTokenTimeoutAndRetried()
     {
@@ -79,14 +101,17 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
         // first-token timeout (1 s). Until 2026-12-06 that clock ran on once the first token was in: it ran out during
         // the write, and the healthy stream ended with "sent nothing for 1 s mid-stream" after its first token.
         // The next tokens follow 0.4 s apart: the gateway reads them from the socket, not from what it read before.
-        _primary.Enqueue(new UpstreamScript { Tokens = [" " + new string('x', 12_000_000), " two", " three"], TokenDelay = TimeSpan.FromMilliseconds(400) });
+        // A bed of its own, whose first-token timeout (2.5 s) leaves a busy machine time to move 12 MB to the gateway
+        // (with 1 s, one suite run timed the first token out before it was in), and a pause longer than that.
+        await using var bed = await FaultBed.StartAsync(firstTokenTimeoutSeconds: 2.5, idleTimeoutSeconds: 1);
+        bed.Primary.Enqueue(new UpstreamScript { Tokens = [" " + new string('x', 12_000_000), " two", " three"], TokenDelay = TimeSpan.FromMilliseconds(400) });
 
-        var rest = await ReadWithAPauseAsync(TimeSpan.FromSeconds(3));
+        var rest = await ReadWithAPauseAsync(bed, TimeSpan.FromSeconds(4));
 
         Assert.DoesNotContain("\"error\"", rest, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
         Assert.Contains("\" three\"", rest, StringComparison.Ordinal);
-        Assert.Single(_primary.Requests);
+        Assert.Single(bed.Primary.Requests);
     }
 
     [Fact]
@@ -97,17 +122,18 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
         var tokens = Enumerable.Range(0, 3000).Select(i => $" {i}{new string('x', 8000)}").ToArray();
         _primary.Enqueue(new UpstreamScript { Tokens = tokens });
 
-        var rest = await ReadWithAPauseAsync(TimeSpan.FromSeconds(3));
+        var rest = await ReadWithAPauseAsync(_bed, TimeSpan.FromSeconds(3));
 
         Assert.DoesNotContain("\"error\"", rest, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
     }
 
     /// <summary>Streams from alias <c>up</c>, reading 4 KB, then nothing for <paramref name="pause"/>, then the rest.</summary>
-    private async Task<string> ReadWithAPauseAsync(TimeSpan pause)
+    private static async Task<string> ReadWithAPauseAsync(FaultBed bed, TimeSpan pause)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "x", stream: true) };
-        using var response = await _bed.Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await bed.Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         await using var body = await response.Content.ReadAsStreamAsync();
         await body.ReadExactlyAsync(new byte[4096]);
         await Task.Delay(pause);
