@@ -90,7 +90,7 @@ internal static class ChatApi
     /// </summary>
     /// <remarks>On every <c>/v1</c> response: the endpoints' own, and the errors written before them (a refused key).</remarks>
     public static void SetRequestId(HttpContext httpContext) =>
-        httpContext.Response.Headers[RequestIdHeader] = System.Diagnostics.Activity.Current is { } request
+        httpContext.Response.Headers[RequestIdHeader] = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } request
             ? $"{request.TraceId.ToHexString()}-{request.SpanId.ToHexString()}"
             : httpContext.TraceIdentifier;
 
@@ -208,6 +208,13 @@ internal static class ChatApi
             tokens.Settle(0);
             recorder.Failed(Outcomes.Error, ChatErrors.ShuttingDownCode);
             return ChatErrors.Result(StatusCodes.Status503ServiceUnavailable, ChatErrors.ShuttingDown(route.Alias));
+        }
+        catch
+        {
+            // Anything else is the gateway's own failure, a 500: counted and logged as a call like any other, as the
+            // stream's end is (ChatCompletionStream), rather than left out of the metrics and the summary line.
+            recorder.Failed(Outcomes.Error, ChatCompletionStream.GatewayError);
+            throw;
         }
         finally
         {

@@ -24,6 +24,9 @@ internal sealed class UpstreamCall(
     private CancellationTokenSource? _firstTokenTimer;
     private long _attemptStartedAt;
     private bool _retryAnnounced;
+
+    /// <summary>Why the retry announced last is due, until its request is sent and <c>gateway_retries_total</c> counts it.</summary>
+    private string? _retryToSend;
     private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>The call being made on this async flow, if it was routed.</summary>
@@ -83,6 +86,12 @@ internal sealed class UpstreamCall(
     public void HttpAttemptStarting()
     {
         CountAnnouncedRetry();
+        if (_retryToSend is { } reason)
+        {
+            _retryToSend = null;
+            metrics.Retrying(alias, Deployment.Provider, reason);
+        }
+
         AttemptSent = true;
         StreamOpened = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
@@ -105,15 +114,16 @@ internal sealed class UpstreamCall(
 
     /// <summary>
     /// Reports a retry of this deployment, which is about to wait <paramref name="delay"/>. It draws on the retry
-    /// budget now, but joins the trace's attempts only when it starts: a caller that leaves during the wait (a long
-    /// <c>Retry-After</c>, say) must not be told, in the log line or the run record, of an attempt the upstream never saw.
+    /// budget now, but joins the trace's attempts only when it starts, and <c>gateway_retries_total</c> only when its
+    /// request is sent: a caller that leaves during the wait (a long <c>Retry-After</c>, say) must not be told, in the
+    /// log line or the run record, of an attempt the upstream never saw, nor the metric count it.
     /// </summary>
     public void Retrying(TimeSpan delay, string reason)
     {
         RetriesUsed++;
         _retryAnnounced = true;
+        _retryToSend = reason;
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
-        metrics.Retrying(alias, Deployment.Provider, reason);
         var attempt = trace.Attempts + 1;
         GatewayActivities.Retrying(span, attempt, delay, reason);
         RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason);

@@ -130,6 +130,12 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
 
             throw;
         }
+        catch
+        {
+            // A failure of the gateway's own (the node fails internal_error): counted and logged like any other call.
+            recorder.Failed(outputChunks == 0 ? Outcomes.Error : Outcomes.StreamError, NodeErrors.Internal, outputChunks, usage);
+            throw;
+        }
         finally
         {
             // A call cancelled or broken mid-stream has no usage: it pays for what was seen of it (TokenReservation.SettleCut).

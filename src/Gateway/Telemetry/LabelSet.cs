@@ -68,6 +68,12 @@ internal static class LabelSet
 
     private static bool TryPutValue(Span<char> buffer, ref int written, object? value)
     {
+        // As the OpenTelemetry exporters write a boolean (ASP.NET Core's aspnetcore.request.is_unhandled), not .NET's "True".
+        if (value is bool flag)
+        {
+            return TryPut(buffer, ref written, flag ? "true" : "false");
+        }
+
         // Numbers (a status code) format in place; anything whose text might need escaping goes through a string.
         if (value is ISpanFormattable formattable
             && formattable.TryFormat(buffer[written..], out var length, default, CultureInfo.InvariantCulture)

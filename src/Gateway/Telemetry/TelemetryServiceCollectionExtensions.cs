@@ -19,6 +19,9 @@ internal static class TelemetryServiceCollectionExtensions
         services.AddSingleton<PrometheusExposition>();
         services.AddHostedService(provider => provider.GetRequiredService<PrometheusExposition>());
         services.AddHostedService<TracePropagation>();
+        // The host's own is registered first (TryAdd), and the last registration wins.
+        services.AddSingleton<System.Diagnostics.DistributedContextPropagator>(
+            new IncomingTraceContext(System.Diagnostics.DistributedContextPropagator.CreateDefaultPropagator()));
         services.AddSingleton<OtlpExport>();
         services.AddHostedService(provider => provider.GetRequiredService<OtlpExport>());
 

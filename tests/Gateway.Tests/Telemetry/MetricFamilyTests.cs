@@ -49,6 +49,25 @@ public sealed class MetricFamilyTests
             """.ReplaceLineEndings("\n"), Render(family));
     }
 
+    /// <summary>ASP.NET Core tags a request <c>aspnetcore.request.is_unhandled</c>: "true", as OTLP writes it, not .NET's "True".</summary>
+    [Fact]
+    public void ABooleanLabel_IsWrittenInLowerCase()
+    {
+        using var meter = new Meter("test");
+        var family = MetricFamily.For(meter.CreateCounter<long>("gateway.things", "{thing}", "Things."))!;
+
+        family.Record(1, [new("unhandled", true)]);
+        family.Record(1, [new("unhandled", false)]);
+
+        Assert.Equal("""
+            # HELP gateway_things_total Things.
+            # TYPE gateway_things_total counter
+            gateway_things_total{unhandled="false"} 1
+            gateway_things_total{unhandled="true"} 1
+
+            """.ReplaceLineEndings("\n"), Render(family));
+    }
+
     /// <summary>Every model call records a handful of measurements: a series seen before must cost no allocation.</summary>
     [Fact]
     public void Record_OfAKnownSeries_AllocatesNothing()

@@ -55,7 +55,7 @@ public sealed class TelemetryLogTests
     }
 
     [Fact]
-    public async Task ACallerThatLeavesDuringARetryAfterWait_IsLoggedWithTheOneAttemptTheUpstreamSaw()
+    public async Task ACallerThatLeavesDuringARetryAfterWait_IsLoggedWithTheOneAttemptTheUpstreamSaw_AndCountedWithNoRetry()
     {
         await using var upstream = await FakeUpstream.StartAsync();
         var logs = new CapturedLogs();
@@ -77,6 +77,50 @@ public sealed class TelemetryLogTests
         Assert.Single(upstream.Requests);
         var retrying = Assert.Single(logs.Lines, line => line.Values.ContainsKey("DelayMs"));
         Assert.Equal(2, retrying.Values["Attempt"]);
+        // The retry was announced, not sent: gateway_retries_total counted it anyway until 2026-12-06.
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        Assert.Equal(0, Exposition.Of(samples, "gateway_retries_total").Values.Sum());
+        Assert.Equal(1, samples["gateway_requests_total{gateway_outcome=\"cancelled\",gateway_surface=\"v1\",gen_ai_provider_name=\"upstream\",gen_ai_request_model=\"up\"}"]);
+    }
+
+    /// <summary>
+    /// A failure of the gateway's own in a model call (here, a handler that throws what no upstream failure is) is a
+    /// call all the same: until 2026-12-06 it answered 500 with no summary line and no gateway_requests_total.
+    /// </summary>
+    [Fact]
+    public async Task ACallTheGatewayItselfFails_IsLoggedAndCounted_OnV1AndInARun()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        await using var gateway = await GatewayHost.StartAsync(settings, services =>
+        {
+            services.AddSingleton<ILoggerProvider>(logs);
+            services.AddHttpClient(Gateway.Providers.ProviderRegistry.HttpClientName("upstream")).AddHttpMessageHandler(() => new Broken());
+        });
+
+        using var streamed = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: true));
+        using var whole = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: false));
+        using var run = await gateway.Client.PostAsync("/api/runs", Json.Body("""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"up","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"hi"}
+            """));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, streamed.StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, whole.StatusCode);
+        Assert.Equal("internal_error", (await Json.ReadAsync(run))["nodes"]!["say"]!["error"]!["code"]!.GetValue<string>());
+        Assert.Empty(upstream.Requests);
+        var summaries = logs.Lines.Where(line => line.EventId == 900).Select(line => (line.Values["Surface"], line.Values["Outcome"], line.Values["ErrorType"])).ToList();
+        Assert.Equal([("v1", "error", "gateway_error"), ("v1", "error", "gateway_error"), ("runs", "error", "internal_error")], summaries);
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        Assert.Equal(2, samples["gateway_requests_total{gateway_outcome=\"error\",gateway_surface=\"v1\",gen_ai_provider_name=\"upstream\",gen_ai_request_model=\"up\"}"]);
+        Assert.Equal(1, samples["gateway_requests_total{gateway_outcome=\"error\",gateway_surface=\"runs\",gen_ai_provider_name=\"upstream\",gen_ai_request_model=\"up\"}"]);
+    }
+
+    private sealed class Broken : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            throw new NotSupportedException("a fault of the gateway's own"); // no upstream failure is one: nothing translates it
     }
 
     [Fact]

@@ -224,6 +224,47 @@ public sealed class TraceContextTests : IAsyncLifetime
         Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", Assert.Single(_upstream.Requests).TraceParent);
     }
 
+    /// <summary>
+    /// A later version's traceparent, with a field version 00 does not know, is read as version 00 (W3C Trace Context
+    /// §3.2.4). Until 2026-12-06 it made a span of .NET's hierarchical format: x-request-id all zeros for every such
+    /// request, the header's text in every JSON log line's TraceId, and no traceparent upstream.
+    /// </summary>
+    [Fact]
+    public async Task ALaterVersionsTraceparent_IsContinuedAsVersion00()
+    {
+        const string traceId = "0af7651916cd43dd8448eb211c80319c";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) };
+        request.Headers.TryAddWithoutValidation("traceparent", $"01-{traceId}-b7ad6b7169203331-01-what version 01 adds");
+
+        using var response = await _gateway.Client.SendAsync(request);
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Matches($"^{traceId}-[0-9a-f]{{16}}$", response.Headers.GetValues("x-request-id").Single());
+        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-01$", Assert.Single(_upstream.Requests).TraceParent);
+    }
+
+    /// <summary>What is no W3C traceparent of any version starts a trace of the gateway's own, as no header would.</summary>
+    [Theory]
+    [InlineData("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-version 00 has no more fields")]
+    [InlineData("traceparent", "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+    [InlineData("traceparent", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01x")]
+    [InlineData("traceparent", "not a trace at all")]
+    [InlineData("Request-Id", "|legacy-hierarchical-id.1.")]
+    public async Task AHeaderThatIsNoTraceparent_StartsATraceOfItsOwn(string header, string value)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "hello", stream: true) };
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await _gateway.Client.SendAsync(request);
+        await response.Content.ReadAsStringAsync();
+
+        var requestId = response.Headers.GetValues("x-request-id").Single();
+        Assert.Matches("^[0-9a-f]{32}-[0-9a-f]{16}$", requestId);
+        Assert.DoesNotContain("0af7651916cd43dd8448eb211c80319c", requestId, StringComparison.Ordinal);
+        Assert.DoesNotMatch("^0+-0+$", requestId);
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", Assert.Single(_upstream.Requests).TraceParent);
+    }
+
     public async Task DisposeAsync()
     {
         await _gateway.DisposeAsync();
