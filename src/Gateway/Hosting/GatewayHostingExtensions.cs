@@ -83,6 +83,9 @@ internal static class GatewayHostingExtensions
         app.UseErrorBodies();
         // Before the OpenAPI branch, so that Swagger UI cannot be framed or sniffed either.
         app.UseSecurityHeaders();
+        // Before the OpenAPI branch too: a browser app on an allowed origin fetches the document to build its client
+        // (until 2026-12-06 its preflight passed, and the GET came back without Access-Control-Allow-Origin).
+        app.UseCors();
         // Before security: the document and its UI are served anonymously (DESIGN §8).
         app.MapGatewayOpenApi();
         app.UseGatewaySecurity();

@@ -36,6 +36,7 @@ internal static class OpenApiExtensions
             options.OperationFilter<ResponseHeadersOperationFilter>();
             options.OperationFilter<AccessOperationFilter>();
             options.SchemaFilter<WireSchemaFilter>();
+            options.DocumentFilter<NullableAlternativesFilter>();
             options.ParameterFilter<WholeNumberParameterFilter>();
             options.ParameterFilter<TrueOrFalseParameterFilter>();
             // The DOM types would be described by their .NET members (options, parent, root); on the wire they are the

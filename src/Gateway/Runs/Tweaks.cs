@@ -26,6 +26,12 @@ internal static class Tweaks
 
         foreach (var tweak in tweaks.EnumerateObject())
         {
+            // A null is a member not sent, in tweaks as everywhere in a run request (a generated client sends them).
+            if (tweak.Value.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
             var path = $"tweaks.{tweak.Name}";
             var node = nodes.OfType<JsonObject>().FirstOrDefault(n => n["id"] is JsonValue id && id.TryGetValue(out string? value) && value == tweak.Name);
             if (node is null)
@@ -52,6 +58,11 @@ internal static class Tweaks
         var allowed = tweakable.Length == 0 ? "none" : string.Join(", ", tweakable);
         foreach (var value in values.EnumerateObject())
         {
+            if (value.Value.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
             var valuePath = $"{path}.{value.Name}";
             var parameter = component.Find(value.Name);
             if (parameter is not { Tweakable: true })

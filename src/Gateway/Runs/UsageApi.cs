@@ -39,7 +39,15 @@ internal static class UsageApi
 
         if (errors.Count == 0 && start >= end)
         {
-            errors["from"] = ["Must be before 'to'."];
+            // Named after what the caller sent: a `to` at the calendar's first instant leaves no room for the default `from`.
+            if (string.IsNullOrEmpty(from))
+            {
+                errors["to"] = ["Must be after the calendar's first instant."];
+            }
+            else
+            {
+                errors["from"] = ["Must be before 'to'."];
+            }
         }
 
         if (errors.Count > 0)

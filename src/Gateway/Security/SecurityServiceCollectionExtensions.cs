@@ -51,10 +51,12 @@ internal static class SecurityServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The security middleware, in order: CORS, who is calling, may they, how often (the headers go on earlier).</summary>
+    /// <summary>
+    /// The security middleware, in order: who is calling, may they, how often (the headers and CORS go on earlier, so
+    /// that the anonymous OpenAPI document is fetched from an allowed origin too).
+    /// </summary>
     public static IApplicationBuilder UseGatewaySecurity(this IApplicationBuilder app) =>
-        app.UseCors()
-            .UseAuthentication()
+        app.UseAuthentication()
             .UseAuthorization()
             .UseMiddleware<RequestRateLimiting>();
 }

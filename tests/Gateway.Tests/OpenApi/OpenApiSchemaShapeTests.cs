@@ -26,7 +26,7 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
     /// when its type is (a free-form one admits any value), except the request members the document requires non-null
     /// (<c>WireSchemaFilter.RequiredNonNull</c>): a request's <c>model</c> is nullable in C# so that the validator names
     /// it missing, and a <c>null</c> is refused as a missing one is.
-    /// A bare $ref cannot say nullable in OAS 3.0, so a nullable one is wrapped in allOf.
+    /// A bare $ref cannot say nullable in OAS 3.0, nor can nullable without a type: a nullable one is oneOf the $ref and a null alone.
     /// </summary>
     [Fact]
     public void EveryProperty_IsNullableInTheDocument_ExactlyWhenItsTypeIs()
@@ -54,7 +54,8 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
                 var member = type.GetProperties().Single(p => (p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? p.Name) == propertyName);
                 var mayBeNull = nullability.Create(member).ReadState == NullabilityState.Nullable && !required.Contains(propertyName);
                 var where = $"{name}.{propertyName}";
-                Assert.True(mayBeNull == (property["nullable"]?.GetValue<bool>() == true), $"{where}: nullable in C# is {mayBeNull}, not so in the document");
+                Assert.True(mayBeNull == MayBeNull(property), $"{where}: nullable in C# is {mayBeNull}, not so in the document");
+                Assert.True(property["nullable"] is null || property["type"] is not null, $"{where}: since OAS 3.0.3, nullable without a type means nothing");
                 Assert.True(property["$ref"] is null || property.AsObject().Count == 1, $"{where}: beside a $ref, OAS 3.0 ignores {property.ToJsonString()}");
                 compared.Add(where);
             }
@@ -67,8 +68,16 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
         // Until 2026-12-06 (later): nullable, so generated clients typed them `string | null`; a null is a 400.
         Assert.Contains("ChatCompletionRequest.model", compared);
         Assert.Contains("ChatRequestMessage.role", compared);
-        Assert.Equal("#/components/schemas/RunError", Schemas["RunRecord"]!["properties"]!["error"]!["allOf"]![0]!["$ref"]!.GetValue<string>());
+        Assert.Equal("#/components/schemas/RunError", Schemas["RunRecord"]!["properties"]!["error"]!["oneOf"]![0]!["$ref"]!.GetValue<string>());
     }
+
+    /// <summary>
+    /// Whether a property's schema admits null as OAS 3.0.3 reads it: <c>nullable</c> beside its <c>type</c>, or one of
+    /// its <c>oneOf</c> a null alone (a $ref, or alternatives, cannot carry nullable themselves).
+    /// </summary>
+    private static bool MayBeNull(JsonNode property) =>
+        (property["nullable"]?.GetValue<bool>() == true && property["type"] is not null)
+        || (property["oneOf"] is JsonArray options && options.Any(option => option!["nullable"]?.GetValue<bool>() == true && option["enum"] is JsonArray { Count: 1 } values && values[0] is null));
 
     /// <summary>Every parameter the gateway sends on as written is declared, may be null, and has a type, so generated clients type it.</summary>
     [Fact]
@@ -79,7 +88,7 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
         Assert.All(Gateway.Chat.PassedOnParameters.Names, name =>
         {
             Assert.True(properties.ContainsKey(name), name);
-            Assert.True(properties[name]!["nullable"]?.GetValue<bool>() == true, name);
+            Assert.True(MayBeNull(properties[name]!), name);
             Assert.True(properties[name]!["type"] is not null || properties[name]!["oneOf"] is not null, name);
         });
     }

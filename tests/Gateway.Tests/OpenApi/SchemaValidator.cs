@@ -6,8 +6,9 @@ namespace Gateway.Tests.OpenApi;
 
 /// <summary>
 /// Checks JSON against a schema of an OpenAPI 3.0 document, for the keywords the gateway's document uses. Written
-/// here rather than taken from a JSON Schema library: OAS 3.0 is not JSON Schema (<c>nullable</c>, and a
-/// <c>$ref</c> whose siblings are ignored), and those two rules are exactly what a client trusts.
+/// here rather than taken from a JSON Schema library: OAS 3.0 is not JSON Schema (<c>nullable</c>, which since 3.0.3
+/// counts only beside a <c>type</c>, and a <c>$ref</c> whose siblings are ignored), and those two rules are exactly
+/// what a client trusts.
 /// </summary>
 public sealed class SchemaValidator(JsonNode document)
 {
@@ -37,7 +38,11 @@ public sealed class SchemaValidator(JsonNode document)
 
         if (value is null)
         {
-            if (schema["nullable"]?.GetValue<bool>() != true && !IsFreeForm(schema))
+            // OAS 3.0.3: nullable counts only beside a type (and an enum must list null); else a oneOf may hold a null alone.
+            var nullable = schema["nullable"]?.GetValue<bool>() == true && schema["type"] is not null
+                && (schema["enum"] is not JsonArray values || values.Any(option => option is null));
+            var oneNullOption = schema["oneOf"] is JsonArray options && options.Count(option => Validate(null, option!, path).Count == 0) == 1;
+            if (!nullable && !oneNullOption && !IsFreeForm(schema))
             {
                 errors.Add($"{path}: null, but the schema is not nullable");
             }

@@ -125,6 +125,21 @@ public sealed class RunRequestValidationTests(SimulatedGateway gateway) : IClass
         Assert.Equal("one two", (await Json.ReadAsync(tweaked))["outputs"]!["say"]!.GetValue<string>());
     }
 
+    /// <summary>Until 2026-12-06 a null tweak was a 400 ("Must be a number from 0 to 2."), though null is "not sent" everywhere else.</summary>
+    [Fact]
+    public async Task NullTweaks_AreTweaksNotSent_TheFlowsOwnValuesHold()
+    {
+        var flow = Flow.Replace("\"prompt\":\"p\"}", "\"prompt\":\"p\",\"maxTokens\":2}", StringComparison.Ordinal);
+        var body = """{"flow":""" + flow + ""","input":"one two three","variables":{"language":"French"},"tweaks":{"say":{"maxTokens":null,"temperature":null,"system":null},"p":null}}""";
+
+        using var response = await gateway.Client.PostAsync("/api/runs", Json.Body(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = await Json.ReadAsync(response);
+        Assert.Equal("one two", record["outputs"]!["say"]!.GetValue<string>());
+        Assert.Equal("length", record["nodes"]!["say"]!["finishReason"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Tweaks_ChangeOnlyThisRun()
     {

@@ -44,6 +44,24 @@ public sealed class HttpHardeningTests : IAsyncLifetime
         Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
     }
 
+    /// <summary>A browser app on an allowed origin builds its client from the document (until 2026-12-06: no CORS header on it).</summary>
+    [Fact]
+    public async Task AllowedOrigin_MayFetchTheOpenApiDocument_AndNoOtherOrigin()
+    {
+        using var allowed = new HttpRequestMessage(HttpMethod.Get, "/swagger/v1/swagger.json");
+        allowed.Headers.Add("Origin", AllowedOrigin);
+        using var other = new HttpRequestMessage(HttpMethod.Get, "/swagger/v1/swagger.json");
+        other.Headers.Add("Origin", "https://evil.example.net");
+
+        using var response = await _gateway.Client.SendAsync(allowed);
+        using var refused = await _gateway.Client.SendAsync(other);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(AllowedOrigin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("\"openapi\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
     [Fact]
     public async Task AllowedOrigin_SeesRetryAfterAndAttemptsHeaders()
     {
