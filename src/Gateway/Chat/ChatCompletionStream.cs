@@ -38,6 +38,25 @@ internal sealed class ChatCompletionStream(
 
     private static string? NullIfEmpty(string text) => text.Length > 0 ? text : null;
 
+    /// <summary>A whole answer's end: the finish chunk, the usage chunk when asked for, <c>[DONE]</c>, and its record.</summary>
+    private async Task EndWholeAsync(
+        SseWriter sse, string id, long created, ChatFinishReason finishReason, bool calledFunctions, UsageDetails? usage, long outputChunks,
+        System.Text.StringBuilder? completion, CancellationToken cancellationToken)
+    {
+        await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, CompletionMessages.FinishReason(finishReason, calledFunctions)), ChunkJson.Write, cancellationToken);
+        var counted = recorder.Counted(usage, outputChunks);
+        if (includeUsage)
+        {
+            await sse.WriteDataAsync(
+                new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(counted) },
+                ChatJsonContext.Wire.ChatCompletionChunk,
+                cancellationToken);
+        }
+
+        await sse.WriteDataAsync(Done, cancellationToken);
+        recorder.Succeeded(counted, completion?.ToString());
+    }
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var cancellationToken = httpContext.RequestAborted;
@@ -112,18 +131,7 @@ internal sealed class ChatCompletionStream(
             }
 
             await keepAlive.StopAsync();
-            await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, CompletionMessages.FinishReason(finishReason!.Value, calledFunctions)), ChunkJson.Write, cancellationToken);
-            var counted = recorder.Counted(usage, outputChunks);
-            if (includeUsage)
-            {
-                await sse.WriteDataAsync(
-                    new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(counted) },
-                    ChatJsonContext.Wire.ChatCompletionChunk,
-                    cancellationToken);
-            }
-
-            await sse.WriteDataAsync(Done, cancellationToken);
-            recorder.Succeeded(counted, completion?.ToString());
+            await EndWholeAsync(sse, id, created, finishReason!.Value, calledFunctions, usage, outputChunks, completion, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && stalled.CutOff)
         {
@@ -147,9 +155,17 @@ internal sealed class ChatCompletionStream(
         catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && IsShuttingDown(cancellationToken))
         {
             // Not the caller: the gateway is stopping and its drain ran out (the abort may surface as an upstream error).
-            recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, outputChunks, usage);
             await keepAlive.StopAsync();
-            await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
+            if (finishReason is { } finished)
+            {
+                // The answer was whole, waiting only for its usage or [DONE]: it ends as one, not as a call to pay again.
+                await EndWholeAsync(sse, id, created, finished, calledFunctions, usage, outputChunks, completion, cancellationToken);
+            }
+            else
+            {
+                recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, outputChunks, usage);
+                await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
+            }
         }
         finally
         {

@@ -10,6 +10,10 @@ internal static partial class RetryLog
         Message = "Falling back from {FromProvider}/{FromModel} to {Provider}/{Model} for {Alias}: attempt {Attempt} after {Reason}")]
     public static partial void FallingBack(ILogger logger, string alias, string fromProvider, string fromModel, string provider, string model, int attempt, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "{Alias} on {Provider}/{Model} failed after its answer's finish reason, which ends it whole: {Failure}")]
+    public static partial void FailedAfterFinish(ILogger logger, string alias, string provider, string model, string failure);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit for provider {Provider} opened for {BreakMs} ms")]
     public static partial void CircuitOpened(ILogger logger, string provider, long breakMs);
 

@@ -155,6 +155,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
         }
         catch (Exception exception) when (exception is UpstreamException or OperationCanceledException && _finished && !_callerToken.IsCancellationRequested)
         {
+            _call.FailedAfterFinish(exception is UpstreamException upstream ? upstream.LogText : TimedOut(exception).Message);
             return false;
         }
         catch (OperationCanceledException exception) when (!_callerToken.IsCancellationRequested && _timer.IsCancellationRequested)

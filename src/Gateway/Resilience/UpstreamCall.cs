@@ -27,6 +27,13 @@ internal sealed class UpstreamCall(
 
     /// <summary>Why the retry announced last is due, until its request is sent and <c>gateway_retries_total</c> counts it.</summary>
     private string? _retryToSend;
+
+    /// <summary>
+    /// Whether the deployment's attempts go through its HTTP pipeline (<see cref="HttpAttemptStarting"/>), where an
+    /// open circuit may still refuse one: a retry is sent there. A client without one (the simulated provider) sends
+    /// a stream's retry as it starts.
+    /// </summary>
+    private bool _overHttp;
     private TimeProvider _timeProvider = TimeProvider.System;
 
     /// <summary>The call being made on this async flow, if it was routed.</summary>
@@ -86,12 +93,8 @@ internal sealed class UpstreamCall(
     public void HttpAttemptStarting()
     {
         CountAnnouncedRetry();
-        if (_retryToSend is { } reason)
-        {
-            _retryToSend = null;
-            metrics.Retrying(alias, Deployment.Provider, reason);
-        }
-
+        _overHttp = true;
+        CountRetrySent();
         AttemptSent = true;
         StreamOpened = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
@@ -140,13 +143,31 @@ internal sealed class UpstreamCall(
             AttemptSent = false;
         }
 
+        if (!_overHttp)
+        {
+            CountRetrySent();
+        }
+
         StreamOpened = false;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }
 
+    /// <summary>The upstream failed after the answer's finish reason, which ended the answer whole: said in the log, not to the caller.</summary>
+    public void FailedAfterFinish(string failure) => RetryLog.FailedAfterFinish(logger, alias, Deployment.Provider, Deployment.Model, failure);
+
     /// <summary>This attempt failed while its model thought, where the thinking reaches no one (<see cref="RouteTrace.ThinkingTokensLost"/>).</summary>
     public void LostWhileThinking(long thinkingChunks) => trace.LostWhileThinking(thinkingChunks);
+
+    /// <summary>The retry announced by <see cref="Retrying"/> is being sent: <c>gateway_retries_total</c> counts it.</summary>
+    private void CountRetrySent()
+    {
+        if (_retryToSend is { } reason)
+        {
+            _retryToSend = null;
+            metrics.Retrying(alias, Deployment.Provider, reason);
+        }
+    }
 
     /// <summary>The retry announced by <see cref="Retrying"/> has started: it is now one of the trace's attempts.</summary>
     private bool CountAnnouncedRetry()

@@ -121,6 +121,42 @@ public sealed class GracefulShutdownTests : IDisposable
         Assert.True((await upstream.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
     }
 
+    /// <summary>
+    /// An answer whose finish reason is in, its upstream silent before the usage and [DONE], when the drain runs out:
+    /// it ends whole (until 2026-12-06: an error event telling its caller to run the finished call again).
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_WhileAFinishedAnswerWaitsForItsUsage_EndsItWhole()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        upstream.DefaultScript = new UpstreamScript { AfterFinish = (TimeSpan.FromMinutes(1), Drop: false) };
+        var settings = GatewayHost.WithUpstream(Settings(), upstream);
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "1";
+        var gateway = await GatewayProcess.StartAsync(settings);
+        List<string> chat;
+        await using (gateway)
+        {
+            using var response = await gateway.Client.SendAsync(
+                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+                {
+                    Content = Json.Body("""{"model":"up","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"one two three"}]}"""),
+                },
+                HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var reading = Sse.ReadAllDataAsync(response);
+            await ReplicaPair.WaitUntilAsync(() => upstream.Requests.Count == 1);
+            await Task.Delay(500); // the finish chunk is read; the upstream is silent from here
+
+            Assert.Equal(0, await gateway.TerminateAsync(TimeSpan.FromSeconds(20)));
+            chat = await reading.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+
+        Gateway.Tests.Resilience.FaultBed.AssertCompleted(chat, "one two three");
+        Assert.Contains(chat, d => d.Contains("\"finish_reason\":\"stop\"", StringComparison.Ordinal));
+        Assert.Equal(3, JsonNode.Parse(chat[^2])!["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.True((await upstream.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
+    }
+
     [Fact]
     public async Task Sigterm_WithAClientThatStoppedReading_CutsItOffSoonAfterTheDrain_AndClosesTheUpstreamCall()
     {

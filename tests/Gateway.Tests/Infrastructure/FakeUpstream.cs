@@ -169,7 +169,7 @@ public sealed class FakeUpstream : IAsyncDisposable
                 return;
             }
 
-            await WriteEventAsync(context, Chunk(script, model, i == 0 ? "assistant" : null, tokens[i], null), cancellationToken);
+            await WriteEventAsync(context, Chunk(script, model, i == 0 ? "assistant" : null, tokens[i], script.ContentFinishReason), cancellationToken);
         }
 
         if (script.Inject is { } last && last.AfterTokens >= tokens.Count)

@@ -30,6 +30,9 @@ public sealed record UpstreamScript
     /// <summary>The finish reason of the last chunk, sent as a JSON string; null sends none.</summary>
     public string? FinishReason { get; init; } = "stop";
 
+    /// <summary>The <c>finish_reason</c> of every chunk before the last (null, as OpenAI sends; Ollama and SGLang send "").</summary>
+    public string? ContentFinishReason { get; init; }
+
     public bool OmitId { get; init; }
 
     public bool OmitCreated { get; init; }

@@ -411,6 +411,34 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal("1", Attempts(response));
     }
 
+    /// <summary>
+    /// Ollama and SGLang send <c>finish_reason: ""</c> on every chunk: no reason, as OpenAI's null. Read as a stop, a
+    /// stream cut mid-answer passed for a whole one once a failure after the finish reason ended an answer whole.
+    /// </summary>
+    [Fact]
+    public async Task AnEmptyFinishReasonOnEveryChunk_IsNoFinish_ADropAfterItIsStillAnError()
+    {
+        _primary.Enqueue(new UpstreamScript { ContentFinishReason = "", DropAfterTokens = 2, TokenDelay = TimeSpan.FromMilliseconds(100) });
+
+        var (_, data) = await StreamAsync();
+
+        AssertEndedWithError(data, "one two");
+    }
+
+    [Theory]
+    [InlineData("length")]
+    [InlineData("stop")]
+    public async Task AnEmptyFinishReasonOnEveryChunk_ThenARealOne_IsTheRealOne(string finishReason)
+    {
+        _primary.Enqueue(new UpstreamScript { ContentFinishReason = "", FinishReason = finishReason });
+
+        var (_, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two three");
+        Assert.Single(data, d => d.Contains($"\"finish_reason\":\"{finishReason}\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(data, d => d.Contains("\"finish_reason\":\"\"", StringComparison.Ordinal));
+    }
+
     /// <summary>The same in a flow run: until 2026-12-06 the node failed, and the run lost its whole output.</summary>
     [Fact]
     public async Task AResetAfterTheFinishReason_CompletesAFlowsNode_WithItsWholeOutput()

@@ -84,6 +84,26 @@ public sealed class TelemetryLogTests
     }
 
     /// <summary>
+    /// A retry of a deployment with no HTTP pipeline (the simulated provider) is sent as its stream starts, and counted
+    /// then: with d3bc66f's count at the HTTP send, such retries were not counted at all.
+    /// </summary>
+    [Fact]
+    public async Task ARetryOfTheSimulatedProvider_IsCounted()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 1500);
+        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "1";
+        settings["Gateway:Resilience:MaxRetries"] = "1";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", Prompt, stream: true));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("2", response.Headers.GetValues("X-Gateway-Attempts").Single());
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        Assert.Equal(1, samples["gateway_retries_total{gateway_reason=\"first-token timeout\",gen_ai_provider_name=\"simulated\",gen_ai_request_model=\"echo\"}"]);
+    }
+
+    /// <summary>
     /// A failure of the gateway's own in a model call (here, a handler that throws what no upstream failure is) is a
     /// call all the same: until 2026-12-06 it answered 500 with no summary line and no gateway_requests_total.
     /// </summary>
@@ -227,6 +247,11 @@ public sealed class TelemetryLogTests
         var end = output.IndexOf('\n', summary);
         var entry = output[start..(end < 0 ? output.Length : end)];
         Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, runIdShape, runId), entry, StringComparison.Ordinal);
+        if (format == "json")
+        {
+            // Until 2026-12-06 a JSON line had no time at all.
+            Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", System.Text.Json.Nodes.JsonNode.Parse(entry)!["Timestamp"]!.GetValue<string>());
+        }
     }
 
     [Fact]

@@ -93,7 +93,13 @@ internal sealed class OpenAiChatClient : IChatClient
         {
             if (enumerator.Current.Data is not { } update)
             {
-                yield break; // [DONE]
+                // [DONE]: the end of a stream that only ever said finish_reason "" is its finish.
+                if (chunks.FinishAtDone() is { } finished)
+                {
+                    yield return finished;
+                }
+
+                yield break;
             }
 
             yield return update;

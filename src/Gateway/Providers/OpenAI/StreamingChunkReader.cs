@@ -29,6 +29,27 @@ internal sealed class StreamingChunkReader
     /// </summary>
     public bool SawFinishReason { get; private set; }
 
+    /// <summary>Whether a chunk said <c>finish_reason: ""</c>, which is no reason until the stream ends.</summary>
+    private bool _sawEmptyFinishReason;
+
+    /// <summary>
+    /// At <c>[DONE]</c>: the update that ends a stream whose chunks only ever said <c>finish_reason: ""</c> (a server's
+    /// null), as stopped, with whatever was held back for a character's second half; null when a chunk gave a reason,
+    /// or none said anything (such a stream was cut off).
+    /// </summary>
+    public ChatResponseUpdate? FinishAtDone()
+    {
+        if (SawFinishReason || !_sawEmptyFinishReason)
+        {
+            return null;
+        }
+
+        SawFinishReason = true;
+        var update = new ChatResponseUpdate { Contents = new List<AIContent>(1), ResponseId = _id, FinishReason = ChatFinishReason.Stop };
+        FlushHeldHalves(update);
+        return update;
+    }
+
     /// <summary>The update for a <c>data:</c> payload, or null for <c>[DONE]</c>.</summary>
     public ChatResponseUpdate? Parse(string eventType, ReadOnlySpan<byte> data)
     {
@@ -201,7 +222,14 @@ internal sealed class StreamingChunkReader
             else if (reader.ValueTextEquals("finish_reason"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
+                // "" is no reason yet: Ollama and SGLang send it on every chunk where OpenAI sends null. Read as a stop,
+                // it made a stream cut mid-answer pass for a whole one. A stream that says nothing else ends at [DONE]
+                // as stopped (FinishAtDone).
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.IsEmpty)
+                {
+                    _sawEmptyFinishReason = true;
+                }
+                else if (reader.TokenType == JsonTokenType.String)
                 {
                     SawFinishReason = true;
                     var value = reader.ValueIsEscaped ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;

@@ -184,7 +184,6 @@ public class StreamingChunkReaderTests
     // Outside OpenAI's set: what real servers send.
     [InlineData("eos", "stop")]
     [InlineData("end_turn", "stop")]
-    [InlineData("", "stop")]
     [InlineData("max_tokens", "length")]
     [InlineData("model_length", "length")]
     public void FinishReason_IsMapped(string upstream, string expected)
@@ -193,6 +192,29 @@ public class StreamingChunkReaderTests
 
         Assert.Equal(expected, update.FinishReason!.Value.Value);
         Assert.True(_reader.SawFinishReason);
+    }
+
+    /// <summary>Ollama and SGLang send "" on every chunk where OpenAI sends null: no reason, until [DONE] ends such a stream as stopped.</summary>
+    [Fact]
+    public void AnEmptyFinishReason_IsNoReason_UntilDoneEndsTheStreamAsStopped()
+    {
+        var update = Parse("""{"choices":[{"delta":{"content":"hi"},"finish_reason":""}]}""")!;
+
+        Assert.Null(update.FinishReason);
+        Assert.False(_reader.SawFinishReason);
+        Assert.Null(Parse("[DONE]"));
+        Assert.Equal(ChatFinishReason.Stop, _reader.FinishAtDone()!.FinishReason);
+        Assert.True(_reader.SawFinishReason);
+    }
+
+    [Fact]
+    public void AnEmptyFinishReason_ThenARealOne_IsTheRealOne_AndDoneAddsNothing()
+    {
+        Parse("""{"choices":[{"delta":{"content":"hi"},"finish_reason":""}]}""");
+        var last = Parse("""{"choices":[{"delta":{},"finish_reason":"length"}]}""")!;
+
+        Assert.Equal(ChatFinishReason.Length, last.FinishReason);
+        Assert.Null(_reader.FinishAtDone());
     }
 
     [Fact]
