@@ -61,7 +61,10 @@ internal static class ChatApi
                 "`false` on a failure the gateway has already retried and fallen back from, so that the OpenAI SDKs do not run it all again.",
                 502, 503, 504);
 
+        // Not counted against a key's RequestsPerMinute, as OpenAI's limits do not count them: SDKs and tools list and
+        // check models as they start, and two such reads used up a small limit before its first completion.
         group.MapGet("/models", ListModels)
+            .DisableRateLimiting()
             .WithName("ListModels")
             .WithSummary("Lists the model aliases this gateway serves that the caller's key may use.")
             .Produces<ModelList>(StatusCodes.Status200OK)
@@ -72,6 +75,7 @@ internal static class ChatApi
         // did not exist.
         // A catch-all: aliases such as meta-llama/Llama-3.1-8B-Instruct hold a slash.
         group.MapGet("/models/{**model}", GetModel)
+            .DisableRateLimiting()
             .WithName("GetModel")
             .WithSummary("Describes one model alias, as the list does.")
             .Produces<ModelInfo>(StatusCodes.Status200OK)

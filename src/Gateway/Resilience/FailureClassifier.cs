@@ -12,13 +12,22 @@ internal static class FailureClassifier
     public static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
 
-    /// <summary>An HTTP outcome that counts as a failure (for retries and for the circuit breaker).</summary>
+    /// <summary>An HTTP outcome that counts as a failure, for retries (and, but for a rate limit, the circuit breaker).</summary>
     public static bool IsTransient(HttpResponseMessage? response, Exception? exception) => exception switch
     {
         HttpRequestException or TimeoutRejectedException => true,
         null => response is not null && IsTransient(response.StatusCode),
         _ => false,
     };
+
+    /// <summary>
+    /// An HTTP outcome that counts against the provider's circuit: a transient failure, but not a 429 that asks for a
+    /// wait. Providers limit each model on its own (OpenAI's limits are per model), so one model's rate limit opened
+    /// the circuit for every model of its provider, and their callers got 503s while their own limits were far off.
+    /// A 429 whose account is out of quota (<paramref name="quotaExhausted"/>) does count: no model of it can answer.
+    /// </summary>
+    public static bool BreaksCircuit(HttpResponseMessage? response, Exception? exception, bool quotaExhausted) =>
+        IsTransient(response, exception) && (response?.StatusCode != HttpStatusCode.TooManyRequests || quotaExhausted);
 
     /// <summary>
     /// A failure before the first token that another attempt at the same deployment may cure. Not the total timeout:

@@ -106,7 +106,8 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
             MinimumThroughput = settings.CircuitBreaker.MinimumThroughput,
             SamplingDuration = TimeSpan.FromSeconds(settings.CircuitBreaker.SamplingSeconds),
             BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreaker.BreakSeconds),
-            ShouldHandle = args => ValueTask.FromResult(FailureClassifier.IsTransient(args.Outcome.Result, args.Outcome.Exception)),
+            ShouldHandle = args => ValueTask.FromResult(
+                FailureClassifier.BreaksCircuit(args.Outcome.Result, args.Outcome.Exception, args.Context.Properties.GetValue(QuotaKey, false))),
             OnOpened = args =>
             {
                 // Isolated by StreamStartHealth, Polly gives the longest duration there is: the break is BreakSeconds.

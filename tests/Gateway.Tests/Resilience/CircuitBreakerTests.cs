@@ -347,7 +347,7 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         settings["Gateway:Resilience:MaxDelayMs"] = "5000";
         settings["Gateway:Resilience:CircuitBreaker:BreakSeconds"] = "1";
         await using var gateway = await GatewayHost.StartAsync(settings);
-        upstream.Enqueue(new UpstreamScript { Status = 429, RetryAfter = "2" }, new UpstreamScript { Status = 429, RetryAfter = "2" });
+        upstream.Enqueue(new UpstreamScript { Status = 503, RetryAfter = "2" }, new UpstreamScript { Status = 503, RetryAfter = "2" });
 
         using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "are you there", stream: true));
 
@@ -355,6 +355,42 @@ public sealed class CircuitBreakerTests : IAsyncLifetime
         Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(response)));
         Assert.Equal(3, upstream.Requests.Count);
         Assert.Equal("3", response.Headers.GetValues("X-Gateway-Attempts").Single());
+    }
+
+    /// <summary>
+    /// A provider limits each model on its own: one model's 429s are no failure of the provider. Until 2026-12-06 they
+    /// opened its circuit, and a healthy model of the same provider answered 503 for BreakSeconds.
+    /// </summary>
+    [Fact]
+    public async Task RateLimits_DoNotOpenTheProvidersCircuit_ButAnAccountOutOfQuotaDoes()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 429, RetryAfter = "0" };
+        for (var i = 0; i < 3; i++)
+        {
+            using var limited = await SendAsync("solo");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, limited.StatusCode);
+            Assert.Equal("upstream_rate_limited", (await Json.ReadAsync(limited))["error"]!["code"]!.GetValue<string>());
+        }
+
+        _primary.DefaultScript = new UpstreamScript();
+        using (var answered = await SendAsync("solo"))
+        {
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+            Assert.Equal("are you there", Sse.Text(await Sse.ReadAllDataAsync(answered)));
+        }
+
+        Assert.Equal(4, _primary.Requests.Count);
+        _clock.Advance(TimeSpan.FromSeconds(31)); // a sampling window of its own, where the 429s counted as answers are gone
+        _primary.DefaultScript = new UpstreamScript
+        {
+            Status = 429,
+            ErrorBody = """{"error":{"message":"You exceeded your current quota.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}""",
+        };
+        (await SendAsync("solo")).Dispose();
+        (await SendAsync("solo")).Dispose();
+        using var open = await SendAsync("solo");
+        Assert.Equal("upstream_unavailable", (await Json.ReadAsync(open))["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(6, _primary.Requests.Count);
     }
 
     [Fact]

@@ -110,7 +110,8 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IAsyncLifetime
         for (var i = 0; i < ReplicaPair.LimitedRequestsPerMinute * 2; i++)
         {
             var replica = i % 2 == 0 ? _replicas.A : _replicas.B;
-            var response = await replica.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models", ReplicaPair.LimitedKey));
+            var response = await replica.Client.SendAsync(
+                TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", ReplicaPair.LimitedKey, Json.ChatRequest("echo", "hi", stream: false)));
             statuses.Add(response.StatusCode);
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {

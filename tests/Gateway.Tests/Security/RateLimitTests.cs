@@ -24,10 +24,10 @@ public sealed class RateLimitTests : IAsyncLifetime
     [Fact]
     public async Task OverRequestsPerMinute_Is429WithRetryAfter_InTheOpenAiShape()
     {
-        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await CountedAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await CountedAsync(TestKeys.Limited)).StatusCode);
 
-        using var limited = await ModelsAsync(TestKeys.Limited);
+        using var limited = await CountedAsync(TestKeys.Limited);
 
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);
@@ -47,8 +47,8 @@ public sealed class RateLimitTests : IAsyncLifetime
             """)));
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var runId = started.Headers.GetValues("X-Run-Id").Single();
-        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
-        Assert.Equal(HttpStatusCode.TooManyRequests, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await CountedAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await CountedAsync(TestKeys.Limited)).StatusCode);
 
         // Until 2026-12-06 both were 429: the watcher turned away until the grace cancelled its run, the cancel refused.
         using var reattached = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, $"/api/runs/{runId}/events", TestKeys.Limited));
@@ -65,15 +65,32 @@ public sealed class RateLimitTests : IAsyncLifetime
     {
         for (var i = 0; i < 3; i++)
         {
-            (await ModelsAsync(TestKeys.Limited)).Dispose();
+            (await CountedAsync(TestKeys.Limited)).Dispose();
         }
 
-        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(Other)).StatusCode);
-        Assert.Equal(HttpStatusCode.TooManyRequests, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await CountedAsync(Other)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await CountedAsync(TestKeys.Limited)).StatusCode);
 
         _clock.Advance(TimeSpan.FromSeconds(30));
 
-        Assert.Equal(HttpStatusCode.OK, (await ModelsAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await CountedAsync(TestKeys.Limited)).StatusCode);
+    }
+
+    /// <summary>Until 2026-12-06 two models.list() calls used up a limit of 2 before the first completion.</summary>
+    [Fact]
+    public async Task ModelReads_AreNotCounted_AsOpenAiDoesNotCountThem()
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            using var models = await ModelsAsync(TestKeys.Limited);
+            Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+            using var model = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models/echo", TestKeys.Limited));
+            Assert.Equal(HttpStatusCode.OK, model.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await CountedAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await CountedAsync(TestKeys.Limited)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await CountedAsync(TestKeys.Limited)).StatusCode);
     }
 
     [Fact]
@@ -139,6 +156,10 @@ public sealed class RateLimitTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);
     }
+
+    /// <summary>A request the key's RequestsPerMinute counts: a completion of one word.</summary>
+    private Task<HttpResponseMessage> CountedAsync(string key) =>
+        _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", key, Json.ChatRequest("echo", "hi", stream: false)));
 
     private Task<HttpResponseMessage> ModelsAsync(string key) =>
         _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Get, "/v1/models", key));

@@ -117,6 +117,26 @@ public sealed class SecretsTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A placeholder key a local server ignores is no secret: until 2026-12-06 the key "x" was cut out of every word of
+    /// an upstream's message ("does not e***ist").
+    /// </summary>
+    [Fact]
+    public async Task APlaceholderKey_IsNotScrubbedOutOfTheUpstreamsWords()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Providers:upstream:ApiKey"] = "x";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.Enqueue(new UpstreamScript { Status = 404, ErrorBody = """{"error":{"message":"The model 'x-large' does not exist.","type":"invalid_request_error","param":null,"code":"model_not_found"}}""" });
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("The model 'x-large' does not exist.", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("Bearer x", Assert.Single(upstream.Requests).Authorization);
+    }
+
     [Fact]
     public async Task SuccessfulCalls_SendTheKeyUpstreamOnly()
     {

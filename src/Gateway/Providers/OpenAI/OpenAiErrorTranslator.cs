@@ -213,6 +213,12 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
 
     private string? SafeOrNull(string? text) => text is null ? null : Safe(text);
 
+    /// <summary>
+    /// A key shorter than this is a placeholder that a local server ignores ("x", "none", "ollama"), no secret: scrubbed,
+    /// it cut itself out of every word that holds it ("does not e***ist", with the key "x").
+    /// </summary>
+    private const int ShortestSecret = 8;
+
     private string Scrub(string text) =>
-        string.IsNullOrEmpty(apiKey) || !text.Contains(apiKey, StringComparison.Ordinal) ? text : text.Replace(apiKey, "***", StringComparison.Ordinal);
+        apiKey is not { Length: >= ShortestSecret } || !text.Contains(apiKey, StringComparison.Ordinal) ? text : text.Replace(apiKey, "***", StringComparison.Ordinal);
 }
