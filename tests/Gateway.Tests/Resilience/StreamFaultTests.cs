@@ -74,6 +74,28 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Single(_primary.Requests);
     }
 
+    /// <summary>
+    /// Such a whole answer saying finish_reason "" is finished (and one with no text is no failure), its last held half
+    /// written as U+FFFD (until 2026-12-06, late: dropped).
+    /// </summary>
+    [Theory]
+    [InlineData("ok \\ud83d", "ok \ufffd")]
+    [InlineData("", "")]
+    public async Task AServerThatIgnoresStreamTrue_AndSaysAnEmptyFinishReason_IsStreamedItsWholeAnswer(string content, string expected)
+    {
+        _primary.Enqueue(new UpstreamScript
+        {
+            IgnoreStream = true,
+            CompletionBody = $$"""{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"{{content}}"},"finish_reason":""}]}""",
+        });
+
+        var (response, data) = await StreamAsync();
+
+        AssertCompleted(data, expected);
+        Assert.Single(data, d => d.Contains("\"finish_reason\":\"stop\"", StringComparison.Ordinal));
+        Assert.Equal("1", Attempts(response));
+    }
+
     [Fact]
     public async Task RetryAfterMs_AsOpenAiSendsIt_IsHonouredBeforeRetryAfter()
     {
@@ -437,6 +459,21 @@ public sealed class StreamFaultTests : IAsyncLifetime
         AssertCompleted(data, "one two three");
         Assert.Single(data, d => d.Contains($"\"finish_reason\":\"{finishReason}\"", StringComparison.Ordinal));
         Assert.DoesNotContain(data, d => d.Contains("\"finish_reason\":\"\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A stream whose chunks only ever say "" ends at [DONE] as stopped, its calls whole and a first half held at its
+    /// end written as U+FFFD.
+    /// </summary>
+    [Fact]
+    public async Task AStreamThatOnlyEverSaysAnEmptyFinishReason_EndsAtDoneAsStopped_WithNothingHeldBackLost()
+    {
+        _primary.Enqueue(new UpstreamScript { ContentFinishReason = "", FinishReason = "", Tokens = ["one ", "two \ud83d"] });
+
+        var (_, data) = await StreamAsync();
+
+        AssertCompleted(data, "one two \ufffd");
+        Assert.Single(data, d => d.Contains("\"finish_reason\":\"stop\"", StringComparison.Ordinal));
     }
 
     /// <summary>The same in a flow run: until 2026-12-06 the node failed, and the run lost its whole output.</summary>

@@ -127,14 +127,14 @@ internal sealed class OpenAiChatClient : IChatClient
                 return (null, events);
             }
 
-            if (chunks.Parse("", document) is not { } whole || !(chunks.SawFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall or RefusalContent)))
+            if (chunks.Parse("", document) is not { } whole || !(chunks.SawAnyFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall or RefusalContent)))
             {
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
             }
 
-            // A whole answer is finished, whatever its finish_reason says (some servers leave it null), as a
+            // A whole answer is finished, whatever its finish_reason says (some servers leave it null or ""), as a
             // non-streamed one is read (ChunkInspector): thrown away, it would be generated, and paid for, again.
-            whole.FinishReason ??= Microsoft.Extensions.AI.ChatFinishReason.Stop;
+            chunks.FinishWhole(whole);
 
             return (whole, events);
         }

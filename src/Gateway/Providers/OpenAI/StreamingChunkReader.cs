@@ -50,6 +50,27 @@ internal sealed class StreamingChunkReader
         return update;
     }
 
+    /// <summary>
+    /// Whether a whole answer (one JSON document for a streamed request) said it finished: with a reason, or with
+    /// <c>""</c>, which in a whole answer can only be its end.
+    /// </summary>
+    public bool SawAnyFinishReason => SawFinishReason || _sawEmptyFinishReason;
+
+    /// <summary>
+    /// Ends a whole answer read from one document: finished (a stop where it gave no reason, or <c>""</c>), with what
+    /// was held back for a character's second half as U+FFFD, as at a streamed answer's end.
+    /// </summary>
+    public void FinishWhole(ChatResponseUpdate whole)
+    {
+        if (whole.FinishReason is null)
+        {
+            whole.FinishReason = ChatFinishReason.Stop;
+            FlushHeldHalves(whole);
+        }
+
+        SawFinishReason = true;
+    }
+
     /// <summary>The update for a <c>data:</c> payload, or null for <c>[DONE]</c>.</summary>
     public ChatResponseUpdate? Parse(string eventType, ReadOnlySpan<byte> data)
     {
@@ -156,9 +177,10 @@ internal sealed class StreamingChunkReader
     /// <summary>A character's first half held for a second that never came is U+FFFD in the last text, not dropped.</summary>
     private void FlushHeldHalves(ChatResponseUpdate update)
     {
+        // After the update's own text: what is held is always the end of the text read last, this update's if it had any.
         if (_content.Flush() is { } content)
         {
-            update.Contents.Insert(0, new TextContent(content));
+            update.Contents.Add(new TextContent(content));
         }
 
         if (_reasoning.Flush() is { } reasoning)

@@ -194,6 +194,15 @@ public class StreamingChunkReaderTests
         Assert.True(_reader.SawFinishReason);
     }
 
+    /// <summary>A first half at the end of the last chunk's own text is U+FFFD after that text (it was put before it).</summary>
+    [Fact]
+    public void AHalfAtTheEndOfTheFinishingChunksText_IsReplacedAfterIt()
+    {
+        var update = Parse("""{"choices":[{"delta":{"content":"ok \ud83d"},"finish_reason":"stop"}]}""")!;
+
+        Assert.Equal("ok \ufffd", update.Text);
+    }
+
     /// <summary>Ollama and SGLang send "" on every chunk where OpenAI sends null: no reason, until [DONE] ends such a stream as stopped.</summary>
     [Fact]
     public void AnEmptyFinishReason_IsNoReason_UntilDoneEndsTheStreamAsStopped()
