@@ -137,6 +137,23 @@ public sealed class SecretsTests : IAsyncLifetime
         Assert.Equal("Bearer x", Assert.Single(upstream.Requests).Authorization);
     }
 
+    /// <summary>A short key is still scrubbed where it stands as a word, as an upstream quoting its header quotes it.</summary>
+    [Theory]
+    [InlineData("hunter2", "Bad request header: Bearer hunter2.", "Bad request header: Bearer ***.")]
+    [InlineData("x", "Bad header 'Bearer x' for model x-large", "Bad header 'Bearer ***' for model x-large")]
+    public async Task AShortKey_IsScrubbedWhereItStandsAsAWord(string key, string upstreamMessage, string seen)
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Providers:upstream:ApiKey"] = key;
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{upstreamMessage}}}","type":"invalid_request_error"}}""" });
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+
+        Assert.Equal(seen, (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task SuccessfulCalls_SendTheKeyUpstreamOnly()
     {

@@ -214,11 +214,41 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
     private string? SafeOrNull(string? text) => text is null ? null : Safe(text);
 
     /// <summary>
-    /// A key shorter than this is a placeholder that a local server ignores ("x", "none", "ollama"), no secret: scrubbed,
-    /// it cut itself out of every word that holds it ("does not e***ist", with the key "x").
+    /// A key shorter than this may be a placeholder that a local server ignores ("x", "none"): scrubbed wherever it
+    /// stood, it cut itself out of every word that holds it ("does not e***ist", with the key "x"). Such a key is
+    /// scrubbed where it stands as a word of its own ("Bearer x", "Bearer hunter2"), a longer one wherever it stands.
     /// </summary>
     private const int ShortestSecret = 8;
 
-    private string Scrub(string text) =>
-        apiKey is not { Length: >= ShortestSecret } || !text.Contains(apiKey, StringComparison.Ordinal) ? text : text.Replace(apiKey, "***", StringComparison.Ordinal);
+    private string Scrub(string text)
+    {
+        if (string.IsNullOrEmpty(apiKey) || !text.Contains(apiKey, StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        if (apiKey.Length >= ShortestSecret)
+        {
+            return text.Replace(apiKey, "***", StringComparison.Ordinal);
+        }
+
+        var scrubbed = new System.Text.StringBuilder(text.Length);
+        var from = 0;
+        for (var at = text.IndexOf(apiKey, StringComparison.Ordinal); at >= 0; at = text.IndexOf(apiKey, at + 1, StringComparison.Ordinal))
+        {
+            var end = at + apiKey.Length;
+            if (at < from || (at > 0 && IsInWord(text[at - 1])) || (end < text.Length && IsInWord(text[end])))
+            {
+                continue;
+            }
+
+            scrubbed.Append(text, from, at - from).Append("***");
+            from = end;
+        }
+
+        return scrubbed.Append(text, from, text.Length - from).ToString();
+
+        // A hyphen or an underscore joins words ("x-large", "sk_x"); a dot or a quote ends one ("Bearer hunter2.").
+        static bool IsInWord(char c) => char.IsLetterOrDigit(c) || c is '-' or '_';
+    }
 }
