@@ -77,6 +77,28 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
     }
 
     /// <summary>
+    /// The details the provider sent are passed on with their zeros, as OpenAI sends them: code written against OpenAI
+    /// reads usage.prompt_tokens_details.cached_tokens unchecked, and until 2026-12-06 threw on such an answer, whose
+    /// zeros were left out. Details the provider did not send are not made up.
+    /// </summary>
+    [Theory]
+    [InlineData(true, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""",
+        """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""")]
+    [InlineData(false, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""",
+        """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""")]
+    [InlineData(true, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""", """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""")]
+    [InlineData(false, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""", """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""")]
+    public async Task TheDetailsTheProviderSent_ArePassedOn_ZerosIncluded(bool stream, string reported, string passedOn)
+    {
+        Upstream.Enqueue(new UpstreamScript { Usage = reported });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "relay every word", stream, includeUsage: stream));
+
+        var usage = stream ? JsonNode.Parse((await Sse.ReadAllDataAsync(response))[^2])!["usage"]! : (await Json.ReadAsync(response))["usage"]!;
+        Assert.Equal(passedOn, usage.ToJsonString());
+    }
+
+    /// <summary>
     /// <c>"usage": {}</c> or zeros is a server that keeps no counts: counted as one that sends none is. Until 2026-12-06
     /// (later) it was taken at its word, and every such call was free to its key's token budget.
     /// </summary>
