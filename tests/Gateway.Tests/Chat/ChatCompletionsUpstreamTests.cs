@@ -86,6 +86,11 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""")]
     [InlineData(false, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""",
         """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""")]
+    // A details object without its count is a count of 0, streamed as the SDK reads it unstreamed.
+    [InlineData(true, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{},"completion_tokens_details":{"reasoning_tokens":null}}""",
+        """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""")]
+    [InlineData(false, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{},"completion_tokens_details":{"reasoning_tokens":null}}""",
+        """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}""")]
     [InlineData(true, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""", """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""")]
     [InlineData(false, """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""", """{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}""")]
     public async Task TheDetailsTheProviderSent_ArePassedOn_ZerosIncluded(bool stream, string reported, string passedOn)

@@ -127,7 +127,13 @@ internal sealed class OpenAiChatClient : IChatClient
                 return (null, events);
             }
 
-            if (chunks.Parse("", document) is not { } whole || !(chunks.SawAnyFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall or RefusalContent)))
+            var whole = chunks.Parse("", document);
+            if (whole is not null)
+            {
+                chunks.FlushHeld(whole);
+            }
+
+            if (whole is null || !(chunks.SawAnyFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall or RefusalContent)))
             {
                 throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
             }

@@ -174,6 +174,26 @@ internal sealed class StreamingChunkReader
         return update;
     }
 
+    private static int IndexOf<T>(IList<AIContent> contents)
+        where T : AIContent
+    {
+        for (var i = 0; i < contents.Count; i++)
+        {
+            if (contents[i] is T)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Puts what is held back for a character's second half into a whole answer read from one document, as U+FFFD,
+    /// before it is judged: a document whose only text is such a half is an answer, not a malformed one.
+    /// </summary>
+    public void FlushHeld(ChatResponseUpdate whole) => FlushHeldHalves(whole);
+
     /// <summary>A character's first half held for a second that never came is U+FFFD in the last text, not dropped.</summary>
     private void FlushHeldHalves(ChatResponseUpdate update)
     {
@@ -183,14 +203,31 @@ internal sealed class StreamingChunkReader
             update.Contents.Add(new TextContent(content));
         }
 
+        // Reasoning and a refusal are read as the first content of their kind: the held half joins the update's own.
         if (_reasoning.Flush() is { } reasoning)
         {
-            update.Contents.Add(new TextReasoningContent(reasoning));
+            var own = IndexOf<TextReasoningContent>(update.Contents);
+            if (own < 0)
+            {
+                update.Contents.Add(new TextReasoningContent(reasoning));
+            }
+            else
+            {
+                update.Contents[own] = new TextReasoningContent(((TextReasoningContent)update.Contents[own]).Text + reasoning);
+            }
         }
 
         if (_refusal.Flush() is { } refusal)
         {
-            update.Contents.Add(new RefusalContent(refusal));
+            var own = IndexOf<RefusalContent>(update.Contents);
+            if (own < 0)
+            {
+                update.Contents.Add(new RefusalContent(refusal));
+            }
+            else
+            {
+                update.Contents[own] = new RefusalContent(((RefusalContent)update.Contents[own]).Text + refusal);
+            }
         }
 
         foreach (var held in _toolCalls?.Flush() ?? [])
@@ -468,7 +505,7 @@ internal sealed class StreamingChunkReader
         return usage;
     }
 
-    /// <summary>One count of a usage's details object (<c>{"cached_tokens": 900, ...}</c>); null when it has none.</summary>
+    /// <summary>One count of a usage's details object (<c>{"cached_tokens": 900, ...}</c>); null when there is no such object.</summary>
     private static long? ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
     {
         reader.Read();
@@ -492,7 +529,9 @@ internal sealed class StreamingChunkReader
             }
         }
 
-        return count;
+        // A details object without the count (or with null) is a count of 0, as the SDK reads a non-streamed answer's:
+        // the same upstream's streamed and unstreamed usage must not differ in shape.
+        return count ?? 0;
     }
 
     /// <summary>A token count; null (some servers send it for a count they do not keep) is no count.</summary>

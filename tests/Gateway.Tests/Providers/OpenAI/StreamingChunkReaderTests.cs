@@ -203,6 +203,20 @@ public class StreamingChunkReaderTests
         Assert.Equal("ok \ufffd", update.Text);
     }
 
+    /// <summary>
+    /// Reasoning and a refusal are read as the first content of their kind: a half held at the end joins the finishing
+    /// update's own text of that kind (as a second content of the kind, it was never read).
+    /// </summary>
+    [Fact]
+    public void AHalfAtTheEndOfTheFinishingChunksReasoningOrRefusal_IsReplacedAfterIt()
+    {
+        Parse("""{"choices":[{"delta":{"reasoning_content":"think\ud83d","refusal":"no\ud83d"},"finish_reason":null}]}""");
+        var last = Parse("""{"choices":[{"delta":{"reasoning_content":"more\ud83d","refusal":"pe\ud83d"},"finish_reason":"stop"}]}""")!;
+
+        Assert.Equal("\ufffdmore\ufffd", UpdateContents.Reasoning(last));
+        Assert.Equal("\ufffdpe\ufffd", RefusalContent.Of(last.Contents));
+    }
+
     /// <summary>Ollama and SGLang send "" on every chunk where OpenAI sends null: no reason, until [DONE] ends such a stream as stopped.</summary>
     [Fact]
     public void AnEmptyFinishReason_IsNoReason_UntilDoneEndsTheStreamAsStopped()
