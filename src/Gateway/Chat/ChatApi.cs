@@ -217,7 +217,7 @@ internal static class ChatApi
         {
             // Anything else is the gateway's own failure, a 500: counted and logged as a call like any other, as the
             // stream's end is (ChatCompletionStream), rather than left out of the metrics and the summary line.
-            recorder.Failed(Outcomes.Error, ChatCompletionStream.GatewayError);
+            recorder.Failed(Outcomes.Error, ChatErrors.GatewayErrorCode);
             throw;
         }
         finally

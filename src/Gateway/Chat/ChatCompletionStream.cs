@@ -30,9 +30,6 @@ internal sealed class ChatCompletionStream(
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
 
-    /// <summary>The <c>error.type</c> of a call that the gateway itself failed (a bug, a vanished client mid-write).</summary>
-    public const string GatewayError = "gateway_error";
-
     /// <summary>The call was stopped by the shutdown drain, not by the caller leaving.</summary>
     private bool IsShuttingDown(CancellationToken callerToken) => call.IsCancellationRequested && !callerToken.IsCancellationRequested;
 
@@ -176,7 +173,7 @@ internal sealed class ChatCompletionStream(
             await keepAlive.DisposeAsync();
 
             // Ends the record if something unexpected (a write to a vanished client) ended the stream.
-            recorder.Failed(Outcomes.StreamError, GatewayError, outputChunks, usage);
+            recorder.Failed(Outcomes.StreamError, ChatErrors.GatewayErrorCode, outputChunks, usage);
             metrics.StreamClosed(Surfaces.V1);
             await updates.DisposeAsync();
             call.Dispose();

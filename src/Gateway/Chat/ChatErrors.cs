@@ -44,6 +44,9 @@ internal static class ChatErrors
 
     public const string ShuttingDownCode = "gateway_shutting_down";
 
+    /// <summary>The <c>error.type</c> of a call that the gateway itself failed (a bug, a vanished client mid-write).</summary>
+    public const string GatewayErrorCode = "gateway_error";
+
     /// <summary>The error a call still under way gets when the gateway stops (see <see cref="Streaming.ShutdownDrain"/>).</summary>
     public static OpenAiError ShuttingDown(string alias) => new()
     {

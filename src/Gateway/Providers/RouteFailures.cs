@@ -32,11 +32,7 @@ internal struct RouteFailures
     public readonly void MarkLast(UpstreamException last)
     {
         last.EarlierFailedOtherwise = _mixed;
-        if (!_mixed && _waitsOfBothKinds)
-        {
-            last.WaitedOtherwise = true;
-        }
-
+        last.WaitedOtherwise = !_mixed && _waitsOfBothKinds;
         if (!_mixed && IsWait(_first))
         {
             last.RetryAfter = _shortestWait;

@@ -40,8 +40,6 @@ internal sealed class IncomingTraceContext(DistributedContextPropagator inner) :
 
     public override void Inject(Activity? activity, object? carrier, PropagatorSetterCallback? setter) => inner.Inject(activity, carrier, setter);
 
-    private static int HexValue(char digit) => digit <= '9' ? digit - '0' : digit - 'a' + 10;
-
     /// <summary>
     /// A later version's header (two hex digits other than <c>00</c> and <c>ff</c>, then version 00's fields, then
     /// nothing or a dash and more) as version 00; null for anything else.
@@ -50,16 +48,16 @@ internal sealed class IncomingTraceContext(DistributedContextPropagator inner) :
     {
         if (traceParent.Length < Version00Length
             || (traceParent.Length > Version00Length && traceParent[Version00Length] != '-')
+            || traceParent.StartsWith("00", StringComparison.Ordinal) || traceParent.StartsWith("ff", StringComparison.Ordinal)
             || !char.IsAsciiHexDigitLower(traceParent[0]) || !char.IsAsciiHexDigitLower(traceParent[1])
-            || traceParent.StartsWith("00", StringComparison.Ordinal) || traceParent.StartsWith("ff", StringComparison.Ordinal))
+            || !char.IsAsciiHexDigitLower(traceParent[Version00Length - 2]) || !char.IsAsciiHexDigitLower(traceParent[Version00Length - 1]))
         {
             return null;
         }
 
-        // Of a later version's flags, only the sampled bit (the lowest) is one version 00 knows.
-        var asVersion00 = string.Concat("00", traceParent.AsSpan(2, Version00Length - 4), (HexValue(traceParent[Version00Length - 1]) & 1) == 1 ? "01" : "00");
-        return ActivityContext.TryParse(asVersion00, null, out _) && char.IsAsciiHexDigitLower(traceParent[Version00Length - 2]) && char.IsAsciiHexDigitLower(traceParent[Version00Length - 1])
-            ? asVersion00
-            : null;
+        // Of a later version's flags, only the sampled bit (the lowest, odd digits) is one version 00 knows.
+        var sampled = "13579bdf".Contains(traceParent[Version00Length - 1], StringComparison.Ordinal);
+        var asVersion00 = string.Concat("00", traceParent.AsSpan(2, Version00Length - 4), sampled ? "01" : "00");
+        return ActivityContext.TryParse(asVersion00, null, out _) ? asVersion00 : null;
     }
 }

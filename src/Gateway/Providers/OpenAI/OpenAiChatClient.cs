@@ -2,7 +2,6 @@ using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Chat;
@@ -127,22 +126,9 @@ internal sealed class OpenAiChatClient : IChatClient
                 return (null, events);
             }
 
-            var whole = chunks.Parse("", document);
-            if (whole is not null)
-            {
-                chunks.FlushHeld(whole);
-            }
-
-            if (whole is null || !(chunks.SawAnyFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall or RefusalContent)))
-            {
-                throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
-            }
-
-            // A whole answer is finished, whatever its finish_reason says (some servers leave it null or ""), as a
-            // non-streamed one is read (ChunkInspector): thrown away, it would be generated, and paid for, again.
-            chunks.FinishWhole(whole);
-
-            return (whole, events);
+            return chunks.Parse("", document) is { } whole && chunks.TryFinishWhole(whole)
+                ? (whole, events)
+                : throw new UpstreamException(UpstreamFailure.Protocol, "The upstream answered a streamed request with a document that is not a finished chat completion.");
         }
         catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
 namespace Gateway.Providers.OpenAI;
@@ -51,24 +52,23 @@ internal sealed class StreamingChunkReader
     }
 
     /// <summary>
-    /// Whether a whole answer (one JSON document for a streamed request) said it finished: with a reason, or with
-    /// <c>""</c>, which in a whole answer can only be its end.
+    /// Ends a whole answer read from one document for a streamed request, with what was held back for a character's
+    /// second half as U+FFFD; false when the document is no answer. It is one when it said it finished (with a reason,
+    /// or with <c>""</c>, which in a whole answer can only be its end) or carries any output; then it is finished,
+    /// whatever its <c>finish_reason</c> says (a stop where it gave none), as a non-streamed answer is read: thrown
+    /// away, it would be generated, and paid for, again.
     /// </summary>
-    public bool SawAnyFinishReason => SawFinishReason || _sawEmptyFinishReason;
-
-    /// <summary>
-    /// Ends a whole answer read from one document: finished (a stop where it gave no reason, or <c>""</c>), with what
-    /// was held back for a character's second half as U+FFFD, as at a streamed answer's end.
-    /// </summary>
-    public void FinishWhole(ChatResponseUpdate whole)
+    public bool TryFinishWhole(ChatResponseUpdate whole)
     {
-        if (whole.FinishReason is null)
+        FlushHeldHalves(whole);
+        if (!(SawFinishReason || _sawEmptyFinishReason || whole.Contents.Any(c => c is TextContent or TextReasoningContent or RawToolCall or RefusalContent)))
         {
-            whole.FinishReason = ChatFinishReason.Stop;
-            FlushHeldHalves(whole);
+            return false;
         }
 
+        whole.FinishReason ??= ChatFinishReason.Stop;
         SawFinishReason = true;
+        return true;
     }
 
     /// <summary>The update for a <c>data:</c> payload, or null for <c>[DONE]</c>.</summary>
@@ -174,25 +174,24 @@ internal sealed class StreamingChunkReader
         return update;
     }
 
-    private static int IndexOf<T>(IList<AIContent> contents)
+    /// <summary>
+    /// Appends <paramref name="held"/> to the first content of its kind, where the update's text of that kind is read
+    /// (a second one would never be), or adds it as one.
+    /// </summary>
+    private static void AppendToFirst<T>(IList<AIContent> contents, string held, Func<T, string> textOf, Func<string, T> make)
         where T : AIContent
     {
         for (var i = 0; i < contents.Count; i++)
         {
-            if (contents[i] is T)
+            if (contents[i] is T own)
             {
-                return i;
+                contents[i] = make(textOf(own) + held);
+                return;
             }
         }
 
-        return -1;
+        contents.Add(make(held));
     }
-
-    /// <summary>
-    /// Puts what is held back for a character's second half into a whole answer read from one document, as U+FFFD,
-    /// before it is judged: a document whose only text is such a half is an answer, not a malformed one.
-    /// </summary>
-    public void FlushHeld(ChatResponseUpdate whole) => FlushHeldHalves(whole);
 
     /// <summary>A character's first half held for a second that never came is U+FFFD in the last text, not dropped.</summary>
     private void FlushHeldHalves(ChatResponseUpdate update)
@@ -206,28 +205,12 @@ internal sealed class StreamingChunkReader
         // Reasoning and a refusal are read as the first content of their kind: the held half joins the update's own.
         if (_reasoning.Flush() is { } reasoning)
         {
-            var own = IndexOf<TextReasoningContent>(update.Contents);
-            if (own < 0)
-            {
-                update.Contents.Add(new TextReasoningContent(reasoning));
-            }
-            else
-            {
-                update.Contents[own] = new TextReasoningContent(((TextReasoningContent)update.Contents[own]).Text + reasoning);
-            }
+            AppendToFirst(update.Contents, reasoning, static (TextReasoningContent own) => own.Text, static text => new TextReasoningContent(text));
         }
 
         if (_refusal.Flush() is { } refusal)
         {
-            var own = IndexOf<RefusalContent>(update.Contents);
-            if (own < 0)
-            {
-                update.Contents.Add(new RefusalContent(refusal));
-            }
-            else
-            {
-                update.Contents[own] = new RefusalContent(((RefusalContent)update.Contents[own]).Text + refusal);
-            }
+            AppendToFirst(update.Contents, refusal, static (RefusalContent own) => own.Text, static text => new RefusalContent(text));
         }
 
         foreach (var held in _toolCalls?.Flush() ?? [])
