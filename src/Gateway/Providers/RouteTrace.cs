@@ -35,6 +35,12 @@ internal sealed class RouteTrace
     /// <summary>Upstream attempts made so far, across deployments.</summary>
     public int Attempts { get; internal set; }
 
+    /// <summary>
+    /// The upstream's own id for the last attempt's response (<see cref="Resilience.UpstreamRequestId"/>), null when it
+    /// sent none or sent no headers: what its support asks for. It goes into the retry, fallback and summary lines.
+    /// </summary>
+    public string? UpstreamRequestId { get; internal set; }
+
     /// <summary>The deployment that produced the first token (or the last one tried, after a failure).</summary>
     public Deployment? Deployment { get; internal set; }
 

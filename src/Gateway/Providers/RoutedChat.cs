@@ -125,6 +125,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 var deployment = route.Deployments[i];
                 trace.Attempts++;
                 trace.Deployment = deployment;
+                trace.UpstreamRequestId = null;
                 using var attempt = GatewayActivities.StartAttempt(route.Alias, deployment.Provider, deployment.Model, trace.Attempts);
                 var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, attempt, metrics, logger);
                 var deploymentOptions = ForDeployment(options, deployment);
@@ -165,7 +166,9 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                     var next = route.Deployments[i + 1];
                     var reason = FailureClassifier.Describe(exception);
                     metrics.FallingBack(route.Alias, deployment.Provider, reason);
-                    RetryLog.FallingBack(logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason);
+                    RetryLog.FallingBack(
+                        logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason,
+                        trace.UpstreamRequestId ?? UpstreamRequestId.None);
                     trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true));
                 }
                 finally

@@ -26,7 +26,7 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
                     try
                     {
                         var response = await state.self.SendOnceAsync(state.request, context.CancellationToken).ConfigureAwait(false);
-                        state.call?.HttpHeadersReceived(response.IsSuccessStatusCode);
+                        state.call?.HttpHeadersReceived(response);
                         if (response.StatusCode == HttpStatusCode.TooManyRequests)
                         {
                             await ReadQuotaVerdictAsync(response, context, state.self.TimeProvider).ConfigureAwait(false);

@@ -97,15 +97,17 @@ internal sealed class UpstreamCall(
         CountRetrySent();
         AttemptSent = true;
         StreamOpened = false;
+        trace.UpstreamRequestId = null;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Headers are in: the first token is due within what is left of the first-token timeout.</summary>
-    /// <param name="success">Whether their status is a success, with a body to stream.</param>
-    public void HttpHeadersReceived(bool success)
+    /// <param name="response">The attempt's response: its status, and the upstream's id for it.</param>
+    public void HttpHeadersReceived(HttpResponseMessage response)
     {
-        StreamOpened = success && IsStreaming;
+        StreamOpened = response.IsSuccessStatusCode && IsStreaming;
+        trace.UpstreamRequestId = UpstreamRequestId.Of(response);
         if (_firstTokenTimer is null)
         {
             return;
@@ -129,7 +131,7 @@ internal sealed class UpstreamCall(
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
         var attempt = trace.Attempts + 1;
         GatewayActivities.Retrying(span, attempt, delay, reason);
-        RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason);
+        RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason, trace.UpstreamRequestId ?? UpstreamRequestId.None);
         trace.OnRetrying?.Invoke(new RouteRetry(attempt, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
     }
 
@@ -149,12 +151,14 @@ internal sealed class UpstreamCall(
         }
 
         StreamOpened = false;
+        trace.UpstreamRequestId = null;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }
 
     /// <summary>The upstream failed after the answer's finish reason, which ended the answer whole: said in the log, not to the caller.</summary>
-    public void FailedAfterFinish(string failure) => RetryLog.FailedAfterFinish(logger, alias, Deployment.Provider, Deployment.Model, failure);
+    public void FailedAfterFinish(string failure) =>
+        RetryLog.FailedAfterFinish(logger, alias, Deployment.Provider, Deployment.Model, failure, trace.UpstreamRequestId ?? UpstreamRequestId.None);
 
     /// <summary>This attempt failed while its model thought, where the thinking reaches no one (<see cref="RouteTrace.ThinkingTokensLost"/>).</summary>
     public void LostWhileThinking(long thinkingChunks) => trace.LostWhileThinking(thinkingChunks);

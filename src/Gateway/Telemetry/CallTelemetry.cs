@@ -32,12 +32,13 @@ internal sealed class CallTelemetry(
         {
             TelemetryLog.CallCompleted(logger, call.Surface, call.Model, call.Provider, recorder.Key, call.Outcome, call.Attempts,
                 timeToFirstToken.TotalMilliseconds, call.InputTokens, call.OutputTokens, call.CostUsd,
-                call.Duration.TotalMilliseconds, call.ErrorType ?? "");
+                call.Duration.TotalMilliseconds, call.UpstreamRequestId ?? Resilience.UpstreamRequestId.None, call.ErrorType ?? "");
         }
         else
         {
             TelemetryLog.WithoutFirstToken.CallCompleted(logger, call.Surface, call.Model, call.Provider, recorder.Key, call.Outcome,
-                call.Attempts, call.InputTokens, call.OutputTokens, call.CostUsd, call.Duration.TotalMilliseconds, call.ErrorType ?? "");
+                call.Attempts, call.InputTokens, call.OutputTokens, call.CostUsd, call.Duration.TotalMilliseconds,
+                call.UpstreamRequestId ?? Resilience.UpstreamRequestId.None, call.ErrorType ?? "");
         }
 
         if (LogContent)
@@ -163,7 +164,8 @@ internal sealed class CallRecorder(
             _timeToFirstToken,
             input,
             output,
-            route.Pricing?.CostUsd(input, output) ?? 0);
+            route.Pricing?.CostUsd(input, output) ?? 0,
+            trace.UpstreamRequestId);
         telemetry.Write(call, this, completion);
     }
 

@@ -4,10 +4,10 @@ internal static partial class TelemetryLog
 {
     /// <summary>The one summary line of a model call. Never carries content: see <see cref="CallContent"/>.</summary>
     [LoggerMessage(EventId = 900, Level = LogLevel.Information,
-        Message = "{Surface} {Model} via {Provider} for key {Key}: {Outcome} after {Attempts} attempt(s), TTFT {TtftMs} ms, {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms {ErrorType}")]
+        Message = "{Surface} {Model} via {Provider} for key {Key}: {Outcome} after {Attempts} attempt(s), TTFT {TtftMs} ms, {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms, upstream request {UpstreamRequestId} {ErrorType}")]
     public static partial void CallCompleted(
         ILogger logger, string surface, string model, string provider, string key, string outcome, int attempts,
-        double ttftMs, long inputTokens, long outputTokens, double costUsd, double durationMs, string errorType);
+        double ttftMs, long inputTokens, long outputTokens, double costUsd, double durationMs, string upstreamRequestId, string errorType);
 
     /// <summary>
     /// The summary line of a call that brought no first token (non-streamed, or failed before one): the same event,
@@ -17,10 +17,10 @@ internal static partial class TelemetryLog
     internal static partial class WithoutFirstToken
     {
         [LoggerMessage(EventId = 900, Level = LogLevel.Information,
-            Message = "{Surface} {Model} via {Provider} for key {Key}: {Outcome} after {Attempts} attempt(s), {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms {ErrorType}")]
+            Message = "{Surface} {Model} via {Provider} for key {Key}: {Outcome} after {Attempts} attempt(s), {InputTokens}+{OutputTokens} tokens, {CostUsd} USD, {DurationMs} ms, upstream request {UpstreamRequestId} {ErrorType}")]
         public static partial void CallCompleted(
             ILogger logger, string surface, string model, string provider, string key, string outcome, int attempts,
-            long inputTokens, long outputTokens, double costUsd, double durationMs, string errorType);
+            long inputTokens, long outputTokens, double costUsd, double durationMs, string upstreamRequestId, string errorType);
     }
 
     /// <summary>Only with <c>Gateway:Telemetry:LogContent</c> on.</summary>

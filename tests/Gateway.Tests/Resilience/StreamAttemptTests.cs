@@ -45,7 +45,7 @@ public sealed class StreamAttemptTests
         public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
             IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            UpstreamCall.Current!.HttpHeadersReceived(success: true); // as the resilience handler does: the clock starts
+            UpstreamCall.Current!.HttpHeadersReceived(new HttpResponseMessage(System.Net.HttpStatusCode.OK)); // as the resilience handler does: the clock starts
             await Task.Yield();
             clock.Advance(TimeSpan.FromSeconds(1));
             yield return new ChatResponseUpdate(ChatRole.Assistant, "first");

@@ -54,6 +54,44 @@ public sealed class TelemetryLogTests
         });
     }
 
+    /// <summary>
+    /// The upstream's own id for each response (<c>x-request-id</c>) is what its support asks for: the retry line names
+    /// the failed attempt's, the summary line the answer's. Until 2026-12-06 neither was logged anywhere.
+    /// </summary>
+    [Fact]
+    public async Task TheUpstreamsRequestIds_AreInTheRetryAndSummaryLines()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Resilience:BaseDelayMs"] = "0";
+        await using (var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs)))
+        {
+            upstream.Enqueue(
+                new UpstreamScript { Status = 500, Headers = new Dictionary<string, string> { ["x-request-id"] = "req_failed_1" } },
+                new UpstreamScript { Headers = new Dictionary<string, string> { ["x-request-id"] = "req_answered_2" } });
+            using var streamed = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: true));
+            Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+            await streamed.Content.ReadAsStringAsync();
+
+            // Anthropic's compatible API names it request-id; a value that is no plain token is not logged.
+            upstream.Enqueue(
+                new UpstreamScript { Status = 500, Headers = new Dictionary<string, string> { ["x-request-id"] = "two words" } },
+                new UpstreamScript { Headers = new Dictionary<string, string> { ["request-id"] = "req_anthropic_3" } },
+                new UpstreamScript());
+            using var whole = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: false));
+            Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+            using var none = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", Prompt, stream: false));
+            Assert.Equal(HttpStatusCode.OK, none.StatusCode);
+        }
+
+        var retries = logs.Lines.Where(line => line.Values.ContainsKey("DelayMs")).Select(line => line.Values["UpstreamRequestId"]).ToList();
+        Assert.Equal(["req_failed_1", "-"], retries);
+        var summaries = logs.Lines.Where(line => line.EventId == 900).ToList();
+        Assert.Equal(["req_answered_2", "req_anthropic_3", "-"], summaries.Select(line => line.Values["UpstreamRequestId"]));
+        Assert.Contains(" ms, upstream request req_answered_2 ", summaries[0].Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ACallerThatLeavesDuringARetryAfterWait_IsLoggedWithTheOneAttemptTheUpstreamSaw_AndCountedWithNoRetry()
     {
