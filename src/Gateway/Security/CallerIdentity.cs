@@ -32,6 +32,9 @@ internal sealed class CallerIdentity
 
     public bool CanUseModel(string alias) => _models is null || _models.Contains(alias);
 
+    /// <summary>Whether the key names the models it may use, rather than all of them.</summary>
+    public bool IsModelRestricted => _models is not null;
+
     /// <summary>The first alias the caller may not use (e.g. among a flow's llm nodes), or null when all are allowed.</summary>
     public string? FirstDisallowedModel(IEnumerable<string> aliases) => aliases.FirstOrDefault(alias => !CanUseModel(alias));
 

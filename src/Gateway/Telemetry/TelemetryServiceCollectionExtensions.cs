@@ -44,10 +44,18 @@ internal static class TelemetryServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary><c>GET /metrics</c>: scraped by Prometheus, so it stays out of the OpenAPI document.</summary>
+    /// <summary>
+    /// <c>GET /metrics</c>: scraped by Prometheus, so it stays out of the OpenAPI document. Its series name every
+    /// model and provider, so a key restricted to some models may not read it: it would learn of the aliases outside its
+    /// list, which <c>/v1/models</c> and a completion keep from it, and of their traffic.
+    /// </summary>
     public static IEndpointConventionBuilder MapMetrics(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/metrics", (PrometheusExposition exposition) =>
-                TypedResults.Text(exposition.Scrape(), PrometheusExposition.ContentType))
+        endpoints.MapGet("/metrics", IResult (PrometheusExposition exposition, Security.CallerIdentity caller) =>
+                caller.IsModelRestricted
+                    ? TypedResults.Problem(
+                        "The metrics cover every model: a key restricted to some models may not read them. Give the scraper a key without a 'Models' list.",
+                        statusCode: StatusCodes.Status403Forbidden)
+                    : TypedResults.Text(exposition.Scrape(), PrometheusExposition.ContentType))
             .WithName("Metrics")
             .ExcludeFromDescription();
 }

@@ -39,6 +39,27 @@ public sealed class ApiAccessTests : IAsyncLifetime
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
     }
 
+    /// <summary>
+    /// The metrics name every alias and its traffic: a key restricted to <c>echo</c> read them all until 2026-12-06,
+    /// though <c>/v1/models</c> and a completion keep the other aliases from it.
+    /// </summary>
+    [Fact]
+    public async Task Metrics_AreForKeysWithEveryModel_NotForARestrictedKey()
+    {
+        using var restricted = await SendAsync(HttpMethod.Get, "/metrics", TestKeys.EchoOnly);
+        Assert.Equal(HttpStatusCode.Forbidden, restricted.StatusCode);
+        Assert.Equal("application/problem+json", restricted.Content.Headers.ContentType!.MediaType);
+        Assert.DoesNotContain("gen_ai", await restricted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var client = await SendAsync(HttpMethod.Get, "/metrics", TestKeys.Client);
+        Assert.Equal(HttpStatusCode.OK, client.StatusCode);
+        using var admin = await SendAsync(HttpMethod.Get, "/metrics", TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+        Assert.StartsWith("text/plain", admin.Content.Headers.ContentType!.MediaType, StringComparison.Ordinal);
+        using var anonymous = await SendAsync(HttpMethod.Get, "/metrics", key: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
     [Fact]
     public async Task OnlyAdminsWriteFlows_ClientsReadAndRunThem()
     {
