@@ -15,4 +15,11 @@ internal sealed class DeploymentOptions
 
     /// <summary>The model name the provider knows.</summary>
     public string Model { get; set; } = "";
+
+    /// <summary>
+    /// This deployment's first-token clock, in place of its provider's <c>Resilience:FirstTokenTimeoutSeconds</c>: for a
+    /// model that thinks without streaming its thinking (OpenAI's o-series and gpt-5 on Chat Completions), which sends
+    /// nothing until it answers. Null: the provider's.
+    /// </summary>
+    public double? FirstTokenTimeoutSeconds { get; set; }
 }

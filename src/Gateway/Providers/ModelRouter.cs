@@ -4,7 +4,11 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Providers;
 
 /// <summary>A model behind an alias: which provider serves it, under which name.</summary>
-internal sealed record Deployment(string Provider, string Model, IChatClient Client);
+/// <param name="Provider">The provider's name, as its own section spells it.</param>
+/// <param name="Model">The model name the provider knows.</param>
+/// <param name="Client">The provider's client.</param>
+/// <param name="FirstTokenTimeout">Its own first-token clock (<see cref="DeploymentOptions.FirstTokenTimeoutSeconds"/>), or null for its provider's.</param>
+internal sealed record Deployment(string Provider, string Model, IChatClient Client, TimeSpan? FirstTokenTimeout = null);
 
 /// <summary>An alias, its deployments in priority order and its prices, if configured.</summary>
 internal sealed record ModelRoute(string Alias, IReadOnlyList<Deployment> Deployments, ModelPricing? Pricing = null);
@@ -27,7 +31,9 @@ internal sealed class ModelRouter
         foreach (var (alias, model) in options.Value.Models)
         {
             var deployments = model.Deployments
-                .Select(d => new Deployment(ConfiguredName(options.Value, d.Provider), d.Model, providers.Get(d.Provider)))
+                .Select(d => new Deployment(
+                    ConfiguredName(options.Value, d.Provider), d.Model, providers.Get(d.Provider),
+                    d.FirstTokenTimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null))
                 .ToArray();
             _routes[alias] = new ModelRoute(alias, deployments, model.Pricing);
         }

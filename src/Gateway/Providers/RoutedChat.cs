@@ -127,7 +127,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 trace.Deployment = deployment;
                 trace.UpstreamRequestId = null;
                 using var attempt = GatewayActivities.StartAttempt(route.Alias, deployment.Provider, deployment.Model, trace.Attempts);
-                var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment.Provider), isStreaming, attempt, metrics, logger);
+                var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment), isStreaming, attempt, metrics, logger);
                 var deploymentOptions = ForDeployment(options, deployment);
                 var context = Polly.ResilienceContextPool.Shared.Get(total.Token);
                 ProviderPipelines.Attach(context, call);

@@ -84,6 +84,12 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
                     failures.Add($"{deploymentKey}:Model is required.");
                 }
 
+                // The provider's own clock has the same range (ResilienceOptions).
+                if (deployment.FirstTokenTimeoutSeconds is { } firstToken && !(firstToken is >= 0.01 and <= 3_600))
+                {
+                    failures.Add($"{deploymentKey}:FirstTokenTimeoutSeconds must be between 0.01 and 3600.");
+                }
+
                 if (!options.Providers.TryGetValue(deployment.Provider, out var provider))
                 {
                     // A provider that is configured but did not bind (a value of the wrong type drops its whole entry)

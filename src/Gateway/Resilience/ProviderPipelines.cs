@@ -37,6 +37,12 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
 
     public ResilienceOptions OptionsFor(string provider) => options.Get(provider);
 
+    /// <summary>The settings a call to <paramref name="deployment"/> runs under: its provider's, with its own first-token clock if it has one.</summary>
+    public ResilienceOptions OptionsFor(Deployment deployment) =>
+        deployment.FirstTokenTimeout is { } firstToken
+            ? options.Get(deployment.Provider).WithFirstTokenTimeout(firstToken)
+            : options.Get(deployment.Provider);
+
     /// <summary>The circuit state of every provider whose HTTP pipeline has been built (on its first call).</summary>
     public IEnumerable<(string Provider, CircuitState State)> CircuitStates =>
         _circuits.Select(pair => (pair.Key, pair.Value.CircuitState));
@@ -127,7 +133,12 @@ internal sealed class ProviderPipelines(IOptionsMonitor<ResilienceOptions> optio
         builder.AddTimeout(new TimeoutStrategyOptions
         {
             TimeoutGenerator = args => ValueTask.FromResult(
-                CallOf(args.Context) is { IsStreaming: false } ? settings.TotalTimeout : settings.FirstTokenTimeout),
+                CallOf(args.Context) switch
+                {
+                    { IsStreaming: false } => settings.TotalTimeout,
+                    { } call => call.Options.FirstTokenTimeout, // the deployment's own clock, if it has one
+                    null => settings.FirstTokenTimeout,
+                }),
         });
         return builder.Build();
     }

@@ -44,6 +44,18 @@ internal sealed class ResilienceOptions
     public TimeSpan FirstTokenTimeout => TimeSpan.FromSeconds(FirstTokenTimeoutSeconds);
     public TimeSpan IdleTimeout => TimeSpan.FromSeconds(IdleTimeoutSeconds);
     public TimeSpan TotalTimeout => TimeSpan.FromSeconds(TotalTimeoutSeconds);
+
+    /// <summary>A copy with another first-token clock (a deployment's own), everything else shared.</summary>
+    public ResilienceOptions WithFirstTokenTimeout(TimeSpan firstToken) => new()
+    {
+        MaxRetries = MaxRetries,
+        BaseDelayMs = BaseDelayMs,
+        MaxDelayMs = MaxDelayMs,
+        FirstTokenTimeoutSeconds = firstToken.TotalSeconds,
+        IdleTimeoutSeconds = IdleTimeoutSeconds,
+        TotalTimeoutSeconds = TotalTimeoutSeconds,
+        CircuitBreaker = CircuitBreaker,
+    };
 }
 
 /// <summary>One breaker per provider: it opens when too many of its recent calls failed.</summary>

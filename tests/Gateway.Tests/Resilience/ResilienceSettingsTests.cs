@@ -132,11 +132,47 @@ public sealed class ResilienceSettingsTests
         Assert.Equal("1", response.Headers.GetValues("X-Gateway-Attempts").Single());
     }
 
+    /// <summary>
+    /// A model that thinks without streaming its thinking (o-series, gpt-5 on Chat Completions) sends nothing for as long
+    /// as it thinks. Its deployment's own first-token clock lets it, while the provider's other models keep theirs;
+    /// until 2026-12-06 it took a provider entry of its own, or each attempt was cut at the provider's clock and retried.
+    /// </summary>
+    [Fact]
+    public async Task ADeploymentsOwnFirstTokenTimeout_LetsItsModelThink_WhileTheProvidersOtherModelsKeepTheirs()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "1";
+        settings["Gateway:Resilience:MaxRetries"] = "0";
+        GatewayHost.WithAlias(settings, "thinker", "upstream", "o3");
+        settings["Gateway:Models:thinker:Deployments:0:FirstTokenTimeoutSeconds"] = "10";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var think = new UpstreamScript { Tokens = ["done", " thinking"], Stall = (0, TimeSpan.FromSeconds(2.5)) };
+
+        upstream.Enqueue(think);
+        using var thinker = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("thinker", "x", stream: true));
+        var data = await Sse.ReadAllDataAsync(thinker);
+        FaultBed.AssertCompleted(data, "done thinking");
+
+        // Its response headers may be as slow: the wait for them is the same clock.
+        upstream.Enqueue(think with { Stall = null, HeadersDelay = TimeSpan.FromSeconds(2.5) });
+        using var slowHeaders = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("thinker", "x", stream: true));
+        FaultBed.AssertCompleted(await Sse.ReadAllDataAsync(slowHeaders), "done thinking");
+
+        upstream.Enqueue(think);
+        using var other = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true));
+        Assert.Equal(HttpStatusCode.GatewayTimeout, other.StatusCode);
+        var error = await Json.ReadAsync(other);
+        Assert.Contains("sent no first token within 1 s", error["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(3, upstream.Requests.Count);
+    }
+
     [Theory]
     [InlineData("Gateway:Resilience:MaxRetries", "-1", "Gateway:Resilience:MaxRetries must be between 0 and 10.")]
     [InlineData("Gateway:Providers:simulated:Resilience:IdleTimeoutSeconds", "0", "Gateway:Providers:simulated:Resilience:IdleTimeoutSeconds must be between 0.01 and 3600.")]
     [InlineData("Gateway:Resilience:CircuitBreaker:FailureRatio", "2", "Gateway:Resilience:CircuitBreaker:FailureRatio must be between 0.01 and 1.")]
     [InlineData("Gateway:Providers:other:Resilience:CircuitBreaker:BreakSeconds", "0", "Gateway:Providers:other:Resilience:CircuitBreaker:BreakSeconds must be between 0.5 and 3600.")]
+    [InlineData("Gateway:Models:echo:Deployments:0:FirstTokenTimeoutSeconds", "0", "Gateway:Models:echo:Deployments:0:FirstTokenTimeoutSeconds must be between 0.01 and 3600.")]
     public async Task OutOfRangeSettings_StopStartUp_NamingTheKeyOnce(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings();
