@@ -146,6 +146,10 @@ internal static class ChatApi
         {
             return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestJsonErrors.From(exception));
         }
+        catch (IOException exception) when (exception is not BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestMapper.Invalid(JsonBody.UnreadableBody(exception)));
+        }
 
         if (request is null)
         {

@@ -19,7 +19,7 @@ internal static class ChatRequestJsonErrors
         }
 
         // Valid JSON, nested past the limit (a function's schema may come near it): not "not valid JSON".
-        if (exception.Message.Contains(DepthMessage, StringComparison.Ordinal))
+        if (Hosting.JsonBody.NestsTooDeep(exception))
         {
             var at = exception.Path is { } deep && deep.StartsWith("$.", StringComparison.Ordinal) ? deep[2..] : null;
             return ChatRequestMapper.Invalid($"The request body nests past the maximum depth of {LimitsOptions.MaxJsonDepth} levels{(at is null ? "" : $", at '{at}'")}.", at);
@@ -65,9 +65,6 @@ internal static class ChatRequestJsonErrors
 
     // How System.Text.Json begins the message of a value it could not convert to the member's type.
     private const string WrongTypeMessage = "The JSON value could not be converted to ";
-
-    // How the reader says that the JSON nests deeper than MaxDepth.
-    private const string DepthMessage = "The maximum configured depth of ";
 
     // How it begins the message of a member named twice (JsonSerializerOptions.AllowDuplicateProperties off).
     private const string DuplicateMessage = "Duplicate property ";

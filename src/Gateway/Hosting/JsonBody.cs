@@ -17,6 +17,17 @@ internal static class JsonBody
     // The same depth limit as /v1's serializer, so both surfaces refuse the same nesting.
     private static readonly JsonDocumentOptions Options = new() { AllowDuplicateProperties = false, MaxDepth = LimitsOptions.MaxJsonDepth };
 
+    /// <summary>Whether the reader refused valid JSON for nesting deeper than <see cref="LimitsOptions.MaxJsonDepth"/>.</summary>
+    public static bool NestsTooDeep(JsonException exception) => exception.Message.Contains("The maximum configured depth of ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// What a caller is told of a body whose framing Kestrel could not read and reported as a plain
+    /// <see cref="IOException"/> rather than as its <see cref="BadHttpRequestException"/> (an IOException too, which keeps
+    /// its own status, a 413 for one): a chunk size past 2^31
+    /// ("Bad chunk size data.", with an overflow inside). Until 2026-12-06 such a body was a 500 and a logged stack trace.
+    /// </summary>
+    public static string UnreadableBody(IOException exception) => $"The request body could not be read: {exception.Message}";
+
     /// <param name="request">The request.</param>
     /// <param name="emptyAs">The value of a request without a body; null when a body is required.</param>
     public static async Task<JsonBodyResult> ReadAsync(HttpRequest request, JsonElement? emptyAs = null)
@@ -49,9 +60,19 @@ internal static class JsonBody
                 ? new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: the text at ${path} is not valid Unicode (invalid UTF-8, or a lone surrogate such as \\udc00)."))
                 : new JsonBodyResult(document.RootElement.Clone(), null);
         }
+        catch (JsonException exception) when (NestsTooDeep(exception))
+        {
+            // Valid JSON, nested past the limit: as /v1 says it, not "not valid JSON".
+            return new JsonBodyResult(default, ApiProblems.BadRequest(
+                $"The request body nests past the maximum depth of {LimitsOptions.MaxJsonDepth} levels{(exception.LineNumber is { } line ? $" (line {line + 1}, byte {exception.BytePositionInLine + 1})" : "")}."));
+        }
         catch (JsonException exception)
         {
             return new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: {exception.Message}"));
+        }
+        catch (IOException exception) when (exception is not BadHttpRequestException && !request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            return new JsonBodyResult(default, ApiProblems.BadRequest(UnreadableBody(exception)));
         }
         catch (InvalidOperationException)
         {

@@ -98,6 +98,27 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
     }
 
+    /// <summary>
+    /// A flow that repeats one mistake many times (here 300 unknown fields on each of 250 nodes, 800 KB) is answered
+    /// with the first 100 problems and the count of the rest: until 2026-12-06 with every one, a 400 of 6 MB.
+    /// </summary>
+    [Fact]
+    public async Task AFlowWithThousandsOfProblems_ListsTheFirst100_AndCountsTheRest()
+    {
+        var fields = string.Join(",", Enumerable.Range(0, 300).Select(j => $"\"z{j}\":1"));
+        var nodes = Enumerable.Range(0, 250).Select(i => $$"""{"id":"n{{i}}","type":"prompt","template":"x",{{fields}}}""");
+        var flow = $$"""{"id":"wide","nodes":[{{string.Join(",", nodes)}},{"id":"o","type":"output","from":["n0"]}]}""";
+
+        using var response = await gateway.Client.PostAsync("/api/flows", Json.Body(flow));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(response.Content.Headers.ContentLength is null or < 64 * 1024, $"a 400 of {response.Content.Headers.ContentLength} bytes");
+        var errors = await Problems.ReadValidationErrorsAsync(response);
+        Assert.Equal(100, errors.Where(pair => pair.Key != "$").Sum(pair => pair.Value!.AsArray().Count));
+        Assert.Equal(["... and 74,900 more problems, not listed: mend these and send it again."], Problems.At(errors, "$"));
+        Assert.StartsWith("Unknown field for a 'prompt' node", Problems.At(errors, "nodes[0].z0")[0], StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OptionalFieldsSentAsNull_AreFieldsNotSent_AsAClientGeneratedFromTheOneNodeSchemaSendsThem()
     {

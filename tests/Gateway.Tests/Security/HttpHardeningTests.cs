@@ -156,7 +156,34 @@ public sealed class HttpHardeningTests : IAsyncLifetime
         using var response = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, path, TestKeys.Admin, Json.Body(body)));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains($"depth of {LimitsOptions.MaxJsonDepth}", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        // Valid JSON, too deep: both surfaces say so, and neither calls it "not valid JSON" (/api did until 2026-12-06).
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains($"nests past the maximum depth of {LimitsOptions.MaxJsonDepth} levels", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("not valid JSON", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A chunk size past 2^31 is a framing mistake Kestrel reports as a plain IOException (an overflow inside), not as
+    /// its BadHttpRequestException: until 2026-12-06 it answered 500 and logged a stack trace as the gateway's failure.
+    /// </summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", "application/json")]
+    [InlineData("/api/runs", "application/problem+json")]
+    [InlineData("/api/flows", "application/problem+json")]
+    public async Task AChunkSizePast2To31_Is400InTheSurfacesShape(string path, string mediaType)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_gateway.BaseAddress.Host, _gateway.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var request = $"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TestKeys.Admin}\r\nContent-Type: application/json\r\n"
+            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n80000000\r\n{}\r\n0\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream);
+        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.StartsWith("HTTP/1.1 400 ", answer, StringComparison.Ordinal);
+        Assert.Contains($"Content-Type: {mediaType}", answer, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("The request body could not be read: Bad chunk size data.", answer, StringComparison.Ordinal);
     }
 
     [Theory]
