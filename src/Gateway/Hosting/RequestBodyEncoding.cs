@@ -5,7 +5,7 @@ namespace Gateway.Hosting;
 
 /// <summary>
 /// What a JSON body's headers say about its bytes that the gateway does not read: a <c>Content-Encoding</c> (gzip,
-/// br, ...) or a charset other than UTF-8. Both were read as plain UTF-8, into a 400 about the wrong thing or, for a
+/// br, ...), a <c>Transfer-Encoding</c> other than chunked, or a charset other than UTF-8. Both were read as plain UTF-8, into a 400 about the wrong thing or, for a
 /// coding whose bytes happened to parse, another body than the one sent: they are 415s that say so.
 /// </summary>
 internal static class RequestBodyEncoding
@@ -17,6 +17,12 @@ internal static class RequestBodyEncoding
         if (codings.Count > 0 && !IsIdentity(codings))
         {
             return "A compressed body (Content-Encoding) is not supported: send it uncompressed.";
+        }
+
+        // Kestrel takes "gzip, chunked" and hands over the chunks' bytes as they are, still compressed.
+        if (request.Headers.TransferEncoding is { Count: > 0 } transfer && !IsOnlyChunked(transfer))
+        {
+            return "A compressed body (a Transfer-Encoding other than chunked) is not supported: send it uncompressed.";
         }
 
         // Only a declared charset needs parsing; nearly every request declares none. US-ASCII is UTF-8's first half.
@@ -32,6 +38,22 @@ internal static class RequestBodyEncoding
         }
 
         return null;
+    }
+
+    private static bool IsOnlyChunked(StringValues codings)
+    {
+        foreach (var value in codings)
+        {
+            foreach (var coding in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     private static bool IsIdentity(StringValues codings)

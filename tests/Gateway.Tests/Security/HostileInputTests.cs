@@ -228,6 +228,30 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Kestrel takes <c>Transfer-Encoding: gzip, chunked</c> and hands the handler the chunks' bytes still compressed:
+    /// until 2026-12-06 a client that compressed at that level got "not valid JSON", about bytes it had sent right.
+    /// </summary>
+    [Theory]
+    [InlineData(Chat, "\"error\"")]
+    [InlineData(Runs, "\"detail\"")]
+    public async Task ATransferCodingOtherThanChunked_Is415(string path, string errorMember)
+    {
+        var body = path == Chat ? Ok + "}" : """{"input":"x","flow":""" + Flow + "}";
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_gateway.BaseAddress.Host, _gateway.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var request = $"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TestKeys.Client}\r\nContent-Type: application/json\r\n"
+            + $"Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n{Encoding.UTF8.GetByteCount(body):x}\r\n{body}\r\n0\r\n\r\n";
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request));
+        using var reader = new StreamReader(stream);
+        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.StartsWith("HTTP/1.1 415 ", answer, StringComparison.Ordinal);
+        Assert.Contains(errorMember, answer, StringComparison.Ordinal);
+        Assert.Contains("Transfer-Encoding other than chunked", answer, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task HostileKeys_Are401()
     {
