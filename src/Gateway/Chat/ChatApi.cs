@@ -146,7 +146,7 @@ internal static class ChatApi
         {
             return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestJsonErrors.From(exception));
         }
-        catch (IOException exception) when (exception is not BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+        catch (IOException exception) when (JsonBody.IsUnreadable(exception, cancellationToken))
         {
             return ChatErrors.Result(StatusCodes.Status400BadRequest, ChatRequestMapper.Invalid(JsonBody.UnreadableBody(exception)));
         }

@@ -15,5 +15,5 @@ internal static class ApiProblems
         TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
 
     public static ValidationProblem Invalid(Gateway.Flows.ValidationErrors errors, string detail) =>
-        TypedResults.ValidationProblem(errors.ToDictionary(), detail: detail);
+        TypedResults.ValidationProblem(errors.ToAnswer(), detail: detail);
 }

@@ -26,6 +26,16 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is Microsoft.AspNetCore.Connections.ConnectionResetException)
+        {
+            // The caller reset the connection while its request was read: nothing failed, and no one is left to answer.
+            // Until 2026-12-06 this was logged as the gateway's failure, with a stack trace, and counted as a 500. The
+            // abort also keeps Kestrel from draining a body whose read the reset broke, which it logs as an error.
+            httpContext.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+            httpContext.Abort();
+            return true;
+        }
+
         var storeUnavailable = StoreErrors.IsUnavailable(exception);
         var status = exception is BadHttpRequestException badRequest ? badRequest.StatusCode
             : storeUnavailable ? StatusCodes.Status503ServiceUnavailable

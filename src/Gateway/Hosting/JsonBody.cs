@@ -22,11 +22,19 @@ internal static class JsonBody
 
     /// <summary>
     /// What a caller is told of a body whose framing Kestrel could not read and reported as a plain
-    /// <see cref="IOException"/> rather than as its <see cref="BadHttpRequestException"/> (an IOException too, which keeps
-    /// its own status, a 413 for one): a chunk size past 2^31
+    /// <see cref="IOException"/> rather than as its <see cref="BadHttpRequestException"/>: a chunk size past 2^31
     /// ("Bad chunk size data.", with an overflow inside). Until 2026-12-06 such a body was a 500 and a logged stack trace.
     /// </summary>
     public static string UnreadableBody(IOException exception) => $"The request body could not be read: {exception.Message}";
+
+    /// <summary>
+    /// Whether reading the body failed on what the caller sent (<see cref="UnreadableBody"/>): not a caller who left
+    /// (a reset reaches the read before the request's abort token), and not Kestrel's own
+    /// <see cref="BadHttpRequestException"/>, which keeps its status (a 413 for a body too large).
+    /// </summary>
+    public static bool IsUnreadable(IOException exception, CancellationToken requestAborted) =>
+        exception is not (BadHttpRequestException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        && !requestAborted.IsCancellationRequested;
 
     /// <param name="request">The request.</param>
     /// <param name="emptyAs">The value of a request without a body; null when a body is required.</param>
@@ -70,7 +78,7 @@ internal static class JsonBody
         {
             return new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: {exception.Message}"));
         }
-        catch (IOException exception) when (exception is not BadHttpRequestException && !request.HttpContext.RequestAborted.IsCancellationRequested)
+        catch (IOException exception) when (JsonBody.IsUnreadable(exception, request.HttpContext.RequestAborted))
         {
             return new JsonBodyResult(default, ApiProblems.BadRequest(UnreadableBody(exception)));
         }

@@ -5,7 +5,7 @@ namespace Gateway.Hosting;
 
 /// <summary>
 /// What a JSON body's headers say about its bytes that the gateway does not read: a <c>Content-Encoding</c> (gzip,
-/// br, ...), a <c>Transfer-Encoding</c> other than chunked, or a charset other than UTF-8. Both were read as plain UTF-8, into a 400 about the wrong thing or, for a
+/// br, ...), a <c>Transfer-Encoding</c> other than chunked, or a charset other than UTF-8. Each was read as plain UTF-8, into a 400 about the wrong thing or, for a
 /// coding whose bytes happened to parse, another body than the one sent: they are 415s that say so.
 /// </summary>
 internal static class RequestBodyEncoding
@@ -22,7 +22,7 @@ internal static class RequestBodyEncoding
         // Kestrel takes "gzip, chunked" and hands over the chunks' bytes as they are, still compressed.
         if (request.Headers.TransferEncoding is { Count: > 0 } transfer && !IsOnlyChunked(transfer))
         {
-            return "A compressed body (a Transfer-Encoding other than chunked) is not supported: send it uncompressed.";
+            return "A Transfer-Encoding other than chunked (gzip, deflate, ...) is not supported: send the body uncompressed, chunked or with a Content-Length.";
         }
 
         // Only a declared charset needs parsing; nearly every request declares none. US-ASCII is UTF-8's first half.

@@ -36,8 +36,9 @@ internal sealed class RouteTrace
     public int Attempts { get; internal set; }
 
     /// <summary>
-    /// The upstream's own id for the last attempt's response (<see cref="Resilience.UpstreamRequestId"/>), null when it
-    /// sent none or sent no headers: what its support asks for. It goes into the retry, fallback and summary lines.
+    /// The upstream's own id (<see cref="Resilience.UpstreamRequestId"/>) for the last response of the deployment in
+    /// <see cref="Deployment"/>: what its support asks for, in the summary line. Null when that deployment sent no
+    /// response with one (the simulated provider, an attempt without headers, an open circuit that sent nothing).
     /// </summary>
     public string? UpstreamRequestId { get; internal set; }
 

@@ -125,7 +125,6 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                 var deployment = route.Deployments[i];
                 trace.Attempts++;
                 trace.Deployment = deployment;
-                trace.UpstreamRequestId = null;
                 using var attempt = GatewayActivities.StartAttempt(route.Alias, deployment.Provider, deployment.Model, trace.Attempts);
                 var call = new UpstreamCall(route.Alias, deployment, trace, pipelines.OptionsFor(deployment), isStreaming, attempt, metrics, logger);
                 var deploymentOptions = ForDeployment(options, deployment);
@@ -168,11 +167,12 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                     metrics.FallingBack(route.Alias, deployment.Provider, reason);
                     RetryLog.FallingBack(
                         logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason,
-                        trace.UpstreamRequestId ?? UpstreamRequestId.None);
+                        call.ResponseId ?? UpstreamRequestId.None);
                     trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true));
                 }
                 finally
                 {
+                    trace.UpstreamRequestId = call.ResponseId;
                     Polly.ResilienceContextPool.Shared.Return(context);
                 }
             }

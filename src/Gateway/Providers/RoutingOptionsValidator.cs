@@ -57,7 +57,9 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
                 failures.Add($"{key} is not a usable alias: an alias may not be empty or begin or end with spaces (got {Hosting.ConfigValue.Quoted(alias)}).");
             }
 
-            if (model.Deployments.Count == 0)
+            // A deployment that did not bind (a value of the wrong type drops it) is not a missing one: the configuration's
+            // shape check names the value to fix.
+            if (model.Deployments.Count == 0 && !configuration.GetSection($"{key}:Deployments").Exists())
             {
                 failures.Add($"{key}:Deployments must list at least one deployment.");
             }
@@ -84,10 +86,11 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
                     failures.Add($"{deploymentKey}:Model is required.");
                 }
 
-                // The provider's own clock has the same range (ResilienceOptions).
-                if (deployment.FirstTokenTimeoutSeconds is { } firstToken && !(firstToken is >= 0.01 and <= 3_600))
+                // The provider's own clock has the same range.
+                if (deployment.FirstTokenTimeoutSeconds is { } firstToken
+                    && !(firstToken is >= Resilience.ResilienceOptions.MinClockSeconds and <= Resilience.ResilienceOptions.MaxStreamClockSeconds))
                 {
-                    failures.Add($"{deploymentKey}:FirstTokenTimeoutSeconds must be between 0.01 and 3600.");
+                    failures.Add($"{deploymentKey}:FirstTokenTimeoutSeconds must be between {Resilience.ResilienceOptions.MinClockSeconds} and {Resilience.ResilienceOptions.MaxStreamClockSeconds}.");
                 }
 
                 if (!options.Providers.TryGetValue(deployment.Provider, out var provider))

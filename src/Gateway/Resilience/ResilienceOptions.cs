@@ -12,6 +12,12 @@ internal sealed class ResilienceOptions
 {
     public const string Section = "Gateway:Resilience";
 
+    /// <summary>The shortest any of the clocks may be set to, in seconds.</summary>
+    public const double MinClockSeconds = 0.01;
+
+    /// <summary>The longest a stream's first-token or idle clock may be set to, in seconds (a deployment's own too).</summary>
+    public const double MaxStreamClockSeconds = 3_600;
+
     /// <summary>Retries per deployment, shared by HTTP failures and failures before the first token.</summary>
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 2;
@@ -25,15 +31,15 @@ internal sealed class ResilienceOptions
     public int MaxDelayMs { get; set; } = 10_000;
 
     /// <summary>From the start of an attempt to its first token (and the per-attempt wait for response headers).</summary>
-    [Range(0.01, 3_600)]
+    [Range(MinClockSeconds, MaxStreamClockSeconds)]
     public double FirstTokenTimeoutSeconds { get; set; } = 30;
 
     /// <summary>The longest silence between two chunks once a stream has started.</summary>
-    [Range(0.01, 3_600)]
+    [Range(MinClockSeconds, MaxStreamClockSeconds)]
     public double IdleTimeoutSeconds { get; set; } = 30;
 
     /// <summary>The whole request, retries included; the only bound on a non-streaming upstream call.</summary>
-    [Range(0.01, 86_400)]
+    [Range(MinClockSeconds, 86_400)]
     public double TotalTimeoutSeconds { get; set; } = 600;
 
     [ValidateObjectMembers]
@@ -45,17 +51,13 @@ internal sealed class ResilienceOptions
     public TimeSpan IdleTimeout => TimeSpan.FromSeconds(IdleTimeoutSeconds);
     public TimeSpan TotalTimeout => TimeSpan.FromSeconds(TotalTimeoutSeconds);
 
-    /// <summary>A copy with another first-token clock (a deployment's own), everything else shared.</summary>
-    public ResilienceOptions WithFirstTokenTimeout(TimeSpan firstToken) => new()
+    /// <summary>A copy with another first-token clock (a deployment's own), everything else the same.</summary>
+    public ResilienceOptions WithFirstTokenTimeout(TimeSpan firstToken)
     {
-        MaxRetries = MaxRetries,
-        BaseDelayMs = BaseDelayMs,
-        MaxDelayMs = MaxDelayMs,
-        FirstTokenTimeoutSeconds = firstToken.TotalSeconds,
-        IdleTimeoutSeconds = IdleTimeoutSeconds,
-        TotalTimeoutSeconds = TotalTimeoutSeconds,
-        CircuitBreaker = CircuitBreaker,
-    };
+        var copy = (ResilienceOptions)MemberwiseClone();
+        copy.FirstTokenTimeoutSeconds = firstToken.TotalSeconds;
+        return copy;
+    }
 }
 
 /// <summary>One breaker per provider: it opens when too many of its recent calls failed.</summary>

@@ -69,6 +69,13 @@ internal sealed class UpstreamCall(
     /// </summary>
     public bool StreamOpened { get; private set; }
 
+    /// <summary>
+    /// The upstream's id (<see cref="UpstreamRequestId"/>) for the last response this deployment sent: null until one
+    /// comes, and again from the moment a new request is sent until its headers are in. A retry or an open circuit that
+    /// sends nothing leaves it as it was, so a line about the failure names the response that failed.
+    /// </summary>
+    public string? ResponseId { get; private set; }
+
     /// <summary>The timer that bounds the wait for a streamed attempt's first token.</summary>
     public void UseFirstTokenTimer(CancellationTokenSource timer, TimeProvider timeProvider)
     {
@@ -97,7 +104,7 @@ internal sealed class UpstreamCall(
         CountRetrySent();
         AttemptSent = true;
         StreamOpened = false;
-        trace.UpstreamRequestId = null;
+        ResponseId = null;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
     }
@@ -107,7 +114,11 @@ internal sealed class UpstreamCall(
     public void HttpHeadersReceived(HttpResponseMessage response)
     {
         StreamOpened = response.IsSuccessStatusCode && IsStreaming;
-        trace.UpstreamRequestId = UpstreamRequestId.Of(response);
+        ResponseId = UpstreamRequestId.Of(response);
+        if (ResponseId is not null)
+        {
+            span?.SetTag(GatewayActivities.UpstreamRequestIdTag, ResponseId);
+        }
         if (_firstTokenTimer is null)
         {
             return;
@@ -131,7 +142,7 @@ internal sealed class UpstreamCall(
         _firstTokenTimer?.CancelAfter(Timeout.InfiniteTimeSpan);
         var attempt = trace.Attempts + 1;
         GatewayActivities.Retrying(span, attempt, delay, reason);
-        RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason, trace.UpstreamRequestId ?? UpstreamRequestId.None);
+        RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason, ResponseId ?? UpstreamRequestId.None);
         trace.OnRetrying?.Invoke(new RouteRetry(attempt, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
     }
 
@@ -151,14 +162,13 @@ internal sealed class UpstreamCall(
         }
 
         StreamOpened = false;
-        trace.UpstreamRequestId = null;
         _attemptStartedAt = _timeProvider.GetTimestamp();
         _firstTokenTimer?.CancelAfter(Options.FirstTokenTimeout);
     }
 
     /// <summary>The upstream failed after the answer's finish reason, which ended the answer whole: said in the log, not to the caller.</summary>
     public void FailedAfterFinish(string failure) =>
-        RetryLog.FailedAfterFinish(logger, alias, Deployment.Provider, Deployment.Model, failure, trace.UpstreamRequestId ?? UpstreamRequestId.None);
+        RetryLog.FailedAfterFinish(logger, alias, Deployment.Provider, Deployment.Model, failure, ResponseId ?? UpstreamRequestId.None);
 
     /// <summary>This attempt failed while its model thought, where the thinking reaches no one (<see cref="RouteTrace.ThinkingTokensLost"/>).</summary>
     public void LostWhileThinking(long thinkingChunks) => trace.LostWhileThinking(thinkingChunks);

@@ -12,6 +12,9 @@ internal static class GatewayActivities
 {
     public const string SourceName = "Gateway";
 
+    /// <summary>On an attempt's span: the upstream's own id for its response (<see cref="Resilience.UpstreamRequestId"/>).</summary>
+    public const string UpstreamRequestIdTag = "gateway.upstream.request_id";
+
     public static readonly ActivitySource Source = new(SourceName);
 
     /// <summary>Routing one model call across an alias's deployments, until its stream ends.</summary>

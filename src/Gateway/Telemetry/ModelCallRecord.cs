@@ -27,7 +27,7 @@ internal readonly record struct ModelCallRecord(
     long InputTokens,
     long OutputTokens,
     double CostUsd,
-    string? UpstreamRequestId = null);
+    string? UpstreamRequestId);
 
 internal static class Surfaces
 {

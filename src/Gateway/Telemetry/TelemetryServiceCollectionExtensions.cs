@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Telemetry;
@@ -44,18 +45,21 @@ internal static class TelemetryServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>
-    /// <c>GET /metrics</c>: scraped by Prometheus, so it stays out of the OpenAPI document. Its series name every
-    /// model and provider, so a key restricted to some models may not read it: it would learn of the aliases outside its
-    /// list, which <c>/v1/models</c> and a completion keep from it, and of their traffic.
-    /// </summary>
+    /// <summary><c>GET /metrics</c>: scraped by Prometheus, so it stays out of the OpenAPI document.</summary>
     public static IEndpointConventionBuilder MapMetrics(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/metrics", IResult (PrometheusExposition exposition, Security.CallerIdentity caller) =>
-                caller.IsModelRestricted
-                    ? TypedResults.Problem(
-                        "The metrics cover every model: a key restricted to some models may not read them. Give the scraper a key without a 'Models' list.",
-                        statusCode: StatusCodes.Status403Forbidden)
-                    : TypedResults.Text(exposition.Scrape(), PrometheusExposition.ContentType))
+        endpoints.MapGet("/metrics", Scrape)
             .WithName("Metrics")
             .ExcludeFromDescription();
+
+    /// <summary>
+    /// The metrics' series name every model and provider, so a key restricted to some models may not read them: it would
+    /// learn of the aliases outside its list, which <c>/v1/models</c> and a completion keep from it, and of their traffic.
+    /// A key whose list happens to name every alias is refused too: the list is what it is given, not what is configured.
+    /// </summary>
+    private static Results<ContentHttpResult, ProblemHttpResult> Scrape(PrometheusExposition exposition, Security.CallerIdentity caller) =>
+        caller.IsModelRestricted
+            ? TypedResults.Problem(
+                "The metrics cover every model: a key restricted to some models may not read them. Give the scraper a key without a 'Models' list.",
+                statusCode: StatusCodes.Status403Forbidden)
+            : TypedResults.Text(exposition.Scrape(), PrometheusExposition.ContentType);
 }

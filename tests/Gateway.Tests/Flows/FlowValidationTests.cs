@@ -117,6 +117,12 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
         Assert.Equal(100, errors.Where(pair => pair.Key != "$").Sum(pair => pair.Value!.AsArray().Count));
         Assert.Equal(["... and 74,900 more problems, not listed: mend these and send it again."], Problems.At(errors, "$"));
         Assert.StartsWith("Unknown field for a 'prompt' node", Problems.At(errors, "nodes[0].z0")[0], StringComparison.Ordinal);
+
+        // A run request merges the flow's problems into its own: all of them are counted, not only the listed ones.
+        using var run = await gateway.Client.PostAsync("/api/runs", Json.Body($$"""{"flow":{{flow}},"q1":1,"q2":2}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, run.StatusCode);
+        var runErrors = await Problems.ReadValidationErrorsAsync(run);
+        Assert.Equal(["... and 74,902 more problems, not listed: mend these and send it again."], Problems.At(runErrors, "$"));
     }
 
     [Fact]

@@ -13,6 +13,22 @@ namespace Gateway.Tests.Hosting;
 /// </summary>
 public sealed class ConfigurationShapeTests
 {
+    /// <summary>
+    /// A deployment's only number that is no number drops the deployment as it binds: the start-up error names the value,
+    /// and not, as well, an alias without deployments, which it has.
+    /// </summary>
+    [Fact]
+    public async Task ADeploymentsClockThatIsNoNumber_IsNamed_AndNotCalledAMissingDeployment()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Models:echo:Deployments:0:FirstTokenTimeoutSeconds"] = "abc";
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(settings));
+
+        var failure = Assert.Single(exception.Failures);
+        Assert.StartsWith("Gateway:Models:echo:Deployments:0:FirstTokenTimeoutSeconds must be a number", failure, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Gateway:Auth:Keys:0:RequestsPerMinute", "60/min", "Gateway:Auth:Keys:0:RequestsPerMinute must be a whole number")]
     [InlineData("Gateway:Auth:Keys:2:TokensPerMinute", "lots", "Gateway:Auth:Keys:2:TokensPerMinute must be a whole number")]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Security;
 
@@ -250,6 +251,36 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.StartsWith("HTTP/1.1 415 ", answer, StringComparison.Ordinal);
         Assert.Contains(errorMember, answer, StringComparison.Ordinal);
         Assert.Contains("Transfer-Encoding other than chunked", answer, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A caller that resets its connection halfway through sending a body has left; nothing failed. Until 2026-12-06 the
+    /// reset, when it reached the body's read before the request's abort, was logged as the gateway's failure, with a
+    /// stack trace, and counted as a 500.
+    /// </summary>
+    [Fact]
+    public async Task ACallerThatResetsMidBody_IsNoFailureOfTheGateways()
+    {
+        var logs = new CapturedLogs();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        foreach (var path in Enumerable.Repeat(new[] { Chat, "/api/flows", Runs }, 10).SelectMany(paths => paths))
+        {
+            using var tcp = new System.Net.Sockets.TcpClient { LingerState = new System.Net.Sockets.LingerOption(true, 0) };
+            await tcp.ConnectAsync(gateway.BaseAddress.Host, gateway.BaseAddress.Port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"model\":"));
+            await stream.FlushAsync();
+            await Task.Delay(20);
+            tcp.Client.Close(); // with a zero linger: a reset, not a close
+        }
+
+        using var healthy = await gateway.Client.PostAsync(Chat, Json.Body(Ok + "}"));
+        Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
+        await Task.Delay(200); // the last resets' requests end on their own threads
+        Assert.DoesNotContain(logs.Lines, line => line.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+        var (_, samples) = await Exposition.ScrapeAsync(gateway);
+        Assert.DoesNotContain(samples, sample => sample.Key.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
+            && sample.Key.Contains("http_response_status_code=\"500\"", StringComparison.Ordinal));
     }
 
     [Fact]

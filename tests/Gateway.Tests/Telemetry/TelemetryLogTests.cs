@@ -92,6 +92,47 @@ public sealed class TelemetryLogTests
         Assert.Contains(" ms, upstream request req_answered_2 ", summaries[0].Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A stream that fails after its headers names its response in the retry line; a fallback names the failed
+    /// deployment's last response; the summary names the last response of the deployment that answered, and none when
+    /// that one is the simulated provider, not the failed upstream's.
+    /// </summary>
+    [Fact]
+    public async Task TheUpstreamsRequestIds_OfAStreamRetryAndAFallback_NameTheirOwnDeployments()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "two", upstream.BaseUrl, upstream.BaseUrl);
+        settings["Gateway:Models:mixed:Deployments:0:Provider"] = "p0";
+        settings["Gateway:Models:mixed:Deployments:0:Model"] = "model-0";
+        settings["Gateway:Models:mixed:Deployments:1:Provider"] = "simulated";
+        settings["Gateway:Models:mixed:Deployments:1:Model"] = "echo";
+        static Dictionary<string, string> Id(string id) => new() { ["x-request-id"] = id };
+        await using (var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs)))
+        {
+            upstream.Enqueue(
+                new UpstreamScript { Headers = Id("req_error_event_1"), Inject = (0, "data: {\"error\":{\"message\":\"overloaded\"}}\n\n") },
+                new UpstreamScript { Headers = Id("req_answer_2") },
+                new UpstreamScript { Status = 401, Headers = Id("req_refused_3") },
+                new UpstreamScript { Headers = Id("req_fallback_4") },
+                new UpstreamScript { Status = 401, Headers = Id("req_refused_5") });
+            foreach (var model in new[] { "two", "two", "mixed" })
+            {
+                using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest(model, Prompt, stream: true));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                await response.Content.ReadAsStringAsync();
+            }
+        }
+
+        Assert.Equal(["req_error_event_1"], logs.Lines.Where(line => line.Values.ContainsKey("DelayMs")).Select(line => line.Values["UpstreamRequestId"]));
+        Assert.Equal(
+            ["req_refused_3", "req_refused_5"],
+            logs.Lines.Where(line => line.Values.ContainsKey("FromProvider")).Select(line => line.Values["UpstreamRequestId"]));
+        Assert.Equal(
+            [("p0", "req_answer_2"), ("p1", "req_fallback_4"), ("simulated", "-")],
+            logs.Lines.Where(line => line.EventId == 900).Select(line => (line.Values["Provider"], line.Values["UpstreamRequestId"])));
+    }
+
     [Fact]
     public async Task ACallerThatLeavesDuringARetryAfterWait_IsLoggedWithTheOneAttemptTheUpstreamSaw_AndCountedWithNoRetry()
     {
