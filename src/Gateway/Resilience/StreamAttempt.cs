@@ -172,7 +172,7 @@ internal sealed class StreamAttempt : IAsyncDisposable
         return _totalToken.IsCancellationRequested
             ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' did not finish within the total timeout of {options.TotalTimeoutSeconds:0.###} s.", inner: inner) { Reason = UpstreamException.TotalTimeoutReason }
             : _started || _thinking
-                ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent nothing for {options.IdleTimeoutSeconds:0.###} s mid-stream.", inner: inner) { Reason = "idle timeout" }
+                ? new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent no chunk for {options.IdleTimeoutSeconds:0.###} s mid-stream.", inner: inner) { Reason = "idle timeout" }
                 : new UpstreamException(UpstreamFailure.Timeout, $"Provider '{provider}' sent no first token within {options.FirstTokenTimeoutSeconds:0.###} s.", inner: inner) { Reason = "first-token timeout" };
     }
 
