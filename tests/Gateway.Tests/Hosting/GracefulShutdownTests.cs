@@ -208,7 +208,8 @@ public sealed class GracefulShutdownTests : IDisposable
 
         Assert.Equal(0, exitCode);
         // The drain (1 s), then the 5 s to the close. It held the stop to the host's limit before (the drain plus 10 s).
-        Assert.InRange(stopping, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(9));
+        // Once in a whole suite's run (2026-12-06) it took 11.2 s, and never alone: the log says what the stop waited on.
+        Assert.True(stopping >= TimeSpan.FromSeconds(0.9) && stopping <= TimeSpan.FromSeconds(9), $"stopped in {stopping}; the gateway's log:\n{gateway.Output}");
     }
 
     [Fact]
