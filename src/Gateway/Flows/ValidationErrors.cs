@@ -53,8 +53,9 @@ internal sealed class ValidationErrors
                 break;
             }
 
-            listed[path] = [.. messages.Take(left)];
-            left -= listed[path].Length;
+            string[] shown = [.. messages.Take(left)];
+            listed[path] = shown;
+            left -= shown.Length;
         }
 
         var more = $"... and {Count - MaxListed:N0} more problems, not listed: mend these and send it again.";

@@ -78,7 +78,7 @@ internal static class JsonBody
         {
             return new JsonBodyResult(default, ApiProblems.BadRequest($"The request body is not valid JSON: {exception.Message}"));
         }
-        catch (IOException exception) when (JsonBody.IsUnreadable(exception, request.HttpContext.RequestAborted))
+        catch (IOException exception) when (IsUnreadable(exception, request.HttpContext.RequestAborted))
         {
             return new JsonBodyResult(default, ApiProblems.BadRequest(UnreadableBody(exception)));
         }

@@ -119,6 +119,7 @@ internal sealed class UpstreamCall(
         {
             span?.SetTag(GatewayActivities.UpstreamRequestIdTag, ResponseId);
         }
+
         if (_firstTokenTimer is null)
         {
             return;

@@ -14,7 +14,7 @@ namespace Gateway.Telemetry;
 /// <param name="InputTokens">Prompt tokens, as the provider counted them, or estimated for a stream cut off (<see cref="CallRecorder"/>); 0 when there are none.</param>
 /// <param name="OutputTokens">Completion tokens, likewise.</param>
 /// <param name="CostUsd">From <see cref="Providers.ModelPricing"/>; 0 when the alias has no prices.</param>
-/// <param name="UpstreamRequestId">The upstream's id for the last attempt's response (<see cref="Providers.RouteTrace.UpstreamRequestId"/>).</param>
+/// <param name="UpstreamRequestId">The upstream's id for the last response of the deployment that answered, or was tried last (<see cref="Providers.RouteTrace.UpstreamRequestId"/>).</param>
 internal readonly record struct ModelCallRecord(
     string Surface,
     string Model,

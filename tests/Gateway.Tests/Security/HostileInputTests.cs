@@ -239,14 +239,10 @@ public sealed class HostileInputTests : IAsyncLifetime
     public async Task ATransferCodingOtherThanChunked_Is415(string path, string errorMember)
     {
         var body = path == Chat ? Ok + "}" : """{"input":"x","flow":""" + Flow + "}";
-        using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync(_gateway.BaseAddress.Host, _gateway.BaseAddress.Port);
-        var stream = tcp.GetStream();
-        var request = $"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TestKeys.Client}\r\nContent-Type: application/json\r\n"
-            + $"Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n{Encoding.UTF8.GetByteCount(body):x}\r\n{body}\r\n0\r\n\r\n";
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request));
-        using var reader = new StreamReader(stream);
-        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        var answer = await RawHttp.ExchangeAsync(
+            _gateway.BaseAddress,
+            $"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TestKeys.Client}\r\nContent-Type: application/json\r\n"
+            + $"Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n{Encoding.UTF8.GetByteCount(body):x}\r\n{body}\r\n0\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 415 ", answer, StringComparison.Ordinal);
         Assert.Contains(errorMember, answer, StringComparison.Ordinal);

@@ -172,14 +172,10 @@ public sealed class HttpHardeningTests : IAsyncLifetime
     [InlineData("/api/flows", "application/problem+json")]
     public async Task AChunkSizePast2To31_Is400InTheSurfacesShape(string path, string mediaType)
     {
-        using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync(_gateway.BaseAddress.Host, _gateway.BaseAddress.Port);
-        var stream = tcp.GetStream();
-        var request = $"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TestKeys.Admin}\r\nContent-Type: application/json\r\n"
-            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n80000000\r\n{}\r\n0\r\n\r\n";
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
-        using var reader = new StreamReader(stream);
-        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        var answer = await RawHttp.ExchangeAsync(
+            _gateway.BaseAddress,
+            $"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TestKeys.Admin}\r\nContent-Type: application/json\r\n"
+            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n80000000\r\n{}\r\n0\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 400 ", answer, StringComparison.Ordinal);
         Assert.Contains($"Content-Type: {mediaType}", answer, StringComparison.OrdinalIgnoreCase);
