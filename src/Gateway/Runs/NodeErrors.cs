@@ -1,3 +1,4 @@
+using Gateway.Chat;
 using Gateway.Flows;
 using Gateway.Providers;
 using Gateway.Security;
@@ -17,12 +18,14 @@ internal static class NodeErrors
     public const string TokenLimitReason = "token limit";
 
     /// <summary>
-    /// The code <c>/v1</c> gives the same failure (<see cref="UpstreamErrorCodes"/>), except where <c>/v1</c> passes the
-    /// upstream's verdict on the request on: a node names that <see cref="UpstreamErrorCodes.Rejected"/>.
+    /// The code and words <c>/v1</c> give the same failure (<see cref="UpstreamErrorCodes"/>,
+    /// <see cref="ChatErrors.Describe"/>), except where <c>/v1</c> passes the upstream's verdict on the request on: a
+    /// node names that <see cref="UpstreamErrorCodes.Rejected"/>. A call its key's token budget refused never reached a
+    /// deployment, so it is the key's limit in <c>/v1</c>'s code, not a rate-limited model.
     /// </summary>
-    public static NodeError FromUpstream(UpstreamException exception, string alias) => new(
-        exception.Reason == TokenLimitReason ? RequestRateLimiting.LimitExceededCode : UpstreamErrorCodes.Of(exception),
-        $"Model '{alias}' failed: {exception.Message}");
+    public static NodeError FromUpstream(UpstreamException exception, string alias) => exception.Reason == TokenLimitReason
+        ? new(RequestRateLimiting.LimitExceededCode, $"Model '{alias}' was not called: {exception.Message}")
+        : new(UpstreamErrorCodes.Of(exception), ChatErrors.Describe(exception, alias));
 
     public static NodeError InternalError() => new(Internal, "The gateway failed to run this node.");
 

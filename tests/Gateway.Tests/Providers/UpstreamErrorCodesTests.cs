@@ -5,13 +5,14 @@ using Gateway.Runs;
 
 namespace Gateway.Tests.Providers;
 
-/// <summary>One failure, one name: what <c>/v1</c> answers and what a flow node's <c>node.failed</c> says.</summary>
+/// <summary>One failure, one name and one wording: what <c>/v1</c> answers and what a flow node's <c>node.failed</c> says.</summary>
 public sealed class UpstreamErrorCodesTests
 {
     private const string Failed = "Model 'm' failed: it went wrong";
 
     public static TheoryData<string, int?, int, string, string> Failures => new()
     {
+        // A refused provider key: /v1's message is the gateway's own, which names the provider, not the alias.
         { "Status", 401, 502, "upstream_auth_failed", "it went wrong" },
         { "Status", 403, 502, "upstream_auth_failed", "it went wrong" },
         { "Status", 407, 502, "upstream_auth_failed", "it went wrong" },
@@ -37,7 +38,8 @@ public sealed class UpstreamErrorCodesTests
         var node = NodeErrors.FromUpstream(exception, "m");
 
         Assert.Equal((v1Status, code, "upstream_error", v1Message), (status, error.Code, error.Type, error.Message));
-        Assert.Equal((code, Failed), (node.Code, node.Message));
+        // Until 2026-12-06 (night) a node said "failed" of every failure, a timeout and a rate limit too.
+        Assert.Equal((code, code == "upstream_auth_failed" ? Failed : v1Message), (node.Code, node.Message));
     }
 
     [Theory]
@@ -65,7 +67,8 @@ public sealed class UpstreamErrorCodesTests
         var node = NodeErrors.FromUpstream(exception, "m");
 
         Assert.Equal((502, "upstream_quota_exhausted"), (status, error.Code));
-        Assert.Equal(("upstream_quota_exhausted", Failed), (node.Code, node.Message));
+        Assert.Equal(("upstream_quota_exhausted", error.Message), (node.Code, node.Message));
+        Assert.Equal("Every deployment of model 'm' has run out of quota: it went wrong", node.Message);
     }
 
     [Theory]
@@ -76,9 +79,10 @@ public sealed class UpstreamErrorCodesTests
         var exception = new UpstreamException(UpstreamFailure.Status, "not like this", (HttpStatusCode)upstreamStatus) { UpstreamCode = upstreamCode };
 
         var (status, error) = ChatErrors.FromUpstream(exception, "m");
+        var node = NodeErrors.FromUpstream(exception, "m");
 
         Assert.Equal((upstreamStatus, upstreamCode, "invalid_request_error", "not like this"), (status, error.Code, error.Type, error.Message));
-        Assert.Equal("upstream_rejected", NodeErrors.FromUpstream(exception, "m").Code);
+        Assert.Equal(("upstream_rejected", "Model 'm' failed: not like this"), (node.Code, node.Message));
     }
 
     [Fact]
@@ -86,6 +90,8 @@ public sealed class UpstreamErrorCodesTests
     {
         var exception = new UpstreamException(UpstreamFailure.Status, "budget", HttpStatusCode.TooManyRequests) { Reason = NodeErrors.TokenLimitReason };
 
-        Assert.Equal("rate_limit_exceeded", NodeErrors.FromUpstream(exception, "m").Code);
+        var node = NodeErrors.FromUpstream(exception, "m");
+
+        Assert.Equal(("rate_limit_exceeded", "Model 'm' was not called: budget"), (node.Code, node.Message));
     }
 }

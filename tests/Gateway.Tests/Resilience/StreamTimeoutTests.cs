@@ -84,6 +84,26 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
         Assert.True((await _primary.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
     }
 
+    /// <summary>A flow node's words for the same stall are /v1's: until 2026-12-06 (night) it said "failed".</summary>
+    [Fact]
+    public async Task StallMidStream_InAFlowNode_IsAnIdleTimeoutInV1sWords()
+    {
+        _primary.Enqueue(new UpstreamScript { Stall = (2, TimeSpan.FromSeconds(10)) });
+
+        var (response, events) = await RunClient.RunAsync(_bed.Gateway.Client, "/api/runs", """
+            {"flow":{"id":"stall","nodes":[{"id":"in","type":"input"},{"id":"ask","type":"llm","model":"up","prompt":"in"},
+              {"id":"out","type":"output","from":["ask"]}]},"input":"one two three"}
+            """);
+        response.Dispose();
+
+        Assert.Equal("one two", RunClient.Tokens(events, "ask"));
+        var error = events.Single(e => e.Name == "node.failed").Data["error"]!;
+        Assert.Equal("upstream_timeout", error["code"]!.GetValue<string>());
+        Assert.Equal("Model 'up' did not answer in time: Provider 'p0' sent no chunk for 1 s mid-stream.", error["message"]!.GetValue<string>());
+        Assert.Equal("run.failed", events[^1].Name);
+        Assert.True((await Assert.Single(_primary.Requests).Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
+    }
+
     [Fact]
     public async Task SlowButSteadyStream_OutlivesTheIdleTimeout()
     {
