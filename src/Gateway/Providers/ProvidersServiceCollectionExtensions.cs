@@ -18,6 +18,7 @@ internal static class ProvidersServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
         services.AddSingleton<Hosting.IStartupPreparation, ProviderKeyCheck>();
+        services.AddSingleton<Hosting.IStartupPreparation, DeploymentClockCheck>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddTransient<UpstreamNormalizingHandler>();
         services.AddGatewayResilience(configuration);

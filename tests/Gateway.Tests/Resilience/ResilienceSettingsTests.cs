@@ -1,5 +1,7 @@
 using System.Net;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Resilience;
@@ -165,6 +167,33 @@ public sealed class ResilienceSettingsTests
         var error = await Json.ReadAsync(other);
         Assert.Contains("sent no first token within 1 s", error["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(3, upstream.Requests.Count);
+    }
+
+    /// <summary>
+    /// A deployment's first-token clock at or past the call's total timeout never fires: the total ends the call first,
+    /// and a stall is then neither retried nor fallen back from. Until 2026-12-06 (night) nothing said so.
+    /// </summary>
+    [Fact]
+    public async Task AFirstTokenClockNoShorterThanTheTotalTimeout_IsWarnedOfAtStartUp_OnlyForThatDeployment()
+    {
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "5";
+        settings["Gateway:Resilience:TotalTimeoutSeconds"] = "20";
+        settings["Gateway:Models:thinker:Deployments:0:Provider"] = "simulated";
+        settings["Gateway:Models:thinker:Deployments:0:Model"] = "echo";
+        settings["Gateway:Models:thinker:Deployments:0:FirstTokenTimeoutSeconds"] = "19.5";
+        settings["Gateway:Models:thinker:Deployments:1:Provider"] = "simulated";
+        settings["Gateway:Models:thinker:Deployments:1:Model"] = "echo";
+        settings["Gateway:Models:thinker:Deployments:1:FirstTokenTimeoutSeconds"] = "20";
+
+        await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs));
+
+        var warning = Assert.Single(logs.Lines, line => line.Category.EndsWith("DeploymentClockCheck", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal(
+            "Model 'thinker' deployment 1 (simulated) waits up to 20 s for its first token, no less than the call's total timeout of 20 s: the total timeout ends the call first, so a stall there is never retried or fallen back from. Set its FirstTokenTimeoutSeconds below the total.",
+            warning.Message);
     }
 
     [Theory]
