@@ -24,6 +24,9 @@ internal sealed class SqliteDatabase : IDisposable
     /// </summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>What the write-ahead log is cut back to once a checkpoint has emptied it: four times its usual size.</summary>
+    public const long WalSizeLimitBytes = 16L * 1024 * 1024;
+
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly string _connectionString;
 
@@ -225,7 +228,9 @@ internal sealed class SqliteDatabase : IDisposable
             await using var pragmas = connection.CreateCommand();
             // Per connection: in WAL, NORMAL syncs at checkpoints rather than on every commit, which keeps one
             // insert per streamed token cheap; a power cut may lose the last commits but never corrupts the file.
-            pragmas.CommandText = $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = NORMAL;";
+            // The write-ahead log grows past its usual ~4 MB while a long read holds a checkpoint back, and without a
+            // limit keeps that size on disk for good; with one, the next restart of the log cuts it back.
+            pragmas.CommandText = $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = {WalSizeLimitBytes};";
             await pragmas.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }

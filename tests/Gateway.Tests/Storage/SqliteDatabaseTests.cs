@@ -38,6 +38,48 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.True(await write);
     }
 
+    /// <summary>
+    /// A read held open while 24 MB are written keeps every frame in the write-ahead log. Once it ends, the log is
+    /// checkpointed and restarted, and cut back to its limit; until 2026-12-06 (night) it kept its 24 MB on disk for good.
+    /// </summary>
+    [Fact]
+    public async Task AWriteAheadLogGrownBehindALongRead_IsCutBackOnceTheReadEnds()
+    {
+        await _database.ExecuteOutsideTransactionAsync(connection => ExecuteAsync(connection, "PRAGMA journal_mode = WAL;"), CancellationToken.None);
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "CREATE TABLE blobs (data BLOB NOT NULL);"), CancellationToken.None);
+
+        await using (var reader = new Microsoft.Data.Sqlite.SqliteConnection(GatewayHost.ConnectionString(_path)))
+        {
+            await reader.OpenAsync();
+            await using var read = reader.BeginTransaction(deferred: true);
+            await using (var select = reader.CreateCommand())
+            {
+                select.CommandText = "SELECT count(*) FROM blobs;";
+                await select.ExecuteScalarAsync(); // the read's snapshot: no checkpoint may pass it
+            }
+
+            for (var i = 0; i < 24; i++)
+            {
+                await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (randomblob(1048576));"), CancellationToken.None);
+            }
+
+            Assert.True(new FileInfo(_path + "-wal").Length > 24L * 1024 * 1024, "the log should hold every write behind the read");
+        }
+
+        // The first commit after the read checkpoints the whole log; the next one starts it over, and cuts it back.
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "DELETE FROM blobs;"), CancellationToken.None);
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (x'00');"), CancellationToken.None);
+
+        Assert.InRange(new FileInfo(_path + "-wal").Length, 0, SqliteDatabase.WalSizeLimitBytes);
+    }
+
+    private static async Task ExecuteAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     public void Dispose()
     {
         _database.Dispose();
