@@ -2,7 +2,7 @@
 # Build: docker build -t gateway .
 # It listens on every interface, so it refuses to start without API keys (README, "Keys, roles and limits"):
 #   docker run --rm gateway hash-key        mints a key and prints its hash
-#   docker run -p 8080:8080 -e Gateway__Auth__Keys__0__Name=me -e Gateway__Auth__Keys__0__KeyHash=<hash> gateway
+#   docker run -p 8080:8080 -v gateway-data:/data -e Gateway__Auth__Keys__0__Name=me -e Gateway__Auth__Keys__0__KeyHash=<hash> gateway
 # or, on a network trusted as a whole, -e Gateway__Auth__AllowAnonymous=true.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
@@ -23,8 +23,10 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app .
 # Listen on every interface inside the container (keys required, see above); the embedded SQLite store lives
-# on the /data volume.
+# on the /data volume. The base image's ASPNETCORE_HTTP_PORTS is emptied: beside Urls (which must be set, or the
+# shipped appsettings.json's loopback address would win) it only earns a warning at every start.
 ENV Urls=http://+:8080 \
+    ASPNETCORE_HTTP_PORTS= \
     Gateway__Storage__ConnectionString="Data Source=/data/gateway.db"
 VOLUME /data
 EXPOSE 8080
