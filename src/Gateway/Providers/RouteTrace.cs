@@ -7,7 +7,11 @@ namespace Gateway.Providers;
 /// <param name="Provider">The provider of the next attempt.</param>
 /// <param name="Model">The model of the next attempt.</param>
 /// <param name="IsFallback">True when the next attempt goes to another deployment.</param>
-internal sealed record RouteRetry(int Attempt, TimeSpan Delay, string Reason, string Provider, string Model, bool IsFallback);
+/// <param name="UpstreamRequestId">
+/// The upstream's own id (<see cref="Resilience.UpstreamRequestId"/>) for the failed deployment's last response, as the
+/// retry's log line names it; null when it sent none.
+/// </param>
+internal sealed record RouteRetry(int Attempt, TimeSpan Delay, string Reason, string Provider, string Model, bool IsFallback, string? UpstreamRequestId);
 
 /// <summary>
 /// What happened while one request was routed: filled in by <see cref="RoutedChat"/>, read by its caller

@@ -168,7 +168,7 @@ internal sealed class RoutedChat(ProviderPipelines pipelines, GatewayMetrics met
                     RetryLog.FallingBack(
                         logger, route.Alias, deployment.Provider, deployment.Model, next.Provider, next.Model, trace.Attempts + 1, reason,
                         call.ResponseId ?? UpstreamRequestId.None);
-                    trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true));
+                    trace.OnRetrying?.Invoke(new RouteRetry(trace.Attempts + 1, TimeSpan.Zero, reason, next.Provider, next.Model, IsFallback: true, call.ResponseId));
                 }
                 finally
                 {

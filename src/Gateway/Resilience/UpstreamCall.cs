@@ -144,7 +144,7 @@ internal sealed class UpstreamCall(
         var attempt = trace.Attempts + 1;
         GatewayActivities.Retrying(span, attempt, delay, reason);
         RetryLog.Retrying(logger, alias, Deployment.Provider, Deployment.Model, attempt, (long)delay.TotalMilliseconds, reason, ResponseId ?? UpstreamRequestId.None);
-        trace.OnRetrying?.Invoke(new RouteRetry(attempt, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false));
+        trace.OnRetrying?.Invoke(new RouteRetry(attempt, delay, reason, Deployment.Provider, Deployment.Model, IsFallback: false, ResponseId));
     }
 
     /// <summary>A new attempt at the same deployment starts after a stream-level retry: the first-token clock restarts.</summary>

@@ -112,7 +112,8 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
         var trace = new RouteTrace
         {
             OnRetrying = retry => events.TryWrite(new NodeRetryingEvent(
-                node.Id, retry.Attempt, (long)retry.Delay.TotalMilliseconds, retry.Reason, retry.Provider, retry.Model, retry.IsFallback)),
+                node.Id, retry.Attempt, (long)retry.Delay.TotalMilliseconds, retry.Reason, retry.Provider, retry.Model, retry.IsFallback,
+                retry.UpstreamRequestId)),
             ThinkingReachesCaller = false, // a node's output is the answer alone
         };
         TokenUsage? cutSpend = null; // what an llm call cut off had spent: its record shows it, as the key's budget counts it
@@ -122,6 +123,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
             Attempts = trace.Attempts,
             Model = trace.Deployment?.Model,
             Provider = trace.Deployment?.Provider,
+            UpstreamRequestId = trace.UpstreamRequestId,
             Usage = cutSpend ?? n.Usage,
         };
 
@@ -143,6 +145,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
                         Attempts = trace.Attempts,
                         Model = trace.Deployment?.Model,
                         Provider = trace.Deployment?.Provider,
+                        UpstreamRequestId = trace.UpstreamRequestId,
                         Usage = spent,
                     }),
                     spent => cutSpend = spent,

@@ -35,7 +35,9 @@ internal sealed record TokenEvent(
 
 /// <summary>
 /// Before a retry or a fallback. Beyond DESIGN's members, the deployment the next attempt calls (<c>provider</c>,
-/// <c>model</c>): the same one for a retry, the alias's next for a fallback, which <c>fallback</c> says.
+/// <c>model</c>): the same one for a retry, the alias's next for a fallback, which <c>fallback</c> says; and the
+/// failed deployment's upstream id for its last response (<c>upstreamRequestId</c>, its <c>x-request-id</c>), null
+/// when it sent none.
 /// </summary>
 internal sealed record NodeRetryingEvent(
     [property: JsonPropertyName("node")] string Node,
@@ -44,7 +46,8 @@ internal sealed record NodeRetryingEvent(
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("provider")] string Provider,
     [property: JsonPropertyName("model")] string Model,
-    [property: JsonPropertyName("fallback")] bool Fallback) : RunEvent
+    [property: JsonPropertyName("fallback")] bool Fallback,
+    [property: JsonPropertyName("upstreamRequestId")] string? UpstreamRequestId) : RunEvent
 {
     [JsonIgnore] public override string Name => "node.retrying";
 }

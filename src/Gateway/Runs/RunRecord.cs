@@ -51,6 +51,12 @@ internal sealed record NodeRecord
 
     [JsonPropertyName("provider")] public string? Provider { get; init; }
 
+    /// <summary>
+    /// The upstream's own id for the last response of the deployment in <c>provider</c> (its <c>x-request-id</c>, or
+    /// <c>request-id</c>): what that provider's support asks for. Null when it sent none.
+    /// </summary>
+    [JsonPropertyName("upstreamRequestId")] public string? UpstreamRequestId { get; init; }
+
     /// <summary>Upstream attempts across retries and fallbacks; 0 for nodes that call no model.</summary>
     [JsonPropertyName("attempts")] public int Attempts { get; init; }
 

@@ -169,6 +169,37 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.True(retrying.Data["fallback"]!.GetValue<bool>());
     }
 
+    /// <summary>
+    /// The upstream's own request ids, which its support asks for: a node.retrying event names the failed response's, and
+    /// the node's record the answering one's. Until 2026-12-06 (night) only the log lines had them.
+    /// </summary>
+    [Fact]
+    public async Task ARetriedThenFallenBackNode_NamesEachUpstreamsRequestId_InItsEventsAndRecord()
+    {
+        static Dictionary<string, string> Id(string id) => new() { ["x-request-id"] = id };
+        _primary.Enqueue(
+            new UpstreamScript { Status = 500, Headers = Id("req_failed_1") },
+            new UpstreamScript { Status = 500 },
+            new UpstreamScript { Status = 500 });
+        _secondary.Enqueue(new UpstreamScript { Headers = Id("req_answered_2") });
+
+        var (response, events) = await RunClient.RunAsync(_bed.Gateway.Client, "/api/runs", """
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"up","prompt":"in"},
+              {"id":"out","type":"output","from":["say"]}]},"input":"one two three"}
+            """);
+        response.Dispose();
+
+        Assert.Equal("run.completed", events[^1].Name);
+        // The retry after the first 500 names its id; the next 500 sent none, so neither does the fallback after it.
+        Assert.Equal(
+            [("req_failed_1", false), (null, false), (null, true)],
+            events.Where(e => e.Name == "node.retrying").Select(e => (e.Data["upstreamRequestId"]?.GetValue<string>(), e.Data["fallback"]!.GetValue<bool>())));
+        var record = events[^1].Data["nodes"]!["say"]!;
+        Assert.Equal(("p1", "req_answered_2"), (record["provider"]!.GetValue<string>(), record["upstreamRequestId"]!.GetValue<string>()));
+        using var stored = await _bed.Gateway.Client.GetAsync($"/api/runs/{events[^1].Data["runId"]}");
+        Assert.Equal("req_answered_2", (await Json.ReadAsync(stored))["nodes"]!["say"]!["upstreamRequestId"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
