@@ -61,6 +61,12 @@ internal sealed record ChatRequestMessage
     /// </summary>
     [JsonPropertyName("reasoning_content")] public string? ReasoningContent { get; init; }
 
+    /// <summary>
+    /// An assistant turn's refusal, as an answer carried it (<c>message.refusal</c>, with <c>content: null</c>): the SDKs
+    /// send the answer's message back whole. Passed on as such, not as an empty turn the model would read as no answer.
+    /// </summary>
+    [JsonPropertyName("refusal")] public string? Refusal { get; init; }
+
     /// <summary>In a <c>tool</c> message: the id of the call whose result it gives, from an earlier assistant message.</summary>
     [JsonPropertyName("tool_call_id")] public string? ToolCallId { get; init; }
 

@@ -168,12 +168,18 @@ internal static class ChatRequestMapper
                 result.AuthorName = message.Name;
                 messages.Add(result);
             }
-            else if (message.Role == "assistant" && (message.ToolCalls is { Count: > 0 } || !string.IsNullOrEmpty(message.ReasoningContent)))
+            else if (message.Role == "assistant"
+                && (message.ToolCalls is { Count: > 0 } || !string.IsNullOrEmpty(message.ReasoningContent) || !string.IsNullOrEmpty(message.Refusal)))
             {
                 List<AIContent> contents = string.IsNullOrEmpty(message.ReasoningContent) ? [] : [new TextReasoningContent(message.ReasoningContent)];
                 if (!string.IsNullOrEmpty(message.Content))
                 {
                     contents.Add(new TextContent(message.Content));
+                }
+
+                if (!string.IsNullOrEmpty(message.Refusal))
+                {
+                    contents.Add(new Providers.RefusalContent(message.Refusal));
                 }
 
                 ToolRequestMapper.AddCalls(contents, message.ToolCalls ?? []);

@@ -340,6 +340,29 @@ public sealed class ToolCallTests : UpstreamGatewayTests
         Assert.Equal("get_weather", messages[2]!["name"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// An answer's refusal sent back in the history, as the SDKs send an answer's message whole: until 2026-12-06 (night)
+    /// the upstream got an empty assistant turn, as if the model had said nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ARefusalInTheHistory_IsSentOnAsTheAssistantsRefusal(bool stream)
+    {
+        Upstream.Enqueue(new UpstreamScript { Tokens = ["Fine."] });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream, """
+            [{"role":"user","content":"Fill the form for him."},
+             {"role":"assistant","content":null,"refusal":"I can't help with that."},
+             {"role":"user","content":"Then say fine."}]
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var assistant = Assert.Single(Upstream.Requests).Json["messages"]![1]!;
+        Assert.Equal(("assistant", "I can't help with that."), (assistant["role"]!.GetValue<string>(), assistant["refusal"]!.GetValue<string>()));
+        Assert.Equal("", assistant["content"]!.GetValue<string>());
+    }
+
     /// <summary>DeepSeek's thinking mode refuses a turn that called tools without its thinking: a provider set so gets it back.</summary>
     [Theory]
     [InlineData(true)]

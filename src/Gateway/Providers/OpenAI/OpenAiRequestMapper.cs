@@ -23,7 +23,7 @@ internal static class OpenAiRequestMapper
                 "tool" when ToolResults.CallId(message) is { } callId => NamedIfSo(new ToolChatMessage(callId, text), name),
                 _ => new UserChatMessage(text) { ParticipantName = name },
             };
-            result.Add(message.Role == Microsoft.Extensions.AI.ChatRole.Assistant ? WithReasoning(mapped, message) : mapped);
+            result.Add(message.Role == Microsoft.Extensions.AI.ChatRole.Assistant ? WithReasoningAndRefusal(mapped, message) : mapped);
         }
 
         return result;
@@ -61,11 +61,17 @@ internal static class OpenAiRequestMapper
         return message;
     }
 
-    private static SdkChatMessage WithReasoning(SdkChatMessage mapped, Microsoft.Extensions.AI.ChatMessage message)
+    /// <summary>An assistant turn's thinking and refusal, which the SDK's message model has no member for.</summary>
+    private static SdkChatMessage WithReasoningAndRefusal(SdkChatMessage mapped, Microsoft.Extensions.AI.ChatMessage message)
     {
         if (UpdateContents.Reasoning(message.Contents) is { Length: > 0 } reasoning)
         {
             mapped.Patch.Set("$.reasoning_content"u8, reasoning);
+        }
+
+        if (RefusalContent.Of(message.Contents) is { Length: > 0 } refusal)
+        {
+            mapped.Patch.Set("$.refusal"u8, refusal);
         }
 
         return mapped;

@@ -87,6 +87,11 @@ internal sealed class StreamingChatRequest
                 writer.WriteString("reasoning_content"u8, reasoning);
             }
 
+            if (RefusalContent.Of(message.Contents) is { Length: > 0 } refusal)
+            {
+                writer.WriteString("refusal"u8, refusal);
+            }
+
             writer.WriteEndObject();
         }
 

@@ -21,7 +21,7 @@ public sealed class StreamingChatRequestTests
     private const string Key = "sk-test-key";
 
     public static TheoryData<string> Cases =>
-        ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name", "tools and tool turns", "a named function", "required, no description", "passed-on parameters"];
+        ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name", "tools and tool turns", "a refusal in the history", "a named function", "required, no description", "passed-on parameters"];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -103,6 +103,9 @@ public sealed class StreamingChatRequestTests
                 ToolMode = ChatToolMode.Auto,
                 AllowMultipleToolCalls = false,
             }),
+        "a refusal in the history" => (
+            [new(ChatRole.User, "fill it in for him"), new(ChatRole.Assistant, [new RefusalContent("I can't help with that.")]), new(ChatRole.User, "ok")],
+            new ChatOptions { ModelId = "gpt-test" }),
         "a named function" => (
             [new(ChatRole.User, "weather?")],
             new ChatOptions { ModelId = "gpt-test", Tools = [Weather], ToolMode = ChatToolMode.RequireSpecific("get_weather") }),
