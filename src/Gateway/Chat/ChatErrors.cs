@@ -70,32 +70,12 @@ internal static class ChatErrors
                 Param = exception.UpstreamParam,
             }),
             (UpstreamErrorCodes.AuthFailed, _) => (StatusCodes.Status502BadGateway, Upstream(exception.Message, UpstreamErrorCodes.AuthFailed)),
-            (UpstreamErrorCodes.QuotaExhausted, _) => (StatusCodes.Status502BadGateway, Upstream(Describe(exception, alias), UpstreamErrorCodes.QuotaExhausted)),
+            (UpstreamErrorCodes.QuotaExhausted, _) => (StatusCodes.Status502BadGateway, Upstream(UpstreamErrorCodes.Describe(exception, alias), UpstreamErrorCodes.QuotaExhausted)),
             (UpstreamErrorCodes.RateLimited or UpstreamErrorCodes.Unavailable, _) and (var code, _) =>
-                (StatusCodes.Status503ServiceUnavailable, Upstream(Describe(exception, alias), code)),
-            (UpstreamErrorCodes.Timeout, _) => (StatusCodes.Status504GatewayTimeout, Upstream(Describe(exception, alias), UpstreamErrorCodes.Timeout)),
-            _ => (StatusCodes.Status502BadGateway, Upstream(Describe(exception, alias), UpstreamErrorCodes.Error)),
+                (StatusCodes.Status503ServiceUnavailable, Upstream(UpstreamErrorCodes.Describe(exception, alias), code)),
+            (UpstreamErrorCodes.Timeout, _) => (StatusCodes.Status504GatewayTimeout, Upstream(UpstreamErrorCodes.Describe(exception, alias), UpstreamErrorCodes.Timeout)),
+            _ => (StatusCodes.Status502BadGateway, Upstream(UpstreamErrorCodes.Describe(exception, alias), UpstreamErrorCodes.Error)),
         };
-
-    /// <summary>
-    /// An upstream failure in words that name the alias: what <c>/v1</c> says of a failure that is the gateway's to
-    /// report, and what a flow node's <c>node.failed</c> says of any (a node has no status line to carry the
-    /// upstream's own verdict, so that one reads "failed" with the upstream's words after it).
-    /// </summary>
-    public static string Describe(UpstreamException exception, string alias) => UpstreamErrorCodes.Of(exception) switch
-    {
-        UpstreamErrorCodes.QuotaExhausted => $"Every deployment of model '{alias}' has run out of quota: {exception.Message}",
-        UpstreamErrorCodes.RateLimited or UpstreamErrorCodes.Unavailable =>
-            $"Every deployment of model '{alias}' is {Waiting(exception)}: {exception.Message}",
-        UpstreamErrorCodes.Timeout => $"Model '{alias}' did not answer in time: {exception.Message}",
-        _ => $"Model '{alias}' failed: {exception.Message}",
-    };
-
-    /// <summary>Why every deployment is a wait away: the last one's reason, or both when the others waited otherwise.</summary>
-    private static string Waiting(UpstreamException exception) =>
-        exception.WaitedOtherwise ? "rate limited or unavailable"
-        : exception.Failure == UpstreamFailure.CircuitOpen ? "unavailable"
-        : "rate limited";
 
     /// <summary>
     /// What metrics and the call's summary line call an upstream failure's <c>error.type</c>: one of the gateway's own

@@ -45,4 +45,23 @@ internal static class UpstreamErrorCodes
         { Failure: UpstreamFailure.Timeout } => Timeout,
         _ => Error,
     };
+
+    /// <summary>
+    /// An upstream failure in words that name the alias: what <c>/v1</c> says of a failure that is the gateway's to
+    /// report, and what a flow node's <c>node.failed</c> says of any (a node has no status line to carry the
+    /// upstream's own verdict, so that one reads "failed" with the upstream's words after it).
+    /// </summary>
+    public static string Describe(UpstreamException exception, string alias) => Of(exception) switch
+    {
+        QuotaExhausted => $"Every deployment of model '{alias}' has run out of quota: {exception.Message}",
+        RateLimited or Unavailable => $"Every deployment of model '{alias}' is {Waiting(exception)}: {exception.Message}",
+        Timeout => $"Model '{alias}' did not answer in time: {exception.Message}",
+        _ => $"Model '{alias}' failed: {exception.Message}",
+    };
+
+    /// <summary>Why every deployment is a wait away: the last one's reason, or both when the others waited otherwise.</summary>
+    private static string Waiting(UpstreamException exception) =>
+        exception.WaitedOtherwise ? "rate limited or unavailable"
+        : exception.Failure == UpstreamFailure.CircuitOpen ? "unavailable"
+        : "rate limited";
 }

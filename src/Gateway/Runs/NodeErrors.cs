@@ -1,4 +1,3 @@
-using Gateway.Chat;
 using Gateway.Flows;
 using Gateway.Providers;
 using Gateway.Security;
@@ -19,13 +18,13 @@ internal static class NodeErrors
 
     /// <summary>
     /// The code and words <c>/v1</c> give the same failure (<see cref="UpstreamErrorCodes"/>,
-    /// <see cref="ChatErrors.Describe"/>), except where <c>/v1</c> passes the upstream's verdict on the request on: a
+    /// <see cref="UpstreamErrorCodes.Describe"/>), except where <c>/v1</c> passes the upstream's verdict on the request on: a
     /// node names that <see cref="UpstreamErrorCodes.Rejected"/>. A call its key's token budget refused never reached a
     /// deployment, so it is the key's limit in <c>/v1</c>'s code, not a rate-limited model.
     /// </summary>
     public static NodeError FromUpstream(UpstreamException exception, string alias) => exception.Reason == TokenLimitReason
         ? new(RequestRateLimiting.LimitExceededCode, $"Model '{alias}' was not called: {exception.Message}")
-        : new(UpstreamErrorCodes.Of(exception), ChatErrors.Describe(exception, alias));
+        : new(UpstreamErrorCodes.Of(exception), UpstreamErrorCodes.Describe(exception, alias));
 
     public static NodeError InternalError() => new(Internal, "The gateway failed to run this node.");
 
