@@ -16,6 +16,9 @@ internal static class ChatApi
 {
     public const string AttemptsHeader = "X-Gateway-Attempts";
 
+    /// <summary>The answering (or last tried) upstream's own id for its response: what that provider's support asks for.</summary>
+    public const string UpstreamRequestIdHeader = "X-Upstream-Request-Id";
+
     /// <summary>OpenAI's name for a request's id.</summary>
     public const string RequestIdHeader = "x-request-id";
 
@@ -47,6 +50,10 @@ internal static class ChatApi
             .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout)
             .NamesModels()
             .ProducesHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
+            .ProducesHeader(
+                UpstreamRequestIdHeader,
+                "The upstream's own id for its response (its `x-request-id`), from the deployment that answered or was tried last: what that provider's support asks for. Absent when it sent none.",
+                200, 400, 404, 502, 503, 504)
             .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
             .ProducesHeader(
                 "Retry-After",
@@ -231,8 +238,12 @@ internal static class ChatApi
                 call.Dispose();
             }
 
-            // Known by now, before any byte of the body: how many upstream attempts the answer took.
+            // Known by now, before any byte of the body: how many upstream attempts the answer took, and whose it is.
             httpContext.Response.Headers[AttemptsHeader] = trace.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (trace.UpstreamRequestId is { } upstreamRequestId)
+            {
+                httpContext.Response.Headers[UpstreamRequestIdHeader] = upstreamRequestId;
+            }
         }
     }
 

@@ -41,7 +41,7 @@ internal static class SecurityServiceCollectionExtensions
                 // here; retry-after-ms, which it reads first, and x-request-id, its request_id.
                 .WithExposedHeaders(
                     "Retry-After", Hosting.ErrorResponses.RetryAfterMsHeader, "Location", "X-Run-Id", Chat.ChatApi.AttemptsHeader,
-                    Chat.ChatErrors.ShouldRetryHeader, Chat.ChatApi.RequestIdHeader)));
+                    Chat.ChatApi.UpstreamRequestIdHeader, Chat.ChatErrors.ShouldRetryHeader, Chat.ChatApi.RequestIdHeader)));
 
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();

@@ -19,6 +19,38 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         Assert.Equal("test-model", Assert.Single(Upstream.Requests).Json["model"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// The upstream's own id for its response, which its support asks for, reaches the caller, streamed or not, and on
+    /// the upstream's verdict passed on or a failure; until 2026-12-06 (night) only the gateway's log had it.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheUpstreamsRequestId_IsInTheAnswersHeaders(bool stream)
+    {
+        static Dictionary<string, string> Id(string id) => new() { ["x-request-id"] = id };
+        Upstream.Enqueue(
+            new UpstreamScript { Headers = Id("req_ok_1") },
+            new UpstreamScript { Status = 404, Headers = Id("req_rejected_2"), ErrorBody = """{"error":{"message":"No such model.","code":"model_not_found"}}""" },
+            new UpstreamScript { Status = 500, Headers = Id("req_failed_3") },
+            new UpstreamScript { Status = 500, Headers = Id("req_failed_4") },
+            new UpstreamScript { Status = 500, Headers = Id("req_failed_5") },
+            new UpstreamScript { Headers = new Dictionary<string, string> { ["x-request-id"] = "two words" } });
+
+        var seen = new List<(HttpStatusCode, string?)>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream));
+            await response.Content.ReadAsStringAsync();
+            seen.Add((response.StatusCode, response.Headers.TryGetValues("X-Upstream-Request-Id", out var values) ? values.Single() : null));
+        }
+
+        // The last retry's answer is the failure's; a value that is no plain token is not passed on.
+        Assert.Equal(
+            [(HttpStatusCode.OK, "req_ok_1"), (HttpStatusCode.NotFound, "req_rejected_2"), (HttpStatusCode.BadGateway, "req_failed_5"), (HttpStatusCode.OK, null)],
+            seen);
+    }
+
     [Fact]
     public async Task Stream_UpstreamThatReportsNoUsage_StillEndsWithTheUsageChunkAskedFor_CountedAsTheBudgetCountsIt()
     {
