@@ -124,6 +124,11 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                     return new WatchStart.NotSentYet();
                 }
 
+                if (await EndedSinceAsync(runId, cancellationToken) is { } ended)
+                {
+                    return await WatchStoredAsync(ended, afterId, cancellationToken);
+                }
+
                 sent = true;
             }
 
@@ -138,9 +143,17 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             case null:
                 return new WatchStart.NoSuchRun();
             case { Status: RunStatus.Running }:
-                if (afterId > 0 && !await _store.HasEventAsync(runId, afterId, cancellationToken))
+                if (afterId > 0)
                 {
-                    return new WatchStart.NotSentYet();
+                    if (!await _store.HasEventAsync(runId, afterId, cancellationToken))
+                    {
+                        return new WatchStart.NotSentYet();
+                    }
+
+                    if (await EndedSinceAsync(runId, cancellationToken) is { } ended)
+                    {
+                        return await WatchStoredAsync(ended, afterId, cancellationToken);
+                    }
                 }
 
                 return new WatchStart.Watching(RunFollower.Start(
@@ -149,6 +162,15 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 return await WatchStoredAsync(ended, afterId, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// The run's record if it has ended since it was last seen running: asked once the store holds the caller's newest
+    /// event, which may be the terminal one, stored with the final record in one transaction (<see cref="IRunStore.FinishAsync"/>)
+    /// before the live log or a follower has it. Watched from there, the caller got a stream with nothing in it, where
+    /// an ended run it has seen the end of answers 204.
+    /// </summary>
+    private async Task<RunRecord?> EndedSinceAsync(string runId, CancellationToken cancellationToken) =>
+        await _store.GetAsync(runId, cancellationToken) is { Status: not RunStatus.Running } ended ? ended : null;
 
     /// <summary>
     /// A watcher of a run that has ended, its log read back from the store once and shared: kept among the finished

@@ -51,6 +51,33 @@ public sealed class RunWatchTests
         Assert.Equal(log.Select(e => $"{e.Id} {e.Name}"), all.Select(e => $"{e.Id} {e.Name}"));
     }
 
+    /// <summary>
+    /// A caller may hold a run's terminal event (read through another replica's follower) before the replica running it
+    /// has put it in its live log: the event and the final record are stored first. Resuming after it is a 204, as after
+    /// any ended run; until 2026-12-06 (night) it was a 200 stream with nothing in it, which a race probe caught.
+    /// </summary>
+    [Fact]
+    public async Task ResumingAfterATerminalEventStoredButNotYetLoggedHere_Is204_NotAnEmptyStream()
+    {
+        HeldFinishRunStore? held = null;
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0), services =>
+        {
+            var stored = services.Single(service => service.ServiceType == typeof(IRunStore));
+            services.Remove(stored);
+            services.AddSingleton(stored.ImplementationType!);
+            services.AddSingleton<IRunStore>(provider => held = new HeldFinishRunStore((IRunStore)provider.GetRequiredService(stored.ImplementationType!)));
+        });
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(3));
+        await held!.Stored.WaitAsync(TimeSpan.FromSeconds(10));
+        var terminal = (await held.GetEventsAsync(runId, 0, CancellationToken.None))[^1];
+
+        using var resumed = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: terminal.Id);
+        held.Release.SetResult();
+
+        Assert.Equal("run.completed", terminal.Name);
+        Assert.Equal(HttpStatusCode.NoContent, resumed.StatusCode);
+    }
+
     /// <param name="retentionMinutes">60: replayed from the live log; 0: gone from memory, replayed from the store.</param>
     [Theory]
     [InlineData("60")]
