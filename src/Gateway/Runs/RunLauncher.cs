@@ -10,7 +10,7 @@ namespace Gateway.Runs;
 /// <c>Accept: text/event-stream</c> or <c>?stream=true</c> → the events as they happen; otherwise the record
 /// once the run has ended. Every answer carries <c>X-Run-Id</c>.
 /// </summary>
-internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBudgets budgets, IOptions<StreamingOptions> options)
+internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBudgets budgets, RunsPerKey runsPerKey, IOptions<StreamingOptions> options)
 {
     public const string RunIdHeader = "X-Run-Id";
 
@@ -32,10 +32,35 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
                 extensions: new Dictionary<string, object?> { ["code"] = RequestRateLimiting.LimitExceededCode });
         }
 
+        if (!runsPerKey.TryEnter(owner))
+        {
+            httpContext.Response.SetRetryAfter(TimeSpan.FromSeconds(1));
+            return TypedResults.Problem(
+                $"This API key has {runsPerKey.Limit} runs under way, the most it may have at once (Gateway:Limits:MaxRunsPerKey). Retry once one has ended.",
+                statusCode: StatusCodes.Status429TooManyRequests,
+                type: ErrorResponses.TypeOf(StatusCodes.Status429TooManyRequests),
+                extensions: new Dictionary<string, object?> { ["code"] = RequestRateLimiting.LimitExceededCode });
+        }
+
         var run = engine.Create(plan, owner);
         // Before the run is stored, so that a store failing it is logged, and answered, with the run's id.
         httpContext.Items[GatewayExceptionHandler.RunIdItem] = run.RunId;
-        var log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted);
+        RunLog log;
+        try
+        {
+            log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted);
+        }
+        catch
+        {
+            runsPerKey.Exit(owner);
+            throw;
+        }
+
+        _ = log.Ended.ContinueWith(static (_, state) =>
+        {
+            var (counts, key) = ((RunsPerKey, string))state!;
+            counts.Exit(key);
+        }, (runsPerKey, owner), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
 
         if (background)

@@ -17,6 +17,7 @@ internal static class RunsServiceCollectionExtensions
         services.AddSingleton<RunCoordinator>();
         services.AddSingleton<RunEnder>();
         services.AddSingleton<RunLauncher>();
+        services.AddSingleton<RunsPerKey>();
         services.AddSingleton<LiveRuns>();
         services.TryAddSingleton<IRunSignals, LocalRunSignals>();
         // Hosted services stop in the reverse order of these lines: the leases are renewed until the live runs have

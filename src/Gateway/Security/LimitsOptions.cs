@@ -24,6 +24,13 @@ internal sealed class LimitsOptions
     /// <summary>Bigger bodies get 413. 1 MiB holds a long conversation; a flow definition is far smaller.</summary>
     [Range(1024, 1 << 30)]
     public long MaxRequestBytes { get; set; } = 1 << 20;
+
+    /// <summary>
+    /// How many runs one key may have executing at once on a replica, background runs included; the next is a 429
+    /// (<see cref="Runs.RunsPerKey"/>).
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxRunsPerKey { get; set; } = 32;
 }
 
 [OptionsValidator]
