@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Security;
 
@@ -152,6 +153,33 @@ public sealed class SecretsTests : IAsyncLifetime
         using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
 
         Assert.Equal(seen, (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// An upstream that echoes the key in another case gives it away as surely; until 2026-12-06 (night) only the exact
+    /// spelling was scrubbed (found by the security probe). Its control characters (a carriage return, an escape
+    /// sequence it quotes from the request) are written as escapes: through the text log they rewrote the operator's
+    /// console.
+    /// </summary>
+    [Theory]
+    [InlineData("sk-Gateway-Key-1234", "Bad header: BEARER SK-GATEWAY-KEY-1234", "Bad header: BEARER ***")]
+    [InlineData("hunter2", "Bad header: Bearer HUNTER2.", "Bad header: Bearer ***.")]
+    [InlineData("sk-Gateway-Key-1234", @"Invalid value: 'x\r\ninfo: FORGED \u001b[31mPWNED\u0007'", @"Invalid value: 'x\\u000d\ninfo: FORGED \\u001b[31mPWNED\\u0007'")]
+    public async Task AKeyInAnotherCase_IsScrubbedToo_AndControlCharactersAreWrittenAsEscapes(string key, string upstreamMessage, string seen)
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Providers:upstream:ApiKey"] = key;
+        var logs = new CapturedLogs();
+        await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{upstreamMessage}}}","type":"invalid_request_error"}}""" });
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+
+        var expected = System.Text.Json.JsonSerializer.Deserialize<string>($"\"{seen}\"");
+        Assert.Equal(expected, (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+        Assert.Contains(logs.Lines, line => line.Message.EndsWith(expected!, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, line => line.Message.Contains('\r', StringComparison.Ordinal) || line.Message.Contains('\u001b', StringComparison.Ordinal));
     }
 
     [Fact]

@@ -209,7 +209,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
     /// first, then the length: cut first, a key straddling the cut would keep its first characters, and a caller who
     /// sets the prompt's length could read it a prefix at a time. Unchanged text is returned as it is.
     /// </summary>
-    private string Safe(string text) => UpstreamText.Capped(Scrub(text));
+    private string Safe(string text) => UpstreamText.Passable(Scrub(text));
 
     private string? SafeOrNull(string? text) => text is null ? null : Safe(text);
 
@@ -220,21 +220,22 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
     /// </summary>
     private const int ShortestSecret = 8;
 
+    // Case ignored: an upstream that echoes the key upper-cased ("BEARER SK-...") gave it away.
     private string Scrub(string text)
     {
-        if (string.IsNullOrEmpty(apiKey) || !text.Contains(apiKey, StringComparison.Ordinal))
+        if (string.IsNullOrEmpty(apiKey) || !text.Contains(apiKey, StringComparison.OrdinalIgnoreCase))
         {
             return text;
         }
 
         if (apiKey.Length >= ShortestSecret)
         {
-            return text.Replace(apiKey, "***", StringComparison.Ordinal);
+            return text.Replace(apiKey, "***", StringComparison.OrdinalIgnoreCase);
         }
 
         var scrubbed = new System.Text.StringBuilder(text.Length);
         var from = 0;
-        for (var at = text.IndexOf(apiKey, StringComparison.Ordinal); at >= 0; at = text.IndexOf(apiKey, at + 1, StringComparison.Ordinal))
+        for (var at = text.IndexOf(apiKey, StringComparison.OrdinalIgnoreCase); at >= 0; at = text.IndexOf(apiKey, at + 1, StringComparison.OrdinalIgnoreCase))
         {
             var end = at + apiKey.Length;
             if (at < from || (at > 0 && IsInWord(text[at - 1])) || (end < text.Length && IsInWord(text[end])))
