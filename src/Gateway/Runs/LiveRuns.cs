@@ -274,6 +274,13 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 }
             }
         }
+        catch (System.Data.Common.DbException exception) when (Storage.StoreErrors.IsDuplicateKey(exception))
+        {
+            // An event id another writer took: a replica that claimed the run when this one stopped renewing its lease
+            // (a stall past it), and ended it. Not this run's crash: RunEnder keeps the end the other wrote.
+            RunsLog.TakenOver(_logger, run.RunId);
+            finished = await _ender.EndCrashedAsync(run, log, _givingUpToken);
+        }
         catch (Exception exception)
         {
             RunsLog.RunCrashed(_logger, exception, run.RunId);

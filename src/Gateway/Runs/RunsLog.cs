@@ -38,6 +38,9 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId}: the store has been unreachable too long to follow it; the watcher's stream ends")]
     public static partial void FollowFailed(ILogger logger, Exception exception, string runId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was taken over by another replica while this one did not renew its lease (a stall past it); the other's end of it stands")]
+    public static partial void TakenOver(ILogger logger, string runId);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was cut off: the replica running it stopped renewing its lease; marked interrupted")]
     public static partial void LeaseLapsed(ILogger logger, string runId);
 

@@ -103,13 +103,17 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>SIGTERM, as an orchestrator stops a replica; waits for the process to exit and returns its exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
+        await SignalAsync("TERM");
         await _process.WaitForExitAsync().WaitAsync(timeout);
         return _process.ExitCode;
+    }
+
+    /// <summary>Sends the signal (<c>STOP</c>: the process freezes, as in a long pause; <c>CONT</c>: it goes on).</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     /// <summary>Waits for the process to end by itself, and returns its exit code.</summary>

@@ -102,6 +102,38 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("w0 w1 ", RunClient.Tokens(replayed, "talk"));
     }
 
+    /// <summary>
+    /// A replica that stalls past its lease (a long pause, a frozen VM; SIGSTOP here) has its run claimed and ended
+    /// interrupted by the other. Woken, it finds its next event's id taken: until 2026-12-06 (night) it logged that as the
+    /// run's crash, an error with a stack trace for every run taken over (found by the race probe).
+    /// </summary>
+    [Fact]
+    public async Task ReplicaAStalledPastItsLease_ItsRunIsEndedByB_AndAWokenLogsATakeOver_NotACrash()
+    {
+        Upstream.DefaultScript = new UpstreamScript { Tokens = Words, TokenDelay = TimeSpan.FromMilliseconds(400) };
+        var runId = await RunClient.StartInBackgroundAsync(_replicas.A.Client, ReplicaPair.RelayFlow);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // a few tokens in
+
+        await _replicas.A.SignalAsync("STOP");
+        try
+        {
+            await ReplicaPair.WaitUntilAsync(async () => await ReplicaPair.StatusAsync(_replicas.B, runId) == "interrupted");
+        }
+        finally
+        {
+            await _replicas.A.SignalAsync("CONT");
+        }
+
+        await ReplicaPair.WaitUntilAsync(() => _replicas.A.Output.Contains($"Run {runId} was taken over by another replica", StringComparison.Ordinal));
+        Assert.DoesNotContain("stopped on an error", _replicas.A.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("fail:", _replicas.A.Output, StringComparison.Ordinal);
+        Assert.Equal("interrupted", await ReplicaPair.StatusAsync(_replicas.A, runId));
+        using var replay = await RunClient.WatchAsync(_replicas.A.Client, runId);
+        var events = await RunClient.ReadAllAsync(replay).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ReplicaPair.Ids(events.Count), events.Select(e => e.Id));
+        Assert.Equal(("run.failed", "interrupted"), (events[^1].Name, events[^1].Data["status"]!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task RequestLimit_OfAKey_HoldsAcrossBothReplicas()
     {
