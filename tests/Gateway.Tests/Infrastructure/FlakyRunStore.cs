@@ -5,7 +5,8 @@ namespace Gateway.Tests.Infrastructure;
 
 /// <summary>
 /// The real run store, refusing a given number of event appends the way a database does during a failover: with a
-/// transient <see cref="DbException"/>, before anything is written; and holding back a read by id when told to.
+/// transient <see cref="DbException"/>, before anything is written; and holding back a read by id, or the return from
+/// storing a run's end, when told to.
 /// </summary>
 internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 {
@@ -30,8 +31,20 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         return inner.AppendEventAsync(runId, entry, cancellationToken);
     }
 
-    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
-        inner.FinishAsync(run, terminal, cancellationToken);
+    /// <summary>
+    /// Awaited once a run's terminal event and final record are stored, before the writer hears so: lets a test hold
+    /// the moment a run's end is in the store and not yet in its live log.
+    /// </summary>
+    public Func<RunEventEntry, Task>? AfterFinish { get; set; }
+
+    public async Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
+    {
+        await inner.FinishAsync(run, terminal, cancellationToken);
+        if (AfterFinish is { } afterFinish)
+        {
+            await afterFinish(terminal);
+        }
+    }
 
     public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
         inner.CreateAsync(run, owner, lease, cancellationToken);

@@ -59,20 +59,25 @@ public sealed class RunWatchTests
     [Fact]
     public async Task ResumingAfterATerminalEventStoredButNotYetLoggedHere_Is204_NotAnEmptyStream()
     {
-        HeldFinishRunStore? held = null;
+        var stored = new TaskCompletionSource<RunEventEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0), services =>
         {
-            var stored = services.Single(service => service.ServiceType == typeof(IRunStore));
-            services.Remove(stored);
-            services.AddSingleton(stored.ImplementationType!);
-            services.AddSingleton<IRunStore>(provider => held = new HeldFinishRunStore((IRunStore)provider.GetRequiredService(stored.ImplementationType!)));
+            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
+            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>())
+            {
+                AfterFinish = terminal =>
+                {
+                    stored.TrySetResult(terminal);
+                    return release.Task;
+                },
+            });
         });
         var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(3));
-        await held!.Stored.WaitAsync(TimeSpan.FromSeconds(10));
-        var terminal = (await held.GetEventsAsync(runId, 0, CancellationToken.None))[^1];
+        var terminal = await stored.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         using var resumed = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: terminal.Id);
-        held.Release.SetResult();
+        release.SetResult();
 
         Assert.Equal("run.completed", terminal.Name);
         Assert.Equal(HttpStatusCode.NoContent, resumed.StatusCode);
