@@ -157,13 +157,14 @@ public sealed class SecretsTests : IAsyncLifetime
 
     /// <summary>
     /// An upstream that echoes the key in another case gives it away as surely; until 2026-12-06 (night) only the exact
-    /// spelling was scrubbed (found by the security probe). Its control characters (a carriage return, an escape
+    /// spelling was scrubbed (found by the security probe). Not a short placeholder's ("EMPTY", vLLM's), whose other
+    /// spellings are words. Its control characters (a carriage return, an escape
     /// sequence it quotes from the request) are written as escapes: through the text log they rewrote the operator's
     /// console.
     /// </summary>
     [Theory]
     [InlineData("sk-Gateway-Key-1234", "Bad header: BEARER SK-GATEWAY-KEY-1234", "Bad header: BEARER ***")]
-    [InlineData("hunter2", "Bad header: Bearer HUNTER2.", "Bad header: Bearer ***.")]
+    [InlineData("EMPTY", "'messages' must not be empty; got None", "'messages' must not be empty; got None")] // a placeholder: its case kept
     [InlineData("sk-Gateway-Key-1234", @"Invalid value: 'x\r\ninfo: FORGED \u001b[31mPWNED\u0007'", @"Invalid value: 'x\\u000d\ninfo: FORGED \\u001b[31mPWNED\\u0007'")]
     public async Task AKeyInAnotherCase_IsScrubbedToo_AndControlCharactersAreWrittenAsEscapes(string key, string upstreamMessage, string seen)
     {

@@ -42,12 +42,13 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
                     $"The connection to provider '{providerName}' failed: {Describe(error)}.",
                     inner: exception)
                 {
-                    TransportDetail = Scrub(exception.Message),
+                    // The runtime quotes an upstream's bytes ("invalid header name: '...'"): escaped as its words are.
+                    TransportDetail = Safe(exception.Message),
                 };
             case IOException:
                 return new UpstreamException(
                     UpstreamFailure.Connection,
-                    $"The connection to provider '{providerName}' failed: {Scrub(exception.Message)}",
+                    $"The connection to provider '{providerName}' failed: {Safe(exception.Message)}",
                     inner: exception);
             case JsonException:
                 // The reader's message quotes the upstream's bytes (a 200 KB bad literal whole): scrubbed and cut.
@@ -220,22 +221,28 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
     /// </summary>
     private const int ShortestSecret = 8;
 
-    // Case ignored: an upstream that echoes the key upper-cased ("BEARER SK-...") gave it away.
+    // Case ignored for a key long enough to be a secret: an upstream that echoed it upper-cased ("BEARER SK-...") gave it
+    // away. Not for a short placeholder ("EMPTY", vLLM's; "none"): "must not be empty" kept its words.
     private string Scrub(string text)
     {
-        if (string.IsNullOrEmpty(apiKey) || !text.Contains(apiKey, StringComparison.OrdinalIgnoreCase))
+        if (string.IsNullOrEmpty(apiKey))
         {
             return text;
         }
 
         if (apiKey.Length >= ShortestSecret)
         {
-            return text.Replace(apiKey, "***", StringComparison.OrdinalIgnoreCase);
+            return text.Replace(apiKey, "***", StringComparison.OrdinalIgnoreCase); // the same instance when it is not there
+        }
+
+        if (!text.Contains(apiKey, StringComparison.Ordinal))
+        {
+            return text;
         }
 
         var scrubbed = new System.Text.StringBuilder(text.Length);
         var from = 0;
-        for (var at = text.IndexOf(apiKey, StringComparison.OrdinalIgnoreCase); at >= 0; at = text.IndexOf(apiKey, at + 1, StringComparison.OrdinalIgnoreCase))
+        for (var at = text.IndexOf(apiKey, StringComparison.Ordinal); at >= 0; at = text.IndexOf(apiKey, at + 1, StringComparison.Ordinal))
         {
             var end = at + apiKey.Length;
             if (at < from || (at > 0 && IsInWord(text[at - 1])) || (end < text.Length && IsInWord(text[end])))
