@@ -66,7 +66,11 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     /// <param name="run">A new run.</param>
     /// <param name="background">Whether the run goes on without watchers.</param>
     /// <param name="cancellationToken">Cancels the registration only; the run's lifetime is its log's.</param>
-    public async Task<RunLog> StartAsync(FlowRun run, bool background, CancellationToken cancellationToken)
+    /// <param name="ending">
+    /// Called once as the run ends, before its terminal event reaches a watcher (or, ended otherwise, before its log
+    /// ends): a caller who reads the end and starts another run finds this one counted out.
+    /// </param>
+    public async Task<RunLog> StartAsync(FlowRun run, bool background, CancellationToken cancellationToken, Action? ending = null)
     {
         var log = new RunLog(run.RunId, background ? null : _options.Value.DisconnectGrace, _timeProvider, acceptCancel: run.TryAcceptCancel)
         {
@@ -85,7 +89,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             throw;
         }
 
-        var task = Task.Run(() => DriveAsync(run, log), CancellationToken.None);
+        var task = Task.Run(() => DriveAsync(run, log, ending), CancellationToken.None);
         _running.TryAdd(run.RunId, task);
         // Registered after the add, so even a run that has already finished is removed.
         _ = task.ContinueWith(finished => _running.TryRemove(KeyValuePair.Create(run.RunId, finished)), TaskScheduler.Default);
@@ -242,7 +246,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
     private bool TryCancelHere(string runId) => TryGet(runId, out var log) && log.Cancel();
 
-    private async Task DriveAsync(FlowRun run, RunLog log)
+    private async Task DriveAsync(FlowRun run, RunLog log, Action? ending)
     {
         // Every log line of the run carries its id, and its nodes' spans sit under the run's. Begun here, around the
         // loop that reads the run, not inside the iterators it reads: each step of an iterator runs in its reader's
@@ -267,11 +271,13 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             }, (run, cancellation));
             await foreach (var (entry, runEvent) in _coordinator.ExecuteAsync(run, cancellation.Token))
             {
-                log.Append(entry);
                 if (runEvent is RunFinishedEvent end)
                 {
                     finished = end.Run;
+                    Interlocked.Exchange(ref ending, null)?.Invoke();
                 }
+
+                log.Append(entry);
             }
         }
         catch (System.Data.Common.DbException exception) when (Storage.StoreErrors.IsDuplicateKey(exception))
@@ -293,6 +299,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 GatewayActivities.Failed(span, error.Code, error.Message);
             }
 
+            Interlocked.Exchange(ref ending, null)?.Invoke();
             log.End(finished);
             _finished.Keep(log);
         }

@@ -25,21 +25,14 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
         if (await TokensRefusedAsync(plan, owner, httpContext.RequestAborted) is { } retryAfter)
         {
             var seconds = httpContext.Response.SetRetryAfter(retryAfter);
-            return TypedResults.Problem(
-                $"Token rate limit reached for this API key: it cannot pay for the run's first model call now. Retry after {seconds} s.",
-                statusCode: StatusCodes.Status429TooManyRequests,
-                type: ErrorResponses.TypeOf(StatusCodes.Status429TooManyRequests),
-                extensions: new Dictionary<string, object?> { ["code"] = RequestRateLimiting.LimitExceededCode });
+            return OverLimit($"Token rate limit reached for this API key: it cannot pay for the run's first model call now. Retry after {seconds} s.");
         }
 
         if (!runsPerKey.TryEnter(owner))
         {
             httpContext.Response.SetRetryAfter(TimeSpan.FromSeconds(1));
-            return TypedResults.Problem(
-                $"This API key has {runsPerKey.Limit} runs under way, the most it may have at once (Gateway:Limits:MaxRunsPerKey). Retry once one has ended.",
-                statusCode: StatusCodes.Status429TooManyRequests,
-                type: ErrorResponses.TypeOf(StatusCodes.Status429TooManyRequests),
-                extensions: new Dictionary<string, object?> { ["code"] = RequestRateLimiting.LimitExceededCode });
+            return OverLimit(
+                $"This API key has {runsPerKey.Limit} runs under way, the most it may have at once (Gateway:Limits:MaxRunsPerKey). Retry once one has ended.");
         }
 
         var run = engine.Create(plan, owner);
@@ -48,19 +41,14 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
         RunLog log;
         try
         {
-            log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted);
+            log = await liveRuns.StartAsync(run, background, httpContext.RequestAborted, ending: () => runsPerKey.Exit(owner));
         }
         catch
         {
-            runsPerKey.Exit(owner);
+            runsPerKey.Exit(owner); // not started, so never ending
             throw;
         }
 
-        _ = log.Ended.ContinueWith(static (_, state) =>
-        {
-            var (counts, key) = ((RunsPerKey, string))state!;
-            counts.Exit(key);
-        }, (runsPerKey, owner), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         httpContext.Response.Headers[RunIdHeader] = run.RunId;
 
         if (background)
@@ -85,6 +73,12 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
                     statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
+
+    private static RunResults OverLimit(string detail) => TypedResults.Problem(
+        detail,
+        statusCode: StatusCodes.Status429TooManyRequests,
+        type: ErrorResponses.TypeOf(StatusCodes.Status429TooManyRequests),
+        extensions: new Dictionary<string, object?> { ["code"] = RequestRateLimiting.LimitExceededCode });
 
     /// <summary>
     /// Whether the key's <c>TokensPerMinute</c> refuses the run at the door, as <c>/v1</c> refuses a call: when it cannot

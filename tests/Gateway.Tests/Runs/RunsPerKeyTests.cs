@@ -15,6 +15,11 @@ public sealed class RunsPerKeyTests
           {"id":"out","type":"output","from":["talk"]}]},"input":"go"}
         """;
 
+    private const string EchoRun = """
+        {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"say","type":"llm","model":"echo","prompt":"in"},
+          {"id":"out","type":"output","from":["say"]}]},"input":"one two"}
+        """;
+
     [Fact]
     public async Task AKeyAtItsLimit_Gets429UntilOneOfItsRunsEnds_WhileAnotherKeysRunsStart()
     {
@@ -53,6 +58,46 @@ public sealed class RunsPerKeyTests
             using var again = await StartAsync(gateway, TestKeys.Client);
             return again.StatusCode == HttpStatusCode.Accepted;
         });
+    }
+
+    /// <summary>
+    /// A run is counted out before its end reaches its caller: a key that runs one flow after another at its limit is
+    /// never refused (the first version counted it out after the end had gone out, a thread-pool hop later).
+    /// </summary>
+    [Fact]
+    public async Task AKeyRunningOneRunAfterAnother_AtALimitOfOne_IsNeverRefused()
+    {
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings["Gateway:Limits:MaxRunsPerKey"] = "1";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 30; i++)
+        {
+            using var request = TestKeys.Request(HttpMethod.Post, i % 2 == 0 ? "/api/runs" : "/api/runs?stream=true", TestKeys.Client, Json.Body(EchoRun));
+            using var response = await gateway.Client.SendAsync(request);
+            await response.Content.ReadAsStringAsync();
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+    }
+
+    /// <summary>
+    /// Without keys every caller is "anonymous", served only on loopback or a network trusted as a whole: not counted,
+    /// or one caller's runs would refuse everyone else's (found by the review of 2026-12-06, night).
+    /// </summary>
+    [Fact]
+    public async Task CallersWithoutKeys_AreNotCounted()
+    {
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 25);
+        settings["Gateway:Limits:MaxRunsPerKey"] = "1";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await RunClient.StartInBackgroundAsync(gateway.Client, SlowRun); // asserts its 202
+        }
     }
 
     private static async Task<HttpResponseMessage> StartAsync(GatewayHost gateway, string key, bool background = true)
