@@ -51,7 +51,9 @@ internal sealed class AccessOperationFilter : IOperationFilter
         // Not where the request limit does not count (re-attaching to a run, cancelling one) and the endpoint names none.
         if (!metadata.OfType<Microsoft.AspNetCore.RateLimiting.DisableRateLimitingAttribute>().Any() || operation.Responses.ContainsKey("429"))
         {
-            Add(operation, "429", "Over the key's request or token limit; see Retry-After.", errorSchema, contentType);
+            // Starting a run also counts the key's runs under way (Gateway:Limits:MaxRunsPerKey).
+            var startsRun = context.ApiDescription.HttpMethod == "POST" && (path.TrimEnd('/') == "api/runs" || path.EndsWith("/run", StringComparison.Ordinal));
+            Add(operation, "429", startsRun ? "Over the key's request or token limit, or its runs under way; see Retry-After." : "Over the key's request or token limit; see Retry-After.", errorSchema, contentType);
             RetryAfterOn(operation.Responses["429"]);
         }
         if (hasBody)
