@@ -5,17 +5,20 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Providers;
 
 /// <summary>
-/// Warns at start-up of a deployment whose first-token clock is no shorter than the total timeout that bounds its
-/// call (the route's first provider's, see <see cref="RoutedChat"/>). The total timeout then ends the call first: a
-/// stall there is never retried or fallen back from, and the caller reads "total timeout" where the operator set a
-/// first-token clock. Not refused: a single-deployment model that may think for as long as the call may last is a
-/// choice, and the check only says what it costs.
+/// Warns at start-up of a first-token clock no shorter than the total timeout that bounds its deployment's call (the
+/// route's first provider's, see <see cref="RoutedChat"/>). The total timeout then ends the call first: a stall there is
+/// never retried or fallen back from, and the caller reads "total timeout" where the operator set a first-token clock.
+/// Not refused: a single-deployment model that may think for as long as the call may last is a choice, and the check
+/// only says what it costs. Said once per setting, named as the operator wrote it (a deployment's own, its provider's,
+/// or the gateway's), not once per deployment that inherits it; simulated deployments, which never stall, are left out.
 /// </summary>
 internal sealed partial class DeploymentClockCheck(
-    IOptions<RoutingOptions> routing, IOptionsMonitor<ResilienceOptions> resilience, ILogger<DeploymentClockCheck> logger) : IStartupPreparation
+    IOptions<RoutingOptions> routing, IOptionsMonitor<ResilienceOptions> resilience, IConfiguration configuration, ILogger<DeploymentClockCheck> logger)
+    : IStartupPreparation
 {
     public Task PrepareAsync(CancellationToken cancellationToken)
     {
+        var said = new HashSet<(string, double)>();
         foreach (var (alias, model) in routing.Value.Models)
         {
             if (model.Deployments.Count == 0)
@@ -27,10 +30,15 @@ internal sealed partial class DeploymentClockCheck(
             for (var i = 0; i < model.Deployments.Count; i++)
             {
                 var deployment = model.Deployments[i];
-                var firstToken = deployment.FirstTokenTimeoutSeconds ?? resilience.Get(deployment.Provider).FirstTokenTimeoutSeconds;
-                if (firstToken >= total)
+                if (routing.Value.Providers.TryGetValue(deployment.Provider, out var provider) && provider.Type == ProviderOptions.SimulatedType)
                 {
-                    LogClockPastTotal(logger, alias, i, deployment.Provider, firstToken, total);
+                    continue;
+                }
+
+                var (firstToken, setting) = ClockOf(alias, i, deployment);
+                if (firstToken >= total && said.Add((setting, total)))
+                {
+                    LogClockPastTotal(logger, setting, firstToken, total, alias, i, deployment.Provider);
                 }
             }
         }
@@ -38,7 +46,21 @@ internal sealed partial class DeploymentClockCheck(
         return Task.CompletedTask;
     }
 
+    /// <summary>The deployment's first-token clock, and the setting it comes from.</summary>
+    private (double Seconds, string Setting) ClockOf(string alias, int index, DeploymentOptions deployment)
+    {
+        if (deployment.FirstTokenTimeoutSeconds is { } own)
+        {
+            return (own, $"Gateway:Models:{alias}:Deployments:{index}:FirstTokenTimeoutSeconds");
+        }
+
+        var providers = $"Gateway:Providers:{deployment.Provider}:Resilience:{nameof(ResilienceOptions.FirstTokenTimeoutSeconds)}";
+        return (resilience.Get(deployment.Provider).FirstTokenTimeoutSeconds,
+            configuration[providers] is null ? $"{ResilienceOptions.Section}:{nameof(ResilienceOptions.FirstTokenTimeoutSeconds)}" : providers);
+    }
+
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Model '{Alias}' deployment {Index} ({Provider}) waits up to {FirstTokenSeconds} s for its first token, no less than the call's total timeout of {TotalSeconds} s: the total timeout ends the call first, so a stall there is never retried or fallen back from. Set its FirstTokenTimeoutSeconds below the total.")]
-    private static partial void LogClockPastTotal(ILogger logger, string alias, int index, string provider, double firstTokenSeconds, double totalSeconds);
+        Message = "{Setting} ({FirstTokenSeconds} s) is no shorter than the total timeout of {TotalSeconds} s that bounds model '{Alias}' (deployment {Index}, {Provider}): the total timeout ends such a call first, so a stall before its first token is never retried or fallen back from. Set it below the total.")]
+    private static partial void LogClockPastTotal(
+        ILogger logger, string setting, double firstTokenSeconds, double totalSeconds, string alias, int index, string provider);
 }

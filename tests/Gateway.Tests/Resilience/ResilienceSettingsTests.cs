@@ -170,30 +170,46 @@ public sealed class ResilienceSettingsTests
     }
 
     /// <summary>
-    /// A deployment's first-token clock at or past the call's total timeout never fires: the total ends the call first,
-    /// and a stall is then neither retried nor fallen back from. Until 2026-12-06 (night) nothing said so.
+    /// A first-token clock at or past the call's total timeout never fires: the total ends the call first, and a stall
+    /// is then neither retried nor fallen back from. Until 2026-12-06 (night) nothing said so. Said once per setting,
+    /// named as written; simulated deployments never stall, and are left out.
     /// </summary>
     [Fact]
-    public async Task AFirstTokenClockNoShorterThanTheTotalTimeout_IsWarnedOfAtStartUp_OnlyForThatDeployment()
+    public async Task AFirstTokenClockNoShorterThanTheTotalTimeout_IsWarnedOfAtStartUp_OncePerSetting()
     {
         var logs = new CapturedLogs();
         var settings = GatewayHost.SimulatedSettings();
-        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "5";
+        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "20";
         settings["Gateway:Resilience:TotalTimeoutSeconds"] = "20";
-        settings["Gateway:Models:thinker:Deployments:0:Provider"] = "simulated";
-        settings["Gateway:Models:thinker:Deployments:0:Model"] = "echo";
-        settings["Gateway:Models:thinker:Deployments:0:FirstTokenTimeoutSeconds"] = "19.5";
-        settings["Gateway:Models:thinker:Deployments:1:Provider"] = "simulated";
-        settings["Gateway:Models:thinker:Deployments:1:Model"] = "echo";
-        settings["Gateway:Models:thinker:Deployments:1:FirstTokenTimeoutSeconds"] = "20";
+        settings["Gateway:Providers:hosted:Type"] = "openai";
+        settings["Gateway:Providers:hosted:BaseUrl"] = "http://127.0.0.1:9/v1";
+        settings["Gateway:Providers:hosted:ApiKey"] = "sk-unused";
+        settings["Gateway:Providers:quick:Type"] = "openai";
+        settings["Gateway:Providers:quick:BaseUrl"] = "http://127.0.0.1:9/v1";
+        settings["Gateway:Providers:quick:ApiKey"] = "sk-unused";
+        settings["Gateway:Providers:quick:Resilience:FirstTokenTimeoutSeconds"] = "5";
+        foreach (var alias in new[] { "a", "b" })
+        {
+            settings[$"Gateway:Models:{alias}:Deployments:0:Provider"] = "hosted";
+            settings[$"Gateway:Models:{alias}:Deployments:0:Model"] = "m";
+        }
+
+        settings["Gateway:Models:thinker:Deployments:0:Provider"] = "quick";
+        settings["Gateway:Models:thinker:Deployments:0:Model"] = "o3";
+        settings["Gateway:Models:thinker:Deployments:1:Provider"] = "quick";
+        settings["Gateway:Models:thinker:Deployments:1:Model"] = "o3";
+        settings["Gateway:Models:thinker:Deployments:1:FirstTokenTimeoutSeconds"] = "30";
 
         await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs));
 
-        var warning = Assert.Single(logs.Lines, line => line.Category.EndsWith("DeploymentClockCheck", StringComparison.Ordinal));
-        Assert.Equal(LogLevel.Warning, warning.Level);
+        var warnings = logs.Lines.Where(line => line.Category.EndsWith("DeploymentClockCheck", StringComparison.Ordinal)).ToList();
+        Assert.All(warnings, warning => Assert.Equal(LogLevel.Warning, warning.Level));
         Assert.Equal(
-            "Model 'thinker' deployment 1 (simulated) waits up to 20 s for its first token, no less than the call's total timeout of 20 s: the total timeout ends the call first, so a stall there is never retried or fallen back from. Set its FirstTokenTimeoutSeconds below the total.",
-            warning.Message);
+            [
+                "Gateway:Resilience:FirstTokenTimeoutSeconds (20 s) is no shorter than the total timeout of 20 s that bounds model 'a' (deployment 0, hosted): the total timeout ends such a call first, so a stall before its first token is never retried or fallen back from. Set it below the total.",
+                "Gateway:Models:thinker:Deployments:1:FirstTokenTimeoutSeconds (30 s) is no shorter than the total timeout of 20 s that bounds model 'thinker' (deployment 1, quick): the total timeout ends such a call first, so a stall before its first token is never retried or fallen back from. Set it below the total.",
+            ],
+            warnings.Select(warning => warning.Message).Order(StringComparer.Ordinal).Reverse());
     }
 
     [Theory]
