@@ -142,24 +142,17 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             }
         }
 
+        // Asked before the record: the caller's newest event may be the run's terminal one, stored with the final record
+        // in one transaction, so the record read after it is final too. Read the other way round, a run that ended
+        // between the two reads was followed from after its end: a stream with nothing in it, where 204 was due.
+        var sentHere = afterId == 0 || await _store.HasEventAsync(runId, afterId, cancellationToken);
         switch (await _store.GetAsync(runId, cancellationToken))
         {
             case null:
                 return new WatchStart.NoSuchRun();
+            case { Status: RunStatus.Running } when !sentHere:
+                return new WatchStart.NotSentYet();
             case { Status: RunStatus.Running }:
-                if (afterId > 0)
-                {
-                    if (!await _store.HasEventAsync(runId, afterId, cancellationToken))
-                    {
-                        return new WatchStart.NotSentYet();
-                    }
-
-                    if (await EndedSinceAsync(runId, cancellationToken) is { } ended)
-                    {
-                        return await WatchStoredAsync(ended, afterId, cancellationToken);
-                    }
-                }
-
                 return new WatchStart.Watching(RunFollower.Start(
                     runId, afterId, _store, _signals, _cluster.Value.Poll, _options.Value.DisconnectGrace, _options.Value.Heartbeat, _timeProvider, _logger));
             case var ended:
@@ -168,10 +161,10 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// The run's record if it has ended since it was last seen running: asked once the store holds the caller's newest
-    /// event, which may be the terminal one, stored with the final record in one transaction (<see cref="IRunStore.FinishAsync"/>)
-    /// before the live log or a follower has it. Watched from there, the caller got a stream with nothing in it, where
-    /// an ended run it has seen the end of answers 204.
+    /// The run's record if it has ended since its live log was last looked at: asked once the store holds the caller's
+    /// newest event and this log does not yet, which may be the terminal one, stored with the final record in one
+    /// transaction (<see cref="IRunStore.FinishAsync"/>) before the log here has it. Watched from the log, the caller got
+    /// a stream with nothing in it, where an ended run it has seen the end of answers 204.
     /// </summary>
     private async Task<RunRecord?> EndedSinceAsync(string runId, CancellationToken cancellationToken) =>
         await _store.GetAsync(runId, cancellationToken) is { Status: not RunStatus.Running } ended ? ended : null;
@@ -184,6 +177,12 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     private async Task<WatchStart> WatchStoredAsync(RunRecord ended, long afterId, CancellationToken cancellationToken)
     {
         var runId = ended.RunId;
+        // A caller who has the end (an EventSource reconnecting after it) is answered without reading the whole log.
+        if (afterId > 0 && !await _store.HasEventAsync(runId, afterId + 1, cancellationToken))
+        {
+            return new WatchStart.AllSent();
+        }
+
         var events = await _store.GetEventsAsync(runId, 0, cancellationToken);
         if (events.Count == 0 || events[^1].Id <= afterId)
         {
