@@ -26,7 +26,7 @@ internal sealed partial class DeploymentClockCheck(
                 continue;
             }
 
-            var total = resilience.Get(model.Deployments[0].Provider).TotalTimeoutSeconds;
+            var total = resilience.Get(ModelRouter.ConfiguredName(routing.Value, model.Deployments[0].Provider)).TotalTimeoutSeconds;
             for (var i = 0; i < model.Deployments.Count; i++)
             {
                 var deployment = model.Deployments[i];
@@ -35,10 +35,11 @@ internal sealed partial class DeploymentClockCheck(
                     continue;
                 }
 
-                var (firstToken, setting) = ClockOf(alias, i, deployment);
+                var providerName = ModelRouter.ConfiguredName(routing.Value, deployment.Provider);
+                var (firstToken, setting) = ClockOf(alias, i, deployment, providerName);
                 if (firstToken >= total && said.Add((setting, total)))
                 {
-                    LogClockPastTotal(logger, setting, firstToken, total, alias, i, deployment.Provider);
+                    LogClockPastTotal(logger, setting, firstToken, total, alias, i, providerName);
                 }
             }
         }
@@ -47,16 +48,17 @@ internal sealed partial class DeploymentClockCheck(
     }
 
     /// <summary>The deployment's first-token clock, and the setting it comes from.</summary>
-    private (double Seconds, string Setting) ClockOf(string alias, int index, DeploymentOptions deployment)
+    private (double Seconds, string Setting) ClockOf(string alias, int index, DeploymentOptions deployment, string provider)
     {
         if (deployment.FirstTokenTimeoutSeconds is { } own)
         {
             return (own, $"Gateway:Models:{alias}:Deployments:{index}:FirstTokenTimeoutSeconds");
         }
 
-        var providers = $"Gateway:Providers:{deployment.Provider}:Resilience:{nameof(ResilienceOptions.FirstTokenTimeoutSeconds)}";
-        return (resilience.Get(deployment.Provider).FirstTokenTimeoutSeconds,
-            configuration[providers] is null ? $"{ResilienceOptions.Section}:{nameof(ResilienceOptions.FirstTokenTimeoutSeconds)}" : providers);
+        var providers = $"Gateway:Providers:{provider}:Resilience:{nameof(ResilienceOptions.FirstTokenTimeoutSeconds)}";
+        var gateways = $"{ResilienceOptions.Section}:{nameof(ResilienceOptions.FirstTokenTimeoutSeconds)}";
+        var setting = configuration[providers] is not null ? providers : configuration[gateways] is not null ? gateways : $"the default {gateways}";
+        return (resilience.Get(provider).FirstTokenTimeoutSeconds, setting);
     }
 
     [LoggerMessage(Level = LogLevel.Warning,

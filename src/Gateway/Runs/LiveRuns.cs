@@ -67,8 +67,8 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     /// <param name="background">Whether the run goes on without watchers.</param>
     /// <param name="cancellationToken">Cancels the registration only; the run's lifetime is its log's.</param>
     /// <param name="ending">
-    /// Called once as the run ends, before its terminal event reaches a watcher (or, ended otherwise, before its log
-    /// ends): a caller who reads the end and starts another run finds this one counted out.
+    /// Called once as the run ends, before its end is stored (or, when it crashed, before its end is written for it):
+    /// a caller who reads the end, from a watcher or the record, and starts another run finds this one counted out.
     /// </param>
     public async Task<RunLog> StartAsync(FlowRun run, bool background, CancellationToken cancellationToken, Action? ending = null)
     {
@@ -253,6 +253,8 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         using var scope = RunLogScope.Begin(_logger, run.RunId, run.FlowId ?? "");
         using var span = GatewayActivities.StartRun(run.RunId, run.FlowId ?? "");
         RunRecord? finished = null;
+        // Once, whichever way the run ends: before its end is stored, or before a crashed run's end is written for it.
+        void Ending() => Interlocked.Exchange(ref ending, null)?.Invoke();
         try
         {
             using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(log.Cancellation);
@@ -268,15 +270,13 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
                 cancellation.Cancel();
             }, (run, cancellation));
-            await foreach (var (entry, runEvent) in _coordinator.ExecuteAsync(run, cancellation.Token))
+            await foreach (var (entry, runEvent) in _coordinator.ExecuteAsync(run, Ending, cancellation.Token))
             {
+                log.Append(entry);
                 if (runEvent is RunFinishedEvent end)
                 {
                     finished = end.Run;
-                    Interlocked.Exchange(ref ending, null)?.Invoke();
                 }
-
-                log.Append(entry);
             }
         }
         catch (System.Data.Common.DbException exception) when (Storage.StoreErrors.IsDuplicateKey(exception))
@@ -284,11 +284,13 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             // An event id another writer took: a replica that claimed the run when this one stopped renewing its lease
             // (a stall past it), and ended it. Not this run's crash: RunEnder keeps the end the other wrote.
             RunsLog.TakenOver(_logger, run.RunId);
+            Ending();
             finished = await _ender.EndCrashedAsync(run, log, _givingUpToken);
         }
         catch (Exception exception)
         {
             RunsLog.RunCrashed(_logger, exception, run.RunId);
+            Ending();
             finished = await _ender.EndCrashedAsync(run, log, _givingUpToken);
         }
         finally
@@ -298,7 +300,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 GatewayActivities.Failed(span, error.Code, error.Message);
             }
 
-            Interlocked.Exchange(ref ending, null)?.Invoke();
+            Ending();
             log.End(finished);
             _finished.Keep(log);
         }

@@ -26,8 +26,9 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     }
 
     /// <param name="run">A run registered with <see cref="RegisterAsync"/>.</param>
+    /// <param name="ending">Called as the run ends, before its end is stored: before anyone, from any replica, can read it.</param>
     /// <param name="cancellationToken">Cancels the run itself; its remaining events, the terminal one included, are still logged.</param>
-    public async IAsyncEnumerable<LoggedRunEvent> ExecuteAsync(FlowRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LoggedRunEvent> ExecuteAsync(FlowRun run, Action? ending, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var id = 0L;
         HashSet<string>? streaming = null;
@@ -37,6 +38,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
             var entry = new RunEventEntry(++id, runEvent.Name, RunEventJson.Serialize(runEvent));
             if (runEvent is RunFinishedEvent end)
             {
+                ending?.Invoke();
                 await WithRetriesAsync(static (store, state) => store.FinishAsync(state.Run, state.entry, CancellationToken.None), (end.Run, entry), run.RunId, entry);
             }
             else

@@ -51,6 +51,20 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
             seen);
     }
 
+    /// <summary>An upstream's refusal with an empty message says its status, not "" (found by review, 2026-12-06).</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnUpstreamRejectionWithAnEmptyMessage_SaysItsStatus(bool stream)
+    {
+        Upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = """{"error":{"message":" ","type":"invalid_request_error"}}""" });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Provider 'upstream' answered HTTP 400.", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Stream_UpstreamThatReportsNoUsage_StillEndsWithTheUsageChunkAskedFor_CountedAsTheBudgetCountsIt()
     {

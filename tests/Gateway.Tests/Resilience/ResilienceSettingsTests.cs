@@ -199,6 +199,13 @@ public sealed class ResilienceSettingsTests
         settings["Gateway:Models:thinker:Deployments:1:Provider"] = "quick";
         settings["Gateway:Models:thinker:Deployments:1:Model"] = "o3";
         settings["Gateway:Models:thinker:Deployments:1:FirstTokenTimeoutSeconds"] = "30";
+        // A provider's own clock, its name spelled in another case by the deployment (named options match exactly).
+        settings["Gateway:Providers:slow:Type"] = "openai";
+        settings["Gateway:Providers:slow:BaseUrl"] = "http://127.0.0.1:9/v1";
+        settings["Gateway:Providers:slow:ApiKey"] = "sk-unused";
+        settings["Gateway:Providers:slow:Resilience:FirstTokenTimeoutSeconds"] = "25";
+        settings["Gateway:Models:c:Deployments:0:Provider"] = "SLOW";
+        settings["Gateway:Models:c:Deployments:0:Model"] = "m";
 
         await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs));
 
@@ -207,6 +214,7 @@ public sealed class ResilienceSettingsTests
         Assert.Equal(
             [
                 "Gateway:Resilience:FirstTokenTimeoutSeconds (20 s) is no shorter than the total timeout of 20 s that bounds model 'a' (deployment 0, hosted): the total timeout ends such a call first, so a stall before its first token is never retried or fallen back from. Set it below the total.",
+                "Gateway:Providers:slow:Resilience:FirstTokenTimeoutSeconds (25 s) is no shorter than the total timeout of 20 s that bounds model 'c' (deployment 0, slow): the total timeout ends such a call first, so a stall before its first token is never retried or fallen back from. Set it below the total.",
                 "Gateway:Models:thinker:Deployments:1:FirstTokenTimeoutSeconds (30 s) is no shorter than the total timeout of 20 s that bounds model 'thinker' (deployment 1, quick): the total timeout ends such a call first, so a stall before its first token is never retried or fallen back from. Set it below the total.",
             ],
             warnings.Select(warning => warning.Message).Order(StringComparer.Ordinal).Reverse());

@@ -115,7 +115,8 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         var (message, code, param, quota) = ReadError(body);
         return new UpstreamException(
             UpstreamFailure.Status,
-            message is null ? $"Provider '{providerName}' answered HTTP {(int)status}." : Safe(message),
+            // An empty message says nothing: the caller is told the status instead of "".
+            string.IsNullOrWhiteSpace(message) ? $"Provider '{providerName}' answered HTTP {(int)status}." : Safe(message),
             status)
         {
             UpstreamCode = SafeOrNull(code),
@@ -257,6 +258,7 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         return scrubbed.Append(text, from, text.Length - from).ToString();
 
         // A hyphen or an underscore joins words ("x-large", "sk_x"); a dot or a quote ends one ("Bearer hunter2.").
-        static bool IsInWord(char c) => char.IsLetterOrDigit(c) || c is '-' or '_';
+        // The cut's ellipsis too: a text cut just after a short key's first letters, translated again, left them alone.
+        static bool IsInWord(char c) => char.IsLetterOrDigit(c) || c is '-' or '_' or '…';
     }
 }
