@@ -30,12 +30,12 @@ internal sealed partial class DeploymentClockCheck(
             for (var i = 0; i < model.Deployments.Count; i++)
             {
                 var deployment = model.Deployments[i];
-                if (routing.Value.Providers.TryGetValue(deployment.Provider, out var provider) && provider.Type == ProviderOptions.SimulatedType)
+                var providerName = ModelRouter.ConfiguredName(routing.Value, deployment.Provider);
+                if (routing.Value.Providers.GetValueOrDefault(providerName)?.Type == ProviderOptions.SimulatedType)
                 {
                     continue;
                 }
 
-                var providerName = ModelRouter.ConfiguredName(routing.Value, deployment.Provider);
                 var (firstToken, setting) = ClockOf(alias, i, deployment, providerName);
                 if (firstToken >= total && said.Add((setting, total)))
                 {

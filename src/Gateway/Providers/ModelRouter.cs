@@ -48,7 +48,6 @@ internal sealed class ModelRouter
     /// settings (named options, looked up by exact name) and its metrics go by this one. Written <c>LOCAL</c> for a
     /// provider configured as <c>local</c>, a deployment silently got the default settings.
     /// </summary>
-    /// <summary>The provider's name as configured: a deployment may spell it in another case, and named options match exactly.</summary>
     public static string ConfiguredName(RoutingOptions options, string provider) =>
         options.Providers.Keys.FirstOrDefault(name => string.Equals(name, provider, StringComparison.OrdinalIgnoreCase)) ?? provider;
 

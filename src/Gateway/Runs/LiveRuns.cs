@@ -279,17 +279,19 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 }
             }
         }
-        catch (System.Data.Common.DbException exception) when (Storage.StoreErrors.IsDuplicateKey(exception))
-        {
-            // An event id another writer took: a replica that claimed the run when this one stopped renewing its lease
-            // (a stall past it), and ended it. Not this run's crash: RunEnder keeps the end the other wrote.
-            RunsLog.TakenOver(_logger, run.RunId);
-            Ending();
-            finished = await _ender.EndCrashedAsync(run, log, _givingUpToken);
-        }
         catch (Exception exception)
         {
-            RunsLog.RunCrashed(_logger, exception, run.RunId);
+            // An event id another writer took is a replica that claimed the run when this one stopped renewing its lease
+            // (a stall past it), and ended it: not this run's crash. RunEnder keeps the end the other wrote, either way.
+            if (exception is System.Data.Common.DbException db && Storage.StoreErrors.IsDuplicateKey(db))
+            {
+                RunsLog.TakenOver(_logger, run.RunId);
+            }
+            else
+            {
+                RunsLog.RunCrashed(_logger, exception, run.RunId);
+            }
+
             Ending();
             finished = await _ender.EndCrashedAsync(run, log, _givingUpToken);
         }

@@ -181,31 +181,23 @@ public sealed class ResilienceSettingsTests
         var settings = GatewayHost.SimulatedSettings();
         settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "20";
         settings["Gateway:Resilience:TotalTimeoutSeconds"] = "20";
-        settings["Gateway:Providers:hosted:Type"] = "openai";
-        settings["Gateway:Providers:hosted:BaseUrl"] = "http://127.0.0.1:9/v1";
-        settings["Gateway:Providers:hosted:ApiKey"] = "sk-unused";
-        settings["Gateway:Providers:quick:Type"] = "openai";
-        settings["Gateway:Providers:quick:BaseUrl"] = "http://127.0.0.1:9/v1";
-        settings["Gateway:Providers:quick:ApiKey"] = "sk-unused";
-        settings["Gateway:Providers:quick:Resilience:FirstTokenTimeoutSeconds"] = "5";
-        foreach (var alias in new[] { "a", "b" })
+        foreach (var provider in new[] { "hosted", "quick", "slow" })
         {
-            settings[$"Gateway:Models:{alias}:Deployments:0:Provider"] = "hosted";
-            settings[$"Gateway:Models:{alias}:Deployments:0:Model"] = "m";
+            settings[$"Gateway:Providers:{provider}:Type"] = "openai";
+            settings[$"Gateway:Providers:{provider}:BaseUrl"] = "http://127.0.0.1:9/v1";
+            settings[$"Gateway:Providers:{provider}:ApiKey"] = "sk-unused";
         }
 
-        settings["Gateway:Models:thinker:Deployments:0:Provider"] = "quick";
-        settings["Gateway:Models:thinker:Deployments:0:Model"] = "o3";
+        settings["Gateway:Providers:quick:Resilience:FirstTokenTimeoutSeconds"] = "5";
+        GatewayHost.WithAlias(settings, "a", "hosted", "m");
+        GatewayHost.WithAlias(settings, "b", "hosted", "m");
+        GatewayHost.WithAlias(settings, "thinker", "quick", "o3");
         settings["Gateway:Models:thinker:Deployments:1:Provider"] = "quick";
         settings["Gateway:Models:thinker:Deployments:1:Model"] = "o3";
         settings["Gateway:Models:thinker:Deployments:1:FirstTokenTimeoutSeconds"] = "30";
         // A provider's own clock, its name spelled in another case by the deployment (named options match exactly).
-        settings["Gateway:Providers:slow:Type"] = "openai";
-        settings["Gateway:Providers:slow:BaseUrl"] = "http://127.0.0.1:9/v1";
-        settings["Gateway:Providers:slow:ApiKey"] = "sk-unused";
         settings["Gateway:Providers:slow:Resilience:FirstTokenTimeoutSeconds"] = "25";
-        settings["Gateway:Models:c:Deployments:0:Provider"] = "SLOW";
-        settings["Gateway:Models:c:Deployments:0:Model"] = "m";
+        GatewayHost.WithAlias(settings, "c", "SLOW", "m");
 
         await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs));
 
