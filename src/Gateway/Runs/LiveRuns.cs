@@ -252,6 +252,8 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         // context, so a scope or span begun inside one is gone by the time the nodes start.
         using var scope = RunLogScope.Begin(_logger, run.RunId, run.FlowId ?? "");
         using var span = GatewayActivities.StartRun(run.RunId, run.FlowId ?? "");
+        // Its writes, its nodes' and its end's, take their turns at the store's writer as its key's.
+        using var lane = Storage.StoreWriteLane.Enter(run.Owner);
         RunRecord? finished = null;
         // Once, whichever way the run ends: before its end is stored, or before a crashed run's end is written for it.
         void Ending() => Interlocked.Exchange(ref ending, null)?.Invoke();

@@ -21,6 +21,8 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
 
     public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {
+        // In its key's turn at the store's writer, as the run's later writes are (LiveRuns.DriveAsync).
+        using var lane = StoreWriteLane.Enter(run.Owner);
         await store.CreateAsync(run.Snapshot(), run.Owner, replica.NewLease(), cancellationToken);
         RunsLog.Started(logger, run.RunId, run.FlowId);
     }

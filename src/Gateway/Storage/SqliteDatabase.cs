@@ -7,7 +7,8 @@ namespace Gateway.Storage;
 /// <summary>
 /// The SQLite file: a pooled connection per operation, and one writer at a time. WAL lets readers go on while
 /// a write is under way; funnelling this process's writes through one gate means concurrent runs never wait on
-/// SQLite's file lock, and the busy timeout covers another process using the same file.
+/// SQLite's file lock, and the busy timeout covers another process using the same file. The gate takes API keys'
+/// writes in turn (<see cref="FairWriteGate"/>), so that one key's heavy runs do not hold up every other key's.
 /// </summary>
 /// <remarks>
 /// Microsoft.Data.Sqlite's async methods complete synchronously (file I/O, fsync at checkpoints, the busy
@@ -27,7 +28,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>What the write-ahead log is cut back to once a checkpoint has emptied it: four times its usual size.</summary>
     public const long WalSizeLimitBytes = 16L * 1024 * 1024;
 
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly FairWriteGate _writeGate = new();
     private readonly string _connectionString;
 
     /// <summary>A connection string for probes: its own connection each time, and never creating the file.</summary>
@@ -68,6 +69,9 @@ internal sealed class SqliteDatabase : IDisposable
 
     /// <summary>Whether the database is a file (not in memory).</summary>
     public bool IsFile { get; }
+
+    /// <summary>How many writes wait for the writer (those given up on and not yet passed over included).</summary>
+    public int WritesWaiting => _writeGate.Waiting;
 
     /// <summary>Whether the file was seen deleted under the gateway: every write is refused until a restart.</summary>
     public bool WasDeleted => Volatile.Read(ref _deleted);
@@ -164,7 +168,7 @@ internal sealed class SqliteDatabase : IDisposable
 
     private async Task<T> WriteInTransactionAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken)
     {
-        if (!await _writeGate.WaitAsync(BusyTimeout, cancellationToken))
+        if (!await _writeGate.WaitAsync(StoreWriteLane.Current, BusyTimeout, cancellationToken))
         {
             // As SQLite says a lock it waited for in vain: busy, which a run's store writes try again (RunCoordinator).
             throw new SqliteException(
@@ -246,7 +250,6 @@ internal sealed class SqliteDatabase : IDisposable
     {
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
-        _writeGate.Dispose();
         _claim?.Dispose();
     }
 }

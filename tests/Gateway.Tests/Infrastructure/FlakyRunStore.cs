@@ -6,7 +6,7 @@ namespace Gateway.Tests.Infrastructure;
 /// <summary>
 /// The real run store, refusing a given number of event appends the way a database does during a failover: with a
 /// transient <see cref="DbException"/>, before anything is written; and holding back a read by id, or the return from
-/// storing a run's end, when told to.
+/// storing a run's end, when told to. It tells whoever asks of each write of a run (<see cref="OnRunWrite"/>).
 /// </summary>
 internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 {
@@ -20,8 +20,12 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public bool IsShared => inner.IsShared;
 
+    /// <summary>Called with the run's id as each of its writes (create, append, save, finish) is handed to the store.</summary>
+    public Action<string>? OnRunWrite { get; set; }
+
     public Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken)
     {
+        OnRunWrite?.Invoke(runId);
         if (Interlocked.Decrement(ref _appendsToRefuse) >= 0)
         {
             Interlocked.Increment(ref _refused);
@@ -39,6 +43,7 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public async Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
     {
+        OnRunWrite?.Invoke(run.RunId);
         await inner.FinishAsync(run, terminal, cancellationToken);
         if (AfterFinish is { } afterFinish)
         {
@@ -46,8 +51,11 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         }
     }
 
-    public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
-        inner.CreateAsync(run, owner, lease, cancellationToken);
+    public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken)
+    {
+        OnRunWrite?.Invoke(run.RunId);
+        return inner.CreateAsync(run, owner, lease, cancellationToken);
+    }
 
     /// <summary>Whether reads of a run's owner fail, as every read does while the database is down.</summary>
     public bool FailOwnerReads { get; set; }
@@ -55,7 +63,11 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) =>
         FailOwnerReads ? throw new FailoverException() : inner.GetOwnerAsync(runId, cancellationToken);
 
-    public Task SaveAsync(RunRecord run, CancellationToken cancellationToken) => inner.SaveAsync(run, cancellationToken);
+    public Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
+    {
+        OnRunWrite?.Invoke(run.RunId);
+        return inner.SaveAsync(run, cancellationToken);
+    }
 
     /// <summary>Awaited before each record is read by id: lets a test hold a read back.</summary>
     public Func<string, Task>? BeforeGet { get; set; }

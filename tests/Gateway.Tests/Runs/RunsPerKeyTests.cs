@@ -111,6 +111,38 @@ public sealed class RunsPerKeyTests
         }
     }
 
+    /// <summary>
+    /// The cap bounds a key's runs, not what each writes: SQLite's single writer also takes keys' writes in turn
+    /// (<c>FairWriteGate</c>). Every write of a run, its creation, its nodes' events, its record and its end, is made
+    /// in its key's lane.
+    /// </summary>
+    [Fact]
+    public async Task EveryWriteOfARun_TakesItsTurnAtTheStoreAsItsKeys()
+    {
+        var lanes = new System.Collections.Concurrent.ConcurrentQueue<(string RunId, string Lane)>();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings().WithStandardKeys(), services =>
+        {
+            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
+            services.AddSingleton<Gateway.Runs.IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>())
+            {
+                OnRunWrite = runId => lanes.Enqueue((runId, Gateway.Storage.StoreWriteLane.Current)),
+            });
+        });
+
+        var ids = new Dictionary<string, string>();
+        foreach (var (key, name) in new[] { (TestKeys.Client, "app"), (TestKeys.Admin, "ops") })
+        {
+            using var response = await StartAsync(gateway, key, EchoRun, background: false);
+            var events = await RunClient.ReadAllAsync(response);
+            Assert.Equal("run.completed", events[^1].Name);
+            ids[response.Headers.GetValues("X-Run-Id").Single()] = name;
+        }
+
+        var writes = lanes.ToList();
+        Assert.All(ids.Keys, id => Assert.True(writes.Count(write => write.RunId == id) >= 6, $"{id}: {writes.Count(write => write.RunId == id)} writes"));
+        Assert.All(writes, write => Assert.Equal(ids[write.RunId], write.Lane));
+    }
+
     private static async Task<HttpResponseMessage> StartAsync(GatewayHost gateway, string key, bool background = true) =>
         await StartAsync(gateway, key, SlowRun, background);
 

@@ -39,6 +39,51 @@ public sealed class SqliteDatabaseTests : IDisposable
     }
 
     /// <summary>
+    /// Writes made in a run's key's lane take turns with other keys' writes: the other key's write comes after one of
+    /// the busy key's queued writes, not after all of them (as it did behind the first-come writer until 2026-12-06).
+    /// </summary>
+    [Fact]
+    public async Task AnotherKeysWrite_TakesItsTurnBetweenABusyKeysQueuedWrites()
+    {
+        using var release = new ManualResetEventSlim();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task Write(string lane, string name, bool hold = false)
+        {
+            using var scope = StoreWriteLane.Enter(lane);
+            return _database.WriteAsync(
+                (_, _) =>
+                {
+                    order.Enqueue(name);
+                    return Task.FromResult(!hold || release.Wait(Patience));
+                },
+                CancellationToken.None);
+        }
+
+        var writes = new List<Task> { Write("busy", "busy0", hold: true) };
+        await WaitUntilAsync(() => !order.IsEmpty);
+        foreach (var (lane, name) in new[] { ("busy", "busy1"), ("busy", "busy2"), ("busy", "busy3"), ("other", "other") })
+        {
+            // One at a time, so that their places in the queue are known.
+            writes.Add(Write(lane, name));
+            await WaitUntilAsync(() => _database.WritesWaiting == writes.Count - 1);
+        }
+
+        release.Set();
+        await Task.WhenAll(writes).WaitAsync(Patience);
+
+        Assert.Equal(["busy0", "busy1", "other", "busy2", "busy3"], order);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (!condition())
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+    }
+
+    /// <summary>
     /// A read held open while 24 MB are written keeps every frame in the write-ahead log. Once it ends, the log is
     /// checkpointed and restarted, and cut back to its limit; until 2026-12-06 (night) it kept its 24 MB on disk for good.
     /// </summary>
