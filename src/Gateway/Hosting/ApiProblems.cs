@@ -14,6 +14,9 @@ internal static class ApiProblems
     public static ProblemHttpResult Conflict(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
 
+    public static ProblemHttpResult PreconditionFailed(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status412PreconditionFailed, title: "Precondition Failed");
+
     public static ValidationProblem Invalid(Gateway.Flows.ValidationErrors errors, string detail) =>
         TypedResults.ValidationProblem(errors.ToAnswer(), detail: detail);
 }

@@ -104,7 +104,7 @@ internal static class RunsApi
             return problem;
         }
 
-        if (await flows.GetAsync(id, httpContext.RequestAborted) is not { } flow)
+        if (await flows.GetAsync(id, httpContext.RequestAborted) is not { Flow: var flow })
         {
             return FlowsApi.FlowNotFound(id);
         }

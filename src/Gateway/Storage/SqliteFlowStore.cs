@@ -7,35 +7,38 @@ namespace Gateway.Storage;
 /// <summary>Flows as JSON documents keyed by id.</summary>
 internal sealed class SqliteFlowStore(SqliteDatabase database) : IFlowStore
 {
-    public Task<bool> TryCreateAsync(Flow flow, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
+    public Task<string?> TryCreateAsync(Flow flow, CancellationToken cancellationToken)
+    {
+        var document = Serialize(flow);
+        return database.WriteAsync(async (connection, transaction) =>
         {
             await using var command = connection.Command(
                 transaction, "INSERT INTO flows (id, document) VALUES ($id, $document) ON CONFLICT (id) DO NOTHING;",
-                ("$id", flow.Id), ("$document", Serialize(flow)));
-            return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+                ("$id", flow.Id), ("$document", document));
+            return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? FlowTag.Of(document) : null;
         }, cancellationToken);
+    }
 
-    public Task<bool> TryReplaceAsync(Flow flow, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
-        {
-            await using var command = connection.Command(
-                transaction, "UPDATE flows SET document = $document WHERE id = $id;", ("$id", flow.Id), ("$document", Serialize(flow)));
-            return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-        }, cancellationToken);
+    public Task<FlowChange> ReplaceAsync(Flow flow, Func<string, bool>? precondition, CancellationToken cancellationToken)
+    {
+        var document = Serialize(flow);
+        return ChangeAsync(
+            flow.Id!,
+            precondition,
+            "UPDATE flows SET document = $document WHERE id = $id;",
+            [("$id", flow.Id), ("$document", document)],
+            FlowTag.Of(document),
+            cancellationToken);
+    }
 
-    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
-        {
-            await using var command = connection.Command(transaction, "DELETE FROM flows WHERE id = $id;", ("$id", id));
-            return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-        }, cancellationToken);
+    public Task<FlowChange> DeleteAsync(string id, Func<string, bool>? precondition, CancellationToken cancellationToken) =>
+        ChangeAsync(id, precondition, "DELETE FROM flows WHERE id = $id;", [("$id", id)], newTag: null, cancellationToken);
 
-    public Task<Flow?> GetAsync(string id, CancellationToken cancellationToken) =>
+    public Task<StoredFlow?> GetAsync(string id, CancellationToken cancellationToken) =>
         database.ReadAsync(async connection =>
         {
             await using var command = connection.Command("SELECT document FROM flows WHERE id = $id;", ("$id", id));
-            return await command.ExecuteScalarAsync(cancellationToken) is string document ? Deserialize(document) : null;
+            return await command.ExecuteScalarAsync(cancellationToken) is string document ? new StoredFlow(Deserialize(document), FlowTag.Of(document)) : null;
         }, cancellationToken);
 
     public Task<IReadOnlyList<Flow>> ListAsync(CancellationToken cancellationToken) =>
@@ -43,6 +46,34 @@ internal sealed class SqliteFlowStore(SqliteDatabase database) : IFlowStore
         {
             await using var command = connection.Command("SELECT document FROM flows ORDER BY id;");
             return await command.ReadAllAsync(reader => Deserialize(reader.GetString(0)), cancellationToken);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> on the flow with <paramref name="id"/>; with a precondition, after testing the flow's
+    /// tag in the same transaction, behind the single writer, so that no other write comes between the test and the change.
+    /// </summary>
+    private Task<FlowChange> ChangeAsync(
+        string id, Func<string, bool>? precondition, string sql, (string Name, object? Value)[] parameters, string? newTag, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            if (precondition is not null)
+            {
+                await using var read = connection.Command(transaction, "SELECT document FROM flows WHERE id = $id;", ("$id", id));
+                if (await read.ExecuteScalarAsync(cancellationToken) is not string current)
+                {
+                    return new FlowChange(FlowChangeOutcome.NotFound);
+                }
+
+                if (FlowTag.Of(current) is var tag && !precondition(tag))
+                {
+                    return new FlowChange(FlowChangeOutcome.TagDiffers, tag);
+                }
+            }
+
+            await using var change = connection.Command(transaction, sql, parameters);
+            return await change.ExecuteNonQueryAsync(cancellationToken) == 1
+                ? new FlowChange(FlowChangeOutcome.Done, newTag)
+                : new FlowChange(FlowChangeOutcome.NotFound);
         }, cancellationToken);
 
     private static string Serialize(Flow flow) => JsonSerializer.Serialize(flow, FlowsJsonContext.Default.Flow);

@@ -101,6 +101,101 @@ public sealed class FlowsApiTests(SimulatedGateway gateway) : IClassFixture<Simu
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
     }
 
+    /// <summary>
+    /// Two admins read a flow and both edit it: the second, sending the tag it read, is refused with 412 and the flow's
+    /// tag now, instead of overwriting the first one's change unseen (the last write won until 2026-12-07).
+    /// </summary>
+    [Fact]
+    public async Task Replace_WithTheTagRead_Succeeds_ThenTheSameTagAgain_Is412AndKeepsTheFirstChange()
+    {
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body(Flow("tag-replace")));
+        using var read = await gateway.Client.GetAsync("/api/flows/tag-replace");
+        var tag = read.Headers.ETag!;
+        Assert.Equal(created.Headers.ETag, tag);
+        Assert.False(tag.IsWeak);
+
+        using var first = await SendAsync(HttpMethod.Put, "/api/flows/tag-replace", tag.Tag, Flow("tag-replace", "First: {{in}}"));
+        using var second = await SendAsync(HttpMethod.Put, "/api/flows/tag-replace", tag.Tag, Flow("tag-replace", "Second: {{in}}"));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.NotEqual(tag, first.Headers.ETag);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, second.StatusCode);
+        Assert.Equal(first.Headers.ETag, second.Headers.ETag);
+        Assert.Equal(
+            $"The flow 'tag-replace' has changed since the version If-Match names: its tag is now {first.Headers.ETag!.Tag}. GET it again and make the change to that version.",
+            (await Json.ReadAsync(second))["detail"]!.GetValue<string>());
+        using var fetched = await gateway.Client.GetAsync("/api/flows/tag-replace");
+        Assert.Equal("First: {{in}}", (await Json.ReadAsync(fetched))["nodes"]![1]!["template"]!.GetValue<string>());
+        Assert.Equal(first.Headers.ETag, fetched.Headers.ETag);
+    }
+
+    [Fact]
+    public async Task Delete_WithAnOldTag_Is412_WithTheCurrentOne_Deletes()
+    {
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body(Flow("tag-delete")));
+        using var replaced = await gateway.Client.PutAsync("/api/flows/tag-delete", Json.Body(Flow("tag-delete", "Changed: {{in}}")));
+
+        using var stale = await SendAsync(HttpMethod.Delete, "/api/flows/tag-delete", created.Headers.ETag!.Tag);
+        using var current = await SendAsync(HttpMethod.Delete, "/api/flows/tag-delete", $"\"not-it\", {replaced.Headers.ETag!.Tag}");
+
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+        Assert.Equal("application/problem+json", stale.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(HttpStatusCode.NoContent, current.StatusCode);
+    }
+
+    /// <summary><c>*</c> matches any saved flow; a weak tag never does (If-Match compares strongly).</summary>
+    [Fact]
+    public async Task IfMatch_StarMatchesAnySavedFlow_AWeakTagNone()
+    {
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body(Flow("tag-star")));
+
+        using var weak = await SendAsync(HttpMethod.Put, "/api/flows/tag-star", "W/" + created.Headers.ETag!.Tag, Flow("tag-star", "Weak: {{in}}"));
+        using var star = await SendAsync(HttpMethod.Put, "/api/flows/tag-star", "*", Flow("tag-star", "Star: {{in}}"));
+        using var missing = await SendAsync(HttpMethod.Put, "/api/flows/tag-missing", "*", Flow("tag-missing"));
+
+        Assert.Equal(
+            (HttpStatusCode.PreconditionFailed, HttpStatusCode.OK, HttpStatusCode.NotFound),
+            (weak.StatusCode, star.StatusCode, missing.StatusCode));
+    }
+
+    [Theory]
+    [InlineData("PUT")]
+    [InlineData("DELETE")]
+    public async Task IfMatch_NotAListOfTags_Is400_AndChangesNothing(string method)
+    {
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body(Flow($"tag-bad-{method}")));
+
+        using var response = await SendAsync(new HttpMethod(method), $"/api/flows/tag-bad-{method}", "no-quotes", method == "PUT" ? Flow($"tag-bad-{method}", "Bad: {{in}}") : null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(
+            "If-Match must be * or a list of entity tags in quotes, such as the flow's ETag.",
+            (await Json.ReadAsync(response))["detail"]!.GetValue<string>());
+        using var fetched = await gateway.Client.GetAsync($"/api/flows/tag-bad-{method}");
+        Assert.Equal(created.Headers.ETag, fetched.Headers.ETag);
+    }
+
+    [Fact]
+    public async Task Get_WithIfNoneMatchNamingTheTag_Is304WithoutABody()
+    {
+        using var created = await gateway.Client.PostAsync("/api/flows", Json.Body(Flow("tag-cache")));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/flows/tag-cache");
+        request.Headers.TryAddWithoutValidation("If-None-Match", created.Headers.ETag!.ToString());
+
+        using var notModified = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        Assert.Equal(created.Headers.ETag, notModified.Headers.ETag);
+        Assert.Empty(await notModified.Content.ReadAsByteArrayAsync());
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string ifMatch, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : Json.Body(body) };
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        return await gateway.Client.SendAsync(request);
+    }
+
     [Theory]
     [InlineData("GET")]
     [InlineData("PUT")]

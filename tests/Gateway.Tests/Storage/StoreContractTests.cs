@@ -34,22 +34,74 @@ public abstract class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task Flows_CreateReadReplaceListAndDelete()
     {
-        Assert.True(await Flows.TryCreateAsync(Flow("b", "first"), None));
-        Assert.False(await Flows.TryCreateAsync(Flow("b", "again"), None));
-        Assert.True(await Flows.TryCreateAsync(Flow("a", "other"), None));
-        Assert.True(await Flows.TryCreateAsync(Flow("B", "upper"), None));
+        Assert.NotNull(await Flows.TryCreateAsync(Flow("b", "first"), None));
+        Assert.Null(await Flows.TryCreateAsync(Flow("b", "again"), None));
+        Assert.NotNull(await Flows.TryCreateAsync(Flow("a", "other"), None));
+        Assert.NotNull(await Flows.TryCreateAsync(Flow("B", "upper"), None));
 
-        Assert.Equal("first", (await Flows.GetAsync("b", None))!.Name);
-        Assert.True(await Flows.TryReplaceAsync(Flow("b", "second"), None));
-        Assert.Equal("second", (await Flows.GetAsync("b", None))!.Name);
-        Assert.False(await Flows.TryReplaceAsync(Flow("missing", "x"), None));
+        Assert.Equal("first", (await Flows.GetAsync("b", None))!.Flow.Name);
+        Assert.Equal(FlowChangeOutcome.Done, (await Flows.ReplaceAsync(Flow("b", "second"), null, None)).Outcome);
+        Assert.Equal("second", (await Flows.GetAsync("b", None))!.Flow.Name);
+        Assert.Equal(FlowChangeOutcome.NotFound, (await Flows.ReplaceAsync(Flow("missing", "x"), null, None)).Outcome);
         Assert.Null(await Flows.GetAsync("missing", None));
         Assert.Equal(["B", "a", "b"], (await Flows.ListAsync(None)).Select(flow => flow.Id));
 
-        Assert.True(await Flows.DeleteAsync("b", None));
-        Assert.False(await Flows.DeleteAsync("b", None));
+        Assert.Equal(FlowChangeOutcome.Done, (await Flows.DeleteAsync("b", null, None)).Outcome);
+        Assert.Equal(FlowChangeOutcome.NotFound, (await Flows.DeleteAsync("b", null, None)).Outcome);
         Assert.Null(await Flows.GetAsync("b", None));
         Assert.Equal(["B", "a"], (await Flows.ListAsync(None)).Select(flow => flow.Id));
+    }
+
+    /// <summary>
+    /// A flow's tag is that of what is stored: the same from the write that saved it and from every read, changed by a
+    /// replace that changes the flow, and the same again for the same flow saved again.
+    /// </summary>
+    [Fact]
+    public async Task Flows_TagIsTheStoredDocuments_FromTheWriteAndFromEveryRead()
+    {
+        var created = await Flows.TryCreateAsync(Flow("f", "first"), None);
+        Assert.Equal(created, (await Flows.GetAsync("f", None))!.Tag);
+
+        var replaced = await Flows.ReplaceAsync(Flow("f", "second"), null, None);
+        Assert.NotEqual(created, replaced.Tag);
+        Assert.Equal(replaced.Tag, (await Flows.GetAsync("f", None))!.Tag);
+
+        var back = await Flows.ReplaceAsync(Flow("f", "first"), null, None);
+        Assert.Equal(created, back.Tag);
+    }
+
+    [Fact]
+    public async Task Flows_AConditionalReplaceOrDelete_GoesAheadOnlyIfTheSavedFlowsTagPasses()
+    {
+        var tag = await Flows.TryCreateAsync(Flow("f", "first"), None);
+
+        var refused = await Flows.ReplaceAsync(Flow("f", "lost"), current => current == "\"other\"", None);
+        Assert.Equal(new FlowChange(FlowChangeOutcome.TagDiffers, tag), refused);
+        Assert.Equal("first", (await Flows.GetAsync("f", None))!.Flow.Name);
+
+        var replaced = await Flows.ReplaceAsync(Flow("f", "second"), current => current == tag, None);
+        Assert.Equal(FlowChangeOutcome.Done, replaced.Outcome);
+        Assert.Equal("second", (await Flows.GetAsync("f", None))!.Flow.Name);
+
+        // The tag read before the replace no longer lets anything through.
+        Assert.Equal(FlowChangeOutcome.TagDiffers, (await Flows.DeleteAsync("f", current => current == tag, None)).Outcome);
+        Assert.Equal(FlowChangeOutcome.Done, (await Flows.DeleteAsync("f", current => current == replaced.Tag, None)).Outcome);
+        Assert.Equal(FlowChangeOutcome.NotFound, (await Flows.DeleteAsync("f", _ => true, None)).Outcome);
+        Assert.Equal(FlowChangeOutcome.NotFound, (await Flows.ReplaceAsync(Flow("f", "x"), _ => true, None)).Outcome);
+    }
+
+    /// <summary>Two writers holding the same tag: exactly one of them changes the flow; the other is told it changed.</summary>
+    [Fact]
+    public async Task Flows_TwoConditionalReplacesWithTheSameTag_OneWins()
+    {
+        var tag = await Flows.TryCreateAsync(Flow("f", "first"), None);
+
+        var changes = await Task.WhenAll(
+            Enumerable.Range(0, 8).Select(i => Flows.ReplaceAsync(Flow("f", $"edit {i}"), current => current == tag, None)));
+
+        var done = Assert.Single(changes, change => change.Outcome == FlowChangeOutcome.Done);
+        Assert.All(changes.Where(change => change != done), change => Assert.Equal(new FlowChange(FlowChangeOutcome.TagDiffers, done.Tag), change));
+        Assert.Equal(done.Tag, (await Flows.GetAsync("f", None))!.Tag);
     }
 
     [Fact]

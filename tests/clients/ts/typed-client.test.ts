@@ -90,3 +90,29 @@ test('the generated client creates a flow, runs it in JSON mode and reads the ru
   assert.equal(readBack.data?.nodes['say'].output, 'Briefly: what is a gateway?');
   assert.equal(readBack.data?.flowId, 'typed-summary');
 });
+
+test('the generated client replaces a flow only at the version it read, with the typed If-Match header', async () => {
+  type Flow = components['schemas']['Flow'];
+  const flow = (template: string): Flow => ({
+    id: 'typed-versions',
+    nodes: [
+      { id: 'in', type: 'input' },
+      { id: 'p', type: 'prompt', template },
+      { id: 'out', type: 'output', from: ['p'] },
+    ],
+  });
+  const path = { id: 'typed-versions' };
+  await client.POST('/api/flows', { body: flow('v1: {{in}}') });
+  const read = await client.GET('/api/flows/{id}', { params: { path } });
+  const tag = read.response.headers.get('etag');
+  assert.match(tag ?? '', /^"[A-Za-z0-9_-]{22}"$/);
+
+  const first = await client.PUT('/api/flows/{id}', { params: { path, header: { 'If-Match': tag! } }, body: flow('v2: {{in}}') });
+  const second = await client.PUT('/api/flows/{id}', { params: { path, header: { 'If-Match': tag! } }, body: flow('v3: {{in}}') });
+
+  assert.equal(first.response.status, 200);
+  assert.equal(second.response.status, 412);
+  assert.equal(second.response.headers.get('etag'), first.response.headers.get('etag'));
+  const now = await client.GET('/api/flows/{id}', { params: { path } });
+  assert.equal(now.data?.nodes[1].template, 'v2: {{in}}');
+});
