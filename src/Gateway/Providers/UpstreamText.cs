@@ -41,6 +41,9 @@ internal static class UpstreamText
         return length <= MaxLength + NoteRoom ? kept : Cut(kept, length, escaped: true);
     }
 
+    /// <summary>The text with its control characters other than line feeds and tabs written as <c>\uXXXX</c>, whole.</summary>
+    public static string Printable(string text) => text.AsSpan().ContainsAny(Controls) ? Escaped(text) : text;
+
     /// <param name="text">At least <see cref="MaxLength"/> characters.</param>
     /// <param name="length">The length of the whole text, escaped, of which <paramref name="text"/> may be the start.</param>
     /// <param name="escaped">Whether <paramref name="text"/> holds escapes that must not be cut in two.</param>

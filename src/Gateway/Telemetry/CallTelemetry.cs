@@ -43,8 +43,14 @@ internal sealed class CallTelemetry(
 
         if (LogContent)
         {
-            var promptText = recorder.Prompt();
-            TelemetryLog.CallContent(logger, call.Surface, call.Model, promptText, completion ?? "");
+            var (prompt, answer) = (recorder.Prompt(), completion ?? "");
+            if (options.Value.LogFormat == TelemetryOptions.TextFormat)
+            {
+                // A caller's escape sequence or carriage return would rewrite the operator's console; JSON escapes its own.
+                (prompt, answer) = (Providers.UpstreamText.Printable(prompt), Providers.UpstreamText.Printable(answer));
+            }
+
+            TelemetryLog.CallContent(logger, call.Surface, call.Model, prompt, answer);
         }
     }
 }

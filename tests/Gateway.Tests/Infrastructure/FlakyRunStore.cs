@@ -51,10 +51,15 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         }
     }
 
+    /// <summary>Whether new runs are refused, as SQLite refuses writes while another process holds its lock.</summary>
+    public bool FailCreates { get; set; }
+
     public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken)
     {
         OnRunWrite?.Invoke(run.RunId);
-        return inner.CreateAsync(run, owner, lease, cancellationToken);
+        return FailCreates
+            ? throw new Microsoft.Data.Sqlite.SqliteException("database is locked", Gateway.Storage.StoreErrors.SqliteBusy)
+            : inner.CreateAsync(run, owner, lease, cancellationToken);
     }
 
     /// <summary>Whether reads of a run's owner fail, as every read does while the database is down.</summary>

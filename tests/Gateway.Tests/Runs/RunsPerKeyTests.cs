@@ -111,6 +111,27 @@ public sealed class RunsPerKeyTests
         }
     }
 
+    /// <summary>A run the store refused to start never ends, so it is counted out at once: the key's next run starts.</summary>
+    [Fact]
+    public async Task ARunTheStoreRefusedToStart_DoesNotCount()
+    {
+        var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+        settings["Gateway:Limits:MaxRunsPerKey"] = "1";
+        FlakyRunStore? flaky = null;
+        await using var gateway = await GatewayHost.StartAsync(settings, services =>
+        {
+            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
+            services.AddSingleton<Gateway.Runs.IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+        });
+
+        flaky!.FailCreates = true;
+        using var refused = await StartAsync(gateway, TestKeys.Client, EchoRun);
+        flaky.FailCreates = false;
+        using var next = await StartAsync(gateway, TestKeys.Client, EchoRun);
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, HttpStatusCode.Accepted), (refused.StatusCode, next.StatusCode));
+    }
+
     /// <summary>
     /// The cap bounds a key's runs, not what each writes: SQLite's single writer also takes keys' writes in turn
     /// (<c>FairWriteGate</c>). Every write of a run, its creation, its nodes' events, its record and its end, is made

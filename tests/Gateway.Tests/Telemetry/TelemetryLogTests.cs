@@ -239,6 +239,30 @@ public sealed class TelemetryLogTests
         Assert.Equal(Prompt, content.Values["Completion"]);
     }
 
+    /// <summary>
+    /// A caller's escape sequence or carriage return reached the operator's console through the text log as it was sent,
+    /// and could rewrite what it showed (until 2026-12-07); the JSON log escapes it itself, so it gets the text as sent.
+    /// </summary>
+    [Theory]
+    [InlineData("text", "clear\\u001b[2J\\u000dline\nnext\ttab")]
+    [InlineData("json", "clear\u001b[2J\rline\nnext\ttab")]
+    public async Task WithLogContent_ControlCharactersInTheTextLog_AreEscaped(string format, string logged)
+    {
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Telemetry:LogContent"] = "true";
+        settings["Gateway:Telemetry:LogFormat"] = format;
+        await using (var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs)))
+        {
+            using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "clear\u001b[2J\rline\nnext\ttab", stream: false));
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var content = Assert.Single(logs.Lines, line => line.EventId == 901);
+        Assert.Equal("user: " + logged, content.Values["Prompt"]);
+        Assert.Equal(logged, content.Values["Completion"]);
+    }
+
     /// <summary>Until 2026-12-06 a turn that only called functions logged an empty completion, and a tool message no call id.</summary>
     [Theory]
     [InlineData(true)]
