@@ -29,36 +29,35 @@ internal static class FlowsApi
             .Accepts<Flow>("application/json")
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesHeader(HeaderNames.Location, "The saved flow: `/api/flows/{id}`.", StatusCodes.Status201Created)
-            .ProducesHeader(HeaderNames.ETag, TagDescription, StatusCodes.Status201Created);
+            .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.TagDescription, StatusCodes.Status201Created);
 
         group.MapGet("/", ListFlowsAsync).WithName("ListFlows").WithSummary("Lists the saved flows by id.");
         group.MapGet("/{id}", GetFlowAsync)
             .WithName("GetFlow")
             .WithSummary("Returns a saved flow, with its tag; 304 when If-None-Match names that tag.")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesHeader(HeaderNames.ETag, TagDescription, StatusCodes.Status200OK, StatusCodes.Status304NotModified);
+            .ProducesProblemWhen(StatusCodes.Status412PreconditionFailed, FlowPreconditionAnswers.NotMet)
+            .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.TagDescription, StatusCodes.Status200OK, StatusCodes.Status304NotModified)
+            .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.CurrentTagDescription, StatusCodes.Status412PreconditionFailed);
 
         group.MapPut("/{id}", ReplaceFlowAsync)
             .RequireAuthorization(GatewayPolicies.Admin)
             .WithName("ReplaceFlow")
             .WithSummary("Validates a flow and replaces the saved one with that id; with If-Match, only if the saved one still has that tag (412 otherwise).")
             .Accepts<Flow>("application/json")
-            .ProducesProblemWhen(StatusCodes.Status412PreconditionFailed, TagChanged)
-            .ProducesHeader(HeaderNames.ETag, TagDescription, StatusCodes.Status200OK)
-            .ProducesHeader(HeaderNames.ETag, CurrentTagDescription, StatusCodes.Status412PreconditionFailed);
+            .ProducesProblemWhen(StatusCodes.Status412PreconditionFailed, FlowPreconditionAnswers.NotMet)
+            .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.TagDescription, StatusCodes.Status200OK)
+            .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.CurrentTagDescription, StatusCodes.Status412PreconditionFailed);
 
         group.MapDelete("/{id}", DeleteFlowAsync)
             .RequireAuthorization(GatewayPolicies.Admin)
             .WithName("DeleteFlow")
             .WithSummary("Deletes a saved flow; with If-Match, only if it still has that tag (412 otherwise).")
-            .ProducesProblemWhen(StatusCodes.Status412PreconditionFailed, TagChanged)
-            .ProducesHeader(HeaderNames.ETag, CurrentTagDescription, StatusCodes.Status412PreconditionFailed);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblemWhen(StatusCodes.Status412PreconditionFailed, FlowPreconditionAnswers.NotMet)
+            .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.CurrentTagDescription, StatusCodes.Status412PreconditionFailed);
         return group;
     }
-
-    private const string TagDescription = "The flow's tag: it changes whenever the flow does. Send it back in If-Match to replace or delete only that version.";
-    private const string CurrentTagDescription = "The saved flow's tag now, which If-Match did not name.";
-    private const string TagChanged = "The saved flow no longer has the tag If-Match names: it was changed since the caller read it.";
 
     /// <param name="router">The aliases.</param>
     /// <param name="caller">A key restricted to some models is offered those alone, as <c>/v1/models</c> lists them.</param>
@@ -97,34 +96,44 @@ internal static class FlowsApi
         TypedResults.Ok(await store.ListAsync(cancellationToken));
 
     /// <param name="id">The flow's id.</param>
+    /// <param name="ifMatch">Tags of the flow (or <c>*</c>): 412 if it has none of them.</param>
     /// <param name="ifNoneMatch">The tag of the version the caller has: 304 if the flow still has it.</param>
     /// <param name="context">The request.</param>
     /// <param name="store">The flow store.</param>
     private static async Task<Results<Ok<Flow>, StatusCodeHttpResult, ProblemHttpResult>> GetFlowAsync(
-        string id, [FromHeader(Name = "If-None-Match")] string? ifNoneMatch, HttpContext context, IFlowStore store)
+        string id, [FromHeader(Name = "If-Match")] string? ifMatch, [FromHeader(Name = "If-None-Match")] string? ifNoneMatch, HttpContext context,
+        IFlowStore store)
     {
+        if (!FlowConditions.TryRead(ifMatch, ifNoneMatch, out var conditions, out var badHeader))
+        {
+            return FlowPreconditionAnswers.BadHeader(badHeader!);
+        }
+
         if (await store.GetAsync(id, context.RequestAborted) is not { } stored)
         {
             return FlowNotFound(id);
         }
 
-        context.Response.Headers.ETag = stored.Tag;
-        return FlowTag.IsNotModified(ifNoneMatch, stored.Tag)
-            ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
+        var tag = stored.Tag;
+        context.Response.Headers.ETag = tag;
+        return !conditions.Matches(tag) ? FlowPreconditionAnswers.Changed(id, tag)
+            : conditions.NoneMatchNames(tag) ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
             : TypedResults.Ok(stored.Flow);
     }
 
     /// <param name="id">The flow's id.</param>
     /// <param name="ifMatch">The tag of the version the caller read (its <c>ETag</c>), or <c>*</c>: replace only that version.</param>
+    /// <param name="ifNoneMatch">Tags of the flow (or <c>*</c>): 412 if it has one of them.</param>
     /// <param name="request">The request.</param>
     /// <param name="validator">Checks the flow.</param>
     /// <param name="store">The flow store.</param>
     private static async Task<Results<Ok<Flow>, ValidationProblem, ProblemHttpResult>> ReplaceFlowAsync(
-        string id, [FromHeader(Name = "If-Match")] string? ifMatch, HttpRequest request, FlowValidator validator, IFlowStore store)
+        string id, [FromHeader(Name = "If-Match")] string? ifMatch, [FromHeader(Name = "If-None-Match")] string? ifNoneMatch, HttpRequest request,
+        FlowValidator validator, IFlowStore store)
     {
-        if (!FlowTag.TryReadIfMatch(ifMatch, out var precondition))
+        if (!FlowConditions.TryRead(ifMatch, ifNoneMatch, out var conditions, out var badHeader))
         {
-            return BadIfMatch();
+            return FlowPreconditionAnswers.BadHeader(badHeader!);
         }
 
         var body = await JsonBody.ReadAsync(request);
@@ -146,8 +155,8 @@ internal static class FlowsApi
         }
 
         var flow = graph.Flow with { Id = id };
-        var change = await store.ReplaceAsync(flow, precondition, request.HttpContext.RequestAborted);
-        if (Refusal(change, request.HttpContext, id) is { } refusal)
+        var change = await store.ReplaceAsync(flow, conditions.IsEmpty ? null : conditions.AllowWrite, request.HttpContext.RequestAborted);
+        if (FlowPreconditionAnswers.Refusal(change, conditions, request.HttpContext, id) is { } refusal)
         {
             return refusal;
         }
@@ -157,44 +166,26 @@ internal static class FlowsApi
 
     /// <param name="id">The flow's id.</param>
     /// <param name="ifMatch">The tag of the version the caller read (its <c>ETag</c>), or <c>*</c>: delete only that version.</param>
+    /// <param name="ifNoneMatch">Tags of the flow (or <c>*</c>): 412 if it has one of them.</param>
     /// <param name="context">The request.</param>
     /// <param name="store">The flow store.</param>
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteFlowAsync(
-        string id, [FromHeader(Name = "If-Match")] string? ifMatch, HttpContext context, IFlowStore store)
+        string id, [FromHeader(Name = "If-Match")] string? ifMatch, [FromHeader(Name = "If-None-Match")] string? ifNoneMatch, HttpContext context,
+        IFlowStore store)
     {
-        if (!FlowTag.TryReadIfMatch(ifMatch, out var precondition))
+        if (!FlowConditions.TryRead(ifMatch, ifNoneMatch, out var conditions, out var badHeader))
         {
-            return BadIfMatch();
+            return FlowPreconditionAnswers.BadHeader(badHeader!);
         }
 
-        var change = await store.DeleteAsync(id, precondition, context.RequestAborted);
-        if (Refusal(change, context, id) is { } refusal)
+        var change = await store.DeleteAsync(id, conditions.IsEmpty ? null : conditions.AllowWrite, context.RequestAborted);
+        if (FlowPreconditionAnswers.Refusal(change, conditions, context, id) is { } refusal)
         {
             return refusal;
         }
 
         return TypedResults.NoContent();
     }
-
-    /// <summary>Why a replace or a delete was not done (null when it was); the flow's tag goes in <c>ETag</c> either way, when there is one.</summary>
-    private static ProblemHttpResult? Refusal(FlowChange change, HttpContext context, string id)
-    {
-        if (change.Tag is { } tag)
-        {
-            context.Response.Headers.ETag = tag;
-        }
-
-        return change.Outcome switch
-        {
-            FlowChangeOutcome.Done => null,
-            FlowChangeOutcome.TagDiffers => ApiProblems.PreconditionFailed(
-                $"The flow '{id}' has changed since the version If-Match names: its tag is now {change.Tag}. GET it again and make the change to that version."),
-            _ => FlowNotFound(id),
-        };
-    }
-
-    private static ProblemHttpResult BadIfMatch() =>
-        ApiProblems.BadRequest("If-Match must be * or a list of entity tags in quotes, such as the flow's ETag.");
 
     public static ProblemHttpResult FlowNotFound(string id) => ApiProblems.NotFound($"No flow has the id '{id}'.");
 }

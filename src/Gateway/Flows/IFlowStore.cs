@@ -11,7 +11,7 @@ internal interface IFlowStore
 
     /// <param name="flow">The flow to save in place of the one with its id.</param>
     /// <param name="precondition">
-    /// The test the saved flow's tag must pass, checked atomically with the write (<see cref="FlowTag.TryReadIfMatch"/>);
+    /// The test the saved flow's tag must pass, checked atomically with the write (<see cref="FlowConditions.AllowWrite"/>);
     /// null: none.
     /// </param>
     /// <param name="cancellationToken">The caller's.</param>

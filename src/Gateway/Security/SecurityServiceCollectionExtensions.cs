@@ -38,10 +38,11 @@ internal static class SecurityServiceCollectionExtensions
                 // The origin is the boundary; SDKs in browsers send headers of their own (x-stainless-*, OpenAI-Beta).
                 .AllowAnyHeader()
                 // x-should-retry too: without it the OpenAI SDK in a browser cannot see it, and re-runs what was retried
-                // here; retry-after-ms, which it reads first, and x-request-id, its request_id.
+                // here; retry-after-ms, which it reads first, and x-request-id, its request_id. ETag, for a flow editor to
+                // send back in If-Match.
                 .WithExposedHeaders(
                     "Retry-After", Hosting.ErrorResponses.RetryAfterMsHeader, "Location", "X-Run-Id", Chat.ChatApi.AttemptsHeader,
-                    Chat.ChatApi.UpstreamRequestIdHeader, Chat.ChatErrors.ShouldRetryHeader, Chat.ChatApi.RequestIdHeader)));
+                    Chat.ChatApi.UpstreamRequestIdHeader, Chat.ChatErrors.ShouldRetryHeader, Chat.ChatApi.RequestIdHeader, "ETag")));
 
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();

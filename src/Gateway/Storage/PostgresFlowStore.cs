@@ -32,7 +32,7 @@ internal sealed class PostgresFlowStore(PostgresDatabase database) : IFlowStore
     public async Task<StoredFlow?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command("SELECT document FROM flows WHERE id = @id;", ("id", id));
-        return await command.ExecuteScalarAsync(cancellationToken) is string document ? new StoredFlow(Deserialize(document), FlowTag.Of(document)) : null;
+        return await command.ExecuteScalarAsync(cancellationToken) is string document ? new StoredFlow(Deserialize(document), document) : null;
     }
 
     public async Task<IReadOnlyList<Flow>> ListAsync(CancellationToken cancellationToken)
@@ -59,7 +59,8 @@ internal sealed class PostgresFlowStore(PostgresDatabase database) : IFlowStore
                 return new FlowChange(FlowChangeOutcome.NotFound);
             }
 
-            if (FlowTag.Of(current) is var tag && !precondition(tag))
+            var tag = FlowTag.Of(current);
+            if (!precondition(tag))
             {
                 return new FlowChange(FlowChangeOutcome.TagDiffers, tag);
             }

@@ -9,13 +9,15 @@ internal sealed class SqliteFlowStore(SqliteDatabase database) : IFlowStore
 {
     public Task<string?> TryCreateAsync(Flow flow, CancellationToken cancellationToken)
     {
+        // Serialized and digested before the single writer, as run records are.
         var document = Serialize(flow);
+        var tag = FlowTag.Of(document);
         return database.WriteAsync(async (connection, transaction) =>
         {
             await using var command = connection.Command(
                 transaction, "INSERT INTO flows (id, document) VALUES ($id, $document) ON CONFLICT (id) DO NOTHING;",
                 ("$id", flow.Id), ("$document", document));
-            return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? FlowTag.Of(document) : null;
+            return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? tag : null;
         }, cancellationToken);
     }
 
@@ -38,7 +40,7 @@ internal sealed class SqliteFlowStore(SqliteDatabase database) : IFlowStore
         database.ReadAsync(async connection =>
         {
             await using var command = connection.Command("SELECT document FROM flows WHERE id = $id;", ("$id", id));
-            return await command.ExecuteScalarAsync(cancellationToken) is string document ? new StoredFlow(Deserialize(document), FlowTag.Of(document)) : null;
+            return await command.ExecuteScalarAsync(cancellationToken) is string document ? new StoredFlow(Deserialize(document), document) : null;
         }, cancellationToken);
 
     public Task<IReadOnlyList<Flow>> ListAsync(CancellationToken cancellationToken) =>
@@ -64,7 +66,8 @@ internal sealed class SqliteFlowStore(SqliteDatabase database) : IFlowStore
                     return new FlowChange(FlowChangeOutcome.NotFound);
                 }
 
-                if (FlowTag.Of(current) is var tag && !precondition(tag))
+                var tag = FlowTag.Of(current);
+                if (!precondition(tag))
                 {
                     return new FlowChange(FlowChangeOutcome.TagDiffers, tag);
                 }

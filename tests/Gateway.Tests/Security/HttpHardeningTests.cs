@@ -71,7 +71,7 @@ public sealed class HttpHardeningTests : IAsyncLifetime
 
         Assert.Equal(AllowedOrigin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Equal(
-            ["Retry-After", "retry-after-ms", "Location", "X-Run-Id", "X-Gateway-Attempts", "X-Upstream-Request-Id", "x-should-retry", "x-request-id"],
+            ["Retry-After", "retry-after-ms", "Location", "X-Run-Id", "X-Gateway-Attempts", "X-Upstream-Request-Id", "x-should-retry", "x-request-id", "ETag"],
             string.Join(",", response.Headers.GetValues("Access-Control-Expose-Headers")).Split(','));
     }
 

@@ -75,6 +75,24 @@ public sealed class FairWriteGateTests
         Assert.True(await patient.WaitAsync(Patience));
     }
 
+    /// <summary>A lane whose first waiter gave up keeps its turn for the one behind it (found by review).</summary>
+    [Fact]
+    public async Task ALaneWhoseFirstWaiterGaveUp_KeepsItsTurn()
+    {
+        await _gate.WaitAsync("a", Patience, CancellationToken.None);
+        using var cancellation = new CancellationTokenSource();
+        var gaveUp = _gate.WaitAsync("a", Patience, cancellation.Token);
+        var waiters = new[] { ("a", 2), ("b", 1) }
+            .Select(waiter => (Name: $"{waiter.Item1}{waiter.Item2}", Turn: _gate.WaitAsync(waiter.Item1, Patience, CancellationToken.None)))
+            .ToList();
+        await cancellation.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gaveUp);
+
+        var order = await ServeAllAsync(waiters);
+
+        Assert.Equal(["a2", "b1"], order);
+    }
+
     [Fact]
     public async Task TheLastWaiterReleasing_FreesTheGate()
     {
