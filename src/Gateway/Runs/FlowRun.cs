@@ -25,6 +25,9 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
     /// <summary>What the run's llm nodes may still send as user messages and receive as output.</summary>
     private readonly TextBudget _modelText = new(FlowLimits.MaxModelTextChars);
 
+    /// <summary>Where the nodes' events meet, while the run executes.</summary>
+    private Channel<RunEvent>? _events;
+
     public string RunId => state.RunId;
 
     public string? FlowId => state.FlowId;
@@ -33,6 +36,9 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
     public string Owner => owner;
 
     public RunRecord Snapshot() => state.Snapshot();
+
+    /// <summary>Whether the nodes have events waiting to be read: the reader of <see cref="ExecuteAsync"/> has more at once.</summary>
+    public bool HasEventsWaiting => _events?.Reader.TryPeek(out _) is true;
 
     /// <summary>
     /// The most token events waiting for the store at once. A model that sends faster than the store takes events
@@ -55,7 +61,7 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
     {
         yield return new RunStartedEvent(RunId, FlowId);
 
-        var events = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var events = _events = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
         using var backlog = new SemaphoreSlim(TokenBacklog, TokenBacklog);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var nodes = new Dictionary<string, Task<bool>>(StringComparer.Ordinal);

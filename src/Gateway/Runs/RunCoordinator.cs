@@ -12,12 +12,18 @@ internal sealed record LoggedRunEvent(RunEventEntry Entry, RunEvent Event);
 /// Runs a <see cref="FlowRun"/> and keeps its log: every event gets the next id (1, 2, 3, ... with no gaps) and is
 /// stored before anyone sees it, so what a client was sent can always be replayed from the store. The record is
 /// saved when the run is registered, whenever a node starts or ends and at an llm node's first token (so a run cut off
-/// with its replica shows which nodes were under way, where their calls went and what they spent), and at the end.
+/// with its replica shows which nodes were under way, where their calls went and what they spent), and at the end;
+/// before any of those events is sent, so whoever reads the record after an event finds the event in it. Events the
+/// nodes have already sent when one is stored share its save (at most <see cref="MostEventsPerSave"/>): a flow of 254
+/// parallel nodes saved its record, megabytes by its end, ~760 times, 13 s of writes.
 /// </summary>
 internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvider timeProvider, GatewayMetrics metrics, ILogger<RunCoordinator> logger)
 {
     /// <summary>The longest a run waits for its store, whatever the lease: a store gone for longer is not coming back soon.</summary>
     private static readonly TimeSpan MostStorePatience = TimeSpan.FromSeconds(20);
+
+    /// <summary>The most events held back for one save of the record: a run whose events never pause still reaches its watchers.</summary>
+    private const int MostEventsPerSave = 64;
 
     public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {
@@ -34,6 +40,8 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     {
         var id = 0L;
         HashSet<string>? streaming = null;
+        var held = new List<LoggedRunEvent>(); // stored, waiting for the record's save to be sent
+        var saveDue = false;
         await foreach (var runEvent in run.ExecuteAsync(cancellationToken))
         {
             // The log must be complete even when the client that started the run has gone, hence no token here.
@@ -54,10 +62,10 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                 // A node's first token: its llm call's route and prompt spend are in the record now (LlmNodeRunner's
                 // onStreaming), so that a run cut off with its process shows them, and what its tokens cost.
                 case TokenEvent token when (streaming ??= new(StringComparer.Ordinal)).Add(token.Node):
-                    // Saving a record again is harmless: no event to compare.
-                    await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), run.Snapshot(), run.RunId, written: null);
+                    saveDue = true;
                     break;
                 case RunFinishedEvent finished:
+                    saveDue = false; // its record is stored with it
                     RunsLog.Finished(logger, run.RunId, finished.Run.Status);
                     metrics.RunEnded(finished.Run.Status);
                     break;
@@ -65,7 +73,27 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                     break;
             }
 
-            yield return new LoggedRunEvent(entry, runEvent);
+            // With a save due, the events the nodes have already sent are stored first and share it; without one,
+            // nothing is held back (a token is sent as soon as it is stored).
+            held.Add(new LoggedRunEvent(entry, runEvent));
+            if (saveDue && run.HasEventsWaiting && held.Count < MostEventsPerSave)
+            {
+                continue;
+            }
+
+            if (saveDue)
+            {
+                // Saving a record again is harmless: no event to compare.
+                await WithRetriesAsync(static (store, record) => store.SaveAsync(record, CancellationToken.None), run.Snapshot(), run.RunId, written: null);
+                saveDue = false;
+            }
+
+            foreach (var logged in held)
+            {
+                yield return logged;
+            }
+
+            held.Clear();
         }
     }
 

@@ -68,10 +68,18 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) =>
         FailOwnerReads ? throw new FailoverException() : inner.GetOwnerAsync(runId, cancellationToken);
 
-    public Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
+    /// <summary>Awaited before each save of a running run's record: lets a test make saves slow.</summary>
+    public Func<Task>? BeforeSave { get; set; }
+
+    public async Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
     {
         OnRunWrite?.Invoke(run.RunId);
-        return inner.SaveAsync(run, cancellationToken);
+        if (BeforeSave is { } beforeSave)
+        {
+            await beforeSave();
+        }
+
+        await inner.SaveAsync(run, cancellationToken);
     }
 
     /// <summary>Awaited before each record is read by id: lets a test hold a read back.</summary>
