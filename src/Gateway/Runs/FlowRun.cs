@@ -37,8 +37,15 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
 
     public RunRecord Snapshot() => state.Snapshot();
 
-    /// <summary>Whether the nodes have events waiting to be read: the reader of <see cref="ExecuteAsync"/> has more at once.</summary>
-    public bool HasEventsWaiting => _events?.Reader.TryPeek(out _) is true;
+    /// <summary>
+    /// The next event the nodes have sent and <see cref="ExecuteAsync"/> has not yielded yet, if there is one. For the
+    /// reader of <see cref="ExecuteAsync"/> alone, between two of its reads: the channel has one reader.
+    /// </summary>
+    public bool TryPeekWaiting([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RunEvent? next)
+    {
+        next = null;
+        return _events?.Reader.TryPeek(out next) is true;
+    }
 
     /// <summary>
     /// The most token events waiting for the store at once. A model that sends faster than the store takes events

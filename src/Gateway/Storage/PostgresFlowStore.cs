@@ -54,15 +54,9 @@ internal sealed class PostgresFlowStore(PostgresDatabase database) : IFlowStore
         if (precondition is not null)
         {
             await using var read = connection.Command(transaction, "SELECT document FROM flows WHERE id = @id FOR UPDATE;", ("id", id));
-            if (await read.ExecuteScalarAsync(cancellationToken) is not string current)
+            if (FlowChange.FailedPrecondition(await read.ExecuteScalarAsync(cancellationToken) as string, precondition) is { } refusal)
             {
-                return new FlowChange(FlowChangeOutcome.NotFound);
-            }
-
-            var tag = FlowTag.Of(current);
-            if (!precondition(tag))
-            {
-                return new FlowChange(FlowChangeOutcome.TagDiffers, tag);
+                return refusal; // the transaction is rolled back as it is disposed
             }
         }
 

@@ -61,15 +61,9 @@ internal sealed class SqliteFlowStore(SqliteDatabase database) : IFlowStore
             if (precondition is not null)
             {
                 await using var read = connection.Command(transaction, "SELECT document FROM flows WHERE id = $id;", ("$id", id));
-                if (await read.ExecuteScalarAsync(cancellationToken) is not string current)
+                if (FlowChange.FailedPrecondition(await read.ExecuteScalarAsync(cancellationToken) as string, precondition) is { } refusal)
                 {
-                    return new FlowChange(FlowChangeOutcome.NotFound);
-                }
-
-                var tag = FlowTag.Of(current);
-                if (!precondition(tag))
-                {
-                    return new FlowChange(FlowChangeOutcome.TagDiffers, tag);
+                    return refusal;
                 }
             }
 
