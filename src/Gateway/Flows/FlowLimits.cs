@@ -12,8 +12,8 @@ internal static class FlowLimits
     /// <summary>
     /// The most characters a run's templates may render in all (prompt nodes and llm system messages): 1 Mi, as many
     /// as a whole request body may carry. Without it a template that repeats a node that repeats a variable
-    /// multiplies a request of a few KB into gigabytes. And a run stores every node's record on every node event, so
-    /// what a run may hold is paid for once per event: at this size a 256-node run of rendered text takes ~2 s.
+    /// multiplies a request of a few KB into gigabytes. And a run saves its whole record with its node events (once for
+    /// each burst of them), so what a run may hold is paid for again at each.
     /// </summary>
     public const int MaxRenderedChars = 1 << 20;
 

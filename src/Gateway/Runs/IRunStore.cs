@@ -24,12 +24,20 @@ internal interface IRunStore
     /// </summary>
     Task SaveAsync(RunRecord run, CancellationToken cancellationToken);
 
-    /// <summary>Adds an event to a run's log; ids are unique per run.</summary>
-    Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds events to a run's log (ids are unique per run) and, given a record, saves it as <see cref="SaveAsync"/> does,
+    /// in one transaction: a burst of events costs one write, and whoever is told of them finds the record saved with
+    /// them. Nothing is written if one of the ids is taken.
+    /// </summary>
+    /// <param name="runId">The run.</param>
+    /// <param name="entries">The events, in order.</param>
+    /// <param name="run">The run's record to save with them; null: none.</param>
+    /// <param name="cancellationToken">The caller's.</param>
+    Task AppendEventsAsync(string runId, IReadOnlyList<RunEventEntry> entries, RunRecord? run, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Adds a run's terminal event and saves its final record in one transaction, so that whoever is told of the
-    /// event finds the record final too; neither is written if the event's id is taken.
+    /// Adds a run's terminal event and saves its final record in one transaction (<see cref="AppendEventsAsync"/>), so
+    /// that whoever is told of the event finds the record final too; neither is written if the event's id is taken.
     /// </summary>
     Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken);
 

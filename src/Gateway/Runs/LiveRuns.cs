@@ -116,12 +116,12 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 return new WatchStart.AllSent();
             }
 
-            // An event is stored, then logged here: a caller may have had the newest one from a follower elsewhere, which
-            // the store then holds (asked only in that case; an id it does not hold was never sent: a 400). A caller
-            // further ahead, or a log that ended without its terminal event (the store's log ends such a run later, as
-            // RunEnder does), is answered from the store.
+            // Events are stored, then logged here (a write stores up to 64 at once): a caller may have had the newest
+            // ones from a follower elsewhere, which the store then holds (asked only in that case; an id it does not
+            // hold was never sent: a 400). A log that ended without its terminal event (the store's log ends such a run
+            // later, as RunEnder does) is answered from the store.
             var sent = afterId <= lastId;
-            if (afterId == lastId + 1 && !isEnded)
+            if (afterId > lastId && !isEnded)
             {
                 if (!await _store.HasEventAsync(runId, afterId, cancellationToken))
                 {

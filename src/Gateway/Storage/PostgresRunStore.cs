@@ -35,35 +35,36 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The notice goes after the commit, so a replica woken by it always finds the event in the table.</summary>
-    public async Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken)
-    {
-        await using (var command = database.DataSource.Command(
-            "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
-            ("run", runId), ("id", entry.Id), ("name", entry.Name), ("data", entry.Data)))
-        {
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        notices.Raise(runId, entry.Id);
-    }
-
-    /// <summary>One batch, one implicit transaction: the event and the record; the notice goes once both have committed.</summary>
-    public async Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
+    /// <summary>
+    /// One batch, one implicit transaction: the events and the record; the notice goes once they have committed, so a
+    /// replica woken by it always finds them in the table.
+    /// </summary>
+    public async Task AppendEventsAsync(string runId, IReadOnlyList<RunEventEntry> entries, RunRecord? run, CancellationToken cancellationToken)
     {
         await using (var batch = database.DataSource.CreateBatch())
         {
-            batch.BatchCommands.Add(PostgresCommands.BatchCommand(
-                "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
-                ("run", run.RunId), ("id", terminal.Id), ("name", terminal.Name), ("data", terminal.Data)));
-            batch.BatchCommands.Add(PostgresCommands.BatchCommand(
-                "UPDATE runs SET status = @status, record = @record WHERE run_id = @run AND status = 'running';",
-                ("run", run.RunId), ("status", run.Status), ("record", Serialize(run))));
+            foreach (var entry in entries)
+            {
+                batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+                    "INSERT INTO run_events (run_id, id, name, data) VALUES (@run, @id, @name, @data);",
+                    ("run", runId), ("id", entry.Id), ("name", entry.Name), ("data", entry.Data)));
+            }
+
+            if (run is not null)
+            {
+                batch.BatchCommands.Add(PostgresCommands.BatchCommand(
+                    "UPDATE runs SET status = @status, record = @record WHERE run_id = @run AND status = 'running';",
+                    ("run", runId), ("status", run.Status), ("record", Serialize(run))));
+            }
+
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        notices.Raise(run.RunId, terminal.Id);
+        notices.Raise(runId, entries[^1].Id);
     }
+
+    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
+        AppendEventsAsync(run.RunId, [terminal], run, cancellationToken);
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken)
     {

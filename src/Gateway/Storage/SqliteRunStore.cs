@@ -25,7 +25,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
-    // Records are serialized before the write gate (here and in FinishAsync): a large one must not hold up every
+    // Records are serialized before the write gate (here and in AppendEventsAsync): a large one must not hold up every
     // other run's writes while it is turned into text.
     public Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
     {
@@ -39,33 +39,34 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         }, cancellationToken);
     }
 
-    public Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, transaction) =>
-        {
-            await using var command = connection.Command(
-                transaction, "INSERT INTO run_events (run_id, id, name, data) VALUES ($run, $id, $name, $data);",
-                ("$run", runId), ("$id", entry.Id), ("$name", entry.Name), ("$data", entry.Data));
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
-
-    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
+    public Task AppendEventsAsync(string runId, IReadOnlyList<RunEventEntry> entries, RunRecord? run, CancellationToken cancellationToken)
     {
-        var record = Serialize(run);
+        var record = run is null ? null : Serialize(run);
         return database.WriteAsync(async (connection, transaction) =>
         {
             await using (var insert = connection.Command(
                 transaction, "INSERT INTO run_events (run_id, id, name, data) VALUES ($run, $id, $name, $data);",
-                ("$run", run.RunId), ("$id", terminal.Id), ("$name", terminal.Name), ("$data", terminal.Data)))
+                ("$run", runId), ("$id", 0L), ("$name", ""), ("$data", "")))
             {
-                await insert.ExecuteNonQueryAsync(cancellationToken);
+                foreach (var entry in entries)
+                {
+                    (insert.Parameters["$id"].Value, insert.Parameters["$name"].Value, insert.Parameters["$data"].Value) = (entry.Id, entry.Name, entry.Data);
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
             }
 
-            await using var update = connection.Command(
-                transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
-                ("$id", run.RunId), ("$status", run.Status), ("$record", record));
-            await update.ExecuteNonQueryAsync(cancellationToken);
+            if (record is not null)
+            {
+                await using var update = connection.Command(
+                    transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
+                    ("$id", runId), ("$status", run!.Status), ("$record", record));
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
         }, cancellationToken);
     }
+
+    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
+        AppendEventsAsync(run.RunId, [terminal], run, cancellationToken);
 
     public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
         database.ReadAsync(async connection =>

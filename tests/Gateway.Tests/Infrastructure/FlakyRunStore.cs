@@ -4,7 +4,7 @@ using Gateway.Runs;
 namespace Gateway.Tests.Infrastructure;
 
 /// <summary>
-/// The real run store, refusing a given number of event appends the way a database does during a failover: with a
+/// The real run store, refusing a given number of writes of events the way a database does during a failover: with a
 /// transient <see cref="DbException"/>, before anything is written; and holding back a read by id, or the return from
 /// storing a run's end, when told to. It tells whoever asks of each write of a run (<see cref="OnRunWrite"/>).
 /// </summary>
@@ -20,20 +20,8 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public bool IsShared => inner.IsShared;
 
-    /// <summary>Called with the run's id as each of its writes (create, append, save, finish) is handed to the store.</summary>
+    /// <summary>Called with the run's id as each of its writes (create, events, save, finish) is handed to the store.</summary>
     public Action<string>? OnRunWrite { get; set; }
-
-    public Task AppendEventAsync(string runId, RunEventEntry entry, CancellationToken cancellationToken)
-    {
-        OnRunWrite?.Invoke(runId);
-        if (Interlocked.Decrement(ref _appendsToRefuse) >= 0)
-        {
-            Interlocked.Increment(ref _refused);
-            throw new FailoverException();
-        }
-
-        return inner.AppendEventAsync(runId, entry, cancellationToken);
-    }
 
     /// <summary>
     /// Awaited once a run's terminal event and final record are stored, before the writer hears so: lets a test hold
@@ -41,15 +29,45 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     /// </summary>
     public Func<RunEventEntry, Task>? AfterFinish { get; set; }
 
-    public async Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken)
+    /// <summary>Awaited before each save of a running run's record (with events or alone): lets a test make saves slow.</summary>
+    public Func<Task>? BeforeSave { get; set; }
+
+    /// <summary>How long each write of events takes on top of the store's own time, as a distant database's round trip does.</summary>
+    public TimeSpan EventsWriteDelay { get; set; }
+
+    /// <summary>
+    /// A write of events refused (not one that ends the run, which the refusals leave alone, as they always did), or a
+    /// save slowed, as told; a run's end held, as told (<see cref="AfterFinish"/>).
+    /// </summary>
+    public async Task AppendEventsAsync(string runId, IReadOnlyList<RunEventEntry> entries, RunRecord? run, CancellationToken cancellationToken)
     {
-        OnRunWrite?.Invoke(run.RunId);
-        await inner.FinishAsync(run, terminal, cancellationToken);
-        if (AfterFinish is { } afterFinish)
+        OnRunWrite?.Invoke(runId);
+        var ends = run is { Status: not RunStatus.Running };
+        if (!ends && Interlocked.Decrement(ref _appendsToRefuse) >= 0)
         {
-            await afterFinish(terminal);
+            Interlocked.Increment(ref _refused);
+            throw new FailoverException();
+        }
+
+        if (EventsWriteDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(EventsWriteDelay, cancellationToken);
+        }
+
+        if (run is not null && !ends && BeforeSave is { } beforeSave)
+        {
+            await beforeSave();
+        }
+
+        await inner.AppendEventsAsync(runId, entries, run, cancellationToken);
+        if (ends && AfterFinish is { } afterFinish)
+        {
+            await afterFinish(entries[^1]);
         }
     }
+
+    public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
+        AppendEventsAsync(run.RunId, [terminal], run, cancellationToken);
 
     /// <summary>Whether new runs are refused, as SQLite refuses writes while another process holds its lock.</summary>
     public bool FailCreates { get; set; }
@@ -67,9 +85,6 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public Task<string?> GetOwnerAsync(string runId, CancellationToken cancellationToken) =>
         FailOwnerReads ? throw new FailoverException() : inner.GetOwnerAsync(runId, cancellationToken);
-
-    /// <summary>Awaited before each save of a running run's record: lets a test make saves slow.</summary>
-    public Func<Task>? BeforeSave { get; set; }
 
     public async Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
     {

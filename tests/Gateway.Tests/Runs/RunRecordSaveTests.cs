@@ -93,4 +93,33 @@ public sealed class RunRecordSaveTests
         Assert.Equal(("running", "simulated"), (record["status"]!.GetValue<string>(), record["provider"]?.GetValue<string>()));
         Assert.Equal(5, first.Id); // run.started, in's two events, talk's node.started, then this
     }
+
+    /// <summary>
+    /// A store slower than a node's tokens takes them in bursts, one write each (one turn at SQLite's writer, one round
+    /// trip to PostgreSQL), not one write a token; every event still reaches the watcher, in order.
+    /// </summary>
+    [Fact]
+    public async Task TokensComingFasterThanTheStoreWrites_AreStoredInBursts_AndAllReachTheWatcherInOrder()
+    {
+        var writes = 0;
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+        {
+            services.AddSingleton<SqliteRunStore>();
+            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<SqliteRunStore>())
+            {
+                EventsWriteDelay = TimeSpan.FromMilliseconds(5),
+                OnRunWrite = _ => Interlocked.Increment(ref writes),
+            });
+        });
+
+        var (response, events) = await RunClient.RunAsync(gateway.Client, "/api/runs?stream=true", RunClient.LoremRun(maxTokens: 200));
+
+        using (response)
+        {
+            Assert.Equal(Enumerable.Range(1, events.Count).Select(id => (long)id), events.Select(item => item.Id));
+            Assert.Equal(200, events.Count(item => item.Name == "token"));
+            Assert.Equal("run.completed", events[^1].Name);
+            Assert.InRange(writes, 2, events.Count / 2); // one a token, and more, before
+        }
+    }
 }

@@ -160,7 +160,8 @@ public sealed class RunsPerKeyTests
         }
 
         var writes = lanes.ToList();
-        Assert.All(ids.Keys, id => Assert.True(writes.Count(write => write.RunId == id) >= 6, $"{id}: {writes.Count(write => write.RunId == id)} writes"));
+        // Its creation, its events (in bursts) and its end: three writes at least.
+        Assert.All(ids.Keys, id => Assert.True(writes.Count(write => write.RunId == id) >= 3, $"{id}: {writes.Count(write => write.RunId == id)} writes"));
         Assert.All(writes, write => Assert.Equal(ids[write.RunId], write.Lane));
     }
 

@@ -66,10 +66,10 @@ public sealed class PostgresStoreTests
         var notifications = new List<string>();
         listener.Notification += (_, notification) => notifications.Add(notification.Payload);
 
-        await store.AppendEventAsync("run-1", new RunEventEntry(1, "run.started", "{}"), None);
+        await store.AppendEventsAsync("run-1", [new RunEventEntry(1, "run.started", "{}")], null, None);
         await WaitForAsync(listener, () => notifications.Contains("run-1:1"));
-        await Assert.ThrowsAsync<PostgresException>(() => store.AppendEventAsync("run-1", new RunEventEntry(1, "token", "{}"), None));
-        await store.AppendEventAsync("run-1", new RunEventEntry(2, "token", "{}"), None);
+        await Assert.ThrowsAsync<PostgresException>(() => store.AppendEventsAsync("run-1", [new RunEventEntry(1, "token", "{}")], null, None));
+        await store.AppendEventsAsync("run-1", [new RunEventEntry(2, "token", "{}")], null, None);
         await WaitForAsync(listener, () => notifications.Contains("run-1:2"));
 
         // The rejected duplicate raised nothing.

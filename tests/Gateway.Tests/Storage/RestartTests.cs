@@ -98,8 +98,8 @@ public sealed class RestartTests : IDisposable
                 },
                 Usage = TokenUsage.Zero,
             }, owner: "anonymous", new RunLease("crashed-replica", DateTimeOffset.UtcNow.AddMinutes(1)), CancellationToken.None);
-            await store.AppendEventAsync(runId, new RunEventEntry(1, "run.started", """{"runId":"run-left-behind","flowId":"crashed"}"""), CancellationToken.None);
-            await store.AppendEventAsync(runId, new RunEventEntry(2, "node.started", """{"node":"say","type":"llm"}"""), CancellationToken.None);
+            await store.AppendEventsAsync(runId, [new RunEventEntry(1, "run.started", """{"runId":"run-left-behind","flowId":"crashed"}""")], null, CancellationToken.None);
+            await store.AppendEventsAsync(runId, [new RunEventEntry(2, "node.started", """{"node":"say","type":"llm"}""")], null, CancellationToken.None);
         }
 
         await using var second = await GatewayHost.StartAsync(Settings());
@@ -159,7 +159,7 @@ public sealed class RestartTests : IDisposable
                 ("token", """{"node":"say","text":" dolor"}"""),
             })
             {
-                await store.AppendEventAsync(runId, new RunEventEntry(++id, name, data), CancellationToken.None);
+                await store.AppendEventsAsync(runId, [new RunEventEntry(++id, name, data)], null, CancellationToken.None);
             }
         }
 

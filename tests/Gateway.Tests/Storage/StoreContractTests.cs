@@ -190,7 +190,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         await EndedAsync("failed", T0.AddDays(-2), RunStatus.Failed);
         await EndedAsync("interrupted", T0.AddDays(-1), RunStatus.Interrupted);
         await Runs.CreateAsync(Run("running", "f", T0.AddDays(-4)), "alice", Lease("A", T0), None);
-        await Runs.AppendEventAsync("running", new RunEventEntry(1, "run.started", "{}"), None);
+        await Runs.AppendEventsAsync("running", [new RunEventEntry(1, "run.started", "{}")], null, None);
         await EndedAsync("at-cutoff", T0, RunStatus.Cancelled);
 
         Assert.Equal(2, await Runs.DeleteEndedBeforeAsync(T0, 2, None));
@@ -215,10 +215,10 @@ public abstract class StoreContractTests : IAsyncLifetime
         await Runs.CreateAsync(Run("r2", "f", T0), "alice", Lease("A", T0), None);
         foreach (var id in new long[] { 2, 1, 3 })
         {
-            await Runs.AppendEventAsync("r1", new RunEventEntry(id, "token", $$"""{"text":"{{id}}"}"""), None);
+            await Runs.AppendEventsAsync("r1", [new RunEventEntry(id, "token", $$"""{"text":"{{id}}"}""")], null, None);
         }
 
-        await Runs.AppendEventAsync("r2", new RunEventEntry(1, "run.started", "{}"), None);
+        await Runs.AppendEventsAsync("r2", [new RunEventEntry(1, "run.started", "{}")], null, None);
 
         Assert.Equal([1L, 2L, 3L], (await Runs.GetEventsAsync("r1", 0, None)).Select(entry => entry.Id));
         Assert.Equal([new RunEventEntry(3, "token", """{"text":"3"}""")], await Runs.GetEventsAsync("r1", 2, None));
@@ -228,9 +228,26 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.False(await Runs.HasEventAsync("r1", 4, None));
         Assert.False(await Runs.HasEventAsync("missing", 1, None));
 
-        var duplicate = await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventAsync("r1", new RunEventEntry(2, "token", "{}"), None));
+        var duplicate = await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventsAsync("r1", [new RunEventEntry(2, "token", "{}")], null, None));
         Assert.True(StoreErrors.IsDuplicateKey(duplicate), $"not recognised as a duplicate key: {duplicate.GetType().Name} {duplicate.SqlState} {duplicate.ErrorCode}");
         Assert.Equal("""{"text":"2"}""", (await Runs.GetEventsAsync("r1", 1, None))[0].Data);
+    }
+
+    /// <summary>A burst of events and the record saved with them are one write: all of it, or (an id taken) none of it.</summary>
+    [Fact]
+    public async Task EventsWithARecord_AreStoredTogether_OrNoneWhenAnIdIsTaken()
+    {
+        await Runs.CreateAsync(Run("r1", "f", T0), "alice", Lease("A", T0), None);
+        await Runs.AppendEventsAsync("r1", [new RunEventEntry(1, "run.started", "{}")], null, None);
+        var saved = Run("r1", "f", T0) with { Outputs = new Dictionary<string, string> { ["a"] = "one" } };
+
+        await Runs.AppendEventsAsync("r1", [new RunEventEntry(2, "node.started", "{}"), new RunEventEntry(3, "node.completed", "{}")], saved, None);
+        await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventsAsync(
+            "r1", [new RunEventEntry(4, "node.started", "{}"), new RunEventEntry(3, "node.failed", "{}")], saved with { Outputs = new Dictionary<string, string>() }, None));
+
+        Assert.Equal(["run.started", "node.started", "node.completed"], (await Runs.GetEventsAsync("r1", 0, None)).Select(entry => entry.Name));
+        var stored = (await Runs.GetAsync("r1", None))!;
+        Assert.Equal((RunStatus.Running, "one"), (stored.Status, stored.Outputs["a"]));
     }
 
     [Fact]
@@ -238,7 +255,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     {
         await Runs.CreateAsync(Run("done", "f", T0), "alice", Lease("A", T0), None);
         await Runs.CreateAsync(Run("raced", "f", T0), "alice", Lease("A", T0), None);
-        await Runs.AppendEventAsync("raced", new RunEventEntry(1, "run.started", "{}"), None);
+        await Runs.AppendEventsAsync("raced", [new RunEventEntry(1, "run.started", "{}")], null, None);
 
         await Runs.FinishAsync(Run("done", "f", T0) with { Status = RunStatus.Completed }, new RunEventEntry(1, "run.completed", "{}"), None);
         await Assert.ThrowsAnyAsync<DbException>(
@@ -353,7 +370,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     private async Task EndedAsync(string id, DateTimeOffset createdAt, string status)
     {
         await Runs.CreateAsync(Run(id, "f", createdAt), "alice", Lease("A", T0), None);
-        await Runs.AppendEventAsync(id, new RunEventEntry(1, "run.started", "{}"), None);
+        await Runs.AppendEventsAsync(id, [new RunEventEntry(1, "run.started", "{}")], null, None);
         await Runs.FinishAsync(Run(id, "f", createdAt) with { Status = status }, new RunEventEntry(2, $"run.{status}", "{}"), None);
     }
 
