@@ -163,7 +163,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     /// <summary>
     /// The run's record if it has ended since its live log was last looked at: asked once the store holds the caller's
     /// newest event and this log does not yet, which may be the terminal one, stored with the final record in one
-    /// transaction (<see cref="IRunStore.FinishAsync"/>) before the log here has it. Watched from the log, the caller got
+    /// transaction (<see cref="IRunStore.AppendEventsAsync"/>) before the log here has it. Watched from the log, the caller got
     /// a stream with nothing in it, where an ended run it has seen the end of answers 204.
     /// </summary>
     private async Task<RunRecord?> EndedSinceAsync(string runId, CancellationToken cancellationToken) =>

@@ -4,8 +4,8 @@ namespace Gateway.Storage;
 internal static class PostgresChannels
 {
     /// <summary>
-    /// Raised by every appended run event, once its row is committed, with the payload <c>{runId}:{eventId}</c>: a
-    /// replica following the run reads the events it has not seen from <c>run_events</c>.
+    /// Raised by every write of run events, once its rows are committed, with the payload <c>{runId}:{eventId}</c> (the
+    /// write's last id): a replica following the run reads the events it has not seen from <c>run_events</c>.
     /// </summary>
     public const string RunEvents = "gateway_run_events";
 

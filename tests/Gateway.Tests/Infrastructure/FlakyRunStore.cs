@@ -29,6 +29,12 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     /// </summary>
     public Func<RunEventEntry, Task>? AfterFinish { get; set; }
 
+    /// <summary>
+    /// Awaited once a write of events that does not end the run is stored, before the writer hears so: lets a test hold
+    /// the moment the store has events the live log does not.
+    /// </summary>
+    public Func<IReadOnlyList<RunEventEntry>, Task>? AfterEvents { get; set; }
+
     /// <summary>Awaited before each save of a running run's record (with events or alone): lets a test make saves slow.</summary>
     public Func<Task>? BeforeSave { get; set; }
 
@@ -63,6 +69,10 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         if (ends && AfterFinish is { } afterFinish)
         {
             await afterFinish(entries[^1]);
+        }
+        else if (!ends && AfterEvents is { } afterEvents)
+        {
+            await afterEvents(entries);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using Gateway.Runs;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
@@ -119,7 +120,37 @@ public sealed class RunRecordSaveTests
             Assert.Equal(Enumerable.Range(1, events.Count).Select(id => (long)id), events.Select(item => item.Id));
             Assert.Equal(200, events.Count(item => item.Name == "token"));
             Assert.Equal("run.completed", events[^1].Name);
-            Assert.InRange(writes, 2, events.Count / 2); // one a token, and more, before
+            Assert.InRange(writes, 3, 30); // the run's creation and its events in bursts of up to 64; one write an event before: 209
         }
+    }
+
+    /// <summary>
+    /// A write stores up to 64 events before the live log has them, and a watcher elsewhere may have been sent them: a
+    /// resume from the middle of such a write, more than one past the live log's end, gets exactly the events after it.
+    /// </summary>
+    [Fact]
+    public async Task AResumeFromInsideAWriteTheLiveLogHasNotYetGot_GetsExactlyTheEventsAfterIt()
+    {
+        var stored = new TaskCompletionSource<IReadOnlyList<RunEventEntry>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+        {
+            services.AddSingleton<SqliteRunStore>();
+            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<SqliteRunStore>())
+            {
+                EventsWriteDelay = TimeSpan.FromMilliseconds(5),
+                AfterEvents = entries => entries.Count > 3 && stored.TrySetResult(entries) ? release.Task : Task.CompletedTask,
+            });
+        });
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, RunClient.LoremRun(maxTokens: 200));
+        var held = await stored.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        using var resumed = await RunClient.WatchAsync(gateway.Client, runId, lastEventId: held[1].Id);
+        release.SetResult();
+        var events = await RunClient.ReadAllAsync(resumed);
+
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        Assert.Equal(Enumerable.Range((int)held[1].Id + 1, events.Count).Select(id => (long)id), events.Select(item => item.Id));
+        Assert.Equal("run.completed", events[^1].Name);
     }
 }
