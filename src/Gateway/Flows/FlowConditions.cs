@@ -18,8 +18,8 @@ internal sealed class FlowConditions
 
     private FlowConditions(HashSet<string>? ifMatch, HashSet<string>? ifNoneMatch) => (_ifMatch, _ifNoneMatch) = (ifMatch, ifNoneMatch);
 
-    /// <summary>Whether the request sent neither header.</summary>
-    public bool IsEmpty => _ifMatch is null && _ifNoneMatch is null;
+    /// <summary>The test a replace or a delete hands the store (<see cref="AllowWrite"/>); null when the request sent neither header.</summary>
+    public Func<string, bool>? WritePrecondition => _ifMatch is null && _ifNoneMatch is null ? null : AllowWrite;
 
     /// <summary>
     /// Reads the two headers, as their values came (null when not sent). False, with the name of the header at fault,

@@ -155,7 +155,7 @@ internal static class FlowsApi
         }
 
         var flow = graph.Flow with { Id = id };
-        var change = await store.ReplaceAsync(flow, conditions.IsEmpty ? null : conditions.AllowWrite, request.HttpContext.RequestAborted);
+        var change = await store.ReplaceAsync(flow, conditions.WritePrecondition, request.HttpContext.RequestAborted);
         if (FlowPreconditionAnswers.Refusal(change, conditions, request.HttpContext, id) is { } refusal)
         {
             return refusal;
@@ -178,7 +178,7 @@ internal static class FlowsApi
             return FlowPreconditionAnswers.BadHeader(badHeader!);
         }
 
-        var change = await store.DeleteAsync(id, conditions.IsEmpty ? null : conditions.AllowWrite, context.RequestAborted);
+        var change = await store.DeleteAsync(id, conditions.WritePrecondition, context.RequestAborted);
         if (FlowPreconditionAnswers.Refusal(change, conditions, context, id) is { } refusal)
         {
             return refusal;

@@ -12,6 +12,9 @@ namespace Gateway.Storage;
 /// </summary>
 internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventNotices notices) : IRunStore
 {
+    /// <summary>A run's record saved while it runs: one that has ended (by another replica, say) stays as it ended.</summary>
+    private const string SaveRecord = "UPDATE runs SET status = @status, record = @record WHERE run_id = @run AND status = 'running';";
+
     public bool IsShared => true;
 
     public async Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken)
@@ -30,8 +33,7 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
     public async Task SaveAsync(RunRecord run, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command(
-            "UPDATE runs SET status = @status, record = @record WHERE run_id = @id AND status = 'running';",
-            ("id", run.RunId), ("status", run.Status), ("record", Serialize(run)));
+            SaveRecord, ("run", run.RunId), ("status", run.Status), ("record", Serialize(run)));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -53,7 +55,7 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
             if (run is not null)
             {
                 batch.BatchCommands.Add(PostgresCommands.BatchCommand(
-                    "UPDATE runs SET status = @status, record = @record WHERE run_id = @run AND status = 'running';",
+                    SaveRecord,
                     ("run", runId), ("status", run.Status), ("record", Serialize(run))));
             }
 

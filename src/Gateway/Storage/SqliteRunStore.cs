@@ -8,6 +8,9 @@ namespace Gateway.Storage;
 /// <summary>Run records as JSON documents, with the columns that queries filter and sort on beside them.</summary>
 internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
 {
+    /// <summary>A run's record saved while it runs: one that has ended (by another replica, say) stays as it ended.</summary>
+    private const string SaveRecord = "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';";
+
     public bool IsShared => false;
 
     public Task CreateAsync(RunRecord run, string owner, RunLease lease, CancellationToken cancellationToken) =>
@@ -33,7 +36,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
         return database.WriteAsync(async (connection, transaction) =>
         {
             await using var command = connection.Command(
-                transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
+                transaction, SaveRecord,
                 ("$id", run.RunId), ("$status", run.Status), ("$record", record));
             await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
@@ -58,7 +61,7 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             if (record is not null)
             {
                 await using var update = connection.Command(
-                    transaction, "UPDATE runs SET status = $status, record = $record WHERE run_id = $id AND status = 'running';",
+                    transaction, SaveRecord,
                     ("$id", runId), ("$status", run!.Status), ("$record", record));
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
