@@ -23,7 +23,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     private static readonly TimeSpan MostStorePatience = TimeSpan.FromSeconds(20);
 
     /// <summary>The most events stored in one write: a run whose events never pause still reaches its watchers.</summary>
-    private const int MostEventsPerWrite = 64;
+    internal const int MostEventsPerWrite = 64;
 
     public async Task RegisterAsync(FlowRun run, CancellationToken cancellationToken)
     {

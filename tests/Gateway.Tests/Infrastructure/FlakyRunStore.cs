@@ -35,6 +35,12 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     /// </summary>
     public Func<IReadOnlyList<RunEventEntry>, Task>? AfterEvents { get; set; }
 
+    /// <summary>
+    /// Awaited before a write of events that does not end the run is handed to the store: lets a test do what another
+    /// replica does (end the run) while the write is on its way.
+    /// </summary>
+    public Func<IReadOnlyList<RunEventEntry>, Task>? BeforeEvents { get; set; }
+
     /// <summary>Awaited before each save of a running run's record (with events or alone): lets a test make saves slow.</summary>
     public Func<Task>? BeforeSave { get; set; }
 
@@ -58,6 +64,11 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         if (EventsWriteDelay > TimeSpan.Zero)
         {
             await Task.Delay(EventsWriteDelay, cancellationToken);
+        }
+
+        if (!ends && BeforeEvents is { } beforeEvents)
+        {
+            await beforeEvents(entries);
         }
 
         if (run is not null && !ends && BeforeSave is { } beforeSave)
@@ -156,7 +167,8 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public Task<IReadOnlyList<RunRecord>> ClaimLapsedAsync(RunLease claimant, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.ClaimLapsedAsync(claimant, now, cancellationToken);
 
-    private sealed class FailoverException() : DbException("57P01: terminating connection due to administrator command")
+    /// <summary>What a database in a failover throws: transient, so the writer tries again.</summary>
+    internal sealed class FailoverException() : DbException("57P01: terminating connection due to administrator command")
     {
         public override bool IsTransient => true;
     }

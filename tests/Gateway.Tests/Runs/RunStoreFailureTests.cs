@@ -127,6 +127,101 @@ public sealed class RunStoreFailureTests : IDisposable
         Assert.Equal(RunEnder.NotStored, seen[^1].Data["error"]!["message"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A burst of events the store commits but whose answer is lost (the connection cut after the commit): a transient
+    /// error is tried again, finds the burst's first event in the log, and goes on, so each event is stored and sent
+    /// once; any other error stops the run, whose end takes the id after the burst, stored and sent as the store has it.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "run.completed")]
+    [InlineData(false, "run.failed")]
+    public async Task ABurstStoredWhoseAnswerIsLost_IsNeitherStoredTwiceNorLost(bool transient, string end)
+    {
+        var (gateway, flaky) = await StartBurstingAsync();
+        await using var _ = gateway;
+        var lost = 0;
+        flaky.AfterEvents = entries => entries.Count >= 3 && Interlocked.Exchange(ref lost, 1) == 0
+            ? throw (transient ? new FlakyRunStore.FailoverException() : new InvalidOperationException("The answer was lost."))
+            : Task.CompletedTask;
+
+        using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+        var runId = response.Headers.GetValues(RunLauncher.RunIdHeader).Single();
+        var seen = await RunClient.ReadAllAsync(response);
+
+        Assert.Equal(1, lost);
+        Assert.Equal(Enumerable.Range(1, seen.Count).Select(id => (long)id), seen.Select(e => e.Id));
+        Assert.Single(seen, e => RunClient.TerminalEvents.Contains(e.Name));
+        Assert.Equal(end, seen[^1].Name);
+        Assert.Equal(RunClient.Lines(seen), RunClient.Lines(await ReplayAsync(gateway, runId)));
+    }
+
+    /// <summary>
+    /// Another replica takes the run over and ends it while a burst of its events is on its way to the store: before
+    /// the burst is written (its first id is then taken), or after it committed and lost its answer (its retry finds it
+    /// done, the next write finds the end). Either way the watcher here gets the other replica's end, with no gap, no
+    /// event twice, and what it got is what the store holds.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnotherReplicaEndsTheRunWhileABurstIsOnItsWay_TheWatcherGetsThatEnd_AsStored(bool afterTheCommit)
+    {
+        var (gateway, flaky) = await StartBurstingAsync();
+        await using var _ = gateway;
+        var stored = gateway.Services.GetRequiredService<Gateway.Storage.SqliteRunStore>();
+        var ender = gateway.Services.GetRequiredService<RunEnder>();
+        string? runId = null;
+        flaky.OnRunWrite = id => runId = id;
+        var endedBy = 0;
+        async Task EndElsewhere(IReadOnlyList<RunEventEntry> entries)
+        {
+            if (entries.Count >= 3 && Interlocked.Exchange(ref endedBy, 1) == 0)
+            {
+                await ender.EndAsync((await stored.GetAsync(runId!, CancellationToken.None))!, RunEnder.ReplicaStopped, CancellationToken.None);
+                if (afterTheCommit)
+                {
+                    throw new FlakyRunStore.FailoverException();
+                }
+            }
+        }
+
+        if (afterTheCommit)
+        {
+            flaky.AfterEvents = EndElsewhere;
+        }
+        else
+        {
+            flaky.BeforeEvents = EndElsewhere;
+        }
+
+        using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+        var seen = await RunClient.ReadAllAsync(response);
+
+        Assert.Equal(1, endedBy);
+        Assert.Equal(Enumerable.Range(1, seen.Count).Select(id => (long)id), seen.Select(e => e.Id));
+        Assert.Single(seen, e => RunClient.TerminalEvents.Contains(e.Name));
+        Assert.Equal(RunEnder.ReplicaStopped, seen[^1].Data["error"]!["message"]!.GetValue<string>());
+        Assert.Equal(RunClient.Lines(seen), RunClient.Lines(await ReplayAsync(gateway, runId!)));
+    }
+
+    /// <summary>A gateway whose model sends at once and whose store takes 2 ms a write, so events are stored in bursts.</summary>
+    private async Task<(GatewayHost Gateway, FlakyRunStore Flaky)> StartBurstingAsync()
+    {
+        FlakyRunStore? flaky = null;
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 0);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
+        var gateway = await GatewayHost.StartAsync(settings, services =>
+        {
+            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
+            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>())
+            {
+                EventsWriteDelay = TimeSpan.FromMilliseconds(2),
+            });
+        });
+        _ = gateway.Services.GetRequiredService<IRunStore>();
+        return (gateway, flaky!);
+    }
+
     /// <summary>A long run whose store refuses <paramref name="refusals"/> appends in a row from its third token on.</summary>
     private async Task<(List<RunEventItem> Seen, FlakyRunStore Flaky)> RunThroughRefusalsAsync(int refusals, string leaseSeconds)
     {

@@ -250,6 +250,30 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal((RunStatus.Running, "one"), (stored.Status, stored.Outputs["a"]));
     }
 
+    /// <summary>
+    /// The largest burst a run writes (<see cref="RunCoordinator.MostEventsPerWrite"/> events, some of them long
+    /// tokens) with a large record, read back as written; a burst as large with one id taken in its middle writes none
+    /// of its events and leaves the record as it was.
+    /// </summary>
+    [Fact]
+    public async Task AFullBurstWithALargeRecord_ReadsBackAsWritten_AndOneWithATakenIdInItsMiddle_WritesNothing()
+    {
+        await Runs.CreateAsync(Run("big", "f", T0), "alice", Lease("A", T0), None);
+        var burst = Enumerable.Range(1, RunCoordinator.MostEventsPerWrite)
+            .Select(id => new RunEventEntry(id, "token", $$"""{"text":"{{new string((char)('a' + id % 26), id % 8 == 0 ? 300_000 : id)}}"}"""))
+            .ToList();
+        var large = Run("big", "f", T0) with { Outputs = new Dictionary<string, string> { ["out"] = new string('z', 4_000_000) } };
+
+        await Runs.AppendEventsAsync("big", burst, large, None);
+        var second = Enumerable.Range(burst.Count + 1, RunCoordinator.MostEventsPerWrite)
+            .Select(id => new RunEventEntry(id == burst.Count + 40 ? 10 : id, "token", "{}"))
+            .ToList();
+        await Assert.ThrowsAnyAsync<DbException>(() => Runs.AppendEventsAsync("big", second, Run("big", "f", T0), None));
+
+        Assert.Equal(burst, await Runs.GetEventsAsync("big", 0, None));
+        Assert.Equal(4_000_000, (await Runs.GetAsync("big", None))!.Outputs["out"].Length);
+    }
+
     [Fact]
     public async Task Finish_StoresTheTerminalEventAndTheFinalRecordTogether_OrNeitherWhenTheIdIsTaken()
     {
