@@ -11,7 +11,8 @@ namespace Gateway.Chat;
 /// <summary>
 /// Writes a streamed completion whose first upstream update has already arrived: chunks as OpenAI sends them,
 /// then the usage chunk if asked for, then <c>[DONE]</c>. A failure after the first byte becomes one final
-/// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error; so does the
+/// error event and the stream ends without <c>[DONE]</c>, which the official SDKs raise as an error (the .NET one once
+/// the stream is cut after it: <see cref="ErrorEventBlindClients"/>); so does the
 /// end of the shutdown drain (<paramref name="call"/>, which it disposes of, is cancelled by either that or the caller),
 /// and a client that is no longer reading by then is cut off when the drain closes (<see cref="ShutdownDrain.Closing"/>).
 /// A client that stops reading is cut off at the call's total timeout (<paramref name="deadline"/>, <see cref="StalledClientCut"/>).
@@ -62,7 +63,8 @@ internal sealed class ChatCompletionStream(
         // out, time its error event had to go out, the connection is cut.
         using var cut = httpContext.RequestServices.GetRequiredService<ShutdownDrain>().Closing
             .UnsafeRegister(static context => ((HttpContext)context!).Abort(), httpContext);
-        using var stalled = new StalledClientCut(httpContext, httpContext.RequestServices.GetRequiredService<TimeProvider>(), deadline, call.Token);
+        var clock = httpContext.RequestServices.GetRequiredService<TimeProvider>();
+        using var stalled = new StalledClientCut(httpContext, clock, deadline, call.Token);
         using var sse = new SseWriter(httpContext.Response);
         sse.StartResponse();
         var id = CompletionIds.Next();
@@ -85,7 +87,7 @@ internal sealed class ChatCompletionStream(
         var keepAlive = new SseKeepAlive(
             sse,
             httpContext.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat,
-            httpContext.RequestServices.GetRequiredService<TimeProvider>(),
+            clock,
             cancellationToken);
         metrics.StreamOpened(Surfaces.V1);
         try
@@ -148,6 +150,7 @@ internal sealed class ChatCompletionStream(
             recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception), outputChunks, usage);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
+            await ErrorEventBlindClients.CutIfOneAsync(httpContext, clock);
         }
         catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && IsShuttingDown(cancellationToken))
         {
@@ -162,6 +165,7 @@ internal sealed class ChatCompletionStream(
             {
                 recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, outputChunks, usage);
                 await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
+                await ErrorEventBlindClients.CutIfOneAsync(httpContext, clock);
             }
         }
         finally
