@@ -98,7 +98,7 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             return finished;
         }
 
-        var ended = run.Status == RunStatus.Running ? Interrupted(run, message, TokensByNode(events), timeProvider.GetUtcNow()) : run;
+        var ended = run.Status == RunStatus.Running ? Interrupted(run, message, LogOf.Read(events), timeProvider.GetUtcNow()) : run;
         var terminal = new RunFinishedEvent(ended);
         var lastId = events.Count == 0 ? 0 : events[^1].Id;
         await store.FinishAsync(ended, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
@@ -107,9 +107,17 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
 
     /// <param name="run">The run as last stored.</param>
     /// <param name="message">Why it stopped.</param>
-    /// <param name="tokens">How many token events each node logged.</param>
+    /// <param name="log">What its log holds of each node.</param>
     /// <param name="now">When it ended.</param>
-    private static RunRecord Interrupted(RunRecord run, string message, IReadOnlyDictionary<string, long> tokens, DateTimeOffset now)
+    /// <remarks>
+    /// A node is ended as its log shows it, which is what its watchers saw: the record saved with a run's events is the
+    /// run's state as that write was made, and a node may have finished, its end and last tokens still queued behind
+    /// the write, when the process went. Its record said <c>completed</c>, with its whole output, where the log had
+    /// none of its end and some of its tokens (a probe killing a replica under 40 fast nodes: up to all 200 missing).
+    /// Such a node is cut off with the run (<c>cancelled</c>, no output, not among the outputs); what it spent stays as
+    /// its record has it, as the model reported it.
+    /// </remarks>
+    private static RunRecord Interrupted(RunRecord run, string message, LogOf log, DateTimeOffset now)
     {
         var nodes = run.Nodes.ToDictionary(
             pair => pair.Key,
@@ -119,7 +127,15 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
                 {
                     Status = NodeStatus.Cancelled,
                     CompletedAt = now,
-                    Usage = CutSpend(pair.Value.Usage, tokens.GetValueOrDefault(pair.Key)),
+                    Usage = CutSpend(pair.Value.Usage, log.Tokens.GetValueOrDefault(pair.Key)),
+                },
+                NodeStatus.Completed or NodeStatus.Failed when !log.Ended.Contains(pair.Key) => pair.Value with
+                {
+                    Status = NodeStatus.Cancelled,
+                    Output = null,
+                    FinishReason = null,
+                    Error = null,
+                    CompletedAt = now,
                 },
                 NodeStatus.Pending => pair.Value with { Status = NodeStatus.Skipped },
                 _ => pair.Value,
@@ -131,6 +147,7 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             CompletedAt = now,
             Error = new RunError("interrupted", message, null),
             Nodes = nodes,
+            Outputs = run.Outputs.Where(output => nodes.GetValueOrDefault(output.Key)?.Status == NodeStatus.Completed).ToDictionary(StringComparer.Ordinal),
             Usage = nodes.Values.Aggregate(TokenUsage.Zero, (total, node) => total.Add(node.Usage)),
         };
     }
@@ -144,19 +161,29 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
         ? atFirstToken
         : new TokenUsage((atFirstToken?.InputTokens ?? 0), (atFirstToken?.OutputTokens ?? 0) + tokens);
 
-    /// <summary>The token events in a run's log, by node.</summary>
-    private static Dictionary<string, long> TokensByNode(IReadOnlyList<RunEventEntry> events)
+    /// <summary>What a run's log holds of its nodes: the token events of each, and which ended (<c>node.completed</c>, <c>node.failed</c>).</summary>
+    private sealed record LogOf(Dictionary<string, long> Tokens, HashSet<string> Ended)
     {
-        var tokens = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var entry in events.Where(entry => entry.Name == "token"))
+        public static LogOf Read(IReadOnlyList<RunEventEntry> events)
         {
-            using var data = JsonDocument.Parse(entry.Data);
-            if (data.RootElement.TryGetProperty("node", out var node) && node.GetString() is { } id)
+            var log = new LogOf(new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+            foreach (var entry in events.Where(entry => entry.Name is "token" or "node.completed" or "node.failed"))
             {
-                tokens[id] = tokens.GetValueOrDefault(id) + 1;
+                using var data = JsonDocument.Parse(entry.Data);
+                if (data.RootElement.TryGetProperty("node", out var node) && node.GetString() is { } id)
+                {
+                    if (entry.Name == "token")
+                    {
+                        log.Tokens[id] = log.Tokens.GetValueOrDefault(id) + 1;
+                    }
+                    else
+                    {
+                        log.Ended.Add(id);
+                    }
+                }
             }
-        }
 
-        return tokens;
+            return log;
+        }
     }
 }
