@@ -150,7 +150,7 @@ internal sealed class ChatCompletionStream(
             recorder.Failed(Outcomes.StreamError, ChatErrors.TypeOf(exception), outputChunks, usage);
             await keepAlive.StopAsync();
             await sse.WriteDataAsync(new OpenAiErrorResponse(error), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
-            await ErrorEventBlindClients.CutIfOneAsync(httpContext, clock);
+            ErrorEventBlindClients.CutIfOne(httpContext);
         }
         catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && IsShuttingDown(cancellationToken))
         {
@@ -165,7 +165,7 @@ internal sealed class ChatCompletionStream(
             {
                 recorder.Failed(Outcomes.StreamError, ChatErrors.ShuttingDownCode, outputChunks, usage);
                 await sse.WriteDataAsync(new OpenAiErrorResponse(ChatErrors.ShuttingDown(alias)), ChatJsonContext.Wire.OpenAiErrorResponse, CancellationToken.None);
-                await ErrorEventBlindClients.CutIfOneAsync(httpContext, clock);
+                ErrorEventBlindClients.CutIfOne(httpContext);
             }
         }
         finally

@@ -79,6 +79,8 @@ internal static class GatewayHostingExtensions
 
     public static WebApplication MapGateway(this WebApplication app)
     {
+        // Outside the exception handler, which would log its cuts as the gateway's failures (they are on purpose).
+        app.UseErrorEventCuts();
         app.UseExceptionHandler();
         app.UseErrorBodies();
         // Before the OpenAPI branch, so that Swagger UI cannot be framed or sniffed either.

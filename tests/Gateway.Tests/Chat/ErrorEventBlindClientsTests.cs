@@ -8,8 +8,9 @@ public sealed class ErrorEventBlindClientsTests
 {
     [Theory]
     [InlineData("OpenAI/2.15.0 (.NET 10.0.12; Debian GNU/Linux 12 (bookworm))", true)]
-    [InlineData("MEAI/10.0.0 OpenAI/2.15.0 (.NET 8.0.11; Microsoft Windows 10.0.26100)", true)]
-    [InlineData("azsdk-net-AI.OpenAI/2.1.0 (.NET 9.0.0; Linux)", true)]
+    [InlineData("OpenAI/2.15.0 (.NET 10.0.12; Debian GNU/Linux 12 (bookworm)) MEAI/10.5.0", true)]
+    [InlineData("Semantic-Kernel OpenAI/2.15.0 (.NET 10.0.12; Debian GNU/Linux 12 (bookworm))", true)]
+    [InlineData("MyApp/1.0 OpenAI/2.15.0 (.NET 8.0.11; Microsoft Windows 10.0.26100)", true)]
     [InlineData("OpenAI/JS 6.49.0", false)]
     [InlineData("OpenAI/Python 1.99.0", false)]
     [InlineData("curl/8.14.1", false)]

@@ -144,6 +144,51 @@ public sealed class OfficialDotnetSdkTests : IAsyncLifetime
         Assert.IsAssignableFrom<IOException>(exception);
     }
 
+    /// <summary>
+    /// The cut loses nothing that was written: a client with the SDK's User-Agent that reads a long answer late (a small
+    /// receive window, so that Kestrel still holds the answer's end when the upstream fails) reads every token the
+    /// gateway got and the error event, and only then the cut. An abort of the connection dropped what Kestrel held.
+    /// </summary>
+    [Fact]
+    public async Task ACutStream_DeliversEverythingWritten_ToAClientBehindInItsReading()
+    {
+        // ~40 KB of chunks: less than Kestrel holds before it waits for the client, so the gateway writes them all and
+        // then the error event while the client has read almost none.
+        string[] tokens = [.. Enumerable.Range(0, 300).Select(i => $" t{i}")];
+        _upstream.Enqueue(new UpstreamScript { Tokens = tokens, DropAfterTokens = tokens.Length, TokenDelay = TimeSpan.FromMilliseconds(1) });
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var client = new HttpClient(handler) { BaseAddress = _gateway.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("up", "count", stream: true) };
+        request.Headers.UserAgent.ParseAdd("OpenAI/2.15.0 (.NET 10.0.12; Debian GNU/Linux 12 (bookworm))");
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await _upstream.Requests.Single().Closed.WaitAsync(TimeSpan.FromSeconds(20));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var data = new List<string>();
+        var cut = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+            {
+                data.Add(item.Data);
+            }
+        });
+
+        Assert.IsAssignableFrom<IOException>(cut);
+        Assert.StartsWith("""{"error":""", data[^1], StringComparison.Ordinal);
+        Assert.Equal("upstream_error", System.Text.Json.Nodes.JsonNode.Parse(data[^1])!["error"]!["code"]!.GetValue<string>());
+        var text = Sse.Text(data.SkipLast(1));
+        // The upstream's reset may overtake its last token or so on the way to the gateway, never the ones before.
+        Assert.StartsWith(string.Concat(tokens.Take(290)), text, StringComparison.Ordinal);
+    }
+
     /// <summary>The cut is for that SDK alone: any other client gets the error event last and the stream closed whole.</summary>
     [Fact]
     public async Task AnUpstreamThatDiesMidStream_ClosesAnotherClientsStreamWhole_WithTheErrorEventLast()

@@ -1,7 +1,11 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
+using OpenAI;
+using OpenAI.Chat;
 
 namespace Gateway.Tests.Hosting;
 
@@ -38,6 +42,8 @@ public sealed class GracefulShutdownTests : IDisposable
     {
         string backgroundRunId;
         List<string> chat;
+        Exception? sdkCut;
+        int sdkTokens;
         List<string> shortChat;
         List<RunEventItem> run;
         int exitCode;
@@ -50,6 +56,19 @@ public sealed class GracefulShutdownTests : IDisposable
                 HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, chatResponse.StatusCode);
             var chatReading = Sse.ReadAllDataAsync(chatResponse);
+            // The OpenAI .NET SDK reads past an error event: its stream is cut after the drain's, so that it raises.
+            var sdkTexts = new List<string>();
+            var sdkReading = Record.ExceptionAsync(async () =>
+            {
+                var sdk = new ChatClient(
+                    "lorem",
+                    new ApiKeyCredential("sk-not-needed"),
+                    new OpenAIClientOptions { Endpoint = new Uri(gateway.Client.BaseAddress!, "v1"), RetryPolicy = new ClientRetryPolicy(maxRetries: 0) });
+                await foreach (var update in sdk.CompleteChatStreamingAsync([new UserChatMessage("go")], new ChatCompletionOptions { MaxOutputTokenCount = 2000 }))
+                {
+                    sdkTexts.AddRange(update.ContentUpdate.Select(part => part.Text));
+                }
+            });
             using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
             var runReading = RunClient.ReadAllAsync(runResponse);
             backgroundRunId = await RunClient.StartInBackgroundAsync(gateway.Client, LongRun);
@@ -66,6 +85,8 @@ public sealed class GracefulShutdownTests : IDisposable
             stopping = clock.Elapsed;
             shortChat = await shortReading.WaitAsync(TimeSpan.FromSeconds(5));
             chat = await chatReading.WaitAsync(TimeSpan.FromSeconds(5));
+            sdkCut = await sdkReading.WaitAsync(TimeSpan.FromSeconds(5));
+            sdkTokens = sdkTexts.Count;
             run = await runReading.WaitAsync(TimeSpan.FromSeconds(5));
             Assert.DoesNotContain("Unhandled exception", gateway.Output, StringComparison.Ordinal);
         }
@@ -79,6 +100,8 @@ public sealed class GracefulShutdownTests : IDisposable
         Assert.DoesNotContain("[DONE]", chat);
         Assert.True(chat.Count > 2, "the stream carried tokens before the shutdown");
         Assert.Equal("gateway_shutting_down", JsonNode.Parse(chat[^1])!["error"]!["code"]!.GetValue<string>());
+        Assert.True(sdkTokens > 2, "the SDK's stream carried tokens before the shutdown");
+        Assert.IsAssignableFrom<IOException>(sdkCut);
 
         Assert.Equal(Enumerable.Range(1, run.Count).Select(id => (long)id), run.Select(e => e.Id));
         Assert.Single(run, e => RunClient.TerminalEvents.Contains(e.Name));
