@@ -20,8 +20,9 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
     /// <summary>The message of an <c>interrupted</c> run whose events this replica could not store.</summary>
     public const string NotStored = "The run stopped: its events could not be stored.";
 
-    /// <param name="run">The run as last known: a record still <c>running</c> ends <c>interrupted</c>; one already
-    /// final (its terminal event was all that was missing) keeps its status.</param>
+    /// <param name="run">The run as last known: a record still <c>running</c> ends <c>interrupted</c>, or <c>completed</c>
+    /// when its log has every node's <c>node.completed</c>; one already final (its terminal event was all that was
+    /// missing) keeps its status.</param>
     /// <param name="message">Why an interrupted run stopped, for its record's error.</param>
     /// <param name="cancellationToken">Cancels the attempt.</param>
     /// <returns>The record the run ended with, as its terminal event carries it.</returns>
@@ -98,12 +99,23 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             return finished;
         }
 
-        var ended = run.Status == RunStatus.Running ? Interrupted(run, message, LogOf.Read(events), timeProvider.GetUtcNow()) : run;
+        var log = LogOf.Read(events);
+        var now = timeProvider.GetUtcNow();
+        var ended = run.Status != RunStatus.Running ? run
+            : run.Nodes.Count > 0 && run.Nodes.All(node => node.Value.Status == NodeStatus.Completed && log.Ended.Contains(node.Key)) ? Completed(run, now)
+            : Interrupted(run, message, log, now);
         var terminal = new RunFinishedEvent(ended);
         var lastId = events.Count == 0 ? 0 : events[^1].Id;
         await store.FinishAsync(ended, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
         return ended;
     }
+
+    /// <summary>
+    /// A run whose every node's end is in its log, its own end all that was lost: it completed, as a run whose gateway
+    /// stops after its last node does (<see cref="RunState.Finish"/>). It ended <c>interrupted</c>, its outputs all
+    /// there.
+    /// </summary>
+    private static RunRecord Completed(RunRecord run, DateTimeOffset now) => run with { Status = RunStatus.Completed, CompletedAt = now, Error = null };
 
     /// <param name="run">The run as last stored.</param>
     /// <param name="message">Why it stopped.</param>
@@ -170,7 +182,8 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             foreach (var entry in events.Where(entry => entry.Name is "token" or "node.completed" or "node.failed"))
             {
                 using var data = JsonDocument.Parse(entry.Data);
-                if (data.RootElement.TryGetProperty("node", out var node) && node.GetString() is { } id)
+                if (data.RootElement.ValueKind == JsonValueKind.Object && data.RootElement.TryGetProperty("node", out var node)
+                    && node.ValueKind == JsonValueKind.String && node.GetString() is { } id)
                 {
                     if (entry.Name == "token")
                     {

@@ -1,3 +1,4 @@
+using Gateway.Storage;
 using Gateway.Telemetry;
 
 namespace Gateway.Runs;
@@ -79,7 +80,19 @@ internal sealed class RunLeases(
     {
         foreach (var run in await store.ClaimLapsedAsync(replica.NewLease(), now, cancellationToken))
         {
-            var status = (await ender.EndAsync(run, RunEnder.ReplicaStopped, cancellationToken)).Status;
+            string status;
+            try
+            {
+                status = (await ender.EndAsync(run, RunEnder.ReplicaStopped, cancellationToken)).Status;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException && !StoreErrors.IsUnavailable(exception))
+            {
+                // One run the ender cannot end (a record or event its store holds in a shape this build cannot read) is
+                // left to lapse again, not the reason the others stay unended or this replica does not start.
+                RunsLog.EndingLapsedRunFailed(logger, exception, run.RunId);
+                continue;
+            }
+
             if (status == RunStatus.Interrupted)
             {
                 RunsLog.LeaseLapsed(logger, run.RunId);

@@ -44,6 +44,9 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was cut off: the replica running it stopped renewing its lease; marked interrupted")]
     public static partial void LeaseLapsed(ILogger logger, string runId);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId}, whose replica stopped, could not be ended; it is tried again when its new lease lapses")]
+    public static partial void EndingLapsedRunFailed(ILogger logger, Exception exception, string runId);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the leases of replica {Replica} failed; retrying")]
     public static partial void RenewFailed(ILogger logger, Exception exception, string replica);
 
