@@ -41,7 +41,8 @@ internal static class ErrorEventBlindClients
         app.Use(static async (context, next) =>
         {
             await next(context);
-            if (context.Features.Get<StreamCut>() is not null)
+            // A client already gone needs no cut (nor the log line of one).
+            if (context.Features.Get<StreamCut>() is not null && !context.RequestAborted.IsCancellationRequested)
             {
                 throw new StreamCutException();
             }
