@@ -207,6 +207,24 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         Assert.Equal("[DONE]", data[^1]);
     }
 
+    /// <summary>
+    /// A streamed call names its client as an unstreamed one does, with the SDK's <c>User-Agent</c>: the streamed
+    /// request, built without the SDK, went with none, which some firewalls in front of model servers refuse.
+    /// </summary>
+    [Fact]
+    public async Task StreamedAndUnstreamedCalls_SendTheSameUserAgent_TheSdks()
+    {
+        using var streamed = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one", stream: true));
+        await Sse.ReadAllDataAsync(streamed);
+        using var unstreamed = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "two", stream: false));
+        await unstreamed.Content.ReadAsStringAsync();
+
+        var agents = Upstream.Requests.Select(request => request.UserAgent).ToArray();
+        Assert.Equal(2, agents.Length);
+        Assert.Equal(agents[1], agents[0]);
+        Assert.Matches(@"^OpenAI/\d+\.\d+\.\d+ \(\.NET ", agents[0]);
+    }
+
     [Fact]
     public async Task Stream_UpstreamDropsMidway_EndsWithErrorEventAndNoDone()
     {

@@ -62,6 +62,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         var request = new RecordedRequest(body, context.Request.Headers.Authorization.ToString(), context.Request.Headers.TraceParent.ToString(), DateTimeOffset.UtcNow)
         {
             Cookie = context.Request.Headers.Cookie.ToString(),
+            UserAgent = context.Request.Headers.UserAgent.ToString(),
             Baggage = context.Request.Headers.Baggage.ToString(),
             TraceState = context.Request.Headers["tracestate"].ToString(),
             ConnectionId = context.Connection.Id,
@@ -319,6 +320,8 @@ public sealed class RecordedRequest(string body, string authorization, string tr
     public string TraceParent { get; } = traceParent;
 
     public string Cookie { get; init; } = "";
+
+    public string UserAgent { get; init; } = "";
 
     /// <summary>The W3C <c>baggage</c> and <c>tracestate</c> headers, or empty.</summary>
     public string Baggage { get; init; } = "";

@@ -18,6 +18,23 @@ internal sealed class StreamingChatRequest
     private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
     private static readonly MediaTypeHeaderValue ContentTypeJson = new("application/json");
 
+    /// <summary>
+    /// The <c>User-Agent</c> the SDK sends with its own requests (<c>OpenAI/2.15.0 (.NET 10.0.12; Debian GNU/Linux 12
+    /// (bookworm))</c>), so that a streamed call names its client as an unstreamed one does: it went with none, which
+    /// some firewalls in front of model servers refuse.
+    /// </summary>
+    private static readonly string SdkUserAgent =
+        $"OpenAI/{SdkVersion()} ({System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}; {System.Runtime.InteropServices.RuntimeInformation.OSDescription})";
+
+    private static string SdkVersion()
+    {
+        var version = typeof(global::OpenAI.OpenAIClient).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), inherit: false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "";
+        var build = version.IndexOf('+', StringComparison.Ordinal);
+        return build < 0 ? version : version[..build];
+    }
+
     private readonly Uri _endpoint;
     private readonly AuthenticationHeaderValue? _authorization;
     private readonly bool _capAsMaxTokens;
@@ -49,6 +66,7 @@ internal sealed class StreamingChatRequest
         request.Content.Headers.ContentType = ContentTypeJson;
         request.Headers.Accept.Add(AcceptJson);
         request.Headers.Authorization = _authorization;
+        request.Headers.TryAddWithoutValidation("User-Agent", SdkUserAgent);
         return request;
     }
 
