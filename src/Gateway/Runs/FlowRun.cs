@@ -38,14 +38,10 @@ internal sealed class FlowRun(RunPlan plan, RunState state, string owner, LlmNod
     public RunRecord Snapshot() => state.Snapshot();
 
     /// <summary>
-    /// The next event the nodes have sent and <see cref="ExecuteAsync"/> has not yielded yet, if there is one. For the
-    /// reader of <see cref="ExecuteAsync"/> alone, between two of its reads: the channel has one reader.
+    /// Whether the nodes have sent an event <see cref="ExecuteAsync"/> has not yielded yet. For the reader of
+    /// <see cref="ExecuteAsync"/> alone, between two of its reads: the channel has one reader.
     /// </summary>
-    public bool TryPeekWaiting([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RunEvent? next)
-    {
-        next = null;
-        return _events?.Reader.TryPeek(out next) is true;
-    }
+    public bool HasEventsWaiting => _events?.Reader.TryPeek(out _) is true;
 
     /// <summary>
     /// The most token events waiting for the store at once. A model that sends faster than the store takes events

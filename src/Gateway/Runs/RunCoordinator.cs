@@ -65,7 +65,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
 
                 // What the nodes have sent already goes in the same write: a store slower than they are takes a burst
                 // of events in one write (one turn at SQLite's writer, one round trip to PostgreSQL), not one each.
-                if (pending.Count < MostEventsPerWrite && run.TryPeekWaiting(out _))
+                if (pending.Count < MostEventsPerWrite && run.HasEventsWaiting)
                 {
                     continue;
                 }

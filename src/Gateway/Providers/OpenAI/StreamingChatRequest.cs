@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Http.Headers;
+using System.Reflection;
 using System.Text.Json;
 using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
@@ -28,9 +29,7 @@ internal sealed class StreamingChatRequest
 
     private static string SdkVersion()
     {
-        var version = typeof(global::OpenAI.OpenAIClient).Assembly
-            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), inherit: false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "";
+        var version = typeof(global::OpenAI.OpenAIClient).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
         var build = version.IndexOf('+', StringComparison.Ordinal);
         return build < 0 ? version : version[..build];
     }
