@@ -41,6 +41,13 @@ internal interface IRunStore
     /// </summary>
     Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Tells the replicas following the run that its log holds events up to <paramref name="eventId"/>, as a write of
+    /// events does once it commits: for a write found committed after its answer (and its notice) was lost. Nothing
+    /// where no other replica follows (SQLite).
+    /// </summary>
+    void AnnounceEvents(string runId, long eventId);
+
     Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken);
 
     /// <summary>The record with the name of the key that started it, in one read; null for an unknown run.</summary>

@@ -81,7 +81,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
 
             await WithRetriesAsync(
                 static (store, state) => store.AppendEventsAsync(state.RunId, state.entries, state.record, CancellationToken.None),
-                (run.RunId, entries, record), run.RunId, written: entries[0]);
+                (run.RunId, entries, record), run.RunId, written: entries[0], last: entries[^1].Id);
             saveDue = false;
             if (runEvent is RunFinishedEvent finished)
             {
@@ -111,9 +111,11 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     /// a store away for longer, stops the run, and <see cref="LiveRuns"/> ends it with its terminal event once the store
     /// is back. A try that committed but lost its answer is found by its retry's duplicate key: if the event in the log
     /// is <paramref name="written"/>, the first of the write's events (they are stored together or not at all), the
-    /// write is done.
+    /// write is done, and what it would have told the replicas following the run (its events up to
+    /// <paramref name="last"/>) is told now: they would otherwise learn of them at the run's next write, or their next
+    /// poll.
     /// </summary>
-    private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state, string runId, RunEventEntry written)
+    private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state, string runId, RunEventEntry written, long last)
     {
         var patience = replica.LeaseDuration * 2 / 3 < MostStorePatience ? replica.LeaseDuration * 2 / 3 : MostStorePatience;
         long? firstFailure = null;
@@ -138,6 +140,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                 var stored = await store.GetEventsAsync(runId, written.Id - 1, CancellationToken.None);
                 if (stored.Count > 0 && stored[0] == written)
                 {
+                    store.AnnounceEvents(runId, last);
                     return;
                 }
 

@@ -68,6 +68,8 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
     public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
         AppendEventsAsync(run.RunId, [terminal], run, cancellationToken);
 
+    public void AnnounceEvents(string runId, long eventId) => notices.Raise(runId, eventId);
+
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.Command("SELECT record FROM runs WHERE run_id = @id;", ("id", runId));

@@ -71,6 +71,11 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
     public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
         AppendEventsAsync(run.RunId, [terminal], run, cancellationToken);
 
+    /// <summary>Nothing to tell: the file is this process's alone, and its watchers follow the run's live log.</summary>
+    public void AnnounceEvents(string runId, long eventId)
+    {
+    }
+
     public Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
         database.ReadAsync(async connection =>
         {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Gateway.Runs;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Infrastructure;
 
@@ -90,6 +91,8 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public Task FinishAsync(RunRecord run, RunEventEntry terminal, CancellationToken cancellationToken) =>
         AppendEventsAsync(run.RunId, [terminal], run, cancellationToken);
 
+    public void AnnounceEvents(string runId, long eventId) => inner.AnnounceEvents(runId, eventId);
+
     /// <summary>Whether new runs are refused, as SQLite refuses writes while another process holds its lock.</summary>
     public bool FailCreates { get; set; }
 
@@ -171,5 +174,19 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     internal sealed class FailoverException() : DbException("57P01: terminating connection due to administrator command")
     {
         public override bool IsTransient => true;
+    }
+}
+
+internal static class FlakyRunStoreServices
+{
+    /// <summary>
+    /// Puts a <see cref="FlakyRunStore"/> over the gateway's own store of type <typeparamref name="TStore"/>: the one
+    /// <paramref name="make"/> makes over it (with its hooks set), or a plain one.
+    /// </summary>
+    public static IServiceCollection AddFlakyRunStore<TStore>(this IServiceCollection services, Func<IRunStore, FlakyRunStore>? make = null)
+        where TStore : class, IRunStore
+    {
+        services.AddSingleton<TStore>();
+        return services.AddSingleton<IRunStore>(provider => (make ?? (inner => new FlakyRunStore(inner)))(provider.GetRequiredService<TStore>()));
     }
 }

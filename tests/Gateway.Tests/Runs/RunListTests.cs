@@ -17,8 +17,7 @@ public sealed class RunListTests
         FlakyRunStore? store = null;
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => store = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => store = new FlakyRunStore(inner));
         });
         var output = new string('w', 200_000);
         foreach (var (id, minute) in new[] { ("run-old", 0), ("run-mid", 1), ("run-new", 2) })

@@ -46,8 +46,7 @@ public sealed class RunLogRetentionTests
         FlakyRunStore? store = null;
         await using var gateway = await GatewayHost.StartAsync(SmallBudget(), services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => store = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => store = new FlakyRunStore(inner));
         });
         var liveRuns = gateway.Services.GetRequiredService<LiveRuns>();
         var first = await RunAsync(gateway, "first");

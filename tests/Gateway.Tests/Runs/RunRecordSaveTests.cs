@@ -2,7 +2,6 @@ using System.Net;
 using Gateway.Runs;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Runs;
 
@@ -22,8 +21,7 @@ public sealed class RunRecordSaveTests
         var saves = 0;
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
         {
-            services.AddSingleton<SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<SqliteRunStore>())
+            services.AddFlakyRunStore<SqliteRunStore>(inner => new FlakyRunStore(inner)
             {
                 // Slow saves: a watcher sent an event before its save would read the record before the save is done.
                 BeforeSave = () =>
@@ -73,8 +71,7 @@ public sealed class RunRecordSaveTests
     {
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(tokenDelayMs: 25), services =>
         {
-            services.AddSingleton<SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<SqliteRunStore>())
+            services.AddFlakyRunStore<SqliteRunStore>(inner => new FlakyRunStore(inner)
             {
                 BeforeSave = () => Task.Delay(20),
             });
@@ -105,8 +102,7 @@ public sealed class RunRecordSaveTests
         var writes = 0;
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
         {
-            services.AddSingleton<SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<SqliteRunStore>())
+            services.AddFlakyRunStore<SqliteRunStore>(inner => new FlakyRunStore(inner)
             {
                 EventsWriteDelay = TimeSpan.FromMilliseconds(5),
                 OnRunWrite = _ => Interlocked.Increment(ref writes),
@@ -135,8 +131,7 @@ public sealed class RunRecordSaveTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
         {
-            services.AddSingleton<SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<SqliteRunStore>())
+            services.AddFlakyRunStore<SqliteRunStore>(inner => new FlakyRunStore(inner)
             {
                 EventsWriteDelay = TimeSpan.FromMilliseconds(5),
                 AfterEvents = entries => entries.Count > 3 && stored.TrySetResult(entries) ? release.Task : Task.CompletedTask,

@@ -60,8 +60,7 @@ public sealed class RunStoreFailureTests : IDisposable
         FlakyRunStore? flaky = null;
         await using var gateway = await GatewayHost.StartAsync(Settings(), services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner));
         });
         using var started = await gateway.Client.PostAsync("/api/runs?background=true", Json.Body(LongRun));
         var runId = started.Headers.GetValues(RunLauncher.RunIdHeader).Single();
@@ -83,8 +82,7 @@ public sealed class RunStoreFailureTests : IDisposable
         FlakyRunStore? flaky = null;
         await using var gateway = await GatewayHost.StartAsync(Settings(), services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner));
         });
         var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
         var seen = new List<RunEventItem>();
@@ -212,8 +210,7 @@ public sealed class RunStoreFailureTests : IDisposable
         settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(_database);
         var gateway = await GatewayHost.StartAsync(settings, services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>())
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner)
             {
                 EventsWriteDelay = TimeSpan.FromMilliseconds(2),
             });
@@ -230,8 +227,7 @@ public sealed class RunStoreFailureTests : IDisposable
         settings["Gateway:Cluster:LeaseSeconds"] = leaseSeconds;
         await using var gateway = await GatewayHost.StartAsync(settings, services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner));
         });
         using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
         var seen = new List<RunEventItem>();

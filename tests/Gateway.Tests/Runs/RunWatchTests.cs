@@ -63,8 +63,7 @@ public sealed class RunWatchTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0), services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>())
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => new FlakyRunStore(inner)
             {
                 AfterFinish = terminal =>
                 {

@@ -1,6 +1,5 @@
 using System.Net;
 using Gateway.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Runs;
 
@@ -75,8 +74,7 @@ public sealed class RunsPerKeyTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var gateway = await GatewayHost.StartAsync(settings, services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<Gateway.Runs.IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>())
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => new FlakyRunStore(inner)
             {
                 AfterFinish = _ =>
                 {
@@ -120,8 +118,7 @@ public sealed class RunsPerKeyTests
         FlakyRunStore? flaky = null;
         await using var gateway = await GatewayHost.StartAsync(settings, services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<Gateway.Runs.IRunStore>(provider => flaky = new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>()));
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner));
         });
 
         flaky!.FailCreates = true;
@@ -143,8 +140,7 @@ public sealed class RunsPerKeyTests
         var lanes = new System.Collections.Concurrent.ConcurrentQueue<(string RunId, string Lane)>();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings().WithStandardKeys(), services =>
         {
-            services.AddSingleton<Gateway.Storage.SqliteRunStore>();
-            services.AddSingleton<Gateway.Runs.IRunStore>(provider => new FlakyRunStore(provider.GetRequiredService<Gateway.Storage.SqliteRunStore>())
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => new FlakyRunStore(inner)
             {
                 OnRunWrite = runId => lanes.Enqueue((runId, Gateway.Storage.StoreWriteLane.Current)),
             });

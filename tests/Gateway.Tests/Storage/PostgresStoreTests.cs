@@ -180,6 +180,85 @@ public sealed class PostgresStoreTests
         Assert.Equal([RunStatus.Completed], statusWhenNotified);
     }
 
+    /// <summary>
+    /// A burst of a run's events that PostgreSQL commits but whose answer is lost (a failover just after the commit):
+    /// the run's retry finds the burst stored and goes on, and the replicas following the run are still told of it,
+    /// as the write itself would have told them. Here the run then waits on its model, so no later write tells them:
+    /// without the notice, a follower elsewhere would see the burst's tokens only at its next poll.
+    /// </summary>
+    [Fact]
+    public async Task ABurstFoundStoredAfterItsAnswerWasLost_IsStillAnnouncedToFollowers()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        upstream.DefaultScript = new UpstreamScript { Tokens = ["one ", "two "], Stall = (1, TimeSpan.FromMinutes(2)) };
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Storage:Provider"] = StorageOptions.Postgres;
+        settings[GatewayHost.StorageKey] = await PostgresServer.CreateDatabaseAsync();
+        var lost = 0;
+        string? writing = null;
+        IReadOnlyList<RunEventEntry>? lostBurst = null;
+        await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddFlakyRunStore<PostgresRunStore>(inner => new FlakyRunStore(inner)
+        {
+            OnRunWrite = runId => writing = runId,
+            // The burst with the first token commits (written here, as the store's own write would, with no notice) and
+            // its answer is lost.
+            BeforeEvents = async entries =>
+            {
+                if (entries.Any(entry => entry.Name == "token") && Interlocked.Exchange(ref lost, 1) == 0)
+                {
+                    lostBurst = entries;
+                    await CommitWithoutNoticeAsync(settings[GatewayHost.StorageKey]!, writing!, entries);
+                    throw new FlakyRunStore.FailoverException();
+                }
+            },
+        }));
+        await using var listener = new NpgsqlConnection(settings[GatewayHost.StorageKey]);
+        await listener.OpenAsync();
+        var notices = new List<string>();
+        listener.Notification += (_, notification) => notices.Add(notification.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresChannels.RunEvents};", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, ReplicaPair.RelayFlow);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            while (lostBurst is null || !notices.Contains($"{runId}:{lostBurst[^1].Id}"))
+            {
+                await listener.WaitAsync(timeout.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"No notice of the burst up to event {lostBurst?[^1].Id} in 15 s; notices: {string.Join(", ", notices)}");
+        }
+
+        var stored = await gateway.Services.GetRequiredService<PostgresRunStore>().GetEventsAsync(runId, 0, None);
+        Assert.Equal(Enumerable.Range(1, stored.Count).Select(id => (long)id), stored.Select(entry => entry.Id));
+        Assert.Equal(lostBurst[^1], stored[^1]);
+        Assert.Equal("one ", System.Text.Json.Nodes.JsonNode.Parse(stored[^1].Data)!["text"]!.GetValue<string>());
+    }
+
+    private static async Task CommitWithoutNoticeAsync(string connectionString, string runId, IReadOnlyList<RunEventEntry> entries)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var entry in entries)
+        {
+            var insert = new NpgsqlBatchCommand("INSERT INTO run_events (run_id, id, name, data) VALUES ($1, $2, $3, $4);");
+            insert.Parameters.Add(new NpgsqlParameter { Value = runId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = entry.Id });
+            insert.Parameters.Add(new NpgsqlParameter { Value = entry.Name });
+            insert.Parameters.Add(new NpgsqlParameter { Value = entry.Data });
+            batch.BatchCommands.Add(insert);
+        }
+
+        await batch.ExecuteNonQueryAsync();
+    }
+
     [Fact]
     public async Task Gateway_OnPostgres_RunsAFlow_KeepsItsRunAndEvents_AndIsReady()
     {
