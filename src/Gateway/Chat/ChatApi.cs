@@ -227,7 +227,9 @@ internal static class ChatApi
         catch
         {
             // Anything else is the gateway's own failure, a 500: counted and logged as a call like any other, as the
-            // stream's end is (ChatCompletionStream), rather than left out of the metrics and the summary line.
+            // stream's end is (ChatCompletionStream), rather than left out of the metrics and the summary line; and
+            // the key is not charged for an answer it never got (its reservation was held until it refilled).
+            tokens.Settle(0);
             recorder.Failed(Outcomes.Error, ChatErrors.GatewayErrorCode);
             throw;
         }

@@ -15,8 +15,11 @@ internal sealed class StalledClientCut : IDisposable
     private readonly TimeProvider _clock;
     private readonly CancellationToken _callerOrDrain;
     private readonly CancellationTokenRegistration _registration;
+    // Held by the cut and by the stream's end, so that the end waits for a cut under way: a cut that saw the stream
+    // open and aborted after its end would abort the next request on the connection, which may reuse the HttpContext.
+    private readonly Lock _gate = new();
     private ITimer? _grace;
-    private volatile bool _ended;
+    private bool _ended;
     private volatile bool _cutOff;
 
     /// <param name="httpContext">The stream's request.</param>
@@ -36,7 +39,7 @@ internal sealed class StalledClientCut : IDisposable
 
     private void OnDeadline()
     {
-        if (!_ended && !_callerOrDrain.IsCancellationRequested)
+        if (!Volatile.Read(ref _ended) && !_callerOrDrain.IsCancellationRequested)
         {
             _grace = _clock.CreateTimer(static state => ((StalledClientCut)state!).CutIfStillOpen(), this, Grace, Timeout.InfiniteTimeSpan);
         }
@@ -44,18 +47,25 @@ internal sealed class StalledClientCut : IDisposable
 
     private void CutIfStillOpen()
     {
-        // Once the stream has ended, its HttpContext may already serve the connection's next request.
-        if (!_ended)
+        lock (_gate)
         {
-            _cutOff = true;
-            _httpContext.Abort();
+            if (!_ended)
+            {
+                _cutOff = true;
+                _httpContext.Abort();
+            }
         }
     }
 
-    /// <summary>The stream has ended: nothing is cut after this.</summary>
+    /// <summary>The stream has ended: nothing is cut after this (a cut under way is waited for).</summary>
     public void Dispose()
     {
-        _ended = true;
+        lock (_gate)
+        {
+            _ended = true;
+        }
+
+        // Waits for OnDeadline if it is running, so that the timer it makes is there to be disposed.
         _registration.Dispose();
         _grace?.Dispose();
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Gateway.Resilience;
 
 namespace Gateway.Providers;
 
@@ -52,8 +53,9 @@ internal static class QuotaExhaustion
     /// </summary>
     public static async ValueTask<bool> IsReportedByAsync(HttpResponseMessage response, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var timer = timeProvider.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), deadline, BodyWait, Timeout.InfiniteTimeSpan);
+        // The source's own clock, not a timer that cancels it: a timer's callback already running when the source is
+        // disposed would throw ObjectDisposedException on a thread-pool thread, which ends the process.
+        using var deadline = new TimeoutSource(BodyWait, timeProvider, cancellationToken);
         try
         {
             await response.Content.LoadIntoBufferAsync(MaxBodyBytes, deadline.Token).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Security;
 
@@ -69,6 +70,32 @@ public sealed class TokenSettlementTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left);
 
         Assert.Equal(HttpStatusCode.TooManyRequests, await AnotherOf901Async(gateway));
+    }
+
+    /// <summary>
+    /// A call the gateway itself fails (a 500: here a handler throws what no upstream failure is) gives its reservation
+    /// back: until 2026-12-07 its whole estimate stayed charged until the minute refilled it.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ACallTheGatewayItselfFails_PaysNothing(bool stream)
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 1000);
+        await using var gateway = await GatewayHost.StartAsync(settings, services =>
+            services.AddHttpClient(Gateway.Providers.ProviderRegistry.HttpClientName("upstream")).AddHttpMessageHandler(() => new Broken()));
+
+        using var failed = await SendAsync(gateway, maxTokens: 900, stream, model: "up");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await AnotherOf901Async(gateway));
+    }
+
+    private sealed class Broken : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            throw new NotSupportedException("a fault of the gateway's own");
     }
 
     /// <summary>Waits until the call under way holds its reservation: then another of 901 does not fit.</summary>
