@@ -55,7 +55,13 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
             httpContext.Response.SetRetryAfter(StoreRetryAfter);
         }
 
-        if (status >= 500)
+        if (storeUnavailable)
+        {
+            // A known condition with its own answer (a 503 and a wait), logged once per request with its reason: a store
+            // away for minutes logged a 30-line stack trace for each.
+            LogStoreUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, runId ?? "none", exception.Message);
+        }
+        else if (status >= 500)
         {
             if (runId is null)
             {
@@ -82,6 +88,9 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
             && Runs.RunIds.IsWellFormed(runId)
             ? runId
             : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The store is unavailable on {Method} {Path} (run {RunId}): {Reason}; answered 503")]
+    private static partial void LogStoreUnavailable(ILogger logger, string method, PathString path, string runId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, PathString path);

@@ -16,6 +16,7 @@ namespace Gateway.Runs;
 internal sealed class LiveRuns : IHostedService, IDisposable
 {
     private readonly RunCoordinator _coordinator;
+    private readonly GatewayMetrics _metrics;
     private readonly RunEnder _ender;
     private readonly IRunStore _store;
     private readonly IRunSignals _signals;
@@ -37,9 +38,10 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
     public LiveRuns(
         RunCoordinator coordinator, RunEnder ender, ShutdownDrain drain, IRunStore store, IRunSignals signals, IOptions<StreamingOptions> options, IOptions<ClusterOptions> cluster,
-        TimeProvider timeProvider, ILogger<LiveRuns> logger)
+        GatewayMetrics metrics, TimeProvider timeProvider, ILogger<LiveRuns> logger)
     {
         _coordinator = coordinator;
+        _metrics = metrics;
         _ender = ender;
         _drain = drain;
         _stoppingToken = _stopping.Token;
@@ -295,7 +297,10 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             }
 
             Ending();
-            finished = await _ender.EndCrashedAsync(run, log, _givingUpToken);
+            // Its watchers wait for the stored end as long as the run waited for its store (RunCoordinator), at most.
+            finished = await _ender.EndCrashedAsync(run, log, RunCoordinator.StorePatience(_cluster.Value.Lease), _givingUpToken);
+            // A run its coordinator could not end is counted with the others, as a crashed replica's are (RunLeases).
+            _metrics.RunEnded(finished.Status);
         }
         finally
         {

@@ -22,6 +22,9 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     /// <summary>The longest a run waits for its store, whatever the lease: a store gone for longer is not coming back soon.</summary>
     private static readonly TimeSpan MostStorePatience = TimeSpan.FromSeconds(20);
 
+    /// <summary>How long a run waits for a store that refuses its writes: two thirds of a lease, 20 s at most (<see cref="WithRetriesAsync"/>).</summary>
+    public static TimeSpan StorePatience(TimeSpan lease) => lease * 2 / 3 < MostStorePatience ? lease * 2 / 3 : MostStorePatience;
+
     /// <summary>The most events stored in one write: a run whose events never pause still reaches its watchers.</summary>
     internal const int MostEventsPerWrite = 64;
 
@@ -105,9 +108,11 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     }
 
     /// <summary>
-    /// A write PostgreSQL refuses for a while (a failover, a restart: a transient error) is tried again while the run
-    /// waits, for two thirds of a lease (and 20 s at most): the lease was last renewed up to a third of a lease before
-    /// the store went, and once it lapses another replica may end the run as cut off. (SQLite waits for a lock held elsewhere within the write itself, up to its busy timeout.) Anything else, or
+    /// A write the store refuses for a while (PostgreSQL in a failover or a restart: a transient error; SQLite on a full
+    /// or read-only disk, <see cref="StoreErrors.IsUnavailable"/>) is tried again while the run waits, for two thirds of
+    /// a lease (and 20 s at most): the lease was last renewed up to a third of a lease before the store went, and once
+    /// it lapses another replica may end the run as cut off. (SQLite waits for a lock held elsewhere within the write
+    /// itself, up to its busy timeout, and then here.) Anything else, or
     /// a store away for longer, stops the run, and <see cref="LiveRuns"/> ends it with its terminal event once the store
     /// is back. A try that committed but lost its answer is found by its retry's duplicate key: if the event in the log
     /// is <paramref name="written"/>, the first of the write's events (they are stored together or not at all), the
@@ -117,7 +122,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
     /// </summary>
     private async Task WithRetriesAsync<TState>(Func<IRunStore, TState, Task> write, TState state, string runId, RunEventEntry written, long last)
     {
-        var patience = replica.LeaseDuration * 2 / 3 < MostStorePatience ? replica.LeaseDuration * 2 / 3 : MostStorePatience;
+        var patience = StorePatience(replica.LeaseDuration);
         long? firstFailure = null;
         bool StillPatient() => timeProvider.GetElapsedTime(firstFailure ??= timeProvider.GetTimestamp()) < patience;
 
@@ -128,7 +133,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                 await write(store, state);
                 return;
             }
-            catch (DbException exception) when (exception.IsTransient && StillPatient())
+            catch (DbException exception) when ((exception.IsTransient || StoreErrors.IsUnavailable(exception)) && StillPatient())
             {
                 // 200, 400, 800, 1600, then 3200 ms between tries.
                 var delay = TimeSpan.FromMilliseconds(100 << Math.Min(attempt, 5));

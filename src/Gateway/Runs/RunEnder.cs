@@ -45,14 +45,16 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
     /// A run that stopped on an error (its events could not be stored: the store went away, or another replica
     /// ended the run while this one stalled) still gets its terminal event, in the store and then in its live log,
     /// so that neither its watchers here nor any replay ends silently. While the store stays away this tries again,
-    /// and the watchers hear only keep-alives. It gives up when <paramref name="giveUp"/> is cancelled, as the
-    /// gateway's stop runs out of time: the run is then ended at the next start, or by another replica once its
-    /// lease lapses.
+    /// and the watchers hear only keep-alives, for <paramref name="watchersWait"/> at most, or until the gateway stops
+    /// (<paramref name="giveUp"/>): then the watchers are told the end the store will be given (<see cref="TellUnstored"/>),
+    /// and it goes on being tried in the background until the store takes it or the gateway stops (the run is then
+    /// ended at the next start, or by another replica once its lease lapses).
     /// </summary>
-    /// <returns>The record the run ended with; null when the gateway stopped first.</returns>
-    public async Task<RunRecord?> EndCrashedAsync(FlowRun run, RunLog log, CancellationToken giveUp)
+    /// <returns>The record the run ended with, as its terminal event carries it.</returns>
+    public async Task<RunRecord> EndCrashedAsync(FlowRun run, RunLog log, TimeSpan watchersWait, CancellationToken giveUp)
     {
         var delay = TimeSpan.FromMilliseconds(200);
+        var since = timeProvider.GetTimestamp();
         while (true)
         {
             try
@@ -68,11 +70,23 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             }
             catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
             {
-                return null;
+                return TellUnstored(run, log).Run;
+            }
+            catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
+            {
+                // Every few seconds for as long as the store is away: a line each, without a stack trace each.
+                RunsLog.EndingCrashedRunWaits(logger, run.RunId, exception.Message, (long)delay.TotalMilliseconds);
             }
             catch (Exception exception)
             {
                 RunsLog.EndingCrashedRunFailed(logger, exception, run.RunId, (long)delay.TotalMilliseconds);
+            }
+
+            if (timeProvider.GetElapsedTime(since) >= watchersWait)
+            {
+                var told = TellUnstored(run, log);
+                _ = StoreToldAsync(told.Run, told.Terminal, giveUp);
+                return told.Run;
             }
 
             try
@@ -81,7 +95,65 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             }
             catch (OperationCanceledException)
             {
-                return null;
+                return TellUnstored(run, log).Run;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+        }
+    }
+
+    /// <summary>
+    /// Puts in the run's live log, unstored, the terminal event the store would be given (built from what the live log
+    /// holds, which is what the store holds of the run), so that its watchers end with it rather than wait for a store
+    /// that may not come back before the gateway stops: a file deleted under it, a disk that stays full.
+    /// </summary>
+    private (RunRecord Run, RunEventEntry Terminal) TellUnstored(FlowRun run, RunLog log)
+    {
+        var events = new List<RunEventEntry>();
+        log.Read(0, events);
+        var (ended, terminal) = EndOf(run.Snapshot(), NotStored, events, timeProvider.GetUtcNow());
+        log.Append(terminal);
+        RunsLog.EndToldUnstored(logger, run.RunId, terminal.Id);
+        return (ended, terminal);
+    }
+
+    /// <summary>Stores the end the watchers were told, once the store takes it; one another replica stored first stands.</summary>
+    private async Task StoreToldAsync(RunRecord ended, RunEventEntry terminal, CancellationToken giveUp)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!giveUp.IsCancellationRequested)
+        {
+            try
+            {
+                await store.FinishAsync(ended, terminal, giveUp);
+                RunsLog.ToldEndStored(logger, ended.RunId);
+                return;
+            }
+            catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (DbException exception) when (StoreErrors.IsDuplicateKey(exception))
+            {
+                RunsLog.ToldEndTaken(logger, ended.RunId, terminal.Id);
+                return;
+            }
+            catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
+            {
+                RunsLog.EndingCrashedRunWaits(logger, ended.RunId, exception.Message, (long)delay.TotalMilliseconds);
+            }
+            catch (Exception exception)
+            {
+                RunsLog.EndingCrashedRunFailed(logger, exception, ended.RunId, (long)delay.TotalMilliseconds);
+            }
+
+            try
+            {
+                await Task.Delay(delay, timeProvider, giveUp);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
 
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
@@ -99,15 +171,21 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             return finished;
         }
 
+        var (ended, terminal) = EndOf(run, message, events, timeProvider.GetUtcNow());
+        await store.FinishAsync(ended, terminal, cancellationToken);
+        return ended;
+    }
+
+    /// <summary>The record a run ends with, given the events of its log, and its terminal event, the one after them.</summary>
+    private static (RunRecord Run, RunEventEntry Terminal) EndOf(RunRecord run, string message, IReadOnlyList<RunEventEntry> events, DateTimeOffset now)
+    {
         var log = LogOf.Read(events);
-        var now = timeProvider.GetUtcNow();
         var ended = run.Status != RunStatus.Running ? run
             : run.Nodes.Count > 0 && run.Nodes.All(node => node.Value.Status == NodeStatus.Completed && log.Ended.Contains(node.Key)) ? Completed(run, now)
             : Interrupted(run, message, log, now);
         var terminal = new RunFinishedEvent(ended);
         var lastId = events.Count == 0 ? 0 : events[^1].Id;
-        await store.FinishAsync(ended, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)), cancellationToken);
-        return ended;
+        return (ended, new RunEventEntry(lastId + 1, terminal.Name, RunEventJson.Serialize(terminal)));
     }
 
     /// <summary>

@@ -26,6 +26,19 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: storing its terminal event failed; trying again in {DelayMs} ms")]
     public static partial void EndingCrashedRunFailed(ILogger logger, Exception exception, string runId, long delayMs);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: its end could not be stored in time; its watchers were told it (event {EventId}), and it is stored once the store takes it")]
+    public static partial void EndToldUnstored(ILogger logger, string runId, long eventId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: the end its watchers were told is stored")]
+    public static partial void ToldEndStored(ILogger logger, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: the end its watchers were told (event {EventId}) could not be stored, another being stored first; the stored one stands")]
+    public static partial void ToldEndTaken(ILogger logger, string runId, long eventId);
+
+    /// <summary>The store cannot be used for now (a full or read-only disk, a lock, a database away): its reason, no stack.</summary>
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: storing its terminal event failed, the store being unavailable ({Reason}); trying again in {DelayMs} ms")]
+    public static partial void EndingCrashedRunWaits(ILogger logger, string runId, string reason, long delayMs);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: reading its events from the store failed; trying again at the next poll")]
     public static partial void FollowRetrying(ILogger logger, Exception exception, string runId);
 

@@ -37,8 +37,18 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>Held open, locked, while this process uses the file: see <see cref="ClaimAlone"/>.</summary>
     private FileStream? _claim;
 
-    /// <summary>Whether the file has been seen at its path, and whether it has gone since (<see cref="RefuseIfDeleted"/>).</summary>
-    private bool _fileSeen, _deleted;
+    /// <summary>Whether the file has gone from its path since it was seen there (<see cref="RefuseIfDeleted"/>).</summary>
+    private bool _deleted;
+
+    /// <summary>
+    /// The file as first seen at its path, held open until the process ends (closing a descriptor of the file would
+    /// drop the POSIX locks SQLite holds on it), and what the descriptor's link in <c>/proc/self/fd</c> named then:
+    /// once the file leaves its path, deleted or a copy moved over it, the link names it "(deleted)".
+    /// </summary>
+    private FileStream? _seen;
+
+    private string? _seenAs;
+    private readonly Lock _seeing = new();
 
     public SqliteDatabase(IOptions<StorageOptions> options)
     {
@@ -119,6 +129,9 @@ internal sealed class SqliteDatabase : IDisposable
         Task.Run(
             async () =>
             {
+                // A copy moved over the file would answer; opened read-write, the probe, its only connection, took itself
+                // for the last one and wrote the pool's write-ahead log into the copy, and the pool went on in the old file.
+                RefuseIfDeleted();
                 await using var connection = new SqliteConnection(_probeConnectionString);
                 await connection.OpenAsync(cancellationToken);
                 return await read(connection);
@@ -180,10 +193,27 @@ internal sealed class SqliteDatabase : IDisposable
         {
             RefuseIfDeleted();
             await using var connection = await OpenAsync(cancellationToken);
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            var result = await write(connection, transaction);
-            await transaction.CommitAsync(cancellationToken);
-            return result;
+            try
+            {
+                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+                var result = await write(connection, transaction);
+                await transaction.CommitAsync(cancellationToken);
+                Volatile.Write(ref _fullAt, 0);
+                return result;
+            }
+            catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteFull)
+            {
+                Volatile.Write(ref _fullAt, Environment.TickCount64);
+                throw;
+            }
+            catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteReadOnly)
+            {
+                // SQLite opens a file it may not write read-only, without a word, and the pool keeps such connections:
+                // once the file could be written again, writes went on failing on them until the pool let them go
+                // (minutes, in a probe). The pool is emptied, so the next write opens the file afresh.
+                SqliteConnection.ClearPool(connection);
+                throw;
+            }
         }
         finally
         {
@@ -191,37 +221,78 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>How long a write refused for a full disk marks the store full (<see cref="IsFull"/>) without another refused.</summary>
+    public static readonly TimeSpan FullFor = TimeSpan.FromSeconds(30);
+
+    /// <summary>When (<see cref="Environment.TickCount64"/>) a write was last refused for a full disk; 0 once one succeeds.</summary>
+    private long _fullAt;
+
     /// <summary>
-    /// Refuses every write once the file has been deleted under the gateway (a reset by <c>rm gateway.db</c>): the pooled
-    /// connections still hold the deleted file open, so writes went on succeeding into it and were lost at the next
-    /// start, without a word. Until the process restarts: a file put back in its place is not the one the connections
-    /// and the old write-ahead log hold, and what was written between would be lost again. Reads are refused too: once
-    /// the pool let its connections go, a read's new connection made an empty file at the path (and answered 500s).
-    /// Called by readers and writers at once: the latch is only ever set.
+    /// Whether a write was refused for a full disk (<c>SQLITE_FULL</c>) within <see cref="FullFor"/>, none having
+    /// succeeded since: the readiness probe's own write test takes the lock and writes nothing, and passed on a full
+    /// disk. Not for good: with no write coming (the gateway taken out of service for it), the mark lapses, and the next
+    /// write says again.
+    /// </summary>
+    public bool IsFull => Volatile.Read(ref _fullAt) is var at && at != 0 && Environment.TickCount64 - at < FullFor.TotalMilliseconds;
+
+    /// <summary>
+    /// Refuses every write once the file has been deleted under the gateway (a reset by <c>rm gateway.db</c>), or
+    /// replaced (a backup put back by <c>mv backup.db gateway.db</c>): the pooled connections still hold the old file
+    /// open, so writes went on succeeding into it and were lost at the next start, without a word. Until the process
+    /// restarts: a file put back in its place is not the one the connections and the old write-ahead log hold, and
+    /// what was written between would be lost again. Reads are refused too: once the pool let its connections go, a
+    /// read's new connection made an empty file at the path (and answered 500s), or read the copy. Called by readers
+    /// and writers at once: the latch is only ever set.
     /// </summary>
     private void RefuseIfDeleted()
     {
-        if (!_deleted && _claim is not null)
+        if (!_deleted && _claim is not null && HasLeftItsPath())
         {
-            // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
-            var there = File.Exists(DataSource);
-            if (there)
-            {
-                _fileSeen = true;
-            }
-            else if (_fileSeen)
-            {
-                Volatile.Write(ref _deleted, true);
-            }
+            Volatile.Write(ref _deleted, true);
         }
 
         if (_deleted)
         {
             throw new SqliteException(
-                $"The SQLite file '{DataSource}' was deleted while the gateway ran: what it wrote since went into the deleted file. Restart the gateway (after putting a copy back, if there is one).",
+                $"The SQLite file '{DataSource}' was deleted or replaced while the gateway ran: what it wrote since went into the file it had open. Restart the gateway (after putting a copy back, if there is one).",
                 StoreErrors.SqliteCantOpen);
         }
     }
+
+    /// <summary>
+    /// Whether the file seen at its path has left it. On Linux, from the link of a descriptor held on it (one stat-like
+    /// call); elsewhere only a deletion is seen, as the path empty.
+    /// </summary>
+    private bool HasLeftItsPath()
+    {
+        if (Volatile.Read(ref _seen) is { } seen)
+        {
+            return _seenAs is not null ? !string.Equals(LinkOf(seen), _seenAs, StringComparison.Ordinal) : !File.Exists(DataSource);
+        }
+
+        // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
+        lock (_seeing)
+        {
+            if (_seen is null && File.Exists(DataSource))
+            {
+                try
+                {
+                    var stream = new FileStream(DataSource, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    _seenAs = LinkOf(stream);
+                    Volatile.Write(ref _seen, stream);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    // Gone again, or not ours to open: looked at again at the next use.
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static string? LinkOf(FileStream stream) =>
+        OperatingSystem.IsLinux() ? new FileInfo($"/proc/self/fd/{stream.SafeFileHandle.DangerousGetHandle()}").LinkTarget : null;
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
@@ -250,6 +321,7 @@ internal sealed class SqliteDatabase : IDisposable
     {
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+        _seen?.Dispose();
         _claim?.Dispose();
     }
 }

@@ -17,7 +17,14 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public int Refused => Volatile.Read(ref _refused);
 
-    public void RefuseNextAppends(int count) => Volatile.Write(ref _appendsToRefuse, count);
+    private Func<Exception> _refusal = static () => new FailoverException();
+
+    /// <summary>Refuses the next <paramref name="count"/> writes of events with <paramref name="refusal"/>'s exception (a failover's, unless told).</summary>
+    public void RefuseNextAppends(int count, Func<Exception>? refusal = null)
+    {
+        _refusal = refusal ?? (static () => new FailoverException());
+        Volatile.Write(ref _appendsToRefuse, count);
+    }
 
     public bool IsShared => inner.IsShared;
 
@@ -52,14 +59,28 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     /// A write of events refused (not one that ends the run, which the refusals leave alone, as they always did), or a
     /// save slowed, as told; a run's end held, as told (<see cref="AfterFinish"/>).
     /// </summary>
+    /// <summary>
+    /// Whether the store is gone, as a SQLite file deleted under the gateway is: every write of events (a run's end
+    /// too) and every read of them fails, as "unable to open database file".
+    /// </summary>
+    public bool Gone { get; set; }
+
+    private static Microsoft.Data.Sqlite.SqliteException GoneException() =>
+        new("SQLite Error 14: 'unable to open database file'.", Gateway.Storage.StoreErrors.SqliteCantOpen);
+
     public async Task AppendEventsAsync(string runId, IReadOnlyList<RunEventEntry> entries, RunRecord? run, CancellationToken cancellationToken)
     {
         OnRunWrite?.Invoke(runId);
+        if (Gone)
+        {
+            throw GoneException();
+        }
+
         var ends = run is { Status: not RunStatus.Running };
         if (!ends && Interlocked.Decrement(ref _appendsToRefuse) >= 0)
         {
             Interlocked.Increment(ref _refused);
-            throw new FailoverException();
+            throw _refusal();
         }
 
         if (EventsWriteDelay > TimeSpan.Zero)
@@ -158,7 +179,7 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public Task<IReadOnlyList<RunEventEntry>> GetEventsAsync(string runId, long afterId, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _eventReads);
-        return inner.GetEventsAsync(runId, afterId, cancellationToken);
+        return Gone ? throw GoneException() : inner.GetEventsAsync(runId, afterId, cancellationToken);
     }
 
     public Task<IReadOnlyList<string>> RenewLeasesAsync(

@@ -76,9 +76,23 @@ public sealed class RunStoreFailureTests : IDisposable
         Assert.Equal("run.cancelled", events[^1].Name);
     }
 
-    [Fact]
-    public async Task TheStoreRefusingWritesForAMoment_AsInAFailover_TheRunTriesAgainAndCompletes_WithNoEventLost()
+    /// <summary>
+    /// A store that refuses writes for a moment: PostgreSQL in a failover (a transient error), or SQLite on a disk full
+    /// or read-only for a moment (until 2026-12-07 such a moment, even 1.5 s of a full disk, interrupted every run under
+    /// way, though the same error answers a request 503 "try again shortly").
+    /// </summary>
+    [Theory]
+    [InlineData("failover")]
+    [InlineData("disk full")]
+    [InlineData("read-only")]
+    public async Task TheStoreRefusingWritesForAMoment_TheRunTriesAgainAndCompletes_WithNoEventLost(string refusal)
     {
+        Func<Exception> refused = refusal switch
+        {
+            "failover" => static () => new FlakyRunStore.FailoverException(),
+            "disk full" => static () => new SqliteException("SQLite Error 13: 'database or disk is full'.", Gateway.Storage.StoreErrors.SqliteFull),
+            _ => static () => new SqliteException("SQLite Error 8: 'attempt to write a readonly database'.", Gateway.Storage.StoreErrors.SqliteReadOnly),
+        };
         FlakyRunStore? flaky = null;
         await using var gateway = await GatewayHost.StartAsync(Settings(), services =>
         {
@@ -91,7 +105,7 @@ public sealed class RunStoreFailureTests : IDisposable
             seen.Add(item);
             if (item.Name == "token" && seen.Count(e => e.Name == "token") == 3)
             {
-                flaky!.RefuseNextAppends(3);
+                flaky!.RefuseNextAppends(3, refused);
             }
         }
 
@@ -108,7 +122,7 @@ public sealed class RunStoreFailureTests : IDisposable
         // Six refusals in a row: 200 + 400 + 800 + 1600 + 3200 + 3200 ms of waiting, as long as a PostgreSQL restart
         // takes. Until 2026-12-05 a run gave up after six tries (~6 s), whatever its lease; now it waits for two thirds
         // of it (20 s of a 30 s lease here).
-        var (seen, flaky) = await RunThroughRefusalsAsync(refusals: 6, leaseSeconds: "30");
+        var (seen, flaky, _) = await RunThroughRefusalsAsync(refusals: 6, leaseSeconds: "30");
 
         Assert.Equal(6, flaky.Refused);
         Assert.Equal(Enumerable.Range(1, seen.Count).Select(id => (long)id), seen.Select(e => e.Id));
@@ -118,11 +132,69 @@ public sealed class RunStoreFailureTests : IDisposable
     [Fact]
     public async Task TheStoreAwayLongerThanTheLease_StopsTheRun_WhichEndsInterrupted_NotSilently()
     {
-        var (seen, _) = await RunThroughRefusalsAsync(refusals: 1_000, leaseSeconds: "2");
+        var (seen, _, runsEnded) = await RunThroughRefusalsAsync(refusals: 1_000, leaseSeconds: "2");
 
         Assert.Equal("run.failed", seen[^1].Name);
         Assert.Equal("interrupted", seen[^1].Data["status"]!.GetValue<string>());
         Assert.Equal(RunEnder.NotStored, seen[^1].Data["error"]!["message"]!.GetValue<string>());
+        // Counted as it ended (until 2026-12-07 a run ended so was in no gateway_runs_total series).
+        Assert.Equal(["interrupted"], runsEnded);
+    }
+
+    /// <summary>
+    /// The store gone under a run for good (a SQLite file deleted, a disk that stays full): its watcher is told the run's
+    /// end once the run has waited for the store as long as it may, twice (its writes, then its end), not left with
+    /// keep-alives until the gateway restarts (until 2026-12-07); and once the store is back, the end stored is the one
+    /// the watcher was told.
+    /// </summary>
+    [Fact]
+    public async Task TheStoreGoneUnderARun_ItsWatcherIsStillToldItsEnd_WhichIsStoredOnceTheStoreIsBack()
+    {
+        FlakyRunStore? flaky = null;
+        var settings = Settings();
+        settings["Gateway:Cluster:LeaseSeconds"] = "3"; // two seconds of waiting for the store, twice
+        await using var gateway = await GatewayHost.StartAsync(settings, services =>
+        {
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner));
+        });
+        using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+        var runId = response.Headers.GetValues(RunLauncher.RunIdHeader).Single();
+        var seen = new List<RunEventItem>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var item in RunClient.ReadAsync(response))
+            {
+                lock (seen)
+                {
+                    seen.Add(item);
+                }
+
+                if (item.Name == "token" && seen.Count(e => e.Name == "token") == 3)
+                {
+                    flaky!.Gone = true;
+                }
+            }
+        });
+
+        await reading.WaitAsync(TimeSpan.FromSeconds(30));
+        flaky!.Gone = false;
+
+        Assert.Equal(Enumerable.Range(1, seen.Count).Select(id => (long)id), seen.Select(e => e.Id));
+        Assert.Equal("run.failed", seen[^1].Name);
+        Assert.Equal("interrupted", seen[^1].Data["status"]!.GetValue<string>());
+        Assert.Equal(RunEnder.NotStored, seen[^1].Data["error"]!["message"]!.GetValue<string>());
+        var store = gateway.Services.GetRequiredService<Gateway.Storage.SqliteRunStore>();
+        RunEventEntry? storedEnd = null;
+        for (var i = 0; i < 100 && storedEnd is null; i++)
+        {
+            await Task.Delay(100);
+            var stored = await store.GetEventsAsync(runId, seen.Count - 1, CancellationToken.None);
+            storedEnd = stored.Count > 0 ? stored[^1] : null;
+        }
+
+        Assert.NotNull(storedEnd);
+        Assert.Equal((seen[^1].Id, seen[^1].Name, seen[^1].Data.ToJsonString()), (storedEnd.Id, storedEnd.Name, System.Text.Json.Nodes.JsonNode.Parse(storedEnd.Data)!.ToJsonString()));
+        Assert.Equal("interrupted", (await store.GetAsync(runId, CancellationToken.None))!.Status);
     }
 
     /// <summary>
@@ -220,7 +292,8 @@ public sealed class RunStoreFailureTests : IDisposable
     }
 
     /// <summary>A long run whose store refuses <paramref name="refusals"/> appends in a row from its third token on.</summary>
-    private async Task<(List<RunEventItem> Seen, FlakyRunStore Flaky)> RunThroughRefusalsAsync(int refusals, string leaseSeconds)
+    /// <returns>What the watcher saw, the store, and the statuses <c>gateway_runs_total</c> counted, one per run ended.</returns>
+    private async Task<(List<RunEventItem> Seen, FlakyRunStore Flaky, List<string> RunsEnded)> RunThroughRefusalsAsync(int refusals, string leaseSeconds)
     {
         FlakyRunStore? flaky = null;
         var settings = Settings();
@@ -240,7 +313,17 @@ public sealed class RunStoreFailureTests : IDisposable
             }
         }
 
-        return (seen, flaky!);
+        // The run is counted as its task ends, just after its terminal event went out.
+        var runsEnded = new List<string>();
+        for (var i = 0; i < 50 && runsEnded.Count == 0; i++)
+        {
+            await Task.Delay(i == 0 ? 0 : 100);
+            var (_, samples) = await Exposition.ScrapeAsync(gateway);
+            runsEnded = [.. Exposition.Of(samples, "gateway_runs_total").SelectMany(sample =>
+                Enumerable.Repeat(System.Text.RegularExpressions.Regex.Match(sample.Key, "gateway_run_status=\"([a-z]+)\"").Groups[1].Value, (int)sample.Value))];
+        }
+
+        return (seen, flaky!, runsEnded);
     }
 
     private static async Task<List<RunEventItem>> ReplayAsync(GatewayHost gateway, string runId)

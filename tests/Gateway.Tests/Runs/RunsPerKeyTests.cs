@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Runs;
 
@@ -116,9 +117,11 @@ public sealed class RunsPerKeyTests
         var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
         settings["Gateway:Limits:MaxRunsPerKey"] = "1";
         FlakyRunStore? flaky = null;
+        var logs = new CapturedLogs();
         await using var gateway = await GatewayHost.StartAsync(settings, services =>
         {
             services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner));
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
         });
 
         flaky!.FailCreates = true;
@@ -127,6 +130,12 @@ public sealed class RunsPerKeyTests
         using var next = await StartAsync(gateway, TestKeys.Client, EchoRun);
 
         Assert.Equal((HttpStatusCode.ServiceUnavailable, HttpStatusCode.Accepted), (refused.StatusCode, next.StatusCode));
+        // A store away is a known condition with its answer: one warning with its reason, not an error with a stack trace
+        // for each request (until 2026-12-07: "Unhandled error", 30 lines each, for minutes of an outage).
+        var logged = Assert.Single(logs.Lines, line => line.Category == "Gateway.Hosting.GatewayExceptionHandler");
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, logged.Level);
+        Assert.Null(logged.Exception);
+        Assert.Equal($"The store is unavailable on POST /api/runs (run {refused.Headers.GetValues("X-Run-Id").Single()}): database is locked; answered 503", logged.Message);
     }
 
     /// <summary>

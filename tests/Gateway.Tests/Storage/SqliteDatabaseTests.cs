@@ -118,6 +118,62 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.InRange(new FileInfo(_path + "-wal").Length, 0, SqliteDatabase.WalSizeLimitBytes);
     }
 
+    /// <summary>
+    /// SQLite opens a file it may not write read-only, without a word, and the pool keeps the connection: once the file
+    /// could be written again (a read-only spell over), writes went on failing on such connections for minutes, while
+    /// the readiness probe, on a connection of its own, said ready. A write refused as read-only now empties the pool.
+    /// (Here a pooled connection made read-only by <c>PRAGMA query_only</c> stands for one opened on a read-only file:
+    /// as root, which the tests run as, no file is read-only.)
+    /// </summary>
+    [Fact]
+    public async Task AWriteRefusedAsReadOnly_LeavesNoReadOnlyConnectionInThePool()
+    {
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "CREATE TABLE notes (note TEXT);"), CancellationToken.None);
+        await _database.ReadAsync(connection => ExecuteAsync(connection, "PRAGMA query_only = ON;"), CancellationToken.None);
+
+        var refused = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+            _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO notes VALUES ('refused');"), CancellationToken.None));
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO notes VALUES ('written');"), CancellationToken.None);
+
+        Assert.Equal(StoreErrors.SqliteReadOnly, refused.SqliteErrorCode);
+        Assert.Equal("written", await _database.ReadAsync(connection => ScalarAsync(connection, "SELECT group_concat(note) FROM notes;"), CancellationToken.None));
+    }
+
+    /// <summary>
+    /// A write refused for want of disk space marks the store full, which the readiness probe says (its own write test
+    /// takes the lock and writes nothing, and passed on a full disk: ready, while every write failed), until a write
+    /// succeeds. (Here <c>PRAGMA max_page_count</c> on the pooled connection stands for the disk.)
+    /// </summary>
+    [Fact]
+    public async Task AWriteRefusedForAFullDisk_MakesTheStoreUnready_UntilAWriteSucceeds()
+    {
+        var schema = new SqliteSchema(_database);
+        await schema.MigrateAsync(CancellationToken.None);
+        var check = new StorageHealthCheck(schema);
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "CREATE TABLE blobs (data BLOB);"), CancellationToken.None);
+        var pages = await _database.ReadAsync(connection => ScalarAsync(connection, "PRAGMA page_count;"), CancellationToken.None);
+        await _database.ReadAsync(connection => ExecuteAsync(connection, $"PRAGMA max_page_count = {pages};"), CancellationToken.None);
+
+        var refused = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+            _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (randomblob(65536));"), CancellationToken.None));
+        var whileFull = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        await _database.ReadAsync(connection => ExecuteAsync(connection, "PRAGMA max_page_count = 1073741823;"), CancellationToken.None);
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (randomblob(65536));"), CancellationToken.None);
+        var afterAWrite = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+
+        Assert.Equal(StoreErrors.SqliteFull, refused.SqliteErrorCode);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, whileFull.Status);
+        Assert.Equal($"SQLite '{_path}' is full: a write was refused for want of disk space ('database or disk is full') within the last 30 s.", whileFull.Description);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, afterAWrite.Status);
+    }
+
+    private static async Task<string> ScalarAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToString(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture)!;
+    }
+
     private static async Task ExecuteAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();

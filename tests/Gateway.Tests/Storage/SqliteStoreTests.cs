@@ -170,6 +170,62 @@ public sealed class SqliteStoreTests
     }
 
     /// <summary>
+    /// A backup put back under the running gateway the usual way, a copy moved over the file (<c>mv backup.db
+    /// gateway.db</c>), is refused as a deleted file is. Until 2026-12-07 it was not seen: the readiness probe, opening
+    /// the copy, wrote the pool's write-ahead log into it; runs in the file then answered 404, and new runs 200 and were
+    /// gone at the next start, while /readyz said ready.
+    /// </summary>
+    [Fact]
+    public async Task ACopyMovedOverTheFile_IsRefusedUntilARestart_AsADeletedFileIs()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}");
+        var database = Path.Combine(folder, "gateway.db");
+        var settings = GatewayHost.SimulatedSettings();
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+        settings["Gateway:Streaming:EventRetentionMinutes"] = "0"; // a run is read back from the store
+        try
+        {
+            await using var gateway = await GatewayHost.StartAsync(settings);
+            var before = await RunAsync(gateway);
+            var copy = Path.Combine(folder, "backup.db");
+            await using (var source = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+            await using (var backup = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={copy};Pooling=False"))
+            {
+                await source.OpenAsync();
+                await backup.OpenAsync();
+                source.BackupDatabase(backup);
+            }
+
+            var after = await RunAsync(gateway);
+
+            File.Move(copy, database, overwrite: true);
+
+            using var ready = await gateway.Client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            foreach (var runId in new[] { before, after })
+            {
+                using var read = await gateway.Client.GetAsync($"/api/runs/{runId}");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-old-file")).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task<string> RunAsync(GatewayHost gateway)
+    {
+        using var ran = await gateway.Client.PostAsync("/api/runs", Json.Body("""
+            {"flow":{"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output","from":["in"]}]},"input":"x"}
+            """));
+        Assert.Equal(HttpStatusCode.OK, ran.StatusCode);
+        return (await Json.ReadAsync(ran))["runId"]!.GetValue<string>();
+    }
+
+    /// <summary>
     /// Once the pool has let its connections go, a read opens a new one, which made an empty file at the deleted
     /// file's path; every read was then a 500 ("no such table"). Until 2026-12-06 (later): reads were not refused.
     /// </summary>
