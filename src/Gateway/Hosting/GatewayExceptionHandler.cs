@@ -89,7 +89,7 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
             ? runId
             : null;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The store is unavailable on {Method} {Path} (run {RunId}): {Reason}; answered 503")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The store is unavailable on {Method} {Path} (run {RunId}), answered 503: {Reason}")]
     private static partial void LogStoreUnavailable(ILogger logger, string method, PathString path, string runId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]

@@ -298,7 +298,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
             Ending();
             // Its watchers wait for the stored end as long as the run waited for its store (RunCoordinator), at most.
-            finished = await _ender.EndCrashedAsync(run, log, RunCoordinator.StorePatience(_cluster.Value.Lease), _givingUpToken);
+            finished = await _ender.EndCrashedAsync(run, log, RunCoordinator.StorePatience(_cluster.Value.Lease), _givingUpToken, _stoppingToken);
             // A run its coordinator could not end is counted with the others, as a crashed replica's are (RunLeases).
             _metrics.RunEnded(finished.Status);
         }

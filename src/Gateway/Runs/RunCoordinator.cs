@@ -109,7 +109,7 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
 
     /// <summary>
     /// A write the store refuses for a while (PostgreSQL in a failover or a restart: a transient error; SQLite on a full
-    /// or read-only disk, <see cref="StoreErrors.IsUnavailable"/>) is tried again while the run waits, for two thirds of
+    /// or read-only disk, <see cref="StoreErrors.MayHeal"/>) is tried again while the run waits, for two thirds of
     /// a lease (and 20 s at most): the lease was last renewed up to a third of a lease before the store went, and once
     /// it lapses another replica may end the run as cut off. (SQLite waits for a lock held elsewhere within the write
     /// itself, up to its busy timeout, and then here.) Anything else, or
@@ -133,10 +133,12 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                 await write(store, state);
                 return;
             }
-            catch (DbException exception) when ((exception.IsTransient || StoreErrors.IsUnavailable(exception)) && StillPatient())
+            catch (DbException exception) when ((exception.IsTransient || StoreErrors.MayHeal(exception)) && StillPatient())
             {
-                // 200, 400, 800, 1600, then 3200 ms between tries.
+                // 200, 400, 800, 1600, then 3200 ms between tries; the last one when the patience runs out, not after.
                 var delay = TimeSpan.FromMilliseconds(100 << Math.Min(attempt, 5));
+                var left = patience - timeProvider.GetElapsedTime(firstFailure!.Value);
+                delay = left < TimeSpan.Zero ? TimeSpan.Zero : left < delay ? left : delay;
                 RunsLog.StoreRetrying(logger, exception, attempt, (long)delay.TotalMilliseconds);
                 await Task.Delay(delay, timeProvider);
             }

@@ -46,12 +46,13 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
     /// ended the run while this one stalled) still gets its terminal event, in the store and then in its live log,
     /// so that neither its watchers here nor any replay ends silently. While the store stays away this tries again,
     /// and the watchers hear only keep-alives, for <paramref name="watchersWait"/> at most, or until the gateway stops
-    /// (<paramref name="giveUp"/>): then the watchers are told the end the store will be given (<see cref="TellUnstored"/>),
-    /// and it goes on being tried in the background until the store takes it or the gateway stops (the run is then
-    /// ended at the next start, or by another replica once its lease lapses).
+    /// (<paramref name="giveUp"/>), or not at all once the file is known gone until a restart: then the watchers are
+    /// told the end the store will be given (<see cref="TellUnstored"/>), and it goes on being tried in the background
+    /// until the store takes it or the gateway begins to stop (<paramref name="stopStoring"/>; the run is then ended at
+    /// the next start, or by another replica once its lease lapses).
     /// </summary>
     /// <returns>The record the run ended with, as its terminal event carries it.</returns>
-    public async Task<RunRecord> EndCrashedAsync(FlowRun run, RunLog log, TimeSpan watchersWait, CancellationToken giveUp)
+    public async Task<RunRecord> EndCrashedAsync(FlowRun run, RunLog log, TimeSpan watchersWait, CancellationToken giveUp, CancellationToken stopStoring)
     {
         var delay = TimeSpan.FromMilliseconds(200);
         var since = timeProvider.GetTimestamp();
@@ -72,6 +73,12 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             {
                 return TellUnstored(run, log).Run;
             }
+            catch (StoreFileGoneException exception)
+            {
+                // Nothing but a restart brings it back, and the restart ends the run from the store.
+                RunsLog.EndingCrashedRunWaits(logger, run.RunId, exception.Message, 0);
+                return TellUnstored(run, log).Run;
+            }
             catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
             {
                 // Every few seconds for as long as the store is away: a line each, without a stack trace each.
@@ -82,16 +89,18 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
                 RunsLog.EndingCrashedRunFailed(logger, exception, run.RunId, (long)delay.TotalMilliseconds);
             }
 
-            if (timeProvider.GetElapsedTime(since) >= watchersWait)
+            var left = watchersWait - timeProvider.GetElapsedTime(since);
+            if (left <= TimeSpan.Zero)
             {
                 var told = TellUnstored(run, log);
-                _ = StoreToldAsync(told.Run, told.Terminal, giveUp);
+                _ = StoreToldAsync(told.Run, told.Terminal, stopStoring);
                 return told.Run;
             }
 
             try
             {
-                await Task.Delay(delay, timeProvider, giveUp);
+                // The last try when the watchers' wait runs out, not a backoff's pause after it.
+                await Task.Delay(left < delay ? left : delay, timeProvider, giveUp);
             }
             catch (OperationCanceledException)
             {
@@ -117,7 +126,10 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
         return (ended, terminal);
     }
 
-    /// <summary>Stores the end the watchers were told, once the store takes it; one another replica stored first stands.</summary>
+    /// <summary>
+    /// Stores the end the watchers were told, once the store takes it. Its id taken meanwhile (another replica ended
+    /// the run; or, on PostgreSQL, a burst whose answer was lost did commit), the run is ended from the store's log.
+    /// </summary>
     private async Task StoreToldAsync(RunRecord ended, RunEventEntry terminal, CancellationToken giveUp)
     {
         var delay = TimeSpan.FromSeconds(1);
@@ -136,7 +148,12 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             catch (DbException exception) when (StoreErrors.IsDuplicateKey(exception))
             {
                 RunsLog.ToldEndTaken(logger, ended.RunId, terminal.Id);
+                await EndAsync(ended, NotStored, giveUp);
                 return;
+            }
+            catch (StoreFileGoneException)
+            {
+                return; // the restart ends it from the store
             }
             catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
             {

@@ -32,7 +32,7 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: the end its watchers were told is stored")]
     public static partial void ToldEndStored(ILogger logger, string runId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: the end its watchers were told (event {EventId}) could not be stored, another being stored first; the stored one stands")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: the end its watchers were told (event {EventId}) could not be stored, its id taken meanwhile; the run is ended from the store's log")]
     public static partial void ToldEndTaken(ILogger logger, string runId, long eventId);
 
     /// <summary>The store cannot be used for now (a full or read-only disk, a lock, a database away): its reason, no stack.</summary>

@@ -41,13 +41,11 @@ internal sealed class SqliteDatabase : IDisposable
     private bool _deleted;
 
     /// <summary>
-    /// The file as first seen at its path, held open until the process ends (closing a descriptor of the file would
-    /// drop the POSIX locks SQLite holds on it), and what the descriptor's link in <c>/proc/self/fd</c> named then:
-    /// once the file leaves its path, deleted or a copy moved over it, the link names it "(deleted)".
+    /// A connection of its own, opened on the file as first seen at its path and kept open until the process ends:
+    /// SQLite is asked through it whether the file has left its path (<see cref="SqliteFileIdentity"/>).
     /// </summary>
-    private FileStream? _seen;
+    private SqliteConnection? _watch;
 
-    private string? _seenAs;
     private readonly Lock _seeing = new();
 
     public SqliteDatabase(IOptions<StorageOptions> options)
@@ -195,10 +193,17 @@ internal sealed class SqliteDatabase : IDisposable
             await using var connection = await OpenAsync(cancellationToken);
             try
             {
+                var changesBefore = SQLitePCL.raw.sqlite3_total_changes(connection.Handle);
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
                 var result = await write(connection, transaction);
                 await transaction.CommitAsync(cancellationToken);
-                Volatile.Write(ref _fullAt, 0);
+                if (SQLitePCL.raw.sqlite3_total_changes(connection.Handle) != changesBefore)
+                {
+                    // Only a write that wrote a row says there is room again: one that changed nothing (a flow saved
+                    // unchanged) commits on a full disk too.
+                    Volatile.Write(ref _fullAt, 0);
+                }
+
                 return result;
             }
             catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteFull)
@@ -248,51 +253,74 @@ internal sealed class SqliteDatabase : IDisposable
     {
         if (!_deleted && _claim is not null && HasLeftItsPath())
         {
-            Volatile.Write(ref _deleted, true);
-        }
-
-        if (_deleted)
-        {
-            throw new SqliteException(
-                $"The SQLite file '{DataSource}' was deleted or replaced while the gateway ran: what it wrote since went into the file it had open. Restart the gateway (after putting a copy back, if there is one).",
-                StoreErrors.SqliteCantOpen);
-        }
-    }
-
-    /// <summary>
-    /// Whether the file seen at its path has left it. On Linux, from the link of a descriptor held on it (one stat-like
-    /// call); elsewhere only a deletion is seen, as the path empty.
-    /// </summary>
-    private bool HasLeftItsPath()
-    {
-        if (Volatile.Read(ref _seen) is { } seen)
-        {
-            return _seenAs is not null ? !string.Equals(LinkOf(seen), _seenAs, StringComparison.Ordinal) : !File.Exists(DataSource);
-        }
-
-        // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
-        lock (_seeing)
-        {
-            if (_seen is null && File.Exists(DataSource))
+            lock (_seeing)
             {
-                try
+                if (!_deleted)
                 {
-                    var stream = new FileStream(DataSource, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                    _seenAs = LinkOf(stream);
-                    Volatile.Write(ref _seen, stream);
-                }
-                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-                {
-                    // Gone again, or not ours to open: looked at again at the next use.
+                    SetAsideItsLog();
+                    Volatile.Write(ref _deleted, true);
                 }
             }
         }
 
-        return false;
+        if (_deleted)
+        {
+            throw new StoreFileGoneException(
+                $"The SQLite file '{DataSource}' was deleted or replaced while the gateway ran: what it wrote since went into the file it had open. Restart the gateway (after putting a copy back, if there is one).");
+        }
     }
 
-    private static string? LinkOf(FileStream stream) =>
-        OperatingSystem.IsLinux() ? new FileInfo($"/proc/self/fd/{stream.SafeFileHandle.DangerousGetHandle()}").LinkTarget : null;
+    /// <summary>Whether the file seen at its path has left it: one <c>stat</c> of the path, under a lock.</summary>
+    private bool HasLeftItsPath()
+    {
+        lock (_seeing)
+        {
+            if (_watch is not null)
+            {
+                return SqliteFileIdentity.HasMoved(_watch);
+            }
+
+            // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
+            if (File.Exists(DataSource))
+            {
+                var watch = new SqliteConnection(_probeConnectionString);
+                try
+                {
+                    watch.Open();
+                    _watch = watch;
+                }
+                catch (SqliteException)
+                {
+                    // Gone again, or not ours to open: looked at again at the next use.
+                    watch.Dispose();
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Moves the old file's write-ahead log (and its index) away from the path, as its file has left it: left there,
+    /// the next start paired it with whatever file is at the path (a backup put back), and SQLite applied the old
+    /// file's pages over it, a restore silently undone or a "database disk image is malformed". The old log, useless
+    /// without its file, is kept beside it as <c>-wal.left-{time}</c> for whoever wants to look.
+    /// </summary>
+    private void SetAsideItsLog()
+    {
+        var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMddTHHmmssZ", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var suffix in (ReadOnlySpan<string>)["-wal", "-shm"])
+        {
+            try
+            {
+                File.Move(DataSource + suffix, $"{DataSource}{suffix}.left-{stamp}");
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // None there (the folder deleted with it), or not ours to move: nothing to pair with.
+            }
+        }
+    }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
@@ -321,7 +349,11 @@ internal sealed class SqliteDatabase : IDisposable
     {
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
-        _seen?.Dispose();
+        lock (_seeing)
+        {
+            _watch?.Dispose();
+        }
+
         _claim?.Dispose();
     }
 }

@@ -21,10 +21,14 @@ internal static class StoreErrors
     public static bool IsDuplicateKey(DbException exception) =>
         exception is PostgresException { SqlState: PostgresUniqueViolation } or SqliteException { SqliteExtendedErrorCode: SqlitePrimaryKey or SqliteUnique };
 
+    /// <summary>A store that cannot be used for now and that a wait may bring back: what a run waits for (not a file deleted or replaced under the gateway).</summary>
+    public static bool MayHeal(Exception exception) => IsUnavailable(exception) && exception is not StoreFileGoneException;
+
     /// <summary>
     /// A store that cannot be used for now, which waiting may cure: a lock held elsewhere (or writes queued behind one,
     /// <see cref="SqliteDatabase.BusyTimeout"/>), a full or read-only disk, a file gone, a database not answering. Not a
-    /// fault no wait cures (a table missing, pages damaged), which is a 500, not an invitation to retry.
+    /// fault no wait cures (a table missing, pages damaged), which is a 500, not an invitation to retry. (A file
+    /// deleted or replaced under the gateway is one too, for a request's 503, though only a restart cures it.)
     /// </summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {

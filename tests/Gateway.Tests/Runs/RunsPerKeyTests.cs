@@ -135,7 +135,7 @@ public sealed class RunsPerKeyTests
         var logged = Assert.Single(logs.Lines, line => line.Category == "Gateway.Hosting.GatewayExceptionHandler");
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, logged.Level);
         Assert.Null(logged.Exception);
-        Assert.Equal($"The store is unavailable on POST /api/runs (run {refused.Headers.GetValues("X-Run-Id").Single()}): database is locked; answered 503", logged.Message);
+        Assert.Equal($"The store is unavailable on POST /api/runs (run {refused.Headers.GetValues("X-Run-Id").Single()}), answered 503: database is locked", logged.Message);
     }
 
     /// <summary>

@@ -156,6 +156,9 @@ public sealed class SqliteDatabaseTests : IDisposable
 
         var refused = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
             _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (randomblob(65536));"), CancellationToken.None));
+        // A write that changes nothing commits on a full disk too: it says nothing of the room (until 2026-12-07 it
+        // cleared the mark, and a flow saved unchanged kept the gateway ready through an outage).
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "DELETE FROM blobs WHERE 0;"), CancellationToken.None);
         var whileFull = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         await _database.ReadAsync(connection => ExecuteAsync(connection, "PRAGMA max_page_count = 1073741823;"), CancellationToken.None);
         await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (randomblob(65536));"), CancellationToken.None);

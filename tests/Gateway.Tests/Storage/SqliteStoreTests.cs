@@ -185,34 +185,98 @@ public sealed class SqliteStoreTests
         settings["Gateway:Streaming:EventRetentionMinutes"] = "0"; // a run is read back from the store
         try
         {
-            await using var gateway = await GatewayHost.StartAsync(settings);
-            var before = await RunAsync(gateway);
-            var copy = Path.Combine(folder, "backup.db");
-            await using (var source = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
-            await using (var backup = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={copy};Pooling=False"))
+            string before, after;
+            await using (var gateway = await GatewayHost.StartAsync(settings))
             {
-                await source.OpenAsync();
-                await backup.OpenAsync();
-                source.BackupDatabase(backup);
+                before = await RunAsync(gateway);
+                var copy = Path.Combine(folder, "backup.db");
+                await using (var source = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+                await using (var backup = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={copy};Pooling=False"))
+                {
+                    await source.OpenAsync();
+                    await backup.OpenAsync();
+                    source.BackupDatabase(backup);
+                }
+
+                after = await RunAsync(gateway);
+
+                File.Move(copy, database, overwrite: true);
+
+                using var ready = await gateway.Client.GetAsync("/readyz");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                foreach (var runId in new[] { before, after })
+                {
+                    using var read = await gateway.Client.GetAsync($"/api/runs/{runId}");
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+                }
+
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-old-file")).StatusCode);
             }
 
-            var after = await RunAsync(gateway);
-
-            File.Move(copy, database, overwrite: true);
-
-            using var ready = await gateway.Client.GetAsync("/readyz");
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-            foreach (var runId in new[] { before, after })
+            // Restarted, as the refusal says: the copy is served as it was taken, not paired with the old file's
+            // write-ahead log (until 2026-12-07 its pages were applied over the copy: the run written after the backup
+            // back from the old file, or a malformed database).
+            await using var restarted = await GatewayHost.StartAsync(settings);
+            using (var readyAgain = await restarted.Client.GetAsync("/readyz"))
             {
-                using var read = await gateway.Client.GetAsync($"/api/runs/{runId}");
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+                Assert.Equal(HttpStatusCode.OK, readyAgain.StatusCode);
             }
 
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-old-file")).StatusCode);
+            using (var kept = await restarted.Client.GetAsync($"/api/runs/{before}"))
+            {
+                Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
+            }
+
+            using (var notInTheCopy = await restarted.Client.GetAsync($"/api/runs/{after}"))
+            {
+                Assert.Equal(HttpStatusCode.NotFound, notInTheCopy.StatusCode);
+            }
+
+            Assert.Single(Directory.GetFiles(folder, "gateway.db-wal.left-*"));
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A file deleted under a running run is not waited for as a full disk is: nothing but a restart brings it back.
+    /// The watcher is told the run's end at once (until 2026-12-07 the run waited out its store patience, 20 s here,
+    /// and its end as long again: the watcher heard keep-alives for 40 s).
+    /// </summary>
+    [Fact]
+    public async Task TheFileDeletedUnderARun_ItsWatcherIsToldItsEndAtOnce()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}");
+        var settings = GatewayHost.SimulatedSettings(tokenDelayMs: 50);
+        settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(Path.Combine(folder, "gateway.db"));
+        try
+        {
+            await using var gateway = await GatewayHost.StartAsync(settings);
+            using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", RunClient.LoremRun(maxTokens: 400)), HttpCompletionOption.ResponseHeadersRead);
+            var seen = new List<RunEventItem>();
+            var deletedAt = 0L;
+            await foreach (var item in RunClient.ReadAsync(response).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token))
+            {
+                seen.Add(item);
+                if (item.Name == "token" && deletedAt == 0)
+                {
+                    Directory.Delete(folder, recursive: true);
+                    deletedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+            }
+
+            Assert.Equal("run.failed", seen[^1].Name);
+            Assert.Equal("interrupted", seen[^1].Data["status"]!.GetValue<string>());
+            Assert.InRange(System.Diagnostics.Stopwatch.GetElapsedTime(deletedAt), TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
         }
     }
 
