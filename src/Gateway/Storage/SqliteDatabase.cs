@@ -193,14 +193,14 @@ internal sealed class SqliteDatabase : IDisposable
             await using var connection = await OpenAsync(cancellationToken);
             try
             {
-                var changesBefore = SQLitePCL.raw.sqlite3_total_changes(connection.Handle);
+                var pagesBefore = PagesWritten(connection);
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
                 var result = await write(connection, transaction);
                 await transaction.CommitAsync(cancellationToken);
-                if (SQLitePCL.raw.sqlite3_total_changes(connection.Handle) != changesBefore)
+                if (PagesWritten(connection) != pagesBefore)
                 {
-                    // Only a write that wrote a row says there is room again: one that changed nothing (a flow saved
-                    // unchanged) commits on a full disk too.
+                    // Only a write that wrote pages says there is room again: one that changed nothing (a flow saved
+                    // unchanged, a delete of nothing) commits on a full disk too.
                     Volatile.Write(ref _fullAt, 0);
                 }
 
@@ -224,6 +224,13 @@ internal sealed class SqliteDatabase : IDisposable
         {
             _writeGate.Release();
         }
+    }
+
+    /// <summary>The pages this connection has written to the file or its write-ahead log (<c>SQLITE_DBSTATUS_CACHE_WRITE</c>).</summary>
+    private static int PagesWritten(SqliteConnection connection)
+    {
+        SQLitePCL.raw.sqlite3_db_status(connection.Handle, 9, out var pages, out _, 0);
+        return pages;
     }
 
     /// <summary>How long a write refused for a full disk marks the store full (<see cref="IsFull"/>) without another refused.</summary>
@@ -347,6 +354,17 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>Closes the pooled connections, so the WAL is checkpointed and the file can be opened by the next host.</summary>
     public void Dispose()
     {
+        // A file that left its path since the last request (swapped, then the gateway stopped at once): its log is set
+        // aside now, before the pool's connections close without a checkpoint and leave it there for the next start.
+        lock (_seeing)
+        {
+            if (!_deleted && _watch is not null && SqliteFileIdentity.HasMoved(_watch))
+            {
+                SetAsideItsLog();
+                _deleted = true;
+            }
+        }
+
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
         lock (_seeing)

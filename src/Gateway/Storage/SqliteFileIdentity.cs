@@ -5,8 +5,9 @@ namespace Gateway.Storage;
 
 /// <summary>
 /// SQLite's own check that the file a connection has open is still the one at its path
-/// (<c>SQLITE_FCNTL_HAS_MOVED</c>: a <c>stat</c> of the path against the inode it holds): deleted, a copy moved over
-/// it, a symbolic link on its way pointed elsewhere. Asked of SQLite rather than of a descriptor of the gateway's own:
+/// (<c>SQLITE_FCNTL_HAS_MOVED</c>: a <c>stat</c> of the path against the inode it holds): deleted, or a copy moved over
+/// it. Not a symbolic link on its way pointed elsewhere: SQLite keeps the path with the links resolved, and stats
+/// that. Asked of SQLite rather than of a descriptor of the gateway's own:
 /// closing any descriptor of the file drops every POSIX lock the process holds on it, SQLite's included.
 /// </summary>
 internal static partial class SqliteFileIdentity

@@ -151,14 +151,17 @@ public sealed class SqliteDatabaseTests : IDisposable
         await schema.MigrateAsync(CancellationToken.None);
         var check = new StorageHealthCheck(schema);
         await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "CREATE TABLE blobs (data BLOB);"), CancellationToken.None);
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (x'01');"), CancellationToken.None);
         var pages = await _database.ReadAsync(connection => ScalarAsync(connection, "PRAGMA page_count;"), CancellationToken.None);
         await _database.ReadAsync(connection => ExecuteAsync(connection, $"PRAGMA max_page_count = {pages};"), CancellationToken.None);
 
         var refused = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
             _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (randomblob(65536));"), CancellationToken.None));
-        // A write that changes nothing commits on a full disk too: it says nothing of the room (until 2026-12-07 it
-        // cleared the mark, and a flow saved unchanged kept the gateway ready through an outage).
+        // A write that changes nothing commits on a full disk too, a row updated to what it was included: it says
+        // nothing of the room (until 2026-12-07 it cleared the mark, and a flow saved unchanged kept the gateway ready
+        // through an outage).
         await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "DELETE FROM blobs WHERE 0;"), CancellationToken.None);
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "UPDATE blobs SET data = data;"), CancellationToken.None);
         var whileFull = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
         await _database.ReadAsync(connection => ExecuteAsync(connection, "PRAGMA max_page_count = 1073741823;"), CancellationToken.None);
         await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "INSERT INTO blobs VALUES (randomblob(65536));"), CancellationToken.None);

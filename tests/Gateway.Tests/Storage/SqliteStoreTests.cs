@@ -175,8 +175,12 @@ public sealed class SqliteStoreTests
     /// the copy, wrote the pool's write-ahead log into it; runs in the file then answered 404, and new runs 200 and were
     /// gone at the next start, while /readyz said ready.
     /// </summary>
-    [Fact]
-    public async Task ACopyMovedOverTheFile_IsRefusedUntilARestart_AsADeletedFileIs()
+    /// <param name="askedBeforeTheStop">Whether a request reaches the store between the swap and the stop; without one
+    /// the stop itself finds the file gone (until 2026-12-07, later: its log stayed for the restart to apply).</param>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ACopyMovedOverTheFile_IsRefusedUntilARestart_AsADeletedFileIs(bool askedBeforeTheStop)
     {
         var folder = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}");
         var database = Path.Combine(folder, "gateway.db");
@@ -202,15 +206,18 @@ public sealed class SqliteStoreTests
 
                 File.Move(copy, database, overwrite: true);
 
-                using var ready = await gateway.Client.GetAsync("/readyz");
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-                foreach (var runId in new[] { before, after })
+                if (askedBeforeTheStop)
                 {
-                    using var read = await gateway.Client.GetAsync($"/api/runs/{runId}");
-                    Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
-                }
+                    using var ready = await gateway.Client.GetAsync("/readyz");
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                    foreach (var runId in new[] { before, after })
+                    {
+                        using var read = await gateway.Client.GetAsync($"/api/runs/{runId}");
+                        Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+                    }
 
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-old-file")).StatusCode);
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, (await SaveFlowAsync(gateway, "into-the-old-file")).StatusCode);
+                }
             }
 
             // Restarted, as the refusal says: the copy is served as it was taken, not paired with the old file's
