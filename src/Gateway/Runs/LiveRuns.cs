@@ -291,6 +291,10 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             {
                 RunsLog.TakenOver(_logger, run.RunId);
             }
+            else if (Storage.StoreErrors.IsUnavailable(exception))
+            {
+                RunsLog.RunStoppedStoreUnavailable(_logger, run.RunId, exception.Message);
+            }
             else
             {
                 RunsLog.RunCrashed(_logger, exception, run.RunId);

@@ -139,7 +139,15 @@ internal sealed class RunCoordinator(IRunStore store, Replica replica, TimeProvi
                 var delay = TimeSpan.FromMilliseconds(100 << Math.Min(attempt, 5));
                 var left = patience - timeProvider.GetElapsedTime(firstFailure!.Value);
                 delay = left < TimeSpan.Zero ? TimeSpan.Zero : left < delay ? left : delay;
-                RunsLog.StoreRetrying(logger, exception, attempt, (long)delay.TotalMilliseconds);
+                if (StoreErrors.IsUnavailable(exception))
+                {
+                    RunsLog.StoreRetryingUnavailable(logger, attempt, exception.Message, (long)delay.TotalMilliseconds);
+                }
+                else
+                {
+                    RunsLog.StoreRetrying(logger, exception, attempt, (long)delay.TotalMilliseconds);
+                }
+
                 await Task.Delay(delay, timeProvider);
             }
             catch (DbException exception) when (attempt > 1 && StoreErrors.IsDuplicateKey(exception))

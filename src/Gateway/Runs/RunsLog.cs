@@ -23,6 +23,13 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storing a run's event or record failed (attempt {Attempt}); trying again in {DelayMs} ms")]
     public static partial void StoreRetrying(ILogger logger, Exception exception, int attempt, long delayMs);
 
+    /// <summary>Run {RunId} stopped as its store was unavailable: the reason, without a stack trace (a store away is a known condition).</summary>
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} stopped: its store is unavailable ({Reason})")]
+    public static partial void RunStoppedStoreUnavailable(ILogger logger, string runId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storing a run's event or record failed (attempt {Attempt}), the store being unavailable ({Reason}); trying again in {DelayMs} ms")]
+    public static partial void StoreRetryingUnavailable(ILogger logger, int attempt, string reason, long delayMs);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: storing its terminal event failed; trying again in {DelayMs} ms")]
     public static partial void EndingCrashedRunFailed(ILogger logger, Exception exception, string runId, long delayMs);
 

@@ -260,7 +260,8 @@ public sealed class SqliteStoreTests
         settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(Path.Combine(folder, "gateway.db"));
         try
         {
-            await using var gateway = await GatewayHost.StartAsync(settings);
+            var logs = new CapturedLogs();
+            await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
             using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", RunClient.LoremRun(maxTokens: 400)), HttpCompletionOption.ResponseHeadersRead);
             var seen = new List<RunEventItem>();
             var deletedAt = 0L;
@@ -277,6 +278,10 @@ public sealed class SqliteStoreTests
             Assert.Equal("run.failed", seen[^1].Name);
             Assert.Equal("interrupted", seen[^1].Data["status"]!.GetValue<string>());
             Assert.InRange(System.Diagnostics.Stopwatch.GetElapsedTime(deletedAt), TimeSpan.Zero, TimeSpan.FromSeconds(10));
+            // Why it stopped, once, without a stack trace: a store away is a known condition, not a crash.
+            var stopped = Assert.Single(logs.Lines, line => line.Category == "Gateway.Runs.LiveRuns" && line.Level == Microsoft.Extensions.Logging.LogLevel.Error);
+            Assert.Null(stopped.Exception);
+            Assert.Contains("stopped: its store is unavailable (The SQLite file", stopped.Message, StringComparison.Ordinal);
         }
         finally
         {
