@@ -73,20 +73,14 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             {
                 return TellUnstored(run, log).Run;
             }
-            catch (StoreFileGoneException exception)
+            catch (StoreFileGoneException)
             {
                 // Nothing but a restart brings it back, and the restart ends the run from the store.
-                RunsLog.EndingCrashedRunWaits(logger, run.RunId, exception.Message, 0);
                 return TellUnstored(run, log).Run;
-            }
-            catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
-            {
-                // Every few seconds for as long as the store is away: a line each, without a stack trace each.
-                RunsLog.EndingCrashedRunWaits(logger, run.RunId, exception.Message, (long)delay.TotalMilliseconds);
             }
             catch (Exception exception)
             {
-                RunsLog.EndingCrashedRunFailed(logger, exception, run.RunId, (long)delay.TotalMilliseconds);
+                LogStoreFailure(exception, run.RunId, delay);
             }
 
             var left = watchersWait - timeProvider.GetElapsedTime(since);
@@ -107,7 +101,7 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
                 return TellUnstored(run, log).Run;
             }
 
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            delay = Doubled(delay);
         }
     }
 
@@ -133,10 +127,17 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
     private async Task StoreToldAsync(RunRecord ended, RunEventEntry terminal, CancellationToken giveUp)
     {
         var delay = TimeSpan.FromSeconds(1);
-        while (!giveUp.IsCancellationRequested)
+        var idTaken = false;
+        while (true)
         {
             try
             {
+                if (idTaken)
+                {
+                    await EndAsync(ended, NotStored, giveUp);
+                    return;
+                }
+
                 await store.FinishAsync(ended, terminal, giveUp);
                 RunsLog.ToldEndStored(logger, ended.RunId);
                 return;
@@ -145,23 +146,19 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
             {
                 return;
             }
-            catch (DbException exception) when (StoreErrors.IsDuplicateKey(exception))
+            catch (DbException exception) when (!idTaken && StoreErrors.IsDuplicateKey(exception))
             {
                 RunsLog.ToldEndTaken(logger, ended.RunId, terminal.Id);
-                await EndAsync(ended, NotStored, giveUp);
-                return;
+                idTaken = true;
+                continue;
             }
             catch (StoreFileGoneException)
             {
                 return; // the restart ends it from the store
             }
-            catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
-            {
-                RunsLog.EndingCrashedRunWaits(logger, ended.RunId, exception.Message, (long)delay.TotalMilliseconds);
-            }
             catch (Exception exception)
             {
-                RunsLog.EndingCrashedRunFailed(logger, exception, ended.RunId, (long)delay.TotalMilliseconds);
+                LogStoreFailure(exception, ended.RunId, delay);
             }
 
             try
@@ -173,9 +170,28 @@ internal sealed class RunEnder(IRunStore store, TimeProvider timeProvider, ILogg
                 return;
             }
 
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            delay = Doubled(delay);
         }
     }
+
+    /// <summary>
+    /// A failed try at storing a run's end: with the store away, its reason alone (a line every few seconds for as long
+    /// as it stays away, not a stack trace each); anything else with its stack trace.
+    /// </summary>
+    private void LogStoreFailure(Exception exception, string runId, TimeSpan retryIn)
+    {
+        if (StoreErrors.IsUnavailable(exception))
+        {
+            RunsLog.EndingCrashedRunWaits(logger, runId, exception.Message, (long)retryIn.TotalMilliseconds);
+        }
+        else
+        {
+            RunsLog.EndingCrashedRunFailed(logger, exception, runId, (long)retryIn.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>The pause before the next try: twice the last, 5 s at most.</summary>
+    private static TimeSpan Doubled(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
 
     /// <summary>Logs the terminal event and saves the record; a run whose terminal event is already in its log keeps it.</summary>
     private async Task<RunRecord> TryEndAsync(RunRecord run, string message, CancellationToken cancellationToken)

@@ -258,52 +258,54 @@ internal sealed class SqliteDatabase : IDisposable
     /// </summary>
     private void RefuseIfDeleted()
     {
-        if (!_deleted && _claim is not null && HasLeftItsPath())
+        if (!Volatile.Read(ref _deleted) && _claim is not null)
         {
             lock (_seeing)
             {
-                if (!_deleted)
-                {
-                    SetAsideItsLog();
-                    Volatile.Write(ref _deleted, true);
-                }
+                WatchTheFile();
+                LatchIfItLeftItsPath();
             }
         }
 
-        if (_deleted)
+        if (Volatile.Read(ref _deleted))
         {
             throw new StoreFileGoneException(
                 $"The SQLite file '{DataSource}' was deleted or replaced while the gateway ran: what it wrote since went into the file it had open. Restart the gateway (after putting a copy back, if there is one).");
         }
     }
 
-    /// <summary>Whether the file seen at its path has left it: one <c>stat</c> of the path, under a lock.</summary>
-    private bool HasLeftItsPath()
+    /// <summary>Under <see cref="_seeing"/>: opens <see cref="_watch"/> on the file once it is seen at its path.</summary>
+    private void WatchTheFile()
     {
-        lock (_seeing)
+        // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
+        if (_watch is not null || !File.Exists(DataSource))
         {
-            if (_watch is not null)
-            {
-                return SqliteFileIdentity.HasMoved(_watch);
-            }
+            return;
+        }
 
-            // Only a file seen at its path is watched: a name SQLite reads as a URI (file:gateway.db?mode=...) is not a path.
-            if (File.Exists(DataSource))
-            {
-                var watch = new SqliteConnection(_probeConnectionString);
-                try
-                {
-                    watch.Open();
-                    _watch = watch;
-                }
-                catch (SqliteException)
-                {
-                    // Gone again, or not ours to open: looked at again at the next use.
-                    watch.Dispose();
-                }
-            }
+        var watch = new SqliteConnection(_probeConnectionString);
+        try
+        {
+            watch.Open();
+            _watch = watch;
+        }
+        catch (SqliteException)
+        {
+            // Gone again, or not ours to open: looked at again at the next use.
+            watch.Dispose();
+        }
+    }
 
-            return false;
+    /// <summary>
+    /// Under <see cref="_seeing"/>: once the watched file has left its path (one <c>stat</c> of the path), sets its
+    /// write-ahead log aside and latches the refusal.
+    /// </summary>
+    private void LatchIfItLeftItsPath()
+    {
+        if (!_deleted && _watch is not null && SqliteFileIdentity.HasMoved(_watch))
+        {
+            SetAsideItsLog();
+            Volatile.Write(ref _deleted, true);
         }
     }
 
@@ -358,11 +360,7 @@ internal sealed class SqliteDatabase : IDisposable
         // aside now, before the pool's connections close without a checkpoint and leave it there for the next start.
         lock (_seeing)
         {
-            if (!_deleted && _watch is not null && SqliteFileIdentity.HasMoved(_watch))
-            {
-                SetAsideItsLog();
-                _deleted = true;
-            }
+            LatchIfItLeftItsPath();
         }
 
         using var connection = new SqliteConnection(_connectionString);

@@ -17,12 +17,12 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public int Refused => Volatile.Read(ref _refused);
 
-    private Func<Exception> _refusal = static () => new FailoverException();
+    private Func<Exception>? _refusal;
 
     /// <summary>Refuses the next <paramref name="count"/> writes of events with <paramref name="refusal"/>'s exception (a failover's, unless told).</summary>
     public void RefuseNextAppends(int count, Func<Exception>? refusal = null)
     {
-        _refusal = refusal ?? (static () => new FailoverException());
+        _refusal = refusal;
         Volatile.Write(ref _appendsToRefuse, count);
     }
 
@@ -80,7 +80,7 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         if (!ends && Interlocked.Decrement(ref _appendsToRefuse) >= 0)
         {
             Interlocked.Increment(ref _refused);
-            throw _refusal();
+            throw _refusal?.Invoke() ?? new FailoverException();
         }
 
         if (EventsWriteDelay > TimeSpan.Zero)

@@ -54,9 +54,8 @@ public sealed class RunEnderTests : IAsyncLifetime
         {
             Outputs = new Dictionary<string, string> { ["fast"] = "one two three", ["done"] = "logged" },
         };
-        await _store.CreateAsync(Run([]), "alice", new RunLease("gone", T0), None);
-        await _store.AppendEventsAsync(
-            "r",
+        var ended = await EndCutOffAsync(
+            saved,
             [
                 Entry(1, "run.started", """{"runId":"r","flowId":"f"}"""),
                 Entry(2, "node.started", """{"node":"fast","type":"llm"}"""),
@@ -69,11 +68,7 @@ public sealed class RunEnderTests : IAsyncLifetime
                 Entry(9, "node.started", """{"node":"broke","type":"llm"}"""),
                 Entry(10, "node.failed", """{"node":"broke","error":{"code":"upstream_error","message":"It broke."}}"""),
                 Entry(11, "node.started", """{"node":"broken","type":"llm"}"""),
-            ],
-            saved,
-            None);
-
-        var ended = await new RunEnder(_store, TimeProvider.System, NullLogger<RunEnder>.Instance).EndAsync(saved, RunEnder.ReplicaStopped, None);
+            ]);
 
         Assert.Equal(RunStatus.Interrupted, ended.Status);
         var fast = ended.Nodes["fast"];
@@ -107,9 +102,8 @@ public sealed class RunEnderTests : IAsyncLifetime
             Outputs = new Dictionary<string, string> { ["talk"] = "hi there" },
             Usage = new TokenUsage(2, 2),
         };
-        await _store.CreateAsync(Run([]), "alice", new RunLease("gone", T0), None);
-        await _store.AppendEventsAsync(
-            "r",
+        var ended = await EndCutOffAsync(
+            saved,
             [
                 Entry(1, "run.started", """{"runId":"r","flowId":"f"}"""),
                 Entry(2, "node.started", """{"node":"in","type":"input"}"""),
@@ -117,11 +111,7 @@ public sealed class RunEnderTests : IAsyncLifetime
                 Entry(4, "node.started", """{"node":"talk","type":"llm"}"""),
                 Entry(5, "token", """{"node":"talk","text":"hi there"}"""),
                 Entry(6, "node.completed", """{"node":"talk","output":"hi there"}"""),
-            ],
-            saved,
-            None);
-
-        var ended = await new RunEnder(_store, TimeProvider.System, NullLogger<RunEnder>.Instance).EndAsync(saved, RunEnder.ReplicaStopped, None);
+            ]);
 
         Assert.Equal((RunStatus.Completed, null), (ended.Status, ended.Error));
         Assert.Equal("hi there", ended.Outputs["talk"]);
@@ -155,6 +145,17 @@ public sealed class RunEnderTests : IAsyncLifetime
             Assert.Equal(RunStatus.Interrupted, (await Json.ReadAsync(good))["status"]!.GetValue<string>());
             Assert.Equal(RunStatus.Running, (await Json.ReadAsync(bad))["status"]!.GetValue<string>());
         }
+    }
+
+    /// <summary>
+    /// Stores run <c>r</c> as its process left it, its record as last saved with its log, and ends it as the replica that
+    /// claims it does.
+    /// </summary>
+    private async Task<RunRecord> EndCutOffAsync(RunRecord saved, IReadOnlyList<RunEventEntry> log)
+    {
+        await _store.CreateAsync(Run([]), "alice", new RunLease("gone", T0), None);
+        await _store.AppendEventsAsync("r", log, saved, None);
+        return await new RunEnder(_store, TimeProvider.System, NullLogger<RunEnder>.Instance).EndAsync(saved, RunEnder.ReplicaStopped, None);
     }
 
     private static RunEventEntry Entry(long id, string name, string data) => new(id, name, data);
