@@ -17,6 +17,7 @@ internal static class GatewayHostingExtensions
 {
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
+        builder.UseSettingsAtStart();
         var services = builder.Services;
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();

@@ -98,11 +98,12 @@ public sealed class GatewayHost : IAsyncDisposable
 
     /// <summary>
     /// Starts the gateway. Unless <paramref name="settings"/> name a database, the host gets a fresh one that it
-    /// deletes when disposed: hosts never share a store, so one's start-up never touches another's runs.
+    /// deletes when disposed: hosts never share a store, so one's start-up never touches another's runs. A
+    /// <paramref name="settingsFile"/> is read over the settings, and reloaded when saved, as appsettings.json is.
     /// </summary>
     public static async Task<GatewayHost> StartAsync(
         IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null, string url = "http://127.0.0.1:0",
-        Action<WebApplication>? mapTestEndpoints = null)
+        Action<WebApplication>? mapTestEndpoints = null, string? settingsFile = null)
     {
         settings = new Dictionary<string, string?>(settings);
         // Lease renewal is a timer too: an hour keeps it out of the tests that count a fake clock's timers.
@@ -121,6 +122,11 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(settings);
+        if (settingsFile is not null)
+        {
+            builder.Configuration.AddJsonFile(settingsFile, optional: false, reloadOnChange: true);
+        }
+
         builder.WebHost.UseUrls(url);
         builder.AddGateway();
         configureServices?.Invoke(builder.Services);
