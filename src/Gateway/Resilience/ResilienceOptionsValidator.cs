@@ -16,15 +16,10 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
 
     public ValidateOptionsResult Validate(string? name, ResilienceOptions options)
     {
-        var result = _ranges.Validate(name, options);
-        if (result.Succeeded || result.Skipped)
-        {
-            return result;
-        }
-
         var section = string.IsNullOrEmpty(name) ? ResilienceOptions.Section : $"Gateway:Providers:{name}:Resilience";
         var failures = new List<string>();
-        foreach (var failure in result.Failures!)
+        var result = _ranges.Validate(name, options);
+        foreach (var failure in result.Failures ?? [])
         {
             // The generated validator's words: "CircuitBreaker.FailureRatio: The field … must be between 0.01 and 1."
             var colon = failure.IndexOf(": ", StringComparison.Ordinal);
@@ -49,7 +44,31 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
             failures.Add(mustBe >= 0 ? $"{key}{rule[mustBe..]}" : $"{key}: {rule}");
         }
 
+        if (DelaysOutOfOrder(name, options, section) is { } delays)
+        {
+            failures.Add(delays);
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// A first backoff longer than the cap on every backoff: Polly would wait the cap each time, and the operator who
+    /// set a long first delay meant something else. Said where either was set; a provider that set neither inherits the
+    /// pair the shared section's own validation reports.
+    /// </summary>
+    private string? DelaysOutOfOrder(string? name, ResilienceOptions options, string section)
+    {
+        if (options.BaseDelayMs <= options.MaxDelayMs
+            || (!string.IsNullOrEmpty(name)
+                && configuration[$"{section}:{nameof(ResilienceOptions.BaseDelayMs)}"] is null
+                && configuration[$"{section}:{nameof(ResilienceOptions.MaxDelayMs)}"] is null))
+        {
+            return null;
+        }
+
+        return $"{section}:{nameof(ResilienceOptions.MaxDelayMs)} must be at least {nameof(ResilienceOptions.BaseDelayMs)} "
+            + $"({options.BaseDelayMs}), the first backoff it caps; got {options.MaxDelayMs}.";
     }
 
     /// <summary>

@@ -218,6 +218,9 @@ public sealed class ResilienceSettingsTests
     [InlineData("Gateway:Resilience:CircuitBreaker:FailureRatio", "2", "Gateway:Resilience:CircuitBreaker:FailureRatio must be between 0.01 and 1.")]
     [InlineData("Gateway:Providers:other:Resilience:CircuitBreaker:BreakSeconds", "0", "Gateway:Providers:other:Resilience:CircuitBreaker:BreakSeconds must be between 0.5 and 3600.")]
     [InlineData("Gateway:Models:echo:Deployments:0:FirstTokenTimeoutSeconds", "0", "Gateway:Models:echo:Deployments:0:FirstTokenTimeoutSeconds must be between 0.01 and 3600.")]
+    // Accepted until 2026-12-07: every backoff was then the cap, not the first delay the operator set.
+    [InlineData("Gateway:Resilience:BaseDelayMs", "20000", "Gateway:Resilience:MaxDelayMs must be at least BaseDelayMs (20000), the first backoff it caps; got 10000.")]
+    [InlineData("Gateway:Providers:other:Resilience:MaxDelayMs", "100", "Gateway:Providers:other:Resilience:MaxDelayMs must be at least BaseDelayMs (200), the first backoff it caps; got 100.")]
     public async Task OutOfRangeSettings_StopStartUp_NamingTheKeyOnce(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings();
