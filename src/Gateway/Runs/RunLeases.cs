@@ -46,8 +46,16 @@ internal sealed class RunLeases(
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
-                    // The store is unreachable for now: the next tick tries again, well within the lease.
-                    RunsLog.RenewFailed(logger, exception, replica.Id);
+                    // The store is unreachable for now: the next tick tries again, well within the lease. A known
+                    // outage is one line with its reason, not a stack trace every third of a lease while it lasts.
+                    if (StoreErrors.IsUnavailable(exception))
+                    {
+                        RunsLog.RenewFailedStoreUnavailable(logger, replica.Id, exception.Message);
+                    }
+                    else
+                    {
+                        RunsLog.RenewFailed(logger, exception, replica.Id);
+                    }
                 }
             }
         }

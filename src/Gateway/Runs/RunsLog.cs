@@ -70,6 +70,9 @@ internal static partial class RunsLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the leases of replica {Replica} failed; retrying")]
     public static partial void RenewFailed(ILogger logger, Exception exception, string replica);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the leases of replica {Replica} failed, the store being unavailable ({Reason}); retrying")]
+    public static partial void RenewFailedStoreUnavailable(ILogger logger, string replica, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId}: cancel asked through another replica")]
     public static partial void CancelledElsewhere(ILogger logger, string runId);
 

@@ -56,18 +56,18 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
     public TimeSpan EventsWriteDelay { get; set; }
 
     /// <summary>
-    /// A write of events refused (not one that ends the run, which the refusals leave alone, as they always did), or a
-    /// save slowed, as told; a run's end held, as told (<see cref="AfterFinish"/>).
-    /// </summary>
-    /// <summary>
     /// Whether the store is gone, as a SQLite file deleted under the gateway is: every write of events (a run's end
-    /// too) and every read of them fails, as "unable to open database file".
+    /// too), every read of them and every lease renewal fails, as "unable to open database file".
     /// </summary>
     public bool Gone { get; set; }
 
     private static Microsoft.Data.Sqlite.SqliteException GoneException() =>
         new("SQLite Error 14: 'unable to open database file'.", Gateway.Storage.StoreErrors.SqliteCantOpen);
 
+    /// <summary>
+    /// A write of events refused (not one that ends the run, which the refusals leave alone, as they always did), or a
+    /// save slowed, as told; a run's end held, as told (<see cref="AfterFinish"/>).
+    /// </summary>
     public async Task AppendEventsAsync(string runId, IReadOnlyList<RunEventEntry> entries, RunRecord? run, CancellationToken cancellationToken)
     {
         OnRunWrite?.Invoke(runId);
@@ -184,7 +184,7 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
 
     public Task<IReadOnlyList<string>> RenewLeasesAsync(
         string replica, IReadOnlyCollection<string>? runIds, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        inner.RenewLeasesAsync(replica, runIds, expiresAt, cancellationToken);
+        Gone ? throw GoneException() : inner.RenewLeasesAsync(replica, runIds, expiresAt, cancellationToken);
 
     public Task<bool> RequestCancelAsync(string runId, CancellationToken cancellationToken) => inner.RequestCancelAsync(runId, cancellationToken);
 

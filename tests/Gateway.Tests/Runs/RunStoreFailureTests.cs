@@ -153,9 +153,11 @@ public sealed class RunStoreFailureTests : IDisposable
         FlakyRunStore? flaky = null;
         var settings = Settings();
         settings["Gateway:Cluster:LeaseSeconds"] = "3"; // two seconds of waiting for the store, twice
+        var logs = new CapturedLogs();
         await using var gateway = await GatewayHost.StartAsync(settings, services =>
         {
             services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => flaky = new FlakyRunStore(inner));
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
         });
         using var response = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
         var runId = response.Headers.GetValues(RunLauncher.RunIdHeader).Single();
@@ -195,6 +197,16 @@ public sealed class RunStoreFailureTests : IDisposable
         Assert.NotNull(storedEnd);
         Assert.Equal((seen[^1].Id, seen[^1].Name, seen[^1].Data.ToJsonString()), (storedEnd.Id, storedEnd.Name, System.Text.Json.Nodes.JsonNode.Parse(storedEnd.Data)!.ToJsonString()));
         Assert.Equal("interrupted", (await store.GetAsync(runId, CancellationToken.None))!.Status);
+        // The lease renewals (every second here) failed while the store was away: one line each with the reason, as the
+        // run's own retries are, not a stack trace each (until 2026-12-07).
+        var renewals = logs.Lines.Where(line => line.Category == typeof(RunLeases).FullName).ToList();
+        Assert.NotEmpty(renewals);
+        Assert.All(renewals, line =>
+        {
+            Assert.StartsWith("Renewing the leases of replica", line.Message, StringComparison.Ordinal);
+            Assert.EndsWith("failed, the store being unavailable (SQLite Error 14: 'unable to open database file'.); retrying", line.Message, StringComparison.Ordinal);
+            Assert.Null(line.Exception);
+        });
     }
 
     /// <summary>
