@@ -287,7 +287,8 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         {
             // An event id another writer took is a replica that claimed the run when this one stopped renewing its lease
             // (a stall past it), and ended it: not this run's crash. RunEnder keeps the end the other wrote, either way.
-            if (exception is System.Data.Common.DbException db && Storage.StoreErrors.IsDuplicateKey(db))
+            var takenOver = exception is System.Data.Common.DbException db && Storage.StoreErrors.IsDuplicateKey(db);
+            if (takenOver)
             {
                 RunsLog.TakenOver(_logger, run.RunId);
             }
@@ -303,8 +304,12 @@ internal sealed class LiveRuns : IHostedService, IDisposable
             Ending();
             // Its watchers wait for the stored end as long as the run waited for its store (RunCoordinator), at most.
             finished = await _ender.EndCrashedAsync(run, log, RunCoordinator.StorePatience(_cluster.Value.Lease), _givingUpToken, _stoppingToken);
-            // A run its coordinator could not end is counted with the others, as a crashed replica's are (RunLeases).
-            _metrics.RunEnded(finished.Status);
+            // A run its coordinator could not end is counted with the others, as a crashed replica's are (RunLeases);
+            // one taken over was counted by the replica that ended it.
+            if (!takenOver)
+            {
+                _metrics.RunEnded(finished.Status);
+            }
         }
         finally
         {

@@ -132,7 +132,14 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IAsyncLifetime
         var events = await RunClient.ReadAllAsync(replay).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(ReplicaPair.Ids(events.Count), events.Select(e => e.Id));
         Assert.Equal(("run.failed", "interrupted"), (events[^1].Name, events[^1].Data["status"]!.GetValue<string>()));
+        // Counted once across the replicas, by B, which ended it (until 2026-12-07 A counted the end it found stored too).
+        Assert.Equal(0, await RunsEndedAsync(_replicas.A));
+        Assert.Equal(1, await RunsEndedAsync(_replicas.B));
     }
+
+    /// <summary>The runs a replica counted in <c>gateway_runs_total</c>, of every status.</summary>
+    private static async Task<double> RunsEndedAsync(GatewayProcess replica) =>
+        Exposition.Of(Exposition.Parse(await replica.Client.GetStringAsync("/metrics")), "gateway_runs_total").Values.Sum();
 
     [Fact]
     public async Task RequestLimit_OfAKey_HoldsAcrossBothReplicas()
