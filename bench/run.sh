@@ -5,7 +5,8 @@
 # its memory. Loopback only; every process it starts it ends by PID.
 #
 #   bench/run.sh [--seconds 8] [--min-streams 200] [--concurrency "1 16 256"] [--warmup 1000] [--tokens 20]
-#                [--token-delay-ms 5] [--token-timer precise|coarse] [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N] [--out DIR]
+#                [--token-delay-ms 5] [--token-timer precise|coarse] [--hold-streams 5000] [--no-hold] [--gateway-env "DOTNET_gcServer=0 ..."] [--flow-runs N]
+#                [--peer portkey] [--out DIR]
 #
 # Each cell streams for --seconds, and on until --min-streams have started: at concurrency 1 a stream takes ~100 ms,
 # and the p99 of the ~80 that 8 s allows would be the single worst one.
@@ -16,11 +17,14 @@
 #
 # --flow-runs N adds a target `gateway+runs`: the same gateway measured while N clients keep flow runs going
 # (two LLM nodes on the simulator each, every token an SQLite write), to see whether runs slow /v1 down.
+#
+# --peer portkey adds a target `portkey`: Portkey's open-source gateway (@portkey-ai/gateway, pinned with its lock file
+# in bench/portkey; `npm ci` there on first use), on Node, routing to the simulator as an OpenAI-compatible custom host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=8; min_streams=200; concurrency="1 16 256"; warmup=1000; tokens=20; token_delay_ms=5; token_timer=precise
-hold_streams=5000; hold=1; gateway_env=""; flow_runs=0; out=""
+hold_streams=5000; hold=1; gateway_env=""; flow_runs=0; peer=""; out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds=$2; shift 2;;
@@ -34,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --no-hold) hold=0; shift;;
     --gateway-env) gateway_env=$2; shift 2;;
     --flow-runs) flow_runs=$2; shift 2;;
+    --peer) peer=$2; [[ $peer == portkey ]] || { echo "--peer: only portkey is known" >&2; exit 2; }; shift 2;;
     --out) out=$2; shift 2;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
@@ -49,7 +54,7 @@ mkdir -p "$out"
 results="$out/results.tsv"; hold_results="$out/hold.tsv"; flow_results="$out/flow-runs.tsv"
 : > "$results"; : > "$hold_results"
 
-upstream_port=19001; slow_port=19002; nginx_port=19081; bare_port=19082; gateway_port=19080; alloc_port=19101
+upstream_port=19001; slow_port=19002; nginx_port=19081; bare_port=19082; portkey_port=19083; gateway_port=19080; alloc_port=19101
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -120,6 +125,17 @@ bare_pid=$!
 pids+=("$bare_pid")
 wait_for "http://127.0.0.1:$bare_port/"
 
+if [[ $peer == portkey ]]; then
+  command -v node >/dev/null || { echo "--peer portkey needs Node.js" >&2; exit 1; }
+  [[ -d bench/portkey/node_modules ]] || (cd bench/portkey && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+  echo "== Portkey's gateway (Node $(node --version))" >&2
+  NODE_ENV=production node bench/portkey/node_modules/@portkey-ai/gateway/build/start-server.js --port=$portkey_port --headless \
+    >"$work/portkey.log" 2>&1 &
+  portkey_pid=$!
+  pids+=("$portkey_pid")
+  wait_for "http://127.0.0.1:$portkey_port/"
+fi
+
 echo "== gateway (Release) ${gateway_env:+with $gateway_env}" >&2
 start_gateway $upstream_port DOTNET_STARTUP_HOOKS="$hook" BENCH_ALLOC_PORT=$alloc_port
 
@@ -150,7 +166,7 @@ stop_flow_runs() { # target concurrency
   echo "   flow runs beside $1 at concurrency $2: $completed completed, $failed failed ($((completed * 2 * tokens)) tokens stored)" >&2
 }
 
-targets="direct nginx bare-proxy gateway"; [[ $flow_runs -gt 0 ]] && targets+=" gateway+runs"
+targets="direct nginx bare-proxy gateway"; [[ $flow_runs -gt 0 ]] && targets+=" gateway+runs"; [[ -n $peer ]] && targets+=" $peer"
 declare -A warmed=()
 for c in $concurrency; do
   for target in $targets; do
@@ -158,6 +174,8 @@ for c in $concurrency; do
       direct) url="http://127.0.0.1:$upstream_port/v1/chat/completions"; stats=();;
       nginx) url="http://127.0.0.1:$nginx_port/v1/chat/completions"; stats=(--pids "$nginx_workers");;
       bare-proxy) url="http://127.0.0.1:$bare_port/v1/chat/completions"; stats=(--pids "$bare_pid");;
+      portkey) url="http://127.0.0.1:$portkey_port/v1/chat/completions"; stats=(--pids "$portkey_pid"
+        --headers "x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:$upstream_port/v1|Authorization: Bearer sk-bench");;
       gateway*) url="http://127.0.0.1:$gateway_port/v1/chat/completions"; stats=(--pids "$gateway_pid" --alloc-port $alloc_port);;
     esac
     # The full warm-up before a target's first cell; a short one to settle each new concurrency (the gateway is

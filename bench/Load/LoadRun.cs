@@ -20,7 +20,8 @@ internal static class LoadRun
         var seconds = options.Int("--seconds", 8);
         var minStreams = options.Int("--min-streams", 0);
         var stats = new ProcessStats(options.Pids("--pids"), options.OptionalInt("--alloc-port"));
-        using var client = new StreamClient(new Uri(options.Text("--url")), options.Text("--model", "bench"), tokens, maxConnections: int.MaxValue);
+        using var client = new StreamClient(
+            new Uri(options.Text("--url")), options.Text("--model", "bench"), tokens, maxConnections: int.MaxValue, options.Headers("--headers"));
 
         if (warmup > 0)
         {

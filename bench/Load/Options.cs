@@ -26,6 +26,15 @@ internal sealed class Options
     public int? OptionalInt(string name) =>
         _values.TryGetValue(name, out var value) && value.Length > 0 ? int.Parse(value, CultureInfo.InvariantCulture) : null;
 
+    /// <summary><c>Name: value</c> request headers separated by <c>|</c> (a value may hold colons); none when absent.</summary>
+    public IReadOnlyList<(string Name, string Value)> Headers(string name) =>
+        _values.TryGetValue(name, out var value)
+            ? [.. value.Split('|', StringSplitOptions.RemoveEmptyEntries).Select(header =>
+                header.IndexOf(':') is > 0 and var colon
+                    ? (header[..colon].Trim(), header[(colon + 1)..].Trim())
+                    : throw new ArgumentException($"{name}: '{header}' is not 'Name: value'."))]
+            : [];
+
     /// <summary>Comma-separated process ids; empty when absent.</summary>
     public IReadOnlyList<int> Pids(string name) =>
         _values.TryGetValue(name, out var value)

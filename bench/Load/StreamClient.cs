@@ -15,7 +15,11 @@ internal sealed class StreamClient : IDisposable
     private readonly byte[] _body;
     private readonly int _tokens;
 
-    public StreamClient(Uri url, string model, int tokens, int maxConnections)
+    /// <summary>
+    /// A client for one target; <paramref name="headers"/> go with every request (what a peer gateway needs to find the
+    /// upstream: Portkey's).
+    /// </summary>
+    public StreamClient(Uri url, string model, int tokens, int maxConnections, IReadOnlyList<(string Name, string Value)>? headers = null)
     {
         _http = new HttpClient(new SocketsHttpHandler
         {
@@ -25,6 +29,11 @@ internal sealed class StreamClient : IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
         })
         { Timeout = Timeout.InfiniteTimeSpan };
+        foreach (var (name, value) in headers ?? [])
+        {
+            _http.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
+        }
+
         _url = url;
         _tokens = tokens;
         _body = Encoding.UTF8.GetBytes(
