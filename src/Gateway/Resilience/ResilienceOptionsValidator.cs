@@ -44,7 +44,8 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
             failures.Add(mustBe >= 0 ? $"{key}{rule[mustBe..]}" : $"{key}: {rule}");
         }
 
-        if (DelaysOutOfOrder(name, options, section) is { } delays)
+        // A delay out of its own range is said once, by its range.
+        if (result.Succeeded && DelaysOutOfOrder(name, options, section) is { } delays)
         {
             failures.Add(delays);
         }
@@ -54,21 +55,24 @@ internal sealed class ResilienceOptionsValidator(IConfiguration configuration) :
 
     /// <summary>
     /// A first backoff longer than the cap on every backoff: Polly would wait the cap each time, and the operator who
-    /// set a long first delay meant something else. Said where either was set; a provider that set neither inherits the
-    /// pair the shared section's own validation reports.
+    /// set a long first delay meant something else. Said of the key the section set (the cap, if it set both); a
+    /// provider that set neither inherits the pair the shared section's own validation reports; and nothing is said
+    /// where nothing is retried.
     /// </summary>
     private string? DelaysOutOfOrder(string? name, ResilienceOptions options, string section)
     {
-        if (options.BaseDelayMs <= options.MaxDelayMs
-            || (!string.IsNullOrEmpty(name)
-                && configuration[$"{section}:{nameof(ResilienceOptions.BaseDelayMs)}"] is null
-                && configuration[$"{section}:{nameof(ResilienceOptions.MaxDelayMs)}"] is null))
+        var baseKey = $"{section}:{nameof(ResilienceOptions.BaseDelayMs)}";
+        var maxKey = $"{section}:{nameof(ResilienceOptions.MaxDelayMs)}";
+        var setsMax = configuration[maxKey] is not null;
+        if (options.BaseDelayMs <= options.MaxDelayMs || options.MaxRetries == 0
+            || (!string.IsNullOrEmpty(name) && !setsMax && configuration[baseKey] is null))
         {
             return null;
         }
 
-        return $"{section}:{nameof(ResilienceOptions.MaxDelayMs)} must be at least {nameof(ResilienceOptions.BaseDelayMs)} "
-            + $"({options.BaseDelayMs}), the first backoff it caps; got {options.MaxDelayMs}.";
+        return setsMax || string.IsNullOrEmpty(name)
+            ? $"{maxKey} must be at least {nameof(ResilienceOptions.BaseDelayMs)} ({options.BaseDelayMs}), the first backoff it caps; got {options.MaxDelayMs}."
+            : $"{baseKey} must be at most {nameof(ResilienceOptions.MaxDelayMs)} ({options.MaxDelayMs}), the cap on every backoff; got {options.BaseDelayMs}.";
     }
 
     /// <summary>

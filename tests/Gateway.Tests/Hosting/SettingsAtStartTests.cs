@@ -1,7 +1,12 @@
 using System.Net;
+using Gateway.Hosting;
+using Gateway.Streaming;
 using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Hosting;
 
@@ -17,21 +22,32 @@ public sealed class SettingsAtStartTests : IDisposable
             "Providers": { "remote": { "Type": "openai", "BaseUrl": "http://127.0.0.1:9/v1", "ApiKey": "sk-at-start" } } } }
         """;
 
-    private readonly string _file = Path.Combine(Path.GetTempPath(), $"gateway-settings-{Guid.NewGuid():N}.json");
+    // A folder of its own: the file watcher watches the file's folder, and every folder under it.
+    private readonly string _folder = Directory.CreateTempSubdirectory("gateway-settings-").FullName;
 
-    public SettingsAtStartTests() => File.WriteAllText(_file, AtStart);
+    public SettingsAtStartTests() => File.WriteAllText(SettingsFile, AtStart);
 
-    public void Dispose() => File.Delete(_file);
+    private string SettingsFile => Path.Combine(_folder, "appsettings.json");
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Fact]
     public async Task ASettingsFileSavedUnderTheGateway_WaitsForARestart_AndTheLogNamesTheKeysButNoValue()
     {
         var logs = new CapturedLogs();
         await using var gateway = await GatewayHost.StartAsync(
-            GatewayHost.SimulatedSettings(), services => services.AddSingleton<ILoggerProvider>(logs), settingsFile: _file);
+            GatewayHost.SimulatedSettings(), services => services.AddSingleton<ILoggerProvider>(logs), settingsFile: SettingsFile);
 
-        await File.WriteAllTextAsync(_file, """
-            { "Gateway": {
+        using (var before = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "logged", stream: false)))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        await logs.WaitForAsync(IsCallLine, TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(SettingsFile, """
+            { "Logging": { "LogLevel": { "Gateway.Telemetry.CallTelemetry": "None" } },
+              "AllowedHosts": "gateway.example.com",
+              "Gateway": {
                 "Resilience": { "FirstTokenTimeoutSeconds": -5 },
                 "Models": { "late": { "Deployments": [ { "Provider": "simulated", "Model": "echo" } ] } },
                 "Providers": { "remote": { "Type": "openai", "BaseUrl": "http://127.0.0.1:9/v1", "ApiKey": "sk-edited-secret" } } } }
@@ -40,12 +56,13 @@ public sealed class SettingsAtStartTests : IDisposable
         var said = await logs.WaitForAsync(line => line.Category.EndsWith("SettingsChangeWatch", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.Equal(LogLevel.Warning, said.Level);
         Assert.Contains(
-            "(Gateway:Models:late:Deployments:0:Model, Gateway:Models:late:Deployments:0:Provider, Gateway:Providers:remote:ApiKey, "
+            "(AllowedHosts, Gateway:Models:late:Deployments:0:Model, Gateway:Models:late:Deployments:0:Provider, Gateway:Providers:remote:ApiKey, "
             + "Gateway:Resilience:FirstTokenTimeoutSeconds); it runs on them as they were when it started, until it is restarted.",
             said.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(logs.Lines, line => line.Message.Contains("sk-", StringComparison.Ordinal) || line.Message.Contains("-5", StringComparison.Ordinal));
 
-        // Streamed and whole, on the clock it started with (-5 failed every call's validation), for the aliases it started with.
+        // Streamed and whole, on the clock it started with (-5 failed every call's validation), for the aliases and the
+        // hosts it started with (a new AllowedHosts refused every caller with a 400); its log levels as saved.
         using (var streamed = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "still here", stream: true)))
         {
             Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
@@ -62,10 +79,29 @@ public sealed class SettingsAtStartTests : IDisposable
             Assert.Equal(HttpStatusCode.NotFound, late.StatusCode);
         }
 
+        Assert.Single(logs.Lines, IsCallLine);
+
         // Put back: said too, so that the operator knows the warning no longer stands.
-        await File.WriteAllTextAsync(_file, AtStart);
+        await File.WriteAllTextAsync(SettingsFile, AtStart);
         var undone = await logs.WaitForAsync(line => line.Message.StartsWith("The gateway's settings in its configuration are again", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.Equal(LogLevel.Information, undone.Level);
         Assert.Single(logs.Lines, line => line.Level == LogLevel.Warning && line.Category.EndsWith("SettingsChangeWatch", StringComparison.Ordinal));
     }
+
+    /// <summary>The copy is taken as the host is built: a source added after the gateway (a test's, a host's) is in it.</summary>
+    [Fact]
+    public async Task ASettingAddedAfterTheGateway_IsRunOn()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(GatewayHost.SimulatedSettings());
+        builder.AddGateway();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Gateway:Streaming:HeartbeatSeconds"] = "3" });
+
+        await using var app = builder.Build();
+
+        Assert.Equal(TimeSpan.FromSeconds(3), app.Services.GetRequiredService<IOptions<StreamingOptions>>().Value.Heartbeat);
+    }
+
+    private static bool IsCallLine(LogLine line) => line.Category == "Gateway.Telemetry.CallTelemetry";
 }

@@ -221,6 +221,8 @@ public sealed class ResilienceSettingsTests
     // Accepted until 2026-12-07: every backoff was then the cap, not the first delay the operator set.
     [InlineData("Gateway:Resilience:BaseDelayMs", "20000", "Gateway:Resilience:MaxDelayMs must be at least BaseDelayMs (20000), the first backoff it caps; got 10000.")]
     [InlineData("Gateway:Providers:other:Resilience:MaxDelayMs", "100", "Gateway:Providers:other:Resilience:MaxDelayMs must be at least BaseDelayMs (200), the first backoff it caps; got 100.")]
+    [InlineData("Gateway:Providers:other:Resilience:BaseDelayMs", "20000", "Gateway:Providers:other:Resilience:BaseDelayMs must be at most MaxDelayMs (10000), the cap on every backoff; got 20000.")]
+    [InlineData("Gateway:Resilience:MaxDelayMs", "-1", "Gateway:Resilience:MaxDelayMs must be between 0 and 600000.")]
     public async Task OutOfRangeSettings_StopStartUp_NamingTheKeyOnce(string key, string value, string expected)
     {
         var settings = GatewayHost.SimulatedSettings();
@@ -231,5 +233,18 @@ public sealed class ResilienceSettingsTests
 
         // Where it was set, and only there: the providers that inherit a shared value do not repeat its failure.
         Assert.Equal([expected], exception.Failures);
+    }
+
+    [Fact]
+    public async Task DelaysOutOfOrder_WhereNothingIsRetried_DoNotStopStartUp()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["Gateway:Resilience:MaxRetries"] = "0";
+        settings["Gateway:Resilience:BaseDelayMs"] = "20000";
+
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "hi", stream: false));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
     }
 }
