@@ -117,6 +117,41 @@ public sealed class GracefulShutdownTests : IDisposable
         Assert.Equal("The gateway shut down before the run finished.", log[^1].Data["error"]!["message"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A closing terminal's SIGHUP: until 2026-12-07 its default action ended the process at once (exit 129), the stream
+    /// cut mid-token with no error event and the run left running until the next start.
+    /// </summary>
+    [Fact]
+    public async Task Sighup_StopsTheGatewayAsSigtermDoes_ThroughTheDrain()
+    {
+        List<string> chat;
+        List<RunEventItem> run;
+        int exitCode;
+        var gateway = await GatewayProcess.StartAsync(Settings());
+        await using (gateway)
+        {
+            using var chatResponse = await gateway.Client.SendAsync(
+                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.Body("""{"model":"lorem","max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"go"}]}""") },
+                HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, chatResponse.StatusCode);
+            var chatReading = Sse.ReadAllDataAsync(chatResponse);
+            using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+            var runReading = RunClient.ReadAllAsync(runResponse);
+            await Task.Delay(500);
+
+            await gateway.SignalAsync("HUP");
+            exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(20));
+            chat = await chatReading.WaitAsync(TimeSpan.FromSeconds(5));
+            run = await runReading.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Contains("SIGHUP received", gateway.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, exitCode);
+        Assert.True(chat.Count > 2, "the stream carried tokens before the signal");
+        Assert.Equal("gateway_shutting_down", JsonNode.Parse(chat[^1])!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(("run.failed", "interrupted"), (run[^1].Name, run[^1].Data["status"]!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task Sigterm_BeforeAStreamsFirstToken_AnswersIt503GatewayShuttingDown_AndClosesTheUpstreamCall()
     {
