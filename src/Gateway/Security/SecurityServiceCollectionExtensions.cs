@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,10 @@ internal static class SecurityServiceCollectionExtensions
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
         services.AddAuthorizationBuilder().AddGatewayPolicies();
+        // Authentication brings data protection, which the API-key scheme never uses (no cookies, no tokens): a key ring
+        // in memory, rather than one in a folder under the home directory, whose absence (a service user without one)
+        // warned at every start.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
 
         // In this process unless the store registered buckets that every replica shares.
         services.TryAddSingleton<IRateBuckets, LocalRateBuckets>();

@@ -1,6 +1,7 @@
 using System.Net;
 using Gateway.Hosting;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Security;
@@ -18,6 +19,20 @@ public sealed class SecurityStartupTests
         Assert.Contains("not loopback", exception.Message, StringComparison.Ordinal);
         Assert.Contains("Gateway:Auth:Keys", exception.Message, StringComparison.Ordinal);
         Assert.Contains("Gateway:Auth:AllowAnonymous", exception.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The data protection that authentication brings keeps its keys in memory: the API-key scheme never uses it, and a
+    /// key ring kept in a folder under the home directory warned at every start of a service user without one (until
+    /// 2026-12-07: "No XML encryptor configured. Key … may be persisted to storage in unencrypted form").
+    /// </summary>
+    [Fact]
+    public async Task DataProtection_KeepsItsKeysInMemory_NotUnderTheHomeDirectory()
+    {
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+
+        Assert.IsType<Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider>(
+            gateway.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>());
     }
 
     [Theory]
