@@ -132,7 +132,7 @@ internal sealed class SqliteDatabase : IDisposable
                 RefuseIfDeleted();
                 await using var connection = new SqliteConnection(_probeConnectionString);
                 await connection.OpenAsync(cancellationToken);
-                return await read(connection);
+                return await NotingDamageAsync(() => read(connection));
             },
             cancellationToken);
 
@@ -143,7 +143,7 @@ internal sealed class SqliteDatabase : IDisposable
                 // A connection opened afresh on a deleted file's path makes a new, empty file there: "no such table".
                 RefuseIfDeleted();
                 await using var connection = await OpenAsync(cancellationToken);
-                return await read(connection);
+                return await NotingDamageAsync(() => read(connection));
             },
             cancellationToken);
 
@@ -211,6 +211,11 @@ internal sealed class SqliteDatabase : IDisposable
                 Volatile.Write(ref _fullAt, Environment.TickCount64);
                 throw;
             }
+            catch (SqliteException exception) when (IsDamage(exception))
+            {
+                NoteDamage(exception);
+                throw;
+            }
             catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteReadOnly)
             {
                 // SQLite opens a file it may not write read-only, without a word, and the pool keeps such connections:
@@ -231,6 +236,33 @@ internal sealed class SqliteDatabase : IDisposable
     {
         SQLitePCL.raw.sqlite3_db_status(connection.Handle, 9, out var pages, out _, 0);
         return pages;
+    }
+
+    /// <summary>
+    /// What SQLite said when a read or write first found the file damaged (<c>database disk image is malformed</c>), or
+    /// null. It stays until a restart: no wait mends a damaged file, and the readiness probe, which touches one page,
+    /// went on saying ready while every run that wrote failed.
+    /// </summary>
+    public string? Damage => Volatile.Read(ref _damage);
+
+    private string? _damage;
+
+    private static bool IsDamage(SqliteException exception) =>
+        exception.SqliteErrorCode is StoreErrors.SqliteCorrupt or StoreErrors.SqliteNotADatabase;
+
+    private void NoteDamage(SqliteException exception) => Interlocked.CompareExchange(ref _damage, exception.Message, null);
+
+    private async Task<T> NotingDamageAsync<T>(Func<Task<T>> work)
+    {
+        try
+        {
+            return await work();
+        }
+        catch (SqliteException exception) when (IsDamage(exception))
+        {
+            NoteDamage(exception);
+            throw;
+        }
     }
 
     /// <summary>How long a write refused for a full disk marks the store full (<see cref="IsFull"/>) without another refused.</summary>

@@ -140,6 +140,7 @@ internal sealed class SqliteSchema(SqliteDatabase database) : IStoreSchema
 
         // A copy put back answers the probe, but not this process's writes, which stay refused until a restart.
         return database.WasDeleted ? Task.FromResult<string?>($"{Description} was deleted or replaced while the gateway ran: restart it.")
+            : database.Damage is { } damage ? Task.FromResult<string?>($"{Description} is damaged ({damage}): restore it from a backup, then restart the gateway.")
             : database.IsFull ? Task.FromResult<string?>($"{Description} is full: a write was refused for want of disk space ('database or disk is full') within the last {SqliteDatabase.FullFor.TotalSeconds:0} s.")
             : database.IsFile ? database.ProbeAsync(TryLockAsync, cancellationToken)
             : Task.FromResult<string?>(null);

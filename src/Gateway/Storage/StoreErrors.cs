@@ -17,6 +17,9 @@ internal static class StoreErrors
     // SQLite's primary result codes (https://sqlite.org/rescode.html).
     public const int SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8, SqliteIoError = 10, SqliteFull = 13, SqliteCantOpen = 14;
 
+    /// <summary>A file whose pages are damaged, or that is no database at all: no wait mends it.</summary>
+    public const int SqliteCorrupt = 11, SqliteNotADatabase = 26;
+
     /// <summary>The row's key is taken: an event id another writer logged first, or a retried write that had committed.</summary>
     public static bool IsDuplicateKey(DbException exception) =>
         exception is PostgresException { SqlState: PostgresUniqueViolation } or SqliteException { SqliteExtendedErrorCode: SqlitePrimaryKey or SqliteUnique };

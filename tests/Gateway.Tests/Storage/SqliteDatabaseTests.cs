@@ -173,6 +173,43 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, afterAWrite.Status);
     }
 
+    /// <summary>
+    /// A file damaged under the gateway (pages overwritten: a disk fault, a copy taken mid-write): a read that finds it
+    /// makes the store unready until a restart, saying what to do, where the probe, which touches one page, went on
+    /// saying ready while every run that wrote failed (until 2026-12-07).
+    /// </summary>
+    [Fact]
+    public async Task AFileFoundDamaged_MakesTheStoreUnready_SayingToRestoreIt()
+    {
+        var schema = new SqliteSchema(_database);
+        await schema.MigrateAsync(CancellationToken.None);
+        var check = new StorageHealthCheck(schema);
+        await _database.WriteAsync((connection, _) => ExecuteAsync(connection, "CREATE TABLE blobs (data BLOB);"), CancellationToken.None);
+        await _database.WriteAsync(
+            (connection, _) => ExecuteAsync(connection, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) INSERT INTO blobs SELECT randomblob(1000) FROM n;"),
+            CancellationToken.None);
+        await _database.ExecuteOutsideTransactionAsync(connection => ExecuteAsync(connection, "PRAGMA wal_checkpoint(TRUNCATE);"), CancellationToken.None);
+        var before = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await using (var file = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            // Past the header and the schema's pages, into the table's.
+            file.Position = 16 * 4096;
+            file.Write(System.Security.Cryptography.RandomNumberGenerator.GetBytes(64 * 4096));
+        }
+
+        var damaged = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+            _database.ReadAsync(connection => ScalarAsync(connection, "SELECT sum(length(data)) FROM blobs;"), CancellationToken.None));
+        var after = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, before.Status);
+        Assert.Equal(StoreErrors.SqliteCorrupt, damaged.SqliteErrorCode);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, after.Status);
+        Assert.Equal(
+            $"SQLite '{_path}' is damaged (SQLite Error 11: 'database disk image is malformed'.): restore it from a backup, then restart the gateway.",
+            after.Description);
+    }
+
     private static async Task<string> ScalarAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();
