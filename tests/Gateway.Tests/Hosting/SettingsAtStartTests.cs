@@ -81,11 +81,21 @@ public sealed class SettingsAtStartTests : IDisposable
 
         Assert.Single(logs.Lines, IsCallLine);
 
+        // A file that cannot be read: said (until 2026-12-07 nothing was, and the next start failed on it), and run on as before.
+        await File.WriteAllTextAsync(SettingsFile, """{ "Gateway": { "Resilience": """);
+        var unreadable = await logs.WaitForAsync(line => line.Message.StartsWith("A configuration file saved under the gateway cannot be read", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        Assert.Equal(LogLevel.Warning, unreadable.Level);
+        Assert.Contains($"Failed to load configuration from file '{SettingsFile}'.", unreadable.Message, StringComparison.Ordinal);
+        using (var meanwhile = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "still here", stream: true)))
+        {
+            Assert.Equal("still here", Sse.Text(await Sse.ReadAllDataAsync(meanwhile)));
+        }
+
         // Put back: said too, so that the operator knows the warning no longer stands.
         await File.WriteAllTextAsync(SettingsFile, AtStart);
         var undone = await logs.WaitForAsync(line => line.Message.StartsWith("The gateway's settings in its configuration are again", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.Equal(LogLevel.Information, undone.Level);
-        Assert.Single(logs.Lines, line => line.Level == LogLevel.Warning && line.Category.EndsWith("SettingsChangeWatch", StringComparison.Ordinal));
+        Assert.Equal(2, logs.Lines.Count(line => line.Level == LogLevel.Warning && line.Category.EndsWith("SettingsChangeWatch", StringComparison.Ordinal)));
     }
 
     /// <summary>The copy is taken as the host is built: a source added after the gateway (a test's, a host's) is in it.</summary>
