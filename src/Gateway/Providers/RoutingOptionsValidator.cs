@@ -7,7 +7,7 @@ namespace Gateway.Providers;
 /// Checks what binding cannot: references between aliases and providers, URLs and types. Every failure
 /// names the configuration key, so a bad deployment stops start-up with a message an operator can act on.
 /// </summary>
-internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IValidateOptions<RoutingOptions>
+internal sealed class RoutingOptionsValidator(IConfiguration configuration, IHostEnvironment environment) : IValidateOptions<RoutingOptions>
 {
     public ValidateOptionsResult Validate(string? name, RoutingOptions options)
     {
@@ -45,7 +45,11 @@ internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IV
 
         if (options.Models.Count == 0)
         {
-            failures.Add("Gateway:Models must define at least one model alias.");
+            // Most often the settings file is not where the gateway looks for it (a binary copied without it, say).
+            var file = Path.Combine(environment.ContentRootPath, "appsettings.json");
+            failures.Add(File.Exists(file)
+                ? "Gateway:Models must define at least one model alias."
+                : $"Gateway:Models must define at least one model alias (there is no {file}, where the gateway reads its settings).");
         }
 
         foreach (var (alias, model) in options.Models)

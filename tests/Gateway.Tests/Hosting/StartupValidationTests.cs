@@ -71,6 +71,32 @@ public sealed class StartupValidationTests
         Assert.Contains("Gateway:Models:empty:Deployments must list at least one deployment", exception.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A binary copied without its settings file: until 2026-12-07 the file went unnamed.</summary>
+    [Fact]
+    public async Task NoModels_WithoutASettingsFile_SaysWhereItWasLookedFor()
+    {
+        var folder = Directory.CreateTempSubdirectory("gateway-no-settings-").FullName;
+        try
+        {
+            var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder(
+                new Microsoft.AspNetCore.Builder.WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = folder });
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [GatewayHost.StorageKey] = $"Data Source={folder}/g.db" });
+            builder.AddGateway();
+            await using var app = builder.Build();
+
+            var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartGatewayAsync());
+
+            Assert.Contains(
+                $"Gateway:Models must define at least one model alias (there is no {Path.Combine(folder, "appsettings.json")}, where the gateway reads its settings).",
+                exception.Failures);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task NoModels_StopsStartUp()
     {
