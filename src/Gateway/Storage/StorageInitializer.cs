@@ -28,7 +28,11 @@ internal sealed partial class StorageInitializer(IStoreSchema schema, ILogger<St
         }
         catch (Exception exception) when (exception is DbException or TimeoutException)
         {
-            throw new StartupRefusedException($"The store {schema.Description} cannot be reached or migrated: {exception.Message}", exception);
+            // An operator who finds the file writable looks no further: SQLite also writes beside it.
+            var readOnly = exception is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: StoreErrors.SqliteReadOnly }
+                ? " The file and its folder must both be writable by the gateway: SQLite keeps its write-ahead log (-wal, -shm) beside the file."
+                : "";
+            throw new StartupRefusedException($"The store {schema.Description} cannot be reached or migrated: {exception.Message}{readOnly}", exception);
         }
 
         _prepared = true;

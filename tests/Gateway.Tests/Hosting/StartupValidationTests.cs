@@ -71,6 +71,36 @@ public sealed class StartupValidationTests
         Assert.Contains("Gateway:Models:empty:Deployments must list at least one deployment", exception.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A store it may not write (here a file opened read-only; for an operator, most often a folder the gateway may not
+    /// write, its file writable): the refusal says that the folder counts too (until 2026-12-07 SQLite's words alone).
+    /// </summary>
+    [Fact]
+    public async Task AStoreItMayNotWrite_StopsStartUp_SayingTheFolderMustBeWritableToo()
+    {
+        var path = GatewayHost.NewDatabasePath();
+        try
+        {
+            await using (var create = new Microsoft.Data.Sqlite.SqliteConnection($"{GatewayHost.ConnectionString(path)};Pooling=False"))
+            {
+                await create.OpenAsync();
+            }
+
+            var settings = GatewayHost.SimulatedSettings();
+            settings[GatewayHost.StorageKey] = $"Data Source={path};Mode=ReadOnly";
+
+            var exception = await Assert.ThrowsAsync<StartupRefusedException>(() => GatewayHost.StartAsync(settings));
+
+            Assert.EndsWith(
+                "SQLite Error 8: 'attempt to write a readonly database'. The file and its folder must both be writable by the gateway: SQLite keeps its write-ahead log (-wal, -shm) beside the file.",
+                exception.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            GatewayHost.DeleteDatabase(path);
+        }
+    }
+
     /// <summary>A binary copied without its settings file: until 2026-12-07 the file went unnamed.</summary>
     [Fact]
     public async Task NoModels_WithoutASettingsFile_SaysWhereItWasLookedFor()
