@@ -19,7 +19,7 @@ internal static class GatewayHostingExtensions
     {
         builder.UseSettingsAtStart();
         var services = builder.Services;
-        services.AddHostedService<HangupStop>();
+        services.AddHostedService<StopSignals>();
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         // /api bodies keep model text readable (don't, naïve) as /v1 does: JSON in a JSON body, never HTML.

@@ -23,6 +23,7 @@ internal sealed partial class ShutdownDrain(
     private readonly CancellationTokenSource _stopped = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly CancellationTokenSource _disposed = new();
+    private readonly CancellationTokenSource _hurried = new();
     private CancellationTokenRegistration _onStopping;
 
     /// <summary>Cancelled when the drain has run out: streams still open are ended now.</summary>
@@ -41,6 +42,22 @@ internal sealed partial class ShutdownDrain(
     }
 
     /// <summary>
+    /// Ends the drain now (a second stop signal: an operator who pressed Ctrl+C again will not wait it out): the streams
+    /// still open are ended at once, with their final events, rather than when the drain runs out.
+    /// </summary>
+    public void Hurry()
+    {
+        try
+        {
+            _hurried.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The host is gone already.
+        }
+    }
+
+    /// <summary>
     /// Off the thread that signalled the stop: cancelling runs every stream's and run's callbacks, and one that
     /// throws is logged here rather than thrown on a timer's thread, where it would end the process.
     /// </summary>
@@ -52,8 +69,21 @@ internal sealed partial class ShutdownDrain(
         {
             // Said as the wait starts: an operator watching the log otherwise sees nothing for the whole drain.
             LogDraining(logger, drain.TotalSeconds);
-            await Task.Delay(drain, timeProvider, disposed);
-            LogDrained(logger, drain.TotalSeconds);
+            using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(disposed, _hurried.Token))
+            {
+                await Task.Delay(drain, timeProvider, waiting.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            disposed.ThrowIfCancellationRequested();
+            if (_hurried.IsCancellationRequested)
+            {
+                LogHurried(logger);
+            }
+            else
+            {
+                LogDrained(logger, drain.TotalSeconds);
+            }
+
             await CancelAsync(_stopped);
             await Task.Delay(CloseAfterStop, timeProvider, disposed);
             await CancelAsync(_closing);
@@ -84,6 +114,9 @@ internal sealed partial class ShutdownDrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended")]
     private static partial void LogDrained(ILogger logger, double drainSeconds);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: a second stop signal cuts the drain short; open streams and runs are being ended")]
+    private static partial void LogHurried(ILogger logger);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Ending the open streams at shutdown failed")]
     private static partial void LogEndingFailed(ILogger logger, Exception exception);
 
@@ -99,6 +132,7 @@ internal sealed partial class ShutdownDrain(
         _onStopping.Dispose();
         _stopped.Dispose();
         _closing.Dispose();
+        _hurried.Dispose();
         _disposed.Dispose();
     }
 }

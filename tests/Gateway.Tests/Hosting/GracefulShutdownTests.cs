@@ -152,6 +152,47 @@ public sealed class GracefulShutdownTests : IDisposable
         Assert.Equal(("run.failed", "interrupted"), (run[^1].Name, run[^1].Data["status"]!.GetValue<string>()));
     }
 
+    /// <summary>
+    /// Ctrl+C pressed again during the drain: it ends the streams at once, with their final events, and the gateway stops
+    /// (until 2026-12-07 the host ignored it, and an operator waited the drain out or killed the process).
+    /// </summary>
+    [Fact]
+    public async Task ASecondStopSignal_CutsTheDrainShort_TheStreamsStillGetTheirFinalEvents()
+    {
+        var settings = Settings();
+        settings["Gateway:Streaming:ShutdownDrainSeconds"] = "60";
+        List<string> chat;
+        List<RunEventItem> run;
+        int exitCode;
+        TimeSpan stopping;
+        var gateway = await GatewayProcess.StartAsync(settings);
+        await using (gateway)
+        {
+            using var chatResponse = await gateway.Client.SendAsync(
+                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.Body("""{"model":"lorem","max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"go"}]}""") },
+                HttpCompletionOption.ResponseHeadersRead);
+            var chatReading = Sse.ReadAllDataAsync(chatResponse);
+            using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+            var runReading = RunClient.ReadAllAsync(runResponse);
+            await Task.Delay(500);
+
+            var clock = Stopwatch.StartNew();
+            await gateway.SignalAsync("INT");
+            await ReplicaPair.WaitUntilAsync(() => gateway.Output.Contains("open streams and runs have up to 60 s", StringComparison.Ordinal));
+            await gateway.SignalAsync("INT");
+            exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            stopping = clock.Elapsed;
+            chat = await chatReading.WaitAsync(TimeSpan.FromSeconds(5));
+            run = await runReading.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Contains("a second stop signal cuts the drain short", gateway.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, exitCode);
+        Assert.InRange(stopping, TimeSpan.Zero, TimeSpan.FromSeconds(20));
+        Assert.Equal("gateway_shutting_down", JsonNode.Parse(chat[^1])!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(("run.failed", "interrupted"), (run[^1].Name, run[^1].Data["status"]!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task Sigterm_BeforeAStreamsFirstToken_AnswersIt503GatewayShuttingDown_AndClosesTheUpstreamCall()
     {
