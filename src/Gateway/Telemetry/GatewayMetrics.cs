@@ -56,6 +56,14 @@ internal sealed class GatewayMetrics
             "Clients following a run's event stream.");
         Meter.CreateObservableGauge("gateway.circuit_breaker.state", () => ObserveCircuits(pipelines), "{state}",
             "1 for the state each provider's circuit breaker is in (closed, open, half_open, isolated), 0 for the others.");
+
+        // What every Prometheus client library exports of its process: a dashboard's CPU and memory panels, and a
+        // restart seen as the start time moving.
+        var started = new DateTimeOffset(System.Diagnostics.Process.GetCurrentProcess().StartTime).ToUnixTimeMilliseconds() / 1000.0;
+        Meter.CreateObservableCounter("process.cpu.time", static () => Environment.CpuUsage.TotalTime.TotalSeconds, "s",
+            "CPU time the gateway's process has used, user and system.");
+        Meter.CreateObservableGauge("process.memory.usage", static () => Environment.WorkingSet, "By", "The gateway process's resident memory.");
+        Meter.CreateObservableGauge("process.start_time", () => started, "s", "When the gateway's process started, in seconds since the Unix epoch.");
     }
 
     public Meter Meter { get; }

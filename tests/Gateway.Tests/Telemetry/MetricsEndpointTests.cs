@@ -98,6 +98,18 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Contains("http_server_request_duration_seconds_count{http_request_method=\"POST\",http_response_status_code=\"502\",http_route=\"/v1/chat/completions\"", text, StringComparison.Ordinal);
     }
 
+    /// <summary>What every Prometheus client exports of its process (absent until 2026-12-07).</summary>
+    [Fact]
+    public async Task Metrics_SayTheProcessesCpuMemoryAndStartTime()
+    {
+        var (_, samples) = await Exposition.ScrapeAsync(_gateway);
+
+        Assert.InRange(samples["process_cpu_time_seconds_total"], 0.1, 3600);
+        Assert.InRange(samples["process_memory_usage_bytes"], 10e6, 10e9);
+        var started = DateTimeOffset.FromUnixTimeMilliseconds((long)(samples["process_start_time_seconds"] * 1000));
+        Assert.InRange(started, System.Diagnostics.Process.GetCurrentProcess().StartTime.AddSeconds(-1), DateTimeOffset.Now.AddSeconds(1));
+    }
+
     [Fact]
     public async Task Metrics_AreNotInTheOpenApiDocument()
     {
