@@ -37,6 +37,16 @@ public sealed class GracefulShutdownTests : IDisposable
         return settings;
     }
 
+    /// <summary>A <c>/v1</c> stream of 2,000 tokens at the simulator's pace: far longer than any drain here.</summary>
+    private static async Task<HttpResponseMessage> OpenLongChatAsync(GatewayProcess gateway)
+    {
+        var response = await gateway.Client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.Body("""{"model":"lorem","max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"go"}]}""") },
+            HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response;
+    }
+
     [Fact]
     public async Task Sigterm_LetsAShortStreamFinish_EndsALongOneWithItsErrorEvent_AndRunsInterrupted_ThenExitsCleanly()
     {
@@ -51,10 +61,7 @@ public sealed class GracefulShutdownTests : IDisposable
         var gateway = await GatewayProcess.StartAsync(Settings());
         await using (gateway)
         {
-            using var chatResponse = await gateway.Client.SendAsync(
-                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.Body("""{"model":"lorem","max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"go"}]}""") },
-                HttpCompletionOption.ResponseHeadersRead);
-            Assert.Equal(HttpStatusCode.OK, chatResponse.StatusCode);
+            using var chatResponse = await OpenLongChatAsync(gateway);
             var chatReading = Sse.ReadAllDataAsync(chatResponse);
             // The OpenAI .NET SDK reads past an error event: its stream is cut after the drain's, so that it raises.
             var sdkTexts = new List<string>();
@@ -130,10 +137,7 @@ public sealed class GracefulShutdownTests : IDisposable
         var gateway = await GatewayProcess.StartAsync(Settings());
         await using (gateway)
         {
-            using var chatResponse = await gateway.Client.SendAsync(
-                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.Body("""{"model":"lorem","max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"go"}]}""") },
-                HttpCompletionOption.ResponseHeadersRead);
-            Assert.Equal(HttpStatusCode.OK, chatResponse.StatusCode);
+            using var chatResponse = await OpenLongChatAsync(gateway);
             var chatReading = Sse.ReadAllDataAsync(chatResponse);
             using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
             var runReading = RunClient.ReadAllAsync(runResponse);
@@ -168,9 +172,7 @@ public sealed class GracefulShutdownTests : IDisposable
         var gateway = await GatewayProcess.StartAsync(settings);
         await using (gateway)
         {
-            using var chatResponse = await gateway.Client.SendAsync(
-                new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.Body("""{"model":"lorem","max_tokens":2000,"stream":true,"messages":[{"role":"user","content":"go"}]}""") },
-                HttpCompletionOption.ResponseHeadersRead);
+            using var chatResponse = await OpenLongChatAsync(gateway);
             var chatReading = Sse.ReadAllDataAsync(chatResponse);
             using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
             var runReading = RunClient.ReadAllAsync(runResponse);
