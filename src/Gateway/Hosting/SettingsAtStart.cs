@@ -24,8 +24,9 @@ internal static class SettingsAtStart
         // Taken at its first use, once the host is built: every source is in by then, whatever was added after this.
         // The last registration wins over the host's own (the live ConfigurationManager).
         builder.Services.AddSingleton<IConfiguration>(_ => new ConfigurationBuilder().AddInMemoryCollection(live.AsEnumerable()).Build());
+        // Watched still, for a renewed certificate file: the copy itself never changes, so the endpoints stay.
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
-            kestrel.Configure(kestrel.ApplicationServices.GetRequiredService<IConfiguration>().GetSection("Kestrel"), reloadOnChange: false));
+            kestrel.Configure(kestrel.ApplicationServices.GetRequiredService<IConfiguration>().GetSection("Kestrel"), reloadOnChange: true));
         // AllowedHosts is read from the live configuration (by the host's defaults) and re-read as it changes.
         builder.Services.RemoveAll<IOptionsChangeTokenSource<HostFilteringOptions>>();
         builder.Services.AddHostedService(services => new SettingsChangeWatch(

@@ -24,10 +24,15 @@ internal static class SecurityServiceCollectionExtensions
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
         services.AddAuthorizationBuilder().AddGatewayPolicies();
-        // Authentication brings data protection, which the API-key scheme never uses (no cookies, no tokens): a key ring
-        // in memory, rather than one in a folder under the home directory, whose absence (a service user without one)
-        // warned at every start.
+        // Authentication brings data protection, which the API-key scheme never uses (no cookies, no tokens): keys in
+        // memory, made when first asked for, rather than a key ring its start-up service wrote under the home directory
+        // (warning at every start of a service user without one, and of keys stored unencrypted).
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        foreach (var keyRingAtStart in services.Where(service =>
+            service.ServiceType == typeof(IHostedService) && service.ImplementationType?.Name == "DataProtectionHostedService").ToList())
+        {
+            services.Remove(keyRingAtStart);
+        }
 
         // In this process unless the store registered buckets that every replica shares.
         services.TryAddSingleton<IRateBuckets, LocalRateBuckets>();

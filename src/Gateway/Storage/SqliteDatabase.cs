@@ -190,6 +190,12 @@ internal sealed class SqliteDatabase : IDisposable
         try
         {
             RefuseIfDeleted();
+            // Written on, a damaged file takes writes to its sound pages that its restore from a backup then loses.
+            if (Damage is { } damage)
+            {
+                throw new SqliteException(damage, StoreErrors.SqliteCorrupt);
+            }
+
             await using var connection = await OpenAsync(cancellationToken);
             try
             {
@@ -240,8 +246,8 @@ internal sealed class SqliteDatabase : IDisposable
 
     /// <summary>
     /// What SQLite said when a read or write first found the file damaged (<c>database disk image is malformed</c>), or
-    /// null. It stays until a restart: no wait mends a damaged file, and the readiness probe, which touches one page,
-    /// went on saying ready while every run that wrote failed.
+    /// null. It stays until a restart, and every write is refused meanwhile: no wait mends a damaged file, and the
+    /// readiness probe, which touches one page, went on saying ready while every run that wrote failed.
     /// </summary>
     public string? Damage => Volatile.Read(ref _damage);
 

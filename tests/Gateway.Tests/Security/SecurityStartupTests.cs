@@ -1,7 +1,6 @@
 using System.Net;
 using Gateway.Hosting;
 using Gateway.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Security;
@@ -22,17 +21,32 @@ public sealed class SecurityStartupTests
     }
 
     /// <summary>
-    /// The data protection that authentication brings keeps its keys in memory: the API-key scheme never uses it, and a
-    /// key ring kept in a folder under the home directory warned at every start of a service user without one (until
-    /// 2026-12-07: "No XML encryptor configured. Key … may be persisted to storage in unencrypted form").
+    /// The data protection that authentication brings, which the API-key scheme never uses, writes nothing under the
+    /// home directory and says nothing (until 2026-12-07 its start-up service wrote a key ring there, warning that it was
+    /// unencrypted, or, for a service user without a home, that it was kept in memory).
     /// </summary>
     [Fact]
-    public async Task DataProtection_KeepsItsKeysInMemory_NotUnderTheHomeDirectory()
+    public async Task TheProcess_WritesNoKeyRingUnderItsHomeDirectory_AndSaysNothingOfOne()
     {
-        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings());
+        var home = Directory.CreateTempSubdirectory("gateway-home-").FullName;
+        try
+        {
+            var settings = GatewayHost.SimulatedSettings().WithStandardKeys();
+            settings["HOME"] = home;
+            await using (var gateway = await GatewayProcess.StartAsync(settings))
+            {
+                using var answered = await gateway.Client.SendAsync(
+                    TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.ChatRequest("echo", "hi", stream: false)));
+                Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+                Assert.DoesNotContain("DataProtection", gateway.Output, StringComparison.Ordinal);
+            }
 
-        Assert.IsType<Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider>(
-            gateway.Services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>());
+            Assert.Empty(Directory.EnumerateFileSystemEntries(home, "*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
     }
 
     [Theory]

@@ -174,12 +174,15 @@ public sealed class SqliteDatabaseTests : IDisposable
     }
 
     /// <summary>
-    /// A file damaged under the gateway (pages overwritten: a disk fault, a copy taken mid-write): a read that finds it
-    /// makes the store unready until a restart, saying what to do, where the probe, which touches one page, went on
-    /// saying ready while every run that wrote failed (until 2026-12-07).
+    /// A file damaged under the gateway (pages overwritten: a disk fault, a copy taken mid-write): a read or a write that
+    /// finds it makes the store unready until a restart, saying what to do, and every write is refused meanwhile (its
+    /// restore from a backup would lose them), where the probe, which touches one page, went on saying ready while every
+    /// run that wrote failed (until 2026-12-07).
     /// </summary>
-    [Fact]
-    public async Task AFileFoundDamaged_MakesTheStoreUnready_SayingToRestoreIt()
+    [Theory]
+    [InlineData("SELECT sum(length(data)) FROM blobs;")]
+    [InlineData("UPDATE blobs SET data = zeroblob(1000);")]
+    public async Task AFileFoundDamaged_MakesTheStoreUnready_SayingToRestoreIt_AndRefusesWrites(string finding)
     {
         var schema = new SqliteSchema(_database);
         await schema.MigrateAsync(CancellationToken.None);
@@ -198,9 +201,13 @@ public sealed class SqliteDatabaseTests : IDisposable
             file.Write(System.Security.Cryptography.RandomNumberGenerator.GetBytes(64 * 4096));
         }
 
-        var damaged = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
-            _database.ReadAsync(connection => ScalarAsync(connection, "SELECT sum(length(data)) FROM blobs;"), CancellationToken.None));
+        var damaged = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => finding.StartsWith("SELECT", StringComparison.Ordinal)
+            ? _database.ReadAsync(connection => ScalarAsync(connection, finding), CancellationToken.None)
+            : _database.WriteAsync((connection, _) => ExecuteAsync(connection, finding), CancellationToken.None));
         var after = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        // A write to no damaged page at all: refused as well.
+        var refused = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() =>
+            _database.WriteAsync((connection, _) => ExecuteAsync(connection, "CREATE TABLE after_the_damage (x INTEGER);"), CancellationToken.None));
 
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, before.Status);
         Assert.Equal(StoreErrors.SqliteCorrupt, damaged.SqliteErrorCode);
@@ -208,6 +215,7 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.Equal(
             $"SQLite '{_path}' is damaged (SQLite Error 11: 'database disk image is malformed'.): restore it from a backup, then restart the gateway.",
             after.Description);
+        Assert.Equal((StoreErrors.SqliteCorrupt, damaged.Message), (refused.SqliteErrorCode, refused.Message));
     }
 
     private static async Task<string> ScalarAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
