@@ -158,7 +158,7 @@ internal sealed class SqliteDatabase : IDisposable
 
     /// <summary>Runs <paramref name="write"/> in a transaction that commits when it returns.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> write, CancellationToken cancellationToken) =>
-        Task.Run(() => WriteInTransactionAsync(write, cancellationToken), cancellationToken);
+        Task.Run(() => NotingDamageAsync(() => WriteInTransactionAsync(write, cancellationToken)), cancellationToken);
 
     public Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> write, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction) =>
@@ -215,11 +215,6 @@ internal sealed class SqliteDatabase : IDisposable
             catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteFull)
             {
                 Volatile.Write(ref _fullAt, Environment.TickCount64);
-                throw;
-            }
-            catch (SqliteException exception) when (IsDamage(exception))
-            {
-                NoteDamage(exception);
                 throw;
             }
             catch (SqliteException exception) when (exception.SqliteErrorCode is StoreErrors.SqliteReadOnly)

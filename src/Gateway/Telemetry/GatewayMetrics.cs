@@ -59,7 +59,8 @@ internal sealed class GatewayMetrics
 
         // What every Prometheus client library exports of its process: a dashboard's CPU and memory panels, and a
         // restart seen as the start time moving.
-        var started = new DateTimeOffset(System.Diagnostics.Process.GetCurrentProcess().StartTime).ToUnixTimeMilliseconds() / 1000.0;
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        var started = new DateTimeOffset(process.StartTime).ToUnixTimeMilliseconds() / 1000.0;
         Meter.CreateObservableCounter("process.cpu.time", static () => Environment.CpuUsage.TotalTime.TotalSeconds, "s",
             "CPU time the gateway's process has used, user and system.");
         Meter.CreateObservableGauge("process.memory.usage", static () => Environment.WorkingSet, "By", "The gateway process's resident memory.");

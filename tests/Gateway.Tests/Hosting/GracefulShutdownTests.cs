@@ -47,6 +47,27 @@ public sealed class GracefulShutdownTests : IDisposable
         return response;
     }
 
+    /// <summary>A long <c>/v1</c> stream and a long run, both under way, each read to its end by the client.</summary>
+    private static async Task<LongStreams> OpenLongStreamsAsync(GatewayProcess gateway)
+    {
+        var chat = await OpenLongChatAsync(gateway);
+        var chatReading = Sse.ReadAllDataAsync(chat);
+        var run = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
+        var runReading = RunClient.ReadAllAsync(run);
+        await Task.Delay(500);
+        return new LongStreams(chat, chatReading, run, runReading);
+    }
+
+    private sealed record LongStreams(HttpResponseMessage ChatResponse, Task<List<string>> Chat, HttpResponseMessage RunResponse, Task<List<RunEventItem>> Run)
+        : IDisposable
+    {
+        public void Dispose()
+        {
+            ChatResponse.Dispose();
+            RunResponse.Dispose();
+        }
+    }
+
     [Fact]
     public async Task Sigterm_LetsAShortStreamFinish_EndsALongOneWithItsErrorEvent_AndRunsInterrupted_ThenExitsCleanly()
     {
@@ -137,16 +158,12 @@ public sealed class GracefulShutdownTests : IDisposable
         var gateway = await GatewayProcess.StartAsync(Settings());
         await using (gateway)
         {
-            using var chatResponse = await OpenLongChatAsync(gateway);
-            var chatReading = Sse.ReadAllDataAsync(chatResponse);
-            using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
-            var runReading = RunClient.ReadAllAsync(runResponse);
-            await Task.Delay(500);
+            using var streams = await OpenLongStreamsAsync(gateway);
 
             await gateway.SignalAsync("HUP");
             exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(20));
-            chat = await chatReading.WaitAsync(TimeSpan.FromSeconds(5));
-            run = await runReading.WaitAsync(TimeSpan.FromSeconds(5));
+            chat = await streams.Chat.WaitAsync(TimeSpan.FromSeconds(5));
+            run = await streams.Run.WaitAsync(TimeSpan.FromSeconds(5));
             Assert.Contains("SIGHUP received", gateway.Output, StringComparison.Ordinal);
         }
 
@@ -172,11 +189,7 @@ public sealed class GracefulShutdownTests : IDisposable
         var gateway = await GatewayProcess.StartAsync(settings);
         await using (gateway)
         {
-            using var chatResponse = await OpenLongChatAsync(gateway);
-            var chatReading = Sse.ReadAllDataAsync(chatResponse);
-            using var runResponse = await gateway.Client.SendAsync(RunClient.Request("/api/runs", LongRun), HttpCompletionOption.ResponseHeadersRead);
-            var runReading = RunClient.ReadAllAsync(runResponse);
-            await Task.Delay(500);
+            using var streams = await OpenLongStreamsAsync(gateway);
 
             var clock = Stopwatch.StartNew();
             await gateway.SignalAsync("INT");
@@ -184,8 +197,8 @@ public sealed class GracefulShutdownTests : IDisposable
             await gateway.SignalAsync("INT");
             exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
             stopping = clock.Elapsed;
-            chat = await chatReading.WaitAsync(TimeSpan.FromSeconds(5));
-            run = await runReading.WaitAsync(TimeSpan.FromSeconds(5));
+            chat = await streams.Chat.WaitAsync(TimeSpan.FromSeconds(5));
+            run = await streams.Run.WaitAsync(TimeSpan.FromSeconds(5));
             Assert.Contains("a second stop signal cuts the drain short", gateway.Output, StringComparison.Ordinal);
         }
 
