@@ -53,6 +53,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _finished = new RetainedRunLogs(_logs, options.Value.EventRetention, options.Value.EventRetentionChars, timeProvider);
+        drain.CountRunsWith(() => _running.Count);
         // What other replicas ask of the runs executing here.
         signals.CancelRequested += runId => TryCancelHere(runId);
         signals.WatchedElsewhere += runId =>

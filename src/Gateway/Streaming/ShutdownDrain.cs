@@ -1,3 +1,4 @@
+using Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Streaming;
@@ -12,7 +13,7 @@ namespace Gateway.Streaming;
 /// The host waits <see cref="Margin"/> past the drain for all of it.
 /// </summary>
 internal sealed partial class ShutdownDrain(
-    IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options, TimeProvider timeProvider, ILogger<ShutdownDrain> logger)
+    IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options, GatewayMetrics metrics, TimeProvider timeProvider, ILogger<ShutdownDrain> logger)
     : IHostedService, IDisposable
 {
     /// <summary>What the host waits beyond the drain: for interrupted runs to store their end and watchers to close.</summary>
@@ -25,12 +26,19 @@ internal sealed partial class ShutdownDrain(
     private readonly CancellationTokenSource _disposed = new();
     private readonly CancellationTokenSource _hurried = new();
     private CancellationTokenRegistration _onStopping;
+    private Func<int> _runsExecuting = static () => 0;
 
     /// <summary>Cancelled when the drain has run out: streams still open are ended now.</summary>
     public CancellationToken Stopped => _stopped.Token;
 
     /// <summary>Cancelled a few seconds after <see cref="Stopped"/>: watchers still open are closed, /v1 streams still open cut off.</summary>
     public CancellationToken Closing => _closing.Token;
+
+    /// <summary>
+    /// How many runs execute here, for the drain's log (the runs' owner depends on the drain, so it tells it this rather
+    /// than the drain asking it).
+    /// </summary>
+    public void CountRunsWith(Func<int> runsExecuting) => _runsExecuting = runsExecuting;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -68,20 +76,22 @@ internal sealed partial class ShutdownDrain(
         try
         {
             // Said as the wait starts: an operator watching the log otherwise sees nothing for the whole drain.
-            LogDraining(logger, drain.TotalSeconds);
+            var (v1Streams, runs, runStreams) = OpenWork();
+            LogDraining(logger, drain.TotalSeconds, v1Streams, runs, runStreams);
             using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(disposed, _hurried.Token))
             {
                 await Task.Delay(drain, timeProvider, waiting.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             disposed.ThrowIfCancellationRequested();
+            (v1Streams, runs, runStreams) = OpenWork();
             if (_hurried.IsCancellationRequested)
             {
-                LogHurried(logger);
+                LogHurried(logger, v1Streams, runs, runStreams);
             }
             else
             {
-                LogDrained(logger, drain.TotalSeconds);
+                LogDrained(logger, drain.TotalSeconds, v1Streams, runs, runStreams);
             }
 
             await CancelAsync(_stopped);
@@ -108,14 +118,18 @@ internal sealed partial class ShutdownDrain(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: open streams and runs have up to {DrainSeconds} s to finish (Gateway:Streaming:ShutdownDrainSeconds)")]
-    private static partial void LogDraining(ILogger logger, double drainSeconds);
+    /// <summary>What the drain waits for, said as it starts and ends: why a stop takes its time, and what it ends.</summary>
+    private (int V1Streams, int Runs, int RunStreams) OpenWork() =>
+        (metrics.OpenStreams(Surfaces.V1), _runsExecuting(), metrics.OpenStreams(Surfaces.Runs));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended")]
-    private static partial void LogDrained(ILogger logger, double drainSeconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: open streams and runs have up to {DrainSeconds} s to finish (Gateway:Streaming:ShutdownDrainSeconds); open now: /v1 streams {V1Streams}, runs {Runs}, run event streams {RunStreams}")]
+    private static partial void LogDraining(ILogger logger, double drainSeconds, int v1Streams, int runs, int runStreams);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: a second stop signal cuts the drain short; open streams and runs are being ended")]
-    private static partial void LogHurried(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended: /v1 streams {V1Streams}, runs {Runs}, run event streams {RunStreams}")]
+    private static partial void LogDrained(ILogger logger, double drainSeconds, int v1Streams, int runs, int runStreams);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: a second stop signal cuts the drain short; open streams and runs are being ended: /v1 streams {V1Streams}, runs {Runs}, run event streams {RunStreams}")]
+    private static partial void LogHurried(ILogger logger, int v1Streams, int runs, int runStreams);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ending the open streams at shutdown failed")]
     private static partial void LogEndingFailed(ILogger logger, Exception exception);

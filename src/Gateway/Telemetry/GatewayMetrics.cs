@@ -26,6 +26,10 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _runs;
     private readonly UpDownCounter<long> _runWatchers;
 
+    // The open streams again, readable here: the shutdown drain says how many it waits for.
+    private int _openV1Streams;
+    private int _openRunStreams;
+
     public GatewayMetrics(IMeterFactory meterFactory, ProviderPipelines pipelines)
     {
         Meter = meterFactory.Create(MeterName);
@@ -114,9 +118,22 @@ internal sealed class GatewayMetrics
     public void FallingBack(string model, string fromProvider, string reason) =>
         _fallbacks.Add(1, new(Tags.RequestModel, model), new(Tags.ProviderName, fromProvider), new(Tags.Reason, reason));
 
-    public void StreamOpened(string surface) => _openStreams.Add(1, new KeyValuePair<string, object?>(Tags.Surface, surface));
+    public void StreamOpened(string surface)
+    {
+        Interlocked.Increment(ref OpenStreamCount(surface));
+        _openStreams.Add(1, new KeyValuePair<string, object?>(Tags.Surface, surface));
+    }
 
-    public void StreamClosed(string surface) => _openStreams.Add(-1, new KeyValuePair<string, object?>(Tags.Surface, surface));
+    public void StreamClosed(string surface)
+    {
+        Interlocked.Decrement(ref OpenStreamCount(surface));
+        _openStreams.Add(-1, new KeyValuePair<string, object?>(Tags.Surface, surface));
+    }
+
+    /// <summary>The event streams being written to clients on <paramref name="surface"/> now.</summary>
+    public int OpenStreams(string surface) => Volatile.Read(ref OpenStreamCount(surface));
+
+    private ref int OpenStreamCount(string surface) => ref surface == Surfaces.V1 ? ref _openV1Streams : ref _openRunStreams;
 
     /// <summary>A run reached its final status: <c>completed</c>, <c>failed</c>, <c>cancelled</c> or <c>interrupted</c>.</summary>
     public void RunEnded(string status) => _runs.Add(1, new KeyValuePair<string, object?>(Tags.RunStatus, status));

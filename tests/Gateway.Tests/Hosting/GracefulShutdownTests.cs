@@ -199,7 +199,13 @@ public sealed class GracefulShutdownTests : IDisposable
             stopping = clock.Elapsed;
             chat = await streams.Chat.WaitAsync(TimeSpan.FromSeconds(5));
             run = await streams.Run.WaitAsync(TimeSpan.FromSeconds(5));
-            Assert.Contains("a second stop signal cuts the drain short", gateway.Output, StringComparison.Ordinal);
+            // Both lines say what the drain waits for and what it ends: an operator learns why a stop takes its time.
+            Assert.Contains(
+                "have up to 60 s to finish (Gateway:Streaming:ShutdownDrainSeconds); open now: /v1 streams 1, runs 1, run event streams 1",
+                gateway.Output, StringComparison.Ordinal);
+            Assert.Contains(
+                "a second stop signal cuts the drain short; open streams and runs are being ended: /v1 streams 1, runs 1, run event streams 1",
+                gateway.Output, StringComparison.Ordinal);
         }
 
         Assert.Equal(0, exitCode);
