@@ -253,6 +253,31 @@ internal sealed class SqliteDatabase : IDisposable
 
     private void NoteDamage(SqliteException exception) => Interlocked.CompareExchange(ref _damage, exception.Message, null);
 
+    /// <summary>
+    /// Reads every page of the file once (SQLite's <c>quick_check</c>) and notes the damage it finds, returning it: a
+    /// file still damaged after a restart was otherwise said ready until a read or write met a damaged page.
+    /// </summary>
+    public Task<string?> CheckForDamageAsync(CancellationToken cancellationToken) =>
+        ReadAsync(
+            async connection =>
+            {
+                // A check of a large file is left at shutdown rather than waited for.
+                using var interrupting = cancellationToken.Register(static handle => SQLitePCL.raw.sqlite3_interrupt((SQLitePCL.sqlite3)handle!), connection.Handle);
+                await using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA quick_check(1);";
+                var result = Convert.ToString(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+                if (result is "ok")
+                {
+                    return null;
+                }
+
+                // Its first finding, on one line, as a read's error would be.
+                var damage = $"quick_check: {result?.ReplaceLineEndings(" ")}";
+                Interlocked.CompareExchange(ref _damage, damage, null);
+                return damage;
+            },
+            cancellationToken);
+
     private async Task<T> NotingDamageAsync<T>(Func<Task<T>> work)
     {
         try

@@ -44,6 +44,7 @@ internal static class StorageServiceCollectionExtensions
             services.AddSingleton<IStoreSchema, SqliteSchema>();
             services.AddSingleton<IFlowStore, SqliteFlowStore>();
             services.AddSingleton<IRunStore, SqliteRunStore>();
+            services.AddHostedService<SqliteDamageCheck>();
         }
 
         services.AddPreparedHostedService<StorageInitializer>();

@@ -40,6 +40,77 @@ public sealed class SqliteStoreTests
         Assert.Equal(16, (await Json.ReadAsync(listed)).AsArray().Count);
     }
 
+    /// <summary>
+    /// A file damaged while the gateway was down: once it serves, its pages are read for damage, and it says so in its
+    /// log and is not ready. Until 2026-12-07 a restart on a damaged file said ready until a run met a damaged page.
+    /// </summary>
+    [Fact]
+    public async Task AFileDamagedBeforeTheStart_IsFoundOnceTheGatewayServes_NotReady_AndLogged()
+    {
+        var database = GatewayHost.NewDatabasePath();
+        try
+        {
+            using (var made = new SqliteDatabase(Options.Create(new StorageOptions { ConnectionString = GatewayHost.ConnectionString(database) })))
+            {
+                await new SqliteSchema(made).MigrateAsync(CancellationToken.None);
+                await made.WriteAsync((connection, _) => ExecuteAsync(connection,
+                    "CREATE TABLE blobs (data BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) INSERT INTO blobs SELECT randomblob(1000) FROM n;"),
+                    CancellationToken.None);
+                await made.ExecuteOutsideTransactionAsync(connection => ExecuteAsync(connection, "PRAGMA wal_checkpoint(TRUNCATE);"), CancellationToken.None);
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            await using (var file = new FileStream(database, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            {
+                // Past the header and the schema's pages, into the table's: nothing the gateway reads at start-up.
+                file.Position = 16 * 4096;
+                file.Write(System.Security.Cryptography.RandomNumberGenerator.GetBytes(64 * 4096));
+            }
+
+            var settings = GatewayHost.SimulatedSettings();
+            settings[GatewayHost.StorageKey] = GatewayHost.ConnectionString(database);
+            var logs = new CapturedLogs();
+            await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+
+            var damaged = await logs.WaitForAsync(line => line.Category == typeof(SqliteDamageCheck).FullName, TimeSpan.FromSeconds(20));
+            using var ready = await gateway.Client.GetAsync("/readyz");
+
+            Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, damaged.Level);
+            Assert.StartsWith($"SQLite '{database}' is damaged (quick_check: ", damaged.Message, StringComparison.Ordinal);
+            Assert.EndsWith("restore it from a backup, then restart the gateway. Until then it is not ready, and writes are refused", damaged.Message, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            GatewayHost.DeleteDatabase(database);
+        }
+    }
+
+    /// <summary>An undamaged file passes the check without a word above Debug.</summary>
+    [Fact]
+    public async Task AnUndamagedFile_PassesTheCheck_AndStaysReady()
+    {
+        var logs = new CapturedLogs();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+
+        var database = gateway.Services.GetRequiredService<SqliteDatabase>();
+        var damage = await database.CheckForDamageAsync(CancellationToken.None);
+        using var ready = await gateway.Client.GetAsync("/readyz");
+
+        Assert.Null(damage);
+        Assert.Null(database.Damage);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.DoesNotContain(logs.Lines, line => line.Category == typeof(SqliteDamageCheck).FullName);
+    }
+
+    private static async Task ExecuteAsync(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     [Fact]
     public async Task DatabaseInAFolderThatDoesNotExistYet_IsCreated_AndReadyzIsHealthy()
     {
