@@ -59,6 +59,7 @@ internal static class GatewayHostingExtensions
         _ = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Providers.RoutingOptions>>().Value;
         app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         ListenAddresses.Check(app.Configuration);
+        ListenAddresses.SayIfEnvironmentUrlsUnused(app.Configuration, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ListenAddresses)));
         var bindGuard = app.Services.GetRequiredService<Security.AnonymousAccessGuard>();
         bindGuard.CheckConfigured();
         foreach (var preparation in app.Services.GetServices<IStartupPreparation>())

@@ -8,7 +8,7 @@ namespace Gateway.Hosting;
 /// a port that is not a number (<c>http://127.0.0.1:abc</c>) as a host name: it then listens on every interface, on
 /// port 80.
 /// </summary>
-internal static class ListenAddresses
+internal static partial class ListenAddresses
 {
     private const string Example = "e.g. --urls http://127.0.0.1:8080";
 
@@ -25,6 +25,25 @@ internal static class ListenAddresses
                 $"The addresses to listen on (--urls, Urls or ASPNETCORE_URLS) are not all usable: {string.Join(" ", problems)}");
         }
     }
+
+    /// <summary>
+    /// Says when <c>ASPNETCORE_URLS</c> names other addresses than the ones listened on. ASP.NET Core reads it under
+    /// every other setting, so the root appsettings.json's <c>Urls</c> (or the image's) wins over it, and a gateway started
+    /// with <c>-e ASPNETCORE_URLS=http://+:9000</c> listened on 8080 without a word.
+    /// </summary>
+    public static void SayIfEnvironmentUrlsUnused(IConfiguration configuration, ILogger logger)
+    {
+        var asked = Environment.GetEnvironmentVariable("ASPNETCORE_URLS");
+        var used = configuration[WebHostDefaults.ServerUrlsKey];
+        if (!string.IsNullOrWhiteSpace(asked) && !string.Equals(asked, used, StringComparison.Ordinal))
+        {
+            LogEnvironmentUrlsUnused(logger, asked, used ?? "");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "ASPNETCORE_URLS ({Asked}) is not used: the gateway listens on {Used}, from Urls (the root appsettings.json sets it) or --urls, which ASP.NET Core reads over it. Set Urls (the environment variable Urls, or --urls) instead")]
+    private static partial void LogEnvironmentUrlsUnused(ILogger logger, string asked, string used);
 
     private static string? Problem(string url)
     {

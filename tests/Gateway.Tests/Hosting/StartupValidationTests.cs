@@ -214,6 +214,26 @@ public sealed class StartupValidationTests
         Assert.Equal(System.Net.HttpStatusCode.OK, (await gateway.Client.GetAsync("/healthz")).StatusCode);
     }
 
+    /// <summary>
+    /// A container started with <c>-e ASPNETCORE_URLS=...</c>: ASP.NET Core reads it under the settings file's <c>Urls</c>
+    /// (here the environment's, as a test's process gets its port), and until 2026-12-07 the gateway listened elsewhere
+    /// without a word.
+    /// </summary>
+    [Fact]
+    public async Task TheProcess_WithAspNetCoreUrlsItDoesNotUse_SaysSo_NamingWhatItListensOn()
+    {
+        var settings = GatewayHost.SimulatedSettings();
+        settings["ASPNETCORE_URLS"] = "http://127.0.0.1:9";
+
+        await using var gateway = await GatewayProcess.StartAsync(settings);
+
+        await ReplicaPair.WaitUntilAsync(() => gateway.Output.Contains("ASPNETCORE_URLS (http://127.0.0.1:9) is not used", StringComparison.Ordinal));
+        Assert.Contains(
+            $"ASPNETCORE_URLS (http://127.0.0.1:9) is not used: the gateway listens on {gateway.BaseAddress.GetLeftPart(UriPartial.Authority)}, from Urls",
+            gateway.Output, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await gateway.Client.GetAsync("/healthz")).StatusCode);
+    }
+
     [Fact]
     public async Task TheProcess_WithALogLevelThatIsNone_ExitsWith1_ListingTheLevels()
     {
