@@ -26,9 +26,20 @@ internal sealed partial class SettingsChangeWatch(ConfigurationManager live, ICo
     {
         // Set after the first load, so that only a reload's failure is let through: at start a file that cannot be read
         // still stops the gateway. The provider empties what the file gave (the log levels with it) and reloads.
+        var read = new List<string>();
         foreach (var file in ((IConfigurationBuilder)live).Sources.OfType<FileConfigurationSource>())
         {
             file.OnLoadException = NoteUnreadable;
+            if (file.Path is not null && file.FileProvider?.GetFileInfo(file.Path) is { Exists: true, PhysicalPath: { } path })
+            {
+                read.Add(path);
+            }
+        }
+
+        // Which file: under `dotnet run` it is the copy beside the binaries, and an edit of the repository's went unseen.
+        if (string.Join(", ", read) is { Length: > 0 } files)
+        {
+            LogSettingsFiles(logger, files);
         }
 
         _subscription = ChangeToken.OnChange(((IConfiguration)live).GetReloadToken, Check);
@@ -78,6 +89,9 @@ internal sealed partial class SettingsChangeWatch(ConfigurationManager live, ICo
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "The gateway's settings changed in its configuration ({Keys}); it runs on them as they were when it started, until it is restarted. Log levels apply at once.")]
     private static partial void LogChangeWaitsForRestart(ILogger logger, string keys);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Settings read from {Files}: a change there applies at the next start, log levels as it is saved")]
+    private static partial void LogSettingsFiles(ILogger logger, string files);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The gateway's settings in its configuration are again those it started with.")]
     private static partial void LogChangeUndone(ILogger logger);

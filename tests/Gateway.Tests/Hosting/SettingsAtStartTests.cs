@@ -44,6 +44,10 @@ public sealed class SettingsAtStartTests : IDisposable
         }
 
         await logs.WaitForAsync(IsCallLine, TimeSpan.FromSeconds(10));
+        // Which file is read, said at start: under `dotnet run` it is the copy beside the binaries, not the repository's.
+        var read = Assert.Single(logs.Lines, line => line.Category.EndsWith("SettingsChangeWatch", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Information, read.Level);
+        Assert.Equal($"Settings read from {SettingsFile}: a change there applies at the next start, log levels as it is saved", read.Message);
         await File.WriteAllTextAsync(SettingsFile, """
             { "Logging": { "LogLevel": { "Gateway.Telemetry.CallTelemetry": "None" } },
               "AllowedHosts": "gateway.example.com",
@@ -53,7 +57,7 @@ public sealed class SettingsAtStartTests : IDisposable
                 "Providers": { "remote": { "Type": "openai", "BaseUrl": "http://127.0.0.1:9/v1", "ApiKey": "sk-edited-secret" } } } }
             """);
 
-        var said = await logs.WaitForAsync(line => line.Category.EndsWith("SettingsChangeWatch", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        var said = await logs.WaitForAsync(line => line.Category.EndsWith("SettingsChangeWatch", StringComparison.Ordinal) && line != read, TimeSpan.FromSeconds(20));
         Assert.Equal(LogLevel.Warning, said.Level);
         Assert.Contains(
             "(AllowedHosts, Gateway:Models:late:Deployments:0:Model, Gateway:Models:late:Deployments:0:Provider, Gateway:Providers:remote:ApiKey, "
