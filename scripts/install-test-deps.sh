@@ -3,6 +3,8 @@
 # (CI and the dev machines run as root); anything that cannot be installed fails here, loudly, not later.
 set -euo pipefail
 
+command -v dotnet >/dev/null 2>&1 || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
 need_apt=()
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
@@ -20,8 +22,20 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "error: need root to install ${need_apt[*]} (or install them yourself)" >&2
     exit 1
   fi
+  # Installed as tools, not as services: on a machine with an init system Debian starts each package's daemon as it
+  # installs it (Prometheus on :9090, nginx on :80, PostgreSQL on :5432), which took those ports on a developer's
+  # machine for good. The suite starts its own instances on free ports; policy-rc.d's 101 says "do not start".
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
-command -v dotnet >/dev/null 2>&1 || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+# The client tests use node --test's --test-concurrency and --test-timeout (Node 20.11). Debian 12's own nodejs is 18:
+# said here, not as "bad option" halfway through the suite.
+node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || (major === 20 && minor >= 11) ? 0 : 1)' \
+  || { echo "error: Node.js 20.11 or later is required (found $(node --version)); install it from NodeSource or nvm" >&2; exit 1; }
