@@ -26,6 +26,9 @@ internal static class PassedOnParameters
         ("metadata", value => Kind(value, JsonValueKind.Object, "an object")),
         ("prediction", value => Kind(value, JsonValueKind.Object, "an object")),
         ("prompt_cache_key", value => Kind(value, JsonValueKind.String, "a string")),
+        // How long OpenAI keeps the cached prefix (cost and cache hits): dropped, a caller paid for a cache it asked to keep.
+        ("prompt_cache_retention", value => Kind(value, JsonValueKind.String, "a string")),
+        ("prompt_cache_options", value => Kind(value, JsonValueKind.Object, "an object")),
         ("safety_identifier", value => Kind(value, JsonValueKind.String, "a string")),
     ];
 

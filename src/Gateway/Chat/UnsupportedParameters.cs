@@ -25,6 +25,8 @@ internal static class UnsupportedParameters
         ("modalities", value => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(m => IsString(m, "text"))),
         ("audio", _ => false),
         ("web_search_options", _ => false),
+        // Its results come back in the answer's own 'moderation' member, which the gateway does not relay.
+        ("moderation", _ => false),
     ];
 
     /// <summary>Their names, as the request writes them.</summary>

@@ -44,6 +44,8 @@ internal static class PassedOnSchemas
         });
         yield return ("prediction", new OpenApiSchema { Type = JsonSchemaType.Object, Description = "Predicted Outputs: text the answer is expected to repeat." });
         yield return ("prompt_cache_key", Text("Groups requests that share a prompt prefix, for OpenAI's prompt cache."));
+        yield return ("prompt_cache_retention", Text("How long OpenAI's prompt cache keeps the prefix (`in_memory`, `24h`)."));
+        yield return ("prompt_cache_options", new OpenApiSchema { Type = JsonSchemaType.Object, Description = "OpenAI's prompt cache options (`mode`, `ttl`)." });
         yield return ("safety_identifier", Text("A stable id of the end user, for OpenAI's abuse detection."));
     }
 

@@ -232,6 +232,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("audio", """{"voice":"alloy","format":"mp3"}""")]
     [InlineData("modalities", "[1]")]
     [InlineData("web_search_options", "{}")]
+    [InlineData("moderation", """{"model":"omni-moderation-latest"}""")]
     public async Task AParameterAskingForWhatTheGatewayDoesNotDo_Is400NamingIt_NotSilentlyDropped(string param, string value)
     {
         using var response = await _gateway.Client.PostAsync(

@@ -26,6 +26,8 @@ public sealed class PassedOnParametersTests : UpstreamGatewayTests
         ("prediction", """{"type":"content","content":"The weather in"}"""),
         ("prompt_cache_key", "\"weather-v1\""),
         ("safety_identifier", "\"user-7\""),
+        ("prompt_cache_retention", "\"24h\""),
+        ("prompt_cache_options", """{"mode":"explicit","ttl":"30m"}"""),
     ];
 
     private static HttpContent Request(string model, bool stream, string extra) =>
@@ -178,6 +180,8 @@ public sealed class PassedOnParametersTests : UpstreamGatewayTests
     [InlineData("reasoning_effort", "5")]
     [InlineData("store", "\"yes\"")]
     [InlineData("metadata", "[]")]
+    [InlineData("prompt_cache_retention", "24")]
+    [InlineData("prompt_cache_options", "\"explicit\"")]
     public async Task OneOfTheWrongKind_Is400NamingIt_AndNeverReachesTheUpstream(string name, string value)
     {
         using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream: true, $",\"{name}\":{value}"));
