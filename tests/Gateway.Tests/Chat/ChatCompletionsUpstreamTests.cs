@@ -51,6 +51,24 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
             seen);
     }
 
+    /// <summary>
+    /// An upstream that answers its error in plain text (Ollama's "model not found", a small server's own words): the
+    /// caller reads its first line after the status. Until 2026-12-07 only the status; a proxy's HTML page stays out.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "model 'llama9' not found, try pulling it first\nat line 2", "Provider 'upstream' answered HTTP 400: model 'llama9' not found, try pulling it first")]
+    [InlineData(false, "\uFEFF  bad request: max_tokens too large  \r\n", "Provider 'upstream' answered HTTP 400: bad request: max_tokens too large")]
+    [InlineData(false, "<html><body><h1>400 Bad Request</h1></body></html>", "Provider 'upstream' answered HTTP 400.")]
+    public async Task AnUpstreamRejectionInPlainText_SaysItsFirstLine_ButNotAnHtmlPage(bool stream, string body, string expected)
+    {
+        Upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = body });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(expected, (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+    }
+
     /// <summary>An upstream's refusal with an empty message says its status, not "" (found by review, 2026-12-06).</summary>
     [Theory]
     [InlineData(true)]

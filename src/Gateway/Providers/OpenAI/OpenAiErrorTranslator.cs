@@ -115,8 +115,11 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         var (message, code, param, quota) = ReadError(body);
         return new UpstreamException(
             UpstreamFailure.Status,
-            // An empty message says nothing: the caller is told the status instead of "".
-            string.IsNullOrWhiteSpace(message) ? $"Provider '{providerName}' answered HTTP {(int)status}." : Safe(message),
+            // An empty message says nothing: the caller is told the status instead of "", and a server's own words when
+            // it answered in plain text.
+            !string.IsNullOrWhiteSpace(message) ? Safe(message)
+            : PlainText(body) is { } text ? Safe($"Provider '{providerName}' answered HTTP {(int)status}: {text}")
+            : $"Provider '{providerName}' answered HTTP {(int)status}.",
             status)
         {
             UpstreamCode = SafeOrNull(code),
@@ -179,6 +182,38 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         }
 
         return (null, null, null, false);
+    }
+
+    /// <summary>The most of a plain-text error's first line read: the caller is shown less still (<see cref="Safe(string)"/>).</summary>
+    private const int PlainTextBytes = 4096;
+
+    /// <summary>
+    /// The first line of an error body in plain text (a server's own words: "model 'x' not found, try pulling it first"),
+    /// or null for JSON, for HTML (a proxy's error page, a tag soup to a caller) and for bytes that are not UTF-8 text.
+    /// A caller was told only the status.
+    /// </summary>
+    private static string? PlainText(ReadOnlyMemory<byte> body)
+    {
+        var text = ByteOrderMark.Skip(body.Span).Trim(" \t\r\n"u8);
+        if (text.IsEmpty || text[0] is (byte)'<' or (byte)'{' or (byte)'[')
+        {
+            return null;
+        }
+
+        var line = text.IndexOfAny((byte)'\r', (byte)'\n') is var end and >= 0 ? text[..end] : text;
+        if (line.Length > PlainTextBytes)
+        {
+            // Cut at a character's first byte, so that the cut is still UTF-8.
+            var cut = PlainTextBytes;
+            while (cut > 0 && (line[cut] & 0xC0) == 0x80)
+            {
+                cut--;
+            }
+
+            line = line[..cut];
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(line) ? System.Text.Encoding.UTF8.GetString(line) : null;
     }
 
     private static string? StringOf(JsonElement element, string name) =>
