@@ -31,6 +31,8 @@ internal sealed class ChatCompletionStream(
 {
     private static ReadOnlySpan<byte> Done => "[DONE]"u8;
 
+    private readonly JsonWrite<ChunkFields> _writeChunk = includeUsage ? ChunkJson.WriteWithNullUsage : ChunkJson.Write;
+
     /// <summary>The call was stopped by the shutdown drain, not by the caller leaving.</summary>
     private bool IsShuttingDown(CancellationToken callerToken) => call.IsCancellationRequested && !callerToken.IsCancellationRequested;
 
@@ -41,7 +43,7 @@ internal sealed class ChatCompletionStream(
         SseWriter sse, string id, long created, ChatFinishReason finishReason, bool calledFunctions, UsageDetails? usage, long outputChunks,
         System.Text.StringBuilder? completion, CancellationToken cancellationToken)
     {
-        await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, CompletionMessages.FinishReason(finishReason, calledFunctions)), ChunkJson.Write, cancellationToken);
+        await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, CompletionMessages.FinishReason(finishReason, calledFunctions)), _writeChunk, cancellationToken);
         var counted = recorder.Counted(usage, outputChunks);
         if (includeUsage)
         {
@@ -98,7 +100,7 @@ internal sealed class ChatCompletionStream(
                 new ChunkFields(
                     id, created, alias, "assistant", firstCalls is null && firstRefusal.Length == 0 ? first.Text : NullIfEmpty(first.Text), null,
                     NullIfEmpty(firstReasoning), firstCalls, NullIfEmpty(firstRefusal)),
-                ChunkJson.Write,
+                _writeChunk,
                 cancellationToken);
             keepAlive.Start();
             while (await updates.MoveNextAsync())
@@ -123,7 +125,7 @@ internal sealed class ChatCompletionStream(
                     await keepAlive.EnterAsync(cancellationToken);
                     await sse.WriteDataAsync(
                         new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning), calls, NullIfEmpty(refusal)),
-                        ChunkJson.Write,
+                        _writeChunk,
                         cancellationToken);
                     keepAlive.Exit();
                 }

@@ -35,7 +35,16 @@ internal readonly ref struct ChunkFields(
 /// </summary>
 internal static class ChunkJson
 {
-    public static void Write(Utf8JsonWriter writer, in ChunkFields chunk)
+    public static void Write(Utf8JsonWriter writer, in ChunkFields chunk) => Write(writer, chunk, nullUsage: false);
+
+    /// <summary>
+    /// As <see cref="Write(Utf8JsonWriter, in ChunkFields)"/>, with <c>"usage":null</c>: what OpenAI writes on every chunk
+    /// but the usage chunk when <c>stream_options.include_usage</c> is set, and what a client that tells the usage chunk
+    /// by <c>chunk.usage !== null</c> reads (without it, <c>undefined</c> passed that test on the first chunk).
+    /// </summary>
+    public static void WriteWithNullUsage(Utf8JsonWriter writer, in ChunkFields chunk) => Write(writer, chunk, nullUsage: true);
+
+    private static void Write(Utf8JsonWriter writer, in ChunkFields chunk, bool nullUsage)
     {
         writer.WriteStartObject();
         writer.WriteString("id"u8, chunk.Id);
@@ -83,6 +92,11 @@ internal static class ChunkJson
 
         writer.WriteEndObject();
         writer.WriteEndArray();
+        if (nullUsage)
+        {
+            writer.WriteNull("usage"u8);
+        }
+
         writer.WriteEndObject();
     }
 }

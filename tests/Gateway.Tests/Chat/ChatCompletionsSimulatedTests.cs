@@ -45,7 +45,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         Assert.All(chunks.Skip(1), c => Assert.Null(c["choices"]![0]!["delta"]!["role"]));
         Assert.All(chunks.Take(3), c => Assert.Null(c["choices"]![0]!["finish_reason"]));
         Assert.Equal("stop", chunks[3]["choices"]![0]!["finish_reason"]!.GetValue<string>());
-        Assert.Null(chunks[3]["usage"]);
+        Assert.All(chunks, chunk => Assert.False(chunk.AsObject().ContainsKey("usage"), "no usage member unless include_usage asks for it"));
     }
 
     [Fact]
@@ -61,6 +61,11 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         Assert.Equal(4, usageChunk["usage"]!["prompt_tokens"]!.GetValue<int>());
         Assert.Equal(4, usageChunk["usage"]!["completion_tokens"]!.GetValue<int>());
         Assert.Equal(8, usageChunk["usage"]!["total_tokens"]!.GetValue<int>());
+        // As OpenAI writes them: every other chunk says "usage": null, which a client that tells the usage chunk by
+        // `chunk.usage !== null` reads (without it, undefined passed that test on the first chunk; until 2026-12-07).
+        var others = data.SkipLast(2).Select(d => JsonNode.Parse(d)!.AsObject()).ToList();
+        Assert.Equal(5, others.Count);
+        Assert.All(others, chunk => Assert.True(chunk.TryGetPropertyValue("usage", out var usage) && usage is null, chunk.ToJsonString()));
     }
 
     [Fact]
