@@ -86,8 +86,11 @@ internal sealed record CompletionMessage
 
     [JsonPropertyName("tool_calls")] public IReadOnlyList<WireToolCall>? ToolCalls { get; init; }
 
-    /// <summary>The model's refusal (with Structured Outputs, in place of the JSON asked for); then content is null.</summary>
-    [JsonPropertyName("refusal")] public string? Refusal { get; init; }
+    /// <summary>The model's refusal (with Structured Outputs, in place of the JSON asked for), then content is null; else null.</summary>
+    // Written when null, as OpenAI does: left out, `message.refusal !== null` was true of every answer.
+    [JsonPropertyName("refusal")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Refusal { get; init; }
 
     /// <summary>A reasoning model's thinking, under DeepSeek's name, when the provider sent it.</summary>
     [JsonPropertyName("reasoning_content")] public string? ReasoningContent { get; init; }

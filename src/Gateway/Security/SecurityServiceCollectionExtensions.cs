@@ -47,6 +47,9 @@ internal static class SecurityServiceCollectionExtensions
                 .AllowAnyMethod()
                 // The origin is the boundary; SDKs in browsers send headers of their own (x-stainless-*, OpenAI-Beta).
                 .AllowAnyHeader()
+                // A browser app's every call is preflighted (an Authorization header, a JSON body): kept for 10 minutes,
+                // the OPTIONS round trip is not paid again before each one (Chrome keeps an answer 5 s without it).
+                .SetPreflightMaxAge(TimeSpan.FromMinutes(10))
                 // x-should-retry too: without it the OpenAI SDK in a browser cannot see it, and re-runs what was retried
                 // here; retry-after-ms, which it reads first, and x-request-id, its request_id. ETag, for a flow editor to
                 // send back in If-Match.

@@ -92,6 +92,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         var choice = completion["choices"]![0]!;
         Assert.Equal("assistant", choice["message"]!["role"]!.GetValue<string>());
         Assert.Equal("hi there", choice["message"]!["content"]!.GetValue<string>());
+        Assert.True(choice["message"]!.AsObject().TryGetPropertyValue("refusal", out var refusal) && refusal is null, "refusal: null, as OpenAI writes it");
         Assert.Equal("stop", choice["finish_reason"]!.GetValue<string>());
         Assert.Equal(2, completion["usage"]!["prompt_tokens"]!.GetValue<int>());
         Assert.Equal(2, completion["usage"]!["completion_tokens"]!.GetValue<int>());

@@ -85,7 +85,7 @@ public sealed class ToolCallTests : UpstreamGatewayTests
         var choice = (await Json.ReadAsync(response))["choices"]![0]!;
         Assert.Equal("tool_calls", choice["finish_reason"]!.GetValue<string>());
         Assert.Equal(
-            """{"role":"assistant","content":null,"tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Zürich\"}"}},{"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{}"}}]}""",
+            """{"role":"assistant","content":null,"tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Zürich\"}"}},{"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{}"}}],"refusal":null}""",
             choice["message"]!.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
 
         var sent = Assert.Single(Upstream.Requests).Json;
