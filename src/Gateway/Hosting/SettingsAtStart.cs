@@ -23,7 +23,7 @@ internal static class SettingsAtStart
         var live = builder.Configuration;
         // Taken at its first use, once the host is built: every source is in by then, whatever was added after this.
         // The last registration wins over the host's own (the live ConfigurationManager).
-        builder.Services.AddSingleton<IConfiguration>(_ => new ConfigurationBuilder().AddInMemoryCollection(FirstSpelled(live)).Build());
+        builder.Services.AddSingleton<IConfiguration>(_ => new ConfigurationBuilder().AddInMemoryCollection(KeySpelling.Respelled(live)).Build());
         // Watched still, for a renewed certificate file: the copy itself never changes, so the endpoints stay.
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
             kestrel.Configure(kestrel.ApplicationServices.GetRequiredService<IConfiguration>().GetSection("Kestrel"), reloadOnChange: true));
@@ -34,62 +34,12 @@ internal static class SettingsAtStart
         return builder;
     }
 
-    /// <summary>
-    /// The settings, each key spelled as the first source that names it spells it: the settings file's, under an
-    /// environment variable's capitals. The configuration merges its sources' keys ignoring case, and which spelling
-    /// survived was its sort's pick: an override <c>GATEWAY__MODELS__ECHO__PRICING__INPUTPERMILLION</c> renamed the
-    /// file's alias <c>echo</c> to <c>ECHO</c> in every answer, listing and metric.
-    /// </summary>
-    private static IEnumerable<KeyValuePair<string, string?>> FirstSpelled(IConfigurationRoot live)
-    {
-        // The children of each section as the sources name them, the first source's spelling kept: section path → (name → spelling).
-        var children = new Dictionary<string, Dictionary<string, string>>(StringComparer.OrdinalIgnoreCase);
-        var spelled = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, value) in live.AsEnumerable())
-        {
-            yield return new(Spell(key), value);
-        }
-
-        string Spell(string path)
-        {
-            if (spelled.TryGetValue(path, out var known))
-            {
-                return known;
-            }
-
-            var cut = path.LastIndexOf(':');
-            var parent = cut < 0 ? null : path[..cut];
-            var name = path[(cut + 1)..];
-            var spelling = ChildrenOf(parent).GetValueOrDefault(name, name);
-            return spelled[path] = parent is null ? spelling : $"{Spell(parent)}:{spelling}";
-        }
-
-        Dictionary<string, string> ChildrenOf(string? parent)
-        {
-            if (!children.TryGetValue(parent ?? "", out var names))
-            {
-                names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-                foreach (var provider in live.Providers)
-                {
-                    foreach (var child in provider.GetChildKeys([], parent))
-                    {
-                        names.TryAdd(child, child);
-                    }
-                }
-
-                children[parent ?? ""] = names;
-            }
-
-            return names;
-        }
-    }
-
     /// <summary>The keys whose values differ between the two, in order, but for the log levels, which apply as saved.</summary>
     public static IReadOnlyList<string> ChangedKeys(IConfiguration live, IConfiguration atStart)
     {
         var now = Values(live);
         var then = Values(atStart);
-        return [.. now.Keys.Union(then.Keys)
+        return [.. now.Keys.Union(then.Keys, StringComparer.OrdinalIgnoreCase)
             .Where(key => now.GetValueOrDefault(key) != then.GetValueOrDefault(key))
             .Order(StringComparer.OrdinalIgnoreCase)];
     }

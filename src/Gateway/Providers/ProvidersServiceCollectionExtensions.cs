@@ -23,9 +23,10 @@ internal static class ProvidersServiceCollectionExtensions
         services.AddTransient<UpstreamNormalizingHandler>();
         services.AddGatewayResilience(configuration);
 
-        foreach (var provider in configuration.GetSection($"{RoutingOptions.Section}:Providers").GetChildren())
+        // Spelled as the copy the registry reads spells them (KeySpelling): the client is found under the name it has here.
+        foreach (var provider in Hosting.KeySpelling.ChildNames(configuration, $"{RoutingOptions.Section}:Providers"))
         {
-            services.AddHttpClient(ProviderRegistry.HttpClientName(provider.Key), client =>
+            services.AddHttpClient(ProviderRegistry.HttpClientName(provider), client =>
                 {
                     // Streams may legitimately run for minutes; the gateway's own timeouts bound them instead.
                     client.Timeout = Timeout.InfiniteTimeSpan;
@@ -53,7 +54,7 @@ internal static class ProvidersServiceCollectionExtensions
                 // would add to every model call; the gateway's own summary line and metrics already record each one.
                 .RemoveAllLoggers()
                 // Outermost first: the pipeline retries whole HTTP attempts; the normaliser sits on each response.
-                .AddHttpMessageHandler(services => new ResilienceHandler(provider.Key, services.GetRequiredService<ProviderPipelines>()))
+                .AddHttpMessageHandler(services => new ResilienceHandler(provider, services.GetRequiredService<ProviderPipelines>()))
                 .AddHttpMessageHandler<UpstreamNormalizingHandler>();
         }
 

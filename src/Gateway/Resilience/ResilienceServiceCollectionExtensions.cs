@@ -12,11 +12,12 @@ internal static class ResilienceServiceCollectionExtensions
     {
         services.AddSingleton<IValidateOptions<ResilienceOptions>, ResilienceOptionsValidator>();
         services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.Section).ValidateOnStart();
-        foreach (var provider in configuration.GetSection("Gateway:Providers").GetChildren())
+        // Named as the copy the pipelines' callers read spells the providers (KeySpelling).
+        foreach (var provider in Hosting.KeySpelling.ChildNames(configuration, "Gateway:Providers"))
         {
-            services.AddOptions<ResilienceOptions>(provider.Key)
+            services.AddOptions<ResilienceOptions>(provider)
                 .BindConfiguration(ResilienceOptions.Section)
-                .BindConfiguration($"Gateway:Providers:{provider.Key}:Resilience")
+                .BindConfiguration($"Gateway:Providers:{provider}:Resilience")
                 .ValidateOnStart();
         }
 

@@ -47,35 +47,6 @@ public sealed class ModelAliasCaseTests : IAsyncLifetime
         Assert.Equal(spelled, (await Json.ReadAsync(described))["id"]!.GetValue<string>());
     }
 
-    /// <summary>
-    /// An override from a later source (an environment variable in capitals) of an alias the first source (the settings
-    /// file) spells otherwise: the alias keeps the first source's spelling wherever it is shown. Until 2026-12-07 which
-    /// spelling survived the sources' merge was the sort's pick, and it was the override's: answers named the model
-    /// <c>ECHO</c>, as did <c>/v1/models</c> and the metrics.
-    /// </summary>
-    [Fact]
-    public async Task AnOverrideFromALaterSourceInOtherCapitals_KeepsTheFirstSourcesSpelling_InAnswersAndTheList()
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(file, """{"Gateway":{"Models":{"ECHO":{"Pricing":{"InputPerMillion":1}}}}}""");
-        try
-        {
-            await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), settingsFile: file);
-
-            using var answered = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "spelled", stream: false));
-            using var listed = await gateway.Client.GetAsync("/v1/models");
-            var ids = (await Json.ReadAsync(listed))["data"]!.AsArray().Select(model => model!["id"]!.GetValue<string>()).ToList();
-
-            Assert.Equal("echo", (await Json.ReadAsync(answered))["model"]!.GetValue<string>());
-            Assert.Contains("echo", ids);
-            Assert.DoesNotContain("ECHO", ids);
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
     [Fact]
     public async Task AFlowNamingTheAliasAsTheFileDoes_IsValid()
     {
