@@ -76,22 +76,22 @@ internal sealed partial class ShutdownDrain(
         try
         {
             // Said as the wait starts: an operator watching the log otherwise sees nothing for the whole drain.
-            var (v1Streams, runs, runStreams) = OpenWork();
-            LogDraining(logger, drain.TotalSeconds, v1Streams, runs, runStreams);
+            var (v1Calls, runs, runStreams) = OpenWork();
+            LogDraining(logger, drain.TotalSeconds, v1Calls, runs, runStreams);
             using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(disposed, _hurried.Token))
             {
                 await Task.Delay(drain, timeProvider, waiting.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             disposed.ThrowIfCancellationRequested();
-            (v1Streams, runs, runStreams) = OpenWork();
+            (v1Calls, runs, runStreams) = OpenWork();
             if (_hurried.IsCancellationRequested)
             {
-                LogHurried(logger, v1Streams, runs, runStreams);
+                LogHurried(logger, v1Calls, runs, runStreams);
             }
             else
             {
-                LogDrained(logger, drain.TotalSeconds, v1Streams, runs, runStreams);
+                LogDrained(logger, drain.TotalSeconds, v1Calls, runs, runStreams);
             }
 
             await CancelAsync(_stopped);
@@ -119,17 +119,16 @@ internal sealed partial class ShutdownDrain(
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>What the drain waits for, said as it starts and ends: why a stop takes its time, and what it ends.</summary>
-    private (int V1Streams, int Runs, int RunStreams) OpenWork() =>
-        (metrics.OpenStreams(Surfaces.V1), _runsExecuting(), metrics.OpenStreams(Surfaces.Runs));
+    private (int V1Calls, int Runs, int RunStreams) OpenWork() => (metrics.OpenV1Calls, _runsExecuting(), metrics.OpenRunStreams);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: open streams and runs have up to {DrainSeconds} s to finish (Gateway:Streaming:ShutdownDrainSeconds); open now: /v1 streams {V1Streams}, runs {Runs}, run event streams {RunStreams}")]
-    private static partial void LogDraining(ILogger logger, double drainSeconds, int v1Streams, int runs, int runStreams);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: open streams and runs have up to {DrainSeconds} s to finish (Gateway:Streaming:ShutdownDrainSeconds); open now: /v1 calls {V1Calls}, runs {Runs}, run event streams {RunStreams}")]
+    private static partial void LogDraining(ILogger logger, double drainSeconds, int v1Calls, int runs, int runStreams);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended: /v1 streams {V1Streams}, runs {Runs}, run event streams {RunStreams}")]
-    private static partial void LogDrained(ILogger logger, double drainSeconds, int v1Streams, int runs, int runStreams);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: the {DrainSeconds} s drain is over; open streams and runs are being ended: /v1 calls {V1Calls}, runs {Runs}, run event streams {RunStreams}")]
+    private static partial void LogDrained(ILogger logger, double drainSeconds, int v1Calls, int runs, int runStreams);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: a second stop signal cuts the drain short; open streams and runs are being ended: /v1 streams {V1Streams}, runs {Runs}, run event streams {RunStreams}")]
-    private static partial void LogHurried(ILogger logger, int v1Streams, int runs, int runStreams);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: a second stop signal cuts the drain short; open streams and runs are being ended: /v1 calls {V1Calls}, runs {Runs}, run event streams {RunStreams}")]
+    private static partial void LogHurried(ILogger logger, int v1Calls, int runs, int runStreams);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ending the open streams at shutdown failed")]
     private static partial void LogEndingFailed(ILogger logger, Exception exception);

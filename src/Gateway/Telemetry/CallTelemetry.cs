@@ -18,10 +18,15 @@ internal sealed class CallTelemetry(
     /// <param name="trace">Its attempts.</param>
     /// <param name="messages">The prompt, for the content line when that is on, and the usage estimated without the provider's count.</param>
     /// <param name="chatOptions">The call's options when it offers functions, which the estimate counts in the prompt.</param>
-    public CallRecorder Begin(string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions = null) =>
-        new(this, surface, key, route, trace, messages, chatOptions, timeProvider.GetTimestamp());
+    public CallRecorder Begin(string surface, string key, ModelRoute route, RouteTrace trace, IReadOnlyList<ChatMessage> messages, ChatOptions? chatOptions = null)
+    {
+        metrics.CallStarted(surface);
+        return new(this, surface, key, route, trace, messages, chatOptions, timeProvider.GetTimestamp());
+    }
 
     internal bool LogContent => options.Value.LogContent;
+
+    internal void Ended(string surface) => metrics.CallEnded(surface);
 
     internal TimeSpan Since(long timestamp) => timeProvider.GetElapsedTime(timestamp);
 
@@ -152,6 +157,7 @@ internal sealed class CallRecorder(
         }
 
         _ended = true;
+        telemetry.Ended(surface);
         // A call cut off before it brought any text counts nothing unless its provider said otherwise (or attempts before
         // it thought and failed).
         var usage = reported is not null || outputTokens > 0 ? Counted(reported, outputTokens)

@@ -26,8 +26,8 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _runs;
     private readonly UpDownCounter<long> _runWatchers;
 
-    // The open streams again, readable here: the shutdown drain says how many it waits for.
-    private int _openV1Streams;
+    // What is under way, readable here: the shutdown drain says what it waits for.
+    private int _openV1Calls;
     private int _openRunStreams;
 
     public GatewayMetrics(IMeterFactory meterFactory, ProviderPipelines pipelines)
@@ -120,20 +120,46 @@ internal sealed class GatewayMetrics
 
     public void StreamOpened(string surface)
     {
-        Interlocked.Increment(ref OpenStreamCount(surface));
+        if (surface == Surfaces.Runs)
+        {
+            Interlocked.Increment(ref _openRunStreams);
+        }
+
         _openStreams.Add(1, new KeyValuePair<string, object?>(Tags.Surface, surface));
     }
 
     public void StreamClosed(string surface)
     {
-        Interlocked.Decrement(ref OpenStreamCount(surface));
+        if (surface == Surfaces.Runs)
+        {
+            Interlocked.Decrement(ref _openRunStreams);
+        }
+
         _openStreams.Add(-1, new KeyValuePair<string, object?>(Tags.Surface, surface));
     }
 
-    /// <summary>The event streams being written to clients on <paramref name="surface"/> now.</summary>
-    public int OpenStreams(string surface) => Volatile.Read(ref OpenStreamCount(surface));
+    /// <summary>A model call began (<see cref="CallTelemetry.Begin"/>); it is counted out when its record ends.</summary>
+    public void CallStarted(string surface)
+    {
+        if (surface == Surfaces.V1)
+        {
+            Interlocked.Increment(ref _openV1Calls);
+        }
+    }
 
-    private ref int OpenStreamCount(string surface) => ref surface == Surfaces.V1 ? ref _openV1Streams : ref _openRunStreams;
+    public void CallEnded(string surface)
+    {
+        if (surface == Surfaces.V1)
+        {
+            Interlocked.Decrement(ref _openV1Calls);
+        }
+    }
+
+    /// <summary>The <c>/v1</c> calls under way: streamed or not, before their first token or after it.</summary>
+    public int OpenV1Calls => Volatile.Read(ref _openV1Calls);
+
+    /// <summary>The run event streams being written to clients.</summary>
+    public int OpenRunStreams => Volatile.Read(ref _openRunStreams);
 
     /// <summary>A run reached its final status: <c>completed</c>, <c>failed</c>, <c>cancelled</c> or <c>interrupted</c>.</summary>
     public void RunEnded(string status) => _runs.Add(1, new KeyValuePair<string, object?>(Tags.RunStatus, status));

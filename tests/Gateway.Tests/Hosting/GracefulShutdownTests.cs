@@ -190,6 +190,10 @@ public sealed class GracefulShutdownTests : IDisposable
         await using (gateway)
         {
             using var streams = await OpenLongStreamsAsync(gateway);
+            // Counted too: a call not streamed (its answer not begun) and a run no client follows.
+            var whole = gateway.Client.PostAsync("/v1/chat/completions", Json.Body("""{"model":"lorem","max_tokens":2000,"messages":[{"role":"user","content":"go"}]}"""));
+            await RunClient.StartInBackgroundAsync(gateway.Client, LongRun);
+            await Task.Delay(300);
 
             var clock = Stopwatch.StartNew();
             await gateway.SignalAsync("INT");
@@ -199,13 +203,15 @@ public sealed class GracefulShutdownTests : IDisposable
             stopping = clock.Elapsed;
             chat = await streams.Chat.WaitAsync(TimeSpan.FromSeconds(5));
             run = await streams.Run.WaitAsync(TimeSpan.FromSeconds(5));
+            using var wholeAnswer = await whole.WaitAsync(TimeSpan.FromSeconds(5));
             // Both lines say what the drain waits for and what it ends: an operator learns why a stop takes its time.
             Assert.Contains(
-                "have up to 60 s to finish (Gateway:Streaming:ShutdownDrainSeconds); open now: /v1 streams 1, runs 1, run event streams 1",
+                "have up to 60 s to finish (Gateway:Streaming:ShutdownDrainSeconds); open now: /v1 calls 2, runs 2, run event streams 1",
                 gateway.Output, StringComparison.Ordinal);
             Assert.Contains(
-                "a second stop signal cuts the drain short; open streams and runs are being ended: /v1 streams 1, runs 1, run event streams 1",
+                "a second stop signal cuts the drain short; open streams and runs are being ended: /v1 calls 2, runs 2, run event streams 1",
                 gateway.Output, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, wholeAnswer.StatusCode);
         }
 
         Assert.Equal(0, exitCode);
