@@ -24,7 +24,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   # Installed as tools, not as services: on a machine with an init system Debian starts each package's daemon as it
   # installs it (Prometheus on :9090, nginx on :80, PostgreSQL on :5432), which took those ports on a developer's
-  # machine for good. The suite starts its own instances on free ports; policy-rc.d's 101 says "do not start".
+  # machine. The suite starts its own instances on free ports; policy-rc.d's 101 says "do not start".
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"
@@ -33,6 +33,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  # Nor at the next boot: the packages enable their services as they install.
+  if command -v systemctl >/dev/null 2>&1; then
+    for service in nginx prometheus postgresql; do
+      if [[ " ${need_apt[*]} " == *" $service "* ]]; then
+        systemctl disable --quiet "$service" 2>/dev/null || true
+      fi
+    done
+  fi
 fi
 
 # The client tests use node --test's --test-concurrency and --test-timeout (Node 20.11). Debian 12's own nodejs is 18:

@@ -31,15 +31,30 @@ internal static partial class ListenAddresses
     /// every other setting, so the root appsettings.json's <c>Urls</c> (or the image's) wins over it, and a gateway started
     /// with <c>-e ASPNETCORE_URLS=http://+:9000</c> listened on 8080 without a word.
     /// </summary>
-    public static void SayIfEnvironmentUrlsUnused(IConfiguration configuration, ILogger logger)
+    public static void SayIfEnvironmentUrlsUnused(IConfiguration configuration, ILogger logger) =>
+        SayIfEnvironmentUrlsUnused(Environment.GetEnvironmentVariable("ASPNETCORE_URLS"), configuration, logger);
+
+    /// <param name="asked">What <c>ASPNETCORE_URLS</c> says.</param>
+    /// <param name="configuration">The settings the addresses are read from.</param>
+    /// <param name="logger">Where it is said.</param>
+    internal static void SayIfEnvironmentUrlsUnused(string? asked, IConfiguration configuration, ILogger logger)
     {
-        var asked = Environment.GetEnvironmentVariable("ASPNETCORE_URLS");
         var used = configuration[WebHostDefaults.ServerUrlsKey];
-        if (!string.IsNullOrWhiteSpace(asked) && !string.Equals(asked, used, StringComparison.Ordinal))
+        // Endpoints of Kestrel's own section override both, and Kestrel says so itself.
+        if (!string.IsNullOrWhiteSpace(asked) && !SameAddresses(asked, used ?? "") && !configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
         {
             LogEnvironmentUrlsUnused(logger, asked, used ?? "");
         }
     }
+
+    /// <summary>The same addresses, as Kestrel reads them: in any order, in any case, a trailing slash aside.</summary>
+    private static bool SameAddresses(string one, string other) =>
+        Normalized(one).SetEquals(Normalized(other));
+
+    private static HashSet<string> Normalized(string urls) =>
+        urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(url => url.TrimEnd('/'))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "ASPNETCORE_URLS ({Asked}) is not used: the gateway listens on {Used}, from Urls (the root appsettings.json sets it) or --urls, which ASP.NET Core reads over it. Set Urls (the environment variable Urls, or --urls) instead")]

@@ -34,6 +34,10 @@ internal sealed partial class SqliteDamageCheck(SqliteDatabase database, IHostAp
         {
             LogDamaged(logger, database.DataSource, damage);
         }
+        catch (SqliteException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Interrupted by the stop (SQLITE_INTERRUPT): the next start checks again.
+        }
         catch (Exception exception) when (exception is SqliteException or IOException or UnauthorizedAccessException or StoreFileGoneException)
         {
             // What reads meet too (a lock, the file gone), and say when they meet it: the check is not what serves them.

@@ -234,6 +234,26 @@ public sealed class StartupValidationTests
         Assert.Equal(System.Net.HttpStatusCode.OK, (await gateway.Client.GetAsync("/healthz")).StatusCode);
     }
 
+    /// <summary>The same addresses written otherwise (a trailing slash, another order, capitals), or Kestrel's own endpoints in charge: nothing to say.</summary>
+    [Theory]
+    [InlineData("http://127.0.0.1:8080/", "http://127.0.0.1:8080", null, false)]
+    [InlineData("HTTP://127.0.0.1:8080;http://[::1]:8080", "http://[::1]:8080;http://127.0.0.1:8080", null, false)]
+    [InlineData("http://127.0.0.1:9000", "http://127.0.0.1:8080", "http://127.0.0.1:7000", false)]
+    [InlineData("http://127.0.0.1:9000", "http://127.0.0.1:8080", null, true)]
+    public void AspNetCoreUrls_IsSaidUnused_OnlyWhenItNamesOtherAddresses(string asked, string urls, string? kestrelEndpoint, bool said)
+    {
+        var settings = new Dictionary<string, string?> { ["urls"] = urls };
+        if (kestrelEndpoint is not null)
+        {
+            settings["Kestrel:Endpoints:Http:Url"] = kestrelEndpoint;
+        }
+
+        var logs = new CapturedLogs();
+        ListenAddresses.SayIfEnvironmentUrlsUnused(asked, new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), logs.CreateLogger("test"));
+
+        Assert.Equal(said, logs.Lines.Any(line => line.Message.StartsWith($"ASPNETCORE_URLS ({asked}) is not used", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task TheProcess_WithALogLevelThatIsNone_ExitsWith1_ListingTheLevels()
     {
