@@ -30,8 +30,9 @@ internal readonly ref struct ChunkFields(
 
 /// <summary>
 /// Writes a token's <c>chat.completion.chunk</c> by hand, byte for byte what the serializer writes for
-/// <see cref="ChatCompletionChunk"/> (same property order, nulls left out but <c>finish_reason</c>), without
-/// building the record graph or the serializer's state for every token.
+/// <see cref="ChatCompletionChunk"/> (same property order, nulls left out but <c>finish_reason</c>, and <c>usage</c>
+/// when <see cref="WriteWithNullUsage"/> is asked for), without building the record graph or the serializer's state
+/// for every token.
 /// </summary>
 internal static class ChunkJson
 {

@@ -28,7 +28,7 @@ internal static class PassedOnParameters
         ("prompt_cache_key", value => Kind(value, JsonValueKind.String, "a string")),
         // How long OpenAI keeps the cached prefix (cost and cache hits): dropped, a caller paid for a cache it asked to keep.
         ("prompt_cache_retention", value => Kind(value, JsonValueKind.String, "a string")),
-        ("prompt_cache_options", value => Kind(value, JsonValueKind.Object, "an object")),
+        ("prompt_cache_options", PromptCacheOptionsProblem),
         ("safety_identifier", value => Kind(value, JsonValueKind.String, "a string")),
     ];
 
@@ -63,6 +63,16 @@ internal static class PassedOnParameters
 
         return passed;
     }
+
+    /// <summary>
+    /// Explicit mode caches only at the content parts' <c>prompt_cache_breakpoint</c>s, which the gateway does not relay
+    /// (it sends a message's text parts as one text): passed on, it would turn the prompt cache off.
+    /// </summary>
+    private static string? PromptCacheOptionsProblem(JsonElement value) =>
+        value.ValueKind != JsonValueKind.Object ? "must be an object"
+        : value.TryGetProperty("mode", out var mode) && mode.ValueKind == JsonValueKind.String && mode.ValueEquals("explicit")
+            ? "with mode 'explicit' is not supported by this gateway: it does not pass on content parts' 'prompt_cache_breakpoint', and without one nothing would be cached"
+        : null;
 
     private static string? Kind(JsonElement value, JsonValueKind kind, string what) => value.ValueKind == kind ? null : $"must be {what}";
 

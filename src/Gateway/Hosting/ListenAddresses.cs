@@ -51,9 +51,10 @@ internal static partial class ListenAddresses
     private static bool SameAddresses(string one, string other) =>
         Normalized(one).SetEquals(Normalized(other));
 
+    // "+" and "*" both mean every interface to Kestrel.
     private static HashSet<string> Normalized(string urls) =>
         urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(url => url.TrimEnd('/'))
+            .Select(url => url.TrimEnd('/').Replace("://+", "://*", StringComparison.Ordinal))
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     [LoggerMessage(Level = LogLevel.Warning,

@@ -69,6 +69,49 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         Assert.Equal(expected, (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A plain-text line that holds the provider's key where the line is first cut (past 64 KiB): the key is scrubbed
+    /// before any cut, so no part of it reaches the caller (review, 2026-12-07: cut first, "Bearer sk-proj-SECR" did).
+    /// And a 5xx's plain text is not quoted: that is a proxy on the way speaking, naming where the providers live.
+    /// </summary>
+    [Fact]
+    public async Task APlainTextRejection_NeverShowsAPieceOfTheKey_AndA5xxsTextIsNotQuoted()
+    {
+        var key = FakeUpstream.ApiKey;
+        var line = new string('x', (64 * 1024) - 10) + " Bearer " + key + " was refused";
+        Upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = line });
+        using (var refused = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false)))
+        {
+            var message = (await Json.ReadAsync(refused))["error"]!["message"]!.GetValue<string>();
+            Assert.StartsWith("Provider 'upstream' answered HTTP 400: xxx", message, StringComparison.Ordinal);
+            Assert.DoesNotContain(key[..6], message, StringComparison.Ordinal);
+        }
+
+        Upstream.Enqueue(new UpstreamScript { Status = 503, ErrorBody = "dial tcp 10.0.0.5:8000: connect: connection refused" });
+        Upstream.Enqueue(new UpstreamScript { Status = 503, ErrorBody = "dial tcp 10.0.0.5:8000: connect: connection refused" });
+        Upstream.Enqueue(new UpstreamScript { Status = 503, ErrorBody = "dial tcp 10.0.0.5:8000: connect: connection refused" });
+        using var failed = await Host.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+        Assert.DoesNotContain("10.0.0.5", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A provider named as its key (Ollama's placeholder key is "ollama"): the key is scrubbed from the upstream's words,
+    /// not from the gateway's own naming of the provider (review, 2026-12-07: "Provider '***' answered").
+    /// </summary>
+    [Fact]
+    public async Task APlainTextRejection_ByAProviderNamedAsItsKey_StillNamesTheProvider()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+        settings["Gateway:Providers:upstream:ApiKey"] = "upstream";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = "model not found for upstream key" });
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+
+        Assert.Equal("Provider 'upstream' answered HTTP 400: model not found for *** key", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+    }
+
     /// <summary>An upstream's refusal with an empty message says its status, not "" (found by review, 2026-12-06).</summary>
     [Theory]
     [InlineData(true)]

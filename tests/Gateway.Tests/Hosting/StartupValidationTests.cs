@@ -238,6 +238,7 @@ public sealed class StartupValidationTests
     [Theory]
     [InlineData("http://127.0.0.1:8080/", "http://127.0.0.1:8080", null, false)]
     [InlineData("HTTP://127.0.0.1:8080;http://[::1]:8080", "http://[::1]:8080;http://127.0.0.1:8080", null, false)]
+    [InlineData("http://+:9000", "http://*:9000", null, false)]
     [InlineData("http://127.0.0.1:9000", "http://127.0.0.1:8080", "http://127.0.0.1:7000", false)]
     [InlineData("http://127.0.0.1:9000", "http://127.0.0.1:8080", null, true)]
     public void AspNetCoreUrls_IsSaidUnused_OnlyWhenItNamesOtherAddresses(string asked, string urls, string? kestrelEndpoint, bool said)

@@ -115,10 +115,11 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         var (message, code, param, quota) = ReadError(body);
         return new UpstreamException(
             UpstreamFailure.Status,
-            // An empty message says nothing: the caller is told the status instead of "", and a server's own words when
-            // it answered in plain text.
+            // An empty message says nothing: the caller is told the status instead of "", and, for a refusal of the
+            // request (4xx), a server's own words when it answered in plain text. Not a 5xx's: that is what a proxy on the
+            // way says ("dial tcp 10.0.0.5:8000: connection refused"), where the providers live.
             !string.IsNullOrWhiteSpace(message) ? Safe(message)
-            : PlainText(body) is { } text ? Safe($"Provider '{providerName}' answered HTTP {(int)status}: {text}")
+            : statusCode is >= 400 and < 500 && PlainText(body) is { } text ? $"Provider '{providerName}' answered HTTP {(int)status}: {Safe(text)}"
             : $"Provider '{providerName}' answered HTTP {(int)status}.",
             status)
         {
@@ -184,8 +185,11 @@ internal sealed class OpenAiErrorTranslator(string providerName, string? apiKey)
         return (null, null, null, false);
     }
 
-    /// <summary>The most of a plain-text error's first line read: the caller is shown less still (<see cref="Safe(string)"/>).</summary>
-    private const int PlainTextBytes = 4096;
+    /// <summary>
+    /// The most of a plain-text error's first line read. The caller is shown far less (<see cref="Safe(string)"/>, which
+    /// scrubs the key before it cuts): a key across this first cut lies past what is shown, so no part of it is.
+    /// </summary>
+    private const int PlainTextBytes = 64 * 1024;
 
     /// <summary>
     /// The first line of an error body in plain text (a server's own words: "model 'x' not found, try pulling it first"),
