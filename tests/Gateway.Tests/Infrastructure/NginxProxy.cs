@@ -54,7 +54,9 @@ public sealed class NginxProxy : IAsyncDisposable
         }
         """;
 
-    public static async Task<NginxProxy> StartAsync(Func<int, string> config)
+    /// <param name="config">The configuration, given the port to listen on.</param>
+    /// <param name="openFileLimit">The soft limit of open files nginx starts under (a service manager's 1,024, its hard limit left high), or the test's own.</param>
+    public static async Task<NginxProxy> StartAsync(Func<int, string> config, int? openFileLimit = null)
     {
         var nginx = NginxPaths.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("nginx is not installed: run scripts/install-test-deps.sh (apt-get install nginx).");
@@ -64,12 +66,13 @@ public sealed class NginxProxy : IAsyncDisposable
         var configPath = Path.Combine(prefix, "nginx.conf");
         await File.WriteAllTextAsync(configPath, config(port));
 
-        var start = new ProcessStartInfo(nginx)
-        {
-            ArgumentList = { "-p", prefix, "-c", configPath, "-g", $"daemon off; pid {prefix}/nginx.pid; error_log {prefix}/logs/error.log;" },
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
+        string[] arguments = ["-p", prefix, "-c", configPath, "-g", $"daemon off; pid {prefix}/nginx.pid; error_log {prefix}/logs/error.log;"];
+        // The shell lowers the limit and execs nginx in its place: the process started is nginx's master.
+        var start = openFileLimit is { } limit
+            ? new ProcessStartInfo("sh", ["-c", $"ulimit -Sn {limit} && exec \"$0\" \"$@\"", nginx, .. arguments])
+            : new ProcessStartInfo(nginx, arguments);
+        start.RedirectStandardError = true;
+        start.RedirectStandardOutput = true;
         var process = Process.Start(start)!;
         var proxy = new NginxProxy(process, prefix, new Uri($"http://127.0.0.1:{port}"));
         for (var waited = 0; ; waited += 50)
@@ -92,6 +95,35 @@ public sealed class NginxProxy : IAsyncDisposable
 
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>The soft limit of open files each of nginx's worker processes runs under, from /proc.</summary>
+    public IReadOnlyList<long> WorkerOpenFileLimits()
+    {
+        var limits = new List<long>();
+        var processes = Directory.EnumerateDirectories("/proc").Where(dir => Path.GetFileName(dir).All(char.IsAsciiDigit));
+        foreach (var stat in processes.Select(dir => Path.Combine(dir, "stat")))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(stat);
+            }
+            catch (IOException)
+            {
+                continue; // a process that ended meanwhile
+            }
+
+            // "pid (comm) state ppid ...": the name may hold spaces, so the fields are read after its last ')'.
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields[1] == _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                var line = File.ReadLines(Path.Combine(Path.GetDirectoryName(stat)!, "limits")).Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+                limits.Add(long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3], System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return limits;
     }
 
     private static async Task<bool> AcceptsAsync(int port)

@@ -20,6 +20,29 @@ public sealed class NginxTests : IAsyncLifetime
 
     public static TheoryData<string> Configs => ["deploy", "ordinary"];
 
+    /// <summary>
+    /// The shipped configs started under a service manager's usual open-file limit (1,024, as Debian's nginx.service
+    /// leaves it): each worker raises its own to hold its 8,192 connections, each stream two of them. Without
+    /// worker_rlimit_nofile it kept 1,024, and past ~500 streams a worker could open no upstream connection: nginx's HTML
+    /// 500 (found by a probe, 2026-12-07).
+    /// </summary>
+    [Theory]
+    [InlineData("deploy")]
+    [InlineData("replicas")]
+    public async Task TheShippedConfigs_UnderAnOrdinaryOpenFileLimit_GiveEachWorkerADescriptorForEveryConnection(string which)
+    {
+        await using var nginx = await NginxProxy.StartAsync(
+            port => which == "deploy"
+                ? NginxProxy.DeployConfig(_gateway.BaseAddress, port)
+                : NginxProxy.ReplicasConfig([_gateway.BaseAddress, _gateway.BaseAddress], port),
+            openFileLimit: 1024);
+
+        var limits = nginx.WorkerOpenFileLimits();
+
+        Assert.NotEmpty(limits);
+        Assert.All(limits, limit => Assert.True(limit > 8192, $"a worker may open {limit} files"));
+    }
+
     [Theory]
     [MemberData(nameof(Configs))]
     public async Task ChatStream_ArrivesTokenByTokenThroughNginx(string config)
