@@ -10,12 +10,27 @@ namespace Gateway.Tests.Hosting;
 /// </summary>
 public sealed class KeySpellingTests
 {
-    /// <summary>Until 2026-12-07 the merge of the sources kept the override's spelling: answers named the model <c>ECHO</c>.</summary>
-    [Fact]
-    public async Task AnAliasOverriddenInCapitals_KeepsTheFilesSpelling_InAnswersAndTheList()
+    /// <summary>
+    /// Until 2026-12-07 the merge of the sources kept the override's spelling: answers named the model <c>ECHO</c>. The
+    /// command line is read before the settings file too (as the host's own settings), and does not win either.
+    /// </summary>
+    [Theory]
+    [InlineData("environment")]
+    [InlineData("command line")]
+    public async Task AnAliasOverriddenInCapitals_KeepsTheFilesSpelling_InAnswersAndTheList(string from)
     {
-        var settings = new Dictionary<string, string?> { ["GATEWAY__MODELS__ECHO__PRICING__INPUTPERMILLION"] = "1" };
-        await using var gateway = await GatewayProcess.StartAsync(settings);
+        var settings = new Dictionary<string, string?>();
+        string[] arguments = [];
+        if (from == "environment")
+        {
+            settings["GATEWAY__MODELS__ECHO__PRICING__INPUTPERMILLION"] = "1";
+        }
+        else
+        {
+            arguments = ["--GATEWAY:MODELS:ECHO:PRICING:INPUTPERMILLION=1"];
+        }
+
+        await using var gateway = await GatewayProcess.StartAsync(settings, arguments);
 
         using var answered = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "spelled", stream: false));
         using var listed = await gateway.Client.GetAsync("/v1/models");

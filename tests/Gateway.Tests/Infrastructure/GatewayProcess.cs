@@ -42,7 +42,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <param name="settings">Configuration keys (<c>Gateway:Storage:Provider</c>), passed as <c>Gateway__Storage__Provider</c>.</param>
-    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    /// <param name="arguments">The command line after the gateway's path (<c>--Gateway:Models:echo:...=1</c>).</param>
+    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, params string[] arguments)
     {
         var dll = Path.Combine(RepositoryRoot.Path, "src", "Gateway", "bin", BuildConfiguration, "net10.0", "Gateway.dll");
         if (!File.Exists(dll))
@@ -58,6 +59,11 @@ public sealed class GatewayProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
