@@ -60,7 +60,9 @@ internal sealed class KeySpelling
     /// <summary>A section's children, name (any case) → spelling, the first source's kept.</summary>
     private Dictionary<string, string> ChildrenOf(string? parent)
     {
-        if (!_children.TryGetValue(parent ?? "", out var names))
+        // The root apart from a section named "" (a key such as ":x"), which has children of its own.
+        var cacheKey = parent is null ? "\0root" : parent;
+        if (!_children.TryGetValue(cacheKey, out var names))
         {
             names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var source in _sources)
@@ -71,7 +73,7 @@ internal sealed class KeySpelling
                 }
             }
 
-            _children[parent ?? ""] = names;
+            _children[cacheKey] = names;
         }
 
         return names;
