@@ -39,11 +39,11 @@ internal static partial class ListenAddresses
     /// <param name="logger">Where it is said.</param>
     internal static void SayIfEnvironmentUrlsUnused(string? asked, IConfiguration configuration, ILogger logger)
     {
-        var used = configuration[WebHostDefaults.ServerUrlsKey];
+        var used = configuration[WebHostDefaults.ServerUrlsKey] ?? "";
         // Endpoints of Kestrel's own section override both, and Kestrel says so itself.
-        if (!string.IsNullOrWhiteSpace(asked) && !SameAddresses(asked, used ?? "") && !configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+        if (!string.IsNullOrWhiteSpace(asked) && !SameAddresses(asked, used) && !configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
         {
-            LogEnvironmentUrlsUnused(logger, asked, used ?? "");
+            LogEnvironmentUrlsUnused(logger, asked, used);
         }
     }
 

@@ -251,7 +251,8 @@ internal sealed class SqliteDatabase : IDisposable
     private static bool IsDamage(SqliteException exception) =>
         exception.SqliteErrorCode is StoreErrors.SqliteCorrupt or StoreErrors.SqliteNotADatabase;
 
-    private void NoteDamage(SqliteException exception) => Interlocked.CompareExchange(ref _damage, exception.Message, null);
+    /// <summary>The first damage found is kept: what a later read finds of the same file adds nothing.</summary>
+    private void NoteDamage(string damage) => Interlocked.CompareExchange(ref _damage, damage, null);
 
     /// <summary>
     /// Reads every page of the file once (SQLite's <c>quick_check</c>) and notes the damage it finds, returning it: a
@@ -273,7 +274,7 @@ internal sealed class SqliteDatabase : IDisposable
 
                 // Its first finding, on one line, as a read's error would be.
                 var damage = $"quick_check: {result?.ReplaceLineEndings(" ")}";
-                Interlocked.CompareExchange(ref _damage, damage, null);
+                NoteDamage(damage);
                 return damage;
             },
             cancellationToken);
@@ -286,7 +287,7 @@ internal sealed class SqliteDatabase : IDisposable
         }
         catch (SqliteException exception) when (IsDamage(exception))
         {
-            NoteDamage(exception);
+            NoteDamage(exception.Message);
             throw;
         }
     }

@@ -94,24 +94,6 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         Assert.DoesNotContain("10.0.0.5", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
-    /// <summary>
-    /// A provider named as its key (Ollama's placeholder key is "ollama"): the key is scrubbed from the upstream's words,
-    /// not from the gateway's own naming of the provider (review, 2026-12-07: "Provider '***' answered").
-    /// </summary>
-    [Fact]
-    public async Task APlainTextRejection_ByAProviderNamedAsItsKey_StillNamesTheProvider()
-    {
-        await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
-        settings["Gateway:Providers:upstream:ApiKey"] = "upstream";
-        await using var gateway = await GatewayHost.StartAsync(settings);
-        upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = "model not found for upstream key" });
-
-        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
-
-        Assert.Equal("Provider 'upstream' answered HTTP 400: model not found for *** key", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
-    }
-
     /// <summary>An upstream's refusal with an empty message says its status, not "" (found by review, 2026-12-06).</summary>
     [Theory]
     [InlineData(true)]

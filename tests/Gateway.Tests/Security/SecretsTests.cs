@@ -125,17 +125,27 @@ public sealed class SecretsTests : IAsyncLifetime
     [Fact]
     public async Task APlaceholderKey_IsNotScrubbedOutOfTheUpstreamsWords()
     {
-        await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
-        settings["Gateway:Providers:upstream:ApiKey"] = "x";
-        await using var gateway = await GatewayHost.StartAsync(settings);
-        upstream.Enqueue(new UpstreamScript { Status = 404, ErrorBody = """{"error":{"message":"The model 'x-large' does not exist.","type":"invalid_request_error","param":null,"code":"model_not_found"}}""" });
+        await using var keyed = await KeyedUpstream.StartAsync("x");
 
-        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+        using var response = await keyed.AskAsync(new UpstreamScript { Status = 404, ErrorBody = """{"error":{"message":"The model 'x-large' does not exist.","type":"invalid_request_error","param":null,"code":"model_not_found"}}""" });
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("The model 'x-large' does not exist.", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
-        Assert.Equal("Bearer x", Assert.Single(upstream.Requests).Authorization);
+        Assert.Equal("Bearer x", Assert.Single(keyed.Upstream.Requests).Authorization);
+    }
+
+    /// <summary>
+    /// A provider named as its key (Ollama's placeholder key is "ollama"): the key is scrubbed from the upstream's words,
+    /// not from the gateway's own naming of the provider (review, 2026-12-07: "Provider '***' answered").
+    /// </summary>
+    [Fact]
+    public async Task APlainTextRejection_ByAProviderNamedAsItsKey_StillNamesTheProvider()
+    {
+        await using var keyed = await KeyedUpstream.StartAsync("upstream");
+
+        using var response = await keyed.AskAsync(new UpstreamScript { Status = 400, ErrorBody = "model not found for upstream key" });
+
+        Assert.Equal("Provider 'upstream' answered HTTP 400: model not found for *** key", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
     }
 
     /// <summary>A short key is still scrubbed where it stands as a word, as an upstream quoting its header quotes it.</summary>
@@ -144,13 +154,9 @@ public sealed class SecretsTests : IAsyncLifetime
     [InlineData("x", "Bad header 'Bearer x' for model x-large", "Bad header 'Bearer ***' for model x-large")]
     public async Task AShortKey_IsScrubbedWhereItStandsAsAWord(string key, string upstreamMessage, string seen)
     {
-        await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
-        settings["Gateway:Providers:upstream:ApiKey"] = key;
-        await using var gateway = await GatewayHost.StartAsync(settings);
-        upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{upstreamMessage}}}","type":"invalid_request_error"}}""" });
+        await using var keyed = await KeyedUpstream.StartAsync(key);
 
-        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+        using var response = await keyed.AskAsync(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{upstreamMessage}}}","type":"invalid_request_error"}}""" });
 
         Assert.Equal(seen, (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
     }
@@ -168,14 +174,10 @@ public sealed class SecretsTests : IAsyncLifetime
     [InlineData("sk-Gateway-Key-1234", @"Invalid value: 'x\r\ninfo: FORGED \u001b[31mPWNED\u0007'", @"Invalid value: 'x\\u000d\ninfo: FORGED \\u001b[31mPWNED\\u0007'")]
     public async Task AKeyInAnotherCase_IsScrubbedToo_AndControlCharactersAreWrittenAsEscapes(string key, string upstreamMessage, string seen)
     {
-        await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
-        settings["Gateway:Providers:upstream:ApiKey"] = key;
         var logs = new CapturedLogs();
-        await using var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
-        upstream.Enqueue(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{upstreamMessage}}}","type":"invalid_request_error"}}""" });
+        await using var keyed = await KeyedUpstream.StartAsync(key, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
 
-        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+        using var response = await keyed.AskAsync(new UpstreamScript { Status = 400, ErrorBody = $$$"""{"error":{"message":"{{{upstreamMessage}}}","type":"invalid_request_error"}}""" });
 
         var expected = System.Text.Json.JsonSerializer.Deserialize<string>($"\"{seen}\"");
         Assert.Equal(expected, (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
@@ -228,6 +230,39 @@ public sealed class SecretsTests : IAsyncLifetime
         foreach (var secret in Secrets())
         {
             Assert.DoesNotContain(secret, _logs.Text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    /// <summary>A gateway of its own whose provider <c>upstream</c> has the key given, in front of a scripted upstream.</summary>
+    private sealed record KeyedUpstream(FakeUpstream Upstream, GatewayHost Gateway) : IAsyncDisposable
+    {
+        public static async Task<KeyedUpstream> StartAsync(string key, Action<IServiceCollection>? configureServices = null)
+        {
+            var upstream = await FakeUpstream.StartAsync();
+            var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), upstream);
+            settings["Gateway:Providers:upstream:ApiKey"] = key;
+            try
+            {
+                return new KeyedUpstream(upstream, await GatewayHost.StartAsync(settings, configureServices));
+            }
+            catch
+            {
+                await upstream.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>A caller's unstreamed call, which the upstream answers with <paramref name="script"/>.</summary>
+        public Task<HttpResponseMessage> AskAsync(UpstreamScript script)
+        {
+            Upstream.Enqueue(script);
+            return Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "hi", stream: false));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Gateway.DisposeAsync();
+            await Upstream.DisposeAsync();
         }
     }
 }
