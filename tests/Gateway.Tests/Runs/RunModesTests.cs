@@ -112,6 +112,40 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
     }
 
     [Fact]
+    public async Task RunModes_GivenTwice_Are400SayingSo_AndNoRunStarts()
+    {
+        var flowId = await SaveFlowAsync("modes-twice");
+
+        using var saved = await gateway.Client.PostAsync($"/api/flows/{flowId}/run?stream=true&stream=true", Json.Body("""{"input":"x"}"""));
+        using var inline = await gateway.Client.PostAsync("/api/runs?background=1&background=1", Json.Body("""{"input":"x"}"""));
+        using var listed = await gateway.Client.GetAsync($"/api/runs?flowId={flowId}");
+
+        Assert.Equal(["Given more than once: give it once."], Problems.At(await Problems.ReadValidationErrorsAsync(saved), "stream"));
+        Assert.Equal(["Given more than once: give it once."], Problems.At(await Problems.ReadValidationErrorsAsync(inline), "background"));
+        Assert.False(saved.Headers.Contains("X-Run-Id"));
+        Assert.Empty((await Json.ReadAsync(listed)).AsArray());
+    }
+
+    [Theory]
+    [InlineData("/api/runs?flowId=FLOWID&flowId=FLOWID", "flowId")]
+    [InlineData("/api/runs?flowId=FLOWID&limit=1&limit=1", "limit")]
+    [InlineData("/api/usage?groupBy=model&groupBy=key", "groupBy")]
+    [InlineData("/api/flows?x=1&x=2", "x")]
+    public async Task AQueryParameterGivenTwice_Is400NamingIt_NotAnEmptyList(string path, string parameter)
+    {
+        var flowId = await SaveFlowAsync("modes-twice-" + parameter);
+        path = path.Replace("FLOWID", flowId, StringComparison.Ordinal);
+        using var run = await gateway.Client.PostAsync($"/api/flows/{flowId}/run", Json.Body("""{"input":"x"}"""));
+        Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+
+        using var once = await gateway.Client.GetAsync($"/api/runs?flowId={flowId}");
+        using var twice = await gateway.Client.GetAsync(path);
+
+        Assert.NotEmpty((await Json.ReadAsync(once)).AsArray());
+        Assert.Equal(["Given more than once: give it once."], Problems.At(await Problems.ReadValidationErrorsAsync(twice), parameter));
+    }
+
+    [Fact]
     public async Task AnInlineFlowUnderASavedFlowsId_Is409_SoItsRunIsNotListedAsThatFlows()
     {
         var flowId = await SaveFlowAsync("modes-taken");
