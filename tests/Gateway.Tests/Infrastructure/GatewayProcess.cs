@@ -45,7 +45,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <param name="arguments">The command line after the gateway's path (<c>--Gateway:Models:echo:...=1</c>).</param>
     public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, params string[] arguments)
     {
-        var dll = Path.Combine(RepositoryRoot.Path, "src", "Gateway", "bin", BuildConfiguration, "net10.0", "Gateway.dll");
+        var dll = BuiltFile("Gateway.dll");
         if (!File.Exists(dll))
         {
             throw new InvalidOperationException($"{dll} is missing: build the solution in {BuildConfiguration} first (scripts/test.sh does).");
@@ -128,6 +128,9 @@ public sealed class GatewayProcess : IAsyncDisposable
         await _process.WaitForExitAsync().WaitAsync(timeout);
         return _process.ExitCode;
     }
+
+    /// <summary>A file of the built gateway, as the process started here runs it (its runtime config, say).</summary>
+    public static string BuiltFile(string name) => Path.Combine(RepositoryRoot.Path, "src", "Gateway", "bin", BuildConfiguration, "net10.0", name);
 
     private static string BuildConfiguration =>
         // The test assembly runs from tests/Gateway.Tests/bin/{Configuration}/net10.0/.
