@@ -46,6 +46,21 @@ public sealed class AuthenticationTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(true, HttpStatusCode.OK)]
+    [InlineData(false, HttpStatusCode.Unauthorized)]
+    public async Task BothHeaders_TheAuthorizationKeyAloneIsJudged(bool rightInAuthorization, HttpStatusCode expected)
+    {
+        const string wrong = "gw-wrong-key-2718281828";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json.ChatRequest("echo", "hi", stream: false) };
+        request.Headers.TryAddWithoutValidation("Authorization", $"Bearer {(rightInAuthorization ? TestKeys.Client : wrong)}");
+        request.Headers.TryAddWithoutValidation("x-api-key", rightInAuthorization ? wrong : TestKeys.Client);
+
+        using var response = await _gateway.Client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task WrongKey_Is401AndNeverQuotesTheKey(bool asApiKeyHeader)
