@@ -19,7 +19,7 @@ internal static class FlowsApi
             .WithName("ListComponents")
             .WithSummary("Lists the node types a flow may use, with their parameters as JSON schema.");
 
-        var group = endpoints.MapGroup("/api/flows").WithTags("Flows").RefuseRepeatedQueryParameters();
+        var group = endpoints.MapGroup("/api/flows").WithTags("Flows");
 
         // Anyone with a key may read and run flows; only admins change them.
         group.MapPost("/", CreateFlowAsync)

@@ -97,9 +97,12 @@ internal static class GatewayHostingExtensions
         app.MapHealthEndpoints();
         app.MapMetrics();
         app.MapChatApi();
-        app.MapFlowsApi();
-        app.MapRunsApi();
-        app.MapUsageApi();
+        // The /api surface under one group, so that every endpoint of it, one added later too, refuses a repeated
+        // query parameter (its prefix stays each endpoint's own).
+        var api = app.MapGroup("").RefuseRepeatedQueryParameters();
+        api.MapFlowsApi();
+        api.MapRunsApi();
+        api.MapUsageApi();
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using Gateway.Flows;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gateway.Hosting;
 
@@ -14,7 +15,7 @@ internal static class RepeatedQueryParameters
         builder.AddEndpointFilter(static (context, next) =>
             Refusal(context.HttpContext.Request.Query) is { } refusal ? ValueTask.FromResult<object?>(refusal) : next(context));
 
-    private static Microsoft.AspNetCore.Http.HttpResults.ValidationProblem? Refusal(IQueryCollection query)
+    private static ValidationProblem? Refusal(IQueryCollection query)
     {
         ValidationErrors? errors = null;
         foreach (var (name, values) in query)

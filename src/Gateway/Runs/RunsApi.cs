@@ -42,14 +42,13 @@ internal static class RunsApi
     public static RouteGroupBuilder MapRunsApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/api/flows/{id}/run", RunSavedFlowAsync)
-            .RefuseRepeatedQueryParameters()
             .WithTags("Runs")
             .WithName("RunFlow")
             .WithSummary("Runs a saved flow: the record as JSON, the events as SSE (Accept: text/event-stream or ?stream=true), or 202 with ?background=true.")
             .Accepts<RunRequest>(isOptional: true, "application/json")
             .ProducesRun();
 
-        var group = endpoints.MapGroup("/api/runs").WithTags("Runs").RefuseRepeatedQueryParameters();
+        var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
 
         group.MapPost("/", RunInlineFlowAsync)
             .WithName("RunInlineFlow")

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Gateway.Hosting;
 using Gateway.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -12,7 +11,6 @@ internal static class UsageApi
 
     public static RouteHandlerBuilder MapUsageApi(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/api/usage", GetUsageAsync)
-            .RefuseRepeatedQueryParameters()
             .WithTags("Runs")
             .WithName("GetUsage")
             .WithSummary("Sums the tokens and cost of runs created in [from, to) (ISO 8601; default: the last 24 h), grouped by model or by key.");
