@@ -8,6 +8,7 @@ internal static class FlowPreconditionAnswers
 {
     public const string TagDescription = "The flow's tag: it changes whenever the flow does. Send it back in If-Match to replace or delete only that version.";
     public const string CurrentTagDescription = "The saved flow's tag now, which did not meet the request's preconditions.";
+    public const string Unreadable = "If-Match or If-None-Match is not `*` or a list of entity tags in quotes; or a query parameter was given more than once.";
     public const string NotMet = "The saved flow no longer has a tag If-Match names (it was changed since the caller read it), or has one If-None-Match names.";
 
     /// <summary>Why a replace or a delete was not done (null when it was); the flow's tag goes in <c>ETag</c> either way, when there is one.</summary>

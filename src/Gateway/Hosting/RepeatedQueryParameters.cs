@@ -12,7 +12,7 @@ internal static class RepeatedQueryParameters
 {
     public static TBuilder RefuseRepeatedQueryParameters<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(static (context, next) =>
+        builder.WithMetadata(OpenApi.RepeatedQueryMetadata.Instance).AddEndpointFilter(static (context, next) =>
             Refusal(context.HttpContext.Request.Query) is { } refusal ? ValueTask.FromResult<object?>(refusal) : next(context));
 
     private static ValidationProblem? Refusal(IQueryCollection query)

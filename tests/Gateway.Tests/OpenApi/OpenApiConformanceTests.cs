@@ -125,6 +125,47 @@ public sealed class OpenApiConformanceTests : IAsyncLifetime
         await _contract.AssertConformsAsync("CancelRun", again);
     }
 
+    /// <summary>
+    /// Every /api endpoint refuses a query parameter given more than once before it reads anything else, so every /api
+    /// operation must declare that 400. Until 2026-12-07 five did not (ListComponents, ListFlows, GetFlow, GetRun,
+    /// CancelRun): a generated client had no type for the answer, and a strict validator refused it as undeclared.
+    /// </summary>
+    [Fact]
+    public async Task EveryApiOperation_DeclaresThe400ARepeatedQueryParameterGets()
+    {
+        var operations = _contract.Document["paths"]!.AsObject()
+            .Where(path => path.Key.StartsWith("/api/", StringComparison.Ordinal))
+            .SelectMany(path => path.Value!.AsObject().Select(method => (Path: path.Key, Method: method.Key, Operation: method.Value!)))
+            .ToList();
+        Assert.NotEmpty(operations);
+        foreach (var (path, method, operation) in operations)
+        {
+            var url = path.Replace("{id}", "conform", StringComparison.Ordinal).Replace("{runId}", "run-none", StringComparison.Ordinal);
+            using var request = new HttpRequestMessage(new HttpMethod(method.ToUpperInvariant()), $"{url}?x=1&x=2");
+
+            using var response = await Client.SendAsync(request);
+
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{method} {path}: {(int)response.StatusCode}");
+            var body = await _contract.AssertConformsAsync(operation["operationId"]!.GetValue<string>(), response);
+            Assert.NotNull(body!["errors"]!["x"]);
+        }
+    }
+
+    /// <summary>A precondition header that is not <c>*</c> or quoted tags is a 400, which GET declares as PUT and DELETE do.</summary>
+    [Theory]
+    [InlineData("If-Match", "not-a-tag")]
+    [InlineData("If-None-Match", "not-a-tag")]
+    public async Task GetFlow_WithAnUnreadablePreconditionHeader_IsA400AsDeclared(string header, string value)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/flows/conform");
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await _contract.AssertConformsAsync("GetFlow", response);
+    }
+
     /// <summary>The endpoint reads the limit as text for its precise 400: it must refuse exactly what the document rules out.</summary>
     [Theory]
     [InlineData("1")]
