@@ -49,17 +49,17 @@ internal static class ChatApi
             .Produces<OpenAiErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status504GatewayTimeout)
             .NamesModels()
-            .ProducesHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
+            .ProducesWholeNumberHeader(AttemptsHeader, "How many upstream attempts the answer took, across deployments.", 200, 502, 503, 504)
             .ProducesHeader(
                 UpstreamRequestIdHeader,
                 "The upstream's own id for its response (its `x-request-id`), from the deployment that answered or was tried last: what that provider's support asks for. Absent when it sent none.",
                 200, 400, 404, 502, 503, 504)
             .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
-            .ProducesHeader(
+            .ProducesWholeNumberHeader(
                 "Retry-After",
                 "On a 503 (`upstream_rate_limited`, `upstream_unavailable`), when known: whole seconds until the upstream may answer again.",
                 503)
-            .ProducesHeader(
+            .ProducesWholeNumberHeader(
                 Hosting.ErrorResponses.RetryAfterMsHeader,
                 "With `Retry-After`: the same wait in milliseconds, which the OpenAI SDKs read first.",
                 503)

@@ -9,6 +9,10 @@ internal static class ResponseDocumentationExtensions
     public static RouteHandlerBuilder ProducesHeader(this RouteHandlerBuilder builder, string name, string description, params int[] statusCodes) =>
         builder.WithMetadata(new ResponseHeaderMetadata(name, description, statusCodes));
 
+    /// <summary>As <see cref="ProducesHeader"/>, for a header whose value is a whole number (a count, a wait).</summary>
+    public static RouteHandlerBuilder ProducesWholeNumberHeader(this RouteHandlerBuilder builder, string name, string description, params int[] statusCodes) =>
+        builder.WithMetadata(new ResponseHeaderMetadata(name, description, statusCodes, WholeNumber: true));
+
     /// <summary>Declares that the request names models, which a key's allowlist may refuse with a 403.</summary>
     public static RouteHandlerBuilder NamesModels(this RouteHandlerBuilder builder) => builder.WithMetadata(ModelAllowlistMetadata.Instance);
 

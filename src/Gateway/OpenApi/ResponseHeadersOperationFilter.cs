@@ -24,7 +24,7 @@ internal sealed class ResponseHeadersOperationFilter : IOperationFilter
                 response.Headers[header.Name] = new OpenApiHeader
                 {
                     Description = header.Description,
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                    Schema = new OpenApiSchema { Type = header.WholeNumber ? JsonSchemaType.Integer : JsonSchemaType.String },
                 };
             }
         }

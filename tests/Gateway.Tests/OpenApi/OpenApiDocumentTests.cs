@@ -83,6 +83,38 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Null(paths["/v1/models"]!["get"]!["responses"]!["503"]);
     }
 
+    /// <summary>
+    /// A wait or a count is declared as an integer wherever it is sent, so a generated client reads one type. Until
+    /// 2026-12-07 the chat 503's <c>Retry-After</c> and <c>retry-after-ms</c>, and <c>X-Gateway-Attempts</c>, were
+    /// declared as strings, where every other <c>Retry-After</c> was an integer.
+    /// </summary>
+    [Fact]
+    public async Task EveryWaitAndCountHeader_IsDeclaredAsAnInteger()
+    {
+        var document = JsonNode.Parse(await ServedAsync())!;
+        string[] wholeNumbers = ["Retry-After", "retry-after-ms", "X-Gateway-Attempts"];
+        var declared = 0;
+        foreach (var (path, item) in document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                foreach (var (status, response) in operation!["responses"]!.AsObject())
+                {
+                    foreach (var (name, header) in response!["headers"]?.AsObject() ?? [])
+                    {
+                        if (wholeNumbers.Contains(name, StringComparer.OrdinalIgnoreCase))
+                        {
+                            declared++;
+                            Assert.True(header!["schema"]!["type"]!.GetValue<string>() == "integer", $"{method} {path} {status}: {name} is {header["schema"]!["type"]}");
+                        }
+                    }
+                }
+            }
+        }
+
+        Assert.True(declared > 20, $"only {declared} declared");
+    }
+
     [Fact]
     public async Task StreamingOperations_DescribeTheirEventPayloadsNotAWrapper()
     {
