@@ -22,7 +22,8 @@ internal static class ChatApi
     /// <summary>OpenAI's name for a request's id.</summary>
     public const string RequestIdHeader = "x-request-id";
 
-    private const string RequestIdDescription =
+    /// <summary>Declared on every <c>/v1</c> answer in the OpenAPI document (<c>AccessOperationFilter</c>).</summary>
+    public const string RequestIdDescription =
         "The request's trace and span ids (`{traceId}-{spanId}`), as its JSON log lines and spans carry them; the OpenAI SDKs expose it as `request_id`.";
 
     public static RouteGroupBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
@@ -54,7 +55,6 @@ internal static class ChatApi
                 UpstreamRequestIdHeader,
                 "The upstream's own id for its response (its `x-request-id`), from the deployment that answered or was tried last: what that provider's support asks for. Absent when it sent none.",
                 200, 400, 404, 502, 503, 504)
-            .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
             .ProducesWholeNumberHeader(
                 "Retry-After",
                 "On a 503 (`upstream_rate_limited`, `upstream_unavailable`), when known: whole seconds until the upstream may answer again.",
@@ -75,8 +75,7 @@ internal static class ChatApi
             .WithName("ListModels")
             .WithSummary("Lists the model aliases this gateway serves that the caller's key may use.")
             .Produces<ModelList>(StatusCodes.Status200OK)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)
-            .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 401);
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized);
 
         // What the OpenAI SDKs' models.retrieve asks: a tool that checks a model before using it was told a served one
         // did not exist.
@@ -88,8 +87,7 @@ internal static class ChatApi
             .Produces<ModelInfo>(StatusCodes.Status200OK)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status403Forbidden)
-            .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound)
-            .ProducesHeader(RequestIdHeader, RequestIdDescription, 200, 401, 403, 404);
+            .Produces<OpenAiErrorResponse>(StatusCodes.Status404NotFound);
 
         return group;
     }

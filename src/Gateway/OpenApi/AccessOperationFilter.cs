@@ -90,6 +90,21 @@ internal sealed class AccessOperationFilter : IOperationFilter
         {
             Add(operation, "404", "No such resource (or not one this key may see).", errorSchema, contentType);
         }
+
+        // Every /v1 answer carries x-request-id (ChatApi.SetRequestId): those declared above, the passed-on 4XX and
+        // the slow body's 408 too. Until 2026-12-07 it was declared status by status, and those two were missed.
+        if (isOpenAi)
+        {
+            foreach (var response in operation.Responses.Values.OfType<OpenApiResponse>())
+            {
+                response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                response.Headers[ChatApi.RequestIdHeader] = new OpenApiHeader
+                {
+                    Description = ChatApi.RequestIdDescription,
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                };
+            }
+        }
     }
 
     /// <summary>A 429 (declared here or by the endpoint) and the store's 503 carry <c>Retry-After</c> and <c>retry-after-ms</c>.</summary>

@@ -115,6 +115,30 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.True(declared > 20, $"only {declared} declared");
     }
 
+    /// <summary>
+    /// Every /v1 answer carries <c>x-request-id</c>, and the document says so on each. Until 2026-12-07 it was declared
+    /// status by status, and the passed-on upstream verdicts (<c>4XX</c>) and the slow body's 408 were missed.
+    /// </summary>
+    [Fact]
+    public async Task EveryOpenAiAnswer_DeclaresItsRequestId()
+    {
+        var document = JsonNode.Parse(await ServedAsync())!;
+        var answers = 0;
+        foreach (var (path, item) in document["paths"]!.AsObject().Where(pair => pair.Key.StartsWith("/v1/", StringComparison.Ordinal)))
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                foreach (var (status, response) in operation!["responses"]!.AsObject())
+                {
+                    answers++;
+                    Assert.True(response!["headers"]?["x-request-id"] is not null, $"{method} {path} {status} declares no x-request-id");
+                }
+            }
+        }
+
+        Assert.True(answers > 15, $"only {answers} answers");
+    }
+
     [Fact]
     public async Task StreamingOperations_DescribeTheirEventPayloadsNotAWrapper()
     {
