@@ -68,6 +68,26 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
         Assert.All(others, chunk => Assert.True(chunk.TryGetPropertyValue("usage", out var usage) && usage is null, chunk.ToJsonString()));
     }
 
+    /// <summary>
+    /// A simulated model's answer, streamed (with the usage chunk) and not, byte for byte but for its id and time: no
+    /// <c>service_tier</c> or <c>system_fingerprint</c>, which only an upstream that sent them has.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "data: {\"id\":\"ID\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"echo\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"one\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        + "data: {\"id\":\"ID\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"echo\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" two\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        + "data: {\"id\":\"ID\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"echo\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n"
+        + "data: {\"id\":\"ID\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"echo\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":2,\"total_tokens\":4}}\n\n"
+        + "data: [DONE]\n\n")]
+    [InlineData(false, "{\"id\":\"ID\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"echo\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"one two\",\"refusal\":null},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":2,\"total_tokens\":4}}")]
+    public async Task ASimulatedAnswer_IsByteForByteWhatItWas_WithoutServiceTierOrFingerprint(bool stream, string expected)
+    {
+        using var response = await _gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("echo", "one two", stream, includeUsage: stream));
+
+        var body = await response.Content.ReadAsStringAsync();
+        var normalized = System.Text.RegularExpressions.Regex.Replace(body, "\"id\":\"chatcmpl-[^\"]+\",(.*?)\"created\":[0-9]+", "\"id\":\"ID\",$1\"created\":0");
+        Assert.Equal(expected, normalized);
+    }
+
     [Fact]
     public async Task Stream_LoremWithMaxTokens_StreamsThatManyWordsAndFinishesWithLength()
     {

@@ -241,6 +241,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         chunk["model"] = model;
+        AddMembers(chunk, script);
         chunk["choices"] = content is null && role is null && finishReason is null
             ? new JsonArray()
             : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason });
@@ -274,7 +275,16 @@ public sealed class FakeUpstream : IAsyncDisposable
                 : new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = tokenCount, ["total_tokens"] = 3 + tokenCount };
         }
 
+        AddMembers(completion, script);
         return completion.ToJsonString();
+    }
+
+    private static void AddMembers(JsonObject json, UpstreamScript script)
+    {
+        foreach (var (name, value) in script.Members ?? new Dictionary<string, string>())
+        {
+            json[name] = JsonNode.Parse(value);
+        }
     }
 
     private static async Task WriteEventAsync(HttpContext context, JsonObject chunk, CancellationToken cancellationToken)

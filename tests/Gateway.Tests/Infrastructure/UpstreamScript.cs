@@ -37,6 +37,12 @@ public sealed record UpstreamScript
 
     public bool OmitCreated { get; init; }
 
+    /// <summary>
+    /// Further top-level members (name to raw JSON), on every chunk after <c>model</c> and on the completion after
+    /// <c>usage</c>, where OpenAI writes <c>service_tier</c> and <c>system_fingerprint</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Members { get; init; }
+
     /// <summary>Reports no usage, streamed or not, as some servers do.</summary>
     public bool OmitUsage { get; init; }
 
