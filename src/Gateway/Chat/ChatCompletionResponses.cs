@@ -9,6 +9,13 @@ internal sealed record ChatCompletionChunk
     [JsonPropertyName("object")] public string Object { get; init; } = "chat.completion.chunk";
     [JsonPropertyName("created")] public required long Created { get; init; }
     [JsonPropertyName("model")] public required string Model { get; init; }
+
+    /// <summary>The tier that served the completion (OpenAI bills by it), when the upstream named one.</summary>
+    [JsonPropertyName("service_tier")] public string? ServiceTier { get; init; }
+
+    /// <summary>The upstream's backend configuration, which a caller using <c>seed</c> compares, when it named one.</summary>
+    [JsonPropertyName("system_fingerprint")] public string? SystemFingerprint { get; init; }
+
     [JsonPropertyName("choices")] public required IReadOnlyList<ChunkChoice> Choices { get; init; }
     [JsonPropertyName("usage")] public CompletionUsage? Usage { get; init; }
 }

@@ -17,6 +17,8 @@ namespace Gateway.Chat;
 /// and a client that is no longer reading by then is cut off when the drain closes (<see cref="ShutdownDrain.Closing"/>).
 /// A client that stops reading is cut off at the call's total timeout (<paramref name="deadline"/>, <see cref="StalledClientCut"/>).
 /// A stream that ends has a finish reason: <see cref="RoutedChat"/> fails one that has none.
+/// Every chunk carries the upstream's <c>service_tier</c> and <c>system_fingerprint</c> once it has said them
+/// (<see cref="ServedBy"/>), as OpenAI writes them on every chunk.
 /// </summary>
 internal sealed class ChatCompletionStream(
     IAsyncEnumerator<ChatResponseUpdate> updates,
@@ -40,15 +42,25 @@ internal sealed class ChatCompletionStream(
 
     /// <summary>A whole answer's end: the finish chunk, the usage chunk when asked for, <c>[DONE]</c>, and its record.</summary>
     private async Task EndWholeAsync(
-        SseWriter sse, string id, long created, ChatFinishReason finishReason, bool calledFunctions, UsageDetails? usage, long outputChunks,
+        SseWriter sse, string id, long created, ServedBy? servedBy, ChatFinishReason finishReason, bool calledFunctions, UsageDetails? usage, long outputChunks,
         System.Text.StringBuilder? completion, CancellationToken cancellationToken)
     {
-        await sse.WriteDataAsync(new ChunkFields(id, created, alias, null, null, CompletionMessages.FinishReason(finishReason, calledFunctions)), _writeChunk, cancellationToken);
+        await sse.WriteDataAsync(
+            new ChunkFields(id, created, alias, servedBy, null, null, CompletionMessages.FinishReason(finishReason, calledFunctions)), _writeChunk, cancellationToken);
         var counted = recorder.Counted(usage, outputChunks);
         if (includeUsage)
         {
             await sse.WriteDataAsync(
-                new ChatCompletionChunk { Id = id, Created = created, Model = alias, Choices = [], Usage = ChatUsage.From(counted) },
+                new ChatCompletionChunk
+                {
+                    Id = id,
+                    Created = created,
+                    Model = alias,
+                    ServiceTier = servedBy?.ServiceTier,
+                    SystemFingerprint = servedBy?.SystemFingerprint,
+                    Choices = [],
+                    Usage = ChatUsage.From(counted),
+                },
                 ChatJsonContext.Wire.ChatCompletionChunk,
                 cancellationToken);
         }
@@ -73,6 +85,7 @@ internal sealed class ChatCompletionStream(
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var first = updates.Current;
         var finishReason = first.FinishReason;
+        var servedBy = ServedBy.Of(first);
         var usage = UpdateContents.Of(first);
         var firstReasoning = UpdateContents.Reasoning(first);
         var firstCalls = RawToolCall.AnyIn(first.Contents) ? first.Contents : null;
@@ -98,7 +111,7 @@ internal sealed class ChatCompletionStream(
             // until it is out, so nothing else writes yet and this write needs no gate.
             await sse.WriteDataAsync(
                 new ChunkFields(
-                    id, created, alias, "assistant", firstCalls is null && firstRefusal.Length == 0 ? first.Text : NullIfEmpty(first.Text), null,
+                    id, created, alias, servedBy, "assistant", firstCalls is null && firstRefusal.Length == 0 ? first.Text : NullIfEmpty(first.Text), null,
                     NullIfEmpty(firstReasoning), firstCalls, NullIfEmpty(firstRefusal)),
                 _writeChunk,
                 cancellationToken);
@@ -107,6 +120,7 @@ internal sealed class ChatCompletionStream(
             {
                 var update = updates.Current;
                 finishReason ??= update.FinishReason;
+                servedBy = ServedBy.Of(update) ?? servedBy;
                 usage = UpdateContents.Of(update) ?? usage;
                 var text = update.Text;
                 var reasoning = UpdateContents.Reasoning(update);
@@ -124,7 +138,7 @@ internal sealed class ChatCompletionStream(
                     outputChunks++;
                     await keepAlive.EnterAsync(cancellationToken);
                     await sse.WriteDataAsync(
-                        new ChunkFields(id, created, alias, null, NullIfEmpty(text), null, NullIfEmpty(reasoning), calls, NullIfEmpty(refusal)),
+                        new ChunkFields(id, created, alias, servedBy, null, NullIfEmpty(text), null, NullIfEmpty(reasoning), calls, NullIfEmpty(refusal)),
                         _writeChunk,
                         cancellationToken);
                     keepAlive.Exit();
@@ -132,7 +146,7 @@ internal sealed class ChatCompletionStream(
             }
 
             await keepAlive.StopAsync();
-            await EndWholeAsync(sse, id, created, finishReason!.Value, calledFunctions, usage, outputChunks, completion, cancellationToken);
+            await EndWholeAsync(sse, id, created, servedBy, finishReason!.Value, calledFunctions, usage, outputChunks, completion, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && stalled.CutOff)
         {
@@ -161,7 +175,7 @@ internal sealed class ChatCompletionStream(
             if (finishReason is { } finished)
             {
                 // The answer was whole, waiting only for its usage or [DONE]: it ends as one, not as a call to pay again.
-                await EndWholeAsync(sse, id, created, finished, calledFunctions, usage, outputChunks, completion, cancellationToken);
+                await EndWholeAsync(sse, id, created, servedBy, finished, calledFunctions, usage, outputChunks, completion, cancellationToken);
             }
             else
             {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Providers;
 using Gateway.Providers.Tools;
 using Microsoft.Extensions.AI;
 
@@ -6,11 +7,15 @@ namespace Gateway.Chat;
 
 /// <summary>The fields of one <c>chat.completion.chunk</c> with a single choice: what a token's event carries.</summary>
 internal readonly ref struct ChunkFields(
-    string id, long created, string model, string? role, string? content, string? finishReason, string? reasoning = null, IList<AIContent>? contentsWithCalls = null, string? refusal = null)
+    string id, long created, string model, ServedBy? servedBy, string? role, string? content, string? finishReason, string? reasoning = null, IList<AIContent>? contentsWithCalls = null, string? refusal = null)
 {
     public string Id { get; } = id;
     public long Created { get; } = created;
     public string Model { get; } = model;
+
+    /// <summary>The upstream's <c>service_tier</c> and <c>system_fingerprint</c>, once it said them; null when it says neither.</summary>
+    public ServedBy? ServedBy { get; } = servedBy;
+
     public string? Role { get; } = role;
     public string? Content { get; } = content;
     public string? FinishReason { get; } = finishReason;
@@ -52,6 +57,11 @@ internal static class ChunkJson
         writer.WriteString("object"u8, "chat.completion.chunk"u8);
         writer.WriteNumber("created"u8, chunk.Created);
         writer.WriteString("model"u8, chunk.Model);
+        if (chunk.ServedBy is { } servedBy)
+        {
+            WriteServedBy(writer, servedBy);
+        }
+
         writer.WriteStartArray("choices"u8);
         writer.WriteStartObject();
         writer.WriteNumber("index"u8, 0);
@@ -99,5 +109,18 @@ internal static class ChunkJson
         }
 
         writer.WriteEndObject();
+    }
+
+    private static void WriteServedBy(Utf8JsonWriter writer, ServedBy servedBy)
+    {
+        if (servedBy.ServiceTier is { } serviceTier)
+        {
+            writer.WriteString("service_tier"u8, serviceTier);
+        }
+
+        if (servedBy.SystemFingerprint is { } systemFingerprint)
+        {
+            writer.WriteString("system_fingerprint"u8, systemFingerprint);
+        }
     }
 }

@@ -398,6 +398,60 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         Assert.Equal(new string('q', 4096) + "… (2995904 more characters)", message);
     }
 
+    private static readonly Dictionary<string, string> ServedAsOpenAiSaysIt = new()
+    {
+        ["service_tier"] = "\"default\"",
+        ["system_fingerprint"] = "\"fp_44709d6fcb\"",
+    };
+
+    private static HttpContent FlexRequest(bool stream) => Json.Body(
+        $$"""{"model":"up","stream":{{(stream ? "true" : "false")}},"stream_options":{{(stream ? """{"include_usage":true}""" : "null")}},"service_tier":"flex","seed":7,"messages":[{"role":"user","content":"relay every word"}]}""");
+
+    /// <summary>
+    /// The tier that served the answer (OpenAI bills by it, and may serve another than the one asked for) and the
+    /// backend's fingerprint (which a caller using <c>seed</c> compares) are passed on where OpenAI writes them: on every
+    /// chunk, the role chunk, the finish chunk and the usage chunk too. Until 2026-12-08 neither reached the caller.
+    /// </summary>
+    [Fact]
+    public async Task Stream_TheUpstreamsServiceTierAndFingerprint_AreOnEveryChunk_AsOpenAiWritesThem()
+    {
+        Upstream.Enqueue(new UpstreamScript { Members = ServedAsOpenAiSaysIt });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", FlexRequest(stream: true));
+
+        var data = await Sse.ReadAllDataAsync(response);
+        Assert.Equal("relay every word", Sse.Text(data));
+        Assert.Equal(6, data.Count); // the role chunk with the first word, two words, the finish, the usage, [DONE]
+        Assert.All(data.SkipLast(1), chunk => Assert.Contains(
+            "\"model\":\"up\",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_44709d6fcb\",\"choices\":", chunk, StringComparison.Ordinal));
+        Assert.Equal("flex", Assert.Single(Upstream.Requests).Json["service_tier"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// An upstream that sends neither (Ollama's older builds, vLLM, the simulated models) or sends them as null: the
+    /// answer has neither member, as OpenAI's clients take an optional one; nothing is made up.
+    /// </summary>
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public async Task AnUpstreamThatSaysNeither_OrNull_GetsAnAnswerWithNeither(bool stream, bool asNull)
+    {
+        Upstream.Enqueue(new UpstreamScript
+        {
+            Members = asNull ? new Dictionary<string, string> { ["service_tier"] = "null", ["system_fingerprint"] = "null" } : null,
+        });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", FlexRequest(stream));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("relay", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("service_tier", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("system_fingerprint", body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task NonStreaming_ThroughTheUpstream()
     {

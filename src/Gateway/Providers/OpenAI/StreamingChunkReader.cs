@@ -13,12 +13,14 @@ namespace Gateway.Providers.OpenAI;
 /// inside the 200 (a top-level <c>error</c> member, <c>finish_reason: "error"</c>, or a flat
 /// <c>{"object":"error","message":…}</c>) throws <see cref="UpstreamException"/>. A payload that is not a well-formed chunk throws <see cref="JsonException"/>,
 /// reported like the SDK's own parse failures. One instance per stream: the id and model strings, the same on
-/// every chunk, are kept and reused instead of allocated per token.
+/// every chunk, are kept and reused instead of allocated per token, and so is what it says of how it served the answer
+/// (<see cref="ServedBy"/>).
 /// </summary>
 internal sealed class StreamingChunkReader
 {
     private string? _id;
     private string? _model;
+    private ServedBy? _servedBy;
     private readonly SplitSurrogates _content = new();
     private readonly SplitSurrogates _reasoning = new();
     private readonly SplitSurrogates _refusal = new();
@@ -46,7 +48,7 @@ internal sealed class StreamingChunkReader
         }
 
         SawFinishReason = true;
-        var update = new ChatResponseUpdate { Contents = new List<AIContent>(1), ResponseId = _id, FinishReason = ChatFinishReason.Stop };
+        var update = new ChatResponseUpdate { Contents = new List<AIContent>(1), ResponseId = _id, FinishReason = ChatFinishReason.Stop, RawRepresentation = _servedBy };
         FlushHeldHalves(update);
         return update;
     }
@@ -91,6 +93,7 @@ internal sealed class StreamingChunkReader
         var finishedWithError = false;
         var isErrorObject = false;
         string? message = null;
+        string? serviceTier = null, systemFingerprint = null;
         while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("id"u8))
@@ -102,6 +105,16 @@ internal sealed class StreamingChunkReader
             {
                 reader.Read();
                 update.ModelId = _model = ReusedString(ref reader, _model);
+            }
+            else if (reader.ValueTextEquals("service_tier"u8))
+            {
+                reader.Read();
+                serviceTier = ReusedText(ref reader, _servedBy?.ServiceTier);
+            }
+            else if (reader.ValueTextEquals("system_fingerprint"u8))
+            {
+                reader.Read();
+                systemFingerprint = ReusedText(ref reader, _servedBy?.SystemFingerprint);
             }
             else if (reader.ValueTextEquals("created"u8))
             {
@@ -171,7 +184,24 @@ internal sealed class StreamingChunkReader
             FlushHeldHalves(update);
         }
 
+        update.RawRepresentation = ServedSoFar(serviceTier, systemFingerprint);
         return update;
+    }
+
+    /// <summary>
+    /// What the stream has said so far of how it is served, with this chunk's values: a member a chunk leaves out (or
+    /// sends as null) keeps what an earlier chunk said. A new instance only when a value changed.
+    /// </summary>
+    private ServedBy? ServedSoFar(string? serviceTier, string? systemFingerprint)
+    {
+        serviceTier ??= _servedBy?.ServiceTier;
+        systemFingerprint ??= _servedBy?.SystemFingerprint;
+        if (!ReferenceEquals(serviceTier, _servedBy?.ServiceTier) || !ReferenceEquals(systemFingerprint, _servedBy?.SystemFingerprint))
+        {
+            _servedBy = ServedBy.From(serviceTier, systemFingerprint);
+        }
+
+        return _servedBy;
     }
 
     /// <summary>
@@ -551,6 +581,18 @@ internal sealed class StreamingChunkReader
         reader.TokenType == JsonTokenType.Null ? null
         : previous is not null && reader.ValueTextEquals(previous) ? previous
         : reader.GetString();
+
+    /// <summary>As <see cref="ReusedString"/>, for a member that is only worth passing on as text: any other value is none.</summary>
+    private static string? ReusedText(ref Utf8JsonReader reader, string? previous)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return ReusedString(ref reader, previous);
+        }
+
+        reader.Skip();
+        return null;
+    }
 
     /// <summary>Moves to the next property name of the current object; false at its end.</summary>
     private static bool NextProperty(ref Utf8JsonReader reader)

@@ -26,6 +26,79 @@ public class StreamingChunkReaderTests
         Assert.Null(update.FinishReason);
     }
 
+    private static string ServedChunk(string members, string content = "Hi") =>
+        $$"""{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"m",{{members}}"choices":[{"index":0,"delta":{"content":"{{content}}"},"finish_reason":null}]}""";
+
+    [Fact]
+    public void TheServiceTierAndFingerprint_AreRead_AndEveryChunkSharesOneInstanceWhileTheyStayTheSame()
+    {
+        var first = Parse(ServedChunk("\"service_tier\":\"flex\",\"system_fingerprint\":\"fp_44709d6fcb\","))!;
+        var second = Parse(ServedChunk("\"service_tier\":\"flex\",\"system_fingerprint\":\"fp_44709d6fcb\","))!;
+
+        Assert.Equal(new ServedBy("flex", "fp_44709d6fcb"), ServedBy.Of(first));
+        Assert.Same(ServedBy.Of(first), ServedBy.Of(second));
+    }
+
+    [Fact]
+    public void AChunkThatLeavesThemOut_OrSaysNull_KeepsWhatAnEarlierOneSaid_AndAChangeIsTheNewValue()
+    {
+        var first = Parse(ServedChunk("\"service_tier\":\"default\",\"system_fingerprint\":\"fp_a\","))!;
+        var without = Parse(ServedChunk(""))!;
+        var nulls = Parse(ServedChunk("\"service_tier\":null,\"system_fingerprint\":null,"))!;
+        var changed = Parse(ServedChunk("\"system_fingerprint\":\"fp_b\","))!;
+        var finish = Parse("""{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""")!;
+
+        Assert.Same(ServedBy.Of(first), ServedBy.Of(without));
+        Assert.Same(ServedBy.Of(first), ServedBy.Of(nulls));
+        Assert.Equal(new ServedBy("default", "fp_b"), ServedBy.Of(changed));
+        Assert.Same(ServedBy.Of(changed), ServedBy.Of(finish));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\"service_tier\":null,\"system_fingerprint\":null,")]
+    // Not text: nothing to pass on, and no reason to fail the answer.
+    [InlineData("\"service_tier\":{\"name\":\"flex\"},\"system_fingerprint\":7,")]
+    public void AStreamThatSaysNeither_CarriesNone(string members)
+    {
+        var update = Parse(ServedChunk(members))!;
+
+        Assert.Equal("Hi", update.Text);
+        Assert.Null(update.RawRepresentation);
+    }
+
+    [Fact]
+    public void OnlyOneOfThem_IsThatOne()
+    {
+        Assert.Equal(new ServedBy(null, "b4567-llama.cpp"), ServedBy.Of(Parse(ServedChunk("\"system_fingerprint\":\"b4567-llama.cpp\","))!));
+    }
+
+    /// <summary>
+    /// Read on every token: once known, the two members cost a chunk nothing more than their absence does (the update
+    /// and its contents list are the chunk's own either way).
+    /// </summary>
+    [Fact]
+    public void AChunkWithTheServiceTierAndFingerprint_AllocatesNoMoreThanOneWithout()
+    {
+        var with = Encoding.UTF8.GetBytes(ServedChunk("\"service_tier\":\"priority\",\"system_fingerprint\":\"fp_44709d6fcb\","));
+        var without = Encoding.UTF8.GetBytes(ServedChunk(""));
+
+        Assert.Equal(AllocatedPerChunk(without), AllocatedPerChunk(with));
+    }
+
+    private static long AllocatedPerChunk(byte[] chunk)
+    {
+        var reader = new StreamingChunkReader();
+        reader.Parse("", chunk);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            reader.Parse("", chunk);
+        }
+
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+    }
+
     private string Content(string escapedText) =>
         Parse($$"""{"choices":[{"index":0,"delta":{"content":"{{escapedText}}"},"finish_reason":null}]}""")!.Text;
 
