@@ -324,6 +324,7 @@ internal static class ChatApi
 
         recorder.Succeeded(counted, recorder.CapturesContent ? ToolCallText.Of(response) : null);
         var message = CompletionMessages.Message(response);
+        var servedBy = ServedBy.Of(response);
         var completion = new ChatCompletion
         {
             Id = CompletionIds.Next(),
@@ -338,6 +339,8 @@ internal static class ChatApi
                 },
             ],
             Usage = usage,
+            ServiceTier = servedBy?.ServiceTier,
+            SystemFingerprint = servedBy?.SystemFingerprint,
         };
         return TypedResults.Json(completion, ChatJsonContext.Wire.ChatCompletion);
     }

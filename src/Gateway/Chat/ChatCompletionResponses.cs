@@ -73,6 +73,12 @@ internal sealed record ChatCompletion
     [JsonPropertyName("model")] public required string Model { get; init; }
     [JsonPropertyName("choices")] public required IReadOnlyList<CompletionChoice> Choices { get; init; }
     [JsonPropertyName("usage")] public required CompletionUsage Usage { get; init; }
+
+    /// <summary>The tier that served the completion (OpenAI bills by it), when the upstream named one.</summary>
+    [JsonPropertyName("service_tier")] public string? ServiceTier { get; init; }
+
+    /// <summary>The upstream's backend configuration, which a caller using <c>seed</c> compares, when it named one.</summary>
+    [JsonPropertyName("system_fingerprint")] public string? SystemFingerprint { get; init; }
 }
 
 internal sealed record CompletionChoice

@@ -427,6 +427,18 @@ public sealed class ChatCompletionsUpstreamTests : UpstreamGatewayTests
         Assert.Equal("flex", Assert.Single(Upstream.Requests).Json["service_tier"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task NonStreaming_TheUpstreamsServiceTierAndFingerprint_ArePassedOn_AsOpenAiWritesThem()
+    {
+        Upstream.Enqueue(new UpstreamScript { Members = ServedAsOpenAiSaysIt });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", FlexRequest(stream: false));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal("relay every word", JsonNode.Parse(body)!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.EndsWith("\"total_tokens\":6},\"service_tier\":\"default\",\"system_fingerprint\":\"fp_44709d6fcb\"}", body, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// An upstream that sends neither (Ollama's older builds, vLLM, the simulated models) or sends them as null: the
     /// answer has neither member, as OpenAI's clients take an optional one; nothing is made up.

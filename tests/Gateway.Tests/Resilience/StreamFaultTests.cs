@@ -722,4 +722,37 @@ public sealed class StreamFaultTests : IAsyncLifetime
         Assert.Equal("upstream_error", error["code"]!.GetValue<string>());
         Assert.Contains("no message", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The first deployment said its tier and fingerprint before it failed (a chunk before its first token, or a 200
+    /// that is no completion), and the second answered: the answer carries the second's, the one that served it.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AFallback_CarriesTheServiceTierAndFingerprintOfTheDeploymentThatAnswered(bool stream)
+    {
+        _primary.DefaultScript = new UpstreamScript
+        {
+            Members = new Dictionary<string, string> { ["service_tier"] = "\"priority\"", ["system_fingerprint"] = "\"fp_primary\"" },
+            EmptyChoicesChunkFirst = true,
+            DropAfterTokens = 0,
+            CompletionBody = """{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"finish_reason":"stop"}],"service_tier":"priority","system_fingerprint":"fp_primary"}""",
+        };
+        _secondary.DefaultScript = new UpstreamScript
+        {
+            Members = new Dictionary<string, string> { ["service_tier"] = "\"default\"", ["system_fingerprint"] = "\"fp_secondary\"" },
+        };
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "one two three", stream, includeUsage: stream));
+
+        List<string> answers = stream ? [.. (await Sse.ReadAllDataAsync(response)).SkipLast(1)] : [await response.Content.ReadAsStringAsync()];
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(_secondary.Requests);
+        Assert.All(answers, answer =>
+        {
+            var json = JsonNode.Parse(answer)!;
+            Assert.Equal(("default", "fp_secondary"), (json["service_tier"]?.GetValue<string>(), json["system_fingerprint"]?.GetValue<string>()));
+        });
+    }
 }

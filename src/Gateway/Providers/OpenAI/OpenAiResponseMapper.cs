@@ -35,8 +35,14 @@ internal static class OpenAiResponseMapper
             CreatedAt = completion.CreatedAt == default ? null : completion.CreatedAt,
             FinishReason = ToFinishReason(completion.FinishReason),
             Usage = completion.Usage is { } usage ? UsageCounts.Reported(ToUsage(usage)) : null,
+            RawRepresentation = ServedBy.From(ServiceTier(completion), completion.SystemFingerprint),
         };
     }
+
+    // The SDK marks the tier's API experimental (OPENAI001); only its text is read, whatever the value.
+#pragma warning disable OPENAI001
+    private static string? ServiceTier(ChatCompletion completion) => completion.ServiceTier?.ToString();
+#pragma warning restore OPENAI001
 
     public static MeaiFinishReason ToFinishReason(SdkFinishReason reason) => reason switch
     {
