@@ -36,7 +36,7 @@ internal static class FlowsApi
             .WithName("GetFlow")
             .WithSummary("Returns a saved flow, with its tag; 304 when If-None-Match names that tag.")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesProblemWhen(StatusCodes.Status400BadRequest, FlowPreconditionAnswers.Unreadable)
+            .ProducesValidationProblemWhen(FlowPreconditionAnswers.Unreadable)
             .ProducesProblemWhen(StatusCodes.Status412PreconditionFailed, FlowPreconditionAnswers.NotMet)
             .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.TagDescription, StatusCodes.Status200OK, StatusCodes.Status304NotModified)
             .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.CurrentTagDescription, StatusCodes.Status412PreconditionFailed);
@@ -54,7 +54,7 @@ internal static class FlowsApi
             .RequireAuthorization(GatewayPolicies.Admin)
             .WithName("DeleteFlow")
             .WithSummary("Deletes a saved flow; with If-Match, only if it still has that tag (412 otherwise).")
-            .ProducesProblemWhen(StatusCodes.Status400BadRequest, FlowPreconditionAnswers.Unreadable)
+            .ProducesValidationProblemWhen(FlowPreconditionAnswers.Unreadable)
             .ProducesProblemWhen(StatusCodes.Status412PreconditionFailed, FlowPreconditionAnswers.NotMet)
             .ProducesHeader(HeaderNames.ETag, FlowPreconditionAnswers.CurrentTagDescription, StatusCodes.Status412PreconditionFailed);
         return group;

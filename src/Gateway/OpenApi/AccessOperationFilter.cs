@@ -64,12 +64,11 @@ internal sealed class AccessOperationFilter : IOperationFilter
             Add(operation, "415", "The body is not JSON.", errorSchema, contentType);
         }
 
-        // The /api group refuses a repeated query parameter before the endpoint runs: every operation of it can answer
-        // 400, those that take no body and validate nothing too. Until 2026-12-07 five declared no 400 at all.
+        // The /api group (and only it) refuses a repeated query parameter before the endpoint runs: every operation of
+        // it can answer 400, those that take no body and validate nothing too. Until 2026-12-07 five declared no 400 at all.
         if (metadata.OfType<RepeatedQueryMetadata>().Any())
         {
-            var validationSchema = isOpenAi ? errorSchema : context.SchemaGenerator.GenerateSchema(typeof(HttpValidationProblemDetails), context.SchemaRepository);
-            Add(operation, "400", RepeatedQueryMetadata.Description, validationSchema, contentType);
+            Add(operation, "400", RepeatedQueryMetadata.Description, context.SchemaGenerator.GenerateSchema(typeof(HttpValidationProblemDetails), context.SchemaRepository), contentType);
         }
 
         // Every /api operation reads or writes the store (flows, runs, usage); /v1 needs it for no answer.

@@ -19,4 +19,11 @@ internal static class ResponseDocumentationExtensions
     /// <summary>Declares a ProblemDetails answer and when it is given (<c>ProducesProblem</c> can only name the status).</summary>
     public static RouteHandlerBuilder ProducesProblemWhen(this RouteHandlerBuilder builder, int statusCode, string when) =>
         builder.WithMetadata(new ProducesResponseTypeAttribute(typeof(ProblemDetails), statusCode, "application/problem+json") { Description = when });
+
+    /// <summary>
+    /// As <see cref="ProducesProblemWhen"/>, for a 400 that may list its problems under <c>errors</c> (a repeated query
+    /// parameter's does), so that a generated client types them.
+    /// </summary>
+    public static RouteHandlerBuilder ProducesValidationProblemWhen(this RouteHandlerBuilder builder, string when) =>
+        builder.WithMetadata(new ProducesResponseTypeAttribute(typeof(HttpValidationProblemDetails), StatusCodes.Status400BadRequest, "application/problem+json") { Description = when });
 }
