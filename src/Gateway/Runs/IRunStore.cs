@@ -50,8 +50,12 @@ internal interface IRunStore
 
     Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>The record with the name of the key that started it, in one read; null for an unknown run.</summary>
-    Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken);
+    /// <summary>
+    /// The record's JSON as stored, in UTF-8, with the name of the key that started it, in one read; null for an unknown
+    /// run. Bytes, not a <see cref="RunRecord"/>: <c>GET /api/runs/{runId}</c> answers them as they are
+    /// (<see cref="StoredRunRecord"/>), and a record may weigh megabytes.
+    /// </summary>
+    Task<(byte[] Record, string? Owner)?> GetJsonWithOwnerAsync(string runId, CancellationToken cancellationToken);
 
     /// <summary>
     /// The ids of the most recent runs first, of one flow or of all, of one owner or of all. Ids, not records: a record

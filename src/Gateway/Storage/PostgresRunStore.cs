@@ -76,11 +76,12 @@ internal sealed class PostgresRunStore(PostgresDatabase database, PostgresEventN
         return await command.ExecuteScalarAsync(cancellationToken) is string record ? Deserialize(record) : null;
     }
 
-    public async Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken)
+    public async Task<(byte[] Record, string? Owner)?> GetJsonWithOwnerAsync(string runId, CancellationToken cancellationToken)
     {
+        // The text as UTF-8 bytes, whatever the database's encoding: no string of twice the size.
         var rows = await ReadAsync(
-            "SELECT record, owner FROM runs WHERE run_id = @id;",
-            RecordAndOwner, cancellationToken, ("id", runId));
+            "SELECT convert_to(record, 'UTF8'), owner FROM runs WHERE run_id = @id;",
+            reader => (reader.GetFieldValue<byte[]>(0), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken, ("id", runId));
         return rows.Count == 0 ? null : rows[0];
     }
 

@@ -83,12 +83,14 @@ internal sealed class SqliteRunStore(SqliteDatabase database) : IRunStore
             return await command.ExecuteScalarAsync(cancellationToken) is string record ? Deserialize(record) : null;
         }, cancellationToken);
 
-    public async Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken)
+    public async Task<(byte[] Record, string? Owner)?> GetJsonWithOwnerAsync(string runId, CancellationToken cancellationToken)
     {
-        var rows = await database.ReadAsync<IReadOnlyList<(RunRecord, string?)>>(async connection =>
+        var rows = await database.ReadAsync<IReadOnlyList<(byte[], string?)>>(async connection =>
         {
             await using var command = connection.Command("SELECT record, owner FROM runs WHERE run_id = $id;", ("$id", runId));
-            return await command.ReadAllAsync(RecordAndOwner, cancellationToken);
+            // A TEXT column read as bytes is its UTF-8, as SQLite holds it: no string of twice the size.
+            return await command.ReadAllAsync(
+                reader => (reader.GetFieldValue<byte[]>(0), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken);
         }, cancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }

@@ -155,8 +155,8 @@ internal sealed class FlakyRunStore(IRunStore inner) : IRunStore
         return await inner.GetAsync(runId, cancellationToken);
     }
 
-    public Task<(RunRecord Run, string? Owner)?> GetWithOwnerAsync(string runId, CancellationToken cancellationToken) =>
-        FailOwnerReads ? throw new FailoverException() : inner.GetWithOwnerAsync(runId, cancellationToken);
+    public Task<(byte[] Record, string? Owner)?> GetJsonWithOwnerAsync(string runId, CancellationToken cancellationToken) =>
+        FailOwnerReads ? throw new FailoverException() : inner.GetJsonWithOwnerAsync(runId, cancellationToken);
 
     public Task<IReadOnlyList<string>> ListIdsAsync(string? flowId, string? owner, int limit, CancellationToken cancellationToken) =>
         inner.ListIdsAsync(flowId, owner, limit, cancellationToken);

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json;
 using Gateway.Flows;
 using Gateway.Runs;
 using Gateway.Storage;
@@ -118,9 +119,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("alice", await Runs.GetOwnerAsync("r1", None));
         Assert.Null(await Runs.GetOwnerAsync("missing", None));
         Assert.Null(await Runs.GetAsync("missing", None));
-        var withOwner = await Runs.GetWithOwnerAsync("r1", None);
-        Assert.Equal(("r1", "alice"), (withOwner!.Value.Run.RunId, withOwner.Value.Owner));
-        Assert.Null(await Runs.GetWithOwnerAsync("missing", None));
+        var withOwner = await Runs.GetJsonWithOwnerAsync("r1", None);
+        Assert.Equal(("r1", "alice"), (JsonSerializer.Deserialize(withOwner!.Value.Record, RunsJsonContext.Default.RunRecord)!.RunId, withOwner.Value.Owner));
+        Assert.Null(await Runs.GetJsonWithOwnerAsync("missing", None));
 
         await Runs.SaveAsync(run with { Status = RunStatus.Completed, Outputs = new Dictionary<string, string> { ["out"] = "done" } }, None);
 
