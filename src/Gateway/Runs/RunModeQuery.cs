@@ -26,20 +26,18 @@ internal readonly record struct RunModeQuery(bool Stream, bool Background)
             return false;
         }
 
-        if (bool.TryParse(value, out var flag))
+        // In any case, as bool.TryParse reads them, but not with the spaces or trailing NULs it forgives.
+        if (value is "1" || value.Equals(bool.TrueString, StringComparison.OrdinalIgnoreCase))
         {
-            return flag;
+            return true;
         }
 
-        switch (value)
+        if (value is "0" || value.Equals(bool.FalseString, StringComparison.OrdinalIgnoreCase))
         {
-            case "1":
-                return true;
-            case "0":
-                return false;
-            default:
-                errors.Add(name, "Must be true or false (or 1 or 0).");
-                return false;
+            return false;
         }
+
+        errors.Add(name, "Must be true or false (or 1 or 0).");
+        return false;
     }
 }

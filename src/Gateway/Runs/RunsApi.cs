@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Gateway.Flows;
@@ -187,8 +186,8 @@ internal static class RunsApi
         string? flowId, [WholeNumber(1, MaxLimit)] string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
     {
         // Read as text, so that a bad value gets the same precise answer as an out-of-range one.
-        var count = DefaultLimit;
-        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
+        long count = DefaultLimit;
+        if (!string.IsNullOrEmpty(limit) && (!QueryValues.TryWholeNumber(limit, out count) || count is < 1 or > MaxLimit))
         {
             return TypedResults.ValidationProblem(
                 new Dictionary<string, string[]> { ["limit"] = [$"Must be a whole number from 1 to {MaxLimit}."] }, detail: "The query is invalid.");
@@ -196,7 +195,7 @@ internal static class RunsApi
 
         // An empty flowId (a form or a generated client sending every parameter) is no filter: no flow has that id.
         var flow = string.IsNullOrEmpty(flowId) ? null : flowId;
-        var ids = await runs.ListIdsAsync(flow, caller.IsAdmin ? null : caller.KeyName, count, cancellationToken);
+        var ids = await runs.ListIdsAsync(flow, caller.IsAdmin ? null : caller.KeyName, (int)count, cancellationToken);
         // The first record is read before the answer starts, so a store that cannot be read is still a plain 500; one
         // that fails later, mid-page, cuts the answer off (the client sees the connection reset, not a shorter page).
         var first = ids.Count > 0 ? await runs.GetAsync(ids[0], cancellationToken) : null;
@@ -275,7 +274,7 @@ internal static class RunsApi
         // An empty id is no id, as the SSE spec has it: from the start.
         var (name, value) = !string.IsNullOrEmpty(lastEventId) ? (LastEventIdHeader, lastEventId) : ("after", after);
         var afterId = 0L;
-        if (!string.IsNullOrEmpty(value) && !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out afterId))
+        if (!string.IsNullOrEmpty(value) && !QueryValues.TryWholeNumber(value, out afterId))
         {
             if (await runs.GetOwnerAsync(runId, httpContext.RequestAborted) is null)
             {
@@ -326,7 +325,9 @@ internal static class RunsApi
             return TypedResults.Accepted($"/api/runs/{runId}");
         }
 
-        if (await runs.GetAsync(runId, cancellationToken) is null)
+        // Its owner, not its record: whether the run is still there (it may have been pruned since) is all a 409 needs,
+        // and an ended run's record can be megabytes.
+        if (await runs.GetOwnerAsync(runId, cancellationToken) is null)
         {
             return RunNotFound(runId);
         }

@@ -97,9 +97,11 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
     [Theory]
     [InlineData("?stream=yes", "stream")]
     [InlineData("?background=on", "background")]
+    [InlineData("?stream=true%00", "stream")] // bool.TryParse forgives a trailing NUL, and spaces
+    [InlineData("?background=%20false", "background")]
     public async Task RunModes_OtherValues_Are400NamingTheParameter(string query, string parameter)
     {
-        var flowId = await SaveFlowAsync("modes-flags-" + parameter);
+        var flowId = await SaveFlowAsync($"modes-flags-{parameter}-{Guid.NewGuid():N}");
 
         using var saved = await gateway.Client.PostAsync($"/api/flows/{flowId}/run{query}", Json.Body("""{"input":"x"}"""));
         using var inline = await gateway.Client.PostAsync("/api/runs" + query, Json.Body("""{"input":"x"}"""));
@@ -207,6 +209,9 @@ public sealed class RunModesTests(SimulatedGateway gateway) : IClassFixture<Simu
     [InlineData("0")]
     [InlineData("101")]
     [InlineData("ten")]
+    [InlineData("5%00")] // int.TryParse forgives a trailing NUL
+    [InlineData("%2B5")]
+    [InlineData("99999999999999999999")]
     public async Task ListRuns_BadLimit_Returns400(string limit)
     {
         using var response = await gateway.Client.GetAsync($"/api/runs?limit={limit}");

@@ -286,6 +286,8 @@ public sealed class RunWatchTests
     [Theory]
     [InlineData("?after=-1", null, "after")]
     [InlineData("?after=abc", null, "after")]
+    [InlineData("?after=1%00", null, "after")] // long.TryParse forgives a trailing NUL: this was event 1
+    [InlineData("?after=%2B1", null, "after")]
     [InlineData("?after=2", "x7", "Last-Event-ID")]
     public async Task BadResumePoint_Is400_NamingWhereItCameFrom(string query, string? lastEventId, string parameter)
     {

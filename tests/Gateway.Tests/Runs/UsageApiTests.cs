@@ -96,6 +96,8 @@ public sealed class UsageApiTests : IAsyncLifetime
     [InlineData("/api/usage?to=Dec%205%202026", "to")]
     [InlineData("/api/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from")]
     [InlineData("/api/usage?to=0001-01-01T00:00:00Z", "to")] // the caller sent no from: until 2026-12-06 the 400 blamed it
+    [InlineData("/api/usage?from=2026-01-01T00:00:00Z%00", "from")] // the runtime's parser forgives a trailing NUL
+    [InlineData("/api/usage?to=2026-01-01T00:00:00Z%0A", "to")]
     public async Task BadQueries_Are400NamingTheParameter(string path, string parameter)
     {
         var problem = await SendAsync(TestKeys.Admin, HttpMethod.Get, path, expected: HttpStatusCode.BadRequest);
