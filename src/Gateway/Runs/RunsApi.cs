@@ -85,7 +85,11 @@ internal static class RunsApi
         .ProducesProblemWhen(
             StatusCodes.Status503ServiceUnavailable,
             $"{GatewayExceptionHandler.StoreUnavailableMessage} Or, in JSON mode only: the gateway stopped before the run finished; the run record shows how it ended once the gateway is back.")
-        .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status202Accepted, StatusCodes.Status503ServiceUnavailable)
+        .ProducesHeader(RunLauncher.RunIdHeader, "The run's id.", StatusCodes.Status200OK, StatusCodes.Status202Accepted)
+        .ProducesHeader(
+            RunLauncher.RunIdHeader,
+            "The id of the run, when one was started: not when the store failed before it could be (reading the saved flow, say).",
+            StatusCodes.Status503ServiceUnavailable)
         .ProducesHeader(HeaderNames.Location, RunLocation, StatusCodes.Status202Accepted);
 
     private static async Task<RunResults> RunSavedFlowAsync(
