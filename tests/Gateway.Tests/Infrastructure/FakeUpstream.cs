@@ -297,7 +297,10 @@ public sealed class FakeUpstream : IAsyncDisposable
     private static List<string> EchoTokens(JsonNode request)
     {
         var messages = request["messages"]!.AsArray();
-        var text = messages.Last(m => m!["role"]!.GetValue<string>() == "user")!["content"]!.GetValue<string>();
+        var content = messages.Last(m => m!["role"]!.GetValue<string>() == "user")!["content"]!;
+        var text = content is JsonArray parts // text and images: its text parts, as a vision model reads them
+            ? string.Concat(parts.Where(part => part!["type"]!.GetValue<string>() == "text").Select(part => part!["text"]!.GetValue<string>()))
+            : content.GetValue<string>();
         var words = text.Split(' ');
         return [.. words.Select((word, i) => i == 0 ? word : " " + word)];
     }
