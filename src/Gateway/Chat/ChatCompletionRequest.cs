@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
 
@@ -45,10 +46,9 @@ internal sealed record ChatRequestMessage
 {
     [JsonPropertyName("role")] public string? Role { get; init; }
 
-    /// <summary>A string, or text parts joined into one string.</summary>
     [JsonPropertyName("content")]
     [JsonConverter(typeof(MessageContentConverter))]
-    public string? Content { get; init; }
+    public MessageContent? Content { get; init; }
 
     [JsonPropertyName("name")] public string? Name { get; init; }
 
@@ -73,6 +73,11 @@ internal sealed record ChatRequestMessage
     /// <summary>The form of tool calls OpenAI deprecated: refused, not dropped from the conversation; use <c>tool_calls</c>.</summary>
     [JsonPropertyName("function_call")] public JsonElement? FunctionCall { get; init; }
 }
+
+/// <summary>A message's <c>content</c>: its text (a string, or its text parts joined), and its parts when one is an image.</summary>
+/// <param name="Text">What the rest of the gateway reads of the message: its budget estimate, the echo, the content log.</param>
+/// <param name="Parts">Text (<see cref="TextContent"/>) and images (<see cref="Providers.ImagePart"/>) in the caller's order; null for text alone.</param>
+internal sealed record MessageContent(string Text, List<AIContent>? Parts = null);
 
 /// <summary>One of <c>tools</c>: a function the model may call.</summary>
 internal sealed record ChatTool

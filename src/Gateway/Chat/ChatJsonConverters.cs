@@ -1,48 +1,66 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Gateway.Providers;
+using Microsoft.Extensions.AI;
 
 namespace Gateway.Chat;
 
-/// <summary>Message <c>content</c>: a string, or an array of <c>{"type":"text","text":...}</c> parts.</summary>
-internal sealed class MessageContentConverter : JsonConverter<string?>
+/// <summary>
+/// Message <c>content</c>: a string, or an array of parts, <c>{"type":"text","text":...}</c> and, for a user message,
+/// <c>{"type":"image_url","image_url":{...}}</c> (<see cref="ImagePartReader"/>).
+/// </summary>
+internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
 {
     public override bool HandleNull => true;
 
-    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override MessageContent? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.Null:
                 return null;
             case JsonTokenType.String:
-                return reader.GetString();
+                return new(reader.GetString()!);
             case JsonTokenType.StartArray:
                 var text = new StringBuilder();
-                var parts = 0;
+                List<AIContent> parts = [];
+                var images = false;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    text.Append(ReadPart(ref reader));
-                    parts++;
+                    var part = ReadPart(ref reader, parts.Count);
+                    if (part is TextContent { Text: var partText })
+                    {
+                        text.Append(partText);
+                    }
+
+                    images |= part is ImagePart;
+                    parts.Add(part);
                 }
 
-                // As OpenAI: an empty list of parts is no content, not an empty text.
-                return parts > 0 ? text.ToString() : throw new ChatRequestRefused("'content' is an empty array: give at least one text part, or a string.");
+                // As OpenAI: an empty list of parts is no content, not an empty text. Text alone is one string, as it was
+                // sent on before images were taken, so that a provider's request does not change for it.
+                return parts.Count > 0
+                    ? new(text.ToString(), images ? parts : null)
+                    : throw new ChatRequestRefused("'content' is an empty array: give at least one text part, or a string.");
             default:
-                throw new ChatRequestRefused("'content' must be a string or an array of text parts.");
+                throw new ChatRequestRefused("'content' must be a string or an array of text and image_url parts.");
         }
     }
 
-    private static string ReadPart(ref Utf8JsonReader reader)
+    private static AIContent ReadPart(ref Utf8JsonReader reader, int index)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             throw new ChatRequestRefused("Each content part must be an object.");
         }
 
+        var start = reader; // read again, whole, if it is an image
         string? type = null;
         string? text = null;
-        var (sawType, sawText) = (false, false);
+        string? imageProblem = ImagePartReader.NeedsUrl;
+        var lowDetail = false;
+        var (sawType, sawText, sawImage) = (false, false, false);
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             var property = reader.GetString();
@@ -50,7 +68,7 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
             switch (property)
             {
                 // Named twice, a member would mean what its last copy says: refused, as in the rest of the request.
-                case "type" or "text" when property == "type" ? sawType : sawText:
+                case "type" or "text" or "image_url" when property == "type" ? sawType : property == "text" ? sawText : sawImage:
                     throw new ChatRequestRefused($"A content part names '{property}' more than once.");
                 case "type":
                     sawType = true;
@@ -62,22 +80,27 @@ internal sealed class MessageContentConverter : JsonConverter<string?>
                     text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                     reader.Skip();
                     break;
+                case "image_url":
+                    sawImage = true;
+                    imageProblem = ImagePartReader.Problem(ref reader, out lowDetail);
+                    break;
                 default:
                     reader.Skip();
                     break;
             }
         }
 
-        if (type != "text")
+        return type switch
         {
-            throw new ChatRequestRefused($"Only text content parts are supported (got type '{type}').");
-        }
-
-        return text ?? throw new ChatRequestRefused("A text content part needs its 'text' as a string.");
+            "text" => new TextContent(text ?? throw new ChatRequestRefused("A text content part needs its 'text' as a string.")),
+            "image_url" when imageProblem is not null => throw new ChatRequestRefused(imageProblem, index),
+            "image_url" => ImagePartReader.Read(ref start, lowDetail, index),
+            _ => throw new ChatRequestRefused($"Only text and image_url content parts are supported (got type '{type}')."),
+        };
     }
 
-    public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value);
+    public override void Write(Utf8JsonWriter writer, MessageContent? value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(value?.Text);
 }
 
 /// <summary><c>stop</c>: a single string or an array of strings.</summary>
@@ -121,6 +144,10 @@ internal sealed class StopSequencesConverter : JsonConverter<List<string>?>
 
 /// <summary>
 /// A request our converters refuse, in words meant for the caller: the JSON is valid, the value is not one the
-/// gateway takes (an image part, say). The serializer passes it on with the path where it was thrown.
+/// gateway takes (an audio part, say). The serializer passes it on with the path where it was thrown, the member its
+/// converter reads; <paramref name="item"/> names the item of that member's array it is about.
 /// </summary>
-internal sealed class ChatRequestRefused(string message) : JsonException(message);
+internal sealed class ChatRequestRefused(string message, int? item = null) : JsonException(message)
+{
+    public int? Item => item;
+}

@@ -13,9 +13,10 @@ internal static class ChatRequestJsonErrors
     /// </summary>
     public static OpenAiError From(JsonException exception)
     {
-        if (exception is ChatRequestRefused)
+        if (exception is ChatRequestRefused { Item: var item })
         {
-            return ChatRequestMapper.Invalid(exception.Message, exception.Path is { } at && at.StartsWith("$.", StringComparison.Ordinal) ? at[2..] : null);
+            var member = exception.Path is { } refusedAt && refusedAt.StartsWith("$.", StringComparison.Ordinal) ? refusedAt[2..] : null;
+            return ChatRequestMapper.Invalid(exception.Message, member is not null && item is not null ? $"{member}[{item}]" : member);
         }
 
         // Valid JSON, nested past the limit (a function's schema may come near it): not "not valid JSON".

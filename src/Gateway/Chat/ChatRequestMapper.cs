@@ -54,6 +54,11 @@ internal static class ChatRequestMapper
                 return toolError;
             }
 
+            if (message.Role != "user" && message.Content?.Parts is { } parts && parts.FindIndex(part => part is ImagePart) is var image and >= 0)
+            {
+                return Invalid($"messages[{i}].content[{image}]: only a user message may show the model an image.", $"messages[{i}].content[{image}]");
+            }
+
             // As OpenAI: only an assistant turn may come without text (it may carry tool calls instead); a user
             // message without any was answered as if it were empty.
             if (message.Content is null && message.Role != "assistant")
@@ -164,7 +169,7 @@ internal static class ChatRequestMapper
         {
             if (message.Role == "tool")
             {
-                var result = ToolResults.Message(message.ToolCallId!, message.Content!);
+                var result = ToolResults.Message(message.ToolCallId!, message.Content!.Text);
                 result.AuthorName = message.Name;
                 messages.Add(result);
             }
@@ -172,9 +177,9 @@ internal static class ChatRequestMapper
                 && (message.ToolCalls is { Count: > 0 } || !string.IsNullOrEmpty(message.ReasoningContent) || !string.IsNullOrEmpty(message.Refusal)))
             {
                 List<AIContent> contents = string.IsNullOrEmpty(message.ReasoningContent) ? [] : [new TextReasoningContent(message.ReasoningContent)];
-                if (!string.IsNullOrEmpty(message.Content))
+                if (message.Content is { Text.Length: > 0 } content)
                 {
-                    contents.Add(new TextContent(message.Content));
+                    contents.Add(new TextContent(content.Text));
                 }
 
                 if (!string.IsNullOrEmpty(message.Refusal))
@@ -187,7 +192,10 @@ internal static class ChatRequestMapper
             }
             else
             {
-                messages.Add(new ChatMessage(new ChatRole(message.Role!), message.Content ?? "") { AuthorName = message.Name });
+                // A user message that shows an image goes as its parts, in order (Validate: only a user message has images).
+                messages.Add(message.Content?.Parts is { } parts
+                    ? new ChatMessage(ChatRole.User, parts) { AuthorName = message.Name }
+                    : new ChatMessage(new ChatRole(message.Role!), message.Content?.Text ?? "") { AuthorName = message.Name });
             }
         }
 

@@ -43,6 +43,9 @@ internal static class OpenApiExtensions
             // JSON they hold, which is ours to describe where they are used (the JSON Schemas of GET /api/components).
             options.MapType<JsonObject>(() => new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema() });
             options.MapType<JsonNode>(() => new OpenApiSchema());
+            // A message's content as the gateway reads it (its text, its parts): on the wire a string or parts, which
+            // WireSchemaFilter describes.
+            options.MapType<Chat.MessageContent>(() => new OpenApiSchema { Type = JsonSchemaType.String });
             options.SupportNonNullableReferenceTypes();
             // OAS 3.0 ignores everything beside a $ref, nullable included: a property that refers to a component is
             // wrapped in allOf, so that one that may be null (RunRecord.error) can say so.

@@ -52,6 +52,23 @@ public sealed class OfficialDotnetSdkTests : IAsyncLifetime
         Assert.Equal((5, 5, 10), (completion.Usage.InputTokenCount, completion.Usage.OutputTokenCount, completion.Usage.TotalTokenCount));
     }
 
+    /// <summary>The SDK's image parts, a link and bytes it writes as a data URL, reach a vision model (until 2026-12-07 a 400).</summary>
+    [Fact]
+    public async Task CompleteChat_WithTheSdksImageParts_SendsThemOnAsItWroteThem()
+    {
+        var message = new UserChatMessage(
+            ChatMessageContentPart.CreateTextPart("What is it?"),
+            ChatMessageContentPart.CreateImagePart(new Uri("https://example.com/a.png"), ChatImageDetailLevel.Low),
+            ChatMessageContentPart.CreateImagePart(BinaryData.FromBytes([1, 2, 3]), "image/png"));
+
+        ChatCompletion completion = await Chat("up").CompleteChatAsync([message]);
+
+        Assert.Equal("What is it?", Assert.Single(completion.Content).Text);
+        Assert.Equal(
+            """[{"type":"text","text":"What is it?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"low"}},{"type":"image_url","image_url":{"url":"data:image/png;base64,AQID"}}]""",
+            Assert.Single(_upstream.Requests).Json["messages"]![0]!["content"]!.ToJsonString());
+    }
+
     [Fact]
     public async Task CompleteChatStreaming_YieldsTheAnswerTokenByToken_ThenTheFinishReasonAndUsage()
     {

@@ -21,6 +21,7 @@ internal static class OpenAiRequestMapper
                 "assistant" when RawToolCall.AnyIn(message.Contents) => AssistantCalling(message),
                 "assistant" => new AssistantChatMessage(text) { ParticipantName = name },
                 "tool" when ToolResults.CallId(message) is { } callId => NamedIfSo(new ToolChatMessage(callId, text), name),
+                _ when ImagePart.AnyIn(message.Contents) => ShowingImages(message),
                 _ => new UserChatMessage(text) { ParticipantName = name },
             };
             result.Add(message.Role == Microsoft.Extensions.AI.ChatRole.Assistant ? WithReasoningAndRefusal(mapped, message) : mapped);
@@ -59,6 +60,18 @@ internal static class OpenAiRequestMapper
         }
 
         return message;
+    }
+
+    /// <summary>
+    /// A user message with images, its parts as the streamed body writes them (<see cref="ImagePart.WriteContent"/>):
+    /// the SDK's image part holds a link as a <see cref="Uri"/>, which cannot hold a long data URL, and would write a
+    /// data URL again from its decoded bytes.
+    /// </summary>
+    private static UserChatMessage ShowingImages(Microsoft.Extensions.AI.ChatMessage message)
+    {
+        var mapped = new UserChatMessage(message.Text) { ParticipantName = message.AuthorName };
+        mapped.Patch.Set("$.content"u8, ImagePart.ContentJson(message.Contents));
+        return mapped;
     }
 
     /// <summary>An assistant turn's thinking and refusal, which the SDK's message model has no member for.</summary>

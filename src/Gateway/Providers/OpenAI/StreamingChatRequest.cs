@@ -79,7 +79,12 @@ internal sealed class StreamingChatRequest
             writer.WriteString("role"u8, RoleOf(message));
             var calls = RawToolCall.AnyIn(message.Contents);
             var text = message.Text;
-            if (!calls || text.Length > 0)
+            if (ImagePart.AnyIn(message.Contents))
+            {
+                writer.WritePropertyName("content"u8);
+                ImagePart.WriteContent(writer, message.Contents);
+            }
+            else if (!calls || text.Length > 0)
             {
                 writer.WriteString("content"u8, text); // a turn that only called functions has none, as the SDK sends it
             }

@@ -26,6 +26,14 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
             { UpstreamCode = "unsupported_parameter", UpstreamParam = "response_format" };
         }
 
+        if (FirstImage(messageList) is { } image)
+        {
+            // Nor can it see: answered from the text alone, the caller would take the answer for one that saw the image.
+            throw new UpstreamException(
+                UpstreamFailure.Status, $"The simulated model '{model}' reads text only: it cannot see the image at '{image}'.", System.Net.HttpStatusCode.BadRequest)
+            { UpstreamCode = "unsupported_parameter", UpstreamParam = image };
+        }
+
         var responseId = "sim-" + Guid.NewGuid().ToString("N");
         var createdAt = timeProvider.GetUtcNow();
         ChatResponseUpdate Update(AIContent content) => new(ChatRole.Assistant, [content]) { ResponseId = responseId, ModelId = model, CreatedAt = createdAt };
@@ -84,6 +92,24 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Where the first image is, as the request names it (<c>messages[1].content[0]</c>); null for none.</summary>
+    private static string? FirstImage(IReadOnlyList<ChatMessage> messages)
+    {
+        for (var m = 0; m < messages.Count; m++)
+        {
+            var contents = messages[m].Contents;
+            for (var c = 0; c < contents.Count; c++)
+            {
+                if (contents[c] is ImagePart)
+                {
+                    return $"messages[{m}].content[{c}]";
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Usage in words: the prompt's, and the answer's as sent.</summary>

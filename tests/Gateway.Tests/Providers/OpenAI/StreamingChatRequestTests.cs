@@ -21,7 +21,7 @@ public sealed class StreamingChatRequestTests
     private const string Key = "sk-test-key";
 
     public static TheoryData<string> Cases =>
-        ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name", "tools and tool turns", "a refusal in the history", "a named function", "required, no description", "passed-on parameters"];
+        ["minimal", "every option", "every role", "empty and unicode text", "max_tokens by its old name", "tools and tool turns", "a refusal in the history", "a named function", "required, no description", "passed-on parameters", "image parts"];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -128,8 +128,15 @@ public sealed class StreamingChatRequestTests
                     },
                 },
             }),
+        "image parts" => (
+            [new(ChatRole.User, "text alone"),
+             new(ChatRole.User, [new TextContent("What is "), Image("""{ "type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"} }"""),
+                 new TextContent("this?"), Image("""{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}""")]) { AuthorName = "ann" }],
+            new ChatOptions { ModelId = "gpt-test" }),
         _ => ([new(ChatRole.System, ""), new(ChatRole.User, "héllo \"wörld\" <tag> & \u2028 😀")], new ChatOptions { ModelId = "gpt-test" }),
     };
+
+    private static ImagePart Image(string json) => new(JsonDocument.Parse(json).RootElement, lowDetail: false);
 
     private static ChatMessage NamedResult(string callId, string text, string name)
     {
