@@ -8,7 +8,8 @@ namespace Gateway.Security;
 /// How much the model reads (or wrote) of a conversation, in characters, for the token estimates (<see cref="TokenEstimate"/>)
 /// made before (or without) the provider's count: each message's text, thinking and refusal, the calls an assistant
 /// turn made (their functions' names and arguments), and the functions offered (name, description, parameters' schema), which providers
-/// count in the prompt too. Indexed loops: this runs for every request, and an enumerator would be allocated per message.
+/// count in the prompt too. An image counts the characters of its fixed estimate (<see cref="ImagePart.EstimatedTokens"/>),
+/// never its URL's. Indexed loops: this runs for every request, and an enumerator would be allocated per message.
 /// </summary>
 internal static class PromptText
 {
@@ -27,6 +28,7 @@ internal static class PromptText
                     RawToolCall call => (call.Name?.Length ?? 0) + (call.Arguments?.Length ?? 0),
                     RefusalContent refusal => refusal.Text.Length,
                     TextReasoningContent thinking => thinking.Text.Length,
+                    ImagePart image => (long)image.EstimatedTokens * TokenEstimate.CharactersPerToken,
                     _ => 0,
                 };
             }

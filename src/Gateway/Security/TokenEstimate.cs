@@ -17,5 +17,8 @@ internal static class TokenEstimate
     public static int Prompt(IEnumerable<string?> promptTexts) => Prompt(promptTexts.Sum(text => (long)(text?.Length ?? 0)));
 
     /// <summary>The tokens of a prompt of <paramref name="characters"/> characters (<see cref="PromptText"/>).</summary>
-    public static int Prompt(long characters) => (int)Math.Min((characters + 3) / 4, int.MaxValue);
+    public static int Prompt(long characters) => (int)Math.Min((characters + CharactersPerToken - 1) / CharactersPerToken, int.MaxValue);
+
+    /// <summary>The characters a token is reckoned at (<see cref="Prompt(IEnumerable{string?})"/>).</summary>
+    public const int CharactersPerToken = 4;
 }

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Text.Json;
+using Gateway.Chat;
+using Gateway.Security;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Chat;
@@ -151,5 +154,35 @@ public sealed class ImagePartsTests : UpstreamGatewayTests
         Assert.Equal(
             ("unsupported_parameter", "messages[3].content[1]", $"The simulated model '{model}' reads text only: it cannot see the image at 'messages[3].content[1]'."),
             (error["code"]!.GetValue<string>(), error["param"]!.GetValue<string>(), error["message"]!.GetValue<string>()));
+    }
+
+    /// <summary>An image counts OpenAI's fixed price (85 tokens at low detail, 765 else), not its URL's characters.</summary>
+    [Fact]
+    public void ThePromptEstimate_CountsAnImageAtItsFixedPrice()
+    {
+        var request = JsonSerializer.Deserialize($$"""
+            {"model":"up","messages":[{"role":"user","content":[{"type":"text","text":"abcdefgh"},{{Link}},{{Inline}}]}]}
+            """, ChatJsonContext.Wire.ChatCompletionRequest)!;
+
+        var messages = ChatRequestMapper.ToMessages(request);
+
+        Assert.Equal("abcdefgh", messages[0].Text);
+        Assert.Equal(2 + 85 + 765, TokenEstimate.Prompt(PromptText.Characters(messages)));
+    }
+
+    /// <summary>A 1 MB data URL read at four characters a token would be ~350,000 tokens, past any key's minute.</summary>
+    [Fact]
+    public async Task ALargeImage_IsWithinAKeysTokenBudget()
+    {
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), Upstream).WithKey(0, "tpm", TestKeys.Client, tokensPerMinute: 1000);
+        settings["Gateway:Limits:MaxRequestBytes"] = (2 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var url = "data:image/png;base64," + new string('A', 1_400_000);
+
+        using var response = await gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", TestKeys.Client, Json.Body($$$"""
+            {"model":"up","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"{{{url}}}"}}]}]}
+            """)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 }
