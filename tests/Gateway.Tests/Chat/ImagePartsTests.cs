@@ -3,6 +3,8 @@ using System.Text.Json;
 using Gateway.Chat;
 using Gateway.Security;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Tests.Chat;
 
@@ -184,5 +186,25 @@ public sealed class ImagePartsTests : UpstreamGatewayTests
             """)));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    /// <summary>The content log shows where an image was, never its URL: a data URL is the image, megabytes of it.</summary>
+    [Fact]
+    public async Task TheContentLog_ShowsAnImageAsAMarker_NotItsUrl()
+    {
+        var logs = new CapturedLogs();
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), Upstream);
+        settings["Gateway:Telemetry:LogContent"] = "true";
+        await using (var gateway = await GatewayHost.StartAsync(settings, services => services.AddSingleton<ILoggerProvider>(logs)))
+        {
+            using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.Body($$"""{"model":"up","messages":{{Messages}}}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var content = Assert.Single(logs.Lines, line => line.EventId == 901);
+        Assert.Equal(
+            "system: Be terse.\nuser: Only text.\nassistant: Seen.\nuser: What is this?[image] And this: \"é\"?[image]",
+            content.Values["Prompt"]);
+        Assert.DoesNotContain(logs.Lines, line => line.Message.Contains("base64", StringComparison.Ordinal) || line.Message.Contains("cat.png", StringComparison.Ordinal));
     }
 }

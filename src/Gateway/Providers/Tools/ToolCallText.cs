@@ -48,7 +48,8 @@ internal static class ToolCallText
             text.Append(" (").Append(callId).Append(')');
         }
 
-        text.Append(": ").Append(message.Text);
+        text.Append(": ");
+        AppendText(text, message);
         if (RawToolCall.AnyIn(message.Contents))
         {
             var calls = new StringBuilder();
@@ -57,5 +58,25 @@ internal static class ToolCallText
         }
 
         return text.ToString();
+    }
+
+    /// <summary>The message's text; an image in it as <c>[image]</c>, where it is, never its URL (a data URL is the image).</summary>
+    private static void AppendText(StringBuilder text, ChatMessage message)
+    {
+        if (!ImagePart.AnyIn(message.Contents))
+        {
+            text.Append(message.Text);
+            return;
+        }
+
+        foreach (var content in message.Contents)
+        {
+            text.Append(content switch
+            {
+                TextContent part => part.Text,
+                ImagePart => "[image]",
+                _ => "",
+            });
+        }
     }
 }
