@@ -67,7 +67,9 @@ internal sealed class WireSchemaFilter : ISchemaFilter
         }
         else if (context.Type == typeof(ChatRequestMessage))
         {
-            ReplaceProperty(concrete, "content", StringOrArray("A string, or text parts (`{\"type\":\"text\",\"text\":...}`) joined into one.", TextPart()));
+            ReplaceProperty(concrete, "content", StringOrArray(
+                "A string, or parts: text (`{\"type\":\"text\",\"text\":...}`) and, in a user message, images (`{\"type\":\"image_url\",\"image_url\":{\"url\":...}}`), sent on in order.",
+                new OpenApiSchema { OneOf = [TextPart(), ImagePart()] }));
         }
         else if (context.Type == typeof(Runs.RunRecord))
         {
@@ -172,6 +174,35 @@ internal sealed class WireSchemaFilter : ISchemaFilter
                 },
             },
         ],
+    };
+
+    private static OpenApiSchema ImagePart() => new()
+    {
+        Type = JsonSchemaType.Object,
+        Required = new HashSet<string> { "type", "image_url" },
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("image_url")] },
+            ["image_url"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Required = new HashSet<string> { "url" },
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["url"] = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.String,
+                        MinLength = 1,
+                        Description = "An `https:` or `http:` URL, or a `data:image/...;base64,...` URL (mind `Gateway:Limits:MaxRequestBytes`, 1 MiB by default).",
+                    },
+                    ["detail"] = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.String,
+                        Enum = [JsonValue.Create("auto"), JsonValue.Create("low"), JsonValue.Create("high")],
+                    },
+                },
+            },
+        },
     };
 
     private static OpenApiSchema TextPart() => new()

@@ -93,6 +93,23 @@ public sealed class OpenApiSchemaShapeTests : IAsyncLifetime
         });
     }
 
+    /// <summary>A user message's image parts are declared, so a generated client can send them (taken since 2026-12-07).</summary>
+    [Theory]
+    [InlineData("""[{"type":"text","text":"What is it?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"low"}}]""", true)]
+    [InlineData("""[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]""", true)]
+    [InlineData("""[{"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"medium"}}]""", false)]
+    [InlineData("""[{"type":"image_url","image_url":{"url":""}}]""", false)]
+    [InlineData("""[{"type":"image_url","image_url":{}}]""", false)]
+    [InlineData("""[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]""", false)]
+    public void TheChatRequest_DeclaresImageParts(string content, bool declared)
+    {
+        var request = JsonNode.Parse($$"""{"model":"up","messages":[{"role":"user","content":{{content}}}]}""");
+
+        var problems = _contract.Schemas.Validate(request, _contract.RequestSchema("CreateChatCompletion"));
+
+        Assert.True(declared == (problems.Count == 0), string.Join("; ", problems));
+    }
+
     /// <summary>Until 2026-12-06 (later) a status was any string to a generated client, which could not switch on it.</summary>
     [Theory]
     [InlineData("RunRecord", "running completed failed cancelled interrupted")]

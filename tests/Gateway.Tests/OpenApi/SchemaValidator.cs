@@ -85,6 +85,11 @@ public sealed class SchemaValidator(JsonNode document)
                 break;
             case "string" when value.GetValueKind() == JsonValueKind.String:
                 CheckFormat(value.GetValue<string>(), schema["format"]?.GetValue<string>(), path, errors);
+                if (schema["minLength"] is { } minLength && value.GetValue<string>().Length < minLength.GetValue<int>())
+                {
+                    errors.Add($"{path}: '{value.GetValue<string>()}' is shorter than {minLength}");
+                }
+
                 break;
             case "boolean" when value.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
                 break;
