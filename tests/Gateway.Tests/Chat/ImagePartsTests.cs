@@ -129,6 +129,23 @@ public sealed class ImagePartsTests : UpstreamGatewayTests
         Assert.Empty(Upstream.Requests);
     }
 
+    [Fact]
+    public async Task AnImageInAToolResult_Is400_NamingIt()
+    {
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.Body($$$"""
+            {"model":"up","messages":[{"role":"user","content":"x"},
+             {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"snap","arguments":"{}"}}]},
+             {"role":"tool","tool_call_id":"c1","content":[{{{Inline}}}]}]}
+            """));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal(
+            ("messages[2].content[0]", "messages[2].content[0]: only a user message may show the model an image."),
+            (error["param"]!.GetValue<string>(), error["message"]!.GetValue<string>()));
+        Assert.Empty(Upstream.Requests);
+    }
+
     [Theory]
     [InlineData("""{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}""", "input_audio")]
     [InlineData("""{"type":"file","file":{"file_id":"file-1"}}""", "file")]
