@@ -52,9 +52,12 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
 
         var port = FreePort.Next();
-        var start = new ProcessStartInfo("dotnet")
+        // Through env, with the stop signals at their defaults: a suite started in the background (nohup, or "&" in a
+        // script) hands every child SIGHUP, SIGINT and SIGQUIT ignored, which the runtime leaves so, and the tests of
+        // what those signals do then failed on a gateway that never got them.
+        var start = new ProcessStartInfo("env")
         {
-            ArgumentList = { dll },
+            ArgumentList = { "--default-signal=HUP,INT,QUIT", "dotnet", dll },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -81,7 +84,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             start.Environment[GatewayHost.StorageKey.Replace(":", "__", StringComparison.Ordinal)] = GatewayHost.ConnectionString(ownDatabase);
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException("env (dotnet) did not start.");
         var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}")) { _ownDatabase = ownDatabase };
         process.OutputDataReceived += (_, line) => gateway.Append(line.Data);
         process.ErrorDataReceived += (_, line) => gateway.Append(line.Data);
