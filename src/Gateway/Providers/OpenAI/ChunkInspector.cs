@@ -64,6 +64,13 @@ internal static class ChunkInspector
             }
 
             var value = payload.Slice(valueStart + 1, valueEnd);
+            if (value.IndexOf((byte)'\\') >= 0 && Unescaped(payload[valueStart..]) is { } unescaped)
+            {
+                // "len\u0067th" is "length": compared as bytes, it was no reason the SDK knew, and became a stop.
+                value = unescaped.Text;
+                valueEnd = unescaped.QuotedLength - 2;
+            }
+
             var replacement = MapFinishReason(value);
             if (replacement is not null)
             {
@@ -74,6 +81,25 @@ internal static class ChunkInspector
         }
 
         return rewritten is null ? null : Rewrite(payload, [.. rewritten.OrderBy(edit => edit.Start)]);
+    }
+
+    /// <summary>
+    /// The text of the JSON string that starts at <paramref name="fromQuote"/>, and its length in the payload with its
+    /// quotes; null when it is not one the reader gives out (a lone half of a character: mapped as the bytes it is).
+    /// </summary>
+    private static (byte[] Text, int QuotedLength)? Unescaped(ReadOnlySpan<byte> fromQuote)
+    {
+        var reader = new Utf8JsonReader(fromQuote, isFinalBlock: false, state: default);
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.String
+                ? (Encoding.UTF8.GetBytes(reader.GetString()!), (int)reader.BytesConsumed)
+                : null;
+        }
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

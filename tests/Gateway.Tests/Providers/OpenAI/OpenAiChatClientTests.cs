@@ -325,6 +325,26 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Equal(("ok", ChatFinishReason.Stop), (response.Text, response.FinishReason));
     }
 
+    [Theory]
+    [InlineData("len\\u0067th", "length")]
+    [InlineData("content_fi\\u006Cter", "content_filter")]
+    [InlineData("max\\u005ftokens", "length")]
+    [InlineData("\\u0065os", "stop")]
+    [InlineData("tool\\u005fcalls", "tool_calls")]
+    public async Task NonStreamed_AFinishReasonWrittenWithEscapes_IsReadAsItsText(string escaped, string expected)
+    {
+        // Valid JSON for "length": a streamed answer read it so, but the rewrite for the SDK compared the escaped bytes,
+        // found no reason it knew, and made it a stop: an answer cut at its cap passed for a whole one.
+        _upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = $$"""{"id":"c1","object":"chat.completion","created":1,"model":"x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"{{escaped}}"}]}""",
+        });
+
+        var response = await _client.GetResponseAsync(Messages("hi"), Options);
+
+        Assert.Equal(("ok", expected), (response.Text, response.FinishReason!.Value.Value));
+    }
+
     [Fact]
     public async Task NonStreamed_A200WithTheFlatErrorObject_CarriesItsMessage()
     {
