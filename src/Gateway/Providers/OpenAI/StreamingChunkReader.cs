@@ -337,6 +337,7 @@ internal sealed class StreamingChunkReader
         }
 
         Expect(ref reader, JsonTokenType.StartObject, read: false);
+        var readReasoning = false;
         while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("content"u8))
@@ -351,14 +352,20 @@ internal sealed class StreamingChunkReader
             {
                 // A reasoning model's thinking (DeepSeek's, vLLM's and SGLang's name; Ollama's, OpenRouter's and
                 // Groq's): it comes before the answer, for as long as the model thinks, and is the stream's progress.
+                // vLLM 0.11 to 0.15 copies it into the other name on every delta: read twice, it went through the held half
+                // of a character twice, and the thinking passed on held a U+FFFD where a character had been cut in two.
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String)
+                if (reader.TokenType != JsonTokenType.String || readReasoning)
                 {
-                    reader.Skip(); // null, or a shape that is not text
+                    reader.Skip(); // null, a shape that is not text, or the thinking already read under its other name
                 }
-                else if (_reasoning.Read(ref reader) is { Length: > 0 } reasoning)
+                else
                 {
-                    update.Contents.Add(new TextReasoningContent(reasoning));
+                    readReasoning = !reader.ValueSpan.IsEmpty;
+                    if (_reasoning.Read(ref reader) is { Length: > 0 } reasoning)
+                    {
+                        update.Contents.Add(new TextReasoningContent(reasoning));
+                    }
                 }
             }
             else if (reader.ValueTextEquals("role"u8))

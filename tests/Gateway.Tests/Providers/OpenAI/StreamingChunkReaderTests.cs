@@ -491,6 +491,20 @@ public class StreamingChunkReaderTests
     }
 
     [Fact]
+    public void ThinkingUnderBothNames_IsReadOnce_AndACharacterCutBetweenTwoChunksIsJoined()
+    {
+        // vLLM 0.11 to 0.15 wrote every delta's thinking under both names. Read twice, the first half of a character held
+        // back for the next chunk was put before the copy, and the thinking passed on held a U+FFFD.
+        var first = Parse("""{"choices":[{"delta":{"reasoning":"\ud83d","reasoning_content":"\ud83d"}}]}""")!;
+        var second = Parse("""{"choices":[{"delta":{"reasoning":"\ude00 ok","reasoning_content":"\ude00 ok"}}]}""")!;
+        var empty = Parse("""{"choices":[{"delta":{"reasoning_content":"","reasoning":"then"}}]}""")!;
+
+        Assert.Equal("", UpdateContents.Reasoning(first));
+        Assert.Equal("\U0001F600 ok", Assert.Single(second.Contents.OfType<TextReasoningContent>()).Text);
+        Assert.Equal("then", UpdateContents.Reasoning(empty));
+    }
+
+    [Fact]
     public void AChunkWithThinkingAndText_CarriesBoth()
     {
         var update = Parse("""{"choices":[{"delta":{"reasoning_content":"so,","content":"Yes"}}]}""")!;
