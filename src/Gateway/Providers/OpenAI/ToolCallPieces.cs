@@ -9,7 +9,8 @@ namespace Gateway.Providers.OpenAI;
 /// <item>each piece numbered: a server that sends calls without an <c>index</c> (each whole, in a chunk of its own) has
 /// them counted as the stream goes, where numbering each chunk's from 0 merged them into one call;</item>
 /// <item>a call's id and function named once, on its first piece: some servers repeat them on every piece, and the
-/// Python SDK joins what it is sent again ("c1c1", "get_weatherget_weather");</item>
+/// Python SDK joins what it is sent again ("c1c1", "get_weatherget_weather"); others write them as <c>""</c> there, which
+/// is no name;</item>
 /// <item>an id made up for a call that came without one: the SDKs' stream helpers require it, and the caller must send
 /// it back with the call's result;</item>
 /// <item>a character cut in two between two pieces of a call joined, each call's apart from the others'.</item>
@@ -30,6 +31,8 @@ internal sealed class ToolCallPieces
     /// <param name="argumentsText">Arguments sent as an object instead of a string (older Ollama): that object's text.</param>
     public RawToolCall Next(int? index, string? id, string? name, byte[]? arguments, string? argumentsText)
     {
+        // DashScope and DeepSeek write "name":"" (and "id":"") on every piece after a call's first: no name, not a new one.
+        name = string.IsNullOrEmpty(name) ? null : name;
         var number = index ?? (StartsACall(id, name) ? NextNumber : _last);
         _last = number;
         _lastIdSent = string.IsNullOrEmpty(id) ? _lastIdSent : id;

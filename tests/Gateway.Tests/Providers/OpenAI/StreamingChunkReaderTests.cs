@@ -220,6 +220,26 @@ public class StreamingChunkReaderTests
         Assert.Equal((1, "g", "{}"), (pieces[2].Index, pieces[2].Name, pieces[2].Arguments));
     }
 
+    /// <summary>
+    /// DashScope and DeepSeek send <c>"id":""</c> and <c>"name":""</c> on every piece after a call's first. The name went
+    /// on as <c>""</c>, which a client that takes each piece's name (deepseek-harness) made the call's ("unknown tool"),
+    /// and without an index each piece started a call of its own, its arguments cut into as many calls.
+    /// </summary>
+    [Fact]
+    public void AnEmptyIdAndNameOnALaterPiece_AreNone()
+    {
+        string[] chunks =
+        [
+            """{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":""}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"","arguments":"{}"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"id":"c2","type":"function","function":{"name":"g","arguments":"{\"a\":"}}]}}]}""",
+            """{"choices":[{"delta":{"tool_calls":[{"id":"","type":"function","function":{"name":"","arguments":"1}"}}]}}]}""",
+        ];
+        var pieces = chunks.Select(chunk => Assert.Single(Calls(Parse(chunk)!))).ToArray();
+
+        Assert.Equal([(0, "c1", "f", ""), (0, null, null, "{}"), (1, "c2", "g", "{\"a\":"), (1, null, null, "1}")], pieces);
+    }
+
     /// <summary>A character cut in two at the end of one call's arguments is that call's, not the start of the next call's.</summary>
     [Fact]
     public void ACharacterCutInTwo_IsJoinedWithinItsOwnCall()
