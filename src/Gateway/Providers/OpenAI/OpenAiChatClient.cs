@@ -74,7 +74,7 @@ internal sealed class OpenAiChatClient : IChatClient
 
         using var response = await SendStreamingAsync(messages, options, cancellationToken).ConfigureAwait(false);
         var chunks = new StreamingChunkReader();
-        Stream body = new ZeroByteReadStream(new EventSizeLimit(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false)));
+        Stream body = new ZeroByteReadStream(new CarriageReturnLineEnds(new EventSizeLimit(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))));
         if (!string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
             var (whole, events) = await ReadUnstreamedAsync(body, chunks, cancellationToken).ConfigureAwait(false);

@@ -97,6 +97,41 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Single(updates.SelectMany(u => u.Contents).OfType<UsageContent>());
     }
 
+    /// <summary>
+    /// A line may end in CR alone. The event parser waited for the byte after a CR (an LF of a CR LF?): from such a
+    /// server each event went on only when the next began, and the last before a cut connection never did, so a whole
+    /// answer failed as cut off before its finish.
+    /// </summary>
+    [Fact]
+    public async Task Stream_WithLinesEndedByCarriageReturns_EachEventIsReadAsItComes()
+    {
+        var finished = new TaskCompletionSource();
+        _upstream.Enqueue(new UpstreamScript
+        {
+            Tokens = [],
+            Inject = (0, "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":null}]}\r\r"
+                + "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\r\r"),
+            DropAfterTokens = 0,
+            DropWhen = Task.WhenAny(finished.Task, Task.Delay(TimeSpan.FromSeconds(5))), // cut once the finish has been read
+        });
+
+        var updates = new List<ChatResponseUpdate>();
+        await Assert.ThrowsAsync<UpstreamException>(async () =>
+        {
+            await foreach (var update in _client.GetStreamingResponseAsync(Messages("hi"), Options))
+            {
+                updates.Add(update);
+                if (update.FinishReason is not null)
+                {
+                    finished.TrySetResult();
+                }
+            }
+        });
+
+        Assert.Equal("Hi", string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(ChatFinishReason.Stop, updates[^1].FinishReason);
+    }
+
     [Fact]
     public async Task Stream_WithoutIdCreatedAndWithAnEmptyChoicesChunk_StillStreams()
     {
