@@ -5,7 +5,7 @@ namespace Gateway.Hosting;
 /// <summary>
 /// Reads numbers and dates from query values strictly. The runtime's parsers forgive what no client means to send: a
 /// trailing NUL (<c>?after=1%00</c> was event 1, <c>?limit=5%00</c> five runs) and, in a date, a trailing tab or line
-/// break. A client that sent such bytes has a bug worth a 400, not an answer to a question it did not ask.
+/// break or a space. A client that sent such bytes has a bug worth a 400, not an answer to a question it did not ask.
 /// </summary>
 internal static class QueryValues
 {
@@ -18,7 +18,11 @@ internal static class QueryValues
             && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out number);
     }
 
-    /// <summary>Whether the value holds a C0 control character (a NUL, tab or line break among them) or DEL.</summary>
-    public static bool HasControlCharacters(string value) =>
-        value.AsSpan().ContainsAnyInRange('\0', '\u001f') || value.Contains('\u007f', StringComparison.Ordinal);
+    /// <summary>
+    /// Whether the value holds anything but printable ASCII, or ends in a space: an ISO 8601 date is printable ASCII,
+    /// and the runtime's date parser forgives after one not only a NUL, tab or line break but any white space (a space,
+    /// a no-break space, U+0085, U+2028, U+3000).
+    /// </summary>
+    public static bool HasOtherThanBareAscii(string value) =>
+        value.AsSpan().ContainsAnyExceptInRange(' ', '~') || value.EndsWith(' ');
 }

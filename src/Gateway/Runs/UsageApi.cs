@@ -108,7 +108,7 @@ internal static class UsageApi
         // The runtime's parser also takes "12/05/2026" or "Dec 5": an ISO 8601 date begins yyyy-MM-dd, and nothing else
         // is read, so that no one's date is taken for another day.
         if (value is [>= '0' and <= '9', >= '0' and <= '9', >= '0' and <= '9', >= '0' and <= '9', '-', >= '0' and <= '9', >= '0' and <= '9', '-', ..]
-            && !QueryValues.HasControlCharacters(value)
+            && !QueryValues.HasOtherThanBareAscii(value)
             && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
         {
             return parsed.ToUniversalTime();

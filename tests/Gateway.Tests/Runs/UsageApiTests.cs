@@ -98,6 +98,10 @@ public sealed class UsageApiTests : IAsyncLifetime
     [InlineData("/api/usage?to=0001-01-01T00:00:00Z", "to")] // the caller sent no from: until 2026-12-06 the 400 blamed it
     [InlineData("/api/usage?from=2026-01-01T00:00:00Z%00", "from")] // the runtime's parser forgives a trailing NUL
     [InlineData("/api/usage?to=2026-01-01T00:00:00Z%0A", "to")]
+    [InlineData("/api/usage?from=2026-01-01T00:00:00Z%20", "from")] // and any white space after a date
+    [InlineData("/api/usage?from=2026-01-01%C2%A0", "from")]
+    [InlineData("/api/usage?to=2026-01-01T00:00:00Z%C2%85", "to")]
+    [InlineData("/api/usage?to=2026-01-01%E3%80%80", "to")]
     public async Task BadQueries_Are400NamingTheParameter(string path, string parameter)
     {
         var problem = await SendAsync(TestKeys.Admin, HttpMethod.Get, path, expected: HttpStatusCode.BadRequest);
