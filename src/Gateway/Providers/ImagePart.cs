@@ -28,6 +28,34 @@ internal sealed class ImagePart(JsonElement json, bool lowDetail) : AIContent
     /// </summary>
     public int EstimatedTokens => lowDetail ? LowDetailTokens : Tokens;
 
+    /// <summary>
+    /// Whether the image is a link (<c>https:</c>, <c>http:</c>) for the model's server to fetch, not a data URL. Read
+    /// from the part only when asked (<see cref="ProviderOptions.ImageLinks"/>); the reader refused a part whose
+    /// <c>url</c> is not a string or is given twice.
+    /// </summary>
+    public bool IsLink => !json.GetProperty("image_url"u8).GetProperty("url"u8).GetString()!.StartsWith("data:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Where the first image that <paramref name="matches"/> is among <paramref name="messages"/>, as the request names
+    /// it (<c>messages[1].content[0]</c>); null when none does.
+    /// </summary>
+    public static string? FirstPlace(IReadOnlyList<ChatMessage> messages, Func<ImagePart, bool> matches)
+    {
+        for (var m = 0; m < messages.Count; m++)
+        {
+            var contents = messages[m].Contents;
+            for (var c = 0; c < contents.Count; c++)
+            {
+                if (contents[c] is ImagePart image && matches(image))
+                {
+                    return $"messages[{m}].content[{c}]";
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Whether <paramref name="contents"/> hold an image; indexed, as this runs for every message sent on.</summary>
     public static bool AnyIn(IList<AIContent> contents)
     {

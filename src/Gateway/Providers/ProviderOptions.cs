@@ -30,6 +30,15 @@ internal sealed class ProviderOptions
     /// </summary>
     public bool SendsReasoningBack { get; set; }
 
+    /// <summary>
+    /// OpenAI-compatible only: whether an image a caller links to (an <c>https:</c> or <c>http:</c> URL in an
+    /// <c>image_url</c> part) goes on to this server, which then fetches it. True by default: OpenAI fetches links from
+    /// its own network. False for a server that would fetch them from inside the operator's (vLLM, SGLang, a local
+    /// llama.cpp): any key could have it request internal addresses (<c>http://169.254.169.254/</c>, an admin page).
+    /// Images sent as data URLs go on either way.
+    /// </summary>
+    public bool ImageLinks { get; set; } = true;
+
     public const string MaxCompletionTokensName = "max_completion_tokens";
     public const string MaxTokensName = "max_tokens";
 

@@ -175,6 +175,43 @@ public sealed class ImagePartsTests : UpstreamGatewayTests
             (error["code"]!.GetValue<string>(), error["param"]!.GetValue<string>(), error["message"]!.GetValue<string>()));
     }
 
+    /// <summary>
+    /// A provider whose server would fetch links from inside the operator's network takes images as data URLs only
+    /// (<c>ImageLinks: false</c>): a link is a 400 naming it, and nothing reaches that server; a data URL goes on.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AProviderThatTakesNoImageLinks_RefusesALink_AndTakesADataUrl(bool stream)
+    {
+        var settings = GatewayHost.WithUpstream(GatewayHost.SimulatedSettings(), Upstream);
+        settings["Gateway:Providers:inside:Type"] = "openai";
+        settings["Gateway:Providers:inside:BaseUrl"] = Upstream.BaseUrl;
+        settings["Gateway:Providers:inside:ImageLinks"] = "false";
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.WithAlias(settings, "inside-vision", "inside", "test-model"));
+        var streamed = stream ? "true" : "false";
+
+        using var linked = await gateway.Client.PostAsync("/v1/chat/completions", Json.Body($$"""{"model":"inside-vision","stream":{{streamed}},"messages":{{Messages}}}"""));
+        var refused = Upstream.Requests.Count;
+        using var inline = await gateway.Client.PostAsync("/v1/chat/completions", Json.Body($$"""
+            {"model":"inside-vision","stream":{{streamed}},"messages":[{"role":"user","content":[{"type":"text","text":"And this?"},{{Inline}}]}]}
+            """));
+        if (stream)
+        {
+            await Sse.ReadAllDataAsync(inline);
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, linked.StatusCode);
+        var error = (await Json.ReadAsync(linked))["error"]!;
+        Assert.Equal(
+            ("unsupported_parameter", "messages[3].content[1]",
+                "Provider 'inside' takes images as data URLs only, not links for its server to fetch (its ImageLinks is false): send the image at 'messages[3].content[1]' itself, as a data:image/...;base64 URL."),
+            (error["code"]!.GetValue<string>(), error["param"]!.GetValue<string>(), error["message"]!.GetValue<string>()));
+        Assert.Equal(0, refused);
+        Assert.Equal(HttpStatusCode.OK, inline.StatusCode);
+        Assert.Contains(Inline, Assert.Single(Upstream.Requests).Body, StringComparison.Ordinal);
+    }
+
     /// <summary>An image counts OpenAI's fixed price (85 tokens at low detail, 765 else), not its URL's characters.</summary>
     [Fact]
     public void ThePromptEstimate_CountsAnImageAtItsFixedPrice()

@@ -24,6 +24,8 @@ internal sealed class OpenAiChatClient : IChatClient
     private readonly StreamingChatRequest _streamingRequest;
     private readonly bool _capAsMaxTokens;
     private readonly bool _sendsReasoningBack;
+    private readonly string _providerName;
+    private readonly bool _imageLinks;
 
     public OpenAiChatClient(string providerName, ProviderOptions provider, HttpClient httpClient)
     {
@@ -41,6 +43,8 @@ internal sealed class OpenAiChatClient : IChatClient
         _httpClient = httpClient;
         _capAsMaxTokens = provider.MaxTokensField == ProviderOptions.MaxTokensName;
         _sendsReasoningBack = provider.SendsReasoningBack;
+        _providerName = providerName;
+        _imageLinks = provider.ImageLinks;
         _streamingRequest = new StreamingChatRequest(provider.BaseUrl!, provider.ApiKey, _capAsMaxTokens);
     }
 
@@ -72,6 +76,7 @@ internal sealed class OpenAiChatClient : IChatClient
             throw new ArgumentException("A model id is required.", nameof(options));
         }
 
+        RefuseImageLinksUnlessTaken(messages);
         using var response = await SendStreamingAsync(messages, options, cancellationToken).ConfigureAwait(false);
         var chunks = new StreamingChunkReader();
         Stream body = new ZeroByteReadStream(new CarriageReturnLineEnds(new EventSizeLimit(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))));
@@ -169,6 +174,7 @@ internal sealed class OpenAiChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<MeaiChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        RefuseImageLinksUnlessTaken(messages);
         try
         {
             var completion = await ChatClientFor(options).CompleteChatAsync(
@@ -184,6 +190,22 @@ internal sealed class OpenAiChatClient : IChatClient
         catch (Exception exception) when (_errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
         {
             throw upstream;
+        }
+    }
+
+    /// <summary>
+    /// A linked image, for a server this gateway must not have fetch links (<see cref="ProviderOptions.ImageLinks"/>):
+    /// refused as a provider refuses what it does not take, a 400 naming the part, before anything is sent.
+    /// </summary>
+    private void RefuseImageLinksUnlessTaken(IEnumerable<MeaiChatMessage> messages)
+    {
+        if (!_imageLinks && ImagePart.FirstPlace(messages as IReadOnlyList<MeaiChatMessage> ?? [.. messages], static image => image.IsLink) is { } place)
+        {
+            throw new UpstreamException(
+                UpstreamFailure.Status,
+                $"Provider '{_providerName}' takes images as data URLs only, not links for its server to fetch (its ImageLinks is false): send the image at '{place}' itself, as a data:image/...;base64 URL.",
+                System.Net.HttpStatusCode.BadRequest)
+            { UpstreamCode = "unsupported_parameter", UpstreamParam = place };
         }
     }
 

@@ -26,7 +26,7 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
             { UpstreamCode = "unsupported_parameter", UpstreamParam = "response_format" };
         }
 
-        if (FirstImage(messageList) is { } image)
+        if (ImagePart.FirstPlace(messageList, static _ => true) is { } image)
         {
             // Nor can it see: answered from the text alone, the caller would take the answer for one that saw the image.
             throw new UpstreamException(
@@ -92,24 +92,6 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-    }
-
-    /// <summary>Where the first image is, as the request names it (<c>messages[1].content[0]</c>); null for none.</summary>
-    private static string? FirstImage(IReadOnlyList<ChatMessage> messages)
-    {
-        for (var m = 0; m < messages.Count; m++)
-        {
-            var contents = messages[m].Contents;
-            for (var c = 0; c < contents.Count; c++)
-            {
-                if (contents[c] is ImagePart)
-                {
-                    return $"messages[{m}].content[{c}]";
-                }
-            }
-        }
-
-        return null;
     }
 
     /// <summary>Usage in words: the prompt's, and the answer's as sent.</summary>
