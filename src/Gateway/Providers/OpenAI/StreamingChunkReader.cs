@@ -343,7 +343,11 @@ internal sealed class StreamingChunkReader
             if (reader.ValueTextEquals("content"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Null && _content.Read(ref reader) is { Length: > 0 } text)
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    ReadParts(ref reader, update);
+                }
+                else if (reader.TokenType != JsonTokenType.Null && _content.Read(ref reader) is { Length: > 0 } text)
                 {
                     update.Contents.Insert(0, new TextContent(text));
                 }
@@ -398,6 +402,24 @@ internal sealed class StreamingChunkReader
                 reader.Read();
                 reader.Skip();
             }
+        }
+    }
+
+    /// <summary>
+    /// Content written as a list of parts (<see cref="ContentParts"/>, Magistral's): its text is the update's text and
+    /// its thinking parts are thinking, through the same readers as a string's and <c>reasoning_content</c>.
+    /// </summary>
+    private void ReadParts(ref Utf8JsonReader reader, ChatResponseUpdate update)
+    {
+        var (text, thinking) = ContentParts.Read(ref reader, _content, _reasoning);
+        if (text is { Length: > 0 })
+        {
+            update.Contents.Insert(0, new TextContent(text));
+        }
+
+        if (thinking is { Length: > 0 })
+        {
+            update.Contents.Add(new TextReasoningContent(thinking));
         }
     }
 

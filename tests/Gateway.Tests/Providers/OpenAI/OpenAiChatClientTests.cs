@@ -132,6 +132,55 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Equal(ChatFinishReason.Stop, updates[^1].FinishReason);
     }
 
+    /// <summary>
+    /// How Mistral's reasoning models (Magistral) stream: <c>delta.content</c> as a list of parts, thinking parts while
+    /// the model thinks, then text parts; here an emoji cut between two chunks of each, and an empty list.
+    /// </summary>
+    private const string MagistralStream = """
+        data: {"id":"c3","object":"chat.completion.chunk","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}
+
+        data: {"id":"c3","object":"chat.completion.chunk","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"The user greets \ud83d"}]}]},"finish_reason":null}]}
+
+        data: {"id":"c3","object":"chat.completion.chunk","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"\ude00."}]}]},"finish_reason":null}]}
+
+        data: {"id":"c3","object":"chat.completion.chunk","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"delta":{"content":[]},"finish_reason":null}]}
+
+        data: {"id":"c3","object":"chat.completion.chunk","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Hello \ud83d"}]},"finish_reason":null}]}
+
+        data: {"id":"c3","object":"chat.completion.chunk","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"\ude00!"}]},"finish_reason":null}]}
+
+
+        """;
+
+    [Fact]
+    public async Task Stream_ContentAsParts_AsMagistralWritesIt_IsItsThinkingThenItsText_AtTheFirstAttempt()
+    {
+        // Read as a string, the first list failed the stream before its first token: retried, generated and paid for again.
+        _upstream.Enqueue(new UpstreamScript { Tokens = [], Inject = (0, MagistralStream.ReplaceLineEndings("\n")) });
+
+        var updates = await StreamAsync();
+
+        Assert.Equal("The user greets \U0001F600.", string.Concat(updates.Select(UpdateContents.Reasoning)));
+        Assert.Equal("Hello \U0001F600!", string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(ChatFinishReason.Stop, Assert.Single(updates, u => u.FinishReason is not null).FinishReason);
+        Assert.Single(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Stream_AnsweredWithAWholeCompletionWhoseContentIsParts_IsItsThinkingAndText()
+    {
+        _upstream.Enqueue(new UpstreamScript
+        {
+            IgnoreStream = true,
+            CompletionBody = """{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"thinking","thinking":[{"type":"text","text":"The user greets."}]},{"type":"text","text":"Hello!"}]},"finish_reason":"stop"}]}""",
+        });
+
+        var whole = Assert.Single(await StreamAsync());
+
+        Assert.Equal(("The user greets.", "Hello!"), (UpdateContents.Reasoning(whole), whole.Text));
+        Assert.Single(_upstream.Requests);
+    }
+
     [Fact]
     public async Task Stream_WithoutIdCreatedAndWithAnEmptyChoicesChunk_StillStreams()
     {

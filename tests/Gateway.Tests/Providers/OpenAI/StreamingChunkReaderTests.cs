@@ -533,6 +533,64 @@ public class StreamingChunkReaderTests
         Assert.Equal("so,", Assert.Single(update.Contents.OfType<TextReasoningContent>()).Text);
     }
 
+    private ChatResponseUpdate Parts(string parts) =>
+        Parse($$"""{"choices":[{"index":0,"delta":{"content":{{parts}}},"finish_reason":null}]}""")!;
+
+    [Fact]
+    public void ContentAsParts_AsMagistralStreamsIt_IsThinkingThenText()
+    {
+        // Mistral's reasoning models: thinking parts while the model thinks, then text parts (BerriAI/litellm#16272).
+        var thinking = new[]
+        {
+            Parts("""[{"type":"thinking","thinking":[{"type":"text","text":"The user"}]}]"""),
+            Parts("""[{"type":"thinking","thinking":[{"type":"text","text":" greets."}]}]"""),
+        };
+        var answer = new[] { Parts("""[{"type":"text","text":"Hello"}]"""), Parts("""[{"type":"text","text":"!"}]""") };
+
+        Assert.Equal(["The user", " greets."], thinking.Select(UpdateContents.Reasoning));
+        Assert.All(thinking, update => Assert.Equal("", update.Text));
+        Assert.Equal(["Hello", "!"], answer.Select(update => update.Text));
+        Assert.All(answer, update => Assert.Empty(update.Contents.OfType<TextReasoningContent>()));
+    }
+
+    [Fact]
+    public void ACharacterCutBetweenTwoChunksOfParts_IsJoined_InTheThinkingAndInTheText()
+    {
+        var first = Parts("""[{"type":"thinking","thinking":[{"type":"text","text":"hm \ud83e"}]}]""");
+        var second = Parts("""[{"type":"thinking","thinking":[{"type":"text","text":"\udd14"}]},{"type":"text","text":"x\ud83d"}]""");
+        var third = Content("\\ude00 ok"); // a string after parts: the same text
+
+        Assert.Equal(("hm ", ""), (UpdateContents.Reasoning(first), first.Text));
+        Assert.Equal(("\U0001F914", "x"), (UpdateContents.Reasoning(second), second.Text));
+        Assert.Equal("\U0001F600 ok", third);
+    }
+
+    [Fact]
+    public void AnEmptyListOfParts_IsNoText_NotABrokenChunk()
+    {
+        var update = Parts("[]");
+
+        Assert.Equal("", update.Text);
+        Assert.DoesNotContain(update.Contents, content => content is TextContent or TextReasoningContent);
+    }
+
+    [Fact]
+    public void TextPartsAlone_AreTheText_Joined()
+    {
+        Assert.Equal("Hi there", Parts("""[{"type":"text","text":"Hi "},{"type":"text","text":"there"}]""").Text);
+    }
+
+    [Fact]
+    public void APartsTypeAfterItsText_ThinkingAsAString_AndPartsOfOtherTypes_AreReadAsTheyAre()
+    {
+        var update = Parts("""
+            [{"text":"A","type":"text"},{"type":"reference","reference_ids":[1]},{"type":"image_url","image_url":{"url":"x"}},
+             {"thinking":"so","type":"thinking"},{"type":"text","text":null},"stray",{"type":"text","text":"B"}]
+            """);
+
+        Assert.Equal(("AB", "so"), (update.Text, UpdateContents.Reasoning(update)));
+    }
+
     [Fact]
     public void AnObjectMemberThatIsNotText_IsSkipped_NotReadInto()
     {
