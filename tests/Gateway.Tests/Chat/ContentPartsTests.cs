@@ -41,4 +41,24 @@ public sealed class ContentPartsTests : UpstreamGatewayTests
         Assert.Equal("1", response.Headers.GetValues("X-Gateway-Attempts").Single());
         Assert.Single(Upstream.Requests);
     }
+
+    [Fact]
+    public async Task Complete_TheThinkingIsReasoningContent_AndTheTextTheContent()
+    {
+        Upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = """
+                {"id":"c1","object":"chat.completion","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"message":{"role":"assistant",
+                 "content":[{"type":"thinking","thinking":[{"type":"text","text":"The user greets."}]},{"type":"text","text":"Hello!"}]},"finish_reason":"stop"}],
+                 "usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}
+                """,
+        });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request(stream: false));
+
+        var message = (await Json.ReadAsync(response))["choices"]![0]!["message"]!;
+        Assert.Equal(("Hello!", "The user greets."), (message["content"]!.GetValue<string>(), message["reasoning_content"]!.GetValue<string>()));
+        Assert.Equal("1", response.Headers.GetValues("X-Gateway-Attempts").Single());
+        Assert.Single(Upstream.Requests);
+    }
 }

@@ -14,6 +14,7 @@ internal static class ChunkInspector
     private static ReadOnlySpan<byte> FinishReasonKey => "\"finish_reason\""u8;
     private static ReadOnlySpan<byte> ErrorKey => "\"error\""u8;
     private static ReadOnlySpan<byte> ArgumentsKey => "\"arguments\""u8;
+    private static ReadOnlySpan<byte> ContentKey => "\"content\""u8;
 
     /// <summary>
     /// Returns a rewritten payload when a finish reason must be mapped onto the SDK's enum, or null when the
@@ -31,6 +32,12 @@ internal static class ChunkInspector
         if (payload.IndexOf(ArgumentsKey) >= 0)
         {
             ArgumentsNotAString(payload, ref rewritten);
+        }
+
+        if (HasContentList(payload) && ContentParts.InWholeAnswer(payload) is { } parts)
+        {
+            // Each list's edit covers any half inside it, which it has read as a streamed answer's (SplitSurrogates).
+            (rewritten ??= []).AddRange(parts);
         }
 
         var offset = 0;
@@ -139,6 +146,28 @@ internal static class ChunkInspector
             (edits ??= []).Add((valueStart, length, JsonSerializer.Serialize(text)));
             offset = valueStart + length;
         }
+    }
+
+    /// <summary>
+    /// Whether a <c>content</c> member's value is a list (<see cref="ContentParts"/>): only then is the document read
+    /// whole, as a string's quote follows the colon in every other answer.
+    /// </summary>
+    private static bool HasContentList(ReadOnlySpan<byte> payload)
+    {
+        var offset = 0;
+        while (payload[offset..].IndexOf(ContentKey) is var found and >= 0)
+        {
+            var keyEnd = offset + found + ContentKey.Length;
+            var valueStart = SkipToValue(payload, keyEnd);
+            if (valueStart < payload.Length && payload[valueStart] == (byte)'[' && payload[keyEnd..valueStart].IndexOf((byte)':') >= 0)
+            {
+                return true;
+            }
+
+            offset = keyEnd;
+        }
+
+        return false;
     }
 
     /// <summary>

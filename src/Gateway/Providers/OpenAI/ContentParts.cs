@@ -71,6 +71,107 @@ internal static class ContentParts
         return (texts, thoughts);
     }
 
+    /// <summary>
+    /// A whole answer's edits for the SDK (<see cref="ChunkInspector"/>): each choice's <c>message.content</c> that is a
+    /// list becomes the string of its text (null when it has no text part), and its thinking <c>reasoning_content</c>
+    /// beside it, where a whole answer's thinking is read (<see cref="OpenAiChatClient"/>). The SDK refused a thinking
+    /// part, a type it does not know, and the answer was asked for (and paid for) again. None for a document that is not
+    /// well-formed, which the SDK reports itself.
+    /// </summary>
+    public static List<(int Start, int Length, string Replacement)>? InWholeAnswer(ReadOnlySpan<byte> payload)
+    {
+        var reader = new Utf8JsonReader(payload);
+        var edits = default(List<(int, int, string)>);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isChoices = reader.ValueTextEquals("choices"u8);
+                reader.Read();
+                if (isChoices && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        InChoice(ref reader, ref edits);
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        return edits;
+    }
+
+    private static void InChoice(ref Utf8JsonReader reader, ref List<(int Start, int Length, string Replacement)>? edits)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isMessage = reader.ValueTextEquals("message"u8);
+            reader.Read();
+            if (isMessage && reader.TokenType == JsonTokenType.StartObject)
+            {
+                InMessage(ref reader, ref edits);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+    }
+
+    private static void InMessage(ref Utf8JsonReader reader, ref List<(int Start, int Length, string Replacement)>? edits)
+    {
+        var list = default((int Start, int Length, string? Text, string? Thinking)?);
+        var hasReasoningContent = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isContent = reader.ValueTextEquals("content"u8);
+            hasReasoningContent |= reader.ValueTextEquals("reasoning_content"u8);
+            reader.Read();
+            if (isContent && reader.TokenType == JsonTokenType.StartArray)
+            {
+                var start = (int)reader.TokenStartIndex;
+                SplitSurrogates text = new(), thinking = new();
+                var (said, thought) = Read(ref reader, text, thinking);
+                list = (start, (int)reader.BytesConsumed - start, said + text.Flush(), thought + thinking.Flush());
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        if (list is { } parts)
+        {
+            // A message that has its own (a duplicate name would be refused) keeps it as its thinking.
+            var replacement = parts.Text is { Length: > 0 } answer ? JsonSerializer.Serialize(answer) : "null";
+            if (parts.Thinking is { Length: > 0 } thoughts && !hasReasoningContent)
+            {
+                replacement += ",\"reasoning_content\":" + JsonSerializer.Serialize(thoughts);
+            }
+
+            (edits ??= []).Add((parts.Start, parts.Length, replacement));
+        }
+    }
+
     /// <summary>A thinking part's <c>thinking</c>: a list of text parts (Mistral's), or a string.</summary>
     private static string? Thinking(ref Utf8JsonReader reader, SplitSurrogates thinking, string? thoughts)
     {

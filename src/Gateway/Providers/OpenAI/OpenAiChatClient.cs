@@ -269,8 +269,8 @@ internal sealed class OpenAiChatClient : IChatClient
         }
         catch (Exception)
         {
-            // The SDK has read the answer (content as parts, say, which this reader does not take): what could not be
-            // said about its thinking is not worth failing it for, and generating it again.
+            // The SDK has read the answer: what could not be said about its thinking is not worth failing it for, and
+            // generating it again.
             return "";
         }
     }

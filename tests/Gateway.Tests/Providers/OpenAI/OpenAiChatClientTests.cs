@@ -396,6 +396,49 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Single(_upstream.Requests);
     }
 
+    [Theory]
+    [InlineData("""[{"type":"thinking","thinking":[{"type":"text","text":"The user greets."}]},{"type":"text","text":"Hello!"}]""", "The user greets.", "Hello!")]
+    [InlineData("""[{"type":"thinking","thinking":[{"type":"text","text":"hm \ud83e"},{"type":"text","text":"\udd14"}]},{"type":"text","text":"a \ud83d"},{"type":"text","text":"\ude00"}]""", "hm \U0001F914", "a \U0001F600")]
+    [InlineData("""[{"type":"thinking","thinking":[{"type":"text","text":"Only thought."}]}]""", "Only thought.", "")]
+    public async Task NonStreamed_ContentAsParts_AsMagistralAnswers_IsItsTextWithItsThinking_AtTheFirstAttempt(string parts, string thinking, string text)
+    {
+        // The SDK refused a thinking part: the answer was asked for (and paid for) three times, then a 502.
+        _upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = $$$"""{"id":"c1","object":"chat.completion","created":1,"model":"magistral-medium-2509","choices":[{"index":0,"message":{"role":"assistant","content":{{{parts}}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}""",
+        });
+
+        var response = await _client.GetResponseAsync(Messages("hi"), Options);
+
+        Assert.Equal((thinking, text), (UpdateContents.Reasoning(response.Messages[0].Contents), response.Text));
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        Assert.Single(_upstream.Requests);
+    }
+
+    /// <summary>
+    /// The SDK read these whole answers before their lists were rewritten for it; their streamed chunks failed (a list
+    /// read as a string), so the same upstream's answer was text unstreamed and an error event streamed.
+    /// </summary>
+    [Theory]
+    [InlineData("""[{"type":"text","text":"Hi "},{"type":"text","text":"there"}]""", "Hi there")]
+    [InlineData("""[{"type":"text","text":"cut \ud83d"}]""", "cut \uFFFD")]
+    [InlineData("""[]""", "")]
+    public async Task TextPartsAlone_OrNone_AreTheSameText_StreamedAndNot(string parts, string text)
+    {
+        _upstream.Enqueue(
+            new UpstreamScript { Tokens = [], Inject = (0, $$$"""data: {"choices":[{"index":0,"delta":{"role":"assistant","content":{{{parts}}}},"finish_reason":null}]}""" + "\n\n") },
+            new UpstreamScript
+            {
+                CompletionBody = $$$"""{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":{{{parts}}}},"finish_reason":"stop"}]}""",
+            });
+
+        var streamed = string.Concat((await StreamAsync()).Select(u => u.Text));
+        var whole = (await _client.GetResponseAsync(Messages("hi"), Options)).Text;
+
+        Assert.Equal((text, text), (streamed, whole));
+        Assert.Equal(2, _upstream.Requests.Count);
+    }
+
     [Fact]
     public async Task NonStreamed_AHalfInsideAFinishReasonMappedWhole_IsNoFailure()
     {
