@@ -415,6 +415,21 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Single(_upstream.Requests);
     }
 
+    [Fact]
+    public async Task NonStreamed_ContentAsParts_BesideAReasoningContentOfItsOwn_KeepsThatOneAsItsThinking()
+    {
+        // A second reasoning_content beside the message's own would be a duplicate member name.
+        _upstream.Enqueue(new UpstreamScript
+        {
+            CompletionBody = """{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","reasoning_content":"own","content":[{"type":"thinking","thinking":[{"type":"text","text":"parts"}]},{"type":"text","text":"Hello!"}]},"finish_reason":"stop"}]}""",
+        });
+
+        var response = await _client.GetResponseAsync(Messages("hi"), Options);
+
+        Assert.Equal(("own", "Hello!"), (UpdateContents.Reasoning(response.Messages[0].Contents), response.Text));
+        Assert.Single(_upstream.Requests);
+    }
+
     /// <summary>
     /// The SDK read these whole answers before their lists were rewritten for it; their streamed chunks failed (a list
     /// read as a string), so the same upstream's answer was text unstreamed and an error event streamed.
