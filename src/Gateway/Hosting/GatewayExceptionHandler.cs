@@ -19,6 +19,13 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
     public const string StoreUnavailableMessage = "The gateway's store cannot be used right now (busy, full or unreachable). Retry shortly.";
 
     /// <summary>
+    /// What a caller is told of a store that no wait brings back (its SQLite file deleted or replaced under the gateway,
+    /// <see cref="StoreFileGoneException"/>): with "Retry shortly" and a Retry-After, a client that follows them retried
+    /// for as long as no one restarted the gateway. The log names the file and says to restart.
+    /// </summary>
+    public const string StoreGoneMessage = "The gateway's store cannot be used until the gateway is restarted: waiting will not bring it back.";
+
+    /// <summary>
     /// The wait a store's 503 suggests: a lock held elsewhere or a failover passes in seconds, and the SDKs, which retry a
     /// 503 by themselves, wait this long rather than their own sub-second backoff.
     /// </summary>
@@ -41,6 +48,7 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
             : storeUnavailable ? StatusCodes.Status503ServiceUnavailable
             : StatusCodes.Status500InternalServerError;
         var message = status < 500 ? exception.Message
+            : exception is StoreFileGoneException ? StoreGoneMessage
             : storeUnavailable ? StoreUnavailableMessage
             : "The gateway failed to handle the request.";
         var runId = RunIdOf(httpContext);
@@ -50,7 +58,7 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
             httpContext.Response.Headers[Runs.RunLauncher.RunIdHeader] = runId;
         }
 
-        if (storeUnavailable)
+        if (storeUnavailable && exception is not StoreFileGoneException)
         {
             httpContext.Response.SetRetryAfter(StoreRetryAfter);
         }
