@@ -44,12 +44,12 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
         }
 
         var storeUnavailable = StoreErrors.IsUnavailable(exception);
+        var storeMayHeal = StoreErrors.MayHeal(exception); // not a file deleted or replaced under the gateway
         var status = exception is BadHttpRequestException badRequest ? badRequest.StatusCode
             : storeUnavailable ? StatusCodes.Status503ServiceUnavailable
             : StatusCodes.Status500InternalServerError;
         var message = status < 500 ? exception.Message
-            : exception is StoreFileGoneException ? StoreGoneMessage
-            : storeUnavailable ? StoreUnavailableMessage
+            : storeUnavailable ? (storeMayHeal ? StoreUnavailableMessage : StoreGoneMessage)
             : "The gateway failed to handle the request.";
         var runId = RunIdOf(httpContext);
         if (runId is not null)
@@ -58,7 +58,7 @@ internal sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHa
             httpContext.Response.Headers[Runs.RunLauncher.RunIdHeader] = runId;
         }
 
-        if (storeUnavailable && exception is not StoreFileGoneException)
+        if (storeMayHeal)
         {
             httpContext.Response.SetRetryAfter(StoreRetryAfter);
         }
