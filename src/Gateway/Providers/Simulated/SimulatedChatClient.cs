@@ -54,7 +54,8 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
 
         var stops = StopSequenceCutter.For(options?.StopSequences);
 
-        // Usage counts the words sent: each token is one, unless a stop sequence cuts the text (then counted as sent).
+        // Usage counts the words sent, as sent (a stop sequence may cut the text). Not a word a token: the one token of a
+        // text of whitespace alone holds none.
         var wordsSent = 0;
         var inWord = false;
         for (var i = 0; i < tokens.Count; i++)
@@ -62,7 +63,7 @@ internal sealed class SimulatedChatClient(string providerName, TimeSpan tokenDel
             await DelayAsync(cancellationToken).ConfigureAwait(false);
             var stopped = false;
             var text = stops is null ? tokens[i] : stops.Take(tokens[i], out stopped);
-            wordsSent += stops is null ? 1 : WordTokens.Count(text, ref inWord);
+            wordsSent += WordTokens.Count(text, ref inWord);
             if (text.Length > 0)
             {
                 yield return Update(new TextContent(text));

@@ -52,6 +52,20 @@ public sealed class SimulatedChatClientTests
         Assert.Equal(10, usage.TotalTokenCount);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("zz")]
+    public async Task Echo_OfWhitespaceAlone_SendsItAndCountsNoWords_WithOrWithoutStopSequences(string? stop)
+    {
+        using var client = new SimulatedChatClient("sim", TimeSpan.Zero, TimeProvider.System);
+        var options = new ChatOptions { ModelId = "echo", StopSequences = stop is null ? null : [stop] };
+
+        var response = await client.GetResponseAsync(Messages("   "), options);
+
+        Assert.Equal("   ", response.Text);
+        Assert.Equal(0, response.Usage!.OutputTokenCount);
+    }
+
     [Fact]
     public async Task Echo_MaxTokensBelowTheWordCount_TruncatesWithLength()
     {
