@@ -44,16 +44,23 @@ internal sealed class FlowGraph
     /// Checks references and cycles between <paramref name="nodes"/> (each with the fields that are valid) and
     /// builds the graph when <paramref name="errors"/> is still empty afterwards. <paramref name="allIds"/> holds
     /// every id the flow declares, including nodes with other problems, so a reference to one is not reported too.
+    /// <paramref name="unplaced"/> are nodes that cannot be placed in the graph (their id is not valid, or another node
+    /// has it first): their references are checked all the same, so that mending the id brings no new problem to light.
     /// </summary>
     public static FlowGraph? Build(
-        Flow flow, IReadOnlyList<(int Index, FlowNode Node)> nodes, IReadOnlySet<string> allIds, string nodesPath, ValidationErrors errors)
+        Flow flow,
+        IReadOnlyList<(int Index, FlowNode Node)> nodes,
+        IReadOnlyList<(int Index, FlowNode Node)> unplaced,
+        IReadOnlySet<string> allIds,
+        string nodesPath,
+        ValidationErrors errors)
     {
         var byId = nodes.GroupBy(n => n.Node.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var dependencies = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         var templates = new Dictionary<string, Template>(StringComparer.Ordinal);
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
 
-        foreach (var (index, node) in nodes)
+        foreach (var (index, node, placed) in nodes.Select(n => (n.Index, n.Node, true)).Concat(unplaced.Select(n => (n.Index, n.Node, false))))
         {
             var path = $"{nodesPath}[{index}]";
             var references = new List<(string Id, string Path)>();
@@ -87,12 +94,21 @@ internal sealed class FlowGraph
                 CheckReference(id, referencePath);
             }
 
+            if (!placed)
+            {
+                continue;
+            }
+
             dependencies[node.Id] = [.. references.Select(r => r.Id).Where(byId.ContainsKey).Distinct(StringComparer.Ordinal)];
 
             void AddTemplate(FlowNode owner, string text, string templatePath)
             {
                 var template = Template.Parse(text);
-                templates[owner.Id] = template;
+                if (placed)
+                {
+                    templates[owner.Id] = template;
+                }
+
                 foreach (var name in template.Names)
                 {
                     // A node's id is a reference, checked with the others below; any other name is a run variable.
@@ -100,7 +116,7 @@ internal sealed class FlowGraph
                     {
                         references.Add((name, templatePath));
                     }
-                    else
+                    else if (placed)
                     {
                         variables.TryAdd(name, owner.Id);
                     }

@@ -79,21 +79,27 @@ internal sealed class FlowValidator(ModelRouter router)
             return new FlowValidation(null, errors);
         }
 
-        var validNodes = ReadNodes(nodeArray, nodesPath, errors, out var allIds, out var hasOutput);
+        var validNodes = ReadNodes(nodeArray, nodesPath, errors, out var unplaced, out var allIds, out var hasOutput);
         if (!hasOutput)
         {
             errors.Add(nodesPath, "A flow needs at least one output node.");
         }
 
         var parsed = new Flow { Id = id, Name = name, Description = description, Nodes = [.. validNodes.Select(n => n.Node)] };
-        var graph = FlowGraph.Build(parsed, validNodes, allIds, nodesPath, errors);
+        var graph = FlowGraph.Build(parsed, validNodes, unplaced, allIds, nodesPath, errors);
         return new FlowValidation(errors.IsEmpty ? graph : null, errors);
     }
 
     private List<(int Index, FlowNode Node)> ReadNodes(
-        JsonElement nodes, string nodesPath, ValidationErrors errors, out HashSet<string> allIds, out bool hasOutput)
+        JsonElement nodes,
+        string nodesPath,
+        ValidationErrors errors,
+        out List<(int Index, FlowNode Node)> unplaced,
+        out HashSet<string> allIds,
+        out bool hasOutput)
     {
         var valid = new List<(int, FlowNode)>();
+        unplaced = [];
         var firstIndexOfId = new Dictionary<string, int>(StringComparer.Ordinal);
         hasOutput = false;
         var index = 0;
@@ -109,9 +115,10 @@ internal sealed class FlowValidator(ModelRouter router)
                 errors.Add($"{path}.id", $"Duplicate node id '{nodeId}': {nodesPath}[{firstIndexOfId[nodeId]}] has it too.");
             }
 
-            if (node.Node is { } validNode && unique)
+            if (node.Node is { } validNode)
             {
-                valid.Add((index, validNode));
+                // A node without a valid id of its own cannot be placed in the graph, but its references can be checked.
+                (node.Id is not null && unique ? valid : unplaced).Add((index, validNode));
             }
 
             index++;

@@ -4,8 +4,9 @@ using System.Text.Json.Nodes;
 namespace Gateway.Flows;
 
 /// <summary>
-/// What could be read of one node: its id and type if they are valid; and, when both are, the node with its
-/// valid fields, so that its references are checked too even when another of its fields is wrong.
+/// What could be read of one node: its id and type if they are valid; and, when its type is, the node with its
+/// valid fields (its id empty when that is not valid), so that its references are checked too even when another of
+/// its fields, or its id, is wrong.
 /// </summary>
 internal sealed record NodeReading(string? Id, string? Type, FlowNode? Node);
 
@@ -27,7 +28,8 @@ internal static class NodeReader
             return new NodeReading(id, null, null);
         }
 
-        var validFields = new JsonObject { ["id"] = id, ["type"] = component.Type };
+        // Without a valid id it is still read (its id empty), so that its references are checked too.
+        var validFields = new JsonObject { ["id"] = id ?? "", ["type"] = component.Type };
         foreach (var property in element.EnumerateObject())
         {
             // Not given (GivenFields): clients generated from the one node schema send every field, null where unset.
@@ -56,7 +58,7 @@ internal static class NodeReader
             errors.Add($"{path}.{parameter.Name}", $"Required for a '{component.Type}' node.");
         }
 
-        var node = id is null ? null : validFields.Deserialize(FlowsJsonContext.Default.FlowNode);
+        var node = validFields.Deserialize(FlowsJsonContext.Default.FlowNode);
         return new NodeReading(id, component.Type, node);
     }
 

@@ -80,6 +80,23 @@ public sealed class FlowValidationTests(SimulatedGateway gateway) : IClassFixtur
     }
 
     [Fact]
+    public async Task ANodeWhoseIdIsNotValidOrTaken_HasItsReferencesCheckedToo()
+    {
+        var errors = await PostInvalidAsync("""
+            {"id":"f","nodes":[
+              {"id":"q","type":"input"},
+              {"id":"bad id","type":"llm","model":"echo","prompt":"ghost","system":"{{out}}"},
+              {"id":"q","type":"output","from":["nope"]},
+              {"id":"out","type":"output","from":["q"]}]}
+            """);
+
+        Assert.Equal(["nodes[1].id", "nodes[1].prompt", "nodes[1].system", "nodes[2].from[0]", "nodes[2].id"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["No node has the id 'ghost'."], Problems.At(errors, "nodes[1].prompt"));
+        Assert.Equal(["Node 'out' is an output node and has no text to use."], Problems.At(errors, "nodes[1].system"));
+        Assert.Equal(["No node has the id 'nope'."], Problems.At(errors, "nodes[2].from[0]"));
+    }
+
+    [Fact]
     public async Task MoreNodesThanTheLimit_Returns400NamingTheLimit_AndTheLimitItselfIsAccepted()
     {
         // An input, a chain of prompt nodes that each repeat the one before, and an output: nodes in all.
