@@ -73,19 +73,19 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
                 case "type":
                     sawType = true;
                     type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                    reader.Skip(); // past an object or array given instead; a string's token is its whole value
+                    BufferedValue.Skip(ref reader); // past an object or array given instead; a string's token is its whole value
                     break;
                 case "text":
                     sawText = true;
                     text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                    reader.Skip();
+                    BufferedValue.Skip(ref reader);
                     break;
                 case "image_url":
                     sawImage = true;
                     imageProblem = ImagePartReader.Problem(ref reader, out lowDetail);
                     break;
                 default:
-                    reader.Skip();
+                    BufferedValue.Skip(ref reader);
                     break;
             }
         }
@@ -101,6 +101,23 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
 
     public override void Write(Utf8JsonWriter writer, MessageContent? value, JsonSerializerOptions options) =>
         writer.WriteStringValue(value?.Text);
+}
+
+/// <summary>
+/// Past the value the reader is on, inside a converter's own value. <see cref="Utf8JsonReader.Skip"/> throws on a reader
+/// given part of the body (a request past the serializer's 16 KiB buffer, with more to come), even on a string's token,
+/// and the serializer answered that as a wrong type: a request with content parts and 16 KiB after them was a 400. The
+/// serializer reads a converter's whole value ahead, so <see cref="Utf8JsonReader.TrySkip"/> always can.
+/// </summary>
+internal static class BufferedValue
+{
+    public static void Skip(ref Utf8JsonReader reader)
+    {
+        if (!reader.TrySkip())
+        {
+            throw new JsonException("The request body ended inside a value.");
+        }
+    }
 }
 
 /// <summary><c>stop</c>: a single string or an array of strings.</summary>

@@ -17,7 +17,7 @@ internal static class ImagePartReader
         lowDetail = false;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            reader.Skip();
+            BufferedValue.Skip(ref reader);
             return NeedsUrl;
         }
 
@@ -49,7 +49,7 @@ internal static class ImagePartReader
                     break;
             }
 
-            reader.Skip(); // past an object or array given instead; a string's token is its whole value
+            BufferedValue.Skip(ref reader); // past an object or array given instead; a string's token is its whole value
         }
 
         return problem ?? (sawUrl ? null : NeedsUrl);

@@ -81,6 +81,30 @@ public sealed class ImagePartsTests : UpstreamGatewayTests
         Assert.Contains("""{"role":"user","content":[{"type":"text","text":"Describe it."},""" + part + "]}", sent, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Content parts early in a body that goes on for more than the serializer's 16 KiB buffer (a long conversation after
+    /// them): they were read from part of the body, and were a 400 "Invalid type for 'messages[0].content'".
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PartsFollowedBy16KiBMore_ReachTheUpstream(bool stream)
+    {
+        var later = new string('x', 20_000);
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Json.Body($$$"""
+            {"model":"up","stream":{{{(stream ? "true" : "false")}}},"messages":[{"role":"user","content":[{"type":"text","text":"Only ","cache_control":{"type":"ephemeral"}},{"type":"text","text":"text."}]},
+             {"role":"assistant","content":"Seen."},{"role":"user","content":[{"type":"text","text":"What is this?"},{{{Link}}}]},
+             {"role":"assistant","content":"A cat."},{"role":"user","content":"{{{later}}}"}]}
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = Assert.Single(Upstream.Requests).Body;
+        Assert.Contains("""{"role":"user","content":"Only text."}""", sent, StringComparison.Ordinal);
+        Assert.Contains("""[{"type":"text","text":"What is this?"},""" + Link + "]", sent, StringComparison.Ordinal);
+        Assert.Contains(later, sent, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"type":"image_url","image_url":{}}""", "An image part needs 'image_url' as an object with a non-empty 'url' string.")]
     [InlineData("""{"type":"image_url","image_url":{"url":""}}""", "An image part needs 'image_url' as an object with a non-empty 'url' string.")]
