@@ -57,7 +57,7 @@ kill -0 "$gateway" 2>/dev/null || { echo "the gateway ended at start; is port 19
 
 load=(dotnet bench/Load/bin/Release/net10.0/Load.dll run --target gateway --url http://127.0.0.1:19412/v1/chat/completions
   --concurrency "$concurrency" --out "$work/results.tsv")
-# Warm up, then let the processes settle (tier-up ends) before the streams that are sampled.
+# Warm up (two settled rounds: see LoadRun), then sample streams that start at once.
 "${load[@]}" --warmup 1000 --seconds 1 --settle-pids "$simulator" --pids "$gateway" >/dev/null 2>&1
 "${load[@]}" --warmup 0 --seconds $((seconds + 4)) >"$work/load.log" 2>&1 &
 client=$!; pids+=("$client")
