@@ -13,6 +13,7 @@ tables of shares:
 usage: profile.py STACKS_TXT
 """
 import collections
+import re
 import sys
 
 # Checked from the innermost frame out, in this order for each frame: the first match names the sample's stage.
@@ -60,11 +61,22 @@ KERNEL_STAGES = [
 ]
 
 
+# A perf map names a method with its return type, assembly, declaring type and parameter types; what a frame belongs to
+# is its declaring type alone (a framework stub whose parameters name a gateway type is the framework's).
+DECLARING_TYPE = re.compile(r"\] ?([^\s\[]+?)(?:\[[^\]]*\])?::")
+
+
+def declaring(sym):
+    """The declaring type of a managed frame's method, or the whole symbol for a native frame."""
+    matches = DECLARING_TYPE.findall(sym)
+    return matches[-1] if matches else sym
+
+
 def module(frame):
     """What kind of code a frame is, from its DSO (the perf map for JIT'd code) and its symbol."""
     dso, sym = frame
     if "perf-" in dso and dso.endswith(".map"):
-        return "JIT'd code: the gateway's own" if "Gateway." in sym else "JIT'd code: framework"
+        return "JIT'd code: the gateway's own" if declaring(sym).startswith("Gateway.") else "JIT'd code: framework"
     if dso.endswith(".dll"):
         return "ReadyToRun code (precompiled, not recompiled)"
     if "libcoreclr" in dso:
@@ -78,15 +90,17 @@ def module(frame):
 
 def stage(frames, thread):
     for _, sym in frames:
+        owner = declaring(sym)
         for name, prefixes in STAGES:
-            if any(p in sym for p in prefixes):
+            if any(p in owner for p in prefixes):
                 return name
     for name, parts in KERNEL_STAGES:
         if any(p in sym for _, sym in frames for p in parts):
             return name
     for _, sym in frames:
+        owner = declaring(sym)
         for name, prefixes in FALLBACK_STAGES:
-            if any(p in sym for p in prefixes):
+            if any(p in owner for p in prefixes):
                 return name
     # Mostly frames perf cannot name: the runtime's (stripped) and CoreLib's precompiled ones.
     return "no frame that names a stage, thread " + thread

@@ -28,8 +28,8 @@ internal static class LoadRun
         {
             // Two rounds, each settled. With Dynamic PGO a hot method is first recompiled with instrumentation, and its
             // final code is made only once that code, installed, has been called again: after one round and its settling
-            // the gateway's whole request path (~2,000 methods, from its perf map) waited for those calls, and the first
-            // ~30 streams of a cell at concurrency 1 ran it (the gateway's cell 0.07 ms slower than a second one).
+            // the gateway's whole request path (~2,000 methods, from its perf map) waited for those calls: the first ~30
+            // streams of a cell at concurrency 1 ran it, and the first seconds of bench/profile.sh's samples were JIT.
             for (var round = 1; round <= 2; round++)
             {
                 var warm = await WorkAsync(client, Math.Max(concurrency, 32), Budget.Count(warmup, TimeSpan.FromSeconds(120)));

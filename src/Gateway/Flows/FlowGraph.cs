@@ -43,7 +43,8 @@ internal sealed class FlowGraph
     /// <summary>
     /// Checks references and cycles between <paramref name="nodes"/> (each with the fields that are valid) and
     /// builds the graph when <paramref name="errors"/> is still empty afterwards. <paramref name="allIds"/> holds
-    /// every id the flow declares, including nodes with other problems, so a reference to one is not reported too.
+    /// every valid id the flow declares, including those of nodes with other problems, so a reference to one is not
+    /// reported too (a reference to an id that is not valid is: no node can have it).
     /// <paramref name="unplaced"/> are nodes that cannot be placed in the graph (their id is not valid, or another node
     /// has it first): their references are checked all the same, so that mending the id brings no new problem to light.
     /// </summary>
