@@ -77,7 +77,9 @@ internal sealed record ChatRequestMessage
 /// <summary>A message's <c>content</c>: its text (a string, or its text parts joined), and its parts when one is an image.</summary>
 /// <param name="Text">What the rest of the gateway reads of the message: its budget estimate, the echo, the content log.</param>
 /// <param name="Parts">Text (<see cref="TextContent"/>) and images (<see cref="Providers.ImagePart"/>) in the caller's order; null for text alone.</param>
-internal sealed record MessageContent(string Text, List<AIContent>? Parts = null);
+/// <param name="Refusal">The text of its refusal parts (an assistant's), or null when it has none.</param>
+/// <param name="RefusalPart">Where its first refusal part is, for a 400 that names it.</param>
+internal sealed record MessageContent(string Text, List<AIContent>? Parts = null, string? Refusal = null, int? RefusalPart = null);
 
 /// <summary>One of <c>tools</c>: a function the model may call.</summary>
 internal sealed record ChatTool

@@ -8,7 +8,8 @@ namespace Gateway.Chat;
 
 /// <summary>
 /// Message <c>content</c>: a string, or an array of parts, <c>{"type":"text","text":...}</c> and, for a user message,
-/// <c>{"type":"image_url","image_url":{...}}</c> (<see cref="ImagePartReader"/>).
+/// <c>{"type":"image_url","image_url":{...}}</c> (<see cref="ImagePartReader"/>), for an assistant message
+/// <c>{"type":"refusal","refusal":...}</c> (OpenAI's form of an answer's refusal among its content).
 /// </summary>
 internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
 {
@@ -24,6 +25,7 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
                 return new(reader.GetString()!);
             case JsonTokenType.StartArray:
                 var text = new StringBuilder();
+                StringBuilder? refusal = null;
                 List<AIContent> parts = [];
                 var images = false;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
@@ -33,18 +35,23 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
                     {
                         text.Append(partText);
                     }
+                    else if (part is RefusalContent { Text: var refused })
+                    {
+                        (refusal ??= new()).Append(refused);
+                    }
 
                     images |= part is ImagePart;
                     parts.Add(part);
                 }
 
                 // As OpenAI: an empty list of parts is no content, not an empty text. Text alone is one string, as it was
-                // sent on before images were taken, so that a provider's request does not change for it.
+                // sent on before images were taken, so that a provider's request does not change for it; a refusal goes on
+                // as the assistant's refusal, as when the caller sends it as the message's member.
                 return parts.Count > 0
-                    ? new(text.ToString(), images ? parts : null)
+                    ? new(text.ToString(), images ? parts : null, refusal?.ToString(), refusal is null ? null : parts.FindIndex(part => part is RefusalContent))
                     : throw new ChatRequestRefused("'content' is an empty array: give at least one text part, or a string.");
             default:
-                throw new ChatRequestRefused("'content' must be a string or an array of text and image_url parts.");
+                throw new ChatRequestRefused("'content' must be a string or an array of text, image_url and refusal parts.");
         }
     }
 
@@ -58,9 +65,10 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
         var start = reader; // read again, whole, if it is an image
         string? type = null;
         string? text = null;
+        string? refusal = null;
         string? imageProblem = ImagePartReader.NeedsUrl;
         var lowDetail = false;
-        var (sawType, sawText, sawImage) = (false, false, false);
+        var (sawType, sawText, sawImage, sawRefusal) = (false, false, false, false);
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             var property = reader.GetString();
@@ -68,7 +76,8 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
             switch (property)
             {
                 // Named twice, a member would mean what its last copy says: refused, as in the rest of the request.
-                case "type" or "text" or "image_url" when property == "type" ? sawType : property == "text" ? sawText : sawImage:
+                case "type" or "text" or "image_url" or "refusal"
+                    when property switch { "type" => sawType, "text" => sawText, "image_url" => sawImage, _ => sawRefusal }:
                     throw new ChatRequestRefused($"A content part names '{property}' more than once.");
                 case "type":
                     sawType = true;
@@ -78,6 +87,11 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
                 case "text":
                     sawText = true;
                     text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    BufferedValue.Skip(ref reader);
+                    break;
+                case "refusal":
+                    sawRefusal = true;
+                    refusal = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                     BufferedValue.Skip(ref reader);
                     break;
                 case "image_url":
@@ -95,7 +109,8 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent?>
             "text" => new TextContent(text ?? throw new ChatRequestRefused("A text content part needs its 'text' as a string.")),
             "image_url" when imageProblem is not null => throw new ChatRequestRefused(imageProblem, index),
             "image_url" => ImagePartReader.Read(ref start, lowDetail, index),
-            _ => throw new ChatRequestRefused($"Only text and image_url content parts are supported (got type '{type}')."),
+            "refusal" => new RefusalContent(refusal ?? throw new ChatRequestRefused("A refusal content part needs its 'refusal' as a string.")),
+            _ => throw new ChatRequestRefused($"Only text, image_url and refusal content parts are supported (got type '{type}')."),
         };
     }
 

@@ -59,6 +59,11 @@ internal static class ChatRequestMapper
                 return Invalid($"messages[{i}].content[{image}]: only a user message may show the model an image.", $"messages[{i}].content[{image}]");
             }
 
+            if (message.Role != "assistant" && message.Content?.RefusalPart is { } refusalPart)
+            {
+                return Invalid($"messages[{i}].content[{refusalPart}]: only an assistant message may carry a refusal.", $"messages[{i}].content[{refusalPart}]");
+            }
+
             // As OpenAI: only an assistant turn may come without text (it may carry tool calls instead); a user
             // message without any was answered as if it were empty.
             if (message.Content is null && message.Role != "assistant")
@@ -162,6 +167,10 @@ internal static class ChatRequestMapper
         return null;
     }
 
+    /// <summary>An assistant turn's refusal: its <c>refusal</c> member, or else its refusal parts (OpenAI takes either).</summary>
+    private static string? Refusal(ChatRequestMessage message) =>
+        string.IsNullOrEmpty(message.Refusal) ? message.Content?.Refusal : message.Refusal;
+
     public static List<ChatMessage> ToMessages(ChatCompletionRequest request)
     {
         var messages = new List<ChatMessage>(request.Messages!.Count);
@@ -174,7 +183,7 @@ internal static class ChatRequestMapper
                 messages.Add(result);
             }
             else if (message.Role == "assistant"
-                && (message.ToolCalls is { Count: > 0 } || !string.IsNullOrEmpty(message.ReasoningContent) || !string.IsNullOrEmpty(message.Refusal)))
+                && (message.ToolCalls is { Count: > 0 } || !string.IsNullOrEmpty(message.ReasoningContent) || !string.IsNullOrEmpty(Refusal(message))))
             {
                 List<AIContent> contents = string.IsNullOrEmpty(message.ReasoningContent) ? [] : [new TextReasoningContent(message.ReasoningContent)];
                 if (message.Content is { Text.Length: > 0 } content)
@@ -182,9 +191,9 @@ internal static class ChatRequestMapper
                     contents.Add(new TextContent(content.Text));
                 }
 
-                if (!string.IsNullOrEmpty(message.Refusal))
+                if (Refusal(message) is { Length: > 0 } refusal)
                 {
-                    contents.Add(new Providers.RefusalContent(message.Refusal));
+                    contents.Add(new Providers.RefusalContent(refusal));
                 }
 
                 ToolRequestMapper.AddCalls(contents, message.ToolCalls ?? []);

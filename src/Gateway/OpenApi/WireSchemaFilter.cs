@@ -68,8 +68,8 @@ internal sealed class WireSchemaFilter : ISchemaFilter
         else if (context.Type == typeof(ChatRequestMessage))
         {
             ReplaceProperty(concrete, "content", StringOrArray(
-                "A string, or parts: text (`{\"type\":\"text\",\"text\":...}`) and, in a user message, images (`{\"type\":\"image_url\",\"image_url\":{\"url\":...}}`), sent on in order.",
-                new OpenApiSchema { OneOf = [TextPart(), ImagePart()] }));
+                "A string, or parts: text (`{\"type\":\"text\",\"text\":...}`), in a user message images (`{\"type\":\"image_url\",\"image_url\":{\"url\":...}}`), sent on in order, and in an assistant message its refusal (`{\"type\":\"refusal\",\"refusal\":...}`), sent on as the assistant's `refusal`.",
+                new OpenApiSchema { OneOf = [TextPart(), ImagePart(), RefusalPart()] }));
         }
         else if (context.Type == typeof(Runs.RunRecord))
         {
@@ -202,6 +202,17 @@ internal sealed class WireSchemaFilter : ISchemaFilter
                     },
                 },
             },
+        },
+    };
+
+    private static OpenApiSchema RefusalPart() => new()
+    {
+        Type = JsonSchemaType.Object,
+        Required = new HashSet<string> { "type", "refusal" },
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("refusal")] },
+            ["refusal"] = new OpenApiSchema { Type = JsonSchemaType.String },
         },
     };
 

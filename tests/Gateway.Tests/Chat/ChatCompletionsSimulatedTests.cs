@@ -236,7 +236,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("""[{"type":"text","text":"a","text":"b"}]""", "A content part names 'text' more than once.")]
     [InlineData("""[{"type":"image_url","type":"text","text":"hi"}]""", "A content part names 'type' more than once.")]
     [InlineData("""[{"type":"text","text":null}]""", "A text content part needs its 'text' as a string.")]
-    [InlineData("""[{"type":{"nested":"text"},"text":"hi"}]""", "Only text and image_url content parts are supported (got type '').")]
+    [InlineData("""[{"type":{"nested":"text"},"text":"hi"}]""", "Only text, image_url and refusal content parts are supported (got type '').")]
     public async Task AContentPartThatIsNotPlainText_Is400_SayingWhy(string parts, string message)
     {
         var body = $$"""{"model":"echo","messages":[{"role":"user","content":{{parts}}}]}""";
@@ -314,7 +314,7 @@ public sealed class ChatCompletionsSimulatedTests : IAsyncLifetime
     [InlineData("""{"model":"echo","stream_options":5,"messages":[{"role":"user","content":"x"}]}""", "Invalid type for 'stream_options'.", "stream_options")]
     [InlineData("""{"model":"echo","messages":[{"role":"user","content":"x","name":7}]}""", "Invalid type for 'messages[0].name'.", "messages[0].name")]
     [InlineData("[]", "The request body must be a JSON object.", null)]
-    [InlineData("""{"model":"echo","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}""", "Only text and image_url content parts are supported (got type 'file').", "messages[0].content")]
+    [InlineData("""{"model":"echo","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}""", "Only text, image_url and refusal content parts are supported (got type 'file').", "messages[0].content")]
     [InlineData("""{"model":"echo","stop":7,"messages":[{"role":"user","content":"x"}]}""", "'stop' must be a string or an array of strings.", "stop")]
     public async Task AValueOfTheWrongType_IsNamedByItsPath_NotByTheGatewaysOwnTypes(string body, string message, string? param)
     {

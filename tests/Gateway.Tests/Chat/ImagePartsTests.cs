@@ -180,7 +180,7 @@ public sealed class ImagePartsTests : UpstreamGatewayTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await Json.ReadAsync(response))["error"]!;
         Assert.Equal(
-            ("messages[0].content", $"Only text and image_url content parts are supported (got type '{type}')."),
+            ("messages[0].content", $"Only text, image_url and refusal content parts are supported (got type '{type}')."),
             (error["param"]!.GetValue<string>(), error["message"]!.GetValue<string>()));
     }
 

@@ -363,6 +363,44 @@ public sealed class ToolCallTests : UpstreamGatewayTests
         Assert.Equal("", assistant["content"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// OpenAI's other form of the same history: the refusal as a part of the assistant's content. It was a 400 ("Only
+    /// text and image_url content parts are supported"); found by the request fuzzer, 2026-12-07.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ARefusalPartInTheHistory_IsSentOnAsTheAssistantsRefusal(bool stream)
+    {
+        Upstream.Enqueue(new UpstreamScript { Tokens = ["Fine."] });
+
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", stream, """
+            [{"role":"user","content":"Fill the form for him."},
+             {"role":"assistant","content":[{"type":"text","text":"About that: "},{"type":"refusal","refusal":"I can't "},{"type":"refusal","refusal":"help with that."}]},
+             {"role":"user","content":"Then say fine."}]
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var assistant = Assert.Single(Upstream.Requests).Json["messages"]![1]!;
+        Assert.Equal(("assistant", "About that: ", "I can't help with that."),
+            (assistant["role"]!.GetValue<string>(), assistant["content"]!.GetValue<string>(), assistant["refusal"]!.GetValue<string>()));
+    }
+
+    /// <summary>A refusal is the model's: in a user, system or tool message it is a 400 naming the part, as an image outside a user message is.</summary>
+    [Fact]
+    public async Task ARefusalPartOutsideAnAssistantMessage_IsA400NamingIt()
+    {
+        using var response = await Host.Client.PostAsync("/v1/chat/completions", Request("up", false, """
+            [{"role":"user","content":[{"type":"text","text":"hi"},{"type":"refusal","refusal":"no"}]}]
+            """));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("messages[0].content[1]", error["param"]!.GetValue<string>());
+        Assert.Contains("only an assistant message may carry a refusal", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(Upstream.Requests);
+    }
+
     /// <summary>DeepSeek's thinking mode refuses a turn that called tools without its thinking: a provider set so gets it back.</summary>
     [Theory]
     [InlineData(true)]
