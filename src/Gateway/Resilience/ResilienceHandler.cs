@@ -31,6 +31,11 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
                         {
                             await ReadQuotaVerdictAsync(response, context, state.self.TimeProvider).ConfigureAwait(false);
                         }
+                        else if (!response.IsSuccessStatusCode && state.call is { IsStreaming: false })
+                        {
+                            await BufferErrorBodyAsync(response, context, state.self.TimeProvider).ConfigureAwait(false);
+                        }
+
                         if (!response.IsSuccessStatusCode)
                         {
                             ForgetTraceContext(state.request);
@@ -85,6 +90,26 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
         try
         {
             ProviderPipelines.SetQuotaExhausted(context, await QuotaExhaustion.IsReportedByAsync(response, timeProvider, context.CancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads an error status's body (<see cref="ErrorBody"/>), bounded in time, before the adapter reads it for its
+    /// message: the adapter's read is bounded only by the attempt's clock, which for a call not streamed is the whole
+    /// total timeout. Not a stream's: its first-token clock bounds the adapter's read, and, read here, under this
+    /// pipeline's timeout too, a body that outlasted it was counted as two failed attempts, the HTTP retry's and the
+    /// stream's. A response whose read was cancelled by the caller is disposed before the cancellation goes on.
+    /// </summary>
+    private static async ValueTask BufferErrorBodyAsync(HttpResponseMessage response, ResilienceContext context, TimeProvider timeProvider)
+    {
+        try
+        {
+            await ErrorBody.BufferAsync(response, timeProvider, context.CancellationToken).ConfigureAwait(false);
         }
         catch
         {

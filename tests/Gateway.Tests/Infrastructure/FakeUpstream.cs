@@ -111,6 +111,17 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
 
             context.Response.ContentType = "application/json";
+            if (script.ErrorBodyStall is { } stall)
+            {
+                var bytes = Encoding.UTF8.GetBytes(script.ErrorBody);
+                context.Response.ContentLength = bytes.Length;
+                await context.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length / 2), cancellationToken);
+                await context.Response.Body.FlushAsync(cancellationToken);
+                await Task.Delay(stall, cancellationToken);
+                await context.Response.Body.WriteAsync(bytes.AsMemory(bytes.Length / 2), cancellationToken);
+                return;
+            }
+
             await context.Response.WriteAsync(script.ErrorBody, cancellationToken);
             return;
         }

@@ -10,6 +10,9 @@ public sealed record UpstreamScript
 
     public string? RetryAfter { get; init; }
 
+    /// <summary>An error status's body: its first half sent with the headers, the rest this much later.</summary>
+    public TimeSpan? ErrorBodyStall { get; init; }
+
     /// <summary>The content type of a 200 (null: OpenAI's, <c>text/event-stream</c> or <c>application/json</c>; "": none).</summary>
     public string? ContentType { get; init; }
 

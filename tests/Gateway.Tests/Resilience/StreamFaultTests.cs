@@ -578,6 +578,24 @@ public sealed class StreamFaultTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(500)]
+    [InlineData(401)]
+    public async Task NonStreaming_AnErrorBodyThatStalls_IsNotWaitedFor_TheNextDeploymentAnswers(int status)
+    {
+        // Until 2026-12-07 the adapter's read of the body, bounded by the total timeout alone (30 s here), held the call
+        // to a 504, the secondary never tried (the chaos fuzzer's seed 5149).
+        _primary.DefaultScript = new UpstreamScript { Status = status, ErrorBodyStall = TimeSpan.FromMinutes(1) };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        using var response = await _bed.Gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "whole", stream: false));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("whole", (await Json.ReadAsync(response))["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Single(_secondary.Requests);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(20));
+    }
+
+    [Theory]
     [InlineData("99999999999999")]
     [InlineData("1e20")]
     [InlineData("Infinity")]
