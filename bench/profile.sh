@@ -25,23 +25,12 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
-command -v perf >/dev/null || { echo "perf is missing (apt-get install linux-perf)" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "perf needs root here to read the gateway's perf map and stacks" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/gateway-profile.XXXXXX)
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ "$status" -eq 0 ] || echo "failed; logs in $work" >&2
-}
-trap cleanup EXIT
+source bench/common.sh
+perf_work_folder profile "to read the gateway's perf map and stacks"
 
 for project in src/Gateway bench/Upstream bench/Load; do
   dotnet build "$project" -c Release --nologo -warnaserror -v quiet >/dev/null
 done
-source bench/common.sh
 
 dotnet bench/Upstream/bin/Release/net10.0/Upstream.dll --port 19411 >"$work/upstream.log" 2>&1 &
 simulator=$!; pids+=("$simulator")
