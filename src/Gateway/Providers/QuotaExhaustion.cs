@@ -18,9 +18,6 @@ internal static class QuotaExhaustion
     /// <summary>How much of a 429's body is read to find out: OpenAI's is a few hundred bytes.</summary>
     private const int MaxBodyBytes = 64 * 1024;
 
-    /// <summary>How long a 429's body may take to arrive; past it the answer is a rate limit, as before.</summary>
-    private static readonly TimeSpan BodyWait = TimeSpan.FromSeconds(2);
-
     public static bool Of(UpstreamException exception) =>
         exception is { Failure: UpstreamFailure.Status, Status: HttpStatusCode.TooManyRequests, QuotaExhausted: true };
 
@@ -47,32 +44,12 @@ internal static class QuotaExhaustion
     }
 
     /// <summary>
-    /// Reads a 429's body, for the HTTP retry to decide on before the adapter reads it: buffered, so the adapter still
-    /// reads it whole. A body too long, too slow or broken is a rate limit's, and is replaced by an empty one, so no
-    /// half-read body is passed on.
+    /// Reads a 429's body (<see cref="ErrorBody"/>), for the HTTP retry to decide on before the adapter reads it:
+    /// buffered, so the adapter still reads it whole. A body too long, too slow or broken is a rate limit's.
     /// </summary>
-    public static async ValueTask<bool> IsReportedByAsync(HttpResponseMessage response, TimeProvider timeProvider, CancellationToken cancellationToken)
-    {
-        // The source's own clock, not a timer that cancels it: a timer's callback already running when the source is
-        // disposed would throw ObjectDisposedException on a thread-pool thread, which ends the process.
-        using var deadline = new TimeoutSource(BodyWait, timeProvider, cancellationToken);
-        try
-        {
-            await response.Content.LoadIntoBufferAsync(MaxBodyBytes, deadline.Token).ConfigureAwait(false);
-            return InBody(await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false));
-        }
-        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or IOException)
-        {
-            response.Content.Dispose();
-            response.Content = new ByteArrayContent([]);
-            if (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-
-            return false;
-        }
-    }
+    public static async ValueTask<bool> IsReportedByAsync(HttpResponseMessage response, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        await ErrorBody.TryBufferAsync(response, MaxBodyBytes, timeProvider, cancellationToken).ConfigureAwait(false)
+        && InBody(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
 
     /// <summary>Whether an error object (a body's <c>error</c>, or a flat body itself) names the quota as its code or type.</summary>
     public static bool IsNamedIn(JsonElement error) =>

@@ -109,7 +109,7 @@ internal sealed class ResilienceHandler(string provider, ProviderPipelines pipel
     {
         try
         {
-            await ErrorBody.BufferAsync(response, timeProvider, context.CancellationToken).ConfigureAwait(false);
+            await ErrorBody.TryBufferAsync(response, ErrorBody.MaxBytes, timeProvider, context.CancellationToken).ConfigureAwait(false);
         }
         catch
         {
