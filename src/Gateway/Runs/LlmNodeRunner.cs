@@ -108,7 +108,8 @@ internal sealed class LlmNodeRunner(ModelRouter router, RoutedChat chat, TokenBu
 
             ended = true;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        // The abort of a cancelled run can surface as the upstream's failure (a connection cut, an error body cut short).
+        catch (Exception exception) when (exception is OperationCanceledException or UpstreamException && cancellationToken.IsCancellationRequested)
         {
             recorder.Cancelled(outputChunks, usage);
             throw;

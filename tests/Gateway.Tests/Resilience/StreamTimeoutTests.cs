@@ -68,6 +68,29 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
         Assert.True((await _primary.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted);
     }
 
+    /// <summary>
+    /// An error status whose body stalls past the first-token clock is the failure its status says: a 400 is passed on,
+    /// neither retried nor fallen back from. Until 2026-12-07 it was a first-token timeout, retried and fallen back from,
+    /// and the request the upstream had refused was sent four times (the chaos fuzzer's find).
+    /// </summary>
+    [Theory]
+    [InlineData(400)]
+    [InlineData(422)]
+    public async Task ARefusalWhoseBodyStalls_IsPassedOnByItsStatus_NotRetriedAsATimeout(int status)
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = status, ErrorBodyStall = TimeSpan.FromSeconds(30) };
+
+        var (response, _) = await StreamAsync();
+
+        Assert.Equal(status, (int)response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal($"Provider 'p0' answered HTTP {status}.", error["message"]!.GetValue<string>());
+        Assert.Equal("1", FaultBed.Attempts(response));
+        Assert.Single(_primary.Requests);
+        Assert.Empty(_secondary.Requests);
+        Assert.True((await _primary.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted, "the stalled body's connection should have been closed");
+    }
+
     [Fact]
     public async Task StallMidStream_IsAnIdleTimeoutReportedAsAnErrorEventAndNotRetried()
     {

@@ -155,12 +155,29 @@ internal sealed class OpenAiChatClient : IChatClient
                 return response;
             }
 
-            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            throw _errors.FromStatus((int)response.StatusCode, body, RetryAfterHeader.Of(response.Headers, DateTimeOffset.UtcNow));
+            throw _errors.FromStatus(
+                (int)response.StatusCode, await ErrorBodyOrNoneAsync(response, cancellationToken).ConfigureAwait(false), RetryAfterHeader.Of(response.Headers, DateTimeOffset.UtcNow));
         }
         catch (Exception exception) when (Dispose(response) && _errors.Translate(exception, cancellationToken) is { } upstream && upstream != exception)
         {
             throw upstream;
+        }
+    }
+
+    /// <summary>
+    /// An error status's body, for its message; none when it does not come whole. Its status tells the failure either
+    /// way: a <c>400</c> whose body stalled past the first-token clock, or whose connection dropped mid-body, was retried
+    /// as a timeout or a broken connection, and a 4xx is never retried. (A caller who left is seen above this client.)
+    /// </summary>
+    private static async ValueTask<byte[]> ErrorBodyOrNoneAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or IOException)
+        {
+            return [];
         }
     }
 
