@@ -68,10 +68,19 @@ internal sealed class PostgresSchema(PostgresDatabase database) : IStoreSchema
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // Held until the commit: the next replica reads the version only after this one's tables exist.
         await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLockKey});", cancellationToken);
-        await ExecuteAsync(
-            connection, transaction,
-            "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());",
-            cancellationToken);
+        // Created only where missing: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table is
+        // there, and a database the gateway's role only reads and writes (migrated by its owner) must still start.
+        await using (var exists = connection.Command(transaction, "SELECT to_regclass('schema_version') IS NOT NULL;"))
+        {
+            if (await exists.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                await ExecuteAsync(
+                    connection, transaction,
+                    "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());",
+                    cancellationToken);
+            }
+        }
+
         await using (var read = connection.Command(transaction, "SELECT coalesce(max(version), 0) FROM schema_version;"))
         {
             var current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;

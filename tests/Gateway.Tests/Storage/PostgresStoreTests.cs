@@ -45,6 +45,49 @@ public sealed class PostgresStoreTests
         }
     }
 
+    /// <summary>
+    /// An operator migrates with the database's owner and runs the gateway under a role that may only read and write
+    /// its tables: start-up, with nothing left to migrate, must not need CREATE on the schema (it did, for
+    /// <c>CREATE TABLE IF NOT EXISTS schema_version</c>, and every start was refused with "permission denied for schema public").
+    /// </summary>
+    [Fact]
+    public async Task ADatabaseAlreadyMigrated_StartsUnderARoleThatMayOnlyReadAndWriteItsTables()
+    {
+        var connectionString = await PostgresServer.CreateDatabaseAsync();
+        var role = $"gateway_rw_{Guid.NewGuid():N}";
+        await using var owner = PostgresStoreContractTests.Open(connectionString);
+        await new PostgresSchema(owner).MigrateAsync(None);
+        await using (var grant = owner.DataSource.CreateCommand(
+            $"""
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+            CREATE ROLE {role} LOGIN;
+            GRANT USAGE ON SCHEMA public TO {role};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+            """))
+        {
+            await grant.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            await using var database = PostgresStoreContractTests.Open(new NpgsqlConnectionStringBuilder(connectionString) { Username = role }.ConnectionString);
+            var schema = new PostgresSchema(database);
+
+            await schema.MigrateAsync(None);
+
+            Assert.Equal(schema.Version, await schema.ReadVersionAsync(None));
+            var flows = new PostgresFlowStore(database);
+            Assert.NotNull(await flows.TryCreateAsync(new Gateway.Flows.Flow { Id = "f", Nodes = [new Gateway.Flows.FlowNode { Id = "in", Type = "input" }] }, None));
+            Assert.NotNull(await flows.GetAsync("f", None));
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var drop = owner.DataSource.CreateCommand($"DROP OWNED BY {role}; DROP ROLE {role};");
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
     [Fact]
     public async Task ADatabaseNewerThanTheBuild_IsRefused()
     {
