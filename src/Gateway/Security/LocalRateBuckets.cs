@@ -7,7 +7,7 @@ internal sealed class LocalRateBuckets(TimeProvider time) : IRateBuckets
 {
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
 
-    public ValueTask<TimeSpan?> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken) =>
+    public ValueTask<BucketTake> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Get(bucket, capacity, window).TryTake(permits));
 
     public ValueTask AdjustAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)

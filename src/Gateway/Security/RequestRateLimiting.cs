@@ -20,7 +20,7 @@ internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys
         if (http.User.Identity is { IsAuthenticated: true, Name: { } name }
             && http.GetEndpoint()?.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null
             && keys.Get(name) is { RequestsPerMinute: { } perMinute } key
-            && await buckets.TryTakeAsync(key.RequestsBucket, perMinute, Window, 1, http.RequestAborted) is { } retryAfter)
+            && (await buckets.TryTakeAsync(key.RequestsBucket, perMinute, Window, 1, http.RequestAborted)).RetryAfter is { } retryAfter)
         {
             await WriteTooManyAsync(http, retryAfter, "Request rate limit reached for this API key.", "requests");
             return;

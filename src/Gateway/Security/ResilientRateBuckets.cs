@@ -22,7 +22,7 @@ internal sealed partial class ResilientRateBuckets(IRateBuckets shared, LocalRat
     /// <summary>While degraded, the timestamp from which one request may try the shared buckets again.</summary>
     private long _retryAt;
 
-    public async ValueTask<TimeSpan?> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
+    public async ValueTask<BucketTake> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
     {
         if (!MayTryShared())
         {
@@ -31,9 +31,9 @@ internal sealed partial class ResilientRateBuckets(IRateBuckets shared, LocalRat
 
         try
         {
-            var retryAfter = await shared.TryTakeAsync(bucket, capacity, window, permits, cancellationToken);
+            var take = await shared.TryTakeAsync(bucket, capacity, window, permits, cancellationToken);
             Recovered();
-            return retryAfter;
+            return take;
         }
         catch (Exception exception) when (IsUnreachable(exception, cancellationToken))
         {

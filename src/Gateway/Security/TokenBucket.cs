@@ -28,8 +28,7 @@ internal sealed class TokenBucket
     /// Takes <paramref name="permits"/>. More than the bucket holds is granted from a full bucket (and leaves it in
     /// debt) rather than never. Nothing waits in a queue: a caller over its limit is told when to come back.
     /// </summary>
-    /// <returns>Null when granted; otherwise how long until the permits could be.</returns>
-    public TimeSpan? TryTake(long permits)
+    public BucketTake TryTake(long permits)
     {
         lock (_gate)
         {
@@ -38,10 +37,10 @@ internal sealed class TokenBucket
             if (_available >= needed)
             {
                 _available -= permits;
-                return null;
+                return new BucketTake(null, _available);
             }
 
-            return WaitFor(needed - _available, _permitsPerSecond);
+            return new BucketTake(WaitFor(needed - _available, _permitsPerSecond), _available);
         }
     }
 

@@ -56,7 +56,7 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
         // that debt for good when its caller left a non-streamed call. What the call really spends is settled as before.
         var reserved = Math.Min(estimatedTokens, perMinute);
         var bucket = key.TokensBucket;
-        return await buckets.TryTakeAsync(bucket, perMinute, Window, reserved, cancellationToken) is { } retryAfter
+        return (await buckets.TryTakeAsync(bucket, perMinute, Window, reserved, cancellationToken)).RetryAfter is { } retryAfter
             ? TokenReservation.Denied(retryAfter)
             : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), reserved, promptTokens);
     }

@@ -15,11 +15,12 @@ internal sealed class PostgresRateBuckets(PostgresDatabase database) : IRateBuck
     private const string Refilled =
         "least(@capacity, b.available + greatest(0, extract(epoch FROM excluded.updated_at - b.updated_at)::double precision) * @rate)";
 
-    public async ValueTask<TimeSpan?> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
+    public async ValueTask<BucketTake> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
     {
         var rate = capacity / window.TotalSeconds;
         var needed = Math.Min(permits, capacity);
-        // A first take finds the bucket full, and a full bucket grants any take.
+        // A first take finds the bucket full, and a full bucket grants any take. What it returns, the bucket as the take
+        // left it, is all the caller's x-ratelimit-* headers need: they cost no further statement.
         await using (var take = database.DataSource.Command(
             $"""
             INSERT INTO rate_buckets AS b (name, available, updated_at) VALUES (@name, @capacity - @permits, clock_timestamp())
@@ -29,23 +30,22 @@ internal sealed class PostgresRateBuckets(PostgresDatabase database) : IRateBuck
             """,
             ("name", bucket), ("capacity", (double)capacity), ("rate", rate), ("permits", (double)permits), ("needed", (double)needed)))
         {
-            if (await take.ExecuteScalarAsync(cancellationToken) is not null)
+            if (await take.ExecuteScalarAsync(cancellationToken) is double left)
             {
-                return null;
+                return new BucketTake(null, left);
             }
         }
 
         // Denied, so nothing was written: read how far the bucket is from granting, for Retry-After (at least a second,
-        // should another take have refilled it meanwhile).
+        // should another take have refilled it meanwhile). A bucket gone meanwhile is a full one.
         await using var read = database.DataSource.Command(
             """
             SELECT least(@capacity, available + greatest(0, extract(epoch FROM clock_timestamp() - updated_at)::double precision) * @rate)
             FROM rate_buckets WHERE name = @name;
             """,
             ("name", bucket), ("capacity", (double)capacity), ("rate", rate));
-        return await read.ExecuteScalarAsync(cancellationToken) is double available && available < needed
-            ? TokenBucket.WaitFor(needed - available, rate)
-            : TimeSpan.FromSeconds(1);
+        var available = await read.ExecuteScalarAsync(cancellationToken) is double refilled ? refilled : capacity;
+        return new BucketTake(available < needed ? TokenBucket.WaitFor(needed - available, rate) : TimeSpan.FromSeconds(1), available);
     }
 
     public async ValueTask AdjustAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)

@@ -16,18 +16,18 @@ public sealed class ResilientRateBucketsTests
         var clock = new FakeTimeProvider();
         var buckets = new ResilientRateBuckets(shared, new LocalRateBuckets(clock), clock, NullLogger<ResilientRateBuckets>.Instance);
 
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 2, Minute, 2, CancellationToken.None));
-        Assert.NotNull(await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None));
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 2, Minute, 2, CancellationToken.None)).RetryAfter);
+        Assert.NotNull((await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None)).RetryAfter);
 
         shared.Down = true;
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 2, Minute, 2, CancellationToken.None));
-        Assert.NotNull(await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None));
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 2, Minute, 2, CancellationToken.None)).RetryAfter);
+        Assert.NotNull((await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None)).RetryAfter);
         await buckets.AdjustAsync("requests:k", 2, Minute, 1, CancellationToken.None);
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None));
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None)).RetryAfter);
 
         shared.Down = false;
         clock.Advance(ResilientRateBuckets.RetryInterval);
-        Assert.NotNull(await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None));
+        Assert.NotNull((await buckets.TryTakeAsync("requests:k", 2, Minute, 1, CancellationToken.None)).RetryAfter);
     }
 
     [Fact]
@@ -37,26 +37,26 @@ public sealed class ResilientRateBucketsTests
         var clock = new FakeTimeProvider();
         var buckets = new ResilientRateBuckets(shared, new LocalRateBuckets(clock), clock, NullLogger<ResilientRateBuckets>.Instance);
 
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None));
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None)).RetryAfter);
         Assert.Equal(1, shared.Calls);
         // A database that does not answer cost each of these its command timeout; they no longer ask it.
         for (var i = 0; i < 10; i++)
         {
-            Assert.Null(await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None));
+            Assert.Null((await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None)).RetryAfter);
             await buckets.AdjustAsync("requests:k", 100, Minute, 1, CancellationToken.None);
         }
 
         Assert.Equal(1, shared.Calls);
 
         clock.Advance(ResilientRateBuckets.RetryInterval);
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None));
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None));
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None)).RetryAfter);
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None)).RetryAfter);
         Assert.Equal(2, shared.Calls);
 
         shared.Down = false;
         clock.Advance(ResilientRateBuckets.RetryInterval);
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None));
-        Assert.Null(await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None));
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None)).RetryAfter);
+        Assert.Null((await buckets.TryTakeAsync("requests:k", 100, Minute, 1, CancellationToken.None)).RetryAfter);
         Assert.Equal(4, shared.Calls);
     }
 
@@ -66,7 +66,7 @@ public sealed class ResilientRateBucketsTests
 
         public int Calls { get; private set; }
 
-        public ValueTask<TimeSpan?> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
+        public ValueTask<BucketTake> TryTakeAsync(string bucket, int capacity, TimeSpan window, long permits, CancellationToken cancellationToken)
         {
             Calls++;
             return Down ? throw new TimeoutException("The database did not answer.") : inner.TryTakeAsync(bucket, capacity, window, permits, cancellationToken);

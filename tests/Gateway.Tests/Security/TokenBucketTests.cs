@@ -14,9 +14,9 @@ public sealed class TokenBucketTests
     {
         var bucket = new TokenBucket(60, TimeSpan.FromMinutes(1), _clock);
 
-        Assert.Null(bucket.TryTake(60));
+        Assert.Null(bucket.TryTake(60).RetryAfter);
 
-        Assert.Equal(TimeSpan.FromSeconds(10), bucket.TryTake(10));
+        Assert.Equal(TimeSpan.FromSeconds(10), bucket.TryTake(10).RetryAfter);
     }
 
     [Fact]
@@ -27,8 +27,8 @@ public sealed class TokenBucketTests
 
         _clock.Advance(TimeSpan.FromSeconds(10));
 
-        Assert.Null(bucket.TryTake(10));
-        Assert.NotNull(bucket.TryTake(1));
+        Assert.Null(bucket.TryTake(10).RetryAfter);
+        Assert.NotNull(bucket.TryTake(1).RetryAfter);
     }
 
     [Fact]
@@ -37,7 +37,7 @@ public sealed class TokenBucketTests
         var bucket = new TokenBucket(60, TimeSpan.FromMinutes(1), _clock);
         bucket.Adjust(-long.MaxValue / 2);
 
-        Assert.Equal(TokenBucket.LongestWait, bucket.TryTake(1));
+        Assert.Equal(TokenBucket.LongestWait, bucket.TryTake(1).RetryAfter);
     }
 
     [Fact]
@@ -45,9 +45,9 @@ public sealed class TokenBucketTests
     {
         var bucket = new TokenBucket(60, TimeSpan.FromMinutes(1), _clock);
 
-        Assert.Null(bucket.TryTake(120));
+        Assert.Null(bucket.TryTake(120).RetryAfter);
 
-        Assert.Equal(TimeSpan.FromSeconds(61), bucket.TryTake(1));
+        Assert.Equal(TimeSpan.FromSeconds(61), bucket.TryTake(1).RetryAfter);
     }
 
     [Fact]

@@ -28,21 +28,21 @@ public abstract class RateBucketsContractTests : IAsyncLifetime
     {
         for (var i = 0; i < 4; i++)
         {
-            Assert.Null(await TakeAsync("key", 2));
+            AssertGranted(await TakeAsync("key", 2));
         }
 
-        Assert.Null(await TakeAsync("key", 2));
+        AssertGranted(await TakeAsync("key", 2));
         AssertRetryAfter(PerPermit, await TakeAsync("key", 1));
         AssertRetryAfter(3 * PerPermit, await TakeAsync("key", 3));
         // A denial takes nothing.
         AssertRetryAfter(PerPermit, await TakeAsync("key", 1));
-        Assert.Null(await TakeAsync("other", Capacity));
+        AssertGranted(await TakeAsync("other", Capacity));
     }
 
     [Fact]
     public async Task MoreThanTheCapacity_IsGrantedFromAFullBucket_IntoDebt()
     {
-        Assert.Null(await TakeAsync("key", 25));
+        AssertGranted(await TakeAsync("key", 25));
 
         // 15 in debt: the next permit is 16 refills away; a take larger than the capacity waits for a full bucket.
         AssertRetryAfter(16 * PerPermit, await TakeAsync("key", 1));
@@ -52,13 +52,13 @@ public abstract class RateBucketsContractTests : IAsyncLifetime
     [Fact]
     public async Task Adjust_GivesBackUpToTheCapacity_AndChargesIntoDebt()
     {
-        Assert.Null(await TakeAsync("key", Capacity));
+        AssertGranted(await TakeAsync("key", Capacity));
         await Buckets.AdjustAsync("key", Capacity, Window, 4, None);
-        Assert.Null(await TakeAsync("key", 4));
+        AssertGranted(await TakeAsync("key", 4));
         AssertRetryAfter(PerPermit, await TakeAsync("key", 1));
 
         await Buckets.AdjustAsync("key", Capacity, Window, 100, None);
-        Assert.Null(await TakeAsync("key", Capacity));
+        AssertGranted(await TakeAsync("key", Capacity));
         AssertRetryAfter(PerPermit, await TakeAsync("key", 1));
 
         await Buckets.AdjustAsync("fresh", Capacity, Window, -15, None);
@@ -70,19 +70,41 @@ public abstract class RateBucketsContractTests : IAsyncLifetime
     {
         // One permit a second: after an emptying, the next one is a second away.
         var fast = TimeSpan.FromSeconds(2);
-        Assert.Null(await Buckets.TryTakeAsync("key", 2, fast, 2, None));
-        Assert.Equal(TimeSpan.FromSeconds(1), await Buckets.TryTakeAsync("key", 2, fast, 1, None));
+        Assert.Null((await Buckets.TryTakeAsync("key", 2, fast, 2, None)).RetryAfter);
+        Assert.Equal(TimeSpan.FromSeconds(1), (await Buckets.TryTakeAsync("key", 2, fast, 1, None)).RetryAfter);
 
         await Task.Delay(TimeSpan.FromMilliseconds(1_200));
 
-        Assert.Null(await Buckets.TryTakeAsync("key", 2, fast, 1, None));
+        Assert.Null((await Buckets.TryTakeAsync("key", 2, fast, 1, None)).RetryAfter);
     }
 
-    private ValueTask<TimeSpan?> TakeAsync(string bucket, long permits) => Buckets.TryTakeAsync(bucket, Capacity, Window, permits, None);
-
-    private static void AssertRetryAfter(TimeSpan expected, TimeSpan? actual)
+    /// <summary>What the x-ratelimit-* headers are made of: the bucket as the take left it, read by the take itself.</summary>
+    [Fact]
+    public async Task ATake_SaysWhatTheBucketHoldsAfterIt_AndADenial_WhatItHoldsUntouched()
     {
-        Assert.NotNull(actual);
-        Assert.InRange(actual.Value, expected - TimeSpan.FromMinutes(1), expected);
+        AssertAvailable(7, await TakeAsync("key", 3));
+        // More than it holds: denied, and nothing taken.
+        AssertAvailable(7, await TakeAsync("key", 8));
+        AssertAvailable(0, await TakeAsync("key", 7));
+        AssertAvailable(0, await TakeAsync("key", 1));
+        await Buckets.AdjustAsync("key", Capacity, Window, 4, None);
+        AssertAvailable(2, await TakeAsync("key", 2));
+
+        // Past the capacity, from a full bucket: the debt is said as it is.
+        AssertAvailable(-15, await TakeAsync("fresh", 25));
+        AssertAvailable(-15, await TakeAsync("fresh", 1));
     }
+
+    private ValueTask<BucketTake> TakeAsync(string bucket, long permits) => Buckets.TryTakeAsync(bucket, Capacity, Window, permits, None);
+
+    private static void AssertGranted(BucketTake take) => Assert.Null(take.RetryAfter);
+
+    private static void AssertRetryAfter(TimeSpan expected, BucketTake take)
+    {
+        Assert.NotNull(take.RetryAfter);
+        Assert.InRange(take.RetryAfter.Value, expected - TimeSpan.FromMinutes(1), expected);
+    }
+
+    /// <summary>A permit an hour: what the test's milliseconds refill is far below a hundredth of one.</summary>
+    private static void AssertAvailable(double expected, BucketTake take) => Assert.InRange(take.Available, expected, expected + 0.01);
 }
