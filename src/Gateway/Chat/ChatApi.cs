@@ -32,6 +32,7 @@ internal static class ChatApi
 
         group.MapPost("/chat/completions", CreateChatCompletionAsync)
             .WithName("CreateChatCompletion")
+            .WithMetadata(RateLimitHeaders.OnEveryAnswer.Metadata)
             .WithSummary("Creates a chat completion, streamed as Server-Sent Events when `stream` is true.")
             .Accepts<ChatCompletionRequest>("application/json")
             .Produces<ChatCompletion>(StatusCodes.Status200OK)
@@ -180,6 +181,8 @@ internal static class ChatApi
         var messages = ChatRequestMapper.ToMessages(request);
         var options = ChatRequestMapper.ToOptions(request);
         var tokens = await budgets.ReserveAsync(caller.KeyName, messages, options, cancellationToken);
+        // What the bucket holds when the headers go: a stream's reservation; a whole answer's settled usage.
+        RateLimitHeaders.Record(httpContext, tokens);
         if (!tokens.IsGranted)
         {
             return ChatErrors.TokenLimitReached(tokens.RetryAfter);

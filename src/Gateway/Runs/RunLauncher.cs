@@ -22,7 +22,7 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
     public async Task<RunResults> LaunchAsync(
         HttpContext httpContext, RunPlan plan, string owner, bool stream, bool background)
     {
-        if (await TokensRefusedAsync(plan, owner, httpContext.RequestAborted) is { } retryAfter)
+        if (await TokensRefusedAsync(plan, owner, httpContext) is { } retryAfter)
         {
             var seconds = httpContext.Response.SetRetryAfter(retryAfter);
             return OverLimit($"Token rate limit reached for this API key: it cannot pay for the run's first model call now. Retry after {seconds} s.");
@@ -84,8 +84,9 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
     /// Whether the key's <c>TokensPerMinute</c> refuses the run at the door, as <c>/v1</c> refuses a call: when it cannot
     /// pay now for the smallest completion any of the run's llm nodes may ask for (each node still reserves its own
     /// estimate when it starts). The probe is given back, and back, before the run starts. Null when the run may start.
+    /// Its reading of the bucket is what a 429's <see cref="RateLimitHeaders"/> say of the key's tokens.
     /// </summary>
-    private async Task<TimeSpan?> TokensRefusedAsync(RunPlan plan, string owner, CancellationToken cancellationToken)
+    private async Task<TimeSpan?> TokensRefusedAsync(RunPlan plan, string owner, HttpContext httpContext)
     {
         var allowances = plan.Graph.Flow.Nodes.Where(node => node.Type == Flows.ComponentCatalog.Llm)
             .Select(node => node.MaxTokens ?? TokenEstimate.DefaultCompletionTokens).ToList();
@@ -94,8 +95,9 @@ internal sealed class RunLauncher(FlowEngine engine, LiveRuns liveRuns, TokenBud
             return null;
         }
 
-        var probe = await budgets.ReserveAsync(owner, allowances.Min(), 0, cancellationToken);
+        var probe = await budgets.ReserveAsync(owner, allowances.Min(), 0, httpContext.RequestAborted);
         await probe.ReleaseAsync();
+        RateLimitHeaders.Record(httpContext, probe);
         return probe.IsGranted ? null : probe.RetryAfter;
     }
 

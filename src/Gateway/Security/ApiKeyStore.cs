@@ -12,6 +12,9 @@ internal sealed class ApiKey(ApiKeyOptions options)
 
     public int? TokensPerMinute { get; } = options.TokensPerMinute;
 
+    /// <summary>Whether its requests are counted at all (and get <see cref="RateLimitHeaders"/>).</summary>
+    public bool HasLimits { get; } = options.RequestsPerMinute is not null || options.TokensPerMinute is not null;
+
     /// <summary>The key's <see cref="IRateBuckets"/> names, made once rather than per request.</summary>
     public string RequestsBucket { get; } = $"requests:{options.Name}";
 

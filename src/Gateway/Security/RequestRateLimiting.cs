@@ -7,8 +7,9 @@ namespace Gateway.Security;
 /// Each key's <c>RequestsPerMinute</c>: one bucket per key name in <see cref="IRateBuckets"/> (shared by every replica
 /// on PostgreSQL), refilled continuously. Callers without a limit (and the anonymous caller) are not counted, nor
 /// are requests to endpoints marked <c>DisableRateLimiting()</c> (the probes, and re-attaching to or cancelling a run).
+/// The requests of a key with any limit get its <see cref="RateLimitHeaders"/>.
 /// </summary>
-internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys, IRateBuckets buckets)
+internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys, IRateBuckets buckets, TimeProvider time)
 {
     /// <summary>The code of every 429 for a key's own limits (requests or tokens per minute), on every surface.</summary>
     public const string LimitExceededCode = "rate_limit_exceeded";
@@ -18,12 +19,21 @@ internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys
     public async Task InvokeAsync(HttpContext http)
     {
         if (http.User.Identity is { IsAuthenticated: true, Name: { } name }
-            && http.GetEndpoint()?.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null
-            && keys.Get(name) is { RequestsPerMinute: { } perMinute } key
-            && (await buckets.TryTakeAsync(key.RequestsBucket, perMinute, Window, 1, http.RequestAborted)).RetryAfter is { } retryAfter)
+            && keys.Get(name) is { HasLimits: true } key
+            && http.GetEndpoint() is var endpoint
+            && endpoint?.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null)
         {
-            await WriteTooManyAsync(http, retryAfter, "Request rate limit reached for this API key.", "requests");
-            return;
+            var headers = RateLimitHeaders.Attach(http, onEveryAnswer: endpoint?.Metadata.GetMetadata<RateLimitHeaders.OnEveryAnswer>() is not null);
+            if (key.RequestsPerMinute is { } perMinute)
+            {
+                var take = await buckets.TryTakeAsync(key.RequestsBucket, perMinute, Window, 1, http.RequestAborted);
+                headers.Requests = new BucketStanding(perMinute, Window, take.Available, time);
+                if (take.RetryAfter is { } retryAfter)
+                {
+                    await WriteTooManyAsync(http, retryAfter, "Request rate limit reached for this API key.", "requests");
+                    return;
+                }
+            }
         }
 
         await next(http);

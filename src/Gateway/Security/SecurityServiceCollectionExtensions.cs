@@ -52,10 +52,13 @@ internal static class SecurityServiceCollectionExtensions
                 .SetPreflightMaxAge(TimeSpan.FromMinutes(10))
                 // x-should-retry too: without it the OpenAI SDK in a browser cannot see it, and re-runs what was retried
                 // here; retry-after-ms, which it reads first, and x-request-id, its request_id. ETag, for a flow editor to
-                // send back in If-Match.
+                // send back in If-Match. The x-ratelimit-* headers, for a browser app that paces itself by them.
                 .WithExposedHeaders(
-                    "Retry-After", Hosting.ErrorResponses.RetryAfterMsHeader, "Location", "X-Run-Id", Chat.ChatApi.AttemptsHeader,
-                    Chat.ChatApi.UpstreamRequestIdHeader, Chat.ChatErrors.ShouldRetryHeader, Chat.ChatApi.RequestIdHeader, "ETag")));
+                    [
+                        "Retry-After", Hosting.ErrorResponses.RetryAfterMsHeader, "Location", "X-Run-Id", Chat.ChatApi.AttemptsHeader,
+                        Chat.ChatApi.UpstreamRequestIdHeader, Chat.ChatErrors.ShouldRetryHeader, Chat.ChatApi.RequestIdHeader, "ETag",
+                        .. RateLimitHeaders.Names,
+                    ])));
 
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>();

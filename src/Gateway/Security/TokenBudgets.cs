@@ -7,7 +7,7 @@ namespace Gateway.Security;
 /// usage the model reported when it ends, so the budget counts real tokens while never letting a burst of
 /// calls overrun it on optimism. The buckets are <see cref="IRateBuckets"/>: shared by every replica on PostgreSQL.
 /// </summary>
-internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogger<TokenBudgets> logger)
+internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, TimeProvider time, ILogger<TokenBudgets> logger)
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
@@ -56,9 +56,11 @@ internal sealed class TokenBudgets(ApiKeyStore keys, IRateBuckets buckets, ILogg
         // that debt for good when its caller left a non-streamed call. What the call really spends is settled as before.
         var reserved = Math.Min(estimatedTokens, perMinute);
         var bucket = key.TokensBucket;
-        return (await buckets.TryTakeAsync(bucket, perMinute, Window, reserved, cancellationToken)).RetryAfter is { } retryAfter
-            ? TokenReservation.Denied(retryAfter)
-            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), reserved, promptTokens);
+        var take = await buckets.TryTakeAsync(bucket, perMinute, Window, reserved, cancellationToken);
+        var standing = new BucketStanding(perMinute, Window, take.Available, time);
+        return take.RetryAfter is { } retryAfter
+            ? TokenReservation.Denied(retryAfter, standing)
+            : new TokenReservation(permits => SettleAsync(bucket, perMinute, permits), reserved, promptTokens, standing);
     }
 
     /// <summary>Settling happens as a call ends, whoever is still waiting: it must not fail or delay the call.</summary>
@@ -83,35 +85,48 @@ internal sealed class TokenReservation
     private readonly int _promptTokens;
     private int _settled;
 
-    public TokenReservation(Func<long, Task> adjust, int reserved, int promptTokens)
+    public TokenReservation(Func<long, Task> adjust, int reserved, int promptTokens, BucketStanding standing)
     {
         _adjust = adjust;
         _reserved = reserved;
         _promptTokens = promptTokens;
         IsGranted = true;
+        Standing = standing;
     }
 
-    private TokenReservation(bool granted, TimeSpan retryAfter)
+    private TokenReservation(bool granted, TimeSpan retryAfter, BucketStanding? standing)
     {
         IsGranted = granted;
         RetryAfter = retryAfter;
+        Standing = standing;
     }
 
-    public static TokenReservation Unlimited { get; } = new(granted: true, TimeSpan.Zero);
+    public static TokenReservation Unlimited { get; } = new(granted: true, TimeSpan.Zero, standing: null);
 
-    public static TokenReservation Denied(TimeSpan retryAfter) => new(granted: false, retryAfter);
+    public static TokenReservation Denied(TimeSpan retryAfter, BucketStanding standing) => new(granted: false, retryAfter, standing);
 
     public bool IsGranted { get; }
 
     /// <summary>When a denied reservation could be granted.</summary>
     public TimeSpan RetryAfter { get; }
 
+    /// <summary>The key's bucket as the reservation (and its settlement, once made) left it; null for a key without a budget.</summary>
+    public BucketStanding? Standing { get; }
+
     /// <summary>
     /// Gives the whole reservation back and waits until it is back (a round trip on PostgreSQL): for a probe, whose
     /// tokens must be free again before the call it stood for reserves its own.
     /// </summary>
-    public Task ReleaseAsync() =>
-        _adjust is not null && Interlocked.Exchange(ref _settled, 1) == 0 ? _adjust(_reserved) : Task.CompletedTask;
+    public Task ReleaseAsync()
+    {
+        if (_adjust is null || Interlocked.Exchange(ref _settled, 1) != 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        Standing?.Adjust(_reserved);
+        return _adjust(_reserved);
+    }
 
     /// <summary>
     /// Settles a call whose usage will never be known, because the caller left, the stream broke or the upstream
@@ -130,6 +145,7 @@ internal sealed class TokenReservation
     {
         if (_adjust is not null && Interlocked.Exchange(ref _settled, 1) == 0)
         {
+            Standing?.Adjust(_reserved - usedTokens);
             _ = _adjust(_reserved - usedTokens);
         }
     }

@@ -145,6 +145,7 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task RequestLimit_OfAKey_HoldsAcrossBothReplicas()
     {
         var statuses = new List<HttpStatusCode>();
+        var remaining = new List<string>();
         HttpResponseMessage? lastDenied = null;
         for (var i = 0; i < ReplicaPair.LimitedRequestsPerMinute * 2; i++)
         {
@@ -152,6 +153,7 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IAsyncLifetime
             var response = await replica.Client.SendAsync(
                 TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", ReplicaPair.LimitedKey, Json.ChatRequest("echo", "hi", stream: false)));
             statuses.Add(response.StatusCode);
+            remaining.Add(response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
                 lastDenied?.Dispose();
@@ -167,6 +169,10 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(ReplicaPair.LimitedRequestsPerMinute, statuses.Count(status => status == HttpStatusCode.OK));
         Assert.Equal(ReplicaPair.LimitedRequestsPerMinute, statuses.Count(status => status == HttpStatusCode.TooManyRequests));
         Assert.All(statuses.Take(ReplicaPair.LimitedRequestsPerMinute), status => Assert.Equal(HttpStatusCode.OK, status));
+        // Each replica says the shared bucket as its take found it (one refills in 10 s, longer than the test takes).
+        Assert.Equal(
+            [.. Enumerable.Range(0, ReplicaPair.LimitedRequestsPerMinute).Select(i => $"{ReplicaPair.LimitedRequestsPerMinute - 1 - i}"), .. Enumerable.Repeat("0", ReplicaPair.LimitedRequestsPerMinute)],
+            remaining);
         using (lastDenied)
         {
             var retryAfter = int.Parse(lastDenied!.Headers.GetValues("Retry-After").Single(), CultureInfo.InvariantCulture);

@@ -66,7 +66,7 @@ public sealed class HttpHardeningTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AllowedOrigin_SeesRetryAfterAndAttemptsHeaders()
+    public async Task AllowedOrigin_SeesRetryAfterAttemptsAndRateLimitHeaders()
     {
         using var request = TestKeys.Request(HttpMethod.Get, "/v1/models", TestKeys.Client);
         request.Headers.Add("Origin", AllowedOrigin);
@@ -74,7 +74,11 @@ public sealed class HttpHardeningTests : IAsyncLifetime
 
         Assert.Equal(AllowedOrigin, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Equal(
-            ["Retry-After", "retry-after-ms", "Location", "X-Run-Id", "X-Gateway-Attempts", "X-Upstream-Request-Id", "x-should-retry", "x-request-id", "ETag"],
+            [
+                "Retry-After", "retry-after-ms", "Location", "X-Run-Id", "X-Gateway-Attempts", "X-Upstream-Request-Id", "x-should-retry", "x-request-id", "ETag",
+                "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+                "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+            ],
             string.Join(",", response.Headers.GetValues("Access-Control-Expose-Headers")).Split(','));
     }
 

@@ -120,6 +120,6 @@ public sealed class TokenBucketTests
     private TokenBudgets Budgets(int? tokensPerMinute)
     {
         var options = new AuthOptions { Keys = [new ApiKeyOptions { Name = "app", KeyHash = new string('a', 64), TokensPerMinute = tokensPerMinute }] };
-        return new TokenBudgets(new ApiKeyStore(Options.Create(options)), new LocalRateBuckets(_clock), NullLogger<TokenBudgets>.Instance);
+        return new TokenBudgets(new ApiKeyStore(Options.Create(options)), new LocalRateBuckets(_clock), _clock, NullLogger<TokenBudgets>.Instance);
     }
 }
