@@ -104,7 +104,37 @@ internal sealed class AccessOperationFilter : IOperationFilter
                 };
             }
         }
+
+        // A key's x-ratelimit-* headers: on every answer of a completion the key got past authentication, and on a 429 anywhere.
+        var onEveryAnswer = metadata.OfType<Security.RateLimitHeaders.OnEveryAnswer>().Any();
+        foreach (var (status, response) in operation.Responses)
+        {
+            if (response is OpenApiResponse concrete && (status == "429" || (onEveryAnswer && status != "401")))
+            {
+                concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                foreach (var (name, wholeNumber, description) in RateLimitHeaders)
+                {
+                    concrete.Headers[name] = new OpenApiHeader
+                    {
+                        Description = description,
+                        Schema = new OpenApiSchema { Type = wholeNumber ? JsonSchemaType.Integer : JsonSchemaType.String },
+                    };
+                }
+            }
+        }
     }
+
+    private const string ResetFormat = "as OpenAI writes it, in Go's duration format (`20ms`, `3.6s`, `1m0s`, `1h0m0s`)";
+
+    private static readonly (string Name, bool WholeNumber, string Description)[] RateLimitHeaders =
+    [
+        (Security.RateLimitHeaders.LimitRequests, true, "The key's `RequestsPerMinute`; this header and the next two are absent for a key without one."),
+        (Security.RateLimitHeaders.RemainingRequests, true, "The whole requests the key's bucket holds after this one, never below 0."),
+        (Security.RateLimitHeaders.ResetRequests, false, $"The time until the key's request bucket is full again, {ResetFormat}; a 429's `Retry-After` is the wait for one request."),
+        (Security.RateLimitHeaders.LimitTokens, true, "The key's `TokensPerMinute`; this header and the next two are absent for a key without one, and where the request took nothing from it: an answer before its reservation, a 429 for the request limit, and under /api any 429 but one to start a run."),
+        (Security.RateLimitHeaders.RemainingTokens, true, "The whole tokens the key's bucket holds: after a stream's reservation, or a whole answer's settled usage; never below 0, though a debt is."),
+        (Security.RateLimitHeaders.ResetTokens, false, $"The time until the key's token bucket is full again, {ResetFormat}."),
+    ];
 
     /// <summary>A 429 (declared here or by the endpoint) and the store's 503 carry <c>Retry-After</c> and <c>retry-after-ms</c>.</summary>
     private static void RetryAfterOn(IOpenApiResponse response)

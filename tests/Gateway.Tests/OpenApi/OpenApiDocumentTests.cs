@@ -103,7 +103,11 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     public async Task EveryWaitAndCountHeader_IsDeclaredAsAnInteger()
     {
         var document = JsonNode.Parse(await ServedAsync())!;
-        string[] wholeNumbers = ["Retry-After", "retry-after-ms", "X-Gateway-Attempts"];
+        string[] wholeNumbers =
+        [
+            "Retry-After", "retry-after-ms", "X-Gateway-Attempts",
+            "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
+        ];
         var declared = 0;
         foreach (var (path, item) in document["paths"]!.AsObject())
         {
@@ -148,6 +152,35 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         }
 
         Assert.True(answers > 15, $"only {answers} answers");
+    }
+
+    /// <summary>A key's x-ratelimit-* headers: on every answer of a completion but the 401, and on every 429.</summary>
+    [Fact]
+    public async Task CompletionAnswers_AndEvery429_DeclareTheRateLimitHeaders()
+    {
+        var document = JsonNode.Parse(await ServedAsync())!;
+        string[] names =
+        [
+            "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+            "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+        ];
+        var tooMany = 0;
+        foreach (var (path, item) in document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                var completion = operation!["operationId"]?.GetValue<string>() == "CreateChatCompletion";
+                foreach (var (status, response) in operation["responses"]!.AsObject())
+                {
+                    tooMany += status == "429" ? 1 : 0;
+                    var expected = status == "429" || (completion && status != "401");
+                    Assert.All(names, name => Assert.True(
+                        (response!["headers"]?[name] is not null) == expected, $"{method} {path} {status}: {name} {(expected ? "not declared" : "declared")}"));
+                }
+            }
+        }
+
+        Assert.True(tooMany > 10, $"only {tooMany} 429s");
     }
 
     [Fact]
