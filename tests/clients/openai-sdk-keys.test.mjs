@@ -7,7 +7,7 @@ import { startGateway } from './gateway.mjs';
 
 const key = (name) => `gw-${name}-${randomBytes(16).toString('hex')}`;
 const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
-const keys = { app: key('app'), echoOnly: key('echo-only'), limited: key('limited') };
+const keys = { app: key('app'), echoOnly: key('echo-only'), limited: key('limited'), paced: key('paced') };
 
 let gateway;
 const clientFor = (apiKey) => new OpenAI({ baseURL: `${gateway.baseUrl}/v1`, apiKey, maxRetries: 0 });
@@ -22,6 +22,10 @@ before(async () => {
     Gateway__Auth__Keys__2__Name: 'limited',
     Gateway__Auth__Keys__2__KeyHash: sha256(keys.limited),
     Gateway__Auth__Keys__2__RequestsPerMinute: '1',
+    Gateway__Auth__Keys__3__Name: 'paced',
+    Gateway__Auth__Keys__3__KeyHash: sha256(keys.paced),
+    Gateway__Auth__Keys__3__RequestsPerMinute: '60',
+    Gateway__Auth__Keys__3__TokensPerMinute: '600',
   });
 });
 
@@ -61,6 +65,43 @@ test('over RequestsPerMinute raises RateLimitError with Retry-After', async () =
   await assert.rejects(ask(client), (error) => {
     assert.ok(error instanceof RateLimitError);
     assert.ok(Number(error.headers.get('retry-after')) > 0);
+    // The key's bucket, as OpenAI's 429s say theirs: empty, and full again in under a minute (Go's duration format).
+    assert.equal(error.headers.get('x-ratelimit-limit-requests'), '1');
+    assert.equal(error.headers.get('x-ratelimit-remaining-requests'), '0');
+    assert.match(error.headers.get('x-ratelimit-reset-requests'), /^(\d+(\.\d+)?s|\d+ms)$/);
     return true;
   });
+});
+
+// What clients that pace themselves read (LangChain, the cookbook's parallel processor, LiteLLM's router): the key's own
+// buckets after this call. The clock runs between the take and the headers: 600 tokens a minute give back one in 0.1 s.
+test('a key with limits reads them with .withResponse()', async () => {
+  const client = clientFor(keys.paced);
+  const { data: completion, response } = await client.chat.completions
+    .create({ model: 'echo', messages: [{ role: 'user', content: 'hello keys '.repeat(10).trim() }] })
+    .withResponse();
+  assert.equal(response.headers.get('x-ratelimit-limit-requests'), '60');
+  assert.equal(response.headers.get('x-ratelimit-remaining-requests'), '59');
+  assert.match(response.headers.get('x-ratelimit-reset-requests'), /^\d+ms$|^1s$/);
+  assert.equal(response.headers.get('x-ratelimit-limit-tokens'), '600');
+  // A whole answer's headers say its settled usage, not its reservation (256 more).
+  const used = completion.usage.total_tokens;
+  const remaining = Number(response.headers.get('x-ratelimit-remaining-tokens'));
+  assert.ok(remaining >= 600 - used && remaining <= 600 - used + 5, `remaining ${remaining} after ${used}`);
+  assert.match(response.headers.get('x-ratelimit-reset-tokens'), /^\d+(\.\d+)?s$/);
+
+  // A stream's come with its response, before the first chunk: its reservation (the prompt and the default 256) is held.
+  const { data: stream, response: streamed } = await client.chat.completions
+    .create({ model: 'echo', messages: [{ role: 'user', content: 'hello keys' }], stream: true })
+    .withResponse();
+  assert.equal(streamed.headers.get('x-ratelimit-remaining-requests'), '58');
+  assert.ok(Number(streamed.headers.get('x-ratelimit-remaining-tokens')) < remaining - 250);
+  for await (const chunk of stream) assert.ok(chunk.choices);
+
+  // A key without limits is told nothing.
+  const { response: free } = await clientFor(keys.app).chat.completions
+    .create({ model: 'echo', messages: [{ role: 'user', content: 'hello keys' }] })
+    .withResponse();
+  assert.equal(free.headers.get('x-ratelimit-limit-requests'), null);
+  assert.equal(free.headers.get('x-ratelimit-limit-tokens'), null);
 });
