@@ -94,12 +94,14 @@ internal static class GatewayHostingExtensions
         // Before security: the document and its UI are served anonymously (DESIGN §8).
         app.MapGatewayOpenApi();
         app.UseGatewaySecurity();
-        app.MapHealthEndpoints();
-        app.MapMetrics();
-        app.MapChatApi();
+        // Every endpoint under one group, so that each GET, one added later too, answers HEAD as well.
+        var endpoints = app.MapGroup("").AnswerHeadLikeGet();
+        endpoints.MapHealthEndpoints();
+        endpoints.MapMetrics();
+        endpoints.MapChatApi();
         // The /api surface under one group, so that every endpoint of it, one added later too, refuses a repeated
         // query parameter (its prefix stays each endpoint's own).
-        var api = app.MapGroup("").RefuseRepeatedQueryParameters();
+        var api = endpoints.MapGroup("").RefuseRepeatedQueryParameters();
         api.MapFlowsApi();
         api.MapRunsApi();
         api.MapUsageApi();

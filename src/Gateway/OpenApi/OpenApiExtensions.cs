@@ -17,7 +17,7 @@ internal static class OpenApiExtensions
             {
                 Title = "Gateway",
                 Version = DocumentName,
-                Description = "A streaming LLM gateway: OpenAI-compatible chat completions under /v1, flows and runs under /api.",
+                Description = "A streaming LLM gateway: OpenAI-compatible chat completions under /v1, flows and runs under /api. Every GET operation answers HEAD too: the same status and headers, no body.",
             });
             options.AddSecurityDefinition(AccessOperationFilter.BearerScheme, new OpenApiSecurityScheme
             {
@@ -32,6 +32,10 @@ internal static class OpenApiExtensions
                 Name = "x-api-key",
                 Description = "The same key in an `x-api-key` header.",
             });
+            // A GET's HEAD (HeadRequests) is HTTP's, not an operation of its own: described, it would double every GET
+            // under a second operationId, and give each generated client a method per GET that no one calls.
+            options.DocInclusionPredicate(static (documentName, description) =>
+                !HttpMethods.IsHead(description.HttpMethod ?? "") && (description.GroupName is null || description.GroupName == documentName));
             options.OperationFilter<EventStreamOperationFilter>();
             options.OperationFilter<ResponseHeadersOperationFilter>();
             options.OperationFilter<AccessOperationFilter>();

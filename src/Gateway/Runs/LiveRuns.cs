@@ -109,7 +109,11 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     /// store, followed live, while it executes on another replica; of the stored log once it has ended. Or why there
     /// is nothing to watch.
     /// </summary>
-    public async Task<WatchStart> WatchAsync(string runId, long afterId, CancellationToken cancellationToken)
+    /// <param name="runId">The run.</param>
+    /// <param name="afterId">The id of the last event the caller has.</param>
+    /// <param name="attach">False for a HEAD: the answer a watcher would get, without one (<see cref="WatchStart.WouldWatch"/>).</param>
+    /// <param name="cancellationToken">The request's.</param>
+    public async Task<WatchStart> WatchAsync(string runId, long afterId, bool attach, CancellationToken cancellationToken)
     {
         if (TryGet(runId, out var live))
         {
@@ -133,7 +137,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
                 if (await EndedSinceAsync(runId, cancellationToken) is { } ended)
                 {
-                    return await WatchStoredAsync(ended, afterId, cancellationToken);
+                    return await WatchStoredAsync(ended, afterId, attach, cancellationToken);
                 }
 
                 sent = true;
@@ -141,7 +145,7 @@ internal sealed class LiveRuns : IHostedService, IDisposable
 
             if (sent && (!isEnded || hasTerminal))
             {
-                return new WatchStart.Watching(live.Attach(afterId, _options.Value.Heartbeat));
+                return attach ? new WatchStart.Watching(live.Attach(afterId, _options.Value.Heartbeat)) : new WatchStart.WouldWatch();
             }
         }
 
@@ -155,11 +159,13 @@ internal sealed class LiveRuns : IHostedService, IDisposable
                 return new WatchStart.NoSuchRun();
             case { Status: RunStatus.Running } when !sentHere:
                 return new WatchStart.NotSentYet();
+            case { Status: RunStatus.Running } when !attach:
+                return new WatchStart.WouldWatch();
             case { Status: RunStatus.Running }:
                 return new WatchStart.Watching(RunFollower.Start(
                     runId, afterId, _store, _signals, _cluster.Value.Poll, _options.Value.DisconnectGrace, _options.Value.Heartbeat, _timeProvider, _logger));
             case var ended:
-                return await WatchStoredAsync(ended, afterId, cancellationToken);
+                return await WatchStoredAsync(ended, afterId, attach, cancellationToken);
         }
     }
 
@@ -177,13 +183,19 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     /// runs' logs (within <c>EventRetentionMegabytes</c>), where the next watcher finds it. Each watcher loaded a copy
     /// of its own: 20 readers of one large run at once took a gateway under a 768 MB limit to OutOfMemoryException.
     /// </summary>
-    private async Task<WatchStart> WatchStoredAsync(RunRecord ended, long afterId, CancellationToken cancellationToken)
+    private async Task<WatchStart> WatchStoredAsync(RunRecord ended, long afterId, bool attach, CancellationToken cancellationToken)
     {
         var runId = ended.RunId;
-        // A caller who has the end (an EventSource reconnecting after it) is answered without reading the whole log.
-        if (afterId > 0 && !await _store.HasEventAsync(runId, afterId + 1, cancellationToken))
+        // A caller who has the end (an EventSource reconnecting after it) is answered without reading the whole log;
+        // so is a HEAD, which reads none of it.
+        if ((afterId > 0 || !attach) && !await _store.HasEventAsync(runId, afterId + 1, cancellationToken))
         {
             return new WatchStart.AllSent();
+        }
+
+        if (!attach)
+        {
+            return new WatchStart.WouldWatch();
         }
 
         var events = await _store.GetEventsAsync(runId, 0, cancellationToken);

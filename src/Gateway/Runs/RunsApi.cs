@@ -266,7 +266,7 @@ internal static class RunsApi
     /// <param name="runs">The run store, for the owner.</param>
     /// <param name="httpContext">The request.</param>
     /// <param name="liveRuns">The runs of this process and the store behind them.</param>
-    private static async Task<Results<RunEventStream, NoContent, ValidationProblem, ProblemHttpResult>> WatchRunAsync(
+    private static async Task<Results<RunEventStream, HeadAnswer, NoContent, ValidationProblem, ProblemHttpResult>> WatchRunAsync(
         string runId, string? after, [FromHeader(Name = LastEventIdHeader)] string? lastEventId, CallerIdentity caller, IRunStore runs,
         HttpContext httpContext, LiveRuns liveRuns)
     {
@@ -290,8 +290,10 @@ internal static class RunsApi
                 new Dictionary<string, string[]> { [name] = ["Must be an event id: a whole number, 0 or more."] }, detail: "The request is invalid.");
         }
 
-        var start = await liveRuns.WatchAsync(runId, afterId, httpContext.RequestAborted);
-        if (start is WatchStart.Watching or WatchStart.AllSent or WatchStart.NotSentYet)
+        // A HEAD is answered as the stream would start, without a watcher: it would follow the run to its end for
+        // nothing, and count as its watcher against the disconnect grace.
+        var start = await liveRuns.WatchAsync(runId, afterId, attach: !httpContext.Request.IsHead(), httpContext.RequestAborted);
+        if (start is WatchStart.Watching or WatchStart.WouldWatch or WatchStart.AllSent or WatchStart.NotSentYet)
         {
             MarkRun(httpContext, runId);
         }
@@ -299,6 +301,7 @@ internal static class RunsApi
         return start switch
         {
             WatchStart.Watching watching => new RunEventStream(watching.Watcher),
+            WatchStart.WouldWatch => new HeadAnswer(SseWriter.StartResponse),
             // 204 is what tells an EventSource to stop reconnecting.
             WatchStart.AllSent => TypedResults.NoContent(),
             WatchStart.NotSentYet => TypedResults.ValidationProblem(

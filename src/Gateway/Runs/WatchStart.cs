@@ -6,6 +6,12 @@ internal abstract record WatchStart
     /// <summary>Events follow, through the terminal one.</summary>
     public sealed record Watching(RunWatcher Watcher) : WatchStart;
 
+    /// <summary>
+    /// Events would follow: the answer to a HEAD, for which no watcher is attached (one would count as the run's
+    /// watcher against its disconnect grace), no follower started and no ended run's log read back.
+    /// </summary>
+    public sealed record WouldWatch : WatchStart;
+
     /// <summary>No run has the id.</summary>
     public sealed record NoSuchRun : WatchStart;
 

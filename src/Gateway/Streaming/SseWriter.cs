@@ -29,13 +29,16 @@ internal sealed class SseWriter : IDisposable
     /// The headers every event stream carries: <c>X-Accel-Buffering: no</c> makes nginx pass events on even where
     /// its proxy buffering is on, and <c>no-cache</c> keeps other proxies from holding them back.
     /// </summary>
-    public void StartResponse()
+    public void StartResponse() => StartResponse(_response);
+
+    /// <inheritdoc cref="StartResponse()"/>
+    public static void StartResponse(HttpResponse response)
     {
-        _response.StatusCode = StatusCodes.Status200OK;
-        _response.ContentType = "text/event-stream";
-        _response.Headers.CacheControl = "no-cache";
-        _response.Headers["X-Accel-Buffering"] = "no";
-        _response.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        response.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
     /// <summary>Writes <c>data: {json}</c> and flushes.</summary>

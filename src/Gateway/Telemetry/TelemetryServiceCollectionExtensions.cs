@@ -1,3 +1,4 @@
+using Gateway.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -56,10 +57,17 @@ internal static class TelemetryServiceCollectionExtensions
     /// learn of the aliases outside its list, which <c>/v1/models</c> and a completion keep from it, and of their traffic.
     /// A key whose list happens to name every alias is refused too: the list is what it is given, not what is configured.
     /// </summary>
-    private static Results<ContentHttpResult, ProblemHttpResult> Scrape(PrometheusExposition exposition, Security.CallerIdentity caller) =>
+    /// <remarks>
+    /// A HEAD (a monitor's check that the endpoint is up) is answered without rendering the series, and so without a
+    /// Content-Length: they change with every request, and a length rendered for a HEAD would not be the next GET's.
+    /// </remarks>
+    private static Results<ContentHttpResult, HeadAnswer, ProblemHttpResult> Scrape(
+        PrometheusExposition exposition, Security.CallerIdentity caller, HttpRequest request) =>
         caller.IsModelRestricted
             ? TypedResults.Problem(
                 "The metrics cover every model: a key restricted to some models may not read them. Give the scraper a key without a 'Models' list.",
                 statusCode: StatusCodes.Status403Forbidden)
-            : TypedResults.Text(exposition.Scrape(), PrometheusExposition.ContentType);
+            : request.IsHead()
+                ? new HeadAnswer(static response => response.ContentType = PrometheusExposition.ContentType)
+                : TypedResults.Text(exposition.Scrape(), PrometheusExposition.ContentType);
 }

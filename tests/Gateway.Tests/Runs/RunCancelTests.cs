@@ -141,6 +141,31 @@ public sealed class RunCancelTests : IAsyncLifetime
         Assert.Equal("run.cancelled", seen[^1].Name);
     }
 
+    /// <summary>
+    /// A HEAD on a live run's events (an uptime monitor's, <c>curl -I</c>) is answered at once with the stream's
+    /// headers, and is no watcher: it neither follows the run to its end nor keeps it from its disconnect grace.
+    /// </summary>
+    [Fact]
+    public async Task AHeadOnTheEventsWithinTheGrace_IsAnsweredAtOnce_AndTheRunIsStillCancelledWhenTheGraceRunsOut()
+    {
+        var runId = await StartAndLeaveAfterTheFirstTokenAsync();
+        await WaitUntilAsync(() => _clock.TimersDueWithin(Grace) == 1);
+        _clock.Advance(Grace - TimeSpan.FromSeconds(1));
+
+        // Connection: close, so the answer ends only when the gateway has ended the request.
+        var head = await RawHttp.ExchangeAsync(
+            _gateway.BaseAddress, $"HEAD /api/runs/{runId}/events HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", head, StringComparison.Ordinal);
+        Assert.Contains("\r\nContent-Type: text/event-stream\r\n", head, StringComparison.Ordinal);
+        Assert.Contains($"\r\nX-Run-Id: {runId}\r\n", head, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\n", head, StringComparison.Ordinal);
+        Assert.False(CancellationRequested(runId));
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True((await _upstream.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(10))).Aborted);
+        await WaitForStatusAsync(runId, RunStatus.Cancelled);
+    }
+
     /// <summary>Starts the run as an SSE request, reads up to its first token, and closes the connection.</summary>
     private async Task<string> StartAndLeaveAfterTheFirstTokenAsync()
     {

@@ -169,6 +169,43 @@ public sealed class RunWatchTests
         Assert.Equal(["run.completed"], (await RunClient.ReadAllAsync(before)).Select(e => e.Name));
     }
 
+    /// <summary>
+    /// A HEAD answers as the stream would start (200, or 204 for a caller who has every event) without reading the
+    /// events: a finished run gone from memory is not read back from the store for it.
+    /// </summary>
+    /// <param name="inMemory">True: the newest run, its log still in memory; false: an older one, let go for the budget.</param>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task FinishedRun_Head_IsTheStreamsStatusAndHeaders_WithoutReadingItsEventsBack(bool inMemory)
+    {
+        var settings = Settings(tokenDelayMs: 0);
+        // Less than a run weighs: only the newest run's log stays in memory, as the newest always does.
+        settings["Gateway:Streaming:EventRetentionMegabytes"] = "0.0001";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var runs = new List<(string RunId, long LastId)>();
+        for (var i = 0; i < 2; i++)
+        {
+            var (response, events) = await RunClient.RunAsync(gateway.Client, "/api/runs", Lorem(20));
+            runs.Add((response.Headers.GetValues("X-Run-Id").Single(), events[^1].Id));
+            response.Dispose();
+        }
+
+        var live = gateway.Services.GetRequiredService<LiveRuns>();
+        var (runId, lastId) = runs[inMemory ? 1 : 0];
+        Assert.Equal(inMemory, live.TryGet(runId, out _));
+
+        using var head = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/api/runs/{runId}/events"));
+        using var allSent = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/api/runs/{runId}/events?after={lastId}"));
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("text/event-stream", head.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(runId, head.Headers.GetValues("X-Run-Id").Single());
+        Assert.Equal(HttpStatusCode.NoContent, allSent.StatusCode);
+        Assert.Equal(inMemory, live.TryGet(runId, out _));
+        Assert.True(live.TryGet(runs[1].RunId, out _)); // the newest, not let go for a log read back
+    }
+
     [Fact]
     public async Task RunningRun_ResumedPastItsLastEvent_Is400_AndOneFromAnEventItSentFollowsOn()
     {
