@@ -186,8 +186,10 @@ internal static class RunsApi
     /// <param name="runs">The run store.</param>
     /// <param name="cancellationToken">The request's.</param>
     /// <param name="caller">Sees its own runs; an admin sees all.</param>
+    /// <param name="request">A HEAD reads only what settles the status: the ids and the first record.</param>
     private static async Task<Results<Ok<IAsyncEnumerable<RunRecord>>, ValidationProblem>> ListRunsAsync(
-        string? flowId, [WholeNumber(1, MaxLimit)] string? limit, CallerIdentity caller, IRunStore runs, CancellationToken cancellationToken)
+        string? flowId, [WholeNumber(1, MaxLimit)] string? limit, CallerIdentity caller, IRunStore runs, HttpRequest request,
+        CancellationToken cancellationToken)
     {
         // Read as text, so that a bad value gets the same precise answer as an out-of-range one.
         long count = DefaultLimit;
@@ -203,7 +205,8 @@ internal static class RunsApi
         // The first record is read before the answer starts, so a store that cannot be read is still a plain 500; one
         // that fails later, mid-page, cuts the answer off (the client sees the connection reset, not a shorter page).
         var first = ids.Count > 0 ? await runs.GetAsync(ids[0], cancellationToken) : null;
-        return TypedResults.Ok(RecordsAsync(first, ids, runs, cancellationToken));
+        // A HEAD gets no more: the rest of the page, up to 100 records of megabytes each, was read for nothing.
+        return TypedResults.Ok(RecordsAsync(first, request.IsHead() ? [] : ids, runs, cancellationToken));
     }
 
     /// <summary>

@@ -58,6 +58,33 @@ public sealed class RunListTests
         Assert.All(page, run => Assert.Equal(output, run!["outputs"]!["say"]!.GetValue<string>()));
     }
 
+    /// <summary>A HEAD reads the first record alone, which settles the status (a store that cannot be read is a 500).</summary>
+    [Fact]
+    public async Task Head_IsAnsweredAfterReadingThePagesFirstRecordAlone()
+    {
+        FlakyRunStore? store = null;
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.SimulatedSettings(), services =>
+        {
+            services.AddFlakyRunStore<Gateway.Storage.SqliteRunStore>(inner => store = new FlakyRunStore(inner));
+        });
+        foreach (var (id, minute) in new[] { ("run-old", 0), ("run-mid", 1), ("run-new", 2) })
+        {
+            await store!.CreateAsync(LargeRun(id, T0.AddMinutes(minute), "words"), "anonymous", new RunLease("test", T0.AddHours(1)), CancellationToken.None);
+        }
+
+        var read = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        store!.BeforeGet = id =>
+        {
+            read.Enqueue(id);
+            return Task.CompletedTask;
+        };
+        using var head = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/runs?flowId=large"));
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("application/json", head.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(["run-new"], read);
+    }
+
     [Fact]
     public async Task APageOfLargeRuns_IsServedByAGatewayWithLessMemoryThanThePageWouldTakeWhole()
     {
