@@ -187,8 +187,8 @@ internal sealed class LiveRuns : IHostedService, IDisposable
     {
         var runId = ended.RunId;
         // A caller who has the end (an EventSource reconnecting after it) is answered without reading the whole log;
-        // so is a HEAD, which reads none of it.
-        if ((afterId > 0 || !attach) && !await _store.HasEventAsync(runId, afterId + 1, cancellationToken))
+        // so is a HEAD, which reads none of it. No event follows the largest id (nor is it asked for: the next would wrap).
+        if ((afterId > 0 || !attach) && (afterId == long.MaxValue || !await _store.HasEventAsync(runId, afterId + 1, cancellationToken)))
         {
             return new WatchStart.AllSent();
         }

@@ -281,7 +281,7 @@ internal static class RunsApi
         // An empty id is no id, as the SSE spec has it: from the start.
         var (name, value) = !string.IsNullOrEmpty(lastEventId) ? (LastEventIdHeader, lastEventId) : ("after", after);
         var afterId = 0L;
-        if (!string.IsNullOrEmpty(value) && !QueryValues.TryWholeNumber(value, out afterId))
+        if (!string.IsNullOrEmpty(value) && !QueryValues.TryPosition(value, out afterId))
         {
             if (await runs.GetOwnerAsync(runId, httpContext.RequestAborted) is null)
             {
@@ -308,7 +308,7 @@ internal static class RunsApi
             // 204 is what tells an EventSource to stop reconnecting.
             WatchStart.AllSent => TypedResults.NoContent(),
             WatchStart.NotSentYet => TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { [name] = [$"The run has sent no event with id {afterId}: ids count up from 1 as events are sent."] },
+                new Dictionary<string, string[]> { [name] = [$"The run has sent no event with id {value}: ids count up from 1 as events are sent."] },
                 detail: "The request is invalid."),
             _ => RunNotFound(runId),
         };

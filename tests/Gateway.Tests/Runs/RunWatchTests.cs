@@ -206,6 +206,65 @@ public sealed class RunWatchTests
         Assert.True(live.TryGet(runs[1].RunId, out _)); // the newest, not let go for a log read back
     }
 
+    /// <summary>
+    /// A cursor past every event is one however many digits it has: until 2026-12-07 one past the largest long was a
+    /// 400 "must be an event id" where the largest long itself, and any id past the end, was a 204.
+    /// </summary>
+    /// <param name="retentionMinutes">60: the live log; 0: gone from memory, the store.</param>
+    /// <param name="cursor">The id the caller names.</param>
+    /// <param name="asHeader">Named in Last-Event-ID rather than ?after=.</param>
+    [Theory]
+    [InlineData("60", "9223372036854775807", false)]
+    [InlineData("60", "9223372036854775808", false)]
+    [InlineData("60", "99999999999999999999", false)]
+    [InlineData("60", "99999999999999999999", true)]
+    [InlineData("0", "9223372036854775807", false)]
+    [InlineData("0", "99999999999999999999", false)]
+    [InlineData("0", "99999999999999999999", true)]
+    public async Task FinishedRun_ACursorPastEveryEvent_Is204_HoweverManyDigitsItHas(string retentionMinutes, string cursor, bool asHeader)
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0, retentionMinutes));
+        var (response, _) = await RunClient.RunAsync(gateway.Client, "/api/runs", Lorem(3));
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        response.Dispose();
+
+        using var past = await gateway.Client.SendAsync(Resume(runId, asHeader ? null : cursor, asHeader ? cursor : null));
+
+        Assert.Equal(HttpStatusCode.NoContent, past.StatusCode);
+        Assert.Equal(runId, past.Headers.GetValues("X-Run-Id").Single());
+    }
+
+    /// <summary>On a run still going, the same cursor is the 400 of any id it has not sent, naming it as the caller wrote it.</summary>
+    [Theory]
+    [InlineData("9223372036854775807", false)]
+    [InlineData("99999999999999999999", false)]
+    [InlineData("99999999999999999999", true)]
+    public async Task RunningRun_ACursorPastEveryEvent_Is400NamingIt_HoweverManyDigitsItHas(string cursor, bool asHeader)
+    {
+        // A run of 100 s: still going while the test asks, however loaded the machine. The host's disposal ends it.
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 20));
+        var runId = await RunClient.StartInBackgroundAsync(gateway.Client, Lorem(5000));
+
+        using var past = await gateway.Client.SendAsync(Resume(runId, asHeader ? null : cursor, asHeader ? cursor : null));
+
+        Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
+        Assert.Equal(
+            $"The run has sent no event with id {cursor}: ids count up from 1 as events are sent.",
+            (await Json.ReadAsync(past))["errors"]![asHeader ? "Last-Event-ID" : "after"]![0]!.GetValue<string>());
+        Assert.Equal(runId, past.Headers.GetValues("X-Run-Id").Single());
+    }
+
+    private static HttpRequestMessage Resume(string runId, string? after, string? lastEventId)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/runs/{runId}/events{(after is null ? "" : $"?after={after}")}");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        return request;
+    }
+
     [Fact]
     public async Task RunningRun_ResumedPastItsLastEvent_Is400_AndOneFromAnEventItSentFollowsOn()
     {
@@ -325,6 +384,7 @@ public sealed class RunWatchTests
     [InlineData("?after=abc", null, "after")]
     [InlineData("?after=1%00", null, "after")] // long.TryParse forgives a trailing NUL: this was event 1
     [InlineData("?after=%2B1", null, "after")]
+    [InlineData("?after=99999999999999999999x", null, "after")] // past a long, but not a number
     [InlineData("?after=2", "x7", "Last-Event-ID")]
     public async Task BadResumePoint_Is400_NamingWhereItCameFrom(string query, string? lastEventId, string parameter)
     {
