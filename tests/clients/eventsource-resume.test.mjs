@@ -24,7 +24,7 @@ const flow = {
 
 /**
  * A TCP relay on 127.0.0.1 in front of the gateway. The first connection is cut right after the bytes `cutAt`
- * have passed, mid-event; later ones pass untouched. Records each request's Last-Event-ID header.
+ * have passed, mid-event; later ones pass untouched. Records each request's target and Last-Event-ID header.
  */
 async function startDroppingRelay(target, cutAt) {
   const requests = [];
@@ -47,7 +47,8 @@ async function startDroppingRelay(target, cutAt) {
         const endOfHead = head.indexOf('\r\n\r\n');
         if (endOfHead >= 0) {
           const lastEventId = /^last-event-id:\s*(.*)$/im.exec(head.slice(0, endOfHead))?.[1]?.trim();
-          requests.push({ lastEventId });
+          const target = /^[A-Z]+ (\S+)/.exec(head)?.[1];
+          requests.push({ lastEventId, target });
           head = null;
         }
       }
@@ -138,4 +139,45 @@ test('eventsource reconnects with Last-Event-ID after the connection drops mid-r
   const tokens = events.filter((e) => e.name === 'token').map((e) => e.data.text);
   assert.equal(tokens.length, TOKENS);
   assert.equal(tokens.join(''), last.data.outputs.talk);
+});
+
+// Opened with ?after=N, an EventSource reconnects to that same URL, the query included, and adds Last-Event-ID with
+// the last id it received: the gateway reads the header over the query, or the client would get 4..7 a second time.
+test('eventsource opened with ?after= resumes after its Last-Event-ID, not after the query, when it reconnects', async () => {
+  const cutting = await startDroppingRelay(new URL(gateway.baseUrl), 'id: 8\nevent: token\n');
+  try {
+    const started = await fetch(`${gateway.baseUrl}/api/runs?background=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(flow),
+    });
+    assert.equal(started.status, 202);
+    const runId = started.headers.get('x-run-id');
+
+    const events = [];
+    await new Promise((resolve, reject) => {
+      const source = new EventSource(`${cutting.url}/api/runs/${runId}/events?after=3`);
+      const timer = setTimeout(() => {
+        source.close();
+        reject(new Error(`no terminal event within 60 s; got ${events.map((e) => e.id).join(',')}`));
+      }, 60_000);
+      for (const name of RUN_EVENTS) {
+        source.addEventListener(name, (event) => {
+          events.push({ id: Number(event.lastEventId), name });
+          if (TERMINAL.has(name)) {
+            clearTimeout(timer);
+            source.close();
+            resolve();
+          }
+        });
+      }
+    });
+
+    const target = `/api/runs/${runId}/events?after=3`;
+    assert.deepEqual(cutting.requests, [{ lastEventId: undefined, target }, { lastEventId: '7', target }]);
+    assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 4));
+    assert.equal(events.at(-1).name, 'run.completed');
+  } finally {
+    await cutting.stop();
+  }
 });

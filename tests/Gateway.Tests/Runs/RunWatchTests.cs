@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Gateway.Runs;
 using Gateway.Tests.Infrastructure;
@@ -252,6 +253,29 @@ public sealed class RunWatchTests
             $"The run has sent no event with id {cursor}: ids count up from 1 as events are sent.",
             (await Json.ReadAsync(past))["errors"]![asHeader ? "Last-Event-ID" : "after"]![0]!.GetValue<string>());
         Assert.Equal(runId, past.Headers.GetValues("X-Run-Id").Single());
+    }
+
+    /// <summary>
+    /// An EventSource (a browser's, the eventsource package's) reconnects to the URL it was opened with, its ?after=
+    /// included, and adds Last-Event-ID with the last id it received: the header is where the caller is, the query where
+    /// it started. Either way round, the header decides.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 5)]
+    [InlineData(5, 2)]
+    public async Task ACursorInBothTheQueryAndLastEventId_TheHeaderDecides(long after, long lastEventId)
+    {
+        await using var gateway = await GatewayHost.StartAsync(Settings(tokenDelayMs: 0));
+        var (response, full) = await RunClient.RunAsync(gateway.Client, "/api/runs", Lorem(8));
+        var runId = response.Headers.GetValues("X-Run-Id").Single();
+        response.Dispose();
+
+        using var resumed = await gateway.Client.SendAsync(
+            Resume(runId, after.ToString(CultureInfo.InvariantCulture), lastEventId.ToString(CultureInfo.InvariantCulture)),
+            HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        Assert.Equal(RunClient.Lines(full.Skip((int)lastEventId)), RunClient.Lines(await RunClient.ReadAllAsync(resumed)));
     }
 
     private static HttpRequestMessage Resume(string runId, string? after, string? lastEventId)
