@@ -48,12 +48,14 @@ internal sealed class TokenBucket
     public static readonly TimeSpan LongestWait = TimeSpan.FromDays(365);
 
     /// <summary>
-    /// How long until <paramref name="deficit"/> permits have refilled at <paramref name="permitsPerSecond"/>, in whole
-    /// seconds, at most <see cref="LongestWait"/>. Unbounded, a debt of ~1e15 (an upstream's absurd usage, settled)
-    /// overflowed <see cref="TimeSpan"/>, and every later call of the key was a 500.
+    /// How long until <paramref name="deficit"/> permits have refilled at <paramref name="permitsPerSecond"/>, rounded up
+    /// to the millisecond, at most <see cref="LongestWait"/>. Unbounded, a debt of ~1e15 (an upstream's absurd usage,
+    /// settled) overflowed <see cref="TimeSpan"/>, and every later call of the key was a 500. Not to the second: the
+    /// OpenAI SDKs wait what <c>retry-after-ms</c> says, and a key allowed 600 requests a minute, told 1000 where 100 was
+    /// due, waited ten times too long (<c>Retry-After</c> itself is whole seconds, rounded up where it is written).
     /// </summary>
     public static TimeSpan WaitFor(double deficit, double permitsPerSecond) =>
-        TimeSpan.FromSeconds(Math.Min(Math.Ceiling(deficit / permitsPerSecond), LongestWait.TotalSeconds));
+        TimeSpan.FromMilliseconds(Math.Min(Math.Ceiling(Math.Round(deficit / permitsPerSecond * 1000, 3)), LongestWait.TotalMilliseconds));
 
     /// <summary>Gives back (positive) or charges (negative) permits once the real cost of a take is known.</summary>
     public void Adjust(long permits)

@@ -31,6 +31,21 @@ public sealed class TokenBucketTests
         Assert.NotNull(bucket.TryTake(1).RetryAfter);
     }
 
+    /// <summary>
+    /// A wait under a second is said as it is, for <c>retry-after-ms</c>, which the OpenAI SDKs wait: until 2026-12-07
+    /// rounded up to whole seconds, so a key of 600 requests a minute was told to wait 1000 ms for a request due in 100.
+    /// </summary>
+    [Fact]
+    public void AWaitUnderASecond_IsToldToTheMillisecond()
+    {
+        var bucket = new TokenBucket(600, TimeSpan.FromMinutes(1), _clock);
+        bucket.TryTake(600);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(100), bucket.TryTake(1).RetryAfter);
+        _clock.Advance(TimeSpan.FromMilliseconds(30));
+        Assert.Equal(TimeSpan.FromMilliseconds(70), bucket.TryTake(1).RetryAfter);
+    }
+
     [Fact]
     public void ADebtHoweverDeep_IsALongWait_NotATimeThatOverflows()
     {
