@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.OpenApi;
 
 namespace Gateway.OpenApi;
@@ -56,6 +57,10 @@ internal static class OpenApiExtensions
             options.UseAllOfToExtendReferenceSchemas();
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
         });
+        services.AddTransient<Swashbuckle.AspNetCore.SwaggerGen.SwaggerGenerator>();
+        services.AddSingleton<CachedSwaggerProvider>();
+        services.Replace(ServiceDescriptor.Singleton<Swashbuckle.AspNetCore.Swagger.ISwaggerProvider>(static s => s.GetRequiredService<CachedSwaggerProvider>()));
+        services.Replace(ServiceDescriptor.Singleton<Swashbuckle.AspNetCore.Swagger.IAsyncSwaggerProvider>(static s => s.GetRequiredService<CachedSwaggerProvider>()));
         return services;
     }
 

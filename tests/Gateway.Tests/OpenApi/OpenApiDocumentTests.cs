@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.OpenApi;
 
@@ -16,6 +17,24 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     private async Task<string> ServedAsync() => await _gateway.Client.GetStringAsync("/swagger/v1/swagger.json");
+
+    /// <summary>
+    /// The document is made once and served from then on, the same every time: Swashbuckle made it anew for every request
+    /// (~35 ms of CPU each, for anyone, without a key or a rate limit). A document no one has is not kept.
+    /// </summary>
+    [Fact]
+    public async Task TheDocument_IsGeneratedOnce_AndServedTheSameEveryTime()
+    {
+        var provider = _gateway.Services.GetRequiredService<Swashbuckle.AspNetCore.Swagger.ISwaggerProvider>();
+
+        var first = await ServedAsync();
+        var second = await ServedAsync();
+
+        Assert.Equal(first, second);
+        Assert.Same(provider.GetSwagger("v1"), provider.GetSwagger("v1"));
+        Assert.Equal(HttpStatusCode.NotFound, (await _gateway.Client.GetAsync("/swagger/v2/swagger.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _gateway.Client.GetAsync("/swagger/v2/swagger.json")).StatusCode);
+    }
 
     /// <summary>
     /// The document is a contract: any change to it must show as a diff of docs/openapi.json. To accept a change,
