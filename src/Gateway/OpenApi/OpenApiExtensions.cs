@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.OpenApi;
 
 namespace Gateway.OpenApi;
@@ -57,10 +56,6 @@ internal static class OpenApiExtensions
             options.UseAllOfToExtendReferenceSchemas();
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
         });
-        services.AddTransient<Swashbuckle.AspNetCore.SwaggerGen.SwaggerGenerator>();
-        services.AddSingleton<CachedSwaggerProvider>();
-        services.Replace(ServiceDescriptor.Singleton<Swashbuckle.AspNetCore.Swagger.ISwaggerProvider>(static s => s.GetRequiredService<CachedSwaggerProvider>()));
-        services.Replace(ServiceDescriptor.Singleton<Swashbuckle.AspNetCore.Swagger.IAsyncSwaggerProvider>(static s => s.GetRequiredService<CachedSwaggerProvider>()));
         return services;
     }
 
@@ -76,6 +71,7 @@ internal static class OpenApiExtensions
         app.UseWhen(
             static context => context.Request.Path.StartsWithSegments("/swagger"),
             static swagger => swagger
+                .UseMiddleware<CachedOpenApiDocument>($"/swagger/{DocumentName}/swagger.json")
                 .UseSwagger(options => options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_0)
                 .UseSwaggerUI(options => options.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Gateway v1")));
         return app;
