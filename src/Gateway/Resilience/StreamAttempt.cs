@@ -162,6 +162,14 @@ internal sealed class StreamAttempt : IAsyncDisposable
         {
             throw TimedOut(exception);
         }
+        catch (UpstreamException exception) when (_totalToken.IsCancellationRequested)
+        {
+            // The upstream's failure as the abort surfaced it (an error status whose body the abort cut short, a
+            // connection closed under the read): the caller left, or the total timeout ran out, and that is what is told;
+            // an error status here would be retried or fallen back from, in the log and the run's events, for nothing.
+            _callerToken.ThrowIfCancellationRequested();
+            throw TimedOut(exception);
+        }
     }
 
     /// <summary>The failure of a clock that ran out: the total timeout's, the idle clock's or the first-token clock's.</summary>

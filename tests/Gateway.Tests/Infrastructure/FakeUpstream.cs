@@ -111,6 +111,16 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
 
             context.Response.ContentType = "application/json";
+            if (script.ErrorBodyCut)
+            {
+                var whole = Encoding.UTF8.GetBytes(script.ErrorBody);
+                context.Response.ContentLength = whole.Length;
+                await context.Response.Body.WriteAsync(whole.AsMemory(0, whole.Length / 2), cancellationToken);
+                await context.Response.Body.FlushAsync(cancellationToken);
+                context.Abort();
+                return;
+            }
+
             if (script.ErrorBodyStall is { } stall)
             {
                 var bytes = Encoding.UTF8.GetBytes(script.ErrorBody);

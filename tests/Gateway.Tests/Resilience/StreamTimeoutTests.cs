@@ -1,3 +1,4 @@
+using System.Net;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Resilience;
@@ -89,6 +90,21 @@ public sealed class StreamTimeoutTests : IAsyncLifetime
         Assert.Single(_primary.Requests);
         Assert.Empty(_secondary.Requests);
         Assert.True((await _primary.Requests[0].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted, "the stalled body's connection should have been closed");
+    }
+
+    /// <summary>An error status whose body is cut off (the connection reset mid-body) is its status too, not a broken connection to retry.</summary>
+    [Fact]
+    public async Task ARefusalWhoseBodyIsCutOff_IsPassedOnByItsStatus_NotRetriedAsABrokenConnection()
+    {
+        _primary.DefaultScript = new UpstreamScript { Status = 400, ErrorBodyCut = true };
+
+        var (response, _) = await StreamAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Provider 'p0' answered HTTP 400.", (await Json.ReadAsync(response))["error"]!["message"]!.GetValue<string>());
+        Assert.Equal("1", FaultBed.Attempts(response));
+        Assert.Single(_primary.Requests);
+        Assert.Empty(_secondary.Requests);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using Gateway.Resilience;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Chat;
@@ -165,17 +166,21 @@ internal sealed class OpenAiChatClient : IChatClient
     }
 
     /// <summary>
-    /// An error status's body, for its message; none when it does not come whole. Its status tells the failure either
-    /// way: a <c>400</c> whose body stalled past the first-token clock, or whose connection dropped mid-body, was retried
-    /// as a timeout or a broken connection, and a 4xx is never retried. (A caller who left is seen above this client.)
+    /// An error status's body, for its message; none when it does not come whole, in time (<see cref="ErrorBody"/>: 2 s,
+    /// 16 MiB) or before the attempt's clocks run out. Its status tells the failure either way: a <c>400</c> whose body
+    /// stalled past the first-token clock, or whose connection dropped mid-body, was retried as a timeout or a broken
+    /// connection, and a 4xx is never retried. (A caller who left, or a total timeout, is told apart where those tokens
+    /// are known: <see cref="Resilience.StreamAttempt"/>.)
     /// </summary>
     private static async ValueTask<byte[]> ErrorBodyOrNoneAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
-            return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            return await ErrorBody.TryBufferAsync(response, ErrorBody.MaxBytes, TimeProvider.System, cancellationToken).ConfigureAwait(false)
+                ? await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false)
+                : [];
         }
-        catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or IOException)
+        catch (OperationCanceledException)
         {
             return [];
         }
