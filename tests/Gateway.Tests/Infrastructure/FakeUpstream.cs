@@ -117,6 +117,9 @@ public sealed class FakeUpstream : IAsyncDisposable
                 context.Response.ContentLength = whole.Length;
                 await context.Response.Body.WriteAsync(whole.AsMemory(0, whole.Length / 2), cancellationToken);
                 await context.Response.Body.FlushAsync(cancellationToken);
+                // Time for the gateway to read the headers: a reset drops what the receiver has not read yet, and a
+                // reset before the headers is a connection that failed, which is retried.
+                await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken);
                 context.Abort();
                 return;
             }

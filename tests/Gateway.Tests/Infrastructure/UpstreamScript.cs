@@ -13,7 +13,7 @@ public sealed record UpstreamScript
     /// <summary>An error status's body: its first half sent with the headers, the rest this much later.</summary>
     public TimeSpan? ErrorBodyStall { get; init; }
 
-    /// <summary>An error status's body: its first half sent with the headers, then the connection reset.</summary>
+    /// <summary>An error status's body: its first half sent with the headers, then, 300 ms later, the connection reset.</summary>
     public bool ErrorBodyCut { get; init; }
 
     /// <summary>The content type of a 200 (null: OpenAI's, <c>text/event-stream</c> or <c>application/json</c>; "": none).</summary>
