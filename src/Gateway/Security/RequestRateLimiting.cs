@@ -6,7 +6,9 @@ namespace Gateway.Security;
 /// <summary>
 /// Each key's <c>RequestsPerMinute</c>: one bucket per key name in <see cref="IRateBuckets"/> (shared by every replica
 /// on PostgreSQL), refilled continuously. Callers without a limit (and the anonymous caller) are not counted, nor
-/// are requests to endpoints marked <c>DisableRateLimiting()</c> (the probes, and re-attaching to or cancelling a run).
+/// are requests to endpoints marked <c>DisableRateLimiting()</c> (the probes, and re-attaching to or cancelling a run),
+/// nor those no endpoint answers (a 404 for a path that does not exist: a client with a wrong base URL used up its
+/// key's requests on them, and its next real call was a 429).
 /// The requests of a key with any limit get its <see cref="RateLimitHeaders"/>.
 /// </summary>
 internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys, IRateBuckets buckets, TimeProvider time)
@@ -20,10 +22,10 @@ internal sealed class RequestRateLimiting(RequestDelegate next, ApiKeyStore keys
     {
         if (http.User.Identity is { IsAuthenticated: true, Name: { } name }
             && keys.Get(name) is { HasLimits: true } key
-            && http.GetEndpoint() is var endpoint
-            && endpoint?.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null)
+            && http.GetEndpoint() is { } endpoint
+            && endpoint.Metadata.GetMetadata<DisableRateLimitingAttribute>() is null)
         {
-            var headers = RateLimitHeaders.Attach(http, onEveryAnswer: endpoint?.Metadata.GetMetadata<RateLimitHeaders.OnEveryAnswer>() is not null);
+            var headers = RateLimitHeaders.Attach(http, onEveryAnswer: endpoint.Metadata.GetMetadata<RateLimitHeaders.OnEveryAnswer>() is not null);
             if (key.RequestsPerMinute is { } perMinute)
             {
                 var take = await buckets.TryTakeAsync(key.RequestsBucket, perMinute, Window, 1, http.RequestAborted);

@@ -158,6 +158,25 @@ public sealed class RateLimitTests : IAsyncLifetime
     }
 
     /// <summary>A request the key's RequestsPerMinute counts: a completion of one word.</summary>
+    /// <summary>
+    /// A path no endpoint has is a 404 and takes nothing from the key's requests: until 2026-12-08 a client with a wrong
+    /// base URL (<c>/v1/nothing</c>) used them up, and its first real call was a 429.
+    /// </summary>
+    [Fact]
+    public async Task APathThatDoesNotExist_IsA404_ThatTakesNothingFromTheKeysRequests()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            using var missing = await _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/v1/nothing", TestKeys.Limited, Json.ChatRequest("echo", "hi", stream: false)));
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            Assert.False(missing.Headers.Contains("x-ratelimit-remaining-requests"));
+        }
+
+        using var first = await CountedAsync(TestKeys.Limited);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("1", first.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+    }
+
     private Task<HttpResponseMessage> CountedAsync(string key) =>
         _gateway.Client.SendAsync(TestKeys.Request(HttpMethod.Post, "/v1/chat/completions", key, Json.ChatRequest("echo", "hi", stream: false)));
 
