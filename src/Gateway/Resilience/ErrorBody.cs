@@ -4,9 +4,10 @@ namespace Gateway.Resilience;
 /// The body of an upstream's error status, read before the adapter reads it for the upstream's message. An error body
 /// that stalls after its headers (a proxy or a server dying mid-answer) otherwise held a call not streamed until its
 /// total timeout (600 s by default), the alias's next deployment untried, and the caller got a <c>504</c>. (A stream's
-/// is not read here: its first-token timeout bounds it.) A body too slow or too long is replaced by an empty one, so
-/// the failure goes on at once, told by its status, and no half-read body is passed on. (A 429's is read the same way
-/// by <c>QuotaExhaustion</c>, with a smaller cap, to see whether it names the exhausted quota.)
+/// is read so too, by the adapter, under its first-token clock: <c>OpenAiChatClient</c>.) A body too slow or too long
+/// is replaced by an empty one, so the failure goes on at once, told by its status, and no half-read body is passed on.
+/// (A 429's is read the same way by <c>QuotaExhaustion</c>, with a smaller cap, to see whether it names the exhausted
+/// quota.)
 /// </summary>
 internal static class ErrorBody
 {

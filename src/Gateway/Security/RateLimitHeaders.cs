@@ -111,50 +111,28 @@ internal sealed class RateLimitHeaders
 
 /// <summary>
 /// One of the caller key's buckets as a take (granted or not) found it, followed from there without asking the store
-/// again: it refills at the bucket's rate, and takes in what the request settles before its headers go, as the bucket
-/// itself does. Other requests' takes meanwhile are not seen; their own answers say them.
+/// again: a <see cref="TokenBucket"/> of its own, which refills at the bucket's rate and takes in what the request
+/// settles before its headers go, as the bucket itself does. Other requests' takes meanwhile are not seen; their own
+/// answers say them.
 /// </summary>
-internal sealed class BucketStanding
+internal sealed class BucketStanding(int capacity, TimeSpan window, double available, TimeProvider time)
 {
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _window;
-    private double _available;
-    private long _at;
+    private readonly TokenBucket _bucket = new(capacity, window, time, available);
 
-    public BucketStanding(int capacity, TimeSpan window, double available, TimeProvider time)
-    {
-        Capacity = capacity;
-        _window = window;
-        _available = available;
-        _time = time;
-        _at = time.GetTimestamp();
-    }
-
-    public int Capacity { get; }
+    public int Capacity { get; } = capacity;
 
     /// <summary>Gives back (positive) or charges (negative) permits, as <see cref="IRateBuckets.AdjustAsync"/> does.</summary>
-    public void Adjust(long permits)
-    {
-        var now = _time.GetTimestamp();
-        _available = Math.Min(Capacity, Refilled(now) + permits);
-        _at = now;
-    }
+    public void Adjust(long permits) => _bucket.Adjust(permits);
 
     /// <summary>
     /// The whole permits the bucket holds now (never below 0, though a debt is), and the time until it is full again:
     /// OpenAI's reset is "the time until the rate limit resets to its initial state", a full bucket, not the wait for
     /// the next request (that is a 429's <c>Retry-After</c>, never longer but for its rounding up to whole seconds).
-    /// Rounded up to the millisecond.
+    /// Rounded up to the millisecond, as every wait of a bucket is (<see cref="TokenBucket.WaitFor"/>).
     /// </summary>
     public (long Remaining, TimeSpan UntilFull) Now()
     {
-        var available = Refilled(_time.GetTimestamp());
-        var untilFull = (Capacity - available) * _window.TotalMilliseconds / Capacity;
-        // Rounded to the microsecond first: 6 tokens of 100 a minute are 3600 ms, not 3600.0000000000005 rounded up to 3601.
-        var milliseconds = Math.Min(Math.Ceiling(Math.Round(untilFull, 3)), TokenBucket.LongestWait.TotalMilliseconds);
-        return ((long)Math.Max(0, Math.Floor(available)), TimeSpan.FromMilliseconds(milliseconds));
+        var (left, untilFull) = _bucket.Read();
+        return ((long)Math.Max(0, Math.Floor(left)), untilFull);
     }
-
-    private double Refilled(long now) =>
-        Math.Min(Capacity, _available + (_time.GetElapsedTime(_at, now).TotalMilliseconds * Capacity / _window.TotalMilliseconds));
 }

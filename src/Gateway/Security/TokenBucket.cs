@@ -16,12 +16,28 @@ internal sealed class TokenBucket
     private long _updatedAt;
 
     public TokenBucket(int capacity, TimeSpan window, TimeProvider time)
+        : this(capacity, window, time, available: capacity)
+    {
+    }
+
+    /// <summary>A bucket that holds <paramref name="available"/> permits now (below 0 in debt), as a take found one.</summary>
+    public TokenBucket(int capacity, TimeSpan window, TimeProvider time, double available)
     {
         _time = time;
         _capacity = capacity;
         _permitsPerSecond = capacity / window.TotalSeconds;
-        _available = capacity;
+        _available = available;
         _updatedAt = time.GetTimestamp();
+    }
+
+    /// <summary>The permits it holds now (below 0 in debt), and how long until it is full again (<see cref="WaitFor"/>).</summary>
+    public (double Available, TimeSpan UntilFull) Read()
+    {
+        lock (_gate)
+        {
+            Refill();
+            return (_available, WaitFor(_capacity - _available, _permitsPerSecond));
+        }
     }
 
     /// <summary>
