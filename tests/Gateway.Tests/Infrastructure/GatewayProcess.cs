@@ -146,6 +146,8 @@ public sealed class GatewayProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                // HasExited can be true before the last lines are read: WaitForExitAsync waits for the output's end too.
+                await _process.WaitForExitAsync();
                 throw new InvalidOperationException($"The gateway exited with {_process.ExitCode}:\n{Output}");
             }
 
