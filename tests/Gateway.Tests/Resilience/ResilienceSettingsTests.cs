@@ -51,6 +51,33 @@ public sealed class ResilienceSettingsTests
         Assert.Empty(secondary.Requests);
     }
 
+    /// <summary>
+    /// The total timeout running out while an error status's body stalls is the total timeout (504), not the status:
+    /// told as a 503, the gateway would have logged and counted a fallback to a deployment it never asked. (The 503s
+    /// before it, whose status came at once, are retried, as any 503.)
+    /// </summary>
+    [Fact]
+    public async Task TotalTimeout_WhileAnErrorStatussBodyStalls_Is504_NotFallenBackFrom()
+    {
+        await using var primary = await FakeUpstream.StartAsync();
+        await using var secondary = await FakeUpstream.StartAsync();
+        var settings = GatewayHost.WithDeployments(GatewayHost.SimulatedSettings(), "up", primary.BaseUrl, secondary.BaseUrl);
+        settings["Gateway:Resilience:TotalTimeoutSeconds"] = "1";
+        settings["Gateway:Resilience:FirstTokenTimeoutSeconds"] = "5";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        primary.DefaultScript = new UpstreamScript { Status = 503, ErrorBodyStall = TimeSpan.FromSeconds(30) };
+
+        using var response = await gateway.Client.PostAsync("/v1/chat/completions", Json.ChatRequest("up", "x", stream: true));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        var error = (await Json.ReadAsync(response))["error"]!;
+        Assert.Equal("upstream_timeout", error["code"]!.GetValue<string>());
+        Assert.Equal("Model 'up' did not answer in time: Provider 'p0' did not finish within the total timeout of 1 s.", error["message"]!.GetValue<string>());
+        Assert.Equal(primary.Requests.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("X-Gateway-Attempts").Single());
+        Assert.True((await primary.Requests[^1].Closed.WaitAsync(TimeSpan.FromSeconds(5))).Aborted, "the stalled body's connection was left open");
+        Assert.Empty(secondary.Requests);
+    }
+
     [Fact]
     public async Task TotalTimeout_InARetryAfterWait_Is504_AndAFlowNodeSaysSo()
     {
